@@ -1,0 +1,65 @@
+/** Human formatting of figures, shared by the CLI, the status bar, CodeLens and the panel. */
+
+/** Mass of CO₂eq, from kg, in the unit that reads best: "0.42 mg", "12.4 g", "3.1 kg", "1.2 t". */
+export function formatCo2(kg: number): string {
+  const g = kg * 1000;
+  const abs = Math.abs(g);
+  if (abs === 0) return '0 g';
+  if (abs < 1) return `${sig(g * 1000)} mg`;
+  if (abs < 1000) return `${sig(g)} g`;
+  if (abs < 1e6) return `${sig(kg)} kg`;
+  return `${sig(kg / 1000)} t`;
+}
+
+/** Energy, from kWh: "3.2 Wh", "0.42 kWh", "1.3 MWh". */
+export function formatEnergy(kWh: number): string {
+  const abs = Math.abs(kWh);
+  if (abs === 0) return '0 Wh';
+  if (abs < 1e-3) return `${sig(kWh * 1e6)} mWh`;
+  if (abs < 1) return `${sig(kWh * 1000)} Wh`;
+  if (abs < 1000) return `${sig(kWh)} kWh`;
+  return `${sig(kWh / 1000)} MWh`;
+}
+
+export function formatPower(w: number): string {
+  if (w >= 1000) return `${sig(w / 1000)} kW`;
+  if (w >= 10) return `${Math.round(w)} W`;
+  return `${sig(w, 2)} W`;
+}
+
+/** "45 s", "14 min", "2 h 05 min", "3 d 4 h". */
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '–';
+  if (s < 60) return `${s < 10 ? sig(s, 2) : Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min${s % 60 >= 1 && m < 10 ? ` ${String(Math.floor(s % 60)).padStart(2, '0')} s` : ''}`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${String(m % 60).padStart(2, '0')} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+/** "just now", "5 min ago", "2 h ago", "3 days ago". */
+export function formatAgo(then: number, now = Date.now()): string {
+  const s = Math.max(0, (now - then) / 1000);
+  if (s < 45) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  const d = Math.round(s / 86400);
+  return `${d} day${d === 1 ? '' : 's'} ago`;
+}
+
+export function formatIntensity(gPerKWh: number): string {
+  return `${sig(gPerKWh)} gCO₂eq/kWh`;
+}
+
+export function formatPercent(fraction: number): string {
+  const p = fraction * 100;
+  return `${p > 0 ? '+' : p < 0 ? '−' : ''}${Math.abs(p) >= 10 ? Math.round(Math.abs(p)) : sig(Math.abs(p), 2)} %`;
+}
+
+/** A number with `digits` significant digits, without exponent or trailing zeros. */
+export function sig(x: number, digits = 3): string {
+  if (x === 0 || !Number.isFinite(x)) return String(x === 0 ? 0 : x);
+  const d = Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(x))));
+  return Number(x.toFixed(Math.min(d, 12))).toString();
+}

@@ -1,0 +1,415 @@
+/**
+ * CodeCarbon interop: export runs as CodeCarbon's `emissions.csv`, import such files (2.x and 3.x) as runs.
+ *
+ * What CodeCarbon writes (checked against mlco2/codecarbon: codecarbon/output_methods/emissions_data.py, the
+ * EmissionsData dataclass whose field order is the CSV column order; codecarbon/emissions_tracker.py,
+ * `_do_measurements` and `_prepare_emissions_data`; codecarbon/output_methods/file.py):
+ * - units: duration s, emissions kg CO₂eq, emissions_rate kg/s, *_power W, *_energy and energy_consumed kWh,
+ *   ram_total_size GB, water_consumed L;
+ * - PUE is applied to every component's energy as it is measured (`energy *= self._pue`), so cpu_energy,
+ *   gpu_energy and ram_energy include PUE and energy_consumed = their sum; emissions = energy_consumed × intensity.
+ *   The *_power columns do not include PUE. Carbon Meter's EnergyKWh keeps components before PUE and
+ *   total = (cpu + gpu + ram) × PUE, hence the × / ÷ PUE below;
+ * - cpu_power, gpu_power, ram_power are the power of the last measurement interval (`self._cpu_power = power` at
+ *   every measure), although the docs call them the mean. On export we write the run's mean power; on import the
+ *   mean comes from energy ÷ duration and the column becomes `lastW`;
+ * - timestamp is local time without zone, `%Y-%m-%dT%H:%M:%S`, taken when the row is written (the end of the run,
+ *   or of the part of it so far: `flush()` appends a row with the cumulative totals under the same run_id);
+ * - rows are appended with pandas; a column whose value is missing may be dropped from an appended row (file.py
+ *   `dropna(axis=1, how="all")`), which misaligns that row: such rows are reported and skipped.
+ */
+import * as crypto from 'node:crypto';
+import type { GpuInfo, Run } from '../types';
+import { J_PER_KWH } from '../types';
+import { csvRow, parseCsv } from './csv';
+
+/** The emissions.csv header of CodeCarbon 3.x (EmissionsData field order). */
+export const CODECARBON_COLUMNS = [
+  'timestamp',
+  'project_name',
+  'run_id',
+  'experiment_id',
+  'duration',
+  'emissions',
+  'emissions_rate',
+  'cpu_power',
+  'gpu_power',
+  'ram_power',
+  'cpu_energy',
+  'gpu_energy',
+  'ram_energy',
+  'energy_consumed',
+  'water_consumed',
+  'country_name',
+  'country_iso_code',
+  'region',
+  'cloud_provider',
+  'cloud_region',
+  'os',
+  'python_version',
+  'codecarbon_version',
+  'cpu_count',
+  'cpu_model',
+  'gpu_count',
+  'gpu_model',
+  'longitude',
+  'latitude',
+  'ram_total_size',
+  'tracking_mode',
+  'cpu_utilization_percent',
+  'gpu_utilization_percent',
+  'ram_utilization_percent',
+  'ram_used_gb',
+  'on_cloud',
+  'pue',
+  'wue',
+] as const;
+
+export type CodeCarbonColumn = (typeof CODECARBON_COLUMNS)[number];
+
+/**
+ * The header of CodeCarbon 2.x from about 2.4 to 2.8 (experiment_id, on_cloud and pue, none of water_consumed,
+ * the utilisation columns or wue). Earlier 2.x files lack experiment_id as well.
+ */
+export const CODECARBON_V2_COLUMNS: readonly string[] = CODECARBON_COLUMNS.filter(
+  (c) =>
+    !['water_consumed', 'cpu_utilization_percent', 'gpu_utilization_percent', 'ram_utilization_percent', 'ram_used_gb', 'wue'].includes(c),
+);
+// 2.x put on_cloud and pue after tracking_mode, exactly where the filter leaves them.
+
+export const CODECARBON_IMPORT_SOURCE = 'CodeCarbon import';
+const IMPORT_DETAIL = 'imported from CodeCarbon';
+
+export interface CodeCarbonExportOptions {
+  /** ISO 3166 alpha-2 → alpha-3 ("FR" → "FRA"), for the country_iso_code column. */
+  toAlpha3?: (alpha2: string) => string | undefined;
+}
+
+export interface CodeCarbonImportOptions {
+  /** Named in the notes of imported runs. */
+  fileName?: string;
+  /** ISO 3166 alpha-3 → the region code Carbon Meter uses ("FRA" → "FR"); without it the alpha-3 code is kept. */
+  fromAlpha3?: (alpha3: string) => string | undefined;
+}
+
+export interface CodeCarbonImport {
+  runs: Run[];
+  /** Rows (or the header) that could not be imported; line numbers are 1-based lines of the file. */
+  errors: { line: number; reason: string }[];
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// export
+
+/** CodeCarbon's timestamp: local time, no zone, no fraction. */
+function localTimestamp(ms: number): string {
+  const d = new Date(ms);
+  const p = (x: number) => String(x).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** "2 x NVIDIA A100-SXM4-80GB", as CodeCarbon writes gpu_model; several models joined with ", ". */
+function gpuModel(gpus: GpuInfo[]): string {
+  const counts = new Map<string, number>();
+  for (const g of gpus) counts.set(g.name, (counts.get(g.name) ?? 0) + 1);
+  return [...counts].map(([name, n]) => `${n} x ${name}`).join(', ');
+}
+
+interface RegionColumns {
+  country_name: string;
+  country_iso_code: string;
+  region: string;
+  cloud_provider: string;
+  cloud_region: string;
+  on_cloud: 'Y' | 'N';
+}
+
+function regionColumns(run: Run, toAlpha3?: (a2: string) => string | undefined): RegionColumns {
+  const code = run.intensity.region.trim();
+  const colon = code.indexOf(':');
+  if (colon > 0) {
+    return {
+      country_name: '',
+      country_iso_code: '',
+      region: '',
+      cloud_provider: code.slice(0, colon).toLowerCase(),
+      cloud_region: code.slice(colon + 1),
+      on_cloud: 'Y',
+    };
+  }
+  // "FR", "FRA", or a sub-national zone such as "US-CAL-CISO" / "GB-SCT"
+  const [country, ...rest] = code.split('-');
+  let iso3 = '';
+  if (/^[A-Za-z]{3}$/.test(country)) iso3 = country.toUpperCase();
+  else if (/^[A-Za-z]{2}$/.test(country)) iso3 = toAlpha3?.(country.toUpperCase())?.toUpperCase() ?? '';
+  return {
+    country_name: iso3 ? (run.intensity.regionName ?? '') : '',
+    country_iso_code: iso3,
+    region: rest.join('-').toLowerCase(),
+    cloud_provider: '',
+    cloud_region: '',
+    on_cloud: 'N',
+  };
+}
+
+/**
+ * Runs as a CodeCarbon 3.x emissions.csv: the header and one row per run, in CodeCarbon's units. Component
+ * energies include PUE, as CodeCarbon's do; powers are the run's mean power per component (before PUE);
+ * tracking_mode is `process`; codecarbon_version, python_version and the coordinates are left empty.
+ * The second argument is `toAlpha3` (or `{ toAlpha3 }`): country_iso_code is alpha-3 in CodeCarbon.
+ */
+export function runsToCodeCarbonCsv(
+  runs: Run[],
+  toAlpha3OrOpts: CodeCarbonExportOptions | CodeCarbonExportOptions['toAlpha3'] = {},
+): string {
+  const opts: CodeCarbonExportOptions = typeof toAlpha3OrOpts === 'function' ? { toAlpha3: toAlpha3OrOpts } : (toAlpha3OrOpts ?? {});
+  const lines = [CODECARBON_COLUMNS.join(',')];
+  for (const run of runs) {
+    const pue = run.pue > 0 ? run.pue : 1;
+    const endMs = run.endedAt ? Date.parse(run.endedAt) : Date.parse(run.startedAt) + run.durationS * 1000;
+    const where = regionColumns(run, opts.toAlpha3);
+    const cpuUtil =
+      run.durationS > 0 && run.hardware.logicalCpus > 0 ? (run.cpuSeconds / (run.durationS * run.hardware.logicalCpus)) * 100 : undefined;
+    const row: Record<CodeCarbonColumn, string | number | undefined> = {
+      timestamp: localTimestamp(endMs),
+      project_name: run.name,
+      run_id: run.id,
+      experiment_id: '',
+      duration: run.durationS,
+      emissions: run.emissionsKg,
+      emissions_rate: run.durationS > 0 ? run.emissionsKg / run.durationS : 0,
+      cpu_power: run.power.cpu.meanW,
+      gpu_power: run.power.gpu.meanW,
+      ram_power: run.power.ram.meanW,
+      cpu_energy: run.energyKWh.cpu * pue,
+      gpu_energy: run.energyKWh.gpu * pue,
+      ram_energy: run.energyKWh.ram * pue,
+      energy_consumed: run.energyKWh.total,
+      water_consumed: 0, // CodeCarbon's default WUE is 0 L/kWh
+      ...where,
+      os: run.hardware.os ?? '',
+      python_version: '',
+      codecarbon_version: '',
+      cpu_count: run.hardware.logicalCpus,
+      cpu_model: run.hardware.cpuModel,
+      gpu_count: run.hardware.gpus.length,
+      gpu_model: gpuModel(run.hardware.gpus),
+      longitude: '',
+      latitude: '',
+      ram_total_size: run.hardware.ramGB,
+      tracking_mode: 'process',
+      cpu_utilization_percent: cpuUtil,
+      gpu_utilization_percent: '',
+      ram_utilization_percent: '',
+      ram_used_gb: '',
+      pue: run.pue,
+      wue: 0,
+    };
+    lines.push(csvRow(CODECARBON_COLUMNS.map((c) => row[c])));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Runs as pretty-printed JSON (an array of `Run` records, the shape of `carbon-meter run --json`). */
+export function runsToJson(runs: Run[]): string {
+  return JSON.stringify(runs, null, 2) + '\n';
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// import
+
+/** A number from a CodeCarbon cell: empty, "nan" and the like are undefined. */
+function numberCell(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = v.trim();
+  if (!s) return undefined;
+  const x = Number(s);
+  return Number.isFinite(x) ? x : undefined;
+}
+
+function parseGpus(model: string, count: number | undefined): GpuInfo[] {
+  const gpus: GpuInfo[] = [];
+  const m = model.trim();
+  if (m) {
+    // "2 x Tesla V100S-PCIE-32GB" or "1 x NVIDIA A100, 1 x NVIDIA T4"
+    const parts = m.split(/,\s*(?=\d+\s*x\s)/);
+    for (const part of parts) {
+      const pm = /^(\d+)\s*x\s+(.+)$/.exec(part.trim());
+      const n = pm ? Number(pm[1]) : (count ?? 1);
+      const name = pm ? pm[2].trim() : part.trim();
+      for (let k = 0; k < n && gpus.length < 1024; k++) gpus.push({ index: gpus.length, name });
+    }
+  } else if (count) {
+    for (let k = 0; k < count && k < 1024; k++) gpus.push({ index: k, name: 'unknown GPU' });
+  }
+  return gpus;
+}
+
+function importId(runId: string, project: string, timestamp: string): string {
+  const key = runId ? `codecarbon\0${runId}` : `codecarbon\0${project}\0${timestamp}`;
+  return 'cc-' + crypto.createHash('sha256').update(key).digest('hex').slice(0, 24);
+}
+
+const REQUIRED = ['timestamp', 'duration', 'emissions'];
+
+/**
+ * Reads a CodeCarbon emissions.csv (any 2.x or 3.x header, columns in any order, optional columns missing).
+ * Each run becomes a completed `Run` with source `codecarbon-import`. Rows sharing a run_id are snapshots of the
+ * same run (CodeCarbon's `flush()` writes cumulative totals), so only the longest one is kept. The id is derived
+ * from run_id (or from project_name and timestamp when there is no run_id), so importing a file twice, or again
+ * after more rows were added, does not duplicate runs.
+ */
+export function parseCodeCarbonCsv(text: string, opts: CodeCarbonImportOptions = {}): CodeCarbonImport {
+  const { records, errors } = parseCsv(text);
+  const out: CodeCarbonImport = { runs: [], errors: [...errors] };
+  if (!records.length) {
+    if (!errors.length) out.errors.push({ line: 1, reason: 'empty file' });
+    return out;
+  }
+  const header = records[0].fields.map((h) => h.trim().toLowerCase());
+  const col = new Map<string, number>();
+  header.forEach((h, i) => {
+    if (h && !col.has(h)) col.set(h, i);
+  });
+  const missing = REQUIRED.filter((c) => !col.has(c));
+  if (!col.has('energy_consumed') && !['cpu_energy', 'gpu_energy', 'ram_energy'].some((c) => col.has(c))) {
+    missing.push('energy_consumed');
+  }
+  if (missing.length) {
+    out.errors.push({ line: records[0].line, reason: `not a CodeCarbon emissions.csv: no column ${missing.join(', ')}` });
+    return out;
+  }
+
+  const byKey = new Map<string, { run: Run; line: number; merged: number }>();
+  for (const rec of records.slice(1)) {
+    if (rec.fields.length !== header.length) {
+      out.errors.push({
+        line: rec.line,
+        reason: `${rec.fields.length} fields where the header has ${header.length} (a row appended with columns dropped?)`,
+      });
+      continue;
+    }
+    const get = (c: string): string => {
+      const i = col.get(c);
+      return i === undefined ? '' : rec.fields[i].trim();
+    };
+    const result = rowToRun(get, rec.line, opts);
+    if (typeof result === 'string') {
+      out.errors.push({ line: rec.line, reason: result });
+      continue;
+    }
+    const prev = byKey.get(result.id);
+    if (!prev) {
+      byKey.set(result.id, { run: result, line: rec.line, merged: 0 });
+    } else {
+      const keepNew = result.durationS >= prev.run.durationS;
+      byKey.set(result.id, { run: keepNew ? result : prev.run, line: keepNew ? rec.line : prev.line, merged: prev.merged + 1 });
+    }
+  }
+  for (const { run, merged } of byKey.values()) {
+    if (merged) run.notes?.push(`${merged} earlier row(s) of this run_id (cumulative flushes) were superseded by this one`);
+    out.runs.push(run);
+  }
+  return out;
+}
+
+function rowToRun(get: (c: string) => string, line: number, opts: CodeCarbonImportOptions): Run | string {
+  const timestamp = get('timestamp');
+  const endMs = Date.parse(timestamp); // no zone: local time, as CodeCarbon wrote it
+  if (!Number.isFinite(endMs)) return `invalid timestamp ${JSON.stringify(timestamp)}`;
+  const durationS = numberCell(get('duration'));
+  if (durationS === undefined || durationS < 0) return `invalid duration ${JSON.stringify(get('duration'))}`;
+  const emissionsKg = numberCell(get('emissions'));
+  if (emissionsKg === undefined) return `invalid emissions ${JSON.stringify(get('emissions'))}`;
+
+  const pueCell = numberCell(get('pue'));
+  const pue = pueCell !== undefined && pueCell > 0 ? pueCell : 1;
+  const cpuE = numberCell(get('cpu_energy'));
+  const gpuE = numberCell(get('gpu_energy'));
+  const ramE = numberCell(get('ram_energy'));
+  const consumed = numberCell(get('energy_consumed'));
+  const haveParts = cpuE !== undefined || gpuE !== undefined || ramE !== undefined;
+  if (consumed === undefined && !haveParts) return 'no energy (energy_consumed and the component energies are empty)';
+  const total = consumed ?? (cpuE ?? 0) + (gpuE ?? 0) + (ramE ?? 0);
+  // CodeCarbon's component energies include PUE; ours do not
+  const energyKWh = { cpu: (cpuE ?? 0) / pue, gpu: (gpuE ?? 0) / pue, ram: (ramE ?? 0) / pue, total };
+
+  const runId = get('run_id');
+  const project = get('project_name');
+  const version = get('codecarbon_version');
+  const mode = get('tracking_mode');
+  const notes: string[] = [
+    `imported from CodeCarbon${version ? ' ' + version : ''} ${opts.fileName ? `(${opts.fileName}, line ${line})` : `(line ${line})`}`,
+  ];
+  if (runId) notes.push(`CodeCarbon run_id ${runId}`);
+  if (mode === 'machine') notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
+  if (!haveParts) notes.push('the file has no per-component energy');
+
+  const cpuCount = numberCell(get('cpu_count'));
+  const utilization = numberCell(get('cpu_utilization_percent'));
+  const cpuSeconds = utilization !== undefined && cpuCount ? (utilization / 100) * durationS * cpuCount : 0;
+  if (utilization === undefined) notes.push('CPU time not in the file');
+
+  const component = (energy: number, column: string) => {
+    const meanW = durationS > 0 ? (energy * J_PER_KWH) / durationS : 0;
+    return { method: 'default' as const, detail: IMPORT_DETAIL, meanW, lastW: numberCell(get(column)) ?? meanW };
+  };
+
+  // where
+  const provider = get('cloud_provider').toLowerCase();
+  const cloudRegion = get('cloud_region');
+  const iso3 = get('country_iso_code').toUpperCase();
+  const countryName = get('country_name');
+  const subRegion = get('region');
+  let region = '';
+  let regionName: string | undefined;
+  if (provider && cloudRegion) {
+    region = `${provider}:${cloudRegion}`;
+    regionName = `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`;
+  } else if (iso3) {
+    region = opts.fromAlpha3?.(iso3) ?? iso3;
+    regionName = countryName ? `${countryName}${subRegion ? ` (${subRegion})` : ''}` : undefined;
+  }
+
+  const gpuCount = numberCell(get('gpu_count'));
+  const run: Run = {
+    id: importId(runId, project, timestamp),
+    name: project || 'codecarbon',
+    command: '',
+    cwd: '',
+    source: 'codecarbon-import',
+    startedAt: new Date(endMs - durationS * 1000).toISOString(),
+    endedAt: new Date(endMs).toISOString(),
+    durationS,
+    status: 'completed',
+    cpuSeconds,
+    energyKWh,
+    emissionsKg,
+    pue,
+    pueSource: pueCell !== undefined ? 'CodeCarbon pue column' : 'CodeCarbon default (1.0)',
+    intensity: {
+      gPerKWh: total > 0 ? (emissionsKg * 1000) / total : 0,
+      region,
+      regionName,
+      source: CODECARBON_IMPORT_SOURCE,
+      method: 'annual-average',
+      factorType: 'average',
+    },
+    power: {
+      cpu: component(energyKWh.cpu, 'cpu_power'),
+      gpu: component(energyKWh.gpu, 'gpu_power'),
+      ram: component(energyKWh.ram, 'ram_power'),
+    },
+    hardware: {
+      cpuModel: get('cpu_model') || 'unknown',
+      logicalCpus: cpuCount ?? 0,
+      ramGB: numberCell(get('ram_total_size')) ?? 0,
+      gpus: parseGpus(get('gpu_model'), gpuCount),
+      os: get('os') || undefined,
+    },
+    notes,
+  };
+  if (regionName === undefined) delete run.intensity.regionName;
+  if (run.hardware.os === undefined) delete run.hardware.os;
+  return run;
+}

@@ -1,0 +1,131 @@
+/**
+ * Decides, once per process, how this machine is metered: RAPL or the TDP model for the CPU, nvidia-smi or no
+ * GPU, which region and PUE. Shared by the CLI and the extension so both say the same thing.
+ */
+import { getHardware } from '../hardware';
+import { StaticIntensityProvider, type IntensityProvider } from '../intensity/provider';
+import { guessRegionFromTimeZone, resolveRegion, type RegionInfo } from '../intensity/regions';
+import { NvidiaSmiMonitor, probeNvidiaSmi } from '../power/gpu';
+import { probeRapl, RaplReader, type RaplProbe } from '../power/rapl';
+import { lookupCpuTdp } from '../power/tdp';
+import type { Hardware } from '../types';
+import type { CpuPowerSource, MeterEnvironment } from './meter';
+
+export interface EnvironmentOptions {
+  /** CPU TDP override, W (a setting or --tdp); wins over the table */
+  cpuTdpW?: number;
+  /** meter NVIDIA GPUs (default true) */
+  gpu?: boolean;
+  /** nvidia-smi executable (default: `nvidia-smi` on PATH, or $CARBON_METER_NVIDIA_SMI) */
+  nvidiaSmi?: string;
+  /** powercap root (tests) */
+  powercapRoot?: string;
+  intervalMs?: number;
+  intensity?: IntensityProvider;
+  /** probe GPUs for the hardware inventory (one nvidia-smi call) */
+  probeGpus?: boolean;
+}
+
+export interface MachineReport {
+  hardware: Hardware;
+  rapl: RaplProbe;
+  cpu: CpuPowerSource;
+}
+
+export function nvidiaSmiCommand(opts: EnvironmentOptions = {}, env = process.env): string {
+  return opts.nvidiaSmi || env.CARBON_METER_NVIDIA_SMI || 'nvidia-smi';
+}
+
+export async function createMeterEnvironment(opts: EnvironmentOptions = {}): Promise<MeterEnvironment & { rapl: RaplProbe }> {
+  const command = nvidiaSmiCommand(opts);
+  const hardware = await getHardware({
+    gpus:
+      opts.gpu === false || opts.probeGpus === false
+        ? undefined
+        : async () => {
+            const p = await probeNvidiaSmi(command, 2000);
+            return p.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, memoryMB: d.memoryTotalMB ?? undefined }));
+          },
+  });
+  const rapl = probeRapl(opts.powercapRoot);
+  const cpu = chooseCpuSource(hardware, rapl, opts.cpuTdpW);
+  const gpu =
+    opts.gpu === false
+      ? { unavailable: 'GPU metering is turned off' }
+      : new NvidiaSmiMonitor({ command, intervalMs: opts.intervalMs ?? 1000 });
+  return { hardware, cpu, gpu, intensity: opts.intensity ?? new StaticIntensityProvider(), rapl };
+}
+
+export function chooseCpuSource(hardware: Hardware, rapl: RaplProbe, cpuTdpW?: number): CpuPowerSource {
+  if (rapl.readable && rapl.domains.length && cpuTdpW === undefined) {
+    return { kind: 'rapl', reader: new RaplReader(rapl.domains), domains: rapl.domains.map((d) => d.name) };
+  }
+  if (cpuTdpW !== undefined && Number.isFinite(cpuTdpW) && cpuTdpW > 0) {
+    return {
+      kind: 'tdp',
+      tdp: { tdpW: cpuTdpW, method: 'modelled', source: 'user setting', detail: `TDP ${cpuTdpW} W set by the user` },
+    };
+  }
+  return { kind: 'tdp', tdp: lookupCpuTdp(hardware.cpuModel, hardware.logicalCpus) };
+}
+
+export interface RegionChoice {
+  region: RegionInfo;
+  reason: string;
+  guessed: boolean;
+  pue: number;
+  pueSource: string;
+  warnings: string[];
+}
+
+/**
+ * The region and PUE of a run: what the user set (flag, setting, environment), else a guess from the time zone
+ * (said to be a guess), else the world average. Throws UnknownRegionError for a code nobody knows.
+ */
+export function chooseRegion(input: { region?: string; regionFrom?: string; pue?: number; pueFrom?: string; timeZone?: string }): RegionChoice {
+  const warnings: string[] = [];
+  let region: RegionInfo;
+  let reason: string;
+  let guessed = false;
+  if (input.region && input.region.trim()) {
+    region = resolveRegion(input.region.trim());
+    reason = `set by ${input.regionFrom ?? 'the user'}`;
+  } else {
+    const guess = guessRegionFromTimeZone(input.timeZone);
+    let resolved: RegionInfo | undefined;
+    if (guess) {
+      try {
+        resolved = resolveRegion(guess.code);
+      } catch {
+        resolved = undefined;
+      }
+    }
+    if (guess && resolved) {
+      region = resolved;
+      reason = `${guess.reason}; set a region for exact figures`;
+    } else {
+      region = resolveRegion('WORLD');
+      reason = 'no region set and none could be guessed from the time zone: world average';
+    }
+    guessed = true;
+  }
+  let pue: number;
+  let pueSource: string;
+  if (input.pue !== undefined) {
+    if (!Number.isFinite(input.pue) || input.pue < 1 || input.pue > 3) {
+      warnings.push(`PUE ${input.pue} is outside 1.0–3.0; using ${region.pue ?? 1}`);
+      pue = region.pue ?? 1;
+      pueSource = region.pue ? region.pueSource ?? `${region.provider} published PUE` : 'default (local machine)';
+    } else {
+      pue = input.pue;
+      pueSource = `set by ${input.pueFrom ?? 'the user'}`;
+    }
+  } else if (region.pue) {
+    pue = region.pue;
+    pueSource = region.pueSource ?? `${region.provider} published PUE`;
+  } else {
+    pue = 1;
+    pueSource = 'default 1.0 for a local machine (CodeCarbon default)';
+  }
+  return { region, reason, guessed, pue, pueSource, warnings };
+}

@@ -1,0 +1,202 @@
+/**
+ * The CPU's thermal design power (TDP), for the CPU model when RAPL cannot be read.
+ *
+ * The table is CodeCarbon's `cpu_power.csv` (mlco2/codecarbon, MIT; see data/cpu_power.SOURCE.md), compiled into
+ * `cpuTdpTable.ts`. Matching follows CodeCarbon's `TDP._get_matching_cpu`, made stricter so that a wrong model is
+ * never chosen:
+ *
+ *   1. normalise the name: drop "(R)", "(TM)", "CPU", "Processor", "@ 2.30GHz", "64-Core Processor",
+ *      "with Radeon Graphics", repeated spaces; lower case;
+ *   2. an exact match of the normalised names wins (the first row of a name, as in CodeCarbon);
+ *   3. otherwise a token match: the model-number tokens (those with a digit, e.g. "7763", "8375c", "i7-10700k",
+ *      "v4") must be the same set on both sides, and the other words may differ only by filler ("gen", "intel",
+ *      "amd"...). "AMD EPYC" has no model number and matches nothing; two candidates with different TDPs match
+ *      nothing either (CodeCarbon's non-greedy mode);
+ *   4. an unknown model gets CodeCarbon's fallback: 4 W per logical CPU (a 2-CPU VM reporting "AMD EPYC": 8 W).
+ */
+import { CPU_TDP_ROWS, CPU_TDP_SOURCE } from './cpuTdpTable';
+
+export interface TdpLookup {
+  tdpW: number;
+  method: 'modelled' | 'default';
+  /** where the figure comes from: the table, or the fallback rule */
+  source: string;
+  /** the table's name of the model that matched */
+  matchedModel?: string;
+  /** one line a person can read: "TDP 280 W (AMD EPYC 7763, CodeCarbon cpu_power.csv)" */
+  detail: string;
+  /** how the model was matched */
+  matchedBy?: 'exact' | 'tokens';
+}
+
+/** CodeCarbon's fallback for a CPU it does not know: W per logical CPU (codecarbon/core/cpu.py DEFAULT_POWER_PER_CORE). */
+export const DEFAULT_W_PER_LOGICAL_CPU = 4;
+
+export const DEFAULT_TDP_SOURCE = `CodeCarbon's fallback, ${DEFAULT_W_PER_LOGICAL_CPU} W per logical CPU`;
+
+export interface CpuTdpRow {
+  /** the name as the table writes it: "AMD EPYC 7763" */
+  name: string;
+  tdpW: number;
+  normalised: string;
+}
+
+/** Normalises a CPU model name the way both sides of a match are compared. */
+export function normaliseCpuName(raw: string): string {
+  let s = ` ${raw} `;
+  s = s.replace(/\((?:R|TM|C)\)|®|™/gi, ' ');
+  s = s.replace(/@\s*\d+(?:\.\d+)?\s*[GM]Hz/gi, ' ');
+  s = s.replace(/\b\d+(?:\.\d+)?\s*[GM]Hz\b/gi, ' ');
+  s = s.replace(/\b(?:\d+|single|dual|triple|quad|six|eight|twelve|sixteen)[- ]Core Processor\b/gi, ' ');
+  s = s.replace(/\b\d+-Cores?\b/gi, ' '); // "AMD Ryzen Threadripper PRO 3995WX 64-Cores"
+  s = s.replace(/\bwith Radeon\b.*$/i, ' ');
+  s = s.replace(/\s+Radeon R\d+\b.*$/i, ' '); // "AMD A10-7850K Radeon R7, 12 Compute Cores 4C+8G"
+  s = s.replace(/\((?:\d+)W\)/gi, ' '); // the table's "(95W)" variants of one model
+  s = s.replace(/\b(?:CPU|Processor|Genuine)\b/gi, ' ');
+  s = s.replace(/\bCore2\b/gi, 'Core 2');
+  s = s.replace(/[,;]/g, ' ');
+  return s.replace(/\s+/g, ' ').trim().toLowerCase();
+}
+
+const FILLER = new Set(['intel', 'amd', 'gen', 'apu', 'processor', 'cpu']);
+
+/** Words that may differ between a name and the table's: vendor, "gen", a generation ("11th"), a core count. */
+function isFiller(word: string): boolean {
+  return FILLER.has(word) || /^\d+(?:st|nd|rd|th)$/.test(word) || /^\d+-core$/.test(word);
+}
+
+/** Tokens that carry the model number: they have a digit, and are not a generation ("11th"), a core count or a clock. */
+export function modelTokens(normalised: string): string[] {
+  return normalised
+    .split(' ')
+    .filter((t) => /\d/.test(t) && !/^\d+(?:st|nd|rd|th)$/.test(t) && !/^\d+-core$/.test(t) && !/^\d+(?:\.\d+)?[gm]hz$/.test(t));
+}
+
+function modelKey(normalised: string): string {
+  return [...new Set(modelTokens(normalised))].sort().join(' ');
+}
+
+interface TableIndex {
+  rows: CpuTdpRow[];
+  /** normalised name → the first row of each distinct table name that normalises to it */
+  exact: Map<string, CpuTdpRow[]>;
+  /** model-number key → the first row of each distinct table name with that key */
+  byModel: Map<string, CpuTdpRow[]>;
+}
+
+let index: TableIndex | undefined;
+
+/** Parses `rows` ("Name,TDP" lines) into an index; exported for tests, the lookup uses the compiled table. */
+export function buildTdpIndex(rowsText: string): TableIndex {
+  const rows: CpuTdpRow[] = [];
+  const seen = new Set<string>();
+  const exact = new Map<string, CpuTdpRow[]>();
+  const byModel = new Map<string, CpuTdpRow[]>();
+  const add = (map: Map<string, CpuTdpRow[]>, key: string, row: CpuTdpRow): void => {
+    const list = map.get(key);
+    if (list) list.push(row);
+    else map.set(key, [row]);
+  };
+  for (const line of rowsText.split('\n')) {
+    const comma = line.lastIndexOf(',');
+    if (comma <= 0) continue;
+    const name = line.slice(0, comma).trim();
+    const tdpW = Number(line.slice(comma + 1));
+    if (!name || !Number.isFinite(tdpW) || tdpW <= 0) continue;
+    const row: CpuTdpRow = { name, tdpW, normalised: normaliseCpuName(name) };
+    rows.push(row);
+    if (seen.has(name)) continue; // the first row of a name wins, as in CodeCarbon
+    seen.add(name);
+    add(exact, row.normalised, row);
+    const key = modelKey(row.normalised);
+    if (key) add(byModel, key, row);
+  }
+  return { rows, exact, byModel };
+}
+
+function tableIndex(): TableIndex {
+  if (!index) index = buildTdpIndex(CPU_TDP_ROWS);
+  return index;
+}
+
+/** Every row of the compiled table, in the CSV's order (for tests and `doctor`). */
+export function cpuTdpRows(): readonly CpuTdpRow[] {
+  return tableIndex().rows;
+}
+
+export type CpuMatch =
+  | { kind: 'exact' | 'tokens'; row: CpuTdpRow }
+  | { kind: 'none'; why: string }
+  | { kind: 'ambiguous'; candidates: CpuTdpRow[] };
+
+/** Finds a CPU model in a table index; see the module comment for the rules. */
+export function matchCpuModel(cpuModel: string, idx: TableIndex = tableIndex()): CpuMatch {
+  const q = normaliseCpuName(cpuModel);
+  if (!q) return { kind: 'none', why: 'the CPU model is empty' };
+  const hits = idx.exact.get(q);
+  if (hits) {
+    // names that differ only in what normalisation drops, e.g. "Q6600 (105W)" and "Q6600 (95W)"
+    return hits.every((h) => h.tdpW === hits[0]!.tdpW) ? { kind: 'exact', row: hits[0]! } : { kind: 'ambiguous', candidates: hits };
+  }
+  const key = modelKey(q);
+  if (!key) return { kind: 'none', why: 'the name has no model number' };
+  const qWords = new Set(q.split(' ').filter((t) => !modelTokens(t).length));
+  const candidates = (idx.byModel.get(key) ?? []).filter((row) => {
+    const rWords = new Set(row.normalised.split(' ').filter((t) => !modelTokens(t).length));
+    for (const w of qWords) if (!rWords.has(w) && !isFiller(w)) return false;
+    for (const w of rWords) if (!qWords.has(w) && !isFiller(w)) return false;
+    return true;
+  });
+  if (!candidates.length) return { kind: 'none', why: 'no model with this model number' };
+  if (candidates.every((c) => c.tdpW === candidates[0]!.tdpW)) return { kind: 'tokens', row: candidates[0]! };
+  return { kind: 'ambiguous', candidates };
+}
+
+const cache = new Map<string, TdpLookup>();
+
+/**
+ * The TDP to model this machine's CPU with. `sockets` multiplies a table TDP (the table gives one package); the
+ * per-logical-CPU fallback already covers every socket. Results are cached per (model, CPUs, sockets).
+ */
+export function lookupCpuTdp(cpuModel: string, logicalCpus: number, opts: { sockets?: number } = {}): TdpLookup {
+  const cpus = Number.isFinite(logicalCpus) && logicalCpus >= 1 ? Math.floor(logicalCpus) : 1;
+  const sockets = opts.sockets !== undefined && Number.isFinite(opts.sockets) && opts.sockets >= 1 ? Math.floor(opts.sockets) : 1;
+  const key = `${cpuModel}\u0000${cpus}\u0000${sockets}`;
+  const cached = cache.get(key);
+  if (cached) return { ...cached };
+  const result = lookup(cpuModel, cpus, sockets);
+  cache.set(key, result);
+  return { ...result };
+}
+
+function lookup(cpuModel: string, cpus: number, sockets: number): TdpLookup {
+  const m = matchCpuModel(cpuModel);
+  if (m.kind === 'exact' || m.kind === 'tokens') {
+    const tdpW = m.row.tdpW * sockets;
+    const per = sockets > 1 ? `${m.row.tdpW} W × ${sockets} sockets = ${tdpW} W` : `${tdpW} W`;
+    const how = m.kind === 'tokens' ? `, matched "${cpuModel.trim()}" by model number` : '';
+    return {
+      tdpW,
+      method: 'modelled',
+      source: CPU_TDP_SOURCE,
+      matchedModel: m.row.name,
+      matchedBy: m.kind,
+      detail: `TDP ${per} (${m.row.name}, CodeCarbon cpu_power.csv${how})`,
+    };
+  }
+  const tdpW = DEFAULT_W_PER_LOGICAL_CPU * cpus;
+  const name = cpuModel.trim() || 'unknown CPU';
+  const why =
+    m.kind === 'ambiguous'
+      ? `"${name}" matches several models with different TDPs (${m.candidates
+          .slice(0, 3)
+          .map((c) => `${c.name} ${c.tdpW} W`)
+          .join(', ')})`
+      : `"${name}" is not in CodeCarbon's CPU table (${m.kind === 'none' ? m.why : 'no match'})`;
+  return {
+    tdpW,
+    method: 'default',
+    source: DEFAULT_TDP_SOURCE,
+    detail: `${why}: ${DEFAULT_W_PER_LOGICAL_CPU} W × ${cpus} logical CPU${cpus === 1 ? '' : 's'} = ${tdpW} W (CodeCarbon's fallback)`,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Finding processes to meter: the children of a shell, a process's command line, the processes of this user.
+ * /proc on Linux; systeminformation elsewhere.
+ */
+import * as fs from 'node:fs';
+import { parseProcStat, readChildPids, readCmdline } from './procfs';
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  command: string;
+  /** ms since epoch, when known */
+  startedAt?: number;
+}
+
+export async function childProcesses(pid: number, procRoot = '/proc'): Promise<ProcessInfo[]> {
+  if (process.platform === 'linux' || procRoot !== '/proc') {
+    return readChildPids(pid, procRoot).map((c) => ({ pid: c, ppid: pid, command: readCmdline(c, procRoot) ?? '' }));
+  }
+  const si = await import('systeminformation');
+  const { list } = await si.processes();
+  return list.filter((p) => p.parentPid === pid).map((p) => ({ pid: p.pid, ppid: p.parentPid, command: `${p.path ? `${p.path}/` : ''}${p.command} ${p.params}`.trim() }));
+}
+
+/** Every process we could meter (for a quick pick), newest first. */
+export async function listProcesses(procRoot = '/proc'): Promise<ProcessInfo[]> {
+  if (process.platform === 'linux' || procRoot !== '/proc') {
+    const out: ProcessInfo[] = [];
+    for (const name of fs.readdirSync(procRoot)) {
+      if (!/^\d+$/.test(name)) continue;
+      const pid = Number(name);
+      try {
+        const stat = parseProcStat(fs.readFileSync(`${procRoot}/${pid}/stat`, 'latin1'));
+        const command = readCmdline(pid, procRoot);
+        if (!command) continue; // kernel threads have no command line
+        out.push({ pid, ppid: stat.ppid, command, startedAt: stat.startTicks });
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    return out.sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0)).map(({ startedAt: _s, ...p }) => p);
+  }
+  const si = await import('systeminformation');
+  const { list } = await si.processes();
+  return list
+    .map((p) => ({ pid: p.pid, ppid: p.parentPid, command: `${p.command} ${p.params}`.trim(), startedAt: Date.parse(p.started) || undefined }))
+    .sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
+}
+
+/** The basename of the program a command line runs, after env assignments and wrappers. */
+export function programName(commandLine: string): string {
+  const first = commandLine.trim().split(/\s+/)[0] ?? '';
+  return first.split(/[\\/]/).pop() ?? first;
+}

@@ -1,0 +1,335 @@
+/**
+ * Linux process-tree sampling straight from /proc: only the tracked root and its descendants are read.
+ *
+ * CPU time is cumulative (utime + stime + cutime + cstime, in clock ticks), so nothing that happens between
+ * two ticks is lost:
+ *  - a live process contributes what it used since it was first seen (or since it started, for processes born
+ *    into the run);
+ *  - a child that exits and is reaped by a tracked parent moves into that parent's cutime/cstime, so its own
+ *    entry is dropped (counting both would count it twice);
+ *  - the root, reaped by its untracked parent (the CLI itself, the terminal's shell), is closed with the increase
+ *    of that parent's cutime/cstime ("the reaper"), clamped to what is physically possible;
+ *  - an orphan reaped by init keeps its last seen value.
+ *
+ * Fields: proc(5). Parse after the last ')' because the command name may contain spaces and parentheses.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  utimeTicks: number;
+  stimeTicks: number;
+  cutimeTicks: number;
+  cstimeTicks: number;
+  /** field 22: start time after boot, in clock ticks */
+  startTicks: number;
+  /** field 24: resident set size, pages */
+  rssPages: number;
+}
+
+/** Parses the text of /proc/PID/stat. Throws on text that is not a stat line. */
+export function parseProcStat(text: string): ProcStat {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new Error(`not a /proc stat line: ${text.slice(0, 60)}`);
+  const pid = Number(text.slice(0, open).trim());
+  const rest = text.slice(close + 2).trim().split(' ');
+  // rest[0] is field 3 (state); field N is rest[N - 3]
+  const f = (n: number): number => Number(rest[n - 3]);
+  const stat: ProcStat = {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: f(4),
+    utimeTicks: f(14),
+    stimeTicks: f(15),
+    cutimeTicks: f(16),
+    cstimeTicks: f(17),
+    startTicks: f(22),
+    rssPages: f(24),
+  };
+  if (!Number.isFinite(stat.pid) || !Number.isFinite(stat.utimeTicks) || !Number.isFinite(stat.rssPages)) {
+    throw new Error(`not a /proc stat line: ${text.slice(0, 60)}`);
+  }
+  return stat;
+}
+
+/** Machine-wide CPU ticks from the `cpu` line of /proc/stat. */
+export interface MachineCpuTicks {
+  busy: number;
+  total: number;
+}
+
+export function parseMachineCpu(text: string): MachineCpuTicks {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new Error('no cpu line in /proc/stat');
+  // user nice system idle iowait irq softirq steal guest guest_nice (guest is already counted in user)
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = v;
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
+}
+
+export function readMachineCpu(procRoot = '/proc'): MachineCpuTicks {
+  return parseMachineCpu(fs.readFileSync(path.join(procRoot, 'stat'), 'latin1'));
+}
+
+/** Boot time (seconds since epoch) from /proc/stat, cached per procRoot: it does not change. */
+const bootTimeCache = new Map<string, number>();
+export function bootTimeS(procRoot = '/proc'): number {
+  let v = bootTimeCache.get(procRoot);
+  if (v === undefined) {
+    const m = /^btime (\d+)$/m.exec(fs.readFileSync(path.join(procRoot, 'stat'), 'latin1'));
+    v = m ? Number(m[1]) : 0;
+    bootTimeCache.set(procRoot, v);
+  }
+  return v;
+}
+
+export interface TreeSample {
+  /** ms since epoch */
+  t: number;
+  /** CPU seconds used by the tree since metering began (monotonic) */
+  cpuSeconds: number;
+  /** resident memory of the live tree, bytes */
+  rssBytes: number;
+  /** live tracked pids */
+  pids: number[];
+  /** false once the root and every descendant are gone */
+  alive: boolean;
+}
+
+export interface ProcessTreeSampler {
+  sample(now?: number): TreeSample | Promise<TreeSample>;
+}
+
+export interface ProcfsSamplerOptions {
+  procRoot?: string;
+  /** `getconf CLK_TCK`: 100 on every mainstream Linux */
+  clkTck?: number;
+  /** `getconf PAGESIZE` */
+  pageSize?: number;
+  /** The untracked parent that will reap the root (the CLI itself, the terminal's shell). */
+  reaperPid?: number;
+  /**
+   * true: the root was started for this run, so everything it used since it started counts (a terminal command
+   * noticed a second after it started). false: attaching to a process that was already running; only what it uses
+   * from now on counts.
+   */
+  countFromProcessStart?: boolean;
+  logicalCpus?: number;
+}
+
+interface Tracked {
+  ppid: number;
+  startTicks: number;
+  base: number;
+  last: number;
+  rssPages: number;
+}
+
+export class ProcfsTreeSampler implements ProcessTreeSampler {
+  private readonly procRoot: string;
+  private readonly clkTck: number;
+  private readonly pageSize: number;
+  private readonly reaperPid?: number;
+  private readonly logicalCpus: number;
+  private readonly tracked = new Map<number, Tracked>();
+  /** ticks of processes that are gone and were not reaped into a tracked parent */
+  private frozenTicks = 0;
+  private reaperLast?: number;
+  private lastT = Date.now();
+  private lastCpuTicks = 0;
+  private attachTicks: number;
+  private rootSeen = false;
+  private done = false;
+
+  constructor(
+    readonly rootPid: number,
+    opts: ProcfsSamplerOptions = {},
+  ) {
+    this.procRoot = opts.procRoot ?? '/proc';
+    this.clkTck = opts.clkTck ?? 100;
+    this.pageSize = opts.pageSize ?? 4096;
+    this.reaperPid = opts.reaperPid;
+    this.logicalCpus = opts.logicalCpus ?? 1024;
+    // Processes that started before this point (in ticks after boot) only count from now on, unless the root
+    // itself was started for the run.
+    this.attachTicks = opts.countFromProcessStart === false ? this.ticksSinceBoot(Date.now()) : -1;
+    this.reaperLast = this.readReaperTicks();
+  }
+
+  private ticksSinceBoot(nowMs: number): number {
+    return Math.floor((nowMs / 1000 - bootTimeS(this.procRoot)) * this.clkTck);
+  }
+
+  private readStat(pid: number): ProcStat | undefined {
+    try {
+      return parseProcStat(fs.readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private readReaperTicks(): number | undefined {
+    if (this.reaperPid === undefined) return undefined;
+    const s = this.readStat(this.reaperPid);
+    return s ? s.cutimeTicks + s.cstimeTicks : undefined;
+  }
+
+  private track(stat: ProcStat): void {
+    const total = stat.utimeTicks + stat.stimeTicks + stat.cutimeTicks + stat.cstimeTicks;
+    const bornBefore = this.attachTicks >= 0 && stat.startTicks <= this.attachTicks;
+    this.tracked.set(stat.pid, {
+      ppid: stat.ppid,
+      startTicks: stat.startTicks,
+      base: bornBefore ? total : 0,
+      last: total,
+      rssPages: stat.rssPages,
+    });
+  }
+
+  sample(now = Date.now()): TreeSample {
+    if (this.done) return this.result(now, false);
+    const dtS = Math.max(0, (now - this.lastT) / 1000);
+
+    if (!this.rootSeen) {
+      const root = this.readStat(this.rootPid);
+      this.rootSeen = true;
+      if (root) {
+        this.track(root);
+      } else {
+        // gone before the first sample (a command shorter than a tick): what the reaper accounted is all we know
+        const reaperNow = this.readReaperTicks();
+        if (reaperNow !== undefined && this.reaperLast !== undefined && reaperNow > this.reaperLast) {
+          this.frozenTicks += Math.min(reaperNow - this.reaperLast, Math.ceil((dtS + 1) * this.clkTck * this.logicalCpus));
+        }
+        this.reaperLast = reaperNow;
+        this.done = true;
+        return this.result(now, false);
+      }
+    }
+
+    // 1. refresh what we track; collect what vanished
+    const vanished: [number, Tracked][] = [];
+    for (const [pid, t] of this.tracked) {
+      const s = this.readStat(pid);
+      if (!s || s.startTicks !== t.startTicks) {
+        vanished.push([pid, t]);
+        continue;
+      }
+      t.last = Math.max(t.last, s.utimeTicks + s.stimeTicks + s.cutimeTicks + s.cstimeTicks);
+      t.rssPages = s.state === 'Z' ? 0 : s.rssPages;
+      t.ppid = s.ppid;
+    }
+    for (const [pid] of vanished) this.tracked.delete(pid);
+
+    // 2. the vanished. A process whose parent is still tracked was reaped by it: its time is in the parent's
+    //    cutime now. The others are grouped under the topmost vanished ancestor (a parent and the children it
+    //    reaped as it died); a group whose top was reaped by the watched reaper is closed with the reaper's
+    //    increase, clamped to what is possible; any other group (orphans) keeps its last seen values.
+    const reaperNow = this.readReaperTicks();
+    let reaperDelta = reaperNow !== undefined && this.reaperLast !== undefined ? reaperNow - this.reaperLast : 0;
+    this.reaperLast = reaperNow;
+    const gone = new Map(vanished);
+    const groups = new Map<number, { top: Tracked; last: number; base: number }>();
+    for (const [pid, t] of vanished) {
+      if (this.tracked.has(t.ppid)) continue;
+      let top = pid;
+      const seen = new Set<number>([pid]);
+      while (gone.has(gone.get(top)!.ppid) && !seen.has(gone.get(top)!.ppid)) {
+        top = gone.get(top)!.ppid;
+        seen.add(top);
+      }
+      if (this.tracked.has(gone.get(top)!.ppid)) continue; // its top was reaped into a live tracked parent
+      const g = groups.get(top) ?? { top: gone.get(top)!, last: 0, base: 0 };
+      g.last += t.last;
+      g.base += t.base;
+      groups.set(top, g);
+    }
+    for (const g of groups.values()) {
+      let final = g.last;
+      if (this.reaperPid !== undefined && g.top.ppid === this.reaperPid && reaperDelta > 0) {
+        const ceiling = g.last + Math.ceil((dtS + 1) * this.clkTck * this.logicalCpus);
+        final = Math.min(Math.max(reaperDelta, g.last), ceiling);
+        reaperDelta = Math.max(0, reaperDelta - final);
+      }
+      this.frozenTicks += Math.max(0, final - g.base);
+    }
+
+    // 3. new children, breadth first
+    const queue = [...this.tracked.keys()];
+    while (queue.length) {
+      const pid = queue.shift()!;
+      for (const child of readChildPids(pid, this.procRoot)) {
+        if (this.tracked.has(child)) continue;
+        const s = this.readStat(child);
+        if (!s) continue;
+        this.track(s);
+        queue.push(child);
+      }
+    }
+
+    const alive = this.tracked.size > 0;
+    if (!alive) this.done = true;
+    return this.result(now, alive);
+  }
+
+  private result(now: number, alive: boolean): TreeSample {
+    let ticks = this.frozenTicks;
+    let rss = 0;
+    for (const t of this.tracked.values()) {
+      ticks += Math.max(0, t.last - t.base);
+      rss += t.rssPages;
+    }
+    // cumulative CPU time never goes backwards
+    this.lastCpuTicks = Math.max(this.lastCpuTicks, ticks);
+    this.lastT = now;
+    return {
+      t: now,
+      cpuSeconds: this.lastCpuTicks / this.clkTck,
+      rssBytes: rss * this.pageSize,
+      pids: [...this.tracked.keys()],
+      alive,
+    };
+  }
+}
+
+/** A process's direct children: /proc/PID/task/TID/children for each of its threads (CONFIG_PROC_CHILDREN). */
+export function readChildPids(pid: number, procRoot = '/proc'): number[] {
+  const out: number[] = [];
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`${procRoot}/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`${procRoot}/${pid}/task/${tid}/children`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const p of text.split(' ')) {
+      const n = Number(p);
+      if (p.trim() !== '' && Number.isInteger(n)) out.push(n);
+    }
+  }
+  return out;
+}
+
+/** The command line of a process (NUL-separated in /proc/PID/cmdline). */
+export function readCmdline(pid: number, procRoot = '/proc'): string | undefined {
+  try {
+    const raw = fs.readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8');
+    const parts = raw.split('\0').filter((p) => p !== '');
+    return parts.length ? parts.join(' ') : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The shared vocabulary of Carbon Meter's core. No `vscode` import here or anywhere under src/core.
+ *
+ * Units are part of every name: `...W` watts, `...KWh` kilowatt-hours, `...S` seconds,
+ * `...Kg` kilograms, `...GPerKWh` grams CO₂eq per kWh.
+ */
+
+/** How a figure was obtained. The UI shows it next to every number. */
+export type Method = 'measured' | 'modelled' | 'default';
+
+/** Where a run was started from. */
+export type RunSource = 'cli' | 'terminal' | 'debug' | 'task' | 'codecarbon-import' | 'manual';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
+
+export interface EnergyKWh {
+  cpu: number;
+  gpu: number;
+  ram: number;
+  /** (cpu + gpu + ram) × PUE */
+  total: number;
+}
+
+/** How a component's power was obtained, and with which figure. */
+export interface ComponentPower {
+  method: Method;
+  /** One line a person can read: "RAPL package-0, share by CPU time", "TDP 240 W (AMD EPYC 7763, codecarbon cpu_power.csv) × utilisation". */
+  detail: string;
+  /** Mean power over the run so far, W (before PUE). */
+  meanW: number;
+  /** Last sampled power, W (before PUE). */
+  lastW: number;
+  /** Model inputs, when modelled: TDP (W), W per GB, per-core fallback... */
+  tdpW?: number;
+  wPerGB?: number;
+  /** Why a component is not measured (e.g. "nvidia-smi not found"). */
+  unavailableReason?: string;
+}
+
+export interface RunPower {
+  cpu: ComponentPower;
+  gpu: ComponentPower;
+  ram: ComponentPower;
+}
+
+export type IntensityMethod = 'annual-average' | 'time-resolved' | 'default';
+
+/** The carbon intensity a run used. */
+export interface RunIntensity {
+  /** Energy-weighted mean over the run, gCO₂eq/kWh. */
+  gPerKWh: number;
+  /** Region code as the user wrote it, normalised: "FR", "aws:eu-west-3". */
+  region: string;
+  /** Human-readable name: "France", "AWS eu-west-3 (Paris)". */
+  regionName?: string;
+  /** Data source: "CO2.js 0.19.0 (Ember 2023)", "Cloud Carbon Footprint (carbonfootprint.com 2022)". */
+  source: string;
+  /** Reference year of the figure, when annual. */
+  year?: number;
+  method: IntensityMethod;
+  /** True when the region was guessed (time zone), not configured. */
+  guessed?: boolean;
+  /** How the region was chosen: "setting carbonMeter.region", "--region", "time zone Europe/Paris". */
+  regionReason?: string;
+  /** Set when a live provider failed and the static value was used instead. */
+  fallback?: string;
+  /** Average or marginal emissions factor. */
+  factorType?: 'average' | 'marginal';
+}
+
+export interface GpuInfo {
+  index: number;
+  name: string;
+  uuid?: string;
+  memoryMB?: number;
+}
+
+export interface Hardware {
+  cpuModel: string;
+  logicalCpus: number;
+  ramGB: number;
+  gpus: GpuInfo[];
+  os?: string;
+  hostname?: string;
+}
+
+/** One point of a run's power over time (before PUE). */
+export interface Sample {
+  /** ms since epoch */
+  t: number;
+  cpuW: number;
+  gpuW: number;
+  ramW: number;
+  /** intensity in force for this sample, gCO₂eq/kWh */
+  gPerKWh?: number;
+}
+
+/** A run as stored in the history and printed by `carbon-meter run --json`. */
+export interface Run {
+  id: string;
+  name: string;
+  command: string;
+  cwd: string;
+  source: RunSource;
+  startedAt: string;
+  endedAt?: string;
+  durationS: number;
+  status: RunStatus;
+  exitCode?: number | null;
+  /** CPU seconds (user + system) of the tracked tree. */
+  cpuSeconds: number;
+  /** Peak resident memory of the tracked tree, GB. */
+  peakRamGB?: number;
+  energyKWh: EnergyKWh;
+  emissionsKg: number;
+  pue: number;
+  /** Where the PUE came from: "default (local machine)", "aws (Cloud Carbon Footprint)", "setting". */
+  pueSource?: string;
+  intensity: RunIntensity;
+  power: RunPower;
+  hardware: Hardware;
+  /** pid of the tracked root process, when known */
+  pid?: number;
+  /** Version of Carbon Meter that wrote the record. */
+  meterVersion?: string;
+  /** Free-form notes: what was not metered and why. */
+  notes?: string[];
+  /** Number of samples in the run's sample file. */
+  sampleCount?: number;
+  /** Who wrote the record. */
+  host?: string;
+}
+
+export function emptyEnergy(): EnergyKWh {
+  return { cpu: 0, gpu: 0, ram: 0, total: 0 };
+}
+
+/** µJ → kWh */
+export const UJ_PER_KWH = 3.6e12;
+/** J (W·s) → kWh */
+export const J_PER_KWH = 3.6e6;

@@ -1,0 +1,98 @@
+/** The commands of the "Carbon Meter" category. Every command answers, even when nothing can be metered. */
+import * as vscode from 'vscode';
+import { formatAgo, formatCo2, formatDuration, formatEnergy } from '../core/format';
+import { runReportMarkdown } from '../core/report';
+import { childProcesses, listProcesses } from '../core/sampling/processes';
+import type { Run } from '../core/types';
+import type { MeterService } from './meterService';
+
+export function registerCommands(service: MeterService, showHistory: (runId?: string) => Promise<void>): vscode.Disposable[] {
+  const t = vscode.l10n.t;
+  return [
+    vscode.commands.registerCommand('carbonMeter.showHistory', (runId?: string) => showHistory(typeof runId === 'string' ? runId : undefined)),
+    vscode.commands.registerCommand('carbonMeter.showRun', (runId: string) => showRunReport(service, runId)),
+    vscode.commands.registerCommand('carbonMeter.stopMetering', async (runId?: string) => {
+      const active = service.active();
+      if (!active.length) {
+        void vscode.window.showInformationMessage(t('Carbon Meter: nothing is being metered.'));
+        return;
+      }
+      let id = typeof runId === 'string' ? runId : undefined;
+      if (!id) {
+        if (active.length === 1) id = active[0].run.id;
+        else {
+          const pick = await vscode.window.showQuickPick(
+            active.map((m) => ({ label: m.run.name, description: `${formatCo2(m.run.emissionsKg)} · ${formatDuration(m.elapsedS)}`, detail: m.run.command, id: m.run.id })),
+            { title: t('Stop metering which run?') },
+          );
+          id = pick?.id;
+        }
+      }
+      if (!id) return;
+      const run = await service.stop(id);
+      if (run) void vscode.window.showInformationMessage(t('Carbon Meter: stopped metering {0} ({1} CO₂eq). The process keeps running.', run.name, formatCo2(run.emissionsKg)));
+    }),
+    vscode.commands.registerCommand('carbonMeter.meterProcess', async () => {
+      const procs = (await listProcesses()).filter((p) => p.pid !== process.pid);
+      const pick = await vscode.window.showQuickPick(
+        procs.map((p) => ({ label: `$(server-process) ${p.command.split(/\s+/)[0].split('/').pop()}`, description: `pid ${p.pid}`, detail: p.command.slice(0, 300), pid: p.pid, command: p.command })),
+        { title: t('Carbon Meter: meter which process?'), matchOnDetail: true, matchOnDescription: true },
+      );
+      if (!pick) return;
+      const meter = await service.start({ pid: pick.pid, command: pick.command, cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', source: 'manual', countFromProcessStart: false });
+      if (!meter) void vscode.window.showInformationMessage(t('Carbon Meter: process {0} is already metered.', String(pick.pid)));
+    }),
+    vscode.commands.registerCommand('carbonMeter.meterTerminalProcess', async () => {
+      const terminal = vscode.window.activeTerminal;
+      if (!terminal) {
+        void vscode.window.showWarningMessage(t('Carbon Meter: there is no active terminal. Start your training in a terminal first.'));
+        return;
+      }
+      const shellPid = await terminal.processId;
+      const children = shellPid ? await childProcesses(shellPid) : [];
+      if (!shellPid || !children.length) {
+        void vscode.window.showWarningMessage(t('Carbon Meter: the terminal "{0}" is not running a command now.', terminal.name));
+        return;
+      }
+      let child = children[children.length - 1];
+      if (children.length > 1) {
+        const pick = await vscode.window.showQuickPick(children.map((c) => ({ label: c.command.slice(0, 120), description: `pid ${c.pid}`, c })), { title: t('Meter which command?') });
+        if (!pick) return;
+        child = pick.c;
+      }
+      await service.start({ pid: child.pid, command: child.command, cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', source: 'terminal', reaperPid: shellPid, countFromProcessStart: false });
+    }),
+    vscode.commands.registerCommand('carbonMeter.openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:carbon-meter.carbon-meter')),
+    vscode.commands.registerCommand('carbonMeter.showLog', () => service.log.show(true)),
+  ];
+}
+
+/** A run's report as a Markdown preview: every figure with its method and source. */
+export async function showRunReport(service: MeterService, runId: string): Promise<void> {
+  const run = service.active().find((m) => m.run.id === runId)?.run ?? service.store.get(runId);
+  if (!run) {
+    void vscode.window.showWarningMessage(vscode.l10n.t('Carbon Meter: run {0} is not in the history.', runId));
+    return;
+  }
+  const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: runReportMarkdown(run) });
+  await vscode.window.showTextDocument(doc, { preview: true });
+}
+
+/** The history as a quick pick: every run, newest first; choosing one opens its report. */
+export async function pickRun(service: MeterService, focusId?: string): Promise<void> {
+  const { runs, corrupt } = service.store.load();
+  if (corrupt.length) service.log.warn(`history: skipped ${corrupt.length} unreadable line(s) in ${service.store.historyPath}`);
+  if (!runs.length) {
+    void vscode.window.showInformationMessage(vscode.l10n.t('Carbon Meter: no runs yet. Run a training script in the terminal, or use `carbon-meter run -- python train.py`.'));
+    return;
+  }
+  if (focusId) return showRunReport(service, focusId);
+  const items = runs.map((r: Run) => ({
+    label: `${r.status === 'running' ? '$(pulse)' : r.status === 'completed' ? '$(check)' : r.status === 'failed' ? '$(error)' : '$(warning)'} ${r.name}`,
+    description: `${formatCo2(r.emissionsKg)} CO₂eq · ${formatEnergy(r.energyKWh.total)} · ${formatDuration(r.durationS)} · ${formatAgo(Date.parse(r.startedAt))}`,
+    detail: `${r.source} · ${r.intensity.region} · ${r.command}`,
+    id: r.id,
+  }));
+  const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Carbon Meter: runs ({0})', String(runs.length)), matchOnDetail: true });
+  if (pick) await showRunReport(service, pick.id);
+}

@@ -1,0 +1,49 @@
+/**
+ * Carbon Meter's entry point: builds the services and registers their disposables. Nothing is sampled until a
+ * run is metered.
+ */
+import * as vscode from 'vscode';
+import { formatCo2, formatEnergy } from '../core/format';
+import { pickRun, registerCommands } from './commands';
+import { DebugWatcher } from './debugWatcher';
+import { MeterService } from './meterService';
+import { StatusBar } from './statusBar';
+import { TaskWatcher } from './taskWatcher';
+import { TerminalWatcher } from './terminalWatcher';
+
+export interface CarbonMeterApi {
+  /** for tests and other extensions */
+  readonly service: MeterService;
+}
+
+export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
+  const log = vscode.window.createOutputChannel('Carbon Meter', { log: true });
+  const service = new MeterService(log);
+  const showHistory = (runId?: string) => pickRun(service, runId);
+  context.subscriptions.push(
+    log,
+    service,
+    new StatusBar(service),
+    new TerminalWatcher(service),
+    new DebugWatcher(service),
+    new TaskWatcher(service),
+    ...registerCommands(service, showHistory),
+    service.onRunFinished((run) => {
+      const s = service.settings;
+      if (!s.notifyOnFinish || run.durationS < s.notifyMinDurationS) return;
+      const details = vscode.l10n.t('Show details');
+      void vscode.window
+        .showInformationMessage(
+          vscode.l10n.t('Carbon Meter: {0} {1}: {2} CO₂eq ({3}, {4}).', run.name, run.status, formatCo2(run.emissionsKg), formatEnergy(run.energyKWh.total), run.intensity.region),
+          details,
+        )
+        .then((c) => c === details && vscode.commands.executeCommand('carbonMeter.showRun', run.id));
+    }),
+  );
+  log.info(`Carbon Meter ${context.extension.packageJSON.version} active (${vscode.env.appName}, remote: ${vscode.env.remoteName ?? 'none'})`);
+  return { service };
+}
+
+export function deactivate(): void {
+  // disposables do the work: running runs are checkpointed, and recovered as interrupted by the next window
+}

@@ -1,0 +1,187 @@
+/**
+ * The extension's access to the core: one HistoryStore and one MeterHub (created on the first run, so nothing is
+ * probed or sampled while nothing is metered), the settings, and the reasons behind every decision in the log.
+ */
+import * as vscode from 'vscode';
+import { HistoryStore } from '../core/history/store';
+import { UnknownRegionError } from '../core/intensity/regions';
+import { chooseRegion, createMeterEnvironment, type RegionChoice } from '../core/meter/environment';
+import { MeterHub, type Meter, type Reading } from '../core/meter/meter';
+import type { Run, RunSource } from '../core/types';
+import { Emitter } from '../core/util/events';
+import { readSettings, type Settings } from './settings';
+
+export interface StartRequest {
+  pid: number;
+  command: string;
+  name?: string;
+  cwd: string;
+  source: RunSource;
+  reaperPid?: number;
+  startedAt?: number;
+  countFromProcessStart?: boolean;
+}
+
+export class MeterService implements vscode.Disposable {
+  settings: Settings;
+  readonly store: HistoryStore;
+  private hub?: Promise<MeterHub>;
+  private hubInstance?: MeterHub;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly _onReading = new Emitter<Reading>();
+  private readonly _onRunStarted = new Emitter<Run>();
+  private readonly _onRunFinished = new Emitter<Run>();
+  private readonly _onHistoryChanged = new Emitter<void>();
+  readonly onReading = this._onReading.event;
+  readonly onRunStarted = this._onRunStarted.event;
+  readonly onRunFinished = this._onRunFinished.event;
+  /** the history changed: a run finished here, in another window, or in a CLI */
+  readonly onHistoryChanged = this._onHistoryChanged.event;
+  private shownProblems = new Set<string>();
+
+  constructor(readonly log: vscode.LogOutputChannel) {
+    this.settings = this.readSettings();
+    this.store = new HistoryStore(this.settings.historyPath || process.env.CARBON_METER_HOME || HistoryStore.defaultDir());
+    this.log.info(`history: ${this.store.dir}`);
+    try {
+      for (const r of this.store.recoverInterrupted()) {
+        this.log.warn(`recovered interrupted run ${r.name} (${r.id}) up to its last checkpoint`);
+      }
+    } catch (err) {
+      this.log.error(`could not look for interrupted runs in ${this.store.dir}: ${(err as Error).message}`);
+    }
+    const watcher = this.store.watch(() => this._onHistoryChanged.fire());
+    this.disposables.push(watcher);
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration('carbonMeter')) return;
+        this.settings = this.readSettings();
+        this.log.info('settings changed');
+        if (e.affectsConfiguration('carbonMeter.sampling') || e.affectsConfiguration('carbonMeter.cpu') || e.affectsConfiguration('carbonMeter.gpu')) {
+          void this.resetHubWhenIdle();
+        }
+      }),
+    );
+  }
+
+  private readSettings(): Settings {
+    const cfg = vscode.workspace.getConfiguration('carbonMeter');
+    const { settings, problems } = readSettings((k) => cfg.get(k));
+    for (const p of problems) this.problem(p.message, p.key);
+    return settings;
+  }
+
+  /** Tells the user once about a wrong setting, with a button to fix it. */
+  problem(message: string, settingKey?: string): void {
+    this.log.warn(message);
+    if (this.shownProblems.has(message)) return;
+    this.shownProblems.add(message);
+    const open = vscode.l10n.t('Open Settings');
+    void vscode.window.showWarningMessage(`Carbon Meter: ${message}`, open).then((choice) => {
+      if (choice === open) void vscode.commands.executeCommand('workbench.action.openSettings', settingKey ?? 'carbonMeter');
+    });
+  }
+
+  private async resetHubWhenIdle(): Promise<void> {
+    const hub = await this.hub;
+    if (hub && hub.active().length === 0) {
+      hub.dispose();
+      this.hub = undefined;
+      this.hubInstance = undefined;
+    }
+  }
+
+  private getHub(): Promise<MeterHub> {
+    if (!this.hub) {
+      this.hub = (async () => {
+        const s = this.settings;
+        const env = await createMeterEnvironment({
+          cpuTdpW: s.cpuTdpW,
+          gpu: s.gpuEnabled,
+          nvidiaSmi: s.nvidiaSmiPath || undefined,
+          intervalMs: s.intervalS * 1000,
+        });
+        const cpu = env.cpu.kind === 'rapl' ? `RAPL (${env.cpu.domains.join(', ')})` : `${env.cpu.tdp.method} TDP ${env.cpu.tdp.tdpW} W: ${env.cpu.tdp.detail}`;
+        this.log.info(`machine: ${env.hardware.cpuModel}, ${env.hardware.logicalCpus} logical CPUs, ${env.hardware.ramGB} GB; CPU power: ${cpu}`);
+        if (!env.rapl.readable) this.log.info(`RAPL not used: ${env.rapl.reason ?? 'not readable'}${env.rapl.fix ? ` (fix: ${env.rapl.fix})` : ''}`);
+        const hub = new MeterHub(env, this.store, {
+          intervalMs: s.intervalS * 1000,
+          exitGraceMs: 3000,
+          log: (level, msg) => this.log[level](msg),
+        });
+        hub.onReading((r) => this._onReading.fire(r));
+        hub.onRunStarted((r) => this._onRunStarted.fire(r));
+        hub.onRunFinished((r) => {
+          this.log.info(`finished ${r.name} (${r.id}): ${r.status}, ${r.energyKWh.total.toExponential(3)} kWh, ${(r.emissionsKg * 1000).toFixed(3)} g CO₂eq`);
+          this._onRunFinished.fire(r);
+          this._onHistoryChanged.fire();
+        });
+        this.hubInstance = hub;
+        return hub;
+      })();
+      this.hub.catch((err) => {
+        this.log.error(`metering is unavailable: ${(err as Error).message}`);
+        this.hub = undefined;
+      });
+    }
+    return this.hub;
+  }
+
+  regionChoice(): RegionChoice {
+    const s = this.settings;
+    try {
+      return chooseRegion({ region: s.region || process.env.CARBON_METER_REGION, regionFrom: s.region ? 'setting carbonMeter.region' : 'CARBON_METER_REGION', pue: s.pue, pueFrom: 'setting carbonMeter.pue' });
+    } catch (err) {
+      if (err instanceof UnknownRegionError) {
+        this.problem(`${err.message} Using a guess from the time zone until it is fixed.`, 'carbonMeter.region');
+        return chooseRegion({ pue: s.pue, pueFrom: 'setting carbonMeter.pue' });
+      }
+      throw err;
+    }
+  }
+
+  /** Starts metering a process (and its children). Returns undefined when it is already metered. */
+  async start(req: StartRequest): Promise<Meter | undefined> {
+    const hub = await this.getHub();
+    const already = hub.active().find((m) => m.run.pid === req.pid || m.lastSample?.pids.includes(req.pid));
+    if (already) {
+      this.log.info(`pid ${req.pid} is already metered as ${already.run.name} (${already.run.id})`);
+      return undefined;
+    }
+    const choice = this.regionChoice();
+    const meter = hub.start({
+      ...req,
+      region: choice.region,
+      regionReason: choice.reason,
+      regionGuessed: choice.guessed,
+      pue: choice.pue,
+      pueSource: choice.pueSource,
+      notes: choice.warnings,
+    });
+    this.log.info(`metering ${req.source} run "${req.command}" (pid ${req.pid}) as ${meter.run.id}; region ${choice.region.code} (${choice.reason})`);
+    return meter;
+  }
+
+  async stop(id: string, exitCode?: number | null): Promise<Run | undefined> {
+    const hub = await this.hub;
+    return hub?.stop(id, exitCode === undefined ? {} : { exitCode });
+  }
+
+  async setExitCode(id: string, exitCode: number | null): Promise<void> {
+    (await this.hub)?.setExitCode(id, exitCode);
+  }
+
+  /** The runs being metered now. */
+  active(): Meter[] {
+    return this.hubInstance?.active() ?? [];
+  }
+
+  dispose(): void {
+    void this.hub?.then((h) => h.dispose());
+    for (const d of this.disposables) d.dispose();
+    this._onReading.dispose();
+    this._onRunStarted.dispose();
+    this._onRunFinished.dispose();
+    this._onHistoryChanged.dispose();
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The status-bar readout: live grams and watts while runs are metered (their sum when there are several), the
+ * last figure for a while after a run ends, today's total when idle. Updated at most once a second.
+ */
+import * as vscode from 'vscode';
+import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower } from '../core/format';
+import type { Run } from '../core/types';
+import type { MeterService } from './meterService';
+
+const FINAL_FIGURE_MS = 15_000;
+const MIN_UPDATE_MS = 1000;
+
+export class StatusBar implements vscode.Disposable {
+  private item: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  private lastUpdate = 0;
+  private pending?: NodeJS.Timeout;
+  private lastFinished?: { run: Run; at: number };
+  private todayKg = 0;
+  private todayRuns = 0;
+  private idleTimer?: NodeJS.Timeout;
+
+  constructor(private readonly service: MeterService) {
+    this.item = this.createItem();
+    this.disposables.push(
+      service.onReading(() => this.requestUpdate()),
+      service.onRunStarted(() => this.requestUpdate(true)),
+      service.onRunFinished((run) => {
+        this.lastFinished = { run, at: Date.now() };
+        this.requestUpdate(true);
+        clearTimeout(this.idleTimer);
+        this.idleTimer = setTimeout(() => this.requestUpdate(true), FINAL_FIGURE_MS + 50);
+      }),
+      service.onHistoryChanged(() => this.refreshToday()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('carbonMeter.statusBar')) {
+          this.item.dispose();
+          this.item = this.createItem();
+          this.requestUpdate(true);
+        }
+      }),
+    );
+    this.refreshToday();
+  }
+
+  private createItem(): vscode.StatusBarItem {
+    const s = this.service.settings;
+    const item = vscode.window.createStatusBarItem(
+      'carbonMeter.status',
+      s.statusBarAlignment === 'left' ? vscode.StatusBarAlignment.Left : vscode.StatusBarAlignment.Right,
+      s.statusBarPriority,
+    );
+    item.name = 'Carbon Meter';
+    item.command = 'carbonMeter.showHistory';
+    item.show();
+    return item;
+  }
+
+  private refreshToday(): void {
+    try {
+      const { runs } = this.service.store.load();
+      const midnight = new Date();
+      midnight.setHours(0, 0, 0, 0);
+      const today = runs.filter((r) => r.status !== 'running' && Date.parse(r.startedAt) >= midnight.getTime());
+      this.todayKg = today.reduce((a, r) => a + r.emissionsKg, 0);
+      this.todayRuns = today.length;
+    } catch (err) {
+      this.service.log.warn(`status bar: could not read the history: ${(err as Error).message}`);
+    }
+    this.requestUpdate();
+  }
+
+  private requestUpdate(now = false): void {
+    const wait = now ? 0 : Math.max(0, this.lastUpdate + MIN_UPDATE_MS - Date.now());
+    if (this.pending) {
+      if (!now) return;
+      clearTimeout(this.pending);
+    }
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.lastUpdate = Date.now();
+      this.render();
+    }, wait);
+  }
+
+  private render(): void {
+    const active = this.service.active();
+    const item = this.item;
+    if (active.length) {
+      const kg = active.reduce((a, m) => a + m.run.emissionsKg, 0);
+      const w = active.reduce((a, m) => a + m.power.total, 0);
+      item.text = `$(pulse) ${formatCo2(kg)} CO₂eq · ${formatPower(w)}`;
+      item.tooltip = this.tooltip(active.map((m) => m.run), true);
+      item.backgroundColor = undefined;
+      item.accessibilityInformation = { label: `Carbon Meter: ${active.length} run(s) metered, ${formatCo2(kg)} CO₂ equivalent so far, ${formatPower(w)}` };
+      return;
+    }
+    if (this.lastFinished && Date.now() - this.lastFinished.at < FINAL_FIGURE_MS) {
+      const r = this.lastFinished.run;
+      item.text = `$(check) ${formatCo2(r.emissionsKg)} CO₂eq`;
+      item.tooltip = this.tooltip([r], false);
+      item.accessibilityInformation = { label: `Carbon Meter: ${r.name} ${r.status}, ${formatCo2(r.emissionsKg)} CO₂ equivalent` };
+      return;
+    }
+    item.text = `$(pulse) ${formatCo2(this.todayKg)} today`;
+    const md = new vscode.MarkdownString(
+      `**Carbon Meter** · ${vscode.l10n.t('nothing metered now')}\n\n${vscode.l10n.t('Today: {0} CO₂eq in {1} run(s).', formatCo2(this.todayKg), String(this.todayRuns))}\n\n${links()}`,
+      true,
+    );
+    md.isTrusted = { enabledCommands: LINK_COMMANDS };
+    item.tooltip = md;
+    item.accessibilityInformation = { label: `Carbon Meter: ${formatCo2(this.todayKg)} CO₂ equivalent today` };
+  }
+
+  private tooltip(runs: Run[], live: boolean): vscode.MarkdownString {
+    const md = new vscode.MarkdownString('', true);
+    md.isTrusted = { enabledCommands: LINK_COMMANDS };
+    md.supportHtml = false;
+    md.appendMarkdown(`**Carbon Meter** · ${live ? vscode.l10n.t('metering {0} run(s)', String(runs.length)) : runs[0].status}\n\n`);
+    for (const r of runs) {
+      md.appendMarkdown('---\n\n');
+      md.appendMarkdown(`$(terminal) `);
+      md.appendText(r.name);
+      md.appendMarkdown(` · ${r.source} · ${formatDuration(r.durationS)}\n\n`);
+      md.appendCodeblock(r.command.length > 200 ? `${r.command.slice(0, 200)}…` : r.command, 'shell');
+      const p = r.power;
+      md.appendMarkdown(`| | energy | power | method |\n|---|---:|---:|---|\n`);
+      md.appendMarkdown(`| CPU | ${formatEnergy(r.energyKWh.cpu)} | ${formatPower(live ? p.cpu.lastW : p.cpu.meanW)} | ${p.cpu.method} |\n`);
+      md.appendMarkdown(`| GPU | ${formatEnergy(r.energyKWh.gpu)} | ${formatPower(live ? p.gpu.lastW : p.gpu.meanW)} | ${p.gpu.method} |\n`);
+      md.appendMarkdown(`| RAM | ${formatEnergy(r.energyKWh.ram)} | ${formatPower(live ? p.ram.lastW : p.ram.meanW)} | ${p.ram.method} |\n`);
+      md.appendMarkdown(`| **total** × PUE ${r.pue} | **${formatEnergy(r.energyKWh.total)}** | | |\n\n`);
+      md.appendMarkdown(`**${formatCo2(r.emissionsKg)} CO₂eq** at ${formatIntensity(r.intensity.gPerKWh)} · `);
+      md.appendText(`${r.intensity.region}${r.intensity.regionName ? ` (${r.intensity.regionName})` : ''} · ${r.intensity.source} · ${r.intensity.method}${r.intensity.guessed ? ' · region guessed' : ''}`);
+      md.appendMarkdown('\n\n');
+      if (p.gpu.unavailableReason) {
+        md.appendMarkdown('$(info) ');
+        md.appendText(`GPU: ${p.gpu.unavailableReason}`);
+        md.appendMarkdown('\n\n');
+      }
+    }
+    md.appendMarkdown(links(live));
+    return md;
+  }
+
+  dispose(): void {
+    clearTimeout(this.pending);
+    clearTimeout(this.idleTimer);
+    this.item.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+const LINK_COMMANDS = ['carbonMeter.showHistory', 'carbonMeter.stopMetering', 'carbonMeter.openSettings'];
+
+function links(live = false): string {
+  return [
+    `[$(history) ${vscode.l10n.t('Show History')}](command:carbonMeter.showHistory)`,
+    ...(live ? [`[$(debug-stop) ${vscode.l10n.t('Stop Metering')}](command:carbonMeter.stopMetering)`] : []),
+    `[$(gear) ${vscode.l10n.t('Settings')}](command:carbonMeter.openSettings)`,
+  ].join(' · ');
+}

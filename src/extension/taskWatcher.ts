@@ -1,0 +1,48 @@
+/** Tasks: the task's process (and its children) from `tasks.onDidStartTaskProcess`. */
+import * as vscode from 'vscode';
+import { isTrainingCommand } from '../core/classify';
+import type { MeterService } from './meterService';
+
+export function taskCommandLine(task: vscode.Task): string {
+  const ex = task.execution;
+  const arg = (a: string | vscode.ShellQuotedString) => (typeof a === 'string' ? a : a.value);
+  if (ex instanceof vscode.ShellExecution) {
+    if (ex.commandLine) return ex.commandLine;
+    return [ex.command ? arg(ex.command) : '', ...(ex.args ?? []).map(arg)].join(' ').trim();
+  }
+  if (ex instanceof vscode.ProcessExecution) return [ex.process, ...ex.args].join(' ');
+  return task.name;
+}
+
+export class TaskWatcher implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly runs = new Map<vscode.TaskExecution, Promise<string | undefined>>();
+
+  constructor(private readonly service: MeterService) {
+    this.disposables.push(
+      vscode.tasks.onDidStartTaskProcess((e) => this.runs.set(e.execution, this.onStart(e.execution, e.processId))),
+      vscode.tasks.onDidEndTaskProcess(async (e) => {
+        const id = await this.runs.get(e.execution);
+        this.runs.delete(e.execution);
+        if (id) await this.service.setExitCode(id, e.exitCode ?? null);
+      }),
+    );
+  }
+
+  private async onStart(execution: vscode.TaskExecution, pid: number): Promise<string | undefined> {
+    const task = execution.task;
+    const commandLine = taskCommandLine(task);
+    const mode = this.service.settings.tasksMode;
+    if (mode === 'off' || (mode === 'training' && !isTrainingCommand(commandLine, this.service.settings.terminalPatterns))) {
+      this.service.log.info(`task "${task.name}": not metered (carbonMeter.tasks.meter is "${mode}"; command "${commandLine}")`);
+      return undefined;
+    }
+    const folder = task.scope && typeof task.scope === 'object' ? task.scope.uri.fsPath : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const meter = await this.service.start({ pid, command: commandLine, name: task.name, cwd: folder ?? '', source: 'task' });
+    return meter?.run.id;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,37 @@
+import * as assert from 'node:assert/strict';
+import { formatAgo, formatCo2, formatDuration, formatEnergy, formatPower, sig } from '../../src/core/format';
+import { escapeMarkdown } from '../../src/core/report';
+
+describe('formatting', () => {
+  it('picks readable units for CO₂eq', () => {
+    assert.equal(formatCo2(0), '0 g');
+    assert.equal(formatCo2(0.0000004), '0.4 mg');
+    assert.equal(formatCo2(0.0124), '12.4 g');
+    assert.equal(formatCo2(3.14159), '3.14 kg');
+    assert.equal(formatCo2(1234), '1.23 t');
+  });
+  it('picks readable units for energy and power', () => {
+    assert.equal(formatEnergy(0.0000005), '0.5 mWh');
+    assert.equal(formatEnergy(0.0032), '3.2 Wh');
+    assert.equal(formatEnergy(1.5), '1.5 kWh');
+    assert.equal(formatPower(38.4), '38 W');
+    assert.equal(formatPower(2.345), '2.3 W');
+    assert.equal(formatPower(1500), '1.5 kW');
+  });
+  it('formats durations and ages', () => {
+    assert.equal(formatDuration(5.2), '5.2 s');
+    assert.equal(formatDuration(45), '45 s');
+    assert.equal(formatDuration(14 * 60), '14 min');
+    assert.equal(formatDuration(2 * 3600 + 5 * 60), '2 h 05 min');
+    assert.equal(formatAgo(Date.now() - 2 * 3600 * 1000), '2 h ago');
+    assert.equal(formatAgo(Date.now()), 'just now');
+  });
+  it('rounds to significant digits', () => {
+    assert.equal(sig(0.000123456), '0.000123');
+    assert.equal(sig(123456), '123456');
+  });
+  it('escapes Markdown in strings from runs', () => {
+    assert.equal(escapeMarkdown('<img src=x onerror=alert(1)>'), '\\<img src=x onerror=alert\\(1\\)\\>');
+    assert.equal(escapeMarkdown('[link](command:x)'), '\\[link\\]\\(command:x\\)');
+  });
+});

@@ -1,0 +1,196 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  parseMachineCpu,
+  parseProcStat,
+  ProcfsTreeSampler,
+  readChildPids,
+  readCmdline,
+} from '../../src/core/sampling/procfs';
+
+const FIXTURE = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'proc', 'training-tree');
+
+/** A writable copy of the fixture /proc tree, with helpers that change it the way the kernel would. */
+class FakeProc {
+  readonly root: string;
+  constructor() {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-proc-'));
+    fs.cpSync(FIXTURE, this.root, { recursive: true });
+  }
+  /** Sets stat fields (1-based field numbers as in proc(5)) of a process. */
+  set(pid: number, fields: Record<number, number | string>): void {
+    const file = path.join(this.root, String(pid), 'stat');
+    const text = fs.readFileSync(file, 'latin1');
+    const close = text.lastIndexOf(')');
+    const head = text.slice(0, close + 1);
+    const rest = text.slice(close + 2).replace(/\n$/, '').split(' ');
+    for (const [n, v] of Object.entries(fields)) rest[Number(n) - 3] = String(v);
+    fs.writeFileSync(file, `${head} ${rest.join(' ')}\n`);
+  }
+  addCpu(pid: number, dUtime: number, dStime = 0): void {
+    const s = parseProcStat(fs.readFileSync(path.join(this.root, String(pid), 'stat'), 'latin1'));
+    this.set(pid, { 14: s.utimeTicks + dUtime, 15: s.stimeTicks + dStime });
+  }
+  /** The kernel reaps `pid` into `parent`: the child's u+s+cu+cs is added to the parent's cutime/cstime. */
+  reap(pid: number, parent: number): void {
+    const c = parseProcStat(fs.readFileSync(path.join(this.root, String(pid), 'stat'), 'latin1'));
+    const p = parseProcStat(fs.readFileSync(path.join(this.root, String(parent), 'stat'), 'latin1'));
+    this.set(parent, { 16: p.cutimeTicks + c.utimeTicks + c.cutimeTicks, 17: p.cstimeTicks + c.stimeTicks + c.cstimeTicks });
+    this.remove(pid);
+    for (const tid of fs.readdirSync(path.join(this.root, String(parent), 'task'))) {
+      const f = path.join(this.root, String(parent), 'task', tid, 'children');
+      const kids = fs.readFileSync(f, 'latin1').split(' ').filter((x) => x && Number(x) !== pid);
+      fs.writeFileSync(f, kids.map((k) => `${k} `).join(''));
+    }
+  }
+  remove(pid: number): void {
+    fs.rmSync(path.join(this.root, String(pid)), { recursive: true, force: true });
+  }
+  cleanup(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+describe('procfs sampling', () => {
+  let proc: FakeProc;
+  beforeEach(() => (proc = new FakeProc()));
+  afterEach(() => proc.cleanup());
+
+  it('parses a stat line whose command name has spaces and parentheses', () => {
+    const s = parseProcStat(fs.readFileSync(path.join(FIXTURE, '4303', 'stat'), 'latin1'));
+    assert.equal(s.pid, 4303);
+    assert.equal(s.comm, 'tmux: (odd) name');
+    assert.equal(s.state, 'S');
+    assert.equal(s.ppid, 4242);
+    assert.equal(s.utimeTicks, 10);
+    assert.equal(s.stimeTicks, 5);
+    assert.equal(s.startTicks, 49200);
+    assert.equal(s.rssPages, 2048);
+  });
+
+  it('parses the real /proc/self/stat of this process', function () {
+    if (process.platform !== 'linux') this.skip(); // /proc exists on Linux only
+    const s = parseProcStat(fs.readFileSync('/proc/self/stat', 'latin1'));
+    assert.equal(s.pid, process.pid);
+    assert.equal(s.ppid, process.ppid);
+    assert.ok(s.utimeTicks + s.stimeTicks > 0);
+    assert.ok(s.rssPages * 4096 > 10 * 1024 * 1024);
+  });
+
+  it('rejects text that is not a stat line', () => {
+    assert.throws(() => parseProcStat('garbage'), /not a \/proc stat line/);
+  });
+
+  it('reads machine CPU ticks from /proc/stat', () => {
+    const m = parseMachineCpu(fs.readFileSync(path.join(FIXTURE, 'stat'), 'latin1'));
+    assert.equal(m.busy, 4275 + 0 + 2650 + 0 + 67 + 21);
+    assert.equal(m.total, m.busy + 90677 + 365);
+  });
+
+  it('lists children from every thread and reads command lines', () => {
+    assert.deepEqual(readChildPids(4242, proc.root).sort(), [4301, 4302, 4303]);
+    assert.equal(readCmdline(4242, proc.root), 'python train.py --epochs 3');
+    assert.equal(readCmdline(999999, proc.root), undefined);
+  });
+
+  it('sums CPU time and memory over the root and all its descendants, and nothing else', () => {
+    const s = new ProcfsTreeSampler(4242, { procRoot: proc.root }).sample(1000);
+    assert.deepEqual([...s.pids].sort(), [4242, 4301, 4302, 4303]);
+    // 1200+150 + 300+20 + 280+25 + 10+5 ticks
+    assert.equal(s.cpuSeconds, 19.9);
+    assert.equal(s.rssBytes, (262144 + 65536 + 65536 + 2048) * 4096);
+    assert.equal(s.alive, true);
+  });
+
+  it('keeps the CPU time of a child reaped by a tracked parent exactly once', () => {
+    const sampler = new ProcfsTreeSampler(4242, { procRoot: proc.root });
+    sampler.sample(1000);
+    proc.addCpu(4301, 50); // the worker works, then exits before the next tick
+    proc.reap(4301, 4242);
+    const s = sampler.sample(2000);
+    assert.deepEqual([...s.pids].sort(), [4242, 4302, 4303]);
+    assert.equal(s.cpuSeconds, 19.9 + 0.5);
+  });
+
+  it('keeps the last value of an orphan reaped elsewhere, and picks up new children', () => {
+    const sampler = new ProcfsTreeSampler(4242, { procRoot: proc.root });
+    sampler.sample(1000);
+    proc.addCpu(4303, 7);
+    sampler.sample(2000);
+    // 4303 is re-parented to init (its parent thread's children list no longer has it) and reaped there
+    proc.set(4303, { 4: 1 });
+    fs.writeFileSync(path.join(proc.root, '4242', 'task', '4250', 'children'), '');
+    sampler.sample(3000);
+    proc.remove(4303);
+    // a new child appears under a worker
+    fs.cpSync(path.join(proc.root, '4302'), path.join(proc.root, '4400'), { recursive: true });
+    fs.renameSync(path.join(proc.root, '4400', 'task', '4302'), path.join(proc.root, '4400', 'task', '4400'));
+    const f4400 = path.join(proc.root, '4400', 'stat');
+    fs.writeFileSync(f4400, fs.readFileSync(f4400, 'latin1').replace(/^4302 /, '4400 '));
+    proc.set(4400, { 4: 4302, 14: 40, 15: 0, 22: 49500 });
+    fs.writeFileSync(path.join(proc.root, '4302', 'task', '4302', 'children'), '4400 ');
+    const s = sampler.sample(4000);
+    assert.deepEqual([...s.pids].sort(), [4242, 4301, 4302, 4400]);
+    assert.equal(Math.round(s.cpuSeconds * 100), 1990 + 7 + 40);
+  });
+
+  it('closes the root with what its reaper accounted when it exits', () => {
+    const sampler = new ProcfsTreeSampler(4242, { procRoot: proc.root, reaperPid: 4100, logicalCpus: 2 });
+    sampler.sample(1000);
+    // workers are reaped by python, then python does 30 more ticks of work and is reaped by the shell
+    proc.reap(4301, 4242);
+    proc.reap(4302, 4242);
+    proc.reap(4303, 4242);
+    proc.addCpu(4242, 30);
+    proc.reap(4242, 4100);
+    const s = sampler.sample(2000);
+    assert.equal(s.alive, false);
+    assert.deepEqual(s.pids, []);
+    assert.equal(Math.round(s.cpuSeconds * 100), 1990 + 30);
+    // once the tree is gone it stays gone and keeps its total
+    assert.equal(sampler.sample(3000).cpuSeconds, s.cpuSeconds);
+  });
+
+  it('counts only what happens after attaching to a process that was already running', () => {
+    // the fixture's btime + start ticks put these processes far in the past
+    const sampler = new ProcfsTreeSampler(4242, { procRoot: proc.root, countFromProcessStart: false });
+    assert.equal(sampler.sample(1000).cpuSeconds, 0);
+    proc.addCpu(4242, 100, 20);
+    assert.equal(sampler.sample(2000).cpuSeconds, 1.2);
+  });
+
+  it('treats a reused pid (another start time) as a process that ended', () => {
+    const sampler = new ProcfsTreeSampler(4242, { procRoot: proc.root });
+    sampler.sample(1000);
+    proc.set(4301, { 22: 99999, 14: 0, 15: 0, 4: 1 });
+    fs.writeFileSync(path.join(proc.root, '4242', 'task', '4242', 'children'), '4302 ');
+    const s = sampler.sample(2000);
+    assert.ok(!s.pids.includes(4301));
+    assert.equal(s.cpuSeconds, 19.9);
+  });
+
+  it('meters a real process tree through the real /proc', async function () {
+    if (process.platform !== 'linux') this.skip(); // the /proc sampler is Linux-only; systeminformation covers the rest
+    // a shell that starts two busy children and waits for them
+    const child = spawn('sh', ['-c', 'for i in 1 2; do (i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done) & done; wait'], { stdio: 'ignore' });
+    const sampler = new ProcfsTreeSampler(child.pid!, { reaperPid: process.pid, logicalCpus: os.cpus().length });
+    let maxPids = 0;
+    const exited = new Promise((r) => child.once('exit', r));
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done) {
+      maxPids = Math.max(maxPids, sampler.sample().pids.length);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const s = sampler.sample();
+    const self = parseProcStat(fs.readFileSync('/proc/self/stat', 'latin1'));
+    assert.ok(maxPids >= 3, `saw ${maxPids} processes`);
+    assert.equal(s.alive, false);
+    assert.ok(s.cpuSeconds > 0.2, `cpu ${s.cpuSeconds}`);
+    // everything the tree used was reaped into this process's cutime+cstime
+    assert.ok(s.cpuSeconds <= (self.cutimeTicks + self.cstimeTicks) / 100 + 0.011);
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * Extension-host tests: they run inside a real VS Code (code-server here, or @vscode/test-electron), with the
+ * extension under development loaded and CARBON_METER_HOME pointing at a throwaway history.
+ */
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { CarbonMeterApi } from '../../src/extension/extension';
+import type { Run } from '../../src/core/types';
+
+const EXT_ID = 'carbon-meter.carbon-meter';
+
+async function api(): Promise<CarbonMeterApi> {
+  const ext = vscode.extensions.getExtension<CarbonMeterApi>(EXT_ID);
+  assert.ok(ext, `extension ${EXT_ID} is installed`);
+  return ext.isActive ? ext.exports : await ext.activate();
+}
+
+function workspaceFile(name: string): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'a workspace folder is open');
+  return path.join(folder.uri.fsPath, name);
+}
+
+function nextFinished(a: CarbonMeterApi, predicate: (r: Run) => boolean = () => true): Promise<Run> {
+  return new Promise((resolve) => {
+    const sub = a.service.onRunFinished((r) => {
+      if (!predicate(r)) return;
+      sub.dispose();
+      resolve(r);
+    });
+  });
+}
+
+async function waitFor<T>(fn: () => T | undefined | false, boundMs = 60_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + boundMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function terminalWithShellIntegration(name: string): Promise<vscode.Terminal> {
+  const terminal = vscode.window.createTerminal({ name, cwd: vscode.workspace.workspaceFolders![0].uri });
+  terminal.show();
+  await waitFor(() => terminal.shellIntegration, 30_000, 'shell integration');
+  return terminal;
+}
+
+describe('Carbon Meter in VS Code', function () {
+  this.timeout(120_000);
+
+  it('activates and registers its commands', async () => {
+    const a = await api();
+    assert.ok(a.service);
+    const commands = await vscode.commands.getCommands(true);
+    for (const c of ['showHistory', 'stopMetering', 'meterProcess', 'meterTerminalProcess', 'showRun', 'openSettings', 'showLog']) {
+      assert.ok(commands.includes(`carbonMeter.${c}`), c);
+    }
+  });
+
+  it('uses the history folder the CLI uses ($CARBON_METER_HOME)', async () => {
+    const a = await api();
+    assert.equal(a.service.store.dir, process.env.CARBON_METER_HOME);
+  });
+
+  it('falls back to a safe value for a wrong setting', async () => {
+    const a = await api();
+    const cfg = vscode.workspace.getConfiguration('carbonMeter');
+    await cfg.update('sampling.intervalSeconds', 0.1, vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor(() => a.service.settings.intervalS === 1, 10_000, 'settings re-read');
+      assert.equal(a.service.settings.intervalS, 1);
+    } finally {
+      await cfg.update('sampling.intervalSeconds', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('meters a training command typed in the terminal, and not `ls`', async () => {
+    const a = await api();
+    const terminal = await terminalWithShellIntegration('cm-terminal');
+    const started: Run[] = [];
+    const sub = a.service.onRunStarted((r) => started.push(r));
+    try {
+      const ls = terminal.shellIntegration!.executeCommand('ls');
+      await new Promise<void>((resolve) => {
+        const end = vscode.window.onDidEndTerminalShellExecution((e) => {
+          if (e.execution === ls) {
+            end.dispose();
+            resolve();
+          }
+        });
+      });
+      const finished = nextFinished(a, (r) => r.source === 'terminal');
+      terminal.shellIntegration!.executeCommand(`python3 ${workspaceFile('busy.py')} 2`);
+      const run = await finished;
+      assert.equal(started.length, 1, `started: ${started.map((r) => r.command).join(', ')}`);
+      assert.match(run.command, /busy\.py/);
+      assert.equal(run.status, 'completed');
+      assert.equal(run.exitCode, 0);
+      assert.ok(run.cpuSeconds >= 1.5 && run.cpuSeconds < 4, `cpuSeconds ${run.cpuSeconds}`);
+      assert.ok(run.energyKWh.total > 0);
+      assert.ok(a.service.store.load().runs.some((r) => r.id === run.id));
+    } finally {
+      sub.dispose();
+      terminal.dispose();
+    }
+  });
+
+  it('records the exit code of a failing terminal command', async () => {
+    const a = await api();
+    const terminal = await terminalWithShellIntegration('cm-fail');
+    try {
+      const finished = nextFinished(a, (r) => r.source === 'terminal');
+      terminal.shellIntegration!.executeCommand(`python3 -c "import sys; sum(range(10**7)); sys.exit(4)"`);
+      const run = await finished;
+      assert.equal(run.status, 'failed');
+      assert.equal(run.exitCode, 4);
+    } finally {
+      terminal.dispose();
+    }
+  });
+
+  it('meters a task', async () => {
+    const a = await api();
+    const finished = nextFinished(a, (r) => r.source === 'task');
+    const task = new vscode.Task({ type: 'shell' }, vscode.TaskScope.Workspace, 'cm-train-task', 'test', new vscode.ShellExecution(`python3 ${workspaceFile('busy.py')} 1`));
+    await vscode.tasks.executeTask(task);
+    const run = await finished;
+    assert.equal(run.name, 'cm-train-task');
+    assert.ok(run.cpuSeconds >= 0.8, `cpuSeconds ${run.cpuSeconds}`);
+  });
+
+  it('meters a Node debug session', async () => {
+    const a = await api();
+    const finished = nextFinished(a, (r) => r.source === 'debug');
+    const ok = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], {
+      type: 'node',
+      request: 'launch',
+      name: 'cm-debug',
+      program: workspaceFile('busy.js'),
+      args: ['2'],
+      console: 'internalConsole',
+    });
+    assert.ok(ok, 'debugging started');
+    const run = await finished;
+    assert.match(run.command, /busy\.js/);
+    assert.ok(run.cpuSeconds >= 1, `cpuSeconds ${run.cpuSeconds}`);
+  });
+
+  it('"Stop Metering" stops metering a run while its process goes on', async () => {
+    const a = await api();
+    const terminal = await terminalWithShellIntegration('cm-stop');
+    try {
+      const started = new Promise<Run>((resolve) => {
+        const sub = a.service.onRunStarted((r) => {
+          sub.dispose();
+          resolve(r);
+        });
+      });
+      terminal.shellIntegration!.executeCommand(`python3 ${workspaceFile('busy.py')} 60`);
+      const run = await started;
+      await waitFor(() => a.service.active().find((m) => m.run.id === run.id && m.run.cpuSeconds > 0.5), 30_000, 'some CPU time');
+      const finished = nextFinished(a, (r) => r.id === run.id);
+      await vscode.commands.executeCommand('carbonMeter.stopMetering', run.id);
+      const done = await finished;
+      assert.equal(a.service.active().length, 0);
+      assert.ok(done.cpuSeconds > 0.5);
+      // the process itself was not stopped
+      assert.doesNotThrow(() => process.kill(done.pid!, 0));
+      process.kill(done.pid!, 'SIGTERM');
+    } finally {
+      terminal.dispose();
+    }
+  });
+});
