@@ -24,8 +24,9 @@ export class DebugWatcher implements vscode.Disposable {
         createDebugAdapterTracker: (session) => this.tracker(session),
       }),
       vscode.debug.onDidStartDebugSession((session) => {
-        // js-debug names the child session of a Node process "<file> [<pid>]"
-        const m = /\[(\d+)\]\s*$/.exec(session.name);
+        this.service.log.debug(`debug: session "${session.name}" (${session.type}) started${session.parentSession ? ` under "${session.parentSession.name}"` : ''}`);
+        // js-debug names the child session of a Node process "<file> [<pid>]" (1.139: "busy.js [14455] « launch name")
+        const m = /\[(\d+)\](?:\s|$)/.exec(session.name);
         if (m && session.parentSession) void this.meter(session, Number(m[1]), 'js-debug child session');
       }),
     );

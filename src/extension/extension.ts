@@ -4,9 +4,10 @@
  */
 import * as vscode from 'vscode';
 import { formatCo2, formatEnergy } from '../core/format';
-import { pickRun, registerCommands } from './commands';
+import { registerCommands } from './commands';
 import { DebugWatcher } from './debugWatcher';
 import { MeterService } from './meterService';
+import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPanel';
 import { StatusBar } from './statusBar';
 import { TaskWatcher } from './taskWatcher';
 import { TerminalWatcher } from './terminalWatcher';
@@ -19,7 +20,7 @@ export interface CarbonMeterApi {
 export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const log = vscode.window.createOutputChannel('Carbon Meter', { log: true });
   const service = new MeterService(log);
-  const showHistory = (runId?: string) => pickRun(service, runId);
+  const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
   context.subscriptions.push(
     log,
     service,
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     new DebugWatcher(service),
     new TaskWatcher(service),
     ...registerCommands(service, showHistory),
+    registerHistoryPanelSerializer(context.extensionUri, service),
     service.onRunFinished((run) => {
       const s = service.settings;
       if (!s.notifyOnFinish || run.durationS < s.notifyMinDurationS) return;

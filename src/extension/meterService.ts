@@ -162,9 +162,10 @@ export class MeterService implements vscode.Disposable {
     return meter;
   }
 
-  async stop(id: string, exitCode?: number | null): Promise<Run | undefined> {
+  /** Stops metering a run at the user's request; its processes go on. */
+  async stop(id: string): Promise<Run | undefined> {
     const hub = await this.hub;
-    return hub?.stop(id, exitCode === undefined ? {} : { exitCode });
+    return hub?.stop(id, { note: 'metering stopped by the user; the process went on' });
   }
 
   async setExitCode(id: string, exitCode: number | null): Promise<void> {

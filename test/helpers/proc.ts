@@ -33,12 +33,10 @@ export function spawnHelper(name: string, args: string[]): Helper {
   });
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => {
-      // let readline deliver what the process printed last
-      rl.once('close', () => {
-        for (const w of waiters.splice(0)) w.reject(new Error(`${name} exited (${code ?? signal}) first; stderr: ${err}`));
-        resolve({ code, signal });
-      });
+    // 'close': the process has exited and its output has been read to the end
+    child.on('close', (code, signal) => {
+      for (const w of waiters.splice(0)) w.reject(new Error(`${name} exited (${code ?? signal}) first; stderr: ${err}`));
+      resolve({ code, signal });
     });
   });
   return {

@@ -7,6 +7,7 @@ export function waitForGo(): Promise<void> {
     rl.on('line', (line) => {
       if (line.trim() === 'go') {
         rl.close();
+        process.stdin.destroy(); // nothing more to read: let the process exit when its work is done
         resolve();
       }
     });

@@ -46,6 +46,7 @@ function history(home: string): Run[] {
 }
 
 describe('carbon-meter CLI', function () {
+  this.timeout(180_000);
   before(function () {
     if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
   });

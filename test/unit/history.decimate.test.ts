@@ -107,9 +107,13 @@ describe('decimateSamples', () => {
     assert.notEqual(same[0], s[0]);
     const two = decimateSamples(s, 2);
     assert.deepEqual(
-      two.map((x) => x.t),
-      [1000, 3000],
+      two.map((x) => [x.t, x.cpuW]),
+      [
+        [1000, 1],
+        [3000, 2.5],
+      ],
     );
+    assert.equal(stepEnergyJ(two), stepEnergyJ([...s].sort((a, b) => a.t - b.t)));
     assert.deepEqual(decimateSamples([], 5), []);
     // all samples at the same time: buckets by index, plain means
     const flat = Array.from({ length: 10 }, (_, i) => ({ t: 0, cpuW: i, gpuW: 0, ramW: 0 }));

@@ -7,7 +7,8 @@
  * the time-weighted mean of the bucket: Σ Pᵢ·Δtᵢ / Σ Δtᵢ. The intervals of the output points are then exactly the
  * union of the intervals they replace, so the energy ∫P dt of the step series is preserved exactly (and the
  * trapezoid integral within a fraction of a percent). The intensity of a bucket is energy-weighted, so
- * Σ energy × intensity is preserved too. The first and the last sample are kept as they are.
+ * Σ energy × intensity is preserved too. The first and the last sample are kept as they are (with `max` = 2, the
+ * last point becomes the mean of everything after the first).
  *
  * Decimating an already decimated series is safe: points that stand for long intervals weigh accordingly, and equal
  * time buckets keep the resolution even over the run.
@@ -26,6 +27,13 @@ export function decimateSamples(samples: Sample[], max: number = DEFAULT_MAX_SAM
   const last = sorted[n - 1];
   const buckets = limit - 2;
   const out: Sample[] = [{ ...first }];
+  if (buckets === 0) {
+    // two points: the last one stands for everything after the first
+    const all = new Acc();
+    for (let i = 1; i < n; i++) all.add(sorted[i], Math.max(0, sorted[i].t - sorted[i - 1].t));
+    out.push(all.point());
+    return out;
+  }
   const t0 = first.t;
   const span = last.t - t0;
 

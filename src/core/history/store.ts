@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Run, Sample } from '../types';
+import type { Disposable } from '../util/events';
 import { DEFAULT_MAX_SAMPLES, decimateSamples } from './decimate';
 import { hostTag, ownerNow, ownerState, pidExists, type CheckpointOwner, type OwnerState } from './owner';
 import {
@@ -81,10 +82,6 @@ export interface HistoryChunk {
   nextOffset: number;
   /** The line number of the line at nextOffset. */
   nextLine: number;
-}
-
-export interface Disposable {
-  dispose(): void;
 }
 
 const ID_SPACE = 36 ** 6;
@@ -345,7 +342,9 @@ export class HistoryStore {
       try {
         fs.renameSync(claimFrom, claim); // only one recoverer gets past this
       } catch (err) {
-        if (isNoEnt(err)) continue;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue; // another recoverer won
+        if (code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') continue; // held open (Windows): next time
         throw err;
       }
       const run = this.completeRecovery(claim, id);
@@ -719,7 +718,9 @@ function readCheckpointFile(file: string): CheckpointFile | string | undefined {
 
 /**
  * Opens `file` with O_APPEND (creating it), starts on a fresh line if the file ends in a torn line, and writes each
- * line with one write call, so that concurrent appenders never interleave.
+ * line with one write call, so that concurrent appenders never interleave. (The end-of-file check can see another
+ * writer's line half-copied, as Linux grows the size page by page; the cost of that race is a blank line, which
+ * readers skip.)
  */
 function appendWholeLines(file: string, lines: string[], durable: boolean): void {
   const fd = fs.openSync(file, 'a+', 0o600);

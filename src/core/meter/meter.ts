@@ -325,7 +325,8 @@ function gpuPowerDescription(gpu: MeterEnvironment['gpu']): Run['power']['gpu'] 
   if ('unavailable' in gpu) {
     return { method: 'default', detail: `0 W: ${gpu.unavailable}`, meanW: 0, lastW: 0, unavailableReason: gpu.unavailable };
   }
-  return { method: 'measured', detail: 'nvidia-smi power.draw, split by GPU memory share', meanW: 0, lastW: 0 };
+  // 'measured' once nvidia-smi has answered (the first tick); until then nothing is known
+  return { method: 'default', detail: 'waiting for the first nvidia-smi reading', meanW: 0, lastW: 0 };
 }
 
 export interface HubOptions {
@@ -339,6 +340,8 @@ export interface HubOptions {
 export interface StopOptions {
   exitCode?: number | null;
   status?: Run['status'];
+  /** why metering stopped before the processes ended, kept in the run's notes */
+  note?: string;
 }
 
 /**
@@ -415,6 +418,7 @@ export class MeterHub implements Disposable {
     await this.ticking;
     if (!this.meters.has(id)) return meter.run;
     await meter.tick(this.machineContext(Date.now(), [meter]));
+    if (opts.note) (meter.run.notes ??= []).push(opts.note);
     return this.close(meter, opts.status, opts.exitCode ?? this.exitCodes.get(id));
   }
 

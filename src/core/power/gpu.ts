@@ -351,6 +351,8 @@ export class NvidiaSmiMonitor {
 
   private readonly children = new Set<ChildProcess>();
   private idleWaiters: (() => void)[] = [];
+  private readonly counts = { powerSpawns: 0, appsSpawns: 0, lines: 0 };
+  private readonly spawnedPids: number[] = [];
 
   constructor(opts: NvidiaSmiOptions = {}) {
     this.command = opts.command || 'nvidia-smi';
@@ -417,8 +419,17 @@ export class NvidiaSmiMonitor {
     return [...this.children].map((c) => c.pid).filter((p): p is number => typeof p === 'number');
   }
 
+  /** What the monitor has done so far: children started (the last 200 pids), device lines read, the next retry wait. */
+  stats(): { powerSpawns: number; appsSpawns: number; lines: number; nextRetryMs: number; pids: number[] } {
+    return { ...this.counts, nextRetryMs: this.backoffMs, pids: [...this.spawnedPids] };
+  }
+
   private track(child: ChildProcess): void {
     this.children.add(child);
+    if (child.pid !== undefined) {
+      this.spawnedPids.push(child.pid);
+      if (this.spawnedPids.length > 200) this.spawnedPids.shift(); // a process query every 5 s for days: keep it bounded
+    }
     const forget = (): void => {
       if (!this.children.delete(child)) return;
       if (!this.children.size) {
@@ -443,6 +454,7 @@ export class NvidiaSmiMonitor {
       this.fail(describeSpawnError(err as NodeJS.ErrnoException, this.command), true);
       return;
     }
+    this.counts.powerSpawns++;
     this.power = child;
     this.powerGood = false;
     this.powerBadLine = undefined;
@@ -479,7 +491,14 @@ export class NvidiaSmiMonitor {
     });
     child.on('close', (code, signal) => {
       if (this.power !== child) return; // stopped, replaced or already failed
-      this.fail(describeExit('nvidia-smi', { code, signal }, firstLine(this.powerStderr) || this.powerBadLine || ''));
+      const message = firstLine(this.powerStderr) || this.powerBadLine || '';
+      if (code === 0 && this.powerBadLine && !this.powerGood) {
+        this.fail(`nvidia-smi printed output Carbon Meter cannot read: "${truncate(this.powerBadLine)}"`);
+      } else if (code === 0) {
+        this.fail(`nvidia-smi stopped printing readings${message ? `: ${truncate(message, 200)}` : ''}`);
+      } else {
+        this.fail(describeExit('nvidia-smi', { code, signal }, message));
+      }
     });
     this.armWatchdog(child, this.timeoutMs);
   }
@@ -488,6 +507,7 @@ export class NvidiaSmiMonitor {
     if (!line.trim()) return;
     const reading = parseGpuLine(line);
     if (reading) {
+      this.counts.lines++;
       this.powerGood = true;
       if (this.grace) clearTimeout(this.grace);
       this.grace = undefined;
@@ -549,6 +569,7 @@ export class NvidiaSmiMonitor {
     if (!this.running || this.appsInFlight || this.failure) return;
     this.appsInFlight = true;
     const args = [`--query-compute-apps=${APPS_QUERY_FIELDS.join(',')}`, FORMAT];
+    this.counts.appsSpawns++;
     runOnce(this.command, args, this.timeoutMs, (c) => this.track(c))
       .then((r) => this.onApps(r))
       .catch(() => undefined)

@@ -1,0 +1,373 @@
+/**
+ * The History panel's host: one webview panel (createOrShow), revived after a reload by its serializer.
+ *
+ * - The webview says `ready` (with the UI state it kept); the host answers with a full snapshot, and again after
+ *   every query and action.
+ * - Live changes (readings of runs metered here, runs starting and finishing, other windows and CLIs writing the
+ *   history) mark the panel dirty; a dirty panel gets a new snapshot at most once a second, and only while it is
+ *   visible (a hidden webview is torn down by VS Code; it says `ready` again when it comes back).
+ * - Every message from the webview is checked (src/shared/protocol.ts); a malformed one is logged and ignored.
+ * - Filtering, sorting and paging happen here over the whole history (core/advice/table.ts): only one page of
+ *   compact rows crosses to the webview, whatever the size of the history.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { PanelModel, mergeLive, type Snapshot } from '../../core/advice/snapshot';
+import { RunTable, normaliseQuery, type TableQuery } from '../../core/advice/table';
+import type { Run, Sample } from '../../core/types';
+import { HISTORY_VIEW_TYPE, parseWebviewMessage, type HostMessage, type UiState, type WebviewMessage } from '../../shared/protocol';
+import type { MeterService } from '../meterService';
+import { copyCsvRow, deleteRun, exportRuns, importCsv, rerunInTerminal, windowUi, type PanelUi } from './actions';
+import { panelHtml } from './html';
+
+/** Live updates: at most one snapshot per this many ms. */
+export const LIVE_UPDATE_MS = 1000;
+
+export interface PanelStats {
+  /** snapshots posted */
+  snapshots: number;
+  /** when each snapshot was posted (ms since epoch; the last 100) */
+  postedAt: number[];
+  /** why each snapshot was posted (the last 100) */
+  reasons: string[];
+  readies: number;
+  /** messages that failed the protocol's checks */
+  rejected: number;
+  last?: Snapshot;
+}
+
+interface SampleCacheEntry {
+  mtimeMs: number;
+  size: number;
+  samples: Sample[];
+}
+
+export class HistoryPanel implements vscode.Disposable {
+  static readonly viewType = HISTORY_VIEW_TYPE;
+  /** The one panel of this window. */
+  static current: HistoryPanel | undefined;
+
+  static createOrShow(extensionUri: vscode.Uri, service: MeterService, runId?: string, ui: PanelUi = windowUi): HistoryPanel {
+    const column = vscode.window.activeTextEditor?.viewColumn ?? vscode.ViewColumn.One;
+    const existing = HistoryPanel.current;
+    if (existing) {
+      existing.panel.reveal(existing.panel.viewColumn ?? column);
+      if (runId) existing.focusRun(runId);
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(HISTORY_VIEW_TYPE, vscode.l10n.t('Carbon Meter: History'), column, {
+      ...HistoryPanel.webviewOptions(extensionUri),
+      enableFindWidget: true,
+    });
+    return new HistoryPanel(panel, extensionUri, service, ui, runId);
+  }
+
+  /** Takes over a panel VS Code restored after a reload (serializer). */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, service: MeterService, state: unknown, ui: PanelUi = windowUi): HistoryPanel {
+    HistoryPanel.current?.dispose();
+    const h = new HistoryPanel(panel, extensionUri, service, ui, undefined);
+    h.applyState(state);
+    return h;
+  }
+
+  /** Scripts on; local files only from the built webview (dist) and media. */
+  static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      enableCommandUris: false,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
+    };
+  }
+
+  readonly stats: PanelStats = { snapshots: 0, postedAt: [], reasons: [], readies: 0, rejected: 0 };
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly model = new PanelModel();
+  private readonly sampleCache = new Map<string, SampleCacheEntry>();
+  private query: TableQuery = normaliseQuery(undefined);
+  private openRunId: string | undefined;
+  private pendingFocus: string | undefined;
+  private ready = false;
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastPostAt = 0;
+  private seq = 0;
+  private disposed = false;
+  private buildFailures = 0;
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly service: MeterService,
+    private readonly ui: PanelUi,
+    focusRunId: string | undefined,
+  ) {
+    HistoryPanel.current = this;
+    this.pendingFocus = focusRunId;
+    panel.webview.options = HistoryPanel.webviewOptions(extensionUri);
+    panel.webview.html = panelHtml({
+      webview: panel.webview,
+      extensionUri,
+      l10n: vscode.l10n.bundle,
+      language: vscode.env.language,
+      title: vscode.l10n.t('Carbon Meter: History'),
+    });
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: unknown) => void this.handleMessage(m)),
+      panel.onDidChangeViewState((e) => {
+        // nothing is pushed while hidden; VS Code usually tears a hidden webview down, and it says `ready` again
+        // when it is shown (answered at once); a webview that was kept gets what it missed
+        if (!e.webviewPanel.visible) this.cancelTimer();
+        else if (this.dirty) this.markDirty('shown again');
+      }),
+      service.onReading(() => this.markDirty('reading')),
+      service.onRunStarted(() => this.markDirty('run started')),
+      service.onRunFinished(() => this.markDirty('run finished')),
+      service.onHistoryChanged(() => this.markDirty('history changed')),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('carbonMeter.advice') || e.affectsConfiguration('carbonMeter.intensity')) this.markDirty('settings');
+      }),
+    );
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** The UI state the host works with (for tests and the serializer). */
+  get uiState(): UiState {
+    return { query: { ...this.query }, ...(this.openRunId ? { openRunId: this.openRunId } : {}) };
+  }
+
+  /** Opens a run's detail (now if the webview is ready, else as soon as it is). */
+  focusRun(runId: string): void {
+    if (!this.ready) {
+      this.pendingFocus = runId;
+      return;
+    }
+    this.openRunId = runId;
+    this.post('focus');
+  }
+
+  private applyState(state: unknown): void {
+    if (typeof state !== 'object' || state === null) return;
+    const s = state as Partial<UiState>;
+    this.query = normaliseQuery(s.query);
+    if (typeof s.openRunId === 'string') this.openRunId = s.openRunId;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // messages from the webview
+
+  /** Handles one message from the webview (what `onDidReceiveMessage` calls). */
+  async handleMessage(raw: unknown): Promise<void> {
+    const msg = parseWebviewMessage(raw);
+    if (typeof msg === 'string') {
+      this.stats.rejected++;
+      this.service.log.warn(`panel: ignored a malformed message from the webview: ${msg}`);
+      return;
+    }
+    try {
+      await this.dispatch(msg);
+    } catch (err) {
+      this.service.log.error(`panel: ${msg.type} failed: ${(err as Error).stack ?? String(err)}`);
+      this.ui.error(vscode.l10n.t('Carbon Meter: {0} failed: {1}', msg.type, (err as Error).message));
+    }
+  }
+
+  private async dispatch(msg: WebviewMessage): Promise<void> {
+    switch (msg.type) {
+      case 'ready': {
+        this.ready = true;
+        this.stats.readies++;
+        if (msg.state) this.applyState(msg.state);
+        if (this.pendingFocus) {
+          this.openRunId = this.pendingFocus;
+          this.pendingFocus = undefined;
+        }
+        this.post('ready');
+        return;
+      }
+      case 'query':
+        this.query = normaliseQuery(msg.query);
+        this.post('query');
+        return;
+      case 'openRun':
+        this.openRunId = msg.id;
+        this.post('open run');
+        return;
+      case 'closeRun':
+        this.openRunId = undefined;
+        this.post('close run');
+        return;
+      case 'log':
+        this.service.log[msg.level === 'error' ? 'error' : msg.level === 'warn' ? 'warn' : 'info'](`panel (webview): ${msg.message}`);
+        return;
+      case 'openSettings':
+        await vscode.commands.executeCommand('workbench.action.openSettings', msg.key);
+        return;
+      case 'import': {
+        const result = await importCsv(this.service, this.ui);
+        if (result?.added) this.post('import');
+        return;
+      }
+      case 'export':
+        await exportRuns(this.filteredRuns(), msg.format, this.service, this.ui);
+        return;
+    }
+    // actions on one run
+    const run = this.findRun(msg.id);
+    if (!run) {
+      this.ui.warn(vscode.l10n.t('Carbon Meter: run {0} is not in the history any more.', msg.id));
+      this.post('missing run');
+      return;
+    }
+    switch (msg.type) {
+      case 'rerun':
+        await rerunInTerminal(run, this.service, this.ui);
+        return;
+      case 'copyCsv':
+        await copyCsvRow(run, this.ui);
+        return;
+      case 'openReport':
+        await vscode.commands.executeCommand('carbonMeter.showRun', run.id);
+        return;
+      case 'deleteRun':
+        if (await deleteRun(run, this.service, this.ui)) {
+          if (this.openRunId === run.id) this.openRunId = undefined;
+          this.post('delete');
+        }
+        return;
+    }
+  }
+
+  private currentRuns(): Run[] {
+    const { runs } = this.service.store.load();
+    return mergeLive(runs, this.service.active().map((m) => m.run));
+  }
+
+  private findRun(id: string): Run | undefined {
+    return this.service.active().find((m) => m.run.id === id)?.run ?? this.service.store.get(id);
+  }
+
+  /** The runs the table's filters select, in its order (what Export writes). */
+  private filteredRuns(): Run[] {
+    return new RunTable(this.currentRuns()).matching(this.query);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // snapshots
+
+  private samples(id: string): Sample[] {
+    const file = path.join(this.service.store.samplesDir, `${id}.jsonl`);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      this.sampleCache.delete(id);
+      return [];
+    }
+    const hit = this.sampleCache.get(id);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.samples;
+    const samples = this.service.store.samples(id);
+    this.sampleCache.clear(); // only the open run is kept
+    this.sampleCache.set(id, { mtimeMs: st.mtimeMs, size: st.size, samples });
+    return samples;
+  }
+
+  /** Builds the snapshot the webview should show now. */
+  buildSnapshot(): Snapshot {
+    const { runs, corrupt } = this.service.store.load();
+    const regions = vscode.workspace.getConfiguration('carbonMeter').get<unknown>('advice.regions');
+    return this.model.build({
+      runs,
+      live: this.service.active().map((m) => m.run),
+      query: this.query,
+      openRunId: this.openRunId,
+      samples: (id) => this.samples(id),
+      adviceRegions: Array.isArray(regions) ? regions : [],
+      historyDir: this.service.store.dir,
+      corrupt: corrupt.length,
+    });
+  }
+
+  /** Posts a snapshot now (an answer to the webview, or a due live update). */
+  private post(reason: string): void {
+    if (this.disposed || !this.ready) return;
+    if (!this.panel.visible) {
+      this.dirty = true; // sent when it is shown again
+      return;
+    }
+    this.cancelTimer();
+    this.dirty = false;
+    let snapshot: Snapshot;
+    try {
+      snapshot = this.buildSnapshot();
+      this.buildFailures = 0;
+    } catch (err) {
+      this.service.log.error(`panel: could not build the history snapshot: ${(err as Error).stack ?? String(err)}`);
+      if (this.buildFailures++ === 0) this.ui.error(vscode.l10n.t('Carbon Meter: the history could not be read: {0}. See the log.', (err as Error).message));
+      return;
+    }
+    if (snapshot.table.query.page !== this.query.page) this.query = snapshot.table.query;
+    const msg: HostMessage = { type: 'snapshot', seq: ++this.seq, snapshot };
+    this.lastPostAt = Date.now();
+    this.stats.snapshots++;
+    this.stats.last = snapshot;
+    this.stats.postedAt.push(this.lastPostAt);
+    this.stats.reasons.push(reason);
+    if (this.stats.postedAt.length > 100) {
+      this.stats.postedAt.shift();
+      this.stats.reasons.shift();
+    }
+    void this.panel.webview.postMessage(msg).then(undefined, (err: unknown) => this.service.log.warn(`panel: could not post a snapshot: ${String(err)}`));
+  }
+
+  /** Something changed: update the panel within a second if it is visible; otherwise when it is shown again. */
+  private markDirty(reason: string): void {
+    if (this.disposed) return;
+    this.dirty = true;
+    if (!this.ready || !this.panel.visible || this.timer) return;
+    const wait = Math.max(0, this.lastPostAt + LIVE_UPDATE_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.dirty && this.ready && this.panel.visible) this.post(`live: ${reason}`);
+    }, wait);
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.cancelTimer();
+    if (HistoryPanel.current === this) HistoryPanel.current = undefined;
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}
+
+/** Brings the panel back after a window reload. */
+export class HistoryPanelSerializer implements vscode.WebviewPanelSerializer<unknown> {
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly service: MeterService,
+  ) {}
+
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    HistoryPanel.revive(panel, this.extensionUri, this.service, state);
+  }
+}
+
+/** Registers the serializer; disposing it also closes the panel (the extension is deactivated). */
+export function registerHistoryPanelSerializer(extensionUri: vscode.Uri, service: MeterService): vscode.Disposable {
+  const registration = vscode.window.registerWebviewPanelSerializer(HISTORY_VIEW_TYPE, new HistoryPanelSerializer(extensionUri, service));
+  return new vscode.Disposable(() => {
+    registration.dispose();
+    HistoryPanel.current?.dispose();
+  });
+}
