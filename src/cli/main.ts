@@ -12,6 +12,7 @@ import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, 
 import { getHardware } from '../core/hardware';
 import { parseCodeCarbonCsv, runsToCodeCarbonCsv, runsToJson } from '../core/history/codecarbon';
 import { HistoryStore } from '../core/history/store';
+import { createIntensityProvider, intensityCacheDir, intensityConfigFromEnv, IntensityConfigError } from '../core/intensity/live';
 import { greenerRegions, guessRegionFromTimeZone, resolveRegion, UnknownRegionError } from '../core/intensity/regions';
 import { chooseRegion, createMeterEnvironment, nvidiaSmiCommand, chooseCpuSource } from '../core/meter/environment';
 import { MeterHub, type Reading } from '../core/meter/meter';
@@ -37,6 +38,8 @@ Environment:
   CARBON_METER_REGION      default region (ISO 3166 code such as FR or DEU, or provider:region such as aws:eu-west-3)
   CARBON_METER_PUE         default PUE
   CARBON_METER_NVIDIA_SMI  nvidia-smi executable
+  CARBON_METER_PROVIDER    carbon intensity source: static (default), electricitymaps, uk-carbon-intensity, watttime
+                           (see 'carbon-meter run --help')
 `;
 
 const RUN_HELP = `Usage: carbon-meter run [options] -- <command> [args...]
@@ -55,6 +58,19 @@ Options:
   --no-gpu           do not query nvidia-smi
   --json             print exactly one JSON object (the run record) on stdout at the end; no summary
   --quiet            no live readout
+  --provider NAME    carbon intensity source: static (annual averages, default), electricitymaps, uk-carbon-intensity,
+                     watttime (default: $CARBON_METER_PROVIDER). Live sources are asked at most once per period
+                     (Electricity Maps 1 h, GB 30 min, WattTime 5 min) by all windows and CLIs together; on failure the
+                     static average is used and the run record says why.
+
+Live intensity environment:
+  CARBON_METER_<PROVIDER>_URL          API root: CARBON_METER_ELECTRICITYMAPS_URL, CARBON_METER_UK_CARBON_INTENSITY_URL,
+                                       CARBON_METER_WATTTIME_URL
+  CARBON_METER_ELECTRICITYMAPS_TOKEN   Electricity Maps API token (CARBON_METER_ELECTRICITYMAPS_ZONE: zone such as US-CAL-CISO)
+  CARBON_METER_UK_POSTCODE             GB outward postcode (RG10) for regional figures; default: national
+  CARBON_METER_WATTTIME_USERNAME, CARBON_METER_WATTTIME_PASSWORD, CARBON_METER_WATTTIME_REGION (CAISO_NORTH)
+                                       WattTime account and grid region (marginal MOER, not an average)
+  CARBON_METER_INTENSITY_TIMEOUT       seconds per request (default 10)
 `;
 
 class UsageError extends Error {}
@@ -133,6 +149,7 @@ async function runCommand(args: string[]): Promise<number> {
       tdp: { type: 'string' },
       checkpoint: { type: 'string' },
       'no-gpu': { type: 'boolean' },
+      provider: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -155,8 +172,20 @@ async function runCommand(args: string[]): Promise<number> {
     pueFrom: values.pue ? '--pue' : 'CARBON_METER_PUE',
   });
   const tdp = numberOption(values.tdp, 'tdp', 1, 2000);
+  let intensityConfig;
+  try {
+    intensityConfig = intensityConfigFromEnv(process.env, values.provider);
+  } catch (err) {
+    throw err instanceof IntensityConfigError ? new UsageError(err.message) : err;
+  }
   const store = openStore();
-  const env = await createMeterEnvironment({ cpuTdpW: tdp, gpu: !values['no-gpu'], intervalMs: intervalS * 1000 });
+  const intensity = createIntensityProvider(intensityConfig, {
+    cacheDir: intensityCacheDir(store.dir),
+    // each problem is printed once; the run record keeps the reason in intensity.fallback
+    onProblem: (p) => process.stderr.write(`carbon-meter: ${p.message}\n`),
+    log: (level, msg) => level === 'error' && process.stderr.write(`carbon-meter: ${msg}\n`),
+  });
+  const env = await createMeterEnvironment({ cpuTdpW: tdp, gpu: !values['no-gpu'], intervalMs: intervalS * 1000, intensity });
   const checkpointS = numberOption(values.checkpoint, 'checkpoint', 1, 10) ?? 10;
   const hub = new MeterHub(env, store, {
     intervalMs: intervalS * 1000,

@@ -81,6 +81,39 @@ describe('carbon-meter CLI', function () {
     assert.equal(stored[0].cpuSeconds, run.cpuSeconds);
   });
 
+  it("meters the GPU through nvidia-smi: a device used only by the run's processes counts in full", async () => {
+    const home = tmpHome();
+    // a fake nvidia-smi (the fixtures' byte-exact output format) whose compute apps are the CLI's children: the run
+    const fake = path.join(home, 'nvidia-smi');
+    fs.writeFileSync(
+      fake,
+      [
+        '#!/usr/bin/env bash',
+        'GPUS=("0|GPU-4b8f1c2e-9a7d-4c39-8e0f-3d1b6a5c7e21|NVIDIA A100-SXM4-40GB|250.00|400.00|97|30000|40960|535.129.03")',
+        'APPS=()',
+        'for pid in $(cat /proc/$PPID/task/*/children); do',
+        '  case "$(cat /proc/$pid/comm 2>/dev/null)" in python*) APPS+=("GPU-4b8f1c2e-9a7d-4c39-8e0f-3d1b6a5c7e21|$pid|30000|python") ;; esac',
+        'done',
+        `source ${JSON.stringify(path.join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'lib', 'fake-nvidia-smi.sh'))}`,
+        'fake_main "$@"',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const r = await cli(['run', '--json', '--region', 'FR', '--interval', '0.5', '--', PYTHON, path.join(ROOT, 'test', 'fixtures', 'workspace', 'busy.py'), '3'], home, {
+      CARBON_METER_NVIDIA_SMI: fake,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(run.power.gpu.method, 'measured', JSON.stringify(run.power.gpu));
+    assert.equal(run.hardware.gpus[0]?.name, 'NVIDIA A100-SXM4-40GB');
+    // 250 W while the device is attributed to the run: never more, and most of the run
+    const gpuJ = run.energyKWh.gpu * 3.6e6;
+    assert.ok(gpuJ <= 250 * run.durationS * 1.001, `gpu ${gpuJ} J over ${run.durationS} s`);
+    assert.ok(gpuJ >= 250 * run.durationS * 0.4, `gpu ${gpuJ} J over ${run.durationS} s`);
+    assert.ok(run.energyKWh.gpu > run.energyKWh.cpu);
+  });
+
   it('prints a summary with the method and source of every figure', async () => {
     const home = tmpHome();
     const r = await cli(['run', '--region', 'aws:eu-west-3', '--', PYTHON, '-c', 'sum(range(3_000_000))'], home);

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SysinfoTreeSampler } from '../../src/core/sampling/sysinfo';
 import {
   parseMachineCpu,
   parseProcStat,
@@ -192,5 +193,25 @@ describe('procfs sampling', () => {
     assert.ok(s.cpuSeconds > 0.2, `cpu ${s.cpuSeconds}`);
     // everything the tree used was reaped into this process's cutime+cstime
     assert.ok(s.cpuSeconds <= (self.cutimeTicks + self.cstimeTicks) / 100 + 0.011);
+  });
+
+  it('meters a real tree through systeminformation (the macOS and Windows path)', async () => {
+    const child = spawn(process.execPath, ['-e', 'const u = Date.now() + 4000; while (Date.now() < u) {}'], { stdio: 'ignore' });
+    try {
+      const sampler = new SysinfoTreeSampler(child.pid!);
+      await sampler.sample();
+      await new Promise((r) => setTimeout(r, 1500));
+      const s = await sampler.sample();
+      assert.deepEqual(s.pids, [child.pid]);
+      assert.ok(s.alive);
+      // a busy loop uses about one CPU: 1.5 s of wall time gives roughly 1.5 CPU seconds
+      assert.ok(s.cpuSeconds > 0.3, `cpu ${s.cpuSeconds}`);
+      assert.ok(s.rssBytes > 10 * 1024 * 1024);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const gone = await new SysinfoTreeSampler(child.pid!).sample();
+    assert.equal(gone.alive, false);
   });
 });

@@ -80,7 +80,7 @@ const STEP_NAME = /^(?:train_(?:one_)?epoch|train_step|train_batch|training_step
 const TRAIN_NAME = /^(?:(?:train|fit|finetune|fine_tune|pretrain)(?:_\w+)?|\w+_(?:train|finetune|fine_tune|pretrain)|run_train\w*|do_train)$/;
 /** Names that look like training and are not: data splits, loaders, transforms, step helpers. */
 const NOT_TRAIN_NAME =
-  /^(?:train_test_split|train_val_split|train_(?:loader|dataloader|dataset|data|ds|df|set|sets|transforms?|split|files?|paths?|dir|size|idx|indices|ids|mask|labels?|x|y|cfg|config|args|iter|sampler|generator|gen|examples|features|texts?|images|batch_size|new_from_iterator)|fit_transform|fit_predict|fit_resample|fit_on_texts|fit_on_sequences|fit_generator_\w+)$/;
+  /split|loader|dataset|data|transform|path|dir$|files?$|size|idx|indices|index|mask|label|sampler|config|cfg|args|_df$|_ds$|_x$|_y$|_set$|_sets$|_gen$|generator|features|texts?$|images|examples|_ids$|new_from_iterator|^fit_(?:predict|resample|on_)/i;
 
 /** Classes and receivers that are preprocessing, not models: `scaler.fit(X)` prepares data. */
 const PREPROCESSING =
@@ -207,9 +207,9 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
 /** An optimisation step on this statement? */
 export function optimisationStep(text: string, local: ReadonlySet<string> = new Set()): boolean {
   if (text.includes('step')) {
-    const re = /([\w\]).]+)\s*\.\s*step\s*\(/g;
+    const re = /([\w\[\]().]+)\s*\.\s*step\s*\(/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
-      const recv = lastSegment(m[1].replace(/[\]).]+$/, ''));
+      const recv = lastSegment(m[1].replace(/\[[^\]]*\]|\([^)]*\)/g, '').replace(/\.+$/, ''));
       if (STEP_RECEIVER.test(recv) && !NOT_STEP_RECEIVER.test(recv)) return true;
     }
   }
@@ -224,7 +224,6 @@ export function optimisationStep(text: string, local: ReadonlySet<string> = new 
 const SERVER_CREATE = /^(?:[A-Za-z_]\w*)\s*=\s*(?:[\w.]*\.)?(?:Flask|FastAPI|Starlette|Sanic|Quart|Bottle|Litestar|APIRouter)\s*\(|^(?:[A-Za-z_]\w*)\s*=\s*gr\s*\.\s*(?:Interface|Blocks|ChatInterface)\s*\(/;
 const SERVER_RUN = /\b(?:uvicorn|waitress|hypercorn|socketio|web)\s*\.\s*(?:run|serve|run_app)\s*\(|\b(?:app|application|server|httpd|demo|iface|interface|ui)\s*\.\s*(?:run|launch|serve|serve_forever)\s*\(|\bst\s*\.\s*(?:title|write)\s*\(/;
 const CLI_COMMAND_DECORATOR = /^@\s*[\w.]*\b(?:command|main|callback)\b/;
-const ROUTE_DECORATOR = /^@\s*[\w.]*\.\s*(?:route|get|post|put|patch|delete|websocket|api_route|on_event|errorhandler)\s*\(/;
 
 // ------------------------------------------------------------------------------------------------------------------
 // The file model
@@ -329,8 +328,9 @@ function analyse(source: string): Facts {
     call[i] = trainingCall(t, ctors, localNames);
     let r: number[] | undefined;
     if (localNames.size) {
+      const code = t.includes('"') ? t.replace(/"[^"]*"/g, '""') : t;
       ident.lastIndex = 0;
-      for (let m = ident.exec(t); m; m = ident.exec(t)) {
+      for (let m = ident.exec(code); m; m = ident.exec(code)) {
         const targets = (m[1] ? methods : plain).get(m[2]);
         if (targets) (r ??= []).push(...targets);
       }
@@ -385,10 +385,10 @@ function isTestModule(stmts: Statement[]): boolean {
   let imports = false;
   for (const s of stmts) {
     if (s.indent !== 0) continue;
-    if (/^(?:async\s+)?def\s+test_?\w*\s*\(/.test(s.text) || /^class\s+Test\w*/.test(s.text) || /^class\s+\w+\s*\(\s*(?:unittest\.)?TestCase\s*\)/.test(s.text)) testFns++;
+    if (/^(?:async\s+)?def\s+test_\w+\s*\(/.test(s.text) || /^class\s+Test\w*/.test(s.text) || /^class\s+\w+\s*\(\s*(?:unittest\.)?TestCase\s*\)/.test(s.text)) testFns++;
     if (/^(?:import|from)\s+(?:pytest|unittest|hypothesis)\b/.test(s.text)) imports = true;
   }
-  return testFns > 0 && (imports || testFns >= 2);
+  return (testFns > 0 && imports) || testFns >= 3;
 }
 
 /**
@@ -452,7 +452,6 @@ export function detectTrainingEntrypoints(source: string, opts: DetectOptions = 
     }
   }
   while (stack.length) for (const g of fns[stack.pop()!].refs) if (!inner[g]) (inner[g] = 1), stack.push(g);
-  for (const f of fns) if (f.decorators.some((d) => ROUTE_DECORATOR.test(d))) reachable[fns.indexOf(f)] = 0;
 
   // candidates
   interface Candidate extends TrainingEntrypoint {

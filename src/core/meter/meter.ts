@@ -273,7 +273,13 @@ export class Meter {
     r.power.ram.lastW = round(this.lastPower.ram, 3);
     // energy-weighted mean intensity over the run
     r.intensity.gPerKWh = r.energyKWh.total > 0 ? round(this.emissionsG / r.energyKWh.total, 3) : intensity.gPerKWh;
-    if (intensity.method === 'time-resolved') r.intensity.method = 'time-resolved';
+    if (intensity.method === 'time-resolved') {
+      // the first reading may predate the first live value: the record names the live source once it is used
+      r.intensity.method = 'time-resolved';
+      r.intensity.source = intensity.source;
+      r.intensity.factorType = intensity.factorType;
+      r.intensity.year = undefined;
+    }
     if (intensity.fallback) r.intensity.fallback = intensity.fallback;
   }
 
@@ -387,6 +393,7 @@ export class MeterHub implements Disposable {
   /** Starts metering a process tree. The first sample is taken at once, so the run has its processes. */
   start(spec: RunSpec): Meter {
     if (this.disposed) throw new Error('the meter was disposed');
+    void this.refreshIntensity(Date.now(), [spec.region]);
     const meter = new Meter(this.env, spec, spec.startedAt ?? Date.now());
     this.meters.set(meter.run.id, meter);
     this.lastCheckpoint.set(meter.run.id, Date.now());
@@ -398,9 +405,13 @@ export class MeterHub implements Disposable {
         this.lastMachineBusy = readMachineCpu(this.env.procRoot).busy;
       });
     }
-    if ('latest' in this.env.gpu && !this.gpuStarted) {
-      this.gpuStarted = true;
-      this.env.gpu.start();
+    if ('latest' in this.env.gpu) {
+      if (!this.gpuStarted) {
+        this.gpuStarted = true;
+        this.env.gpu.start();
+      } else {
+        this.env.gpu.refreshApps();
+      }
     }
     this.schedule();
     return meter;
@@ -490,6 +501,7 @@ export class MeterHub implements Disposable {
   async tickAll(now = Date.now()): Promise<void> {
     const meters = this.active();
     if (!meters.length) return;
+    void this.refreshIntensity(now);
     const ctx = this.machineContext(now, meters);
     for (const meter of meters) {
       let tree: TreeSample;
@@ -514,6 +526,43 @@ export class MeterHub implements Disposable {
         this.safeStore(() => this.store.checkpoint(meter.run, samples));
       }
     }
+  }
+
+  // ---- live intensity ------------------------------------------------------------------------------------------
+  // A time-resolved provider answers `at` from its cache; `refresh` fills that cache from the network. The hub
+  // starts it at most once per provider granularity period and region, never awaits it in a tick, and never lets
+  // it fail a tick (the provider falls back to the static average and says why).
+  private readonly intensityRefresh = new Map<string, { period: number; pending?: Promise<void> }>();
+
+  /** Starts `env.intensity.refresh` for the given regions (default: those being metered) when due. */
+  refreshIntensity(now: number, regions: RegionInfo[] = this.active().map((m) => m.spec.region)): Promise<void> {
+    const provider = this.env.intensity;
+    const g = provider.granularityMs;
+    if (!provider.refresh || !(g > 0) || !Number.isFinite(g)) return Promise.resolve();
+    const period = Math.floor(now / g);
+    const waits: Promise<void>[] = [];
+    for (const region of regions) {
+      const key = `${provider.id}|${g}|${region.code}`;
+      const state = this.intensityRefresh.get(key);
+      if (state?.pending) {
+        waits.push(state.pending);
+        continue;
+      }
+      if (state && state.period >= period) continue;
+      const next: { period: number; pending?: Promise<void> } = { period };
+      next.pending = provider
+        .refresh(region, now)
+        .catch((err) => this.opts.log?.('warn', `intensity refresh (${provider.id}, ${region.code}) failed: ${(err as Error).message}`))
+        .finally(() => (next.pending = undefined));
+      this.intensityRefresh.set(key, next);
+      waits.push(next.pending);
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Resolves when no intensity refresh started by the hub is under way (tests, shutdown). */
+  intensityIdle(): Promise<void> {
+    return Promise.all([...this.intensityRefresh.values()].map((s) => s.pending)).then(() => undefined);
   }
 
   dispose(): void {

@@ -373,10 +373,24 @@ export class NvidiaSmiMonitor {
     this.backoffMs = this.retryMs;
     this.devices.clear();
     this.launchPower();
-    this.pollApps();
-    this.appsTimer = setInterval(() => this.pollApps(), this.appsEveryMs);
+    this.refreshApps();
+    // Processes are asked for every appsEveryMs, and every second for a while after refreshApps(): a new run's
+    // GPU context appears in the first seconds, when its pid first shows in --query-compute-apps.
+    this.appsTimer = setInterval(() => {
+      const now = Date.now();
+      if (now < this.burstUntil || now - this.lastAppsQuery >= this.appsEveryMs) this.pollApps();
+    }, Math.min(1000, this.appsEveryMs));
     this.appsTimer.unref();
   }
+
+  /** Asks for the compute processes now, and every second for the next 10 s (a run started). */
+  refreshApps(): void {
+    this.burstUntil = Date.now() + 10_000;
+    this.pollApps();
+  }
+
+  private burstUntil = 0;
+  private lastAppsQuery = 0;
 
   /** What nvidia-smi last said. Synchronous and cheap: no process is started here. */
   latest(): GpuSnapshot {
@@ -568,6 +582,7 @@ export class NvidiaSmiMonitor {
   private pollApps(): void {
     if (!this.running || this.appsInFlight || this.failure) return;
     this.appsInFlight = true;
+    this.lastAppsQuery = Date.now();
     const args = [`--query-compute-apps=${APPS_QUERY_FIELDS.join(',')}`, FORMAT];
     this.counts.appsSpawns++;
     runOnce(this.command, args, this.timeoutMs, (c) => this.track(c))

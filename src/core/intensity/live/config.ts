@@ -6,7 +6,7 @@ import { StaticIntensityProvider, type IntensityProvider } from '../provider';
 import type { LiveIntensityProvider, LiveProviderOptions } from './base';
 import { ElectricityMapsProvider } from './electricitymaps';
 import { UkCarbonIntensityProvider } from './ukCarbonIntensity';
-import { INTENSITY_PROVIDER_IDS, type IntensityProviderId, type LiveProviderId } from './types';
+import { DEFAULT_BASE_URLS, INTENSITY_PROVIDER_IDS, type IntensityProviderId, type LiveProviderId } from './types';
 import { WattTimeProvider } from './watttime';
 
 export interface IntensityConfig {
@@ -111,5 +111,119 @@ export function intensityConfigFromEnv(env: NodeJS.ProcessEnv, providerFlag?: st
   const lon = num('CARBON_METER_WATTTIME_LONGITUDE');
   if (lat !== undefined) config.wattTimeLatitude = lat;
   if (lon !== undefined) config.wattTimeLongitude = lon;
+  return config;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings (the extension): `carbonMeter.intensity.*`, read through a getter so this is tested in plain Node.
+
+export interface IntensitySettings {
+  provider: IntensityProviderId;
+  baseUrls: Record<LiveProviderId, string>;
+  electricityMapsZone: string;
+  ukPostcode: string;
+  wattTimeRegion: string;
+  wattTimeLatitude?: number;
+  wattTimeLongitude?: number;
+  timeoutS: number;
+  notifyHighIntensity: boolean;
+}
+
+/** The credentials, from SecretStorage only. */
+export interface IntensitySecrets {
+  electricityMapsToken?: string;
+  wattTimeUsername?: string;
+  wattTimePassword?: string;
+}
+
+/** Setting keys under `carbonMeter.`. */
+export const INTENSITY_SETTING_KEYS = {
+  provider: 'intensity.provider',
+  electricityMapsBaseUrl: 'intensity.electricitymaps.baseUrl',
+  electricityMapsZone: 'intensity.electricitymaps.zone',
+  ukBaseUrl: 'intensity.ukCarbonIntensity.baseUrl',
+  ukPostcode: 'intensity.ukPostcode',
+  wattTimeBaseUrl: 'intensity.watttime.baseUrl',
+  wattTimeRegion: 'intensity.watttime.region',
+  wattTimeLatitude: 'intensity.watttime.latitude',
+  wattTimeLongitude: 'intensity.watttime.longitude',
+  timeoutSeconds: 'intensity.timeoutSeconds',
+  notifyHighIntensity: 'intensity.notifyHighIntensity',
+} as const;
+
+export function readIntensitySettings(get: (key: string) => unknown): { settings: IntensitySettings; problems: { key: string; message: string }[] } {
+  const problems: { key: string; message: string }[] = [];
+  const bad = (key: string, value: unknown, expected: string, fallback: unknown) =>
+    problems.push({ key: `carbonMeter.${key}`, message: `carbonMeter.${key} is ${JSON.stringify(value)}; expected ${expected}. Using ${JSON.stringify(fallback)}.` });
+  const str = (key: string): string => {
+    const v = get(key);
+    if (v === undefined || v === null) return '';
+    if (typeof v !== 'string') {
+      bad(key, v, 'a string', '');
+      return '';
+    }
+    return v.trim();
+  };
+  const url = (key: string, id: LiveProviderId): string => {
+    const v = str(key);
+    if (!v) return DEFAULT_BASE_URLS[id];
+    try {
+      const u = new URL(v);
+      if (u.protocol === 'http:' || u.protocol === 'https:') return v;
+    } catch {
+      // reported below
+    }
+    bad(key, v, 'an http(s) URL', DEFAULT_BASE_URLS[id]);
+    return DEFAULT_BASE_URLS[id];
+  };
+  const num = (key: string, min: number, max: number): number | undefined => {
+    const v = get(key);
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      bad(key, v, `a number from ${min} to ${max}`, null);
+      return undefined;
+    }
+    return v;
+  };
+  const k = INTENSITY_SETTING_KEYS;
+  let provider = get(k.provider) ?? 'static';
+  if (!isIntensityProviderId(provider)) {
+    bad(k.provider, provider, `one of ${INTENSITY_PROVIDER_IDS.map((p) => `"${p}"`).join(', ')}`, 'static');
+    provider = 'static';
+  }
+  const notify = get(k.notifyHighIntensity);
+  if (notify !== undefined && notify !== null && typeof notify !== 'boolean') bad(k.notifyHighIntensity, notify, 'true or false', false);
+  const settings: IntensitySettings = {
+    provider: provider as IntensityProviderId,
+    baseUrls: {
+      electricitymaps: url(k.electricityMapsBaseUrl, 'electricitymaps'),
+      'uk-carbon-intensity': url(k.ukBaseUrl, 'uk-carbon-intensity'),
+      watttime: url(k.wattTimeBaseUrl, 'watttime'),
+    },
+    electricityMapsZone: str(k.electricityMapsZone),
+    ukPostcode: str(k.ukPostcode),
+    wattTimeRegion: str(k.wattTimeRegion),
+    timeoutS: num(k.timeoutSeconds, 1, 120) ?? 10,
+    notifyHighIntensity: notify === true,
+  };
+  const lat = num(k.wattTimeLatitude, -90, 90);
+  const lon = num(k.wattTimeLongitude, -180, 180);
+  if (lat !== undefined) settings.wattTimeLatitude = lat;
+  if (lon !== undefined) settings.wattTimeLongitude = lon;
+  return { settings, problems };
+}
+
+export function intensityConfigFromSettings(s: IntensitySettings, secrets: IntensitySecrets): IntensityConfig {
+  const config: IntensityConfig = {
+    provider: s.provider,
+    timeoutMs: s.timeoutS * 1000,
+    electricityMapsZone: s.electricityMapsZone || undefined,
+    ukPostcode: s.ukPostcode || undefined,
+    wattTimeRegion: s.wattTimeRegion || undefined,
+    wattTimeLatitude: s.wattTimeLatitude,
+    wattTimeLongitude: s.wattTimeLongitude,
+    ...secrets,
+  };
+  if (s.provider !== 'static') config.baseUrl = s.baseUrls[s.provider];
   return config;
 }

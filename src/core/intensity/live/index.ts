@@ -13,3 +13,4 @@ import * as path from 'node:path';
 export function intensityCacheDir(historyDir: string): string {
   return path.join(historyDir, 'intensity-cache');
 }
+export { SwitchingIntensityProvider } from './switching';

@@ -1,0 +1,363 @@
+/**
+ * The panel's charts (chart.js 4, bundled; only the pieces used are registered): CO₂eq per run over time, and a
+ * run's power by component (stacked) with its cumulative CO₂eq, and its intensity when it varied. Colours come from
+ * the theme's CSS variables and follow theme changes. The data arrives bounded (≤ 2,000 points per series).
+ */
+import {
+  Chart,
+  Filler,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  ScatterController,
+  Tooltip,
+  type ChartDataset,
+  type ChartOptions,
+  type TooltipItem,
+} from 'chart.js';
+import type { PowerSeries, RunsChart } from '../core/advice/series';
+import { formatCo2, formatDuration, formatIntensity, formatPower } from '../core/format';
+import type { RunSource } from '../core/types';
+import { t } from './l10n';
+import { readTheme, withAlpha, type ChartTheme } from './theme';
+
+Chart.register(ScatterController, LineController, PointElement, LineElement, LinearScale, LogarithmicScale, Filler, Tooltip);
+
+type XY = { x: number; y: number };
+
+export function sourceLabel(s: RunSource): string {
+  switch (s) {
+    case 'terminal':
+      return t('terminal');
+    case 'debug':
+      return t('debug');
+    case 'task':
+      return t('task');
+    case 'cli':
+      return t('CLI');
+    case 'codecarbon-import':
+      return t('import');
+    case 'manual':
+      return t('manual');
+  }
+}
+
+const dayFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+const dayYearFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+export function formatWhen(ms: number): string {
+  return Number.isFinite(ms) ? fullFmt.format(ms) : '–';
+}
+
+function baseOptions(theme: ChartTheme): ChartOptions<'line'> {
+  return {
+    animation: false,
+    responsive: true,
+    maintainAspectRatio: false,
+    parsing: false,
+    normalized: true,
+    color: theme.foreground,
+    font: { family: theme.fontFamily, size: theme.fontSize - 1 },
+    plugins: {
+      tooltip: {
+        backgroundColor: withAlpha(theme.background, 0.95),
+        titleColor: theme.foreground,
+        bodyColor: theme.foreground,
+        borderColor: theme.grid,
+        borderWidth: 1,
+        titleFont: { family: theme.fontFamily },
+        bodyFont: { family: theme.fontFamily },
+      },
+    },
+  };
+}
+
+function axis(theme: ChartTheme) {
+  return {
+    grid: { color: withAlpha(theme.grid, theme.highContrast ? 0.8 : 0.4) },
+    border: { color: theme.grid },
+    ticks: { color: theme.muted, font: { family: theme.fontFamily, size: theme.fontSize - 2 } },
+    title: { color: theme.muted, font: { family: theme.fontFamily, size: theme.fontSize - 2 } },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** CO₂eq per run over time, one series per source, on a logarithmic scale. Clicking a point opens the run. */
+export class RunsChartView {
+  private chart?: Chart<'scatter', XY[]>;
+  private data?: RunsChart;
+
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    private readonly onOpen: (id: string) => void,
+  ) {}
+
+  update(data: RunsChart): void {
+    this.data = data;
+    const theme = readTheme();
+    const datasets: ChartDataset<'scatter', XY[]>[] = data.series.map((s) => ({
+      label: sourceLabel(s.source),
+      data: s.t.map((x, i) => ({ x, y: s.kg[i] })),
+      pointBackgroundColor: withAlpha(theme.source[s.source], theme.highContrast ? 1 : 0.7),
+      pointBorderColor: theme.source[s.source],
+      pointBorderWidth: theme.highContrast ? 1.5 : 1,
+      pointRadius: data.shown > 600 ? 2.5 : 3.5,
+      pointHoverRadius: 6,
+    }));
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const s of data.series) for (const x of s.t) (lo = Math.min(lo, x)), (hi = Math.max(hi, x));
+    const spanDays = (hi - lo) / 86400;
+    if (!this.chart) {
+      this.chart = new Chart(this.canvas, { type: 'scatter', data: { datasets }, options: this.options(theme, spanDays) });
+    } else {
+      this.chart.data.datasets = datasets;
+      this.chart.options = this.options(theme, spanDays);
+      this.chart.update('none');
+    }
+    this.canvas.dataset.points = String(data.shown);
+  }
+
+  /** Re-reads the theme's colours. */
+  restyle(): void {
+    if (this.data) this.update(this.data);
+  }
+
+  private options(theme: ChartTheme, spanDays: number): ChartOptions<'scatter'> {
+    const a = axis(theme);
+    const base = baseOptions(theme) as ChartOptions<'scatter'>;
+    return {
+      ...base,
+      scales: {
+        x: {
+          type: 'linear',
+          ...a,
+          ticks: {
+            ...a.ticks,
+            maxTicksLimit: 7,
+            maxRotation: 0,
+            callback: (v) => {
+              const ms = Number(v) * 1000;
+              return spanDays > 300 ? dayYearFmt.format(ms) : spanDays > 1.5 ? dayFmt.format(ms) : timeFmt.format(ms);
+            },
+          },
+        },
+        y: {
+          type: 'logarithmic',
+          ...a,
+          title: { ...a.title, display: true, text: t('CO₂eq per run') },
+          ticks: {
+            ...a.ticks,
+            callback: (v) => {
+              const x = Number(v);
+              const mant = x / 10 ** Math.floor(Math.log10(x) + 1e-9);
+              return Math.abs(mant - 1) < 1e-6 ? formatCo2(x) : '';
+            },
+          },
+        },
+      },
+      plugins: {
+        ...base.plugins,
+        tooltip: {
+          ...base.plugins?.tooltip,
+          callbacks: {
+            title: (items: TooltipItem<'scatter'>[]) => {
+              const it = items[0];
+              const s = this.data?.series[it.datasetIndex];
+              return s ? s.name[it.dataIndex] : '';
+            },
+            label: (it: TooltipItem<'scatter'>) => {
+              const s = this.data?.series[it.datasetIndex];
+              if (!s) return '';
+              return `${formatCo2(s.kg[it.dataIndex])} · ${sourceLabel(s.source)} · ${formatWhen(s.t[it.dataIndex] * 1000)}`;
+            },
+          },
+        },
+      },
+      onHover: (e, elements) => {
+        const target = e.native?.target as HTMLElement | undefined;
+        if (target) target.style.cursor = elements.length ? 'pointer' : 'default';
+      },
+      onClick: (_e, elements) => {
+        const el = elements[0];
+        const id = el && this.data?.series[el.datasetIndex]?.id[el.index];
+        if (id) this.onOpen(id);
+      },
+    };
+  }
+
+  destroy(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A run's power by component (stacked areas, before PUE) and its cumulative CO₂eq (right axis). */
+export class PowerChartView {
+  private chart?: Chart<'line', XY[]>;
+  private data?: PowerSeries;
+
+  constructor(private readonly canvas: HTMLCanvasElement) {}
+
+  update(data: PowerSeries): void {
+    this.data = data;
+    const theme = readTheme();
+    const width = theme.highContrast ? 2 : 1.25;
+    const area = (label: string, values: number[], color: string, fill: string): ChartDataset<'line', XY[]> => ({
+      label,
+      data: data.t.map((x, i) => ({ x, y: values[i] })),
+      borderColor: color,
+      backgroundColor: withAlpha(color, theme.highContrast ? 0.55 : 0.35),
+      borderWidth: width,
+      fill,
+      stepped: 'before',
+      pointRadius: 0,
+      yAxisID: 'y',
+      stack: 'power',
+    });
+    const datasets: ChartDataset<'line', XY[]>[] = [
+      area(t('CPU'), data.cpuW, theme.cpu, 'origin'),
+      area(t('GPU'), data.gpuW, theme.gpu, '-1'),
+      area(t('RAM'), data.ramW, theme.ram, '-1'),
+      {
+        label: t('CO₂eq so far'),
+        data: data.t.map((x, i) => ({ x, y: data.co2Kg[i] })),
+        borderColor: theme.co2,
+        backgroundColor: theme.co2,
+        borderWidth: theme.highContrast ? 2.5 : 2,
+        borderDash: [6, 3],
+        fill: false,
+        pointRadius: 0,
+        yAxisID: 'y2',
+        stack: 'co2',
+      },
+    ];
+    if (!this.chart) {
+      this.chart = new Chart(this.canvas, { type: 'line', data: { datasets }, options: this.options(theme) });
+    } else {
+      this.chart.data.datasets = datasets;
+      this.chart.options = this.options(theme);
+      this.chart.update('none');
+    }
+    this.canvas.dataset.points = String(data.t.length);
+  }
+
+  restyle(): void {
+    if (this.data) this.update(this.data);
+  }
+
+  private options(theme: ChartTheme): ChartOptions<'line'> {
+    const a = axis(theme);
+    const base = baseOptions(theme);
+    return {
+      ...base,
+      interaction: { mode: 'index', intersect: false },
+      scales: {
+        x: { type: 'linear', ...a, ticks: { ...a.ticks, maxTicksLimit: 8, maxRotation: 0, callback: (v) => formatDuration(Number(v)) } },
+        y: {
+          type: 'linear',
+          stacked: true,
+          beginAtZero: true,
+          ...a,
+          title: { ...a.title, display: true, text: t('power (W, before PUE)') },
+          ticks: { ...a.ticks, callback: (v) => formatPower(Number(v)) },
+        },
+        y2: {
+          type: 'linear',
+          position: 'right',
+          beginAtZero: true,
+          ...a,
+          grid: { drawOnChartArea: false },
+          title: { ...a.title, display: true, text: t('CO₂eq so far') },
+          ticks: { ...a.ticks, callback: (v) => formatCo2(Number(v)) },
+        },
+      },
+      plugins: {
+        ...base.plugins,
+        tooltip: {
+          ...base.plugins?.tooltip,
+          callbacks: {
+            title: (items: TooltipItem<'line'>[]) => (items[0] ? formatDuration(items[0].parsed.x ?? 0) : ''),
+            label: (it: TooltipItem<'line'>) => {
+              const y = it.parsed.y ?? 0;
+              return `${it.dataset.label ?? ''}: ${it.dataset.yAxisID === 'y2' ? formatCo2(y) : formatPower(y)}`;
+            },
+          },
+        },
+      },
+    };
+  }
+
+  destroy(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+}
+
+/** The intensity a run used over time (time-resolved sources). */
+export class IntensityChartView {
+  private chart?: Chart<'line', XY[]>;
+  private data?: { t: number[]; g: number[] };
+
+  constructor(private readonly canvas: HTMLCanvasElement) {}
+
+  update(tS: number[], g: number[]): void {
+    this.data = { t: tS, g };
+    const theme = readTheme();
+    const datasets: ChartDataset<'line', XY[]>[] = [
+      {
+        label: t('intensity'),
+        data: tS.map((x, i) => ({ x, y: g[i] })),
+        borderColor: theme.intensity,
+        backgroundColor: withAlpha(theme.intensity, 0.2),
+        borderWidth: theme.highContrast ? 2 : 1.5,
+        fill: 'origin',
+        stepped: 'before',
+        pointRadius: 0,
+      },
+    ];
+    const a = axis(theme);
+    const base = baseOptions(theme);
+    const options: ChartOptions<'line'> = {
+      ...base,
+      interaction: { mode: 'index', intersect: false },
+      scales: {
+        x: { type: 'linear', ...a, ticks: { ...a.ticks, maxTicksLimit: 8, maxRotation: 0, callback: (v) => formatDuration(Number(v)) } },
+        y: { type: 'linear', beginAtZero: true, ...a, title: { ...a.title, display: true, text: t('gCO₂eq/kWh') } },
+      },
+      plugins: {
+        ...base.plugins,
+        tooltip: {
+          ...base.plugins?.tooltip,
+          callbacks: {
+            title: (items: TooltipItem<'line'>[]) => (items[0] ? formatDuration(items[0].parsed.x ?? 0) : ''),
+            label: (it: TooltipItem<'line'>) => formatIntensity(it.parsed.y ?? 0),
+          },
+        },
+      },
+    };
+    if (!this.chart) this.chart = new Chart(this.canvas, { type: 'line', data: { datasets }, options });
+    else {
+      this.chart.data.datasets = datasets;
+      this.chart.options = options;
+      this.chart.update('none');
+    }
+    this.canvas.dataset.points = String(tS.length);
+  }
+
+  restyle(): void {
+    if (this.data) this.update(this.data.t, this.data.g);
+  }
+
+  destroy(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+}
