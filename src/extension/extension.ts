@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { formatCo2, formatEnergy } from '../core/format';
 import { registerCommands } from './commands';
 import { DebugWatcher } from './debugWatcher';
+import { registerIntensity } from './intensity';
 import { MeterService } from './meterService';
 import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPanel';
 import { StatusBar } from './statusBar';
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     new DebugWatcher(service),
     new TaskWatcher(service),
     ...registerCommands(service, showHistory),
+    ...registerIntensity(context, service),
     registerHistoryPanelSerializer(context.extensionUri, service),
     service.onRunFinished((run) => {
       const s = service.settings;

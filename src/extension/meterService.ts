@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { HistoryStore } from '../core/history/store';
+import type { IntensityProvider } from '../core/intensity/provider';
 import { UnknownRegionError } from '../core/intensity/regions';
 import { chooseRegion, createMeterEnvironment, type RegionChoice } from '../core/meter/environment';
 import { MeterHub, type Meter, type Reading } from '../core/meter/meter';
@@ -38,6 +39,8 @@ export class MeterService implements vscode.Disposable {
   /** the history changed: a run finished here, in another window, or in a CLI */
   readonly onHistoryChanged = this._onHistoryChanged.event;
   private shownProblems = new Set<string>();
+  /** the carbon intensity source (intensity.ts sets it; default: static annual averages) */
+  intensity?: IntensityProvider;
 
   constructor(readonly log: vscode.LogOutputChannel) {
     this.settings = this.readSettings();
@@ -100,6 +103,7 @@ export class MeterService implements vscode.Disposable {
           gpu: s.gpuEnabled,
           nvidiaSmi: s.nvidiaSmiPath || undefined,
           intervalMs: s.intervalS * 1000,
+          intensity: this.intensity,
         });
         const cpu = env.cpu.kind === 'rapl' ? `RAPL (${env.cpu.domains.join(', ')})` : `${env.cpu.tdp.method} TDP ${env.cpu.tdp.tdpW} W: ${env.cpu.tdp.detail}`;
         this.log.info(`machine: ${env.hardware.cpuModel}, ${env.hardware.logicalCpus} logical CPUs, ${env.hardware.ramGB} GB; CPU power: ${cpu}`);

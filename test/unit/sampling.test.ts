@@ -211,6 +211,8 @@ describe('procfs sampling', () => {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
     }
+    // systeminformation answers calls less than a second apart from its previous list
+    await new Promise((r) => setTimeout(r, 1200));
     const gone = await new SysinfoTreeSampler(child.pid!).sample();
     assert.equal(gone.alive, false);
   });

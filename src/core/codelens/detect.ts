@@ -110,7 +110,7 @@ function lastSegment(dotted: string): string {
 /** The receiver before `.method(` at `dot` (index of the dot): `self.model` → "model", `SVC(C=1)` → "SVC". */
 function receiverAt(text: string, dot: number): string {
   let k = dot - 1;
-  while (k >= 0 && text.charCodeAt(k) === SPACE) k--;
+  while (k >= 0 && text.charCodeAt(k) === 32) k--;
   if (k >= 0 && text[k] === ')') {
     // `Ctor(...).fit(`: the name before the matching parenthesis
     let depth = 0;
@@ -123,7 +123,7 @@ function receiverAt(text: string, dot: number): string {
       }
     }
     k--;
-    while (k >= 0 && text.charCodeAt(k) === SPACE) k--;
+    while (k >= 0 && text.charCodeAt(k) === 32) k--;
   }
   const end = k + 1;
   while (k >= 0 && /[\w.]/.test(text[k])) k--;
