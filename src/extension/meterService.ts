@@ -7,21 +7,13 @@ import { HistoryStore } from '../core/history/store';
 import type { IntensityProvider } from '../core/intensity/provider';
 import { UnknownRegionError } from '../core/intensity/regions';
 import { chooseRegion, createMeterEnvironment, type RegionChoice } from '../core/meter/environment';
-import { MeterHub, type Meter, type Reading } from '../core/meter/meter';
-import type { Run, RunSource } from '../core/types';
+import { MeterHub, type Meter, type Reading, type RunSpec } from '../core/meter/meter';
+import type { Run } from '../core/types';
 import { Emitter } from '../core/util/events';
 import { readSettings, type Settings } from './settings';
 
-export interface StartRequest {
-  pid: number;
-  command: string;
-  name?: string;
-  cwd: string;
-  source: RunSource;
-  reaperPid?: number;
-  startedAt?: number;
-  countFromProcessStart?: boolean;
-}
+/** What an adapter knows of a run it wants metered; the service adds the region and PUE. */
+export type StartRequest = Pick<RunSpec, 'pid' | 'command' | 'name' | 'cwd' | 'source' | 'reaperPid' | 'startedAt' | 'countFromProcessStart'>;
 
 export class MeterService implements vscode.Disposable {
   settings: Settings;

@@ -160,7 +160,7 @@ export class App {
           h('h2', null, periodLabel(p.period)),
           h('p', { class: 'total-co2' }, formatCo2(p.emissionsKg), h('span', { class: 'unit' }, ' CO₂eq')),
           h('p', { class: 'total-sub' }, `${formatEnergy(p.energyKWh)} · ${p.runs === 1 ? t('1 run') : t('{0} runs', nf.format(p.runs))}${p.running ? ` · ${t('{0} running', p.running)}` : ''}`),
-          h('p', { class: 'total-eq', title: tip }, t('≈ {0} km by car · {1} phone charges', nf1.format(p.carKm), nf1.format(p.smartphoneCharges)), h('span', { class: 'info', 'aria-hidden': 'true' }, ' ⓘ')),
+          h('p', { class: 'total-eq', title: tip }, t('≈ {0} km by car · {1} phone charges', nf1.format(p.carKm), nf1.format(p.smartphoneCharges))),
         ),
       ),
     );

@@ -53,6 +53,31 @@ export function formatWhen(ms: number): string {
   return Number.isFinite(ms) ? fullFmt.format(ms) : '–';
 }
 
+const shortFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+const shortYearFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+
+/** A compact date for the table: "23 Nov, 19:56" this year, "23 Nov 2025" before. */
+export function formatWhenShort(ms: number): string {
+  if (!Number.isFinite(ms)) return '–';
+  return new Date(ms).getFullYear() === new Date().getFullYear() ? shortFmt.format(ms) : shortYearFmt.format(ms);
+}
+
+const NICE_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+
+/** A round tick step (1 min, 5 min, 1 h, 2 h …) giving at most `max` ticks over `spanS` seconds. */
+export function niceStepS(spanS: number, max = 7): number {
+  for (const s of NICE_STEPS_S) if (spanS / s <= max) return s;
+  return Math.ceil(spanS / max / 86400) * 86400;
+}
+
+/** "2 h", "30 min", "45 s" for round tick values. */
+function tickDuration(s: number): string {
+  if (s === 0) return '0';
+  if (s % 3600 === 0) return `${s / 3600} h`;
+  if (s % 60 === 0 && s < 3600) return `${s / 60} min`;
+  return formatDuration(s);
+}
+
 function baseOptions(theme: ChartTheme): ChartOptions<'line'> {
   return {
     animation: false,
@@ -82,6 +107,17 @@ function axis(theme: ChartTheme) {
     border: { color: theme.grid },
     ticks: { color: theme.muted, font: { family: theme.fontFamily, size: theme.fontSize - 2 } },
     title: { color: theme.muted, font: { family: theme.fontFamily, size: theme.fontSize - 2 } },
+  };
+}
+
+/** An x axis of seconds since the start, with round steps, ending at the last point. */
+function durationAxis(a: ReturnType<typeof axis>, spanS: number) {
+  return {
+    type: 'linear' as const,
+    ...a,
+    min: 0,
+    max: spanS > 0 ? spanS : undefined,
+    ticks: { ...a.ticks, stepSize: niceStepS(spanS), maxRotation: 0, autoSkip: true, callback: (v: number | string) => tickDuration(Number(v)) },
   };
 }
 
@@ -214,7 +250,7 @@ export class PowerChartView {
       label,
       data: data.t.map((x, i) => ({ x, y: values[i] })),
       borderColor: color,
-      backgroundColor: withAlpha(color, theme.highContrast ? 0.55 : 0.35),
+      backgroundColor: withAlpha(color, theme.highContrast ? 0.6 : 0.45),
       borderWidth: width,
       fill,
       stepped: 'before',
@@ -256,11 +292,12 @@ export class PowerChartView {
   private options(theme: ChartTheme): ChartOptions<'line'> {
     const a = axis(theme);
     const base = baseOptions(theme);
+    const span = this.data?.t[this.data.t.length - 1] ?? 0;
     return {
       ...base,
       interaction: { mode: 'index', intersect: false },
       scales: {
-        x: { type: 'linear', ...a, ticks: { ...a.ticks, maxTicksLimit: 8, maxRotation: 0, callback: (v) => formatDuration(Number(v)) } },
+        x: durationAxis(a, span),
         y: {
           type: 'linear',
           stacked: true,
@@ -325,11 +362,12 @@ export class IntensityChartView {
     ];
     const a = axis(theme);
     const base = baseOptions(theme);
+    const span = tS[tS.length - 1] ?? 0;
     const options: ChartOptions<'line'> = {
       ...base,
       interaction: { mode: 'index', intersect: false },
       scales: {
-        x: { type: 'linear', ...a, ticks: { ...a.ticks, maxTicksLimit: 8, maxRotation: 0, callback: (v) => formatDuration(Number(v)) } },
+        x: durationAxis(a, span),
         y: { type: 'linear', beginAtZero: true, ...a, title: { ...a.title, display: true, text: t('gCO₂eq/kWh') } },
       },
       plugins: {

@@ -156,7 +156,7 @@ export class DetailView {
     replace(
       this.facts,
       ...fact(t('Duration'), formatDuration(run.durationS)),
-      ...fact(t('CPU time'), `${sig(run.cpuSeconds)} s`),
+      ...fact(t('CPU time'), formatDuration(run.cpuSeconds)),
       ...fact(t('Peak RAM'), run.peakRamGB !== undefined ? `${sig(run.peakRamGB)} GB` : '–'),
       ...fact(t('Folder'), run.cwd || '–'),
       ...fact(t('Ended'), run.endedAt ? formatWhen(Date.parse(run.endedAt)) : '–'),

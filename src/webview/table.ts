@@ -6,7 +6,7 @@
 import { PAGE_SIZES, RUN_SOURCES, RUN_STATUSES, type RunRow, type SortKey, type TablePage, type TableQuery } from '../core/advice/table';
 import { formatCo2, formatDuration, formatEnergy } from '../core/format';
 import type { RunSource, RunStatus } from '../core/types';
-import { formatWhen, sourceLabel } from './charts';
+import { formatWhen, formatWhenShort, sourceLabel } from './charts';
 import { h, replace, text } from './dom';
 import { t } from './l10n';
 
@@ -224,7 +224,7 @@ export class RunsTable {
       'tr',
       { 'data-id': r.id, 'data-key': `row-${r.id}`, tabindex: '-1', class: `row status-${r.status}`, 'aria-selected': r.id === this.selectedId ? 'true' : 'false' },
       h('td', { class: 'col-run' }, h('span', { class: 'run-name' }, r.name), h('span', { class: 'run-command' }, r.command)),
-      h('td', { class: 'col-when' }, formatWhen(r.startedAt)),
+      h('td', { class: 'col-when', title: formatWhen(r.startedAt) }, formatWhenShort(r.startedAt)),
       h('td', { class: 'col-duration num' }, formatDuration(r.durationS)),
       h('td', { class: 'col-energy num' }, formatEnergy(r.energyKWh)),
       h('td', { class: 'col-co2 num' }, formatCo2(r.emissionsKg)),

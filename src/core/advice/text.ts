@@ -1,7 +1,7 @@
 /**
  * The advice in words. Pure and free of Node: the webview bundles it, and passes its own translation function.
  */
-import { formatCo2, formatIntensity, formatPercent } from '../format';
+import { formatCo2, formatIntensity, formatPercent, sig } from '../format';
 import type { RegionTip, TimeAdvice } from './tips';
 
 /** A translation function shaped like `vscode.l10n.t` / `@vscode/l10n`'s `t`: the message is its own key, `{0}` are arguments. */
@@ -10,12 +10,30 @@ export type Translate = (message: string, ...args: (string | number)[]) => strin
 /** Fills `{0}`, `{1}` … in an untranslated message. */
 export const untranslated: Translate = (message, ...args) => message.replace(/\{(\d+)\}/g, (m, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : m));
 
+/**
+ * Two masses of CO₂eq in the same unit (the one that reads best for the larger), so they compare at a glance:
+ * "0.7 g" and "9.8 g" rather than "700 mg" and "9.8 g".
+ */
+export function formatCo2Pair(aKg: number, bKg: number): [string, string] {
+  const big = Math.max(Math.abs(aKg), Math.abs(bKg)) * 1000; // g
+  if (big === 0) return [formatCo2(aKg), formatCo2(bKg)];
+  const [div, unit] = big < 1 ? [1e-3, 'mg'] : big < 1000 ? [1, 'g'] : big < 1e6 ? [1e3, 'kg'] : [1e6, 't'];
+  const f = (kg: number) => `${sig((kg * 1000) / div)} ${unit}`;
+  return [f(aKg), f(bKg)];
+}
+
+/** Where a tip is: a cloud region by its code ("gcp:europe-north1"), a country by its name and code ("Norway (NO)"). */
+export function tipPlace(tip: Pick<RegionTip, 'code' | 'name' | 'kind'>): string {
+  return tip.kind === 'cloud' ? tip.code : `${tip.name} (${tip.code})`;
+}
+
 /** "in gcp:europe-north1 this run would have emitted 0.7 g instead of 9.8 g (−93 %)" */
 export function regionTipText(tip: RegionTip, actualKg: number, subject: 'run' | 'runs', t: Translate = untranslated): string {
   const change = tip.change === undefined ? '' : ` (${formatPercent(tip.change)})`;
+  const [there, here] = formatCo2Pair(tip.emissionsKg, actualKg);
   return subject === 'run'
-    ? t('in {0} this run would have emitted {1} instead of {2}{3}', tip.code, formatCo2(tip.emissionsKg), formatCo2(actualKg), change)
-    : t('in {0} these runs would have emitted {1} instead of {2}{3}', tip.code, formatCo2(tip.emissionsKg), formatCo2(actualKg), change);
+    ? t('in {0} this run would have emitted {1} instead of {2}{3}', tipPlace(tip), there, here, change)
+    : t('in {0} these runs would have emitted {1} instead of {2}{3}', tipPlace(tip), there, here, change);
 }
 
 /** How a tip's figure was obtained, for its tooltip. */

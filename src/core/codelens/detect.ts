@@ -60,27 +60,34 @@ const IMPORT = /^(?:import|from)\s/;
 /** Optimiser-like receivers of `.step(` (not schedulers, not environments). */
 const STEP_RECEIVER = /opt|scaler|engine|trainer/i;
 const NOT_STEP_RECEIVER = /sched/i;
-const STEP_PATTERNS: RegExp[] = [
-  /\.\s*apply_gradients\s*\(/,
-  /\boptax\s*\.\s*apply_updates\s*\(/,
-  /\.\s*update\s*\(\s*(?:[\w.]+\s*,\s*)?grads?\b/,
-  /\b\w*opt\w*\s*\.\s*minimize\s*\(/i,
-  /\.\s*train_on_batch\s*\(/,
-  /\.\s*partial_fit\s*\(/,
-  /[\w\]]\s*-=\s*[^=]*\.\s*grad\b/,
-  /\.\s*(?:sub_|add_)\s*\([^)]*\.\s*grad\b/,
-  /\btree(?:_util)?\s*\.\s*(?:tree_)?map\s*\(\s*lambda\s+\w+\s*,\s*\w+\s*:\s*\w+\s*-/,
-  /\bnlp\s*\.\s*update\s*\(/,
-  /\boptimizer_step\s*\(/,
+/** Steps, each behind a substring that must be there first (most statements have none of them). */
+const STEP_PATTERNS: [string, RegExp][] = [
+  ['apply_gradients', /\.\s*apply_gradients\s*\(/],
+  ['apply_updates', /\boptax\s*\.\s*apply_updates\s*\(/],
+  ['grad', /\.\s*update\s*\(\s*(?:[\w.]+\s*,\s*)?grads?\b/],
+  ['minimize', /\b\w*opt\w*\s*\.\s*minimize\s*\(/i],
+  ['train_on_batch', /\.\s*train_on_batch\s*\(/],
+  ['partial_fit', /\.\s*partial_fit\s*\(/],
+  ['-=', /[\w\]]\s*-=\s*[^=]*\.\s*grad\b/],
+  ['grad', /\.\s*(?:sub_|add_)\s*\([^)]*\.\s*grad\b/],
+  ['lambda', /\btree(?:_util)?\s*\.\s*(?:tree_)?map\s*\(\s*lambda\s+\w+\s*,\s*\w+\s*:\s*\w+\s*-/],
+  ['nlp', /\bnlp\s*\.\s*update\s*\(/],
+  ['optimizer_step', /\boptimizer_step\s*\(/],
 ];
+/** A statement without any of these cannot step. */
+const STEP_GATE = /step|grad|apply_updates|minimize|train_on_batch|partial_fit|-=|lambda|nlp|epoch|batch|iter/;
+/** A statement without any of these cannot train. */
+const TRAIN_GATE = /fit|train|learn|tune|LightningCLI|search|cross_val|_curve/;
 
 /** Functions that do one step of training when called (imported from elsewhere; local ones are read). */
 const STEP_NAME = /^(?:train_(?:one_)?epoch|train_step|train_batch|training_step|train_iter(?:ation)?|run_epoch|fit_epoch|train_on_batch|update_step|sgd_step|learn_step)$/;
+const STEP_CALL = /(?:^|[^\w])(train_(?:one_)?epoch|train_step|train_batch|training_step|train_iter(?:ation)?|run_epoch|fit_epoch|train_on_batch|update_step|sgd_step|learn_step)\s*\(/g;
+const TRAIN_CALL = /(^|[^\w])((?:train|fit|finetune|fine_tune|pretrain)\w*|\w+_(?:train|finetune|fine_tune|pretrain)|run_train\w*|do_train)\s*\(/g;
 /** Functions that train when called (imported from elsewhere; local ones are read). */
 const TRAIN_NAME = /^(?:(?:train|fit|finetune|fine_tune|pretrain)(?:_\w+)?|\w+_(?:train|finetune|fine_tune|pretrain)|run_train\w*|do_train)$/;
 /** Names that look like training and are not: data splits, loaders, transforms, step helpers. */
 const NOT_TRAIN_NAME =
-  /split|loader|dataset|data|transform|path|dir$|files?$|size|idx|indices|index|mask|label|sampler|config|cfg|args|_df$|_ds$|_x$|_y$|_set$|_sets$|_gen$|generator|features|texts?$|images|examples|_ids$|new_from_iterator|^fit_(?:predict|resample|on_)/i;
+  /split|loader|dataset|data|transform|path|dir$|files?$|size|idx|indices|index|mask|label|sampler|config|cfg|args|_df$|_ds$|_x$|_y$|_set$|_sets$|_gen$|generator|features|texts?$|images|examples|_ids$|new_from_iterator|loss|acc|metric|score|time|hist|writer|log|^fit_(?:predict|resample|on_)/i;
 
 /** Classes and receivers that are preprocessing, not models: `scaler.fit(X)` prepares data. */
 const PREPROCESSING =
@@ -100,6 +107,7 @@ export interface CallEvidence {
 /** `name = Ctor(…)` and `self.name = Ctor(…)` across the file: what each name holds. */
 type Constructors = Map<string, string>;
 
+const MODULE_RECEIVER = /model|net|module|encoder|decoder|backbone|policy|critic|actor|generator|discriminator|head|^[gd]$/i;
 const ASSIGN_CTOR = /^(?:self\s*\.\s*)?([A-Za-z_]\w*)\s*(?::[^=]+)?=\s*([A-Za-z_][\w.]*)\s*\(/;
 
 function lastSegment(dotted: string): string {
@@ -160,6 +168,7 @@ function fitsModel(receiver: string, args: string, ctors: Constructors): 0 | 1 |
 
 /** A training call on this statement, if any. `local` holds the names of functions defined in the file. */
 export function trainingCall(text: string, ctors: Constructors = new Map(), local: ReadonlySet<string> = new Set()): CallEvidence | undefined {
+  if (!TRAIN_GATE.test(text)) return undefined;
   let best: CallEvidence | undefined;
   const consider = (e: CallEvidence) => {
     if (!best || e.strength > best.strength) best = e;
@@ -182,20 +191,22 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
         }
       }
     }
-    const fm = FIT_LIKE_METHODS.exec(text);
-    if (fm) consider({ strength: 2, label: `${receiverAt(text, fm.index)}.${fm[1]}()` });
     if (/\bTrainer\s*\(.*\)\s*\.\s*(?:fit|train)\s*\(/.test(text)) consider({ strength: 2, label: 'Trainer().train()' });
   }
+  const fm = FIT_LIKE_METHODS.exec(text);
+  if (fm) consider({ strength: 2, label: `${receiverAt(text, fm.index)}.${fm[1]}()` });
   if (/\bLightningCLI\s*\(/.test(text)) consider({ strength: 2, label: 'LightningCLI()' });
   if (/\btuner\s*\.\s*search\s*\(/.test(text)) consider({ strength: 2, label: 'tuner.search()' });
   if (/\.\s*learn\s*\(\s*(?:total_timesteps|\d)/.test(text)) consider({ strength: 2, label: `${receiverAt(text, text.indexOf('.learn'))}.learn()` });
   const cv = /\b(cross_val_score|cross_validate|cross_val_predict|learning_curve|validation_curve)\s*\(/.exec(text);
   if (cv) consider({ strength: 1, label: `${cv[1]}()` });
+  if (best || !/train|fit|tune/.test(text)) return best;
   // imported functions with a training name: train_model(cfg), engine.finetune(…)
-  const named = /(^|[^\w])([A-Za-z_]\w*)\s*\(/g;
+  const named = TRAIN_CALL;
+  named.lastIndex = 0;
   for (let m = named.exec(text); m; m = named.exec(text)) {
     const name = m[2];
-    if (local.has(name) || !TRAIN_NAME.test(name) || NOT_TRAIN_NAME.test(name) || STEP_NAME.test(name)) continue;
+    if (local.has(name) || ctors.has(name) || !TRAIN_NAME.test(name) || NOT_TRAIN_NAME.test(name) || STEP_NAME.test(name)) continue;
     const dotted = m[1] === '.';
     if (dotted && (name === 'train' || name === 'fit')) continue; // judged above
     if (/^(?:def|class)\s/.test(text)) continue;
@@ -206,6 +217,7 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
 
 /** An optimisation step on this statement? */
 export function optimisationStep(text: string, local: ReadonlySet<string> = new Set()): boolean {
+  if (!STEP_GATE.test(text)) return false;
   if (text.includes('step')) {
     const re = /([\w\[\]().]+)\s*\.\s*step\s*\(/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -213,11 +225,10 @@ export function optimisationStep(text: string, local: ReadonlySet<string> = new 
       if (STEP_RECEIVER.test(recv) && !NOT_STEP_RECEIVER.test(recv)) return true;
     }
   }
-  for (const p of STEP_PATTERNS) if (p.test(text)) return true;
-  const named = /([A-Za-z_]\w*)\s*\(/g;
-  for (let m = named.exec(text); m; m = named.exec(text)) {
-    if (STEP_NAME.test(m[1]) && !local.has(m[1])) return true;
-  }
+  for (const [needle, p] of STEP_PATTERNS) if (text.includes(needle) && p.test(text)) return true;
+  if (!/epoch|step|batch|iter/.test(text)) return false;
+  STEP_CALL.lastIndex = 0;
+  for (let m = STEP_CALL.exec(text); m; m = STEP_CALL.exec(text)) if (!local.has(m[1])) return true;
   return false;
 }
 
@@ -247,6 +258,10 @@ interface Facts {
   stmts: Statement[];
   /** index of the innermost def containing each statement (-1: module level; a def belongs to its parent) */
   owner: Int32Array;
+  /** OTHER, IS_DEF, IS_CLASS, IS_DECORATOR or IS_IMPORT */
+  kind: Uint8Array;
+  /** statements with a word of SERVER_WORDS, to be read closely */
+  serverish: Uint8Array;
   fns: Fn[];
   /** for each statement: direct evidence */
   step: Uint8Array;
@@ -255,38 +270,80 @@ interface Facts {
   loop: Uint8Array;
 }
 
+/** Words without which a statement neither steps nor trains (the gates of optimisationStep and trainingCall). */
+/** Words without which a statement neither creates nor starts a web server. */
+const SERVER_WORDS = /\b(?:Flask|FastAPI|Starlette|Sanic|Quart|Bottle|Litestar|APIRouter|Interface|Blocks|ChatInterface|run|launch|serve|serve_forever|run_app|title|write)\s*\(/g;
+const KEYWORDS = /fit|train|learn|tune|LightningCLI|search|cross_val|_curve|step|grad|apply_updates|minimize|-=|lambda|nlp|epoch|batch|iter/g;
+
+/** Is position `at` of a statement inside a kept string literal ("__main__", "train")? */
+function insideQuotes(text: string, at: number): boolean {
+  let quotes = 0;
+  for (let k = text.indexOf('"'); k >= 0 && k < at; k = text.indexOf('"', k + 1)) quotes++;
+  return quotes % 2 === 1;
+}
+
+/** `recv.train()`, `recv.train(False)` with a torch-module receiver ending before `dot`, arguments from `after`. */
+function isModeSwitch(text: string, dot: number, after: number): boolean {
+  if (!/^\s*\(\s*(?:True|False|mode\s*=\s*\w+|not\s+\w+)?\s*\)/.test(text.slice(after, after + 40))) return false;
+  let k = dot - 1;
+  while (k >= 0 && text.charCodeAt(k) === 32) k--;
+  const end = k + 1;
+  while (k >= 0 && /\w/.test(text[k])) k--;
+  return MODULE_RECEIVER.test(text.slice(k + 1, end));
+}
+
+const OTHER = 0;
+const IS_DEF = 1;
+const IS_CLASS = 2;
+const IS_DECORATOR = 3;
+const IS_IMPORT = 4;
+
+function statementKind(t: string): number {
+  switch (t.charCodeAt(0)) {
+    case 64: // @
+      return IS_DECORATOR;
+    case 97: // a
+      return t.startsWith('async') && DEF.test(t) ? IS_DEF : OTHER;
+    case 99: // c
+      return CLASS.test(t) ? IS_CLASS : OTHER;
+    case 100: // d
+      return DEF.test(t) ? IS_DEF : OTHER;
+    case 102: // f
+    case 105: // i
+      return IMPORT.test(t) ? IS_IMPORT : OTHER;
+    default:
+      return OTHER;
+  }
+}
+
 function analyse(source: string): Facts {
   const stmts = scanStatements(source);
   const n = stmts.length;
   const owner = new Int32Array(n).fill(-1);
-  const fnAt = new Map<number, number>();
+  const kind = new Uint8Array(n);
   const fns: Fn[] = [];
   const ctors: Constructors = new Map();
   const loop = new Uint8Array(n);
 
-  // scopes: defs and classes (a def directly in a class body is a method)
-  const scopes: { at: number; end: number; fn: number; isClass: boolean }[] = [];
+  // scopes: defs and classes (a def directly in a class body is a method); `fn` is the innermost def around
+  const scopes: { end: number; fn: number; isClass: boolean }[] = [];
   let pendingDecorators: string[] = [];
   for (let i = 0; i < n; i++) {
     const s = stmts[i];
     while (scopes.length && scopes[scopes.length - 1].end < i) scopes.pop();
-    const enclosingFn = (() => {
-      for (let k = scopes.length - 1; k >= 0; k--) if (!scopes[k].isClass) return scopes[k].fn;
-      return -1;
-    })();
-    owner[i] = enclosingFn;
+    const top = scopes[scopes.length - 1];
+    owner[i] = top ? top.fn : -1;
     const t = s.text;
-    if (DECORATOR.test(t)) {
+    const k = (kind[i] = statementKind(t));
+    if (k === IS_DECORATOR) {
       pendingDecorators.push(t);
       continue;
     }
-    const def = DEF.exec(t);
-    if (def) {
-      const parent = scopes[scopes.length - 1];
+    if (k === IS_DEF) {
       fns.push({
-        name: def[1],
+        name: DEF.exec(t)![1],
         at: i,
-        isMethod: !!parent && parent.isClass,
+        isMethod: isDirectlyInClass(scopes),
         decorators: pendingDecorators,
         step: false,
         call: false,
@@ -294,14 +351,16 @@ function analyse(source: string): Facts {
         stepsT: false,
         trainsT: false,
       });
-      fnAt.set(i, fns.length - 1);
-      scopes.push({ at: i, end: s.blockEnd, fn: fns.length - 1, isClass: false });
-    } else if (CLASS.test(t)) {
-      scopes.push({ at: i, end: s.blockEnd, fn: -1, isClass: true });
-    } else {
-      if (LOOP.test(t)) loop[i] = 1;
-      const a = ASSIGN_CTOR.exec(t);
-      if (a) ctors.set(a[1], lastSegment(a[2]));
+      scopes.push({ end: s.blockEnd, fn: fns.length - 1, isClass: false });
+    } else if (k === IS_CLASS) {
+      scopes.push({ end: s.blockEnd, fn: top ? top.fn : -1, isClass: true });
+    } else if (k === OTHER) {
+      const c = t.charCodeAt(0);
+      if ((c === 102 || c === 119 || c === 97) && LOOP.test(t)) loop[i] = 1; // for, while, async
+      if (t.includes('=') && t.includes('(')) {
+        const a = ASSIGN_CTOR.exec(t);
+        if (a) ctors.set(a[1], lastSegment(a[2]));
+      }
     }
     pendingDecorators = [];
   }
@@ -317,25 +376,64 @@ function analyse(source: string): Facts {
   }
   const localNames = new Set([...plain.keys(), ...methods.keys()]);
 
+  // Two searches over the whole code instead of many per statement: where training words are (only those
+  // statements are read closely), and where local functions are named.
+  const starts = new Int32Array(n + 1);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    starts[i] = pos;
+    pos += stmts[i].text.length + 1;
+  }
+  starts[n] = pos;
+  const all = stmts.map((st) => st.text).join('\n');
+  const statementAt = (offset: number, from: number) => {
+    let i = from;
+    while (starts[i + 1] <= offset) i++;
+    return i;
+  };
+  const serverish = new Uint8Array(n);
+  SERVER_WORDS.lastIndex = 0;
+  for (let m = SERVER_WORDS.exec(all), i = 0; m; m = SERVER_WORDS.exec(all)) {
+    i = statementAt(m.index, i);
+    serverish[i] = 1;
+    SERVER_WORDS.lastIndex = starts[i + 1];
+  }
+  const marked = new Uint8Array(n);
+  KEYWORDS.lastIndex = 0;
+  for (let m = KEYWORDS.exec(all), i = 0; m; m = KEYWORDS.exec(all)) {
+    i = statementAt(m.index, i);
+    marked[i] = 1;
+    KEYWORDS.lastIndex = starts[i + 1]; // one hit per statement is enough
+  }
+  const refs: (number[] | undefined)[] = new Array(n);
+  if (localNames.size) {
+    const names = new RegExp(`\\b(?:${[...localNames].sort((x, y) => y.length - x.length).join('|')})\\b`, 'g');
+    for (let m = names.exec(all), i = 0; m; m = names.exec(all)) {
+      i = statementAt(m.index, i);
+      if (kind[i] !== OTHER) continue;
+      const text = stmts[i].text;
+      const at = m.index - starts[i];
+      if (insideQuotes(text, at)) continue;
+      let b = at - 1;
+      while (b >= 0 && text.charCodeAt(b) === 32) b--;
+      const dotted = b >= 0 && text.charCodeAt(b) === 46;
+      // `model.train()` switches a torch module to training mode: not a call of a local `train` method
+      if (dotted && m[0] === 'train' && isModeSwitch(text, b, at + 5)) continue;
+      const targets = (dotted ? methods : plain).get(m[0]);
+      if (targets) (refs[i] ??= []).push(...targets);
+    }
+  }
+
   const step = new Uint8Array(n);
   const call: (CallEvidence | undefined)[] = new Array(n);
-  const refs: (number[] | undefined)[] = new Array(n);
-  const ident = /(\.\s*)?\b([A-Za-z_]\w*)\b/g;
   for (let i = 0; i < n; i++) {
-    const t = stmts[i].text;
-    if (DEF.test(t) || CLASS.test(t) || DECORATOR.test(t) || IMPORT.test(t)) continue;
-    if (optimisationStep(t, localNames)) step[i] = 1;
-    call[i] = trainingCall(t, ctors, localNames);
-    let r: number[] | undefined;
-    if (localNames.size) {
-      const code = t.includes('"') ? t.replace(/"[^"]*"/g, '""') : t;
-      ident.lastIndex = 0;
-      for (let m = ident.exec(code); m; m = ident.exec(code)) {
-        const targets = (m[1] ? methods : plain).get(m[2]);
-        if (targets) (r ??= []).push(...targets);
-      }
+    if (kind[i] !== OTHER) continue;
+    if (marked[i]) {
+      const t = stmts[i].text;
+      if (optimisationStep(t, localNames)) step[i] = 1;
+      call[i] = trainingCall(t, ctors, localNames);
     }
-    refs[i] = r;
+    const r = refs[i];
     const o = owner[i];
     if (o >= 0) {
       const f = fns[o];
@@ -344,23 +442,26 @@ function analyse(source: string): Facts {
       if (r) for (const g of r) f.refs.add(g);
     }
   }
-  // a def's decorators and header are not calls from its parent; nested defs are named by their parent only when
-  // the parent refers to them, which the refs above already record
+  // a def's decorators and header are not calls from its parent; a nested def is reached when its parent names it
 
-  return { stmts, owner, fns, step, call, refs, loop };
+  return { stmts, owner, kind, fns, step, call, refs, loop, serverish };
+}
+
+/** Is the innermost scope a class body (so that a def there is a method)? */
+function isDirectlyInClass(scopes: { isClass: boolean }[]): boolean {
+  return scopes.length > 0 && scopes[scopes.length - 1].isClass;
 }
 
 /** Fixed point over the call graph: `pred(f)` holds directly or through a function f refers to. */
-function propagate(fns: Fn[], direct: (f: Fn) => boolean, set: (f: Fn) => void, get: (f: Fn) => boolean): void {
-  const callers: number[][] = fns.map(() => []);
-  fns.forEach((f, i) => f.refs.forEach((g) => callers[g].push(i)));
+function propagate(fns: Fn[], callers: number[][], direct: (f: Fn) => boolean, set: (f: Fn) => void, get: (f: Fn) => boolean): void {
   const work: number[] = [];
-  fns.forEach((f, i) => {
-    if (!get(f) && direct(f)) {
+  for (let i = 0; i < fns.length; i++) {
+    const f = fns[i];
+    if (get(f) || direct(f)) {
       set(f);
       work.push(i);
     }
-  });
+  }
   while (work.length) {
     const g = work.pop()!;
     for (const c of callers[g]) {
@@ -397,7 +498,7 @@ function isTestModule(stmts: Statement[]): boolean {
 export function detectTrainingEntrypoints(source: string, opts: DetectOptions = {}): TrainingEntrypoint[] {
   const max = opts.maxLenses ?? MAX_LENSES;
   // cheap exits: a file that names nothing of training has no lens (most Python files)
-  if (!/fit|train|step|grad|learn|update|search|LightningCLI|cross_val|curve|minimize/.test(source)) return [];
+  if (!/fit|train|step|grad|learn|update|search|LightningCLI|cross_val|curve|minimize|fine_tune/.test(source)) return [];
   const x = analyse(source);
   const { stmts, owner, fns, loop } = x;
   const n = stmts.length;
@@ -405,12 +506,14 @@ export function detectTrainingEntrypoints(source: string, opts: DetectOptions = 
 
   // what steps and what trains, through calls
   const refsStep = (i: number) => (x.refs[i] ?? []).some((g) => fns[g].stepsT);
-  propagate(fns, (f) => f.step || f.call, (f) => (f.stepsT = true), (f) => f.stepsT);
+  const callers: number[][] = fns.map(() => []);
+  fns.forEach((f, i) => f.refs.forEach((g) => callers[g].push(i)));
+  propagate(fns, callers, (f) => f.step || f.call, (f) => (f.stepsT = true), (f) => f.stepsT);
   const stepsOrTrains = (i: number) => x.step[i] === 1 || x.call[i] !== undefined || refsStep(i);
   const trainingLoop = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (loop[i] && blockHas(x, i, stepsOrTrains)) trainingLoop[i] = 1;
   for (let i = 0; i < n; i++) if (trainingLoop[i] && owner[i] >= 0) fns[owner[i]].trainsT = true;
-  propagate(fns, (f) => f.call || f.trainsT, (f) => (f.trainsT = true), (f) => f.trainsT);
+  propagate(fns, callers, (f) => f.call || f.trainsT, (f) => (f.trainsT = true), (f) => f.trainsT);
   const refsTrain = (i: number) => (x.refs[i] ?? []).some((g) => fns[g].trainsT);
 
   // what runs: module-level statements, and what they reach
@@ -424,20 +527,34 @@ export function detectTrainingEntrypoints(source: string, opts: DetectOptions = 
   };
   let hasMainGuard = false;
   let server = false;
+  // `app.run(main)` is absl's runner (a local function as its argument), not a web server
+  const startsServer = (t: string) => {
+    if (!SERVER_RUN.test(t)) return false;
+    const absl = /\bapp\s*\.\s*run\s*\(\s*([A-Za-z_]\w*)\s*[,)]/.exec(t);
+    return !(absl && fns.some((f) => f.name === absl[1]));
+  };
   for (let i = 0; i < n; i++) {
     if (owner[i] !== -1) continue;
     const t = stmts[i].text;
-    if (MAIN_GUARD.test(t)) hasMainGuard = true;
-    if (SERVER_CREATE.test(t) || SERVER_RUN.test(t)) server = true;
+    if (t.charCodeAt(0) === 105 && t.includes('__main__') && MAIN_GUARD.test(t)) hasMainGuard = true;
+    if (x.serverish[i] && (SERVER_CREATE.test(t) || startsServer(t))) server = true;
     for (const g of x.refs[i] ?? []) mark(g);
   }
-  if (hasMainGuard) fns.forEach((f, i) => f.decorators.some((d) => CLI_COMMAND_DECORATOR.test(d)) && mark(i));
+  // click/typer commands run from the main block (`app()`, `cli()`): they are entry points of their own
+  let cliTrains = false;
+  if (hasMainGuard) {
+    fns.forEach((f, i) => {
+      if (!f.decorators.some((d) => CLI_COMMAND_DECORATOR.test(d))) return;
+      mark(i);
+      if (f.trainsT) cliTrains = true;
+    });
+  }
   while (reach.length) {
     const f = reach.pop()!;
     for (const g of fns[f].refs) mark(g);
   }
   for (let i = 0; i < n && !server; i++) {
-    if (owner[i] >= 0 && reachable[owner[i]] && SERVER_RUN.test(stmts[i].text)) server = true;
+    if (x.serverish[i] && owner[i] >= 0 && reachable[owner[i]] && startsServer(stmts[i].text)) server = true;
   }
   if (server) return [];
   // functions called from training loops are steps of those loops, and so is what they call
@@ -467,10 +584,10 @@ export function detectTrainingEntrypoints(source: string, opts: DetectOptions = 
   for (let i = 0; i < n; i++) {
     const o = owner[i];
     const t = stmts[i].text;
-    if (DEF.test(t) || CLASS.test(t) || DECORATOR.test(t)) continue;
+    if (x.kind[i] !== OTHER) continue;
     if (o === -1) {
       if (MAIN_GUARD.test(t)) {
-        if (blockHas(x, i, trainsHere)) add(i, 'main', 100, 'main block');
+        if (cliTrains || blockHas(x, i, trainsHere)) add(i, 'main', 100, 'main block');
       } else if (trainingLoop[i]) add(i, 'loop', EPOCH_LOOP.test(t) ? 92 : 90, 'training loop');
       else if (x.call[i]) add(i, 'call', x.call[i]!.strength === 2 ? 88 : 86, x.call[i]!.label);
       else if (refsTrain(i)) {

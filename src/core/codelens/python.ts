@@ -23,7 +23,12 @@ export interface Statement {
   blockEnd: number;
 }
 
-const KEEP_STRING = /^[\w.-]{0,40}$/;
+/** Characters the statement loop stops at: newlines, #, backslash, quotes, brackets. */
+const SPECIAL = new Uint8Array(126);
+for (const ch of '\n\r#\\"\'()[]{}') SPECIAL[ch.charCodeAt(0)] = 1;
+/** Characters of a string literal that is kept as it is ("__main__", "cuda", "gpt2-medium"). */
+const KEEP_CHAR = new Uint8Array(128);
+for (let k = 0; k < 128; k++) KEEP_CHAR[k] = /[\w.-]/.test(String.fromCharCode(k)) ? 1 : 0;
 
 const NL = 10;
 const CR = 13;
@@ -71,94 +76,87 @@ export function scanStatements(source: string): Statement[] {
     let runStart = i;
     let depth = 0;
     let done = false;
-    while (i < n && !done) {
+    while (i < n) {
       const c = source.charCodeAt(i);
-      switch (c) {
-        case NL:
-        case CR:
-          text += source.slice(runStart, i);
-          if (depth > 0) {
-            text += ' ';
-            i = skipNewline(source, i);
-            line++;
-            runStart = i;
-          } else {
-            done = true;
-          }
-          break;
-        case HASH:
-          text += source.slice(runStart, i);
-          while (i < n && source.charCodeAt(i) !== NL && source.charCodeAt(i) !== CR) i++;
-          runStart = i;
-          break;
-        case BACKSLASH: {
-          const next = source.charCodeAt(i + 1);
-          if (next === NL || next === CR) {
-            text += source.slice(runStart, i) + ' ';
-            i = skipNewline(source, i + 1);
-            line++;
-            runStart = i;
-          } else {
-            i++;
-          }
-          break;
-        }
-        case DQ:
-        case SQ: {
-          text += source.slice(runStart, i);
-          const triple = source.charCodeAt(i + 1) === c && source.charCodeAt(i + 2) === c;
-          const contentStart = i + (triple ? 3 : 1);
-          let j = contentStart;
-          let end = -1;
-          while (j < n) {
-            const d = source.charCodeAt(j);
-            if (d === BACKSLASH) {
-              const e = source.charCodeAt(j + 1);
-              if (e === NL || e === CR) {
-                j = skipNewline(source, j + 1);
-                line++;
-              } else {
-                j += 2;
-              }
-              continue;
-            }
-            if (d === NL || d === CR) {
-              if (!triple) break; // unterminated: the string ends with the line
-              j = skipNewline(source, j);
-              line++;
-              continue;
-            }
-            if (d === c && (!triple || (source.charCodeAt(j + 1) === c && source.charCodeAt(j + 2) === c))) {
-              end = j;
-              break;
-            }
-            j++;
-          }
-          const contentEnd = end < 0 ? Math.min(j, n) : end;
-          const content = contentEnd - contentStart <= 40 ? source.slice(contentStart, contentEnd) : '';
-          text += KEEP_STRING.test(content) ? `"${content}"` : '""';
-          i = end < 0 ? contentEnd : end + (triple ? 3 : 1);
-          runStart = i;
-          break;
-        }
-        case 40: // (
-        case 91: // [
-        case 123: // {
-          depth++;
-          i++;
-          break;
-        case 41: // )
-        case 93: // ]
-        case 125: // }
-          if (depth > 0) depth--;
-          i++;
-          break;
-        default:
-          i++;
+      if (c > 125 || SPECIAL[c] === 0) {
+        i++;
+        continue;
       }
+      if (c === NL || c === CR) {
+        if (depth > 0) {
+          text += source.slice(runStart, i) + ' ';
+          i = skipNewline(source, i);
+          line++;
+          runStart = i;
+          continue;
+        }
+        done = true;
+        break;
+      }
+      if (c === HASH) {
+        text += source.slice(runStart, i);
+        while (i < n && source.charCodeAt(i) !== NL && source.charCodeAt(i) !== CR) i++;
+        runStart = i;
+        continue;
+      }
+      if (c === BACKSLASH) {
+        const next = source.charCodeAt(i + 1);
+        if (next === NL || next === CR) {
+          text += source.slice(runStart, i) + ' ';
+          i = skipNewline(source, i + 1);
+          line++;
+          runStart = i;
+        } else {
+          i++;
+        }
+        continue;
+      }
+      if (c === DQ || c === SQ) {
+        text += source.slice(runStart, i);
+        const triple = source.charCodeAt(i + 1) === c && source.charCodeAt(i + 2) === c;
+        const contentStart = i + (triple ? 3 : 1);
+        let j = contentStart;
+        let end = -1;
+        let keep = true; // short and identifier-like so far
+        while (j < n) {
+          const d = source.charCodeAt(j);
+          if (d === c && (!triple || (source.charCodeAt(j + 1) === c && source.charCodeAt(j + 2) === c))) {
+            end = j;
+            break;
+          }
+          if (d === BACKSLASH) {
+            keep = false;
+            const e = source.charCodeAt(j + 1);
+            if (e === NL || e === CR) {
+              j = skipNewline(source, j + 1);
+              line++;
+            } else {
+              j += 2;
+            }
+            continue;
+          }
+          if (d === NL || d === CR) {
+            keep = false;
+            if (!triple) break; // unterminated: the string ends with the line
+            j = skipNewline(source, j);
+            line++;
+            continue;
+          }
+          if (keep && !(d < 128 && KEEP_CHAR[d] === 1)) keep = false;
+          j++;
+        }
+        const contentEnd = end < 0 ? Math.min(j, n) : end;
+        text += keep && contentEnd - contentStart <= 40 ? `"${source.slice(contentStart, contentEnd)}"` : '""';
+        i = end < 0 ? contentEnd : end + (triple ? 3 : 1);
+        runStart = i;
+        continue;
+      }
+      if (c === 40 || c === 91 || c === 123) depth++;
+      else if (depth > 0) depth--; // ) ] }
+      i++;
     }
-    if (!done) text += source.slice(runStart, Math.min(i, n));
-    const trimmed = text.trim();
+    if (!done || runStart < i) text += source.slice(runStart, Math.min(i, n));
+    const trimmed = text.trimEnd();
     if (trimmed) out.push({ line: startLine, endLine: line, indent, text: trimmed, blockEnd: out.length });
   }
 

@@ -8,6 +8,7 @@ import * as crypto from 'node:crypto';
 import type { IntensityProvider, IntensityReading } from '../provider';
 import type { RegionInfo } from '../regions';
 import { IntensityCache, type CacheEntry } from './cache';
+import { redact } from './http';
 import {
   LiveIntensityError,
   PROVIDER_LABELS,
@@ -100,7 +101,10 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
   protected abstract resolveTarget(region: RegionInfo): Target | { unknown: string };
   /** Why no request can be made at all (missing credentials), or undefined. */
   protected abstract credentialsProblem(): string | undefined;
-  /** One request (plus a login where the API needs one). Never throws: failures come back in `error`. */
+  /**
+   * One request (plus a login where the API needs one). Failures are thrown as `LiveIntensityError`s, or returned
+   * in `error` together with what is still worth storing (a 403 remembered, WattTime's signal index).
+   */
   protected abstract fetch(channel: Channel, target: Target, t: number, before: CacheEntry | undefined): Promise<FetchOutcome>;
   /** strings to keep out of every message */
   protected abstract secrets(): string[];
@@ -126,9 +130,9 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
       };
       return reading;
     }
-    const failure = this.liveFailure(entry);
-    if (failure) return this.fallback(region, this.report(failure.kind, failure.message));
     const period = this.period(t);
+    const failure = this.currentFailure(entry, period);
+    if (failure) return this.fallback(region, this.report(failure.kind, failure.message));
     if (entry && entry.fetchedPeriod !== undefined && entry.fetchedPeriod >= period) {
       // asked in this period, and still nothing covers t
       const last = entry.points[entry.points.length - 1];
@@ -243,6 +247,19 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
     return f;
   }
 
+  /**
+   * The failure that explains why there is no live value at a time in `period`: the last request failed, and it was
+   * in this period or the one before, or the server told us to wait. An older failure says nothing about now: the
+   * meter's refresh for this period is under way.
+   */
+  private currentFailure(entry: CacheEntry | undefined, period: number): CacheEntry['failure'] {
+    const f = this.liveFailure(entry);
+    if (!f || !entry) return undefined;
+    const now = Date.now();
+    const waiting = (entry.retryAfterUntilMs ?? 0) > now || (entry.backoffUntilMs ?? 0) > now;
+    return f.period >= period - 1 || waiting ? f : undefined;
+  }
+
   private isFresh(entry: CacheEntry | undefined, period: number): boolean {
     if (!entry) return false;
     const now = Date.now();
@@ -294,7 +311,7 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
     };
     const err = outcome.error;
     if (err) {
-      const message = `${redactAll(err.message, this.secrets())}; using the static annual average instead`;
+      const message = `${redact(err.message, this.secrets())}; using the static annual average instead`;
       entry.failure = { kind: err.kind, message, period, atMs: now };
       if (err.kind === 'rate-limited') entry.retryAfterUntilMs = now + (err.retryAfterMs ?? this.granularityMs);
       if (err.kind === 'unknown-zone') entry.backoffUntilMs = now + UNKNOWN_ZONE_BACKOFF_MS;
@@ -365,12 +382,6 @@ export function mergePoints(old: readonly IntensityPoint[], fresh: readonly Inte
   }
   for (const p of fresh) byStart.set(p.fromMs, p);
   return [...byStart.values()].filter((p) => p.toMs > keepFromMs).sort((a, b) => a.fromMs - b.fromMs);
-}
-
-function redactAll(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 3) out = out.split(s).join('***');
-  return out;
 }
 
 export function iso(t: number): string {

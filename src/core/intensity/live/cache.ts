@@ -7,6 +7,7 @@
  * At most one request per provider, zone and granularity period, across processes:
  *  1. an entry already fresh for the period (fetched, failed, or told to wait by a 429) → nothing to do;
  *  2. else create the period's claim with O_CREAT|O_EXCL (`wx`); exactly one process succeeds and fetches;
+ *     and removes the claim once the entry answers the period (it never does before: waiters read the entry);
  *  3. the others poll the entry until it is fresh for the period. If the claimer died (pid gone, pid reused, or
  *     the claim is older than `staleMs`), the next generation `.g<n+1>.claim` is created with O_EXCL: again only
  *     one process wins, and a claim that is alive is never replaced.
@@ -52,7 +53,7 @@ export interface CacheEntry {
   extra?: Record<string, string>;
 }
 
-export type ClaimResult = 'claimed' | 'busy' | 'unavailable';
+export type ClaimResult = { state: 'claimed'; file: string } | { state: 'busy' | 'unavailable' };
 
 export interface RunOnceOptions {
   /** a claim older than this, or whose owner is dead, is taken over */
@@ -124,7 +125,7 @@ export class IntensityCache {
       fs.mkdirSync(this.dir, { recursive: true });
       files = fs.readdirSync(this.dir);
     } catch {
-      return 'unavailable';
+      return { state: 'unavailable' };
     }
     let gen = -1;
     for (const f of files) {
@@ -137,12 +138,13 @@ export class IntensityCache {
         if (m && Number(m[1]) < period - 1) fs.rm(path.join(this.dir, f), { force: true }, () => undefined);
       }
     }
-    if (gen >= 0 && this.claimAlive(path.join(this.dir, `${prefix}${gen}.claim`), staleMs)) return 'busy';
+    if (gen >= 0 && this.claimAlive(path.join(this.dir, `${prefix}${gen}.claim`), staleMs)) return { state: 'busy' };
+    const file = path.join(this.dir, `${prefix}${gen + 1}.claim`);
     try {
-      fs.writeFileSync(path.join(this.dir, `${prefix}${gen + 1}.claim`), JSON.stringify(ownerNow()), { flag: 'wx' });
-      return 'claimed';
+      fs.writeFileSync(file, JSON.stringify(ownerNow()), { flag: 'wx' });
+      return { state: 'claimed', file };
     } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'busy' : 'unavailable';
+      return { state: (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'busy' : 'unavailable' };
     }
   }
 
@@ -183,11 +185,18 @@ export class IntensityCache {
     for (;;) {
       if (isFresh(this.read(name))) return 'fresh';
       const claim = this.tryClaim(name, period, opts.staleMs);
-      if (claim !== 'busy') {
+      if (claim.state !== 'busy') {
         // 'unavailable': the folder is not writable; ask anyway (this process keeps the answer in memory)
-        if (claim === 'claimed' && isFresh(this.read(name))) return 'fresh';
-        await work();
-        return 'fetched';
+        const release = () => claim.state === 'claimed' && fs.rmSync(claim.file, { force: true });
+        try {
+          // the entry may have been answered between our look and our claim
+          if (claim.state === 'claimed' && isFresh(this.read(name))) return 'fresh';
+          await work();
+          return 'fetched';
+        } finally {
+          // the entry now answers the period; a finished claim must not hold back a new request (new credentials)
+          release();
+        }
       }
       if (Date.now() > giveUpAt) return 'gave-up';
       await new Promise((r) => setTimeout(r, opts.pollMs));

@@ -30,6 +30,11 @@ export class SwitchingIntensityProvider implements IntensityProvider {
     return this.inner.granularityMs;
   }
 
+  /** the longest forecast of the provider in force, hours (0 for the static provider) */
+  get forecastHorizonH(): number {
+    return isLiveProvider(this.inner) ? this.inner.forecastHorizonH : 0;
+  }
+
   at(region: RegionInfo, t: number): IntensityReading {
     return this.inner.at(region, t);
   }

@@ -1,0 +1,273 @@
+/**
+ * CodeLens detection: the corpus in test/fixtures/codelens (precision and recall over every expected line), and the
+ * scanner and detector on the cases that break naive ones.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  detectNotebookEntrypoints,
+  detectTrainingEntrypoints,
+  MAX_LENSES,
+  optimisationStep,
+  parseNotebook,
+  scanStatements,
+  trainingCall,
+} from '../../src/core/codelens';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'codelens');
+const CORPUS = path.join(FIXTURES, 'corpus');
+
+type Expected = Record<string, (number | { cell: number; line: number })[]>;
+
+/** 1-based lines (or "cell:line") the detector gives for a corpus file. */
+function detectedKeys(file: string): string[] {
+  const text = fs.readFileSync(path.join(CORPUS, file), 'utf8');
+  if (file.endsWith('.ipynb')) return detectNotebookEntrypoints(parseNotebook(text)).map((e) => `${e.cell}:${e.line + 1}`);
+  return detectTrainingEntrypoints(text).map((e) => String(e.line + 1));
+}
+
+function expectedKeys(list: Expected[string]): string[] {
+  return list.map((e) => (typeof e === 'number' ? String(e) : `${e.cell}:${e.line}`));
+}
+
+describe('CodeLens: the corpus', () => {
+  const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Expected;
+
+  it('has every file of the corpus labelled, at least 30 Python files and some notebooks', () => {
+    const files = fs.readdirSync(CORPUS).filter((f) => f.endsWith('.py') || f.endsWith('.ipynb'));
+    assert.deepEqual([...files].sort(), Object.keys(expected).sort(), 'expected.json labels exactly the corpus');
+    assert.ok(files.filter((f) => f.endsWith('.py')).length >= 30, `${files.length} files`);
+    assert.ok(files.filter((f) => f.endsWith('.ipynb')).length >= 2);
+    const negatives = Object.values(expected).filter((v) => v.length === 0).length;
+    assert.ok(negatives >= 10, `${negatives} files without a lens`);
+  });
+
+  it('finds the expected lens lines with precision and recall ≥ 0.9', () => {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    const misses: string[] = [];
+    for (const [file, list] of Object.entries(expected)) {
+      const got = detectedKeys(file);
+      const want = expectedKeys(list);
+      const hits = got.filter((g) => want.includes(g)).length;
+      tp += hits;
+      fp += got.length - hits;
+      fn += want.length - hits;
+      if (hits !== got.length || hits !== want.length) misses.push(`${file}: got [${got.join(', ')}], expected [${want.join(', ')}]`);
+    }
+    const precision = tp / (tp + fp);
+    const recall = tp / (tp + fn);
+    console.log(
+      `      corpus: ${Object.keys(expected).length} files, ${tp + fn} expected lenses: ` +
+        `precision ${precision.toFixed(3)} (${tp}/${tp + fp}), recall ${recall.toFixed(3)} (${tp}/${tp + fn})`,
+    );
+    for (const m of misses) console.log(`      differs: ${m}`);
+    assert.ok(precision >= 0.9, `precision ${precision}`);
+    assert.ok(recall >= 0.9, `recall ${recall}`);
+  });
+
+  it('ranks lenses best first and gives a file a few at most', () => {
+    for (const file of Object.keys(expected).filter((f) => f.endsWith('.py'))) {
+      const found = detectTrainingEntrypoints(fs.readFileSync(path.join(CORPUS, file), 'utf8'));
+      assert.ok(found.length <= MAX_LENSES, file);
+      for (let i = 1; i < found.length; i++) assert.ok(found[i - 1].score >= found[i].score, `${file} is ranked`);
+      for (const e of found) assert.ok(e.score > 0 && e.score <= 1 && e.label.length > 0, `${file}: ${JSON.stringify(e)}`);
+    }
+  });
+
+  it('says what it found: the main block first, then the training site', () => {
+    const mnist = detectTrainingEntrypoints(fs.readFileSync(path.join(CORPUS, 'torch_mnist.py'), 'utf8'));
+    assert.deepEqual(
+      mnist.map((e) => [e.kind, e.label]),
+      [
+        ['main', 'main block'],
+        ['loop', 'training loop'],
+      ],
+    );
+    const lightning = detectTrainingEntrypoints(fs.readFileSync(path.join(CORPUS, 'lightning_module.py'), 'utf8'));
+    assert.deepEqual(
+      lightning.map((e) => [e.kind, e.label]),
+      [
+        ['main', 'main block'],
+        ['call', 'trainer.fit()'],
+      ],
+    );
+    const keras = detectTrainingEntrypoints(fs.readFileSync(path.join(CORPUS, 'keras_mnist.py'), 'utf8'));
+    assert.deepEqual(keras.map((e) => [e.kind, e.label]), [['call', 'model.fit()']]);
+    const gan = detectTrainingEntrypoints(fs.readFileSync(path.join(CORPUS, 'torch_gan.py'), 'utf8'));
+    assert.deepEqual(gan.map((e) => e.kind), ['main', 'function']);
+    assert.equal(gan[1].label, 'train_gan()');
+  });
+});
+
+describe('CodeLens: the Python scanner', () => {
+  it('joins bracket and backslash continuations and keeps the first line', () => {
+    const s = scanStatements('x = f(\n    1,\n    2)\ny = 1 + \\\n    2\nz = 3\n');
+    assert.deepEqual(
+      s.map((t) => [t.line, t.endLine, t.text]),
+      [
+        [0, 2, 'x = f(     1,     2)'],
+        [3, 4, 'y = 1 +      2'],
+        [5, 5, 'z = 3'],
+      ],
+    );
+  });
+
+  it('blanks strings and drops comments, but keeps short identifier-like literals', () => {
+    const s = scanStatements('a = "model.fit(X, y)"  # trainer.fit(m)\nif __name__ == \'__main__\':\n    b = """\nfor epoch in range(3):\n    optimizer.step()\n"""\n');
+    assert.deepEqual(
+      s.map((t) => t.text),
+      ['a = ""', 'if __name__ == "__main__":', 'b = ""'],
+    );
+    assert.equal(s[2].endLine, 5);
+  });
+
+  it('handles escapes, prefixes, CRLF, tabs and comment-only lines', () => {
+    const src = 'x = r"a\\"b"; y = f\'{z}\'\r\n\r\n# just a comment\r\nif x:\r\n\tpass\r\n';
+    const s = scanStatements(src);
+    assert.deepEqual(
+      s.map((t) => [t.line, t.indent, t.text]),
+      [
+        [0, 0, 'x = r""; y = f""'],
+        [3, 0, 'if x:'],
+        [4, 8, 'pass'],
+      ],
+    );
+  });
+
+  it('computes blocks from indentation', () => {
+    const s = scanStatements('def f():\n    for i in r:\n        g()\n    h()\nk()\n');
+    assert.deepEqual(
+      s.map((t) => t.blockEnd),
+      [3, 2, 2, 3, 4],
+    );
+  });
+
+  it('never throws on broken source and ends unterminated strings and brackets at the end', () => {
+    for (const src of ['x = (', '"""never closed\nfor epoch in range(3):\n  opt.step()', "s = 'abc\ny = 1", ')))]]}}', '\\', '', '\t\t\n  \n', 'é = "ü" # ∑']) {
+      const s = scanStatements(src);
+      assert.ok(Array.isArray(s));
+      assert.deepEqual(detectTrainingEntrypoints(src), []);
+    }
+  });
+});
+
+describe('CodeLens: detection', () => {
+  const lines = (src: string, opts = {}) => detectTrainingEntrypoints(src, opts).map((e) => e.line + 1);
+
+  it('does not take model.train() (the training mode switch) for training', () => {
+    assert.equal(trainingCall('model.train()'), undefined);
+    assert.equal(trainingCall('self.model.train(False)'), undefined);
+    assert.equal(trainingCall('net.train(mode=True)'), undefined);
+    assert.deepEqual(trainingCall('trainer.train()'), { strength: 2, label: 'trainer.train()' });
+    assert.equal(trainingCall('results = model.train(data="coco8.yaml", epochs=3)')?.strength, 2);
+    assert.equal(trainingCall('bst = xgb.train(params, dtrain, num_boost_round=10)')?.strength, 2);
+  });
+
+  it('tells models from preprocessing in .fit()', () => {
+    const ctors = new Map([
+      ['scaler', 'StandardScaler'],
+      ['clf', 'RandomForestClassifier'],
+      ['enc', 'OneHotEncoder'],
+    ]);
+    assert.equal(trainingCall('scaler.fit(X_train)', ctors), undefined);
+    assert.equal(trainingCall('enc.fit(df[cols])', ctors), undefined);
+    assert.equal(trainingCall('X = StandardScaler().fit(X)'), undefined);
+    assert.equal(trainingCall('clf.fit(X_train, y_train)', ctors)?.strength, 2);
+    assert.equal(trainingCall('LogisticRegression(max_iter=100).fit(X, y)')?.label, 'LogisticRegression.fit()');
+    assert.equal(trainingCall('X2 = pca.fit_transform(X)'), undefined);
+    assert.equal(trainingCall('Xtr, Xte = train_test_split(X, test_size=0.2)'), undefined);
+  });
+
+  it('knows optimisation steps from other steps', () => {
+    assert.ok(optimisationStep('optimizer.step()'));
+    assert.ok(optimisationStep('self.opt_g.step()'));
+    assert.ok(optimisationStep('optimizers[0].step()'));
+    assert.ok(optimisationStep('scaler.step(optimizer)'));
+    assert.ok(optimisationStep('state = state.apply_gradients(grads=grads)'));
+    assert.ok(optimisationStep('params = optax.apply_updates(params, updates)'));
+    assert.ok(optimisationStep('w -= lr * w.grad'));
+    assert.ok(!optimisationStep('obs, reward, done, info = env.step(action)'));
+    assert.ok(!optimisationStep('lr_scheduler.step()'));
+    assert.ok(!optimisationStep('loss.backward()'));
+  });
+
+  it('puts lenses on the main block and the training function it calls', () => {
+    const src = [
+      'import torch',
+      'def train(model, loader, epochs):',
+      '    opt = torch.optim.SGD(model.parameters(), lr=0.1)',
+      '    for epoch in range(epochs):',
+      '        for x, y in loader:',
+      '            loss = model(x, y)',
+      '            loss.backward()',
+      '            opt.step()',
+      'def main():',
+      '    train(Net(), make_loader(), 10)',
+      'if __name__ == "__main__":',
+      '    main()',
+    ].join('\n');
+    assert.deepEqual(lines(src), [11, 2]);
+    // in a notebook, only what runs when a cell runs
+    assert.deepEqual(lines(src, { notebook: true }), [11]);
+  });
+
+  it('finds nothing in a library module, a test module, or a web app', () => {
+    const library = 'def train(model, loader):\n    for x in loader:\n        optimizer.step()\n';
+    assert.deepEqual(lines(library), []);
+    const tests = 'import pytest\ndef test_fit():\n    clf.fit(X, y)\nmodel.fit(X, y)\n';
+    assert.deepEqual(lines(tests), []);
+    const flask = 'from flask import Flask\napp = Flask(__name__)\nmodel.fit(X, y)\n';
+    assert.deepEqual(lines(flask), []);
+  });
+
+  it('follows callbacks and spawned workers', () => {
+    const src = [
+      'def worker(rank):',
+      '    for epoch in range(3):',
+      '        optimizer.step()',
+      'if __name__ == "__main__":',
+      '    mp.spawn(worker, nprocs=2)',
+    ].join('\n');
+    assert.deepEqual(lines(src), [4, 2]);
+  });
+
+  it('gives at most maxLenses lenses', () => {
+    const src = Array.from({ length: 10 }, (_, i) => `m${i} = SVC()\nm${i}.fit(X, y)`).join('\n');
+    assert.equal(detectTrainingEntrypoints(src).length, MAX_LENSES);
+    assert.equal(detectTrainingEntrypoints(src, { maxLenses: 1 }).length, 1);
+  });
+
+  it('maps notebook lenses back to their cells', () => {
+    const cells = [
+      { source: '# Title', code: false },
+      { source: 'import torch', code: true },
+      { source: 'def train_epoch():\n    for x in dl:\n        opt.step()', code: true },
+      { source: '%%time\nfor epoch in range(3):\n    train_epoch()', code: true },
+      { source: '%%bash\nfor f in *; do echo $f; done', code: true },
+    ];
+    assert.deepEqual(
+      detectNotebookEntrypoints(cells).map((e) => [e.cell, e.line, e.kind]),
+      [[3, 1, 'loop']],
+    );
+  });
+
+  it('reads .ipynb cells, with their language', () => {
+    const nb = JSON.stringify({
+      metadata: { language_info: { name: 'python' } },
+      cells: [
+        { cell_type: 'markdown', source: ['# x'] },
+        { cell_type: 'code', source: ['model.fit(X, y)\n', 'print(1)'] },
+        { cell_type: 'code', metadata: { vscode: { languageId: 'sql' } }, source: 'select 1' },
+      ],
+    });
+    assert.deepEqual(parseNotebook(nb), [
+      { source: '# x', code: false },
+      { source: 'model.fit(X, y)\nprint(1)', code: true },
+      { source: 'select 1', code: false },
+    ]);
+  });
+});
