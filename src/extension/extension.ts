@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { formatCo2, formatEnergy } from '../core/format';
+import { TrainingCodeLensProvider } from './codeLens';
 import { registerCommands } from './commands';
 import { DebugWatcher } from './debugWatcher';
 import { registerIntensity } from './intensity';
@@ -32,6 +33,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     ...registerCommands(service, showHistory),
     ...registerIntensity(context, service),
     registerHistoryPanelSerializer(context.extensionUri, service),
+    new TrainingCodeLensProvider(service),
     service.onRunFinished((run) => {
       const s = service.settings;
       if (!s.notifyOnFinish || run.durationS < s.notifyMinDurationS) return;

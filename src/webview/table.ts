@@ -141,6 +141,8 @@ export class RunsTable {
     this.page = page;
     this.selectedId = selectedId;
     const q = page.query;
+    // what the rows show (the input may hold text not applied yet)
+    Object.assign(this.el.dataset, { text: q.text, source: q.source, status: q.status, sort: `${q.sort} ${q.dir}`, page: String(q.page) });
     // the host clamps the page; the rest is what the user chose (keep what is being typed)
     if (q.text === this.query.text && q.source === this.query.source && q.status === this.query.status) this.query = { ...this.query, page: q.page };
     if (document.activeElement !== this.search && this.search.value !== this.query.text && !this.typing) this.search.value = this.query.text;

@@ -13,6 +13,7 @@ import {
   parseNotebook,
   scanStatements,
   trainingCall,
+  VersionedCache,
 } from '../../src/core/codelens';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -269,5 +270,31 @@ describe('CodeLens: detection', () => {
       { source: 'model.fit(X, y)\nprint(1)', code: true },
       { source: 'select 1', code: false },
     ]);
+  });
+});
+
+describe('CodeLens: the detection cache', () => {
+  it('computes once per document version, and again after an edit', () => {
+    const cache = new VersionedCache<number>();
+    let calls = 0;
+    const detect = () => ++calls;
+    assert.equal(cache.get('file:///a.py', 1, detect), 1);
+    assert.equal(cache.get('file:///a.py', 1, detect), 1);
+    assert.equal(cache.get('file:///a.py', 2, detect), 2);
+    assert.equal(cache.get('file:///b.py', 1, detect), 3);
+    assert.equal(cache.computed, 3);
+    cache.delete('file:///a.py');
+    assert.equal(cache.get('file:///a.py', 2, detect), 4);
+  });
+
+  it('forgets the least recently used documents beyond its bound', () => {
+    const cache = new VersionedCache<string>(2);
+    cache.get('a', 1, () => 'a1');
+    cache.get('b', 1, () => 'b1');
+    cache.get('a', 1, () => 'a2'); // a is now the most recent
+    cache.get('c', 1, () => 'c1');
+    assert.equal(cache.size, 2);
+    assert.equal(cache.get('a', 1, () => 'again'), 'a1');
+    assert.equal(cache.get('b', 1, () => 'b2'), 'b2', 'b was dropped');
   });
 });

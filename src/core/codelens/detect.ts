@@ -270,11 +270,12 @@ interface Facts {
   loop: Uint8Array;
 }
 
-/** Words without which a statement neither steps nor trains (the gates of optimisationStep and trainingCall). */
-/** Words without which a statement neither creates nor starts a web server. */
-const SERVER_WORDS = /\b(?:Flask|FastAPI|Starlette|Sanic|Quart|Bottle|Litestar|APIRouter|Interface|Blocks|ChatInterface|run|launch|serve|serve_forever|run_app|title|write)\s*\(/g;
-const KEYWORDS = /fit|train|learn|tune|LightningCLI|search|cross_val|_curve|step|grad|apply_updates|minimize|-=|lambda|nlp|epoch|batch|iter/g;
-
+/**
+ * Calls and operators without which a statement neither steps nor trains (see optimisationStep, trainingCall), and,
+ * in group 1, the calls without which it neither creates nor starts a web server.
+ */
+const KEYWORDS =
+  /\b(Flask|FastAPI|Starlette|Sanic|Quart|Bottle|Litestar|APIRouter|Interface|Blocks|ChatInterface|run|launch|serve|serve_forever|run_app|title|write)\s*\(|\.\s*(?:step|apply_gradients|update|minimize|train_on_batch|partial_fit|sub_|add_|search|learn)\s*\(|(?:train|fit|finetune|fine_tune|pretrain)\w*\s*\(|apply_updates\s*\(|-=|tree(?:_util)?\s*\.\s*(?:tree_)?map\s*\(|LightningCLI\s*\(|(?:cross_val\w*|_curve)\s*\(|(?:run_epoch|update_step|sgd_step|learn_step|optimizer_step)\s*\(/g;
 /** Is position `at` of a statement inside a kept string literal ("__main__", "train")? */
 function insideQuotes(text: string, at: number): boolean {
   let quotes = 0;
@@ -392,18 +393,12 @@ function analyse(source: string): Facts {
     return i;
   };
   const serverish = new Uint8Array(n);
-  SERVER_WORDS.lastIndex = 0;
-  for (let m = SERVER_WORDS.exec(all), i = 0; m; m = SERVER_WORDS.exec(all)) {
-    i = statementAt(m.index, i);
-    serverish[i] = 1;
-    SERVER_WORDS.lastIndex = starts[i + 1];
-  }
   const marked = new Uint8Array(n);
   KEYWORDS.lastIndex = 0;
   for (let m = KEYWORDS.exec(all), i = 0; m; m = KEYWORDS.exec(all)) {
     i = statementAt(m.index, i);
-    marked[i] = 1;
-    KEYWORDS.lastIndex = starts[i + 1]; // one hit per statement is enough
+    if (m[1] !== undefined) serverish[i] = 1;
+    else marked[i] = 1;
   }
   const refs: (number[] | undefined)[] = new Array(n);
   if (localNames.size) {

@@ -1,4 +1,5 @@
 /** CodeLens on training entrypoints: detection, run matching and the lens texts (no `vscode` import). */
+export * from './cache';
 export * from './detect';
 export * from './hints';
 export * from './match';
