@@ -24,6 +24,8 @@ export class App {
   private openRunId: string | undefined;
   /** focus the detail when the next snapshot shows this run (the user, or the host, opened it) */
   private focusDetailFor: string | undefined;
+  /** the first snapshot after the page (re)loads sets the filters: the host's are the latest */
+  private adoptQuery = true;
   private readonly status = h('p', { class: 'status' });
   private readonly totals = h('div', { class: 'totals', role: 'list' });
   private readonly totalsAdvice = h('div', { class: 'advice' });
@@ -123,6 +125,11 @@ export class App {
     this.renderTotals(s);
     renderRegionAdvice(this.totalsAdvice, s.totalsAdvice, 'runs', this.post);
     this.renderChart(s);
+    if (this.adoptQuery) {
+      this.adoptQuery = false;
+      this.query = { ...s.table.query };
+      this.table.setQuery(this.query, true);
+    }
     // the host knows which run is open (showHistory(runId) opens one)
     this.openRunId = s.detail?.run.id;
     this.table.render(s.table, this.openRunId);

@@ -168,8 +168,7 @@ export class DetailView {
       const p = d.power;
       this.powerBox.hidden = false;
       this.powerLegend.hidden = false;
-      const theme = readTheme();
-      replace(this.powerLegend, swatch(t('CPU'), theme.cpu), swatch(t('GPU'), theme.gpu), swatch(t('RAM'), theme.ram), swatch(t('CO₂eq so far (right axis)'), theme.co2, true));
+      this.renderLegend();
       this.powerCanvas.setAttribute(
         'aria-label',
         t('Power over {0}: CPU mean {1}, GPU mean {2}, RAM mean {3}; {4} CO₂eq in all.', formatDuration(run.durationS), formatPower(run.power.cpu.meanW), formatPower(run.power.gpu.meanW), formatPower(run.power.ram.meanW), formatCo2(run.emissionsKg)),
@@ -252,7 +251,14 @@ export class DetailView {
     replace(this.notes, ...notes.map((n) => h('li', null, n)));
   }
 
+  private renderLegend(): void {
+    const theme = readTheme();
+    replace(this.powerLegend, swatch(t('CPU'), theme.cpu), swatch(t('GPU'), theme.gpu), swatch(t('RAM'), theme.ram), swatch(t('CO₂eq so far (right axis)'), theme.co2, true));
+  }
+
+  /** Re-reads the theme's colours (charts and legend). */
   restyle(): void {
+    this.renderLegend();
     this.power.restyle();
     this.intensity.restyle();
   }

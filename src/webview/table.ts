@@ -59,7 +59,8 @@ export class RunsTable {
   private readonly nav: Record<'first' | 'prev' | 'next' | 'last', HTMLButtonElement>;
   private page?: TablePage;
   private query: TableQuery;
-  private focusAfterRender: 'first' | 'last' | undefined;
+  /** where the focus goes once the page asked for from the keyboard is shown */
+  private focusAfterRender: { page: number; where: 'first' | 'last' } | undefined;
   private selectedId: string | undefined;
   private typing: ReturnType<typeof setTimeout> | undefined;
 
@@ -133,8 +134,10 @@ export class RunsTable {
     return this.query;
   }
 
-  setQuery(q: TableQuery): void {
+  /** The query the table asks for; `showInInputs` also puts it in the filter text box. */
+  setQuery(q: TableQuery, showInInputs = false): void {
     this.query = q;
+    if (showInInputs && !this.typing) this.search.value = q.text;
   }
 
   render(page: TablePage, selectedId: string | undefined): void {
@@ -159,17 +162,23 @@ export class RunsTable {
       if (arrow) text(arrow, active ? (q.dir === 'asc' ? ' ▲' : ' ▼') : '');
     }
 
-    const focusedId = this.tbody.contains(document.activeElement) ? (document.activeElement as HTMLElement).closest('tr')?.dataset.id : undefined;
+    const focusedRow = this.tbody.contains(document.activeElement) ? ((document.activeElement as HTMLElement).closest('tr') as HTMLTableRowElement | null) : null;
+    const focusedId = focusedRow?.dataset.id;
+    const focusedIndex = focusedRow ? this.rows().indexOf(focusedRow) : -1;
     const tabStopId = focusedId ?? (this.tbody.querySelector('tr[tabindex="0"]') as HTMLElement | null)?.dataset.id;
     replace(this.tbody, ...page.rows.map((r) => this.row(r)));
     const rows = this.rows();
     const stop = rows.find((r) => r.dataset.id === tabStopId) ?? rows.find((r) => r.dataset.id === selectedId) ?? rows[0];
     if (stop) stop.tabIndex = 0;
-    if (this.focusAfterRender && rows.length) {
-      this.focusRow(this.focusAfterRender === 'first' ? 0 : rows.length - 1);
+    const after = this.focusAfterRender;
+    if (after && after.page === q.page && rows.length) {
       this.focusAfterRender = undefined;
-    } else if (focusedId) {
-      rows.find((r) => r.dataset.id === focusedId)?.focus({ preventScroll: true });
+      this.focusRow(after.where === 'first' ? 0 : rows.length - 1);
+    } else if (focusedRow) {
+      // keep the focus in the table: on the same run, or at the same place when the run left the page
+      const same = rows.find((r) => r.dataset.id === focusedId);
+      if (same) same.focus({ preventScroll: true });
+      else if (rows.length) this.focusRow(Math.min(focusedIndex, rows.length - 1));
     }
 
     const from = page.matched ? q.page * q.pageSize + 1 : 0;
@@ -224,7 +233,7 @@ export class RunsTable {
     const exit = r.exitCode !== undefined && r.exitCode !== null && r.status === 'failed' ? ` (${r.exitCode})` : '';
     const tr = h(
       'tr',
-      { 'data-id': r.id, 'data-key': `row-${r.id}`, tabindex: '-1', class: `row status-${r.status}`, 'aria-selected': r.id === this.selectedId ? 'true' : 'false' },
+      { 'data-id': r.id, 'data-key': `row-${r.id}`, tabindex: '-1', class: `row status-${r.status}`, 'aria-current': r.id === this.selectedId ? 'true' : null },
       h('td', { class: 'col-run' }, h('span', { class: 'run-name' }, r.name), h('span', { class: 'run-command' }, r.command)),
       h('td', { class: 'col-when', title: formatWhen(r.startedAt) }, formatWhenShort(r.startedAt)),
       h('td', { class: 'col-duration num' }, formatDuration(r.durationS)),
@@ -262,17 +271,12 @@ export class RunsTable {
     switch (e.key) {
       case 'ArrowDown':
         if (i < rows.length - 1) this.focusRow(i + 1);
-        else if (this.query.page < pageCount - 1) {
-          this.focusAfterRender = 'first';
-          this.handlers.query({ page: this.query.page + 1 });
-        }
+        else if (this.query.page < pageCount - 1) this.goToPage(this.query.page + 1, 'first');
         break;
       case 'ArrowUp':
         if (i > 0) this.focusRow(i - 1);
-        else if (this.query.page > 0) {
-          this.focusAfterRender = 'last';
-          this.handlers.query({ page: this.query.page - 1 });
-        } else this.search.focus();
+        else if (this.query.page > 0) this.goToPage(this.query.page - 1, 'last');
+        else this.search.focus();
         break;
       case 'Home':
         this.focusRow(0);
@@ -281,16 +285,12 @@ export class RunsTable {
         this.focusRow(rows.length - 1);
         break;
       case 'PageDown':
-        if (this.query.page < pageCount - 1) {
-          this.focusAfterRender = 'first';
-          this.handlers.query({ page: this.query.page + 1 });
-        } else this.focusRow(rows.length - 1);
+        if (this.query.page < pageCount - 1) this.goToPage(this.query.page + 1, 'first');
+        else this.focusRow(rows.length - 1);
         break;
       case 'PageUp':
-        if (this.query.page > 0) {
-          this.focusAfterRender = 'first';
-          this.handlers.query({ page: this.query.page - 1 });
-        } else this.focusRow(0);
+        if (this.query.page > 0) this.goToPage(this.query.page - 1, 'first');
+        else this.focusRow(0);
         break;
       case 'Enter':
       case ' ':
@@ -300,6 +300,11 @@ export class RunsTable {
         return;
     }
     e.preventDefault();
+  }
+
+  private goToPage(page: number, where: 'first' | 'last'): void {
+    this.focusAfterRender = { page, where };
+    this.handlers.query({ page });
   }
 
   /** Focuses the row of a run if it is on this page. */

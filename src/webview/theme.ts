@@ -29,12 +29,12 @@ export function isHighContrast(): boolean {
 }
 
 export function readTheme(): ChartTheme {
-  const blue = cssVar('--vscode-charts-blue', '#3794ff');
-  const red = cssVar('--vscode-charts-red', '#f14c4c');
-  const yellow = cssVar('--vscode-charts-yellow', '#cca700');
-  const orange = cssVar('--vscode-charts-orange', '#d18616');
-  const green = cssVar('--vscode-charts-green', '#89d185');
-  const purple = cssVar('--vscode-charts-purple', '#b180d7');
+  const blue = opaque(cssVar('--vscode-charts-blue', '#3794ff'));
+  const red = opaque(cssVar('--vscode-charts-red', '#f14c4c'));
+  const yellow = opaque(cssVar('--vscode-charts-yellow', '#cca700'));
+  const orange = opaque(cssVar('--vscode-charts-orange', '#d18616'));
+  const green = opaque(cssVar('--vscode-charts-green', '#89d185'));
+  const purple = opaque(cssVar('--vscode-charts-purple', '#b180d7'));
   const foreground = cssVar('--vscode-charts-foreground', cssVar('--vscode-foreground', '#cccccc'));
   return {
     foreground,
@@ -62,6 +62,18 @@ export function withAlpha(color: string, alpha: number): string {
   if (m) return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${alpha})`;
   m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/i.exec(c);
   if (m) return `rgba(${m[1]}, ${m[2]}, ${m[3]}, ${alpha})`;
+  return c;
+}
+
+/** The colour without its alpha (some theme colours are translucent; a legend swatch must match its opaque line). */
+export function opaque(color: string): string {
+  const c = color.trim();
+  const hex8 = /^#([0-9a-f]{6})[0-9a-f]{2}$/i.exec(c);
+  if (hex8) return `#${hex8[1]}`;
+  const hex4 = /^#([0-9a-f]{3})[0-9a-f]$/i.exec(c);
+  if (hex4) return `#${hex4[1]}`;
+  const rgba = /^rgba\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/i.exec(c);
+  if (rgba) return `rgb(${rgba[1]}, ${rgba[2]}, ${rgba[3]})`;
   return c;
 }
 

@@ -27,10 +27,23 @@ describe('CodeLens (UI, code-server + Chromium)', function () {
   let wb: Workbench;
   let page: Page;
 
-  /** The lens links in the editor (CodeLens renders each command as an anchor in a content widget). */
-  const lens = (text: string | RegExp): Locator => page.locator('.monaco-editor .codelens-decoration a', { hasText: text }).first();
-  const lensTexts = async () => page.$$eval('.monaco-editor .codelens-decoration a', (els) => els.map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()));
+  /** A lens link in the editor (CodeLens renders a command as an anchor, a label without command as a span). */
+  const lens = (text: string | RegExp): Locator => page.locator('.monaco-editor .codelens-decoration > a', { hasText: text }).first();
+  const lensTexts = async () =>
+    page.$$eval('.monaco-editor .codelens-decoration > a, .monaco-editor .codelens-decoration > span:not(.codicon)', (els) =>
+      els.map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()).filter((t) => t && t !== '|'),
+    );
   const runsOfFixture = (): Run[] => store.load().runs.filter((r) => r.command.includes('train_tiny.py'));
+  /** 1-based line of the main block in the fixture. */
+  const guardLine = fs.readFileSync(path.join(FIXTURE, 'train_tiny.py'), 'utf8').split('\n').findIndex((l) => l.startsWith('if __name__')) + 1;
+
+  /** Scrolls the editor to a line (Go to Line centres it), then waits for the main block's lenses to be on screen. */
+  async function revealMainBlock(line = guardLine): Promise<void> {
+    await runCommand(page, 'Go to Line/Column...');
+    await page.keyboard.type(String(line));
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .codelens-decoration', { hasText: 'Debug' }).waitFor({ state: 'visible', timeout: 30_000 });
+  }
 
   before(async () => {
     if (!fs.existsSync(path.join(ROOT, 'dist', 'extension.js'))) throw new Error('dist/extension.js is missing: run `npm run build` first');
@@ -48,10 +61,11 @@ describe('CodeLens (UI, code-server + Chromium)', function () {
         'workbench.colorTheme': 'Default Dark Modern',
         'carbonMeter.notifications.runFinished': false,
         'editor.minimap.enabled': false,
+        'editor.stickyScroll.enabled': false,
         'window.zoomLevel': 0,
       },
     });
-    wb = await openWorkbench(server, { width: 1400, height: 900 });
+    wb = await openWorkbench(server, { width: 1400, height: 1000 });
     page = wb.page;
   });
 
@@ -73,6 +87,7 @@ describe('CodeLens (UI, code-server + Chromium)', function () {
 
   it('"Run with Carbon Meter" starts a metered run in a terminal; the lens then shows its footprint', async () => {
     // the lens above the main block (the last one in the file)
+    await revealMainBlock();
     await page.locator('.monaco-editor .codelens-decoration', { hasText: 'Debug' }).locator('a', { hasText: 'Run with Carbon Meter' }).click();
     await waitFor(async () => /training done/.test(await terminalText(page)), { timeoutMs: 120_000, message: 'the run to end in the terminal' });
     const run = await waitFor(() => runsOfFixture().find((r) => r.status !== 'running'), { timeoutMs: 60_000, message: 'the run in the history' });
@@ -88,11 +103,24 @@ describe('CodeLens (UI, code-server + Chromium)', function () {
   });
 
   it('after a second run, estimates the next one with the best greener region', async () => {
+    await revealMainBlock();
     await lens(/^\s*Run\s*$/).click();
     await waitFor(() => runsOfFixture().filter((r) => r.status !== 'running').length >= 2, { timeoutMs: 120_000, message: 'the second run in the history' });
-    const estimate = await waitFor(async () => (await lensTexts()).find((t) => t.startsWith('next run')), { timeoutMs: 60_000, message: 'the estimate lens' });
+    let seen: string[] = [];
+    const estimate = await waitFor(async () => (seen = await lensTexts()).find((t) => t.startsWith('next run')), { timeoutMs: 60_000, message: 'the estimate lens' }).catch((e: Error) => {
+      throw new Error(`${e.message}; lenses: ${seen.join(' | ')}; runs: ${JSON.stringify(runsOfFixture().map((r) => [r.command, r.cwd, r.status, r.energyKWh, r.emissionsKg]))}`);
+    });
     assert.match(estimate, /^next run ≈ [\d.]+ (?:mg|g) CO₂eq · [\d.]+ s · −\d+ % in [A-Z]{2}$/);
-    await page.locator('.monaco-editor .view-lines').first().click();
+    // both lensed lines on screen: def train() and the main block
+    await revealMainBlock(guardLine - 8);
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+    // lenses scrolled into view are brought up to date as they appear: both speak of the newest run
+    const newest = runsOfFixture().sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt))[0];
+    const grams = `${(newest.emissionsKg * 1e6).toPrecision(3).replace(/\.?0+$/, '')} mg`;
+    await waitFor(async () => (await lensTexts()).filter((t) => t.startsWith(`last run ${grams} CO₂eq`)).length === 2, {
+      timeoutMs: 30_000,
+      message: `both lenses to show the newest run (${grams})`,
+    });
     await screenshot(page, SHOT);
     assert.ok(fs.statSync(SHOT).size > 10_000);
   });

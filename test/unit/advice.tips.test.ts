@@ -13,7 +13,9 @@ describe('advice: greener regions', () => {
     const advice = regionAdvice(energy, 0.0098, 1, 'US', { userRegions: ['gcp:europe-north1'] });
     const yours = advice.groups.find((g) => g.key === 'yours')!;
     assert.equal(yours.tips.length, 1);
-    assert.equal(regionTipText(yours.tips[0], advice.actualKg, 'run'), 'in gcp:europe-north1 this run would have emitted 0.7 g instead of 9.8 g (−93 %)');
+    const text = regionTipText(yours.tips[0], advice.actualKg, 'run');
+    assert.equal(text.replace(/\u00a0/g, ' '), 'in gcp:europe-north1 this run would have emitted 0.7 g instead of 9.8 g (−93 %)');
+    assert.match(text, /0\.7\u00a0g .* 9\.8\u00a0g \(−93\u00a0%\)$/, 'a figure and its unit stay on one line');
   });
 
   it('gives the greenest countries (with the run’s PUE) and cloud regions (with their provider’s PUE), greenest first', () => {
@@ -74,7 +76,7 @@ describe('advice: greener regions', () => {
     const a = regionAdvice(1, 0.01, 1, 'SE', { userRegions: ['PL'] });
     const tip = a.groups.find((g) => g.key === 'yours')!.tips[0];
     assert.ok(tip.change! > 0);
-    assert.match(regionTipText(tip, a.actualKg, 'run'), /^in Poland \(PL\) this run would have emitted .+ instead of 10 g \(\+\d+ %\)$/);
+    assert.match(regionTipText(tip, a.actualKg, 'run'), /^in Poland \(PL\) this run would have emitted .+ instead of 10\sg \(\+\d+\s%\)$/);
   });
 
   it('has nothing to compare for a run without energy', () => {
@@ -145,9 +147,10 @@ describe('advice: greener hours', () => {
 
 describe('advice: figures in tips', () => {
   it('puts both masses in the unit of the larger one', () => {
-    assert.deepEqual(formatCo2Pair(0.0007, 0.0098), ['0.7 g', '9.8 g']);
-    assert.deepEqual(formatCo2Pair(0.0000012, 0.0000098), ['1.2 mg', '9.8 mg']);
-    assert.deepEqual(formatCo2Pair(0.35, 12.4), ['0.35 kg', '12.4 kg']);
-    assert.deepEqual(formatCo2Pair(0, 0), ['0 g', '0 g']);
+    const plain = (p: [string, string]) => p.map((x) => x.replace(/\u00a0/g, ' '));
+    assert.deepEqual(plain(formatCo2Pair(0.0007, 0.0098)), ['0.7 g', '9.8 g']);
+    assert.deepEqual(plain(formatCo2Pair(0.0000012, 0.0000098)), ['1.2 mg', '9.8 mg']);
+    assert.deepEqual(plain(formatCo2Pair(0.35, 12.4)), ['0.35 kg', '12.4 kg']);
+    assert.deepEqual(plain(formatCo2Pair(0, 0)), ['0 g', '0 g']);
   });
 });

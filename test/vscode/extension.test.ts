@@ -130,7 +130,8 @@ describe('Carbon Meter in VS Code', function () {
     await vscode.tasks.executeTask(task);
     const run = await finished;
     assert.equal(run.name, 'cm-train-task');
-    assert.ok(run.cpuSeconds >= 0.8, `cpuSeconds ${run.cpuSeconds}`);
+    // busy.py burns 1 s of CPU time; the interpreter's start-up comes on top
+    assert.ok(run.cpuSeconds >= 0.97 && run.cpuSeconds < 3, `cpuSeconds ${run.cpuSeconds}`);
   });
 
   it('meters a Node debug session', async () => {
@@ -147,7 +148,8 @@ describe('Carbon Meter in VS Code', function () {
     assert.ok(ok, 'debugging started');
     const run = await finished;
     assert.match(run.command, /busy\.js/);
-    assert.ok(run.cpuSeconds >= 1, `cpuSeconds ${run.cpuSeconds}`);
+    // busy.js burns 2 s of CPU time
+    assert.ok(run.cpuSeconds >= 1.95 && run.cpuSeconds < 5, `cpuSeconds ${run.cpuSeconds}`);
   });
 
   it('"Stop Metering" stops metering a run while its process goes on', async () => {

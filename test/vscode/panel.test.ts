@@ -241,6 +241,24 @@ describe('History panel (extension host)', function () {
     if (tab) await vscode.window.tabGroups.close(tab);
   });
 
+  it('showHistory(runId) on a hidden panel opens that run, not the one the webview kept', async () => {
+    const p = await open();
+    await p.handleMessage({ type: 'openRun', id: seeded[1].id });
+    assert.equal(p.stats.last?.detail?.run.id, seeded[1].id);
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(path.join(folder, 'busy.py')));
+    await vscode.window.showTextDocument(doc, { viewColumn: p.panel.viewColumn, preview: false });
+    await waitFor(() => !p.panel.visible, 'the panel to be hidden');
+    const readies = p.stats.readies;
+    assert.equal(HistoryPanel.createOrShow(extensionUri, a.service, seeded[6].id, ui), p, 'the same panel');
+    await waitFor(() => p.panel.visible && p.stats.last?.detail?.run.id === seeded[6].id, 'the run asked for');
+    // the webview may have been rebuilt (and said ready with its older state): the run asked for stays open
+    await sleep(1000);
+    assert.equal(p.stats.last?.detail?.run.id, seeded[6].id, `readies ${readies} → ${p.stats.readies}`);
+    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputText && t.input.uri.fsPath === doc.uri.fsPath);
+    if (tab) await vscode.window.tabGroups.close(tab);
+  });
+
   it('copies a run as a CodeCarbon CSV row', async () => {
     const p = await open();
     const run = seeded[2];

@@ -16,9 +16,9 @@ export const untranslated: Translate = (message, ...args) => message.replace(/\{
  */
 export function formatCo2Pair(aKg: number, bKg: number): [string, string] {
   const big = Math.max(Math.abs(aKg), Math.abs(bKg)) * 1000; // g
-  if (big === 0) return [formatCo2(aKg), formatCo2(bKg)];
+  if (big === 0) return [nbsp(formatCo2(aKg)), nbsp(formatCo2(bKg))];
   const [div, unit] = big < 1 ? [1e-3, 'mg'] : big < 1000 ? [1, 'g'] : big < 1e6 ? [1e3, 'kg'] : [1e6, 't'];
-  const f = (kg: number) => `${sig((kg * 1000) / div)} ${unit}`;
+  const f = (kg: number) => `${sig((kg * 1000) / div)}\u00a0${unit}`;
   return [f(aKg), f(bKg)];
 }
 
@@ -27,9 +27,14 @@ export function tipPlace(tip: Pick<RegionTip, 'code' | 'name' | 'kind'>): string
   return tip.kind === 'cloud' ? tip.code : `${tip.name} (${tip.code})`;
 }
 
-/** "in gcp:europe-north1 this run would have emitted 0.7 g instead of 9.8 g (−93 %)" */
+/** A figure and its unit kept on one line. */
+function nbsp(s: string): string {
+  return s.replace(/ /g, '\u00a0');
+}
+
+/** "in gcp:europe-north1 this run would have emitted 0.7 g instead of 9.8 g (−93 %)" (spaces inside figures are no-break) */
 export function regionTipText(tip: RegionTip, actualKg: number, subject: 'run' | 'runs', t: Translate = untranslated): string {
-  const change = tip.change === undefined ? '' : ` (${formatPercent(tip.change)})`;
+  const change = tip.change === undefined ? '' : ` (${nbsp(formatPercent(tip.change))})`;
   const [there, here] = formatCo2Pair(tip.emissionsKg, actualKg);
   return subject === 'run'
     ? t('in {0} this run would have emitted {1} instead of {2}{3}', tipPlace(tip), there, here, change)

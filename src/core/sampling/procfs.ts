@@ -113,7 +113,10 @@ export interface ProcfsSamplerOptions {
   clkTck?: number;
   /** `getconf PAGESIZE` */
   pageSize?: number;
-  /** The untracked parent that will reap the root (the CLI itself, the terminal's shell). */
+  /**
+   * The untracked parent that will reap the root (the CLI itself, the terminal's shell). Default: the root's parent
+   * when the sampler is created, so that what the root used in its last moments is not lost.
+   */
   reaperPid?: number;
   /**
    * true: the root was started for this run, so everything it used since it started counts (a terminal command
@@ -155,12 +158,17 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     this.procRoot = opts.procRoot ?? '/proc';
     this.clkTck = opts.clkTck ?? 100;
     this.pageSize = opts.pageSize ?? 4096;
-    this.reaperPid = opts.reaperPid;
+    this.reaperPid = opts.reaperPid ?? this.parentOf(rootPid);
     this.logicalCpus = opts.logicalCpus ?? 1024;
     // Processes that started before this point (in ticks after boot) only count from now on, unless the root
     // itself was started for the run.
     this.attachTicks = opts.countFromProcessStart === false ? this.ticksSinceBoot(Date.now()) : -1;
     this.reaperLast = this.readReaperTicks();
+  }
+
+  private parentOf(pid: number): number | undefined {
+    const ppid = this.readStat(pid)?.ppid;
+    return ppid !== undefined && ppid > 1 ? ppid : undefined;
   }
 
   private ticksSinceBoot(nowMs: number): number {

@@ -87,6 +87,11 @@ export class HistoryPanel implements vscode.Disposable {
   private query: TableQuery = normaliseQuery(undefined);
   private openRunId: string | undefined;
   private pendingFocus: string | undefined;
+  /**
+   * The webview's kept state is taken on its first `ready` only (a new window, a revived panel); after that the host
+   * has every change the webview made, and a webview rebuilt after being hidden may hold an older state.
+   */
+  private acceptWebviewState = true;
   private ready = false;
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
@@ -147,7 +152,7 @@ export class HistoryPanel implements vscode.Disposable {
       return;
     }
     this.openRunId = runId;
-    this.post('focus');
+    this.post('focus'); // when the panel is not visible yet, it is sent as soon as the webview says ready
   }
 
   private applyState(state: unknown): void {
@@ -181,7 +186,8 @@ export class HistoryPanel implements vscode.Disposable {
       case 'ready': {
         this.ready = true;
         this.stats.readies++;
-        if (msg.state) this.applyState(msg.state);
+        if (msg.state && this.acceptWebviewState) this.applyState(msg.state);
+        this.acceptWebviewState = false;
         if (this.pendingFocus) {
           this.openRunId = this.pendingFocus;
           this.pendingFocus = undefined;
@@ -341,13 +347,19 @@ export class HistoryPanel implements vscode.Disposable {
     this.timer = undefined;
   }
 
-  dispose(): void {
+  /** Stops listening and posting; the tab stays. */
+  detach(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.cancelTimer();
     if (HistoryPanel.current === this) HistoryPanel.current = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
-    this.panel.dispose();
+  }
+
+  dispose(): void {
+    const wasDisposed = this.disposed;
+    this.detach();
+    if (!wasDisposed) this.panel.dispose();
   }
 }
 
@@ -363,11 +375,14 @@ export class HistoryPanelSerializer implements vscode.WebviewPanelSerializer<unk
   }
 }
 
-/** Registers the serializer; disposing it also closes the panel (the extension is deactivated). */
+/**
+ * Registers the serializer. Disposing it (the extension is deactivated) stops the panel's listeners and timers but
+ * leaves its tab alone: on a window reload VS Code keeps the tab and the serializer revives it.
+ */
 export function registerHistoryPanelSerializer(extensionUri: vscode.Uri, service: MeterService): vscode.Disposable {
   const registration = vscode.window.registerWebviewPanelSerializer(HISTORY_VIEW_TYPE, new HistoryPanelSerializer(extensionUri, service));
   return new vscode.Disposable(() => {
     registration.dispose();
-    HistoryPanel.current?.dispose();
+    HistoryPanel.current?.detach();
   });
 }
