@@ -223,9 +223,29 @@ const adviceCheck = shape({
 
 const timeCheck: Check = (x, p) => {
   if (!isObj(x)) return `${p} is not an object`;
-  if (x.kind === 'needs-live-source') return shape({ settingKey: str(200) })(x, p);
-  if (x.kind === 'no-forecast') return shape({ settingKey: str(200), minGPerKWh: num, maxGPerKWh: num })(x, p);
-  return `${p}.kind is not a known kind`;
+  switch (x.kind) {
+    case 'needs-live-source':
+    case 'pending':
+      return shape({ settingKey: str(200) })(x, p);
+    case 'no-forecast':
+      return shape({ settingKey: str(200), minGPerKWh: num, maxGPerKWh: num })(x, p);
+    case 'unavailable':
+      return shape({ settingKey: str(200), reason: str(2000) })(x, p);
+    case 'forecast':
+      return shape({
+        settingKey: str(200),
+        startMs: num,
+        startsNow: bool,
+        savingFraction: num,
+        savingKg: num,
+        horizonH: num,
+        pause: optional(shape({ thresholdGPerKWh: num, savingFraction: num, finishMs: num })),
+        factorType: oneOf(['average', 'marginal']),
+        source: str(400),
+      })(x, p);
+    default:
+      return `${p}.kind is not a known kind`;
+  }
 };
 
 const detailCheck = shape({

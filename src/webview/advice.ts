@@ -82,6 +82,17 @@ export function renderRegionAdvice(container: HTMLElement, advice: RegionAdvice,
   );
 }
 
+const clockFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayClockFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+
+/** "14:00" today, "Tue 07:30" another day. */
+function when(ms: number): string {
+  return new Date(ms).toDateString() === new Date().toDateString() ? clockFmt.format(ms) : dayClockFmt.format(ms);
+}
+
 export function renderTimeAdvice(container: HTMLElement, advice: TimeAdvice, post: (m: WebviewMessage) => void): void {
-  replace(container, h('span', null, timeAdviceText(advice, t)), ' ', settingButton('carbonMeter.intensity.provider', t('Open the setting'), post));
+  const line = h('span', null, timeAdviceText(advice, t, when));
+  container.dataset.kind = advice.kind;
+  if (advice.kind === 'forecast' || advice.kind === 'pending') replace(container, line);
+  else replace(container, line, ' ', settingButton('carbonMeter.intensity.provider', t('Open the setting'), post));
 }

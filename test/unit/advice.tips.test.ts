@@ -1,7 +1,9 @@
 /** Greener-region and greener-time advice, and their sentences. */
 import * as assert from 'node:assert/strict';
 import { annualAverageNote, formatCo2Pair, regionTipBasis, regionTipText, timeAdviceText, untranslated } from '../../src/core/advice/text';
-import { regionAdvice, resolveAdviceRegions, runRegionAdvice, timeAdvice, totalsRegionAdvice } from '../../src/core/advice/tips';
+import { greenerTimeForRun, type ForecastSource } from '../../src/core/advice/greenerTime';
+import { PanelModel } from '../../src/core/advice/snapshot';
+import { regionAdvice, resolveAdviceRegions, runRegionAdvice, timeAdvice, timeAdviceFromForecast, totalsRegionAdvice } from '../../src/core/advice/tips';
 import { listRegions, resolveRegion } from '../../src/core/intensity/regions';
 import { makeRun } from '../helpers/history-runs';
 
@@ -152,5 +154,52 @@ describe('advice: figures in tips', () => {
     assert.deepEqual(plain(formatCo2Pair(0.0000012, 0.0000098)), ['1.2 mg', '9.8 mg']);
     assert.deepEqual(plain(formatCo2Pair(0.35, 12.4)), ['0.35 kg', '12.4 kg']);
     assert.deepEqual(plain(formatCo2Pair(0, 0)), ['0 g', '0 g']);
+  });
+});
+
+describe('advice: greener hours from a live forecast', () => {
+  const now = Date.UTC(2026, 10, 24, 12);
+  const H = 3600_000;
+  /** 24 hourly forecast points: 300 g/kWh, but 60 g/kWh from +5 h to +9 h. */
+  const source = (ok = true): ForecastSource => ({
+    forecastHorizonH: 24,
+    forecast: async (_region, t) =>
+      ok
+        ? {
+            ok: true,
+            points: Array.from({ length: 48 }, (_, i) => ({ fromMs: t + i * H, toMs: t + (i + 1) * H, gPerKWh: i >= 5 && i < 9 ? 60 : 300, forecast: true })),
+            factorType: 'average',
+            source: 'Test Grid',
+            coveredUntilMs: t + 48 * H,
+          }
+        : { ok: false, reason: 'forecasts are not in this account’s plan' },
+  });
+
+  it('gives the best start for a run like this one, and says it in words', async () => {
+    const region = resolveRegion('GB');
+    const advice = timeAdviceFromForecast(await greenerTimeForRun(source(), region, [{ durationS: 2 * 3600, powerW: 300 }], now));
+    assert.equal(advice.kind, 'forecast');
+    if (advice.kind !== 'forecast') return;
+    assert.equal(advice.startMs, now + 5 * H);
+    assert.equal(advice.startsNow, false);
+    assert.ok(Math.abs(advice.savingFraction - 0.8) < 1e-9, String(advice.savingFraction));
+    assert.equal(advice.source, 'Test Grid');
+    const text = timeAdviceText(advice, untranslated, (ms) => `+${(ms - now) / H} h`).replace(/\u00a0/g, ' ');
+    assert.equal(text, 'A run like this one started at +5 h instead of now would emit 80 % less (144 g; forecast by Test Grid, average emissions).');
+  });
+
+  it('says when the provider has no forecast, and why', async () => {
+    const advice = timeAdviceFromForecast(await greenerTimeForRun(source(false), resolveRegion('GB'), [{ durationS: 3600, powerW: 100 }], now));
+    assert.deepEqual(advice, { kind: 'unavailable', settingKey: 'carbonMeter.intensity.provider', reason: 'forecasts are not in this account’s plan' });
+    assert.equal(timeAdviceText(advice), 'No greener-hour tip: forecasts are not in this account’s plan');
+  });
+
+  it('the snapshot takes the host’s greener-time line for the open run', () => {
+    const run = makeRun();
+    const advice = { kind: 'pending', settingKey: 'carbonMeter.intensity.provider' } as const;
+    const s = new PanelModel().build({ runs: [run], openRunId: run.id, greenerTime: () => advice });
+    assert.deepEqual(s.detail?.time, advice);
+    const none = new PanelModel().build({ runs: [run], openRunId: run.id, greenerTime: () => undefined });
+    assert.equal(none.detail?.time.kind, 'needs-live-source');
   });
 });

@@ -51,6 +51,8 @@ describe('protocol: host → webview', () => {
     ['an unknown facet key', (x) => (x.snapshot.table.facets.source.__proto__x = 1), /unknown key/],
     ['a tip without a code', (x) => delete x.snapshot.totalsAdvice.groups[0].tips[0].code, /code is not a string/],
     ['an unknown time advice', (x) => (x.snapshot.detail.time.kind = 'now'), /not a known kind/],
+    ['a forecast tip without its start', (x) => (x.snapshot.detail.time = { kind: 'forecast', settingKey: 'k', startsNow: false, savingFraction: 0.2, savingKg: 1, horizonH: 24, factorType: 'average', source: 's' }), /time\.startMs is not a finite number/],
+    ['a forecast tip of an unknown factor', (x) => (x.snapshot.detail.time = { kind: 'forecast', settingKey: 'k', startMs: 1, startsNow: false, savingFraction: 0.2, savingKg: 1, horizonH: 24, factorType: 'guessed', source: 's' }), /factorType is not one of/],
     ['a page size we do not send', (x) => (x.snapshot.table.query.pageSize = 1e6), /pageSize is not one of/],
   ];
   for (const [what, change, why] of bad) {
@@ -60,6 +62,17 @@ describe('protocol: host → webview', () => {
       assert.match(parsed as string, why);
     });
   }
+
+  it('accepts every kind of greener-time line', () => {
+    const kinds = [
+      { kind: 'needs-live-source', settingKey: 'carbonMeter.intensity.provider' },
+      { kind: 'pending', settingKey: 'carbonMeter.intensity.provider' },
+      { kind: 'unavailable', settingKey: 'carbonMeter.intensity.provider', reason: 'no forecast for this zone' },
+      { kind: 'no-forecast', settingKey: 'carbonMeter.intensity.provider', minGPerKWh: 40, maxGPerKWh: 90 },
+      { kind: 'forecast', settingKey: 'carbonMeter.intensity.provider', startMs: 1, startsNow: false, savingFraction: 0.3, savingKg: 0.01, horizonH: 48, pause: { thresholdGPerKWh: 200, savingFraction: 0.4, finishMs: 2 }, factorType: 'marginal', source: 'WattTime' },
+    ];
+    for (const time of kinds) assert.notEqual(typeof parseHostMessage(mutate(good, (x) => (x.snapshot.detail.time = time))), 'string', time.kind);
+  });
 
   it('refuses what is not an object at all', () => {
     for (const x of [null, undefined, 'snapshot', 42, []]) assert.equal(typeof parseHostMessage(x), 'string');

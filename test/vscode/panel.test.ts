@@ -224,6 +224,46 @@ describe('History panel (extension host)', function () {
     for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= LIVE_UPDATE_MS - 20, `snapshots ${times[i] - times[i - 1]} ms apart`);
   });
 
+  it('shows a run in progress and updates it from its readings, at most once a second', async () => {
+    const p = await open();
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const terminal = vscode.window.createTerminal({ name: 'cm-panel-live', cwd: folder });
+    try {
+      terminal.show(true);
+      const si = await waitFor(() => terminal.shellIntegration, 'shell integration');
+      const started = new Promise<Run>((resolve) => {
+        const sub = a.service.onRunStarted((r) => {
+          sub.dispose();
+          resolve(r);
+        });
+      });
+      const finished = new Promise<Run>((resolve) => {
+        const sub = a.service.onRunFinished((r) => {
+          sub.dispose();
+          resolve(r);
+        });
+      });
+      const from = p.stats.postedAt.length;
+      si.executeCommand('python3 busy.py 4');
+      const run = await started;
+      const seen: number[] = [];
+      const watch = setInterval(() => {
+        const row = p.stats.last?.table.rows.find((r) => r.id === run.id);
+        if (row?.status === 'running' && seen[seen.length - 1] !== row.emissionsKg) seen.push(row.emissionsKg);
+      }, 50);
+      await finished;
+      await waitFor(() => p.stats.last?.table.rows.find((r) => r.id === run.id && r.status === 'completed'), 'the finished run in the panel');
+      clearInterval(watch);
+      assert.ok(seen.length >= 2, `the running row was updated ${seen.length} time(s)`);
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], 'its CO₂eq grows');
+      const times = p.stats.postedAt.slice(from);
+      assert.ok(p.stats.reasons.slice(from).some((r) => r === 'live: reading'), p.stats.reasons.slice(from).join(', '));
+      for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= LIVE_UPDATE_MS - 20, `snapshots ${times[i] - times[i - 1]} ms apart`);
+    } finally {
+      terminal.dispose();
+    }
+  });
+
   it('pushes nothing while hidden, and catches up when shown again', async () => {
     const p = await open();
     const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;

@@ -57,6 +57,8 @@ export interface SnapshotInput {
   samples?: (id: string) => readonly Sample[];
   /** carbonMeter.advice.regions */
   adviceRegions?: readonly unknown[];
+  /** the greener-time line for a run, when a live provider has (or is asked for) a forecast; else the core's */
+  greenerTime?: (run: Run, samples: readonly Sample[]) => TimeAdvice | undefined;
   historyDir?: string;
   corrupt?: number;
   now?: number;
@@ -103,7 +105,10 @@ export class PanelModel {
     let missingRunId: string | null = null;
     if (input.openRunId) {
       const run = runs.find((r) => r.id === input.openRunId);
-      if (run) detail = runDetail(run, input.samples?.(run.id) ?? [], adviceOpts.userRegions);
+      if (run) {
+        const samples = input.samples?.(run.id) ?? [];
+        detail = runDetail(run, samples, adviceOpts.userRegions, input.greenerTime?.(run, samples));
+      }
       else missingRunId = input.openRunId;
     }
     return {
@@ -124,7 +129,7 @@ export class PanelModel {
 }
 
 /** A run's detail: its record, its power series, greener regions and the greener-time line. */
-export function runDetail(run: Run, samples: readonly Sample[], userRegions: readonly string[] = []): RunDetail {
+export function runDetail(run: Run, samples: readonly Sample[], userRegions: readonly string[] = [], time?: TimeAdvice): RunDetail {
   const power = powerSeries(run, samples) ?? null;
   const kg = Number.isFinite(run.emissionsKg) && run.emissionsKg > 0 ? run.emissionsKg : 0;
   const seen = samples.map((s) => s.gPerKWh).filter((g): g is number => typeof g === 'number');
@@ -132,7 +137,7 @@ export function runDetail(run: Run, samples: readonly Sample[], userRegions: rea
     run,
     power,
     advice: runRegionAdvice(run, { userRegions }),
-    time: timeAdvice(run.intensity, seen),
+    time: time ?? timeAdvice(run.intensity, seen),
     carKm: kmByCar(kg),
     smartphoneCharges: smartphoneCharges(kg),
     canRerun: run.command.trim().length > 0 && run.status !== 'running',

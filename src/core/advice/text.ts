@@ -59,8 +59,18 @@ export function annualAverageNote(t: Translate = untranslated): string {
   return t('Annual averages of each grid, not the intensity at the hour of the run.');
 }
 
-/** The greener-time line. */
-export function timeAdviceText(advice: TimeAdvice, t: Translate = untranslated): string {
+/** The greener-time line. `when` writes a time ("14:00", "Tue 07:30"); the default is ISO 8601 in UTC. */
+export function timeAdviceText(advice: TimeAdvice, t: Translate = untranslated, when: (ms: number) => string = (ms) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC'): string {
+  if (advice.kind === 'forecast') {
+    const emissions = advice.factorType === 'marginal' ? t('marginal emissions') : t('average emissions');
+    const start = advice.startsNow
+      ? t('Now is the cleanest time to start a run like this one in the next {0} h (forecast by {1}, {2}).', advice.horizonH, advice.source, emissions)
+      : t('A run like this one started at {0} instead of now would emit {1} less ({2}; forecast by {3}, {4}).', when(advice.startMs), nbsp(formatPercent(-advice.savingFraction).replace(/^−/, '')), nbsp(formatCo2(advice.savingKg)), advice.source, emissions);
+    if (!advice.pause) return start;
+    return `${start} ${t('Pausing it while the intensity is above {0} would save {1}, finishing at {2}.', nbsp(formatIntensity(advice.pause.thresholdGPerKWh)), nbsp(formatPercent(-advice.pause.savingFraction).replace(/^−/, '')), when(advice.pause.finishMs))}`;
+  }
+  if (advice.kind === 'pending') return t('Asking the live source ({0}) for a forecast…', advice.settingKey);
+  if (advice.kind === 'unavailable') return t('No greener-hour tip: {0}', advice.reason);
   if (advice.kind === 'no-forecast') {
     return t(
       'The intensity during this run ranged from {0} to {1}. Greener-hour tips will appear once {2} offers a forecast.',

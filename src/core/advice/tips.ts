@@ -9,6 +9,7 @@
  */
 import { greenerRegions, listRegions, UnknownRegionError, WORLD_CODE, type RegionInfo } from '../intensity/regions';
 import type { Run, RunIntensity } from '../types';
+import type { GreenerTimeForRun } from './greenerTime';
 import { energyBeforePueKWh } from './totals';
 
 /** The setting that lists the regions a user can run in. */
@@ -61,8 +62,27 @@ export interface RegionAdvice {
 }
 
 export type TimeAdvice =
+  /** the provider is static (annual averages): point at the setting */
   | { kind: 'needs-live-source'; settingKey: string }
-  | { kind: 'no-forecast'; settingKey: string; minGPerKWh: number; maxGPerKWh: number };
+  /** the run was time-resolved, but no forecast is at hand: the range it saw */
+  | { kind: 'no-forecast'; settingKey: string; minGPerKWh: number; maxGPerKWh: number }
+  /** a live provider is asked for its forecast */
+  | { kind: 'pending'; settingKey: string }
+  /** the live provider gave no usable forecast, and why */
+  | { kind: 'unavailable'; settingKey: string; reason: string }
+  /** the best start for a run like this one, from now, in the provider's forecast (and pausing, for long runs) */
+  | {
+      kind: 'forecast';
+      settingKey: string;
+      startMs: number;
+      startsNow: boolean;
+      savingFraction: number;
+      savingKg: number;
+      horizonH: number;
+      pause?: { thresholdGPerKWh: number; savingFraction: number; finishMs: number };
+      factorType: 'average' | 'marginal';
+      source: string;
+    };
 
 export interface AdviceOptions {
   /** carbonMeter.advice.regions: codes and groups ("gcp:*", "aws:eu-west-3", "FR", "country:*", "cloud:*", "*") */
@@ -204,4 +224,22 @@ export function timeAdvice(intensity: Pick<RunIntensity, 'method'>, seenGPerKWh:
     return { kind: 'no-forecast', settingKey: INTENSITY_PROVIDER_SETTING, minGPerKWh: min, maxGPerKWh: max };
   }
   return { kind: 'needs-live-source', settingKey: INTENSITY_PROVIDER_SETTING };
+}
+
+/** The greener-time line from a live provider's answer (core/advice/greenerTime.ts `greenerTimeForRun`). */
+export function timeAdviceFromForecast(r: GreenerTimeForRun): TimeAdvice {
+  if (r.kind === 'unavailable') return { kind: 'unavailable', settingKey: INTENSITY_PROVIDER_SETTING, reason: r.reason };
+  const a: TimeAdvice = {
+    kind: 'forecast',
+    settingKey: INTENSITY_PROVIDER_SETTING,
+    startMs: r.start.startMs,
+    startsNow: r.start.startsNow || r.start.savingFraction <= 0,
+    savingFraction: Math.max(0, r.start.savingFraction),
+    savingKg: Math.max(0, r.start.savingKg),
+    horizonH: r.start.horizonH,
+    factorType: r.factorType,
+    source: r.source,
+  };
+  if (r.pause && r.pause.savingFraction > 0) a.pause = { thresholdGPerKWh: r.pause.thresholdGPerKWh, savingFraction: r.pause.savingFraction, finishMs: r.pause.finishMs };
+  return a;
 }

@@ -272,12 +272,26 @@ interface Facts {
   loop: Uint8Array;
 }
 
+const TRAINS = 1;
+const SERVER = 2;
 /**
- * Calls and operators without which a statement neither steps nor trains (see optimisationStep, trainingCall), and,
- * in group 1, the calls without which it neither creates nor starts a web server.
+ * Names of calls without which a statement neither steps nor trains (see optimisationStep and trainingCall; with
+ * TRAINING_WORD and `-=`), or creates or starts a web server.
  */
-const KEYWORDS =
-  /\b(Flask|FastAPI|Starlette|Sanic|Quart|Bottle|Litestar|APIRouter|Interface|Blocks|ChatInterface|run|launch|serve|serve_forever|run_app|title|write)\s*\(|\.\s*(?:step|apply_gradients|update|minimize|train_on_batch|partial_fit|sub_|add_|search|learn)\s*\(|(?:train|fit|finetune|fine_tune|pretrain)\w*\s*\(|apply_updates\s*\(|-=|tree(?:_util)?\s*\.\s*(?:tree_)?map\s*\(|LightningCLI\s*\(|(?:cross_val\w*|_curve)\s*\(|(?:run_epoch|update_step|sgd_step|learn_step|optimizer_step)\s*\(/g;
+const CALL_WORDS = new Map<string, number>([
+  ...['step', 'apply_gradients', 'update', 'minimize', 'train_on_batch', 'partial_fit', 'sub_', 'add_', 'search', 'learn', 'apply_updates', 'LightningCLI', 'run_epoch', 'update_step', 'sgd_step', 'learn_step', 'optimizer_step', 'map'].map(
+    (w) => [w, TRAINS] as [string, number],
+  ),
+  ...['Flask', 'FastAPI', 'Starlette', 'Sanic', 'Quart', 'Bottle', 'Litestar', 'APIRouter', 'Interface', 'Blocks', 'ChatInterface', 'run', 'launch', 'serve', 'serve_forever', 'run_app', 'title', 'write'].map(
+    (w) => [w, SERVER] as [string, number],
+  ),
+]);
+const TRAINING_WORD = /^(?:train|fit|finetune|fine_tune|pretrain|cross_val|run_train|do_train)|_curve$|_(?:train|finetune|fine_tune|pretrain)$/;
+
+function isWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57);
+}
+
 /** Is position `at` of a statement inside a kept string literal ("__main__", "train")? */
 function insideQuotes(text: string, at: number): boolean {
   let quotes = 0;
@@ -394,14 +408,23 @@ function analyse(source: string): Facts {
     while (starts[i + 1] <= offset) i++;
     return i;
   };
+  // every call: the name before each "(" says whether the statement may train or step, or start a server
   const serverish = new Uint8Array(n);
   const marked = new Uint8Array(n);
-  KEYWORDS.lastIndex = 0;
-  for (let m = KEYWORDS.exec(all), i = 0; m; m = KEYWORDS.exec(all)) {
-    i = statementAt(m.index, i);
-    if (m[1] !== undefined) serverish[i] = 1;
+  for (let p = all.indexOf('('), i = 0; p >= 0; p = all.indexOf('(', p + 1)) {
+    let k = p - 1;
+    while (k >= 0 && all.charCodeAt(k) === 32) k--;
+    const end = k + 1;
+    while (k >= 0 && isWordChar(all.charCodeAt(k))) k--;
+    if (end - k - 1 < 3) continue;
+    const word = all.slice(k + 1, end);
+    const known = CALL_WORDS.get(word);
+    if (known === undefined && !TRAINING_WORD.test(word)) continue;
+    i = statementAt(p, i);
+    if (known === SERVER) serverish[i] = 1;
     else marked[i] = 1;
   }
+  for (let p = all.indexOf('-='), i = 0; p >= 0; p = all.indexOf('-=', p + 2)) marked[(i = statementAt(p, i))] = 1;
   const refs: (number[] | undefined)[] = new Array(n);
   if (localNames.size) {
     const names = new RegExp(`\\b(?:${[...localNames].sort((x, y) => y.length - x.length).join('|')})\\b`, 'g');

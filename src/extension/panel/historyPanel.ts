@@ -13,8 +13,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { greenerTimeForRun, profileFromRun, profileFromSamples } from '../../core/advice/greenerTime';
 import { PanelModel, mergeLive, type Snapshot } from '../../core/advice/snapshot';
 import { RunTable, normaliseQuery, type TableQuery } from '../../core/advice/table';
+import { INTENSITY_PROVIDER_SETTING, timeAdviceFromForecast, type TimeAdvice } from '../../core/advice/tips';
+import { isLiveProvider } from '../../core/intensity/live/config';
+import { resolveRegion } from '../../core/intensity/regions';
 import type { Run, Sample } from '../../core/types';
 import { HISTORY_VIEW_TYPE, parseWebviewMessage, type HostMessage, type UiState, type WebviewMessage } from '../../shared/protocol';
 import type { MeterService } from '../meterService';
@@ -23,6 +27,8 @@ import { panelHtml } from './html';
 
 /** Live updates: at most one snapshot per this many ms. */
 export const LIVE_UPDATE_MS = 1000;
+/** A greener-time tip (a live provider's forecast) is asked again after this long. */
+export const GREENER_TIME_TTL_MS = 10 * 60_000;
 
 export interface PanelStats {
   /** snapshots posted */
@@ -84,6 +90,9 @@ export class HistoryPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly model = new PanelModel();
   private readonly sampleCache = new Map<string, SampleCacheEntry>();
+  /** greener-time tips by run id and provider: asked in the background, shown in the next snapshot */
+  private readonly greener = new Map<string, { atMs: number; advice: TimeAdvice }>();
+  private readonly greenerAsked = new Set<string>();
   private query: TableQuery = normaliseQuery(undefined);
   private openRunId: string | undefined;
   private pendingFocus: string | undefined;
@@ -102,7 +111,7 @@ export class HistoryPanel implements vscode.Disposable {
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly service: MeterService,
     private readonly ui: PanelUi,
     focusRunId: string | undefined,
@@ -282,6 +291,37 @@ export class HistoryPanel implements vscode.Disposable {
     return samples;
   }
 
+  /**
+   * The greener-time tip of a run when a live intensity provider is configured: what its forecast says about starting
+   * a run like this one (its power profile) now or later, in the run's region. The forecast may need the network, so
+   * it is asked in the background (once per run and provider every GREENER_TIME_TTL_MS) and shown in the snapshot
+   * after it arrives. Undefined without a live provider: the core's line pointing at the setting is shown.
+   */
+  private greenerTime(run: Run, samples: readonly Sample[]): TimeAdvice | undefined {
+    const provider = this.service.intensity;
+    if (!provider || !isLiveProvider(provider)) return undefined;
+    const key = `${provider.id}\u0000${run.id}`;
+    const hit = this.greener.get(key);
+    const fresh = hit && Date.now() - hit.atMs < GREENER_TIME_TTL_MS;
+    if (!fresh && !this.greenerAsked.has(key)) {
+      this.greenerAsked.add(key);
+      const profile = samples.length ? profileFromSamples(samples, Date.parse(run.startedAt), run.pue) : profileFromRun(run);
+      void (async (): Promise<TimeAdvice> => {
+        try {
+          return timeAdviceFromForecast(await greenerTimeForRun(provider, resolveRegion(run.intensity.region), profile, Date.now()));
+        } catch (err) {
+          return { kind: 'unavailable', settingKey: INTENSITY_PROVIDER_SETTING, reason: (err as Error).message };
+        }
+      })().then((advice) => {
+        this.greenerAsked.delete(key);
+        if (this.greener.size > 50) this.greener.clear();
+        this.greener.set(key, { atMs: Date.now(), advice });
+        if (this.openRunId === run.id) this.markDirty('greener time');
+      });
+    }
+    return hit?.advice ?? { kind: 'pending', settingKey: INTENSITY_PROVIDER_SETTING };
+  }
+
   /** Builds the snapshot the webview should show now. */
   buildSnapshot(): Snapshot {
     const { runs, corrupt } = this.service.store.load();
@@ -292,6 +332,7 @@ export class HistoryPanel implements vscode.Disposable {
       query: this.query,
       openRunId: this.openRunId,
       samples: (id) => this.samples(id),
+      greenerTime: (run, samples) => this.greenerTime(run, samples),
       adviceRegions: Array.isArray(regions) ? regions : [],
       historyDir: this.service.store.dir,
       corrupt: corrupt.length,
