@@ -19,12 +19,14 @@ async function readHardware(gpus?: () => Promise<GpuInfo[]>): Promise<Hardware> 
   let logicalCpus = cpus.length || 1;
   let ramGB = os.totalmem() / 1024 ** 3;
   let osName = `${os.type()} ${os.release()}`;
+  let sockets: number | undefined;
   try {
     // systeminformation is a dependency the CLI and the extension both carry; a failure here is not fatal
     const si = await import('systeminformation');
     const [cpu, mem, osInfo] = await Promise.all([si.cpu(), si.mem(), si.osInfo()]);
     if (!cpuModel) cpuModel = `${cpu.manufacturer} ${cpu.brand}`.trim();
     if (cpu.cores) logicalCpus = cpu.cores;
+    if (cpu.processors && cpu.processors > 0) sockets = cpu.processors;
     if (mem.total) ramGB = mem.total / 1024 ** 3;
     if (osInfo.distro) osName = `${osInfo.distro} ${osInfo.release}`.trim();
   } catch {
@@ -41,6 +43,7 @@ async function readHardware(gpus?: () => Promise<GpuInfo[]>): Promise<Hardware> 
   return {
     cpuModel: cpuModel || 'unknown CPU',
     logicalCpus,
+    sockets,
     ramGB: Math.round(ramGB * 100) / 100,
     gpus: gpuList,
     os: osName,

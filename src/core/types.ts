@@ -78,6 +78,8 @@ export interface GpuInfo {
 export interface Hardware {
   cpuModel: string;
   logicalCpus: number;
+  /** CPU packages (sockets), when known */
+  sockets?: number;
   ramGB: number;
   gpus: GpuInfo[];
   os?: string;

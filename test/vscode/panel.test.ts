@@ -8,6 +8,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -297,6 +298,52 @@ describe('History panel (extension host)', function () {
     assert.equal(p.stats.last?.detail?.run.id, seeded[6].id, `readies ${readies} → ${p.stats.readies}`);
     const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputText && t.input.uri.fsPath === doc.uri.fsPath);
     if (tab) await vscode.window.tabGroups.close(tab);
+  });
+
+  it('with a live intensity source, gives the greener start of a run like this one from its forecast', async () => {
+    // a Carbon Intensity API (GB) on localhost: 250 g/kWh, but 50 g/kWh from 5 h to 9 h from now
+    const HALF_H = 1800_000;
+    const server = http.createServer((req, res) => {
+      const m = /^\/intensity\/([^/]+)\/fw48h/.exec(req.url ?? '');
+      if (!m) {
+        res.writeHead(404).end();
+        return;
+      }
+      const from = Math.floor(Date.parse(decodeURIComponent(m[1])) / HALF_H) * HALF_H;
+      const data = Array.from({ length: 96 }, (_, i) => ({
+        from: new Date(from + i * HALF_H).toISOString().slice(0, 16) + 'Z',
+        to: new Date(from + (i + 1) * HALF_H).toISOString().slice(0, 16) + 'Z',
+        intensity: { forecast: i >= 10 && i < 18 ? 50 : 250, actual: null, index: i >= 10 && i < 18 ? 'low' : 'high' },
+      }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const cfg = vscode.workspace.getConfiguration('carbonMeter');
+    try {
+      await cfg.update('intensity.ukCarbonIntensity.baseUrl', `http://127.0.0.1:${port}`, vscode.ConfigurationTarget.Global);
+      await cfg.update('intensity.provider', 'uk-carbon-intensity', vscode.ConfigurationTarget.Global);
+      await waitFor(() => a.service.intensity?.id === 'uk-carbon-intensity', 'the live provider');
+      const run = makeRun({ name: 'gb-run' }, { region: 'GB', regionName: 'United Kingdom', durationS: 2 * 3600, gPerKWh: 250 });
+      a.service.store.append(run);
+      const p = await open(run.id);
+      await waitFor(() => p.stats.last?.detail?.run.id === run.id, 'the run');
+      const time = await waitFor(() => {
+        const t = p.stats.last?.detail?.time;
+        return t && t.kind !== 'pending' ? t : undefined;
+      }, 'the forecast in a snapshot');
+      assert.equal(time.kind, 'forecast', JSON.stringify(time));
+      if (time.kind !== 'forecast') return;
+      assert.equal(time.startsNow, false);
+      assert.ok(time.savingFraction > 0.5, String(time.savingFraction));
+      const hoursAhead = (time.startMs - Date.now()) / 3600_000;
+      assert.ok(hoursAhead > 4 && hoursAhead < 7.5, `${hoursAhead} h ahead`);
+      assert.ok(p.stats.reasons.includes('live: greener time'), p.stats.reasons.join(', '));
+    } finally {
+      await cfg.update('intensity.provider', undefined, vscode.ConfigurationTarget.Global);
+      await cfg.update('intensity.ukCarbonIntensity.baseUrl', undefined, vscode.ConfigurationTarget.Global);
+      server.close();
+    }
   });
 
   it('copies a run as a CodeCarbon CSV row', async () => {

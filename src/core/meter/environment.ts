@@ -66,7 +66,7 @@ export function chooseCpuSource(hardware: Hardware, rapl: RaplProbe, cpuTdpW?: n
       tdp: { tdpW: cpuTdpW, method: 'modelled', source: 'user setting', detail: `TDP ${cpuTdpW} W set by the user` },
     };
   }
-  return { kind: 'tdp', tdp: lookupCpuTdp(hardware.cpuModel, hardware.logicalCpus) };
+  return { kind: 'tdp', tdp: lookupCpuTdp(hardware.cpuModel, hardware.logicalCpus, { sockets: hardware.sockets }) };
 }
 
 export interface RegionChoice {
