@@ -289,7 +289,10 @@ describe('History panel (UI, code-server + Chromium)', function () {
   it('comes back after a window reload, with the run that was open', async () => {
     const open = await detailTitle();
     assert.equal(open, 'gpt2-medium-pretrain');
-    await page.reload({ waitUntil: 'domcontentloaded' });
+    // as a user does it: the workbench saves its state (the open panel, the webview's state), then reloads
+    const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+    await runCommand(page, 'Developer: Reload Window');
+    await navigated;
     await waitForWorkbench(page, 90_000, server);
     await panelFrame('#detail:not([hidden]) #detail-title');
     await waitFor(async () => (await detailTitle()) === open, { message: 'the open run after the reload' });
