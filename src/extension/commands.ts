@@ -1,9 +1,8 @@
 /** The commands of the "Carbon Meter" category. Every command answers, even when nothing can be metered. */
 import * as vscode from 'vscode';
-import { formatAgo, formatCo2, formatDuration, formatEnergy } from '../core/format';
+import { formatCo2, formatDuration } from '../core/format';
 import { runReportMarkdown } from '../core/report';
 import { childProcesses, listProcesses } from '../core/sampling/processes';
-import type { Run } from '../core/types';
 import type { MeterService } from './meterService';
 
 export function registerCommands(service: MeterService, showHistory: (runId?: string) => Promise<void>): vscode.Disposable[] {
@@ -76,23 +75,4 @@ export async function showRunReport(service: MeterService, runId: string): Promi
   }
   const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: runReportMarkdown(run) });
   await vscode.window.showTextDocument(doc, { preview: true });
-}
-
-/** The history as a quick pick: every run, newest first; choosing one opens its report. */
-export async function pickRun(service: MeterService, focusId?: string): Promise<void> {
-  const { runs, corrupt } = service.store.load();
-  if (corrupt.length) service.log.warn(`history: skipped ${corrupt.length} unreadable line(s) in ${service.store.historyPath}`);
-  if (!runs.length) {
-    void vscode.window.showInformationMessage(vscode.l10n.t('Carbon Meter: no runs yet. Run a training script in the terminal, or use `carbon-meter run -- python train.py`.'));
-    return;
-  }
-  if (focusId) return showRunReport(service, focusId);
-  const items = runs.map((r: Run) => ({
-    label: `${r.status === 'running' ? '$(pulse)' : r.status === 'completed' ? '$(check)' : r.status === 'failed' ? '$(error)' : '$(warning)'} ${r.name}`,
-    description: `${formatCo2(r.emissionsKg)} CO₂eq · ${formatEnergy(r.energyKWh.total)} · ${formatDuration(r.durationS)} · ${formatAgo(Date.parse(r.startedAt))}`,
-    detail: `${r.source} · ${r.intensity.region} · ${r.command}`,
-    id: r.id,
-  }));
-  const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Carbon Meter: runs ({0})', String(runs.length)), matchOnDetail: true });
-  if (pick) await showRunReport(service, pick.id);
 }

@@ -56,7 +56,6 @@ const DEF = /^(?:async\s+)?def\s+([A-Za-z_]\w*)/;
 const CLASS = /^class\s+([A-Za-z_]\w*)/;
 const LOOP = /^(?:async\s+)?(?:for|while)\b/;
 const EPOCH_LOOP = /^(?:async\s+)?(?:for\b[^:]*\b(?:epochs?|ep|steps?|global_step|iterations?|iters?|rounds?|updates?|episodes?)\b|while\b)/;
-const DECORATOR = /^@/;
 const IMPORT = /^(?:import|from)\s/;
 
 /** Optimiser-like receivers of `.step(` (not schedulers, not environments). */

@@ -19,7 +19,7 @@ import type { TdpLookup } from '../power/tdp';
 import { ProcfsTreeSampler, readMachineCpu, type ProcessTreeSampler, type TreeSample } from '../sampling/procfs';
 import { SysinfoTreeSampler } from '../sampling/sysinfo';
 import { Emitter, type Disposable } from '../util/events';
-import { J_PER_KWH, UJ_PER_KWH, type Hardware, type Method, type Run, type RunSource, type Sample } from '../types';
+import { J_PER_KWH, type Hardware, type Method, type Run, type RunSource, type Sample } from '../types';
 import { VERSION } from '../version';
 
 /** How CPU power is obtained on this machine, decided once. */
@@ -102,7 +102,6 @@ export class Meter {
   private emissionsG = 0;
   private lastPower: PowerW = { cpu: 0, gpu: 0, ram: 0, total: 0 };
   private pending: Sample[] = [];
-  private intensityInForce?: IntensityReading;
   lastSample?: TreeSample;
   /** set once the tree is gone */
   endedAtMs?: number;
@@ -129,7 +128,6 @@ export class Meter {
     const start = new Date(startedAt);
     const hw = env.hardware;
     const reading = env.intensity.at(spec.region, startedAt);
-    this.intensityInForce = reading;
     this.run = {
       id: newRunId(start),
       name: spec.name ?? defaultRunName(spec.command),
@@ -237,7 +235,6 @@ export class Meter {
 
     // Emissions with the intensity in force now
     const intensity = this.env.intensity.at(this.spec.region, ctx.t);
-    this.intensityInForce = intensity;
     const stepKWh = ((cpuJ + gpuJ + ramJ) * this.spec.pue) / J_PER_KWH;
     this.emissionsG += stepKWh * intensity.gPerKWh;
 
