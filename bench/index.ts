@@ -60,7 +60,7 @@ async function tickCost(): Promise<void> {
       new HistoryStore(home),
       { intervalMs: 3_600_000 },
     );
-    hub.start({ pid: tree.pid!, command: 'sh', cwd: ROOT, source: 'cli', region: resolveRegion('FR'), regionReason: 'bench', regionGuessed: false, pue: 1, pueSource: 'bench' });
+    hub.start({ pid: tree.pid!, command: 'sh', cwd: ROOT, source: 'cli', place: { region: resolveRegion('FR'), reason: 'bench', guessed: false, pue: 1, pueSource: 'bench' } });
     t0 = performance.now();
     for (let i = 0; i < N; i++) await hub.tickAll(Date.now() + i);
     const tickMs = (performance.now() - t0) / N;

@@ -14,6 +14,7 @@ import { PanelModel } from '../src/core/advice/snapshot';
 import { HistoryStore } from '../src/core/history/store';
 import type { Run, RunSource, RunStatus, Sample } from '../src/core/types';
 import { makeRun } from '../test/helpers/history-runs';
+import { rng } from '../test/helpers/random';
 
 const SIZES = [100, 1_000, 10_000];
 const PAYLOAD_LIMIT = 300 * 1024;
@@ -26,15 +27,6 @@ function report(name: string, value: string, goal: string, ok: boolean): void {
   console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value}   (goal: ${goal})`);
 }
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SOURCES: RunSource[] = ['terminal', 'terminal', 'cli', 'debug', 'task', 'codecarbon-import'];
 const STATUSES: RunStatus[] = ['completed', 'completed', 'completed', 'failed', 'interrupted'];

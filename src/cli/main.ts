@@ -222,11 +222,7 @@ async function runCommand(args: string[]): Promise<number> {
     source: 'cli',
     reaperPid: process.pid,
     startedAt,
-    region: choice.region,
-    regionReason: choice.reason,
-    regionGuessed: choice.guessed,
-    pue: choice.pue,
-    pueSource: choice.pueSource,
+    place: choice,
     notes: choice.warnings,
   });
   for (const w of choice.warnings) process.stderr.write(`carbon-meter: ${w}\n`);

@@ -147,11 +147,7 @@ export class MeterService implements vscode.Disposable {
     const choice = this.regionChoice();
     const meter = hub.start({
       ...req,
-      region: choice.region,
-      regionReason: choice.reason,
-      regionGuessed: choice.guessed,
-      pue: choice.pue,
-      pueSource: choice.pueSource,
+      place: choice,
       notes: choice.warnings,
     });
     this.log.info(`metering ${req.source} run "${req.command}" (pid ${req.pid}) as ${meter.run.id}; region ${choice.region.code} (${choice.reason})`);

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { HistoryStore } from '../../src/core/history/store';
 import { J_PER_KWH, type Run, type RunSource, type Sample } from '../../src/core/types';
 import { makeRun } from '../helpers/history-runs';
+import { rng } from '../helpers/random';
 
 export const INJECTION_NAME = '<img src=x onerror=alert(1)>';
 
@@ -20,16 +21,6 @@ export interface Seeded {
   timeResolvedRunId: string;
 }
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PROJECTS = [
   { name: 'resnet50-imagenet', command: 'python train.py --config configs/resnet50.yaml --epochs 12', cwd: '/home/ada/projects/vision', gpuW: 265 },

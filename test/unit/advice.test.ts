@@ -11,17 +11,8 @@ import { stepEnergyJ } from '../../src/core/history/decimate';
 import { kmByCar, smartphoneCharges } from '../../src/core/equivalents';
 import { J_PER_KWH, type Run, type RunSource, type RunStatus, type Sample } from '../../src/core/types';
 import { makeRun } from '../helpers/history-runs';
+import { rng } from '../helpers/random';
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SOURCES: RunSource[] = ['terminal', 'debug', 'task', 'cli', 'codecarbon-import'];
 const STATUSES: RunStatus[] = ['completed', 'completed', 'completed', 'failed', 'interrupted'];

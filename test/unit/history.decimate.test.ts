@@ -1,17 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { decimateSamples, stepEnergyJ } from '../../src/core/history/decimate';
 import type { Sample } from '../../src/core/types';
+import { rng } from '../helpers/random';
 
-/** A deterministic pseudo-random sequence (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A 10 h training run at 1 Hz: warm-up, epochs with evaluation dips, noise, a stall, a time-varying intensity. */
 function tenHourRun(): Sample[] {

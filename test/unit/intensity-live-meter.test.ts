@@ -115,11 +115,7 @@ describe('intensity/live: a run spanning a change of intensity, through MeterHub
       cwd: '/work',
       source: 'cli',
       startedAt: T0,
-      region: GB,
-      regionReason: 'test',
-      regionGuessed: false,
-      pue: PUE,
-      pueSource: 'test',
+      place: { region: GB, reason: 'test', guessed: false, pue: PUE, pueSource: 'test' },
     });
     await hub.intensityIdle();
 
@@ -180,7 +176,7 @@ describe('intensity/live: a run spanning a change of intensity, through MeterHub
     const provider = new UkCarbonIntensityProvider({ cacheDir: path.join(home, 'intensity-cache'), baseUrl: server.url, pollMs: 10 });
     hub = new MeterHub(environment(provider), new HistoryStore(home, { durable: false }), { intervalMs: 3_600_000 });
     const now = Date.now();
-    const meter = hub.start({ pid: 4242, command: 'python train.py', cwd: '/work', source: 'terminal', region: GB, regionReason: 'test', regionGuessed: false, pue: 1, pueSource: 'test' });
+    const meter = hub.start({ pid: 4242, command: 'python train.py', cwd: '/work', source: 'terminal', place: { region: GB, reason: 'test', guessed: false, pue: 1, pueSource: 'test' } });
     await hub.intensityIdle();
     assert.equal(server.count('uk.national'), 1);
     const periodEnd = Math.ceil((now + 1) / HALF_HOUR) * HALF_HOUR;
@@ -204,7 +200,7 @@ describe('intensity/live: a run spanning a change of intensity, through MeterHub
     });
     const store = new HistoryStore(home, { durable: false });
     hub = new MeterHub(environment(provider), store, { intervalMs: 3_600_000 });
-    const meter = hub.start({ pid: 4242, command: 'python train.py', cwd: '/work', source: 'cli', region: GB, regionReason: 'test', regionGuessed: false, pue: 1, pueSource: 'test' });
+    const meter = hub.start({ pid: 4242, command: 'python train.py', cwd: '/work', source: 'cli', place: { region: GB, reason: 'test', guessed: false, pue: 1, pueSource: 'test' } });
     await hub.intensityIdle();
     const t = Date.now();
     for (let i = 1; i <= 5; i++) {

@@ -9,7 +9,7 @@ import { NvidiaSmiMonitor, probeNvidiaSmi } from '../power/gpu';
 import { probeRapl, RaplReader, type RaplProbe } from '../power/rapl';
 import { lookupCpuTdp } from '../power/tdp';
 import type { Hardware } from '../types';
-import type { CpuPowerSource, MeterEnvironment } from './meter';
+import type { CpuPowerSource, MeterEnvironment, Place } from './meter';
 
 export interface EnvironmentOptions {
   /** CPU TDP override, W (a setting or --tdp); wins over the table */
@@ -69,12 +69,7 @@ export function chooseCpuSource(hardware: Hardware, rapl: RaplProbe, cpuTdpW?: n
   return { kind: 'tdp', tdp: lookupCpuTdp(hardware.cpuModel, hardware.logicalCpus, { sockets: hardware.sockets }) };
 }
 
-export interface RegionChoice {
-  region: RegionInfo;
-  reason: string;
-  guessed: boolean;
-  pue: number;
-  pueSource: string;
+export interface RegionChoice extends Place {
   warnings: string[];
 }
 

@@ -39,6 +39,16 @@ export interface MeterEnvironment {
   pageSize?: number;
 }
 
+/** Where a run's energy is used. */
+export interface Place {
+  region: RegionInfo;
+  /** how the region was chosen: "set by --region", "guessed from the time zone Europe/Paris; …" */
+  reason: string;
+  guessed: boolean;
+  pue: number;
+  pueSource: string;
+}
+
 export interface RunSpec {
   pid: number;
   command: string;
@@ -49,11 +59,8 @@ export interface RunSpec {
   reaperPid?: number;
   /** false when attaching to a process that was already running */
   countFromProcessStart?: boolean;
-  region: RegionInfo;
-  regionReason: string;
-  regionGuessed: boolean;
-  pue: number;
-  pueSource: string;
+  /** where the energy is used: region, PUE, and why (see chooseRegion) */
+  place: Place;
   /** when the root process started (ms since epoch); default: now */
   startedAt?: number;
   /** a sampler other than /proc (macOS, Windows) */
@@ -127,7 +134,7 @@ export class Meter {
       }));
     const start = new Date(startedAt);
     const hw = env.hardware;
-    const reading = env.intensity.at(spec.region, startedAt);
+    const reading = env.intensity.at(spec.place.region, startedAt);
     this.run = {
       id: newRunId(start),
       name: spec.name ?? defaultRunName(spec.command),
@@ -142,18 +149,18 @@ export class Meter {
       peakRamGB: 0,
       energyKWh: { cpu: 0, gpu: 0, ram: 0, total: 0 },
       emissionsKg: 0,
-      pue: spec.pue,
-      pueSource: spec.pueSource,
+      pue: spec.place.pue,
+      pueSource: spec.place.pueSource,
       intensity: {
         gPerKWh: reading.gPerKWh,
-        region: spec.region.code,
-        regionName: spec.region.name,
+        region: spec.place.region.code,
+        regionName: spec.place.region.name,
         source: reading.source,
         year: reading.year,
         method: reading.method,
         factorType: reading.factorType,
-        guessed: spec.regionGuessed || undefined,
-        regionReason: spec.regionReason,
+        guessed: spec.place.guessed || undefined,
+        regionReason: spec.place.reason,
         fallback: reading.fallback,
       },
       power: {
@@ -234,12 +241,12 @@ export class Meter {
     this.ramJ += ramJ;
 
     // Emissions with the intensity in force now
-    const intensity = this.env.intensity.at(this.spec.region, ctx.t);
-    const stepKWh = ((cpuJ + gpuJ + ramJ) * this.spec.pue) / J_PER_KWH;
+    const intensity = this.env.intensity.at(this.spec.place.region, ctx.t);
+    const stepKWh = ((cpuJ + gpuJ + ramJ) * this.spec.place.pue) / J_PER_KWH;
     this.emissionsG += stepKWh * intensity.gPerKWh;
 
     const cpuW = dtS > 0 ? cpuJ / dtS : 0;
-    this.lastPower = { cpu: cpuW, gpu: gpuW, ram: ramW, total: (cpuW + gpuW + ramW) * this.spec.pue };
+    this.lastPower = { cpu: cpuW, gpu: gpuW, ram: ramW, total: (cpuW + gpuW + ramW) * this.spec.place.pue };
     if (dtS > 0) {
       if (this.pending.length < MAX_SAMPLE_BUFFER) {
         this.pending.push({ t: ctx.t, cpuW: round(cpuW, 3), gpuW: round(gpuW, 3), ramW: round(ramW, 3), gPerKWh: intensity.gPerKWh });
@@ -259,7 +266,7 @@ export class Meter {
     const cpu = this.cpuJ / J_PER_KWH;
     const gpu = this.gpuJ / J_PER_KWH;
     const ram = this.ramJ / J_PER_KWH;
-    r.energyKWh = { cpu, gpu, ram, total: (cpu + gpu + ram) * this.spec.pue };
+    r.energyKWh = { cpu, gpu, ram, total: (cpu + gpu + ram) * this.spec.place.pue };
     r.emissionsKg = this.emissionsG / 1000;
     const d = Math.max(r.durationS, 1e-9);
     r.power.cpu.meanW = round(this.cpuJ / d, 3);
@@ -390,7 +397,7 @@ export class MeterHub implements Disposable {
   /** Starts metering a process tree. The first sample is taken at once, so the run has its processes. */
   start(spec: RunSpec): Meter {
     if (this.disposed) throw new Error('the meter was disposed');
-    void this.refreshIntensity(Date.now(), [spec.region]);
+    void this.refreshIntensity(Date.now(), [spec.place.region]);
     const meter = new Meter(this.env, spec, spec.startedAt ?? Date.now());
     this.meters.set(meter.run.id, meter);
     this.lastCheckpoint.set(meter.run.id, Date.now());
@@ -532,7 +539,7 @@ export class MeterHub implements Disposable {
   private readonly intensityRefresh = new Map<string, { period: number; pending?: Promise<void> }>();
 
   /** Starts `env.intensity.refresh` for the given regions (default: those being metered) when due. */
-  refreshIntensity(now: number, regions: RegionInfo[] = this.active().map((m) => m.spec.region)): Promise<void> {
+  refreshIntensity(now: number, regions: RegionInfo[] = this.active().map((m) => m.spec.place.region)): Promise<void> {
     const provider = this.env.intensity;
     const g = provider.granularityMs;
     if (!provider.refresh || !(g > 0) || !Number.isFinite(g)) return Promise.resolve();
