@@ -2,7 +2,7 @@
  * `carbon-meter`: the command line over the same core as the extension, for SSH sessions and CI.
  * It writes to the same history as the extension.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -193,8 +193,21 @@ async function runCommand(args: string[]): Promise<number> {
     log: (level, msg) => process.stderr.write(`carbon-meter: ${level}: ${msg}\n`),
   });
 
+  // Signals: SIGTERM/SIGHUP are forwarded. SIGINT too, except from a terminal's Ctrl-C, which already reached the
+  // child (it shares our foreground process group) and must not arrive twice. The handlers are in place before the
+  // child exists, so a signal at any moment reaches it (one that comes before it starts is passed on at its start).
+  let child: ChildProcess | undefined;
+  let early: NodeJS.Signals | undefined;
+  const forward = (sig: NodeJS.Signals) => () => {
+    if (sig === 'SIGINT' && process.stdin.isTTY) return;
+    if (child?.pid !== undefined) child.kill(sig);
+    else early = sig;
+  };
+  const handlers: [NodeJS.Signals, () => void][] = (['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]).map((s) => [s, forward(s)]);
+  for (const [s, h] of handlers) process.on(s, h);
+
   const startedAt = Date.now();
-  const child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+  child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
   const spawned = await new Promise<boolean>((resolve) => {
     child.once('spawn', () => resolve(true));
     child.once('error', (err: NodeJS.ErrnoException) => {
@@ -207,9 +220,11 @@ async function runCommand(args: string[]): Promise<number> {
     });
   });
   if (!spawned || child.pid === undefined) {
+    for (const [s, h] of handlers) process.off(s, h);
     hub.dispose();
     return 127;
   }
+  if (early) child.kill(early);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -226,15 +241,6 @@ async function runCommand(args: string[]): Promise<number> {
     notes: choice.warnings,
   });
   for (const w of choice.warnings) process.stderr.write(`carbon-meter: ${w}\n`);
-
-  // Signals: SIGTERM/SIGHUP are forwarded. SIGINT too, except from a terminal's Ctrl-C, which already reached the
-  // child (it shares our foreground process group) and must not arrive twice.
-  const forward = (sig: NodeJS.Signals) => () => {
-    if (sig === 'SIGINT' && process.stdin.isTTY) return;
-    child.kill(sig);
-  };
-  const handlers: [NodeJS.Signals, () => void][] = (['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]).map((s) => [s, forward(s)]);
-  for (const [s, h] of handlers) process.on(s, h);
 
   const readout = values.json || values.quiet ? undefined : new LiveReadout(process.stderr);
   const sub = hub.onReading((r) => r.runId === meter.run.id && readout?.update(r));

@@ -169,7 +169,7 @@ describe('carbon-meter CLI', function () {
     });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
-    await waitFor(() => fs.existsSync(path.join(home, 'running')) && fs.readdirSync(path.join(home, 'running')).length > 0);
+    await waitFor(() => fs.existsSync(path.join(home, 'running')) && fs.readdirSync(path.join(home, 'running')).some((f) => f.endsWith('.json')));
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.on('close', r));
     assert.equal(code, 143);
