@@ -17,16 +17,19 @@ import { TerminalWatcher } from './terminalWatcher';
 export interface CarbonMeterApi {
   /** for tests and other extensions */
   readonly service: MeterService;
+  /** what the status bar shows now */
+  readonly statusBar: { readonly text: string; readonly tooltip: string };
 }
 
 export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const log = vscode.window.createOutputChannel('Carbon Meter', { log: true });
   const service = new MeterService(log);
+  const statusBar = new StatusBar(service);
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
   context.subscriptions.push(
     log,
     service,
-    new StatusBar(service),
+    statusBar,
     new TerminalWatcher(service),
     new DebugWatcher(service),
     new TaskWatcher(service),
@@ -47,7 +50,17 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     }),
   );
   log.info(`Carbon Meter ${context.extension.packageJSON.version} active (${vscode.env.appName}, remote: ${vscode.env.remoteName ?? 'none'})`);
-  return { service };
+  return {
+    service,
+    statusBar: {
+      get text() {
+        return statusBar.text;
+      },
+      get tooltip() {
+        return statusBar.tooltipText;
+      },
+    },
+  };
 }
 
 export function deactivate(): void {

@@ -83,6 +83,16 @@ export class StatusBar implements vscode.Disposable {
     }, wait);
   }
 
+  /** The item's text and tooltip as shown now. */
+  get text(): string {
+    return this.item.text;
+  }
+
+  get tooltipText(): string {
+    const t = this.item.tooltip;
+    return typeof t === 'string' ? t : t?.value ?? '';
+  }
+
   private render(): void {
     const active = this.service.active();
     const item = this.item;

@@ -152,6 +152,42 @@ describe('Carbon Meter in VS Code', function () {
     assert.ok(run.cpuSeconds >= 1.95 && run.cpuSeconds < 5, `cpuSeconds ${run.cpuSeconds}`);
   });
 
+  it('meters two runs at once: the status bar shows their sum and the tooltip lists both', async () => {
+    const a = await api();
+    const t1 = await terminalWithShellIntegration('cm-two-1');
+    const t2 = await terminalWithShellIntegration('cm-two-2');
+    try {
+      t1.shellIntegration!.executeCommand(`python3 ${workspaceFile('busy.py')} 60 first`);
+      t2.shellIntegration!.executeCommand(`python3 ${workspaceFile('busy.py')} 60 second`);
+      const pair = await waitFor(() => {
+        const m = a.service.active();
+        return m.length === 2 && m.every((x) => x.run.emissionsKg > 0) ? m : undefined;
+      }, 60_000, 'two metered runs');
+      // the readout is rendered at most once a second: wait for one that includes both runs
+      await waitFor(() => /metering 2 run/.test(a.statusBar.tooltip) && /busy\.py 60 second/.test(a.statusBar.tooltip) && /busy\.py 60 first/.test(a.statusBar.tooltip), 30_000, 'a readout of both runs');
+      // the readout shows the sum: more than either run alone, even read after it was rendered
+      const grams = () => {
+        const m = /([\d.]+)\s*(mg|g|kg) CO₂eq/.exec(a.statusBar.text);
+        return m ? Number(m[1]) * { mg: 1e-3, g: 1, kg: 1e3 }[m[2] as 'mg' | 'g' | 'kg'] : NaN;
+      };
+      const single = () => Math.max(...pair.map((m) => m.run.emissionsKg * 1000));
+      const total = () => pair.reduce((acc, m) => acc + m.run.emissionsKg * 1000, 0);
+      await waitFor(() => grams() > single() * 1.1, 30_000, `a sum in the status bar (${a.statusBar.text})`);
+      assert.ok(grams() <= total() * 1.01, `shown ${grams()} g, runs now ${total()} g`);
+      assert.match(a.statusBar.tooltip, /metering 2 run/);
+      assert.match(a.statusBar.tooltip, /busy\.py 60 first/);
+      assert.match(a.statusBar.tooltip, /busy\.py 60 second/);
+    } finally {
+      for (const m of a.service.active()) {
+        const pid = m.run.pid!;
+        await a.service.stop(m.run.id);
+        process.kill(pid, 'SIGTERM');
+      }
+      t1.dispose();
+      t2.dispose();
+    }
+  });
+
   it('"Stop Metering" stops metering a run while its process goes on', async () => {
     const a = await api();
     const terminal = await terminalWithShellIntegration('cm-stop');
