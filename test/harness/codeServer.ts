@@ -816,7 +816,8 @@ async function runCommandOnce(page: Page, title: string, timeoutMs: number): Pro
   }
   // Done when the palette closed, or shows something else (the command opened its own quick pick).
   await waitFor(
-    async () => !(await input.isVisible()) || (await input.inputValue()) !== query,
+    // a command that reloads the page takes the palette away mid-check: a vanished input counts as closed
+    async () => !(await input.isVisible()) || (await input.inputValue({ timeout: 500 }).catch(() => '')) !== query,
     { timeoutMs: Math.min(10_000, timeoutMs), intervalMs: 100, message: `the palette to run "${title}"` },
   );
 }
