@@ -3,7 +3,6 @@
  * the switching provider the extension hands the meter, and the CLI end to end against the local server.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,6 +25,7 @@ import { resolveRegion } from '../../src/core/intensity/regions';
 import { HistoryStore } from '../../src/core/history/store';
 import type { Run } from '../../src/core/types';
 import { EM_TOKEN, IntensityServer } from '../helpers/intensityServer';
+import { runCli, type CliResult } from '../helpers/cli';
 
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const BUSY = 'const e = Date.now() + 1200; while (Date.now() < e) {}';
@@ -198,20 +198,8 @@ describe('intensity/live: the CLI with --provider', () => {
     fs.rmSync(home, { recursive: true, force: true });
   });
 
-  function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CARBON_METER_')));
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: { ...clean, CARBON_METER_HOME: home, CARBON_METER_NVIDIA_SMI: '/nonexistent/nvidia-smi', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+    return runCli(CLI, args, { CARBON_METER_HOME: home, ...env });
   }
 
   function homeText(): string {

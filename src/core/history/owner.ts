@@ -14,6 +14,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { parseProcStat, type ProcStat } from '../sampling/procfs';
 
 export interface CheckpointOwner {
   pid: number;
@@ -64,14 +65,11 @@ export function ownerNow(now = Date.now()): CheckpointOwner {
   return owner;
 }
 
-/** Fields 3.. of /proc/<pid>/stat, split after the last ')' (the command name may hold spaces and parentheses). */
-function statFields(pid: number, procRoot = '/proc'): string[] | undefined {
+/** /proc/<pid>/stat, parsed, or undefined off Linux and for a process that is gone. */
+function readStat(pid: number, procRoot = '/proc'): ProcStat | undefined {
   if (process.platform !== 'linux' && procRoot === '/proc') return undefined;
   try {
-    const text = fs.readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
-    const close = text.lastIndexOf(')');
-    if (close < 0) return undefined;
-    return text.slice(close + 2).trim().split(/\s+/);
+    return parseProcStat(fs.readFileSync(`${procRoot}/${pid}/stat`, 'latin1'));
   } catch {
     return undefined;
   }
@@ -79,15 +77,12 @@ function statFields(pid: number, procRoot = '/proc'): string[] | undefined {
 
 /** /proc/<pid>/stat field 22 (starttime, clock ticks since boot), or undefined off Linux. */
 export function readStartTicks(pid: number, procRoot = '/proc'): number | undefined {
-  const f = statFields(pid, procRoot);
-  // fields[0] is field 3 (state), so field 22 is fields[19]
-  const v = f ? Number(f[19]) : NaN;
-  return Number.isFinite(v) ? v : undefined;
+  return readStat(pid, procRoot)?.startTicks;
 }
 
 /** /proc/<pid>/stat field 3 (state: R, S, D, Z, X...). */
 export function readProcState(pid: number, procRoot = '/proc'): string | undefined {
-  return statFields(pid, procRoot)?.[0];
+  return readStat(pid, procRoot)?.state;
 }
 
 export function readBootId(procRoot = '/proc'): string | undefined {

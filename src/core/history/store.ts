@@ -41,6 +41,7 @@ import {
   type CorruptEntry,
   type HistoryRecord,
 } from './records';
+import { renameWithRetry } from '../util/fs';
 
 export { DEFAULT_MAX_SAMPLES } from './decimate';
 
@@ -745,23 +746,6 @@ function appendWholeLines(file: string, lines: string[], durable: boolean): void
 function writeAll(fd: number, buf: Buffer): void {
   let off = 0;
   while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-}
-
-function renameWithRetry(from: string, to: string): void {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      fs.renameSync(from, to);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // Windows refuses to replace a file another process has open without FILE_SHARE_DELETE; it is brief
-      if (process.platform === 'win32' && (code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') && attempt < 20) {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 * (attempt + 1));
-        continue;
-      }
-      throw err;
-    }
-  }
 }
 
 function rmQuiet(file: string): void {

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ownerNow, ownerState, type CheckpointOwner } from '../../history/owner';
 import type { FailureKind, IntensityPoint, LiveProviderId } from './types';
+import { renameWithRetry } from '../../util/fs';
 
 export const CACHE_VERSION = 1;
 
@@ -204,18 +205,3 @@ export class IntensityCache {
   }
 }
 
-function renameWithRetry(from: string, to: string): void {
-  for (let i = 0; ; i++) {
-    try {
-      fs.renameSync(from, to);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (i >= 20 || (code !== 'EPERM' && code !== 'EACCES' && code !== 'EBUSY')) throw err;
-      const until = Date.now() + 5;
-      while (Date.now() < until) {
-        // Windows: a reader has the target open; retry shortly
-      }
-    }
-  }
-}
