@@ -1,8 +1,12 @@
-// `npm test`: every tier, in order, stopping at the first failure, and one closing line with the totals.
-//   build + package → types → layering → unit (plain Node) → extension host (real VS Code) → UI (real VS Code + Chromium)
+// `npm test`: every tier, in order, stopping at the first failure, and one closing line with the real totals.
+//   system packages → build + package → types → layering → unit (plain Node) → VS Code for tests →
+//   extension host (real VS Code) → UI (real VS Code + Chromium)
+// On a fresh Debian clone, `npm ci && npm test` is all it takes: the set-up steps install what is missing
+// (system packages as root, code-server and its Node 24 under .vscode-test/) and do nothing when it is there.
 import { spawn } from 'node:child_process';
 
 const steps = [
+  ['system packages', 'bash', ['scripts/setup/system-packages.sh']],
   ['package the extension', 'npm', ['run', 'package']],
   ['type-check', 'npx', ['tsc', '-p', '.', '--noEmit']],
   ['layering', 'node', ['scripts/lint-core.mjs']],
@@ -13,29 +17,39 @@ const steps = [
   ['UI tests (code-server + Chromium)', 'npx', ['mocha', '--no-config', '--timeout', '600000', 'out/test/ui/**/*.test.js']],
 ];
 
-let passed = 0;
-let failed = 0;
-let pending = 0;
+/** Totals from mocha's spec reporter ("N passing", "N failing", "N pending"), summed over the tiers run so far. */
+const totals = { passed: 0, failed: 0, pending: 0 };
+const count = (out, re) => [...out.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+const summary = () =>
+  `${totals.passed} passed, ${totals.failed} failed${totals.pending ? `, ${totals.pending} skipped` : ''}`;
+
 const started = Date.now();
+const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
 for (const [name, cmd, args] of steps) {
-  console.log(`\n== ${name}: ${cmd} ${args.join(' ')}`);
+  console.log(`\n== ${name}: ${cmd} ${args.join(' ')} (${elapsed()})`);
   let out = '';
   const code = await new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d) => { process.stdout.write(d); out += d; });
-    child.stderr.on('data', (d) => { process.stderr.write(d); });
-    child.on('close', (c) => resolve(c ?? 1));
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      out += d;
+    });
+    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.on('error', (err) => {
+      console.log(`cannot start ${cmd}: ${err.message}`);
+      resolve(127);
+    });
+    child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
   });
-  // mocha's spec reporter: "N passing", "N failing", "N pending"
-  const count = (re) => [...out.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
-  passed += count(/^\s*(\d+) passing/gm);
-  failed += count(/^\s*(\d+) failing/gm);
-  pending += count(/^\s*(\d+) pending/gm);
+  totals.passed += count(out, /^\s*(\d+) passing/gm);
+  totals.failed += count(out, /^\s*(\d+) failing/gm);
+  totals.pending += count(out, /^\s*(\d+) pending/gm);
   if (code !== 0) {
-    console.log(`\n== ${name} failed (exit ${code}) after ${Math.round((Date.now() - started) / 1000)} s`);
-    console.log(`${passed} passed, ${Math.max(failed, 1)} failed${pending ? `, ${pending} skipped` : ''}`);
+    const why = count(out, /^\s*(\d+) failing/gm) > 0 ? 'tests failed' : 'the step itself failed, not a test';
+    console.log(`\n== step "${name}" failed (exit ${code}: ${why}) after ${elapsed()}`);
+    console.log(`${summary()}; stopped at "${name}"`);
     process.exit(code);
   }
 }
-console.log(`\n== all tiers passed in ${Math.round((Date.now() - started) / 1000)} s`);
-console.log(`${passed} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
+console.log(`\n== all tiers passed in ${elapsed()}`);
+console.log(summary());

@@ -3,8 +3,9 @@
 # Node 24 it needs into .vscode-test/code-server/, for the real-VS-Code tests
 # (test/harness/codeServer.ts). Idempotent: does nothing when the pinned
 # version is already there. Needs the npm registry only; the system packages
-# (chromium, libkrb5-dev, libsecret-1-dev, libx11-dev, libxkbfile-dev) are
-# installed by .ci/run, not here.
+# (chromium, build tools, libkrb5-dev, libsecret-1-dev, libx11-dev,
+# libxkbfile-dev) come from scripts/setup/system-packages.sh, which `npm test`
+# runs first.
 #
 # Usage: scripts/vscode/install-code-server.sh [--force]
 # Env:   CODE_SERVER_VERSION (default 4.139.1), NODE_MAJOR (default 24),
@@ -41,6 +42,11 @@ if [[ $FORCE -eq 0 ]]; then
   fi
   [[ -n "$have" ]] && log "found code-server '$have', want $CODE_SERVER_VERSION: reinstalling"
 fi
+
+# When this runs under `npm test` (Node 20), the outer npm exports npm_* variables; the inner npm runs on Node 24
+# but would pass them on, and code-server's postinstall reads the Node version from npm_config_user_agent
+# ("code-server currently requires node v24. We have detected that you are on node v20"). Start clean.
+while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep -iE '^npm_|^NODE$|^INIT_CWD$' || true)
 
 export CI="${CI:-true}" npm_config_yes=true npm_config_fund=false npm_config_audit=false \
   npm_config_update_notifier=false npm_config_progress=false npm_config_loglevel=warn

@@ -174,6 +174,16 @@ export const CHROMIUM_ARGS: readonly string[] = [
 // Locating things
 
 /** The project root: the nearest folder above this file with scripts/vscode/install-code-server.sh. */
+/**
+ * Where the UI tests write the README's screenshots: `out/screenshots/` (ignored), so that a test run never rewrites
+ * tracked files. `npm run docs:screenshots` sets CARBON_METER_DOCS_SHOTS=1 to refresh `docs/` on purpose.
+ */
+export function screenshotDir(): string {
+  const dir = process.env.CARBON_METER_DOCS_SHOTS === '1' ? path.join(repoRoot(), 'docs') : path.join(repoRoot(), 'out', 'screenshots');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 export function repoRoot(from: string = __dirname): string {
   let dir = path.resolve(from);
   for (;;) {

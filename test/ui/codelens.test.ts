@@ -2,7 +2,7 @@
  * CodeLens as a user sees it: code-server with the extension loaded from this repository, Chromium driven by
  * Playwright. Opens the fixture training script, sees the lenses, clicks "Run with Carbon Meter" (a metered run in
  * the "Carbon Meter" terminal), sees the lens show that run's footprint, runs it again and sees the estimate for the
- * next run; the screenshot goes to docs/codelens.png.
+ * next run; the screenshot goes to out/screenshots/codelens.png (docs/ with `npm run docs:screenshots`).
  *
  *   npm run build && npx tsc -p tsconfig.test.json && npx mocha --no-config --timeout 600000 out/test/ui/codelens.test.js
  */
@@ -13,11 +13,11 @@ import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { HistoryStore } from '../../src/core/history/store';
 import type { Run } from '../../src/core/types';
-import { openWorkbench, repoRoot, runCommand, screenshot, startCodeServer, terminalText, waitFor, type CodeServer, type Workbench } from '../harness/codeServer';
+import { openWorkbench, repoRoot, runCommand, screenshot, screenshotDir, startCodeServer, terminalText, waitFor, type CodeServer, type Workbench } from '../harness/codeServer';
 
 const ROOT = repoRoot();
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'codelens', 'workspace');
-const SHOT = path.join(ROOT, 'docs', 'codelens.png');
+const SHOT = path.join(screenshotDir(), 'codelens.png');
 
 describe('CodeLens (UI, code-server + Chromium)', function () {
   this.timeout(300_000);

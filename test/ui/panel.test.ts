@@ -2,7 +2,7 @@
  * The History panel as a user sees it: code-server with the extension loaded from this repository, a seeded history
  * (panelSeed.ts), Chromium driven by Playwright. Opens the panel from the palette, reads the seeded runs, filters,
  * sorts, pages, works the table from the keyboard, opens details, checks the injection case and the decimation of a
- * 10 h run, switches themes (screenshots in docs/), narrows the panel to 400 px, and reloads the window.
+ * 10 h run, switches themes (README screenshots: see screenshotDir), narrows the panel to 400 px, and reloads the window.
  *
  *   npm run build && npx tsc -p tsconfig.test.json && npx mocha --no-config --timeout 600000 out/test/ui/panel.test.js
  */
@@ -17,6 +17,7 @@ import {
   repoRoot,
   runCommand,
   screenshot,
+  screenshotDir,
   startCodeServer,
   statusBarItemById,
   waitFor,
@@ -27,7 +28,7 @@ import {
 import { INJECTION_NAME, seedHistory, type Seeded } from './panelSeed';
 
 const ROOT = repoRoot();
-const DOCS = path.join(ROOT, 'docs');
+const DOCS = screenshotDir();
 /** Where the screenshots that are not for the README go (high contrast, 400 px): $CARBON_METER_UI_SHOTS, else a temp folder. */
 const SHOTS = process.env.CARBON_METER_UI_SHOTS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -227,7 +228,7 @@ describe('History panel (UI, code-server + Chromium)', function () {
     assert.match((await frame.textContent('#detail .time-tip')) ?? '', /Set carbonMeter\.intensity\.provider to a live source to get greener-hour tips\./);
   });
 
-  it('is themed: dark, light and high contrast, chart colours included (screenshots in docs/)', async () => {
+  it('is themed: dark, light and high contrast, chart colours included (README screenshots)', async () => {
     await page.setViewportSize({ width: 1600, height: 1240 });
     await frame.click(`tr[data-id="${seeded.timeResolvedRunId}"]`);
     await waitFor(async () => (await detailTitle()) === 'gpt2-medium-pretrain', { message: 'the time-resolved run' });

@@ -15,6 +15,7 @@ import {
   runCommand,
   runInTerminal,
   screenshot,
+  screenshotDir,
   startCodeServer,
   statusBarItemById,
   waitFor,
@@ -107,7 +108,7 @@ describe('Carbon Meter UI (code-server + Chromium)', function () {
     assert.match(tip, /FR/);
     assert.match(tip, /Show History/);
     assert.match(tip, /Stop Metering/);
-    await screenshot(page, path.join(ROOT, 'docs', 'status-bar.png'));
+    await screenshot(page, path.join(screenshotDir(), 'status-bar.png'));
     await page.mouse.move(10, 10);
 
     const run = await waitFor(() => runs().find((r) => r.status === 'completed' && r.source === 'terminal'), { timeoutMs: 120_000, message: 'a completed run in the history' });

@@ -196,20 +196,35 @@ describe('procfs sampling', () => {
   });
 
   it('meters a real tree through systeminformation (the macOS and Windows path)', async () => {
-    const child = spawn(process.execPath, ['-e', 'const u = Date.now() + 4000; while (Date.now() < u) {}'], { stdio: 'ignore' });
+    // The child spins until it is killed (never for a wall-clock time: under load it could finish before we look).
+    const child = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    /** The kernel's own count of the child's CPU time (utime + stime), in seconds. */
+    const kernelCpuS = () => {
+      const st = parseProcStat(fs.readFileSync(`/proc/${child.pid}/stat`, 'latin1'));
+      return (st.utimeTicks + st.stimeTicks) / 100;
+    };
     try {
       const sampler = new SysinfoTreeSampler(child.pid!);
       await sampler.sample();
-      await new Promise((r) => setTimeout(r, 1500));
+      const start = kernelCpuS();
+      // Wait for CPU work, not for a time: however loaded the machine, the child has then used 0.3 CPU s. (And for
+      // systeminformation's own minimum of one second between two lists, below which it answers from its last one.)
+      const since = Date.now();
+      while (kernelCpuS() - start < 0.3 || Date.now() - since < 1100) await new Promise((r) => setTimeout(r, 50));
       const s = await sampler.sample();
+      const used = kernelCpuS() - start;
       assert.deepEqual(s.pids, [child.pid]);
       assert.ok(s.alive);
-      // a busy loop uses about one CPU: 1.5 s of wall time gives roughly 1.5 CPU seconds
-      assert.ok(s.cpuSeconds > 0.3, `cpu ${s.cpuSeconds}`);
+      // An estimate (CPU share × wall time) of what the kernel counted over the same window. On Linux, where this
+      // test runs, systeminformation computes the share from /proc against all CPUs' ticks (a share of the whole
+      // machine); on macOS (`ps` %cpu) and Windows it is a share of one CPU, which is what the sampler assumes.
+      const expected = used / os.cpus().length;
+      assert.ok(s.cpuSeconds > expected * 0.6 && s.cpuSeconds < expected * 1.4 + 0.05, `cpu ${s.cpuSeconds}, kernel ${used}`);
       assert.ok(s.rssBytes > 10 * 1024 * 1024);
     } finally {
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
     }
     // systeminformation answers calls less than a second apart from its previous list
     await new Promise((r) => setTimeout(r, 1200));
