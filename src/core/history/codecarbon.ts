@@ -295,9 +295,14 @@ export function codeCarbonRow(header: CodeCarbonHeader, rec: CsvRecord, opts: Co
       reason: `${rec.fields.length} fields where the header has ${header.width} (a row appended with columns dropped?)`,
     };
   }
+  const fields = rec.fields;
   const get = (c: string): string => {
     const i = header.col.get(c);
-    return i === undefined ? '' : unescapeCsvCell(rec.fields[i].trim());
+    if (i === undefined) return '';
+    const v = fields[i];
+    // most cells need neither trimming nor unescaping: test the ends before allocating
+    const a = v.charCodeAt(0);
+    return a === 0x27 || a <= 0x20 || v.charCodeAt(v.length - 1) <= 0x20 ? unescapeCsvCell(v.trim()) : v;
   };
   try {
     const result = rowToRun(get, rec.line, opts);

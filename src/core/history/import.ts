@@ -1,8 +1,8 @@
 /**
  * Imports a CodeCarbon emissions.csv into the store as a stream: the file is read in 1 MiB chunks, parsed as it
- * comes (`CsvReader`), and runs are appended in batches (one write per line and one fsync per batch), so a file of
- * any size is imported in bounded memory: what is held is one chunk, one batch, and one small entry (id → duration)
- * per distinct run, which decides between CodeCarbon's cumulative flush rows of the same run_id.
+ * comes (`CsvReader`), and runs are appended in batches (whole lines in 64 KiB writes, one fsync per batch), so a
+ * file of any size is imported in bounded memory: what is held is one chunk, one batch, and one small entry
+ * (id → duration) per distinct run, which decides between CodeCarbon's cumulative flush rows of the same run_id.
  *
  * Rows that cannot be read are skipped and counted by kind (with their first line numbers), never abort the import;
  * a failing write (full disk, read-only folder) stops it and says how far it got.
@@ -16,7 +16,7 @@ import { CsvReader, type CsvRecord } from './csv';
 import type { HistoryStore } from './store';
 
 const CHUNK_BYTES = 1 << 20;
-const BATCH_RUNS = 5000;
+const BATCH_RUNS = 2000;
 /** Line numbers kept per kind of problem, for the summary. */
 const LINES_PER_KIND = 5;
 
