@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CODECARBON_COLUMNS } from '../src/core/history/codecarbon';
+import { CODECARBON_COLUMNS, parseCodeCarbonCsv } from '../src/core/history/codecarbon';
 import { CsvReader } from '../src/core/history/csv';
 import { importCodeCarbonFile, summariseImportProblems } from '../src/core/history/import';
 import { HistoryStore } from '../src/core/history/store';
@@ -57,6 +57,19 @@ export function generateCodeCarbonCsv(file: string, rows: number): number {
   return size;
 }
 
+/** The former import path, for the baseline: the whole file parsed at once, then one append (and fsync) per run. */
+function baselineWorker(csv: string, home: string, rows: number): void {
+  const text = fs.readFileSync(csv, 'utf8');
+  const lines = text.split('\n');
+  const part = lines.slice(0, rows + 1).join('\n') + '\n';
+  const t0 = performance.now();
+  const { runs } = parseCodeCarbonCsv(part);
+  const store = new HistoryStore(home);
+  for (const run of runs) store.append(run);
+  const s = (performance.now() - t0) / 1000;
+  process.stdout.write(JSON.stringify({ rows, s }) + '\n');
+}
+
 function worker(csv: string, home: string): void {
   const rssBefore = process.memoryUsage().rss;
   const t0 = performance.now();
@@ -85,6 +98,8 @@ export interface ImportBenchResult {
   rows: number;
   csvBytes: number;
   rowsPerS: number;
+  /** the former path (one append and fsync per run) over the first rows of the same file, same machine, same run */
+  baselineRowsPerS: number;
   /** rows per second of CPU time (user + system) of the importing process: what a loaded machine does not change */
   rowsPerCpuS: number;
   peakGrowthMB: number;
@@ -106,10 +121,15 @@ export function runImportBench(rows = DEFAULT_ROWS): ImportBenchResult {
     if (p.status !== 0) throw new Error(`import worker failed (${p.status}): ${p.stderr}`);
     const w = JSON.parse(p.stdout.trim().split('\n').pop()!);
     const historyBytes = fs.statSync(path.join(home, 'history.jsonl')).size;
+    const baseRows = Math.min(rows, 2000);
+    const b = spawnSync(process.execPath, [__filename, '--baseline', csv, path.join(dir, 'home-baseline'), String(baseRows)], { encoding: 'utf8' });
+    if (b.status !== 0) throw new Error(`baseline worker failed (${b.status}): ${b.stderr}`);
+    const base = JSON.parse(b.stdout.trim().split('\n').pop()!);
     return {
       rows: w.rows,
       csvBytes,
       rowsPerS: w.rows / w.s,
+      baselineRowsPerS: base.rows / base.s,
       rowsPerCpuS: w.rows / w.cpuS,
       peakGrowthMB: w.peakGrowthBytes / 2 ** 20,
       parseRowsPerS: w.parseRecordsPerS,
@@ -126,6 +146,8 @@ export function runImportBench(rows = DEFAULT_ROWS): ImportBenchResult {
 if (require.main === module) {
   if (process.argv[2] === '--worker') {
     worker(process.argv[3], process.argv[4]);
+  } else if (process.argv[2] === '--baseline') {
+    baselineWorker(process.argv[3], process.argv[4], Number(process.argv[5]));
   } else {
     const r = runImportBench(Number(process.argv[2]) || DEFAULT_ROWS);
     console.log(JSON.stringify(r, null, 2));

@@ -16,7 +16,7 @@ import { CsvReader, type CsvRecord } from './csv';
 import type { HistoryStore } from './store';
 
 const CHUNK_BYTES = 1 << 20;
-const BATCH_RUNS = 2000;
+const BATCH_RUNS = 1000;
 /** Line numbers kept per kind of problem, for the summary. */
 const LINES_PER_KIND = 5;
 
