@@ -391,7 +391,7 @@ function rowToRun(get: (c: string) => string, line: number, opts: CodeCarbonImpo
   if (durationS === undefined) return `invalid duration: ${JSON.stringify(get('duration').slice(0, 40))}`;
   if (durationS > MAX_IMPORT_DURATION_S) return `invalid duration: ${get('duration').slice(0, 40)} s is more than ten years`;
   const startMs = endMs - durationS * 1000;
-  if (!Number.isFinite(new Date(startMs).getTime())) return `invalid timestamp: ${JSON.stringify(timestamp.slice(0, 40))} minus the duration is not a date`;
+  if (!(startMs >= 0)) return `invalid timestamp: ${JSON.stringify(timestamp.slice(0, 40))} minus the duration is before 1970`;
   const emissionsKg = numbers.emissions;
   if (emissionsKg === undefined) return `invalid emissions: ${JSON.stringify(get('emissions').slice(0, 40))}`;
 

@@ -171,8 +171,11 @@ export class CsvReader {
   }
 }
 
-/** Text that a spreadsheet would run as a formula (after any quotes already added to escape one). */
-const FORMULA_START = /^'*[=+\-@\t\r]/;
+/**
+ * Text that a spreadsheet would run as a formula (after any quotes already added to escape one). A line feed is
+ * included because a quoted CR reads back as one: escaping both keeps the round trip exact.
+ */
+const FORMULA_START = /^'*[=+\-@\t\r\n]/;
 
 /** One CSV field: quoted when it holds a comma, a quote, a line break, or leading/trailing spaces; formulas escaped. */
 export function csvField(v: string | number | boolean | undefined | null): string {
