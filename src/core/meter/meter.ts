@@ -476,7 +476,9 @@ export class MeterHub implements Disposable {
       this.opts.log?.(level, msg);
     };
     try {
-      for (const w of fn() ?? []) once('warn', w);
+      const warnings = fn() ?? [];
+      for (const w of warnings) once('warn', w);
+      if (!warnings.length) this.reported.clear(); // a write went through: the next failure is news again
       return undefined;
     } catch (err) {
       const msg = `could not write the history in ${this.store.dir}: ${(err as Error).message}`;
