@@ -1,5 +1,8 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { REDACTED, redactRun, redactSecrets } from '../../src/core/history/redact';
+import { readSettings } from '../../src/extension/settings';
 
 // Example secrets built from pieces, so no scanner mistakes this file for a leak.
 const AWS = 'AKIA' + 'IOSFODNN7EXAMPLE';
@@ -64,5 +67,26 @@ describe('redactSecrets', () => {
     assert.equal(out.command, `python train.py --api-key=${REDACTED}`);
     assert.equal(dirty.command, 'python train.py --api-key=abc');
     assert.equal(out.extra, 1);
+  });
+});
+
+describe('setting carbonMeter.history.redactSecrets', () => {
+  const ROOT = path.resolve(__dirname, '../../..');
+  it('is declared in package.json (default true) with a description in package.nls.json', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const nls = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8'));
+    const sections: { properties: Record<string, { type: string; default: unknown; markdownDescription: string }> }[] = pkg.contributes.configuration;
+    const decl = sections.map((c) => c.properties['carbonMeter.history.redactSecrets']).find(Boolean)!;
+    assert.equal(decl.type, 'boolean');
+    assert.equal(decl.default, true);
+    assert.ok(nls[decl.markdownDescription.slice(1, -1)], 'described');
+  });
+
+  it('is read by the settings reader: on by default, off when set, a wrong value gives a problem and stays on', () => {
+    assert.equal(readSettings(() => undefined).settings.redactSecrets, true);
+    assert.equal(readSettings((k) => (k === 'history.redactSecrets' ? false : undefined)).settings.redactSecrets, false);
+    const bad = readSettings((k) => (k === 'history.redactSecrets' ? 'no' : undefined));
+    assert.equal(bad.settings.redactSecrets, true);
+    assert.ok(bad.problems.some((p) => p.key.includes('history.redactSecrets')), JSON.stringify(bad.problems));
   });
 });
