@@ -10,7 +10,10 @@ import { parseArgs } from 'node:util';
 import { kmByCar, EQUIVALENT_FACTORS } from '../core/equivalents';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, sig } from '../core/format';
 import { getHardware } from '../core/hardware';
-import { parseCodeCarbonCsv, runsToCodeCarbonCsv, runsToJson } from '../core/history/codecarbon';
+import { runsToCodeCarbonCsv, runsToJson } from '../core/history/codecarbon';
+import { importCodeCarbonFile, summariseImportProblems } from '../core/history/import';
+import type { CorruptEntry } from '../core/history/records';
+import { redactSecrets } from '../core/history/redact';
 import { HistoryStore } from '../core/history/store';
 import { createIntensityProvider, intensityCacheDir, intensityConfigFromEnv, IntensityConfigError } from '../core/intensity/live';
 import { greenerRegions, guessRegionFromTimeZone, resolveRegion, UnknownRegionError } from '../core/intensity/regions';
@@ -51,13 +54,15 @@ readout on stderr and a summary at the end, and adds the run to the history. Exi
 Options:
   --region CODE      ISO 3166 country (FR, DEU) or provider:region (aws:eu-west-3, gcp:europe-west9, azure:francecentral)
   --pue N            power usage effectiveness of the data centre (default 1.0 locally, the provider's for cloud regions)
-  --interval S       sampling interval in seconds (default 1, minimum 0.5)
+  --interval S       sampling interval in seconds (default 1, minimum 0.5); a sample is taken at each checkpoint too
   --name NAME        name of the run in the history (default: the script's name)
   --tdp W            CPU TDP in watts, instead of RAPL or the CPU table
   --checkpoint S     save the running run every S seconds (default 10, from 1 to 10)
   --no-gpu           do not query nvidia-smi
   --json             print exactly one JSON object (the run record) on stdout at the end; no summary
   --quiet            no live readout
+  --keep-secrets     store the command line as typed (default: API keys, tokens, passwords and URL credentials in it
+                     are replaced by ***)
   --provider NAME    carbon intensity source: static (annual averages, default), electricitymaps, uk-carbon-intensity,
                      watttime (default: $CARBON_METER_PROVIDER). Live sources are asked at most once per period
                      (Electricity Maps 1 h, GB 30 min, WattTime 5 min) by all windows and CLIs together; on failure the
@@ -114,8 +119,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function openStore(): HistoryStore {
-  const store = new HistoryStore(process.env.CARBON_METER_HOME || HistoryStore.defaultDir());
+function openStore(redactSecrets = true): HistoryStore {
+  const store = new HistoryStore(process.env.CARBON_METER_HOME || HistoryStore.defaultDir(), { redactSecrets });
   try {
     const recovered = store.recoverInterrupted();
     for (const r of recovered) {
@@ -152,6 +157,7 @@ async function runCommand(args: string[]): Promise<number> {
       provider: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      'keep-secrets': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -178,7 +184,7 @@ async function runCommand(args: string[]): Promise<number> {
   } catch (err) {
     throw err instanceof IntensityConfigError ? new UsageError(err.message) : err;
   }
-  const store = openStore();
+  const store = openStore(!values['keep-secrets']);
   const intensity = createIntensityProvider(intensityConfig, {
     cacheDir: intensityCacheDir(store.dir),
     // each problem is printed once; the run record keeps the reason in intensity.fallback
@@ -231,7 +237,7 @@ async function runCommand(args: string[]): Promise<number> {
 
   const meter = hub.start({
     pid: child.pid,
-    command: command.map(shellQuote).join(' '),
+    command: store.redactSecrets ? redactSecrets(command.map(shellQuote).join(' ')) : command.map(shellQuote).join(' '),
     name: values.name,
     cwd: process.cwd(),
     source: 'cli',
@@ -248,13 +254,15 @@ async function runCommand(args: string[]): Promise<number> {
   const { code, signal } = await exited;
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
   const run = (await hub.stop(meter.run.id, { exitCode })) ?? meter.run;
+  const saveError = hub.saveError(run.id);
   sub.dispose();
   readout?.clear();
   for (const [s, h] of handlers) process.off(s, h);
   hub.dispose();
 
   if (values.json) process.stdout.write(JSON.stringify(run) + '\n');
-  else process.stderr.write(summary(run, store.dir));
+  else process.stderr.write(summary(run, store.dir, saveError));
+  if (values.json && saveError) process.stderr.write(`carbon-meter: the run was NOT saved: ${saveError}\n`);
   return exitCode;
 }
 
@@ -279,7 +287,7 @@ class LiveReadout {
   }
 }
 
-export function summary(run: Run, dir: string): string {
+export function summary(run: Run, dir: string, saveError?: string): string {
   const e = run.energyKWh;
   const p = run.power;
   const i = run.intensity;
@@ -295,7 +303,7 @@ export function summary(run: Run, dir: string): string {
     `             region ${i.regionReason ?? ''}${i.fallback ? `; fallback: ${i.fallback}` : ''}`,
     `  Emissions  ${formatCo2(run.emissionsKg)} CO₂eq ≈ ${sig(km)} km by car (US EPA GHG equivalencies ${EQUIVALENT_FACTORS.carKm.year}: ${sig(EQUIVALENT_FACTORS.carKm.gPerUnit)} g/km)`,
     ...(run.notes ?? []).map((n) => `  Note       ${n}`),
-    `  Saved to   ${dir} (run ${run.id})`,
+    saveError ? `  NOT saved  ${saveError}` : `  Saved to   ${dir} (run ${run.id})`,
   ];
   return lines.join('\n') + '\n';
 }
@@ -337,7 +345,14 @@ function historyCommand(args: string[]): number {
   return 0;
 }
 
-function reportCorrupt(corrupt: { line: number; reason: string }[], store: HistoryStore): void {
+function reportCorrupt(all: CorruptEntry[], store: HistoryStore): void {
+  for (const c of all.filter((x) => x.file)) {
+    const where = path.join(store.dir, c.file!);
+    process.stderr.write(
+      `carbon-meter: unreadable ${where} (${c.reason})${c.setAsideAs ? `: set aside as ${path.join(store.dir, c.setAsideAs)}` : ''}\n`,
+    );
+  }
+  const corrupt = all.filter((x) => !x.file);
   if (!corrupt.length) return;
   process.stderr.write(
     `carbon-meter: skipped ${corrupt.length} unreadable line(s) in ${store.historyPath}: ${corrupt
@@ -348,20 +363,30 @@ function reportCorrupt(corrupt: { line: number; reason: string }[], store: Histo
 }
 
 function exportCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { format: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    args,
+    options: { format: { type: 'string' }, out: { type: 'string' }, 'keep-secrets': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
-    process.stdout.write('Usage: carbon-meter export --format codecarbon-csv|json [--out FILE]\n');
+    process.stdout.write('Usage: carbon-meter export --format codecarbon-csv|json [--out FILE] [--keep-secrets]\n');
     return 0;
   }
   const format = values.format ?? 'codecarbon-csv';
   if (format !== 'codecarbon-csv' && format !== 'json') throw new UsageError(`--format must be codecarbon-csv or json, not "${format}"`);
-  const store = openStore();
+  const store = openStore(!values['keep-secrets']);
   const { runs, corrupt } = store.load();
   reportCorrupt(corrupt, store);
   const done = runs.filter((r) => r.status !== 'running');
   const text = format === 'json' ? runsToJson(done) : runsToCodeCarbonCsv(done, toAlpha3);
   if (values.out) {
-    fs.writeFileSync(values.out, text);
+    // command lines and paths are private: readable by the user only, like the history itself
+    try {
+      fs.writeFileSync(values.out, text, { mode: 0o600 });
+      fs.chmodSync(values.out, 0o600);
+    } catch (err) {
+      process.stderr.write(`carbon-meter: could not write ${values.out}: ${(err as Error).message}\n`);
+      return 1;
+    }
     process.stderr.write(`carbon-meter: wrote ${done.length} run(s) to ${values.out}\n`);
   } else {
     process.stdout.write(text);
@@ -384,25 +409,19 @@ function importCommand(args: string[]): number {
     return values.help ? 0 : 2;
   }
   const file = positionals[0];
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    process.stderr.write(`carbon-meter: cannot read ${file}: ${(err as Error).message}\n`);
-    return 1;
-  }
-  const { runs, errors } = parseCodeCarbonCsv(text, { fileName: path.basename(file) });
-  for (const e of errors) process.stderr.write(`carbon-meter: ${file}:${e.line}: skipped: ${e.reason}\n`);
   const store = openStore();
-  const known = new Set(store.load().runs.map((r) => r.id));
-  let added = 0;
-  for (const run of runs) {
-    if (known.has(run.id)) continue;
-    store.append(run);
-    added++;
-  }
-  process.stdout.write(`Imported ${added} run(s) from ${file}${runs.length > added ? ` (${runs.length - added} already in the history)` : ''}.\n`);
-  return errors.length && !runs.length ? 1 : 0;
+  const r = importCodeCarbonFile(store, file);
+  const skipped = summariseImportProblems(r.problems);
+  if (skipped) process.stderr.write(`carbon-meter: ${file}: ${skipped}\n`);
+  if (r.fatal) process.stderr.write(`carbon-meter: ${r.fatal}\n`);
+  const extra = [
+    r.known ? `${r.known} already in the history` : '',
+    r.updated ? `${r.updated} updated by later rows` : '',
+    r.superseded ? `${r.superseded} row(s) were earlier flushes of the same run` : '',
+    r.skipped ? `${r.skipped} row(s) skipped` : '',
+  ].filter(Boolean);
+  process.stdout.write(`Imported ${r.added} run(s) from ${file}${extra.length ? ` (${extra.join('; ')})` : ''}.\n`);
+  return r.fatal || (r.skipped && !r.added && !r.known && !r.updated) ? 1 : 0;
 }
 
 function regionsCommand(args: string[]): number {

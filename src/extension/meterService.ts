@@ -11,6 +11,7 @@ import { MeterHub, type Meter, type Reading, type RunSpec } from '../core/meter/
 import type { Run } from '../core/types';
 import { Emitter } from '../core/util/events';
 import { readSettings, type Settings } from './settings';
+import { redactSecrets } from '../core/history/redact';
 
 /** What an adapter knows of a run it wants metered; the service adds the region and PUE. */
 export type StartRequest = Pick<RunSpec, 'pid' | 'command' | 'name' | 'cwd' | 'source' | 'reaperPid' | 'startedAt' | 'countFromProcessStart'>;
@@ -36,7 +37,9 @@ export class MeterService implements vscode.Disposable {
 
   constructor(readonly log: vscode.LogOutputChannel) {
     this.settings = this.readSettings();
-    this.store = new HistoryStore(this.settings.historyPath || process.env.CARBON_METER_HOME || HistoryStore.defaultDir());
+    this.store = new HistoryStore(this.settings.historyPath || process.env.CARBON_METER_HOME || HistoryStore.defaultDir(), {
+      redactSecrets: this.settings.redactSecrets,
+    });
     this.log.info(`history: ${this.store.dir}`);
     try {
       for (const r of this.store.recoverInterrupted()) {
@@ -51,6 +54,7 @@ export class MeterService implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('carbonMeter')) return;
         this.settings = this.readSettings();
+        this.store.redactSecrets = this.settings.redactSecrets;
         this.log.info('settings changed');
         if (e.affectsConfiguration('carbonMeter.sampling') || e.affectsConfiguration('carbonMeter.cpu') || e.affectsConfiguration('carbonMeter.gpu')) {
           void this.resetHubWhenIdle();
@@ -147,10 +151,11 @@ export class MeterService implements vscode.Disposable {
     const choice = this.regionChoice();
     const meter = hub.start({
       ...req,
+      command: this.settings.redactSecrets ? redactSecrets(req.command) : req.command,
       place: choice,
       notes: choice.warnings,
     });
-    this.log.info(`metering ${req.source} run "${req.command}" (pid ${req.pid}) as ${meter.run.id}; region ${choice.region.code} (${choice.reason})`);
+    this.log.info(`metering ${req.source} run "${meter.run.command}" (pid ${req.pid}) as ${meter.run.id}; region ${choice.region.code} (${choice.reason})`);
     return meter;
   }
 

@@ -23,6 +23,8 @@ export interface Settings {
   gpuEnabled: boolean;
   nvidiaSmiPath: string;
   historyPath: string;
+  /** replace API keys, tokens and passwords in stored and shown command lines by *** (core/history/redact.ts) */
+  redactSecrets: boolean;
 }
 
 export interface SettingsProblem {
@@ -103,6 +105,7 @@ export function readSettings(get: SettingGetter): { settings: Settings; problems
     gpuEnabled: bool('gpu.enabled', true),
     nvidiaSmiPath: str('gpu.nvidiaSmiPath', ''),
     historyPath: str('history.path', ''),
+    redactSecrets: bool('history.redactSecrets', true),
   };
   return { settings, problems };
 }

@@ -9,7 +9,8 @@ import {
   runsToCodeCarbonCsv,
   runsToJson,
 } from '../../src/core/history/codecarbon';
-import { parseCsv } from '../../src/core/history/csv';
+import { CsvReader, csvField, csvRow, parseCsv, unescapeCsvCell } from '../../src/core/history/csv';
+import { importCodeCarbonFile, summariseImportProblems } from '../../src/core/history/import';
 import { runProblem } from '../../src/core/history/records';
 import { HistoryStore } from '../../src/core/history/store';
 import { J_PER_KWH, type Run } from '../../src/core/types';
@@ -318,6 +319,147 @@ describe('CodeCarbon interop', () => {
         { line: 3, fields: ['x\ny', '', 'z'] },
         { line: 5, fields: ['last', '', 'end'] },
       ]);
+    });
+  });
+
+  describe('streaming CSV reader', () => {
+    const tricky = [
+      fixture('emissions-v3.csv'),
+      fixture('emissions-quoted-crlf.csv'),
+      '\ufeffa,"b,1","c ""q"""\r\n\r\n"x\r\ny",,z\rlast,"",end',
+      'a,b\r\nc,"d\r\ne"\r\n"f""",g\n',
+      'unterminated,"quote\nrow',
+    ];
+    it('gives the same records and errors whatever the chunk size (1 character to the whole text)', () => {
+      for (const text of tricky) {
+        const whole = parseCsv(text);
+        for (const size of [1, 2, 3, 7, 64, text.length]) {
+          const reader = new CsvReader();
+          const records = [];
+          for (let i = 0; i < text.length; i += size) records.push(...reader.push(text.slice(i, i + size)));
+          records.push(...reader.end());
+          assert.deepEqual({ records, errors: reader.errors }, whole, `chunks of ${size} of ${JSON.stringify(text.slice(0, 30))}`);
+        }
+      }
+    });
+  });
+
+  describe('formula injection (OWASP CSV injection)', () => {
+    const names = ['=HYPERLINK("http://evil.example","click")', '+1+2', '-2+3', '@SUM(A1)', '\tx', '\rx', "'=already", "'plain", 'plain', '-', 'a=b'];
+
+    it('escapes text cells that start with = + - @ tab or CR: a leading quote, and the cell quoted', () => {
+      assert.equal(csvField('=HYPERLINK("http://evil.example","click")'), '"\'=HYPERLINK(""http://evil.example"",""click"")"');
+      assert.equal(csvField('+1'), `"'+1"`);
+      assert.equal(csvField('-1'), `"'-1"`);
+      assert.equal(csvField('@x'), `"'@x"`);
+      assert.equal(csvField('\tx'), `"'\tx"`);
+      assert.equal(csvField("'=x"), `"''=x"`);
+      assert.equal(csvField('a=b'), 'a=b');
+      assert.equal(csvField("'plain"), "'plain");
+    });
+
+    it('keeps numbers as numbers, negative ones included', () => {
+      assert.equal(csvField(-0.5), '-0.5');
+      assert.equal(csvField(-1e-7), '-1e-7');
+      assert.equal(csvRow([-3, '-3', 2]), `-3,"'-3",2`);
+    });
+
+    it('round-trips exactly: an export read back gives the original names', () => {
+      const runs = names.map((name) => makeRun({ name }));
+      const csv = runsToCodeCarbonCsv(runs, (a2) => A2_TO_A3[a2]);
+      for (const line of csv.split('\n').slice(1, -1)) {
+        const cell = line.slice(line.indexOf(',') + 1);
+        assert.doesNotMatch(cell, /^[=+\-@\t\r]/, 'no cell starts a formula');
+      }
+      const back = parseCodeCarbonCsv(csv);
+      assert.deepEqual(back.errors, []);
+      assert.deepEqual(
+        back.runs.map((r) => r.name),
+        names.map((n) => n.replace(/\r/g, '\n')), // a CR inside a quoted cell reads back as a line break (RFC 4180)
+      );
+      assert.equal(unescapeCsvCell("'plain"), "'plain");
+      assert.equal(unescapeCsvCell("''=x"), "'=x");
+    });
+  });
+
+  describe('bad rows', () => {
+    const header = CODECARBON_COLUMNS.join(',');
+    const row = (over: Partial<Record<string, string>> = {}) =>
+      CODECARBON_COLUMNS.map((c) => over[c] ?? ({ timestamp: '2025-03-01T10:00:00', project_name: 'p', run_id: over.run_id ?? 'r', duration: '60', emissions: '0.001', energy_consumed: '0.01', cpu_energy: '0.01', pue: '1' } as Record<string, string>)[c] ?? '').join(',');
+
+    it('skips each bad row with its line and reason, and keeps every valid row', () => {
+      const csv = [
+        header,
+        row({ run_id: 'ok-1' }),
+        row({ run_id: 'huge', duration: '1e13' }),
+        row({ run_id: 'neg-energy', cpu_energy: '-0.5' }),
+        row({ run_id: 'neg-total', energy_consumed: '-1' }),
+        row({ run_id: 'neg-emissions', emissions: '-0.1' }),
+        row({ run_id: 'neg-duration', duration: '-5' }),
+        row({ run_id: 'bad-date', timestamp: 'yesterday' }),
+        row({ run_id: 'early', timestamp: '0001-01-01T00:00:00', duration: '1e8' }),
+        row({ run_id: 'ok-2' }),
+      ].join('\n');
+      const { runs, errors } = parseCodeCarbonCsv(csv);
+      assert.deepEqual(
+        runs.map((r) => r.notes?.find((n) => n.startsWith('CodeCarbon run_id'))),
+        ['CodeCarbon run_id ok-1', 'CodeCarbon run_id ok-2'],
+      );
+      const byLine = Object.fromEntries(errors.map((e) => [e.line, e.reason]));
+      assert.match(byLine[3], /^invalid duration: 1e13 s is more than ten years/);
+      assert.match(byLine[4], /^negative cpu_energy/);
+      assert.match(byLine[5], /^negative energy_consumed/);
+      assert.match(byLine[6], /^negative emissions/);
+      assert.match(byLine[7], /^negative duration/);
+      assert.match(byLine[8], /^invalid timestamp/);
+      assert.match(byLine[9], /^invalid timestamp: .* before 1970/);
+      assert.equal(errors.length, 7);
+      for (const r of runs) assert.equal(runProblem(r), undefined);
+    });
+
+    it('importCodeCarbonFile streams a file into the store in batches, skips and summarises bad rows, and is idempotent', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cc-import-'));
+      const file = path.join(dir, 'emissions.csv');
+      const lines = [header];
+      for (let i = 0; i < 300; i++) {
+        lines.push(row({ run_id: `run-${i}`, duration: String(100 + i) }));
+        if (i % 3 === 0) lines.push(row({ run_id: `run-${i}`, duration: String(50 + i) })); // an earlier flush, out of order
+        if (i % 100 === 7) lines.push(row({ run_id: `bad-${i}`, duration: '1e13' }));
+        if (i % 100 === 9) lines.push(row({ run_id: `neg-${i}`, gpu_energy: '-2' }));
+      }
+      fs.writeFileSync(file, lines.join('\r\n') + '\r\n');
+      const store = new HistoryStore(path.join(dir, 'home'), { durable: false });
+      const r = importCodeCarbonFile(store, file, { chunkBytes: 4096, batchRuns: 64 });
+      assert.equal(r.fatal, undefined);
+      assert.equal(r.rows, 300 + 100 + 6);
+      assert.equal(r.added, 300);
+      assert.equal(r.superseded, 100);
+      assert.equal(r.skipped, 6);
+      assert.deepEqual(
+        r.problems.map((p) => [p.kind, p.count, p.lines]),
+        [
+          ['invalid duration', 3, [13, 148, 284]],
+          ['negative gpu_energy', 3, [17, 152, 287]],
+        ],
+      );
+      assert.match(summariseImportProblems(r.problems), /^6 row\(s\) skipped: 3 × invalid duration \(lines 13, 148, 284; e\.g\. invalid duration: 1e13 s/);
+      const runs = new HistoryStore(store.dir).load().runs;
+      assert.equal(runs.length, 300);
+      assert.ok(runs.every((x) => x.durationS >= 100), 'the longest row of each run_id wins');
+      const again = importCodeCarbonFile(store, file);
+      assert.equal(again.added, 0);
+      assert.equal(again.known, 300);
+      assert.equal(new HistoryStore(store.dir).load().runs.length, 300);
+    });
+
+    it('importCodeCarbonFile says why when the file is missing, empty or not a CodeCarbon file', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cc-import-'));
+      const store = new HistoryStore(path.join(dir, 'home'));
+      assert.match(importCodeCarbonFile(store, path.join(dir, 'nope.csv')).fatal!, /cannot read .*nope\.csv: ENOENT/);
+      fs.writeFileSync(path.join(dir, 'empty.csv'), '');
+      assert.match(importCodeCarbonFile(store, path.join(dir, 'empty.csv')).fatal!, /is empty/);
+      fs.writeFileSync(path.join(dir, 'other.csv'), 'a,b\n1,2\n');
+      assert.match(importCodeCarbonFile(store, path.join(dir, 'other.csv')).fatal!, /not a CodeCarbon emissions\.csv: no column timestamp/);
     });
   });
 });

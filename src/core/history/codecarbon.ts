@@ -21,7 +21,8 @@
 import * as crypto from 'node:crypto';
 import type { GpuInfo, Run } from '../types';
 import { J_PER_KWH } from '../types';
-import { csvRow, parseCsv } from './csv';
+import { csvRow, parseCsv, unescapeCsvCell, type CsvRecord } from './csv';
+import { runProblem } from './records';
 
 /** The emissions.csv header of CodeCarbon 3.x (EmissionsData field order). */
 export const CODECARBON_COLUMNS = [
@@ -252,21 +253,25 @@ function importId(runId: string, project: string, timestamp: string): string {
 
 const REQUIRED = ['timestamp', 'duration', 'emissions'];
 
-/**
- * Reads a CodeCarbon emissions.csv (any 2.x or 3.x header, columns in any order, optional columns missing).
- * Each run becomes a completed `Run` with source `codecarbon-import`. Rows sharing a run_id are snapshots of the
- * same run (CodeCarbon's `flush()` writes cumulative totals), so only the longest one is kept. The id is derived
- * from run_id (or from project_name and timestamp when there is no run_id), so importing a file twice, or again
- * after more rows were added, does not duplicate runs.
- */
-export function parseCodeCarbonCsv(text: string, opts: CodeCarbonImportOptions = {}): CodeCarbonImport {
-  const { records, errors } = parseCsv(text);
-  const out: CodeCarbonImport = { runs: [], errors: [...errors] };
-  if (!records.length) {
-    if (!errors.length) out.errors.push({ line: 1, reason: 'empty file' });
-    return out;
-  }
-  const header = records[0].fields.map((h) => h.trim().toLowerCase());
+/** The longest duration an imported row may claim (ten years); anything longer is a broken row. */
+export const MAX_IMPORT_DURATION_S = 10 * 366 * 24 * 3600;
+
+/** A row (or the header) that could not be imported: its 1-based line, a short kind for summaries, and why. */
+export interface CodeCarbonRowError {
+  line: number;
+  /** what went wrong, without the row's values ("invalid duration"), to group errors in a summary */
+  kind: string;
+  reason: string;
+}
+
+/** The columns of a CodeCarbon header, or why it is not one. */
+export interface CodeCarbonHeader {
+  width: number;
+  col: Map<string, number>;
+}
+
+export function codeCarbonHeader(rec: CsvRecord): CodeCarbonHeader | CodeCarbonRowError {
+  const header = rec.fields.map((h) => h.trim().toLowerCase());
   const col = new Map<string, number>();
   header.forEach((h, i) => {
     if (h && !col.has(h)) col.set(h, i);
@@ -276,26 +281,68 @@ export function parseCodeCarbonCsv(text: string, opts: CodeCarbonImportOptions =
     missing.push('energy_consumed');
   }
   if (missing.length) {
-    out.errors.push({ line: records[0].line, reason: `not a CodeCarbon emissions.csv: no column ${missing.join(', ')}` });
+    return { line: rec.line, kind: 'not a CodeCarbon emissions.csv', reason: `not a CodeCarbon emissions.csv: no column ${missing.join(', ')}` };
+  }
+  return { width: header.length, col };
+}
+
+/** One data row as a Run, or why it cannot be one. Never throws. */
+export function codeCarbonRow(header: CodeCarbonHeader, rec: CsvRecord, opts: CodeCarbonImportOptions = {}): Run | CodeCarbonRowError {
+  if (rec.fields.length !== header.width) {
+    return {
+      line: rec.line,
+      kind: 'wrong number of fields',
+      reason: `${rec.fields.length} fields where the header has ${header.width} (a row appended with columns dropped?)`,
+    };
+  }
+  const fields = rec.fields;
+  const get = (c: string): string => {
+    const i = header.col.get(c);
+    if (i === undefined) return '';
+    const v = fields[i];
+    // most cells need neither trimming nor unescaping: test the ends before allocating
+    const a = v.charCodeAt(0);
+    return a === 0x27 || a <= 0x20 || v.charCodeAt(v.length - 1) <= 0x20 ? unescapeCsvCell(v.trim()) : v;
+  };
+  try {
+    const result = rowToRun(get, rec.line, opts);
+    if (typeof result !== 'string') {
+      const problem = runProblem(result);
+      return problem ? { line: rec.line, kind: 'not storable', reason: `not storable: ${problem}` } : result;
+    }
+    const colon = result.indexOf(':');
+    return { line: rec.line, kind: colon > 0 ? result.slice(0, colon) : result, reason: result };
+  } catch (err) {
+    return { line: rec.line, kind: 'unreadable row', reason: `unreadable row: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * Reads a CodeCarbon emissions.csv (any 2.x or 3.x header, columns in any order, optional columns missing).
+ * Each run becomes a completed `Run` with source `codecarbon-import`. Rows sharing a run_id are snapshots of the
+ * same run (CodeCarbon's `flush()` writes cumulative totals), so only the longest one is kept. The id is derived
+ * from run_id (or from project_name and timestamp when there is no run_id), so importing a file twice, or again
+ * after more rows were added, does not duplicate runs. Rows that cannot be read are skipped and listed in
+ * `errors`; the others are kept. (For large files, `importCodeCarbonFile` streams the file into the store.)
+ */
+export function parseCodeCarbonCsv(text: string, opts: CodeCarbonImportOptions = {}): CodeCarbonImport {
+  const { records, errors } = parseCsv(text);
+  const out: CodeCarbonImport = { runs: [], errors: [...errors] };
+  if (!records.length) {
+    if (!errors.length) out.errors.push({ line: 1, reason: 'empty file' });
     return out;
   }
-
+  const header = codeCarbonHeader(records[0]);
+  if ('reason' in header) {
+    out.errors.push({ line: header.line, reason: header.reason });
+    return out;
+  }
   const byKey = new Map<string, { run: Run; line: number; merged: number }>();
-  for (const rec of records.slice(1)) {
-    if (rec.fields.length !== header.length) {
-      out.errors.push({
-        line: rec.line,
-        reason: `${rec.fields.length} fields where the header has ${header.length} (a row appended with columns dropped?)`,
-      });
-      continue;
-    }
-    const get = (c: string): string => {
-      const i = col.get(c);
-      return i === undefined ? '' : rec.fields[i].trim();
-    };
-    const result = rowToRun(get, rec.line, opts);
-    if (typeof result === 'string') {
-      out.errors.push({ line: rec.line, reason: result });
+  for (let k = 1; k < records.length; k++) {
+    const rec = records[k];
+    const result = codeCarbonRow(header, rec, opts);
+    if ('reason' in result) {
+      out.errors.push({ line: result.line, reason: result.reason });
       continue;
     }
     const prev = byKey.get(result.id);
@@ -307,29 +354,55 @@ export function parseCodeCarbonCsv(text: string, opts: CodeCarbonImportOptions =
     }
   }
   for (const { run, merged } of byKey.values()) {
-    if (merged) run.notes?.push(`${merged} earlier row(s) of this run_id (cumulative flushes) were superseded by this one`);
+    if (merged) run.notes?.push(supersededNote(merged));
     out.runs.push(run);
   }
   return out;
 }
 
+export function supersededNote(rows: number): string {
+  return `${rows} earlier row(s) of this run_id (cumulative flushes) were superseded by this one`;
+}
+
+/** A cell that must be a finite number ≥ 0 when present: the number, undefined when empty, or why not. */
+function nonNegative(get: (c: string) => string, column: string): number | undefined | string {
+  const raw = get(column);
+  if (!raw) return undefined;
+  const x = numberCell(raw);
+  if (x === undefined) {
+    // CodeCarbon writes "nan" for unknown values; treat it as empty
+    return /^[-+]?(nan|none|null)$/i.test(raw) ? undefined : `invalid ${column}: ${JSON.stringify(raw.slice(0, 40))} is not a number`;
+  }
+  if (x < 0) return `negative ${column}: ${raw.slice(0, 40)}`;
+  return x;
+}
+
 function rowToRun(get: (c: string) => string, line: number, opts: CodeCarbonImportOptions): Run | string {
   const timestamp = get('timestamp');
   const endMs = Date.parse(timestamp); // no zone: local time, as CodeCarbon wrote it
-  if (!Number.isFinite(endMs)) return `invalid timestamp ${JSON.stringify(timestamp)}`;
-  const durationS = numberCell(get('duration'));
-  if (durationS === undefined || durationS < 0) return `invalid duration ${JSON.stringify(get('duration'))}`;
-  const emissionsKg = numberCell(get('emissions'));
-  if (emissionsKg === undefined) return `invalid emissions ${JSON.stringify(get('emissions'))}`;
+  if (!Number.isFinite(endMs)) return `invalid timestamp: ${JSON.stringify(timestamp.slice(0, 40))}`;
+  const numbers: Record<string, number | undefined> = {};
+  for (const c of ['duration', 'emissions', 'cpu_energy', 'gpu_energy', 'ram_energy', 'energy_consumed', 'cpu_power', 'gpu_power', 'ram_power', 'cpu_count', 'gpu_count', 'ram_total_size', 'cpu_utilization_percent']) {
+    const v = nonNegative(get, c);
+    if (typeof v === 'string') return v;
+    numbers[c] = v;
+  }
+  const durationS = numbers.duration;
+  if (durationS === undefined) return `invalid duration: ${JSON.stringify(get('duration').slice(0, 40))}`;
+  if (durationS > MAX_IMPORT_DURATION_S) return `invalid duration: ${get('duration').slice(0, 40)} s is more than ten years`;
+  const startMs = endMs - durationS * 1000;
+  if (!(startMs >= 0)) return `invalid timestamp: ${JSON.stringify(timestamp.slice(0, 40))} minus the duration is before 1970`;
+  const emissionsKg = numbers.emissions;
+  if (emissionsKg === undefined) return `invalid emissions: ${JSON.stringify(get('emissions').slice(0, 40))}`;
 
   const pueCell = numberCell(get('pue'));
   const pue = pueCell !== undefined && pueCell > 0 ? pueCell : 1;
-  const cpuE = numberCell(get('cpu_energy'));
-  const gpuE = numberCell(get('gpu_energy'));
-  const ramE = numberCell(get('ram_energy'));
-  const consumed = numberCell(get('energy_consumed'));
+  const cpuE = numbers.cpu_energy;
+  const gpuE = numbers.gpu_energy;
+  const ramE = numbers.ram_energy;
+  const consumed = numbers.energy_consumed;
   const haveParts = cpuE !== undefined || gpuE !== undefined || ramE !== undefined;
-  if (consumed === undefined && !haveParts) return 'no energy (energy_consumed and the component energies are empty)';
+  if (consumed === undefined && !haveParts) return 'no energy: energy_consumed and the component energies are empty';
   const total = consumed ?? (cpuE ?? 0) + (gpuE ?? 0) + (ramE ?? 0);
   // CodeCarbon's component energies include PUE; ours do not
   const energyKWh = { cpu: (cpuE ?? 0) / pue, gpu: (gpuE ?? 0) / pue, ram: (ramE ?? 0) / pue, total };
@@ -378,7 +451,7 @@ function rowToRun(get: (c: string) => string, line: number, opts: CodeCarbonImpo
     command: '',
     cwd: '',
     source: 'codecarbon-import',
-    startedAt: new Date(endMs - durationS * 1000).toISOString(),
+    startedAt: new Date(startMs).toISOString(),
     endedAt: new Date(endMs).toISOString(),
     durationS,
     status: 'completed',

@@ -13,3 +13,5 @@ export {
 } from './codecarbon';
 export { isSafeRunId, runProblem, type CorruptEntry, type HistoryRecord } from './records';
 export type { CheckpointOwner } from './owner';
+export { REDACTED, redactRun, redactSecrets } from './redact';
+export { importCodeCarbonFile, summariseImportProblems, type CodeCarbonFileImport, type ImportProblem } from './import';

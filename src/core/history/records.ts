@@ -35,6 +35,8 @@ export interface CorruptEntry {
   reason: string;
   /** relative to the store folder; absent for history.jsonl */
   file?: string;
+  /** where a damaged file was moved, relative to the store folder, so that it is reported only once */
+  setAsideAs?: string;
 }
 
 export interface CheckpointFile {

@@ -1,10 +1,11 @@
 /**
  * The run history: one store shared by every CLI and every VS Code window on the machine, at once.
  *
- *   <dir>/history.jsonl          append-only; one JSON record per line (see records.ts). Every line goes out in a
- *                                single write(2) on a descriptor opened with O_APPEND, so concurrent appenders never
- *                                interleave; a writer killed mid-line leaves a torn line, which readers skip and
- *                                report, and the next append starts on a fresh line.
+ *   <dir>/history.jsonl          append-only; one JSON record per line (see records.ts). Every line goes out whole
+ *                                in one write(2) (with other whole lines, up to 64 KiB) on a descriptor opened with
+ *                                O_APPEND, so concurrent appenders never interleave; a writer killed mid-line leaves
+ *                                a torn line, which readers skip and report, and the next append starts on a fresh
+ *                                line.
  *   <dir>/running/<id>.json      the checkpoint of a running run: { v, run, owner }, rewritten atomically
  *                                (write <id>.json.tmp-<pid>-<rand>, then rename) at least every 10 s.
  *   <dir>/samples/<id>.jsonl     the run's power samples; appended at each checkpoint, rewritten atomically and
@@ -42,6 +43,7 @@ import {
   type HistoryRecord,
 } from './records';
 import { renameWithRetry } from '../util/fs';
+import { redactRun } from './redact';
 
 export { DEFAULT_MAX_SAMPLES } from './decimate';
 
@@ -56,6 +58,8 @@ const COMPACT_FACTOR = 4;
 /** Leftover temporary files of killed writers are removed once this old. */
 const TMP_MAX_AGE_MS = 3600 * 1000;
 const READ_CHUNK = 8 * 1024 * 1024;
+/** Appends group whole lines into writes of at most this many characters (one line may be longer). */
+const WRITE_GROUP = 64 * 1024;
 
 export interface HistoryStoreOptions {
   /** Points kept per run in its sample file (default 2000). */
@@ -64,6 +68,8 @@ export interface HistoryStoreOptions {
   staleCheckpointMs?: number;
   /** fsync appends and checkpoints, so a power cut loses at most the write in flight (default true). */
   durable?: boolean;
+  /** Replace well-known secrets in command lines with `***`, when writing and when reading (default true). */
+  redactSecrets?: boolean;
 }
 
 export interface HistoryLoad {
@@ -140,7 +146,10 @@ export class HistoryStore {
   readonly maxSamples: number;
   private readonly staleMs: number;
   private readonly durable: boolean;
+  private redact: boolean;
   private idx: Index = emptyIndex();
+  /** the last sample-file failure reported per run, so that a broken samples folder is reported once */
+  private readonly samplesProblems = new Map<string, string>();
   /** lines in the sample files of runs checkpointed by this process */
   private readonly sampleCounts = new Map<string, number>();
 
@@ -152,6 +161,23 @@ export class HistoryStore {
     this.maxSamples = Math.max(2, Math.floor(opts.maxSamples ?? DEFAULT_MAX_SAMPLES));
     this.staleMs = opts.staleCheckpointMs ?? DEFAULT_STALE_CHECKPOINT_MS;
     this.durable = opts.durable ?? true;
+    this.redact = opts.redactSecrets ?? true;
+  }
+
+  /** Whether command lines are redacted (see redact.ts). Changing it re-reads the history on the next load. */
+  get redactSecrets(): boolean {
+    return this.redact;
+  }
+
+  set redactSecrets(on: boolean) {
+    if (on === this.redact) return;
+    this.redact = on;
+    this.idx = emptyIndex();
+  }
+
+  /** A run as stored and shown: its secrets redacted when redaction is on. */
+  private view<T extends Run>(run: T): T {
+    return this.redact ? redactRun(run) : run;
   }
 
   /**
@@ -181,42 +207,66 @@ export class HistoryStore {
     this.appendMany([run]);
   }
 
-  /** Appends several records (an import): every record is checked first, then one write per line. */
+  /** Appends several records (an import): every record is checked first, then whole lines in writes of up to 64 KiB. */
   appendMany(runs: Run[]): void {
     const at = new Date().toISOString();
     const lines = runs.map((run) => {
       const problem = runProblem(run);
       if (problem) throw new Error(`cannot store run ${JSON.stringify((run as Partial<Run>)?.id)}: ${problem}`);
-      return runLine(run, at);
+      return runLine(this.view(run), at);
     });
     if (lines.length) this.appendLines(lines);
   }
 
   /**
    * Records a running run: rewrites its checkpoint atomically (with this process as owner and a heartbeat) and
-   * appends the new samples to its sample file. The meter calls it at least every 10 s.
+   * appends the new samples to its sample file. The meter calls it at least every 10 s. The checkpoint is written
+   * even when the samples cannot be (a broken samples folder loses the chart, never the run); such a problem is
+   * returned, once per run and reason. Throws when the checkpoint itself cannot be written.
    */
-  checkpoint(run: Run, newSamples: Sample[] = []): void {
+  checkpoint(run: Run, newSamples: Sample[] = []): string[] {
     const problem = runProblem(run);
     if (problem) throw new Error(`cannot checkpoint run ${JSON.stringify(run?.id)}: ${problem}`);
-    if (newSamples.length) this.appendSamples(run.id, newSamples);
+    const warnings: string[] = [];
+    if (newSamples.length) this.trySamples(run.id, warnings, () => this.appendSamples(run.id, newSamples));
     fs.mkdirSync(this.runningDir, { recursive: true, mode: 0o700 });
-    const body: CheckpointFile = { v: HISTORY_FORMAT_VERSION, run, owner: ownerNow() };
+    const body: CheckpointFile = { v: HISTORY_FORMAT_VERSION, run: this.view(run), owner: ownerNow() };
     this.writeAtomic(this.checkpointPath(run.id), JSON.stringify(body) + '\n');
+    return warnings;
   }
 
   /**
    * Records the end of a run: decimates its sample file to `maxSamples` points (setting `run.sampleCount`),
    * appends the final record, then removes the checkpoint. A crash between the two steps is harmless: recovery
-   * sees the final record and only removes the checkpoint.
+   * sees the final record and only removes the checkpoint. The record is written even when the samples cannot be
+   * (the run then says so in its notes); such a problem is returned. Throws when the record cannot be written.
    */
-  finish(run: Run): void {
+  finish(run: Run): string[] {
     const problem = runProblem(run);
     if (problem) throw new Error(`cannot store run ${JSON.stringify(run?.id)}: ${problem}`);
-    run.sampleCount = this.compactSamples(run.id, this.maxSamples, true);
-    this.appendLines([runLine(run)]);
+    const warnings: string[] = [];
+    const failed = this.samplesProblems.get(run.id);
+    this.trySamples(run.id, warnings, () => {
+      run.sampleCount = this.compactSamples(run.id, this.maxSamples, true);
+    });
+    const lost = warnings[0] ?? failed;
+    if (lost) (run.notes ??= []).push(`power samples not saved (${lost}); the totals are complete`);
+    this.appendLines([runLine(this.view(run))]);
     this.sampleCounts.delete(run.id);
+    this.samplesProblems.delete(run.id);
     rmQuiet(this.checkpointPath(run.id));
+    return warnings;
+  }
+
+  /** Runs a sample-file write; a failure becomes a warning (reported once per run and reason), never an exception. */
+  private trySamples(id: string, warnings: string[], write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      const msg = `could not write the samples of run ${id} in ${this.samplesDir}: ${(err as Error).message}`;
+      if (this.samplesProblems.get(id) !== msg) warnings.push(msg);
+      this.samplesProblems.set(id, msg);
+    }
   }
 
   /** Hides a run (an append-only delete record) and removes its samples. */
@@ -372,8 +422,12 @@ export class HistoryStore {
       rmQuiet(claim);
       return undefined;
     }
-    const run = interruptedView(cp.run, cp.owner);
-    run.sampleCount = this.compactSamples(id, this.maxSamples, true);
+    const run = this.view(interruptedView(cp.run, cp.owner));
+    const warnings: string[] = [];
+    this.trySamples(id, warnings, () => {
+      run.sampleCount = this.compactSamples(id, this.maxSamples, true);
+    });
+    this.samplesProblems.delete(id);
     this.appendLines([runLine(run)]);
     rmQuiet(claim);
     return run;
@@ -493,7 +547,7 @@ export class HistoryStore {
       const idx = this.idx;
       for (const { record } of chunk.records) {
         if (record.kind === 'run') {
-          idx.entries.set(record.run.id, { run: record.run, at: record.at });
+          idx.entries.set(record.run.id, { run: this.view(record.run), at: record.at });
           idx.deleted.delete(record.run.id);
         } else {
           idx.entries.delete(record.id);
@@ -595,17 +649,32 @@ export class HistoryStore {
       const file = path.join(this.runningDir, name);
       const cp = readCheckpointFile(file);
       if (!cp) continue;
-      if (typeof cp === 'string') {
-        if (!claimed) corrupt.push({ line: 0, file: `running/${name}`, reason: cp });
+      if (typeof cp === 'string' || cp.run.id !== id) {
+        const reason = typeof cp === 'string' ? cp : `holds run ${cp.run.id}, not ${id}`;
+        if (!claimed) corrupt.push(this.setAside(file, name, reason));
         continue;
       }
-      if (cp.run.id !== id) {
-        corrupt.push({ line: 0, file: `running/${name}`, reason: `holds run ${cp.run.id}, not ${id}` });
-        continue;
-      }
-      out.push({ file, cp, state: claimed ? 'dead' : ownerState(cp.owner, this.staleMs) });
+      out.push({ file, cp: { ...cp, run: this.view(cp.run) }, state: claimed ? 'dead' : ownerState(cp.owner, this.staleMs) });
     }
     return out;
+  }
+
+  /**
+   * Moves a damaged checkpoint out of the way (running/<name>.corrupt-<ms>), so that it is reported once, by the
+   * load that found it, and kept for whoever wants to look at it. A file that could not be read at all (permissions)
+   * stays where it is and is reported again.
+   */
+  private setAside(file: string, name: string, reason: string): CorruptEntry {
+    const entry: CorruptEntry = { line: 0, file: `running/${name}`, reason };
+    if (reason.startsWith('unreadable:')) return entry;
+    const aside = `${name}.corrupt-${Date.now()}`;
+    try {
+      fs.renameSync(file, path.join(this.runningDir, aside));
+      entry.setAsideAs = `running/${aside}`;
+    } catch (err) {
+      if (isNoEnt(err)) entry.reason += ' (since replaced)';
+    }
+    return entry;
   }
 
   /** What a checkpoint shows in place of the history's record for its id, or undefined to keep the history's. */
@@ -633,7 +702,7 @@ export class HistoryStore {
     return path.join(this.samplesDir, `${id}.jsonl`);
   }
 
-  /** Appends whole lines to history.jsonl: one write per line on an O_APPEND descriptor. */
+  /** Appends whole lines to history.jsonl on an O_APPEND descriptor (see appendWholeLines). */
   private appendLines(lines: string[]): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     appendWholeLines(this.historyPath, lines, this.durable);
@@ -733,9 +802,17 @@ function appendWholeLines(file: string, lines: string[], durable: boolean): void
       fs.readSync(fd, last, 0, 1, size - 1);
       if (last[0] !== 0x0a) prefix = '\n';
     }
-    for (let i = 0; i < lines.length; i++) {
-      writeAll(fd, Buffer.from(i === 0 ? prefix + lines[i] : lines[i], 'utf8'));
+    // whole lines, grouped into writes of up to WRITE_GROUP bytes: an O_APPEND write lands in one piece, so other
+    // appenders still never see a line cut (a batch of 5000 imported runs is a hundred writes, not 5000)
+    let group = prefix;
+    for (const line of lines) {
+      if (group.length && group.length + line.length > WRITE_GROUP) {
+        writeAll(fd, Buffer.from(group, 'utf8'));
+        group = '';
+      }
+      group += line;
     }
+    if (group.length) writeAll(fd, Buffer.from(group, 'utf8'));
     if (durable) fs.fdatasyncSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -372,6 +372,12 @@ export class MeterHub implements Disposable {
   readonly onRunFinished = this._onRunFinished.event;
   readonly intervalMs: number;
   private readonly checkpointMs: number;
+  /** the tick period: the sampling interval, or the checkpoint period when that is shorter */
+  private readonly tickMs: number;
+  /** problems already logged (a broken history folder is reported once, not at every checkpoint) */
+  private readonly reported = new Set<string>();
+  /** why the final record of a run could not be written, for the runs stopped by this hub */
+  private readonly saveErrors = new Map<string, string>();
   private readonly exitGraceMs: number;
   private disposed = false;
   private gpuStarted = false;
@@ -383,6 +389,8 @@ export class MeterHub implements Disposable {
   ) {
     this.intervalMs = Math.max(100, opts.intervalMs ?? 1000);
     this.checkpointMs = Math.min(10_000, opts.checkpointMs ?? 10_000);
+    // a checkpoint carries the energy up to its time, so the hub samples at least as often as it checkpoints
+    this.tickMs = Math.min(this.intervalMs, Math.max(100, this.checkpointMs));
     this.exitGraceMs = opts.exitGraceMs ?? 0;
   }
 
@@ -444,20 +452,38 @@ export class MeterHub implements Disposable {
     const st = status ?? (exitCode !== undefined && exitCode !== null && exitCode !== 0 ? 'failed' : 'completed');
     const run = meter.finish(st, exitCode);
     const samples = meter.takePendingSamples();
-    this.safeStore(() => {
-      if (samples.length) this.store.checkpoint(run, samples);
-      this.store.finish(run);
-    });
+    const error = this.safeStore(() => [...(samples.length ? this.store.checkpoint(run, samples) : []), ...this.store.finish(run)]);
+    if (error) this.saveErrors.set(run.id, error);
     this._onRunFinished.fire(run);
     if (this.meters.size === 0) this.unschedule();
     return run;
   }
 
-  private safeStore(fn: () => void): void {
+  /**
+   * Why the final record of a run stopped by this hub could not be written (the history folder is missing, a file,
+   * read-only, full), or undefined when it was saved.
+   */
+  saveError(id: string): string | undefined {
+    return this.saveErrors.get(id);
+  }
+
+  /** Runs a store write; logs its warnings and its failure once each. Returns the failure, if any. */
+  private safeStore(fn: () => string[] | void): string | undefined {
+    const once = (level: 'warn' | 'error', msg: string) => {
+      if (this.reported.has(msg)) return;
+      if (this.reported.size > 100) this.reported.clear();
+      this.reported.add(msg);
+      this.opts.log?.(level, msg);
+    };
     try {
-      fn();
+      const warnings = fn() ?? [];
+      for (const w of warnings) once('warn', w);
+      if (!warnings.length) this.reported.clear(); // a write went through: the next failure is news again
+      return undefined;
     } catch (err) {
-      this.opts.log?.('error', `could not write the history in ${this.store.dir}: ${(err as Error).message}`);
+      const msg = `could not write the history in ${this.store.dir}: ${(err as Error).message}`;
+      once('error', msg);
+      return msg;
     }
   }
 
@@ -470,7 +496,7 @@ export class MeterHub implements Disposable {
         this.ticking = undefined;
         if (this.meters.size && !this.disposed) loop();
         else this.timer = undefined;
-      }, this.intervalMs);
+      }, this.tickMs);
       this.timer.unref?.();
     };
     loop();
@@ -524,7 +550,8 @@ export class MeterHub implements Disposable {
           continue;
         }
       }
-      if (now - (this.lastCheckpoint.get(id) ?? 0) >= this.checkpointMs) {
+      // half a tick of slack: a timer that fires a little early does not push the checkpoint a whole tick later
+      if (now - (this.lastCheckpoint.get(id) ?? 0) >= this.checkpointMs - this.tickMs / 2) {
         this.lastCheckpoint.set(id, now);
         const samples = meter.takePendingSamples();
         this.safeStore(() => this.store.checkpoint(meter.run, samples));

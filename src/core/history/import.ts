@@ -1,0 +1,198 @@
+/**
+ * Imports a CodeCarbon emissions.csv into the store as a stream: the file is read in 1 MiB chunks, parsed as it
+ * comes (`CsvReader`), and runs are appended in batches (whole lines in 64 KiB writes, one fsync per batch), so a
+ * file of any size is imported in bounded memory: what is held is one chunk, one batch, and one small entry
+ * (id → duration) per distinct run, which decides between CodeCarbon's cumulative flush rows of the same run_id.
+ *
+ * Rows that cannot be read are skipped and counted by kind (with their first line numbers), never abort the import;
+ * a failing write (full disk, read-only folder) stops it and says how far it got.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { Run } from '../types';
+import { codeCarbonHeader, codeCarbonRow, supersededNote, type CodeCarbonHeader, type CodeCarbonImportOptions } from './codecarbon';
+import { CsvReader, type CsvRecord } from './csv';
+import type { HistoryStore } from './store';
+
+const CHUNK_BYTES = 1 << 20;
+const BATCH_RUNS = 1000;
+/** Line numbers kept per kind of problem, for the summary. */
+const LINES_PER_KIND = 5;
+
+export interface ImportProblem {
+  kind: string;
+  count: number;
+  /** the first few lines with this problem */
+  lines: number[];
+  /** the reason given for the first of them */
+  example: string;
+}
+
+export interface CodeCarbonFileImport {
+  /** data rows read (the header excluded) */
+  rows: number;
+  /** runs new to the history */
+  added: number;
+  /** runs already in the history with a longer or equal duration: left alone */
+  known: number;
+  /** runs already in the history that this file extends (a later flush): appended, the newer record wins */
+  updated: number;
+  /** rows that were earlier flushes of a run whose later row was kept */
+  superseded: number;
+  /** rows skipped, by kind */
+  problems: ImportProblem[];
+  skipped: number;
+  /** why the import stopped before the end of the file (unreadable file, not a CodeCarbon file, a failed write) */
+  fatal?: string;
+}
+
+export interface CodeCarbonFileImportOptions extends CodeCarbonImportOptions {
+  chunkBytes?: number;
+  batchRuns?: number;
+}
+
+/** Streams `file` into `store`. Never throws for bad rows; a failed read or write ends it with `fatal`. */
+export function importCodeCarbonFile(store: HistoryStore, file: string, opts: CodeCarbonFileImportOptions = {}): CodeCarbonFileImport {
+  const out: CodeCarbonFileImport = { rows: 0, added: 0, known: 0, updated: 0, superseded: 0, problems: [], skipped: 0 };
+  const importer = new Importer(store, { fileName: path.basename(file), ...opts }, out);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    out.fatal = `cannot read ${file}: ${(err as Error).message}`;
+    return out;
+  }
+  const reader = new CsvReader();
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.allocUnsafe(Math.max(4096, opts.chunkBytes ?? CHUNK_BYTES));
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        out.fatal = `cannot read ${file}: ${(err as Error).message}`;
+        break;
+      }
+      const records = n > 0 ? reader.push(decoder.write(buf.subarray(0, n))) : [...reader.push(decoder.end()), ...reader.end()];
+      if (!importer.take(records)) break;
+      if (n === 0) break;
+    }
+    if (!out.fatal) {
+      for (const e of reader.errors) importer.problem(e.line, e.reason.split(':')[0], e.reason);
+      importer.flush();
+      if (!importer.sawHeader && !out.fatal) out.fatal = `${file} is empty`;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
+
+class Importer {
+  sawHeader = false;
+  private header?: CodeCarbonHeader;
+  private batch: Run[] = [];
+  /** duration of the longest row kept per id, and how many rows of the id were seen */
+  private readonly seen = new Map<string, { durationS: number; rows: number }>();
+  private pendingAdded = 0;
+  private pendingUpdated = 0;
+  private readonly byKind = new Map<string, ImportProblem>();
+
+  constructor(
+    private readonly store: HistoryStore,
+    private readonly opts: CodeCarbonFileImportOptions,
+    private readonly out: CodeCarbonFileImport,
+  ) {
+    for (const r of store.load().runs) this.seen.set(r.id, { durationS: r.durationS, rows: 0 });
+  }
+
+  /** Handles parsed records; false once the import must stop. */
+  take(records: CsvRecord[]): boolean {
+    for (const rec of records) {
+      if (!this.header) {
+        this.sawHeader = true;
+        const h = codeCarbonHeader(rec);
+        if ('reason' in h) {
+          this.out.fatal = h.reason;
+          return false;
+        }
+        this.header = h;
+        continue;
+      }
+      this.out.rows++;
+      const run = codeCarbonRow(this.header, rec, this.opts);
+      if ('reason' in run) {
+        this.problem(run.line, run.kind, run.reason);
+        continue;
+      }
+      this.consider(run);
+      if (this.batch.length >= (this.opts.batchRuns ?? BATCH_RUNS) && !this.flush()) return false;
+    }
+    return true;
+  }
+
+  private consider(run: Run): void {
+    const prev = this.seen.get(run.id);
+    if (!prev) {
+      this.seen.set(run.id, { durationS: run.durationS, rows: 1 });
+      this.pendingAdded++;
+      this.batch.push(run);
+      return;
+    }
+    const firstInFile = prev.rows === 0; // an id the history held before
+    prev.rows++;
+    if (run.durationS <= prev.durationS) {
+      // a run the history already holds in full, or an earlier flush of a run
+      if (firstInFile) this.out.known++;
+      else this.out.superseded++;
+      return;
+    }
+    if (firstInFile) this.pendingUpdated++;
+    else this.out.superseded++;
+    if (prev.rows > 1) run.notes?.push(supersededNote(prev.rows - 1));
+    prev.durationS = run.durationS;
+    this.batch.push(run);
+  }
+
+  problem(line: number, kind: string, reason: string): void {
+    this.out.skipped++;
+    let p = this.byKind.get(kind);
+    if (!p) {
+      p = { kind, count: 0, lines: [], example: reason };
+      this.byKind.set(kind, p);
+      this.out.problems.push(p);
+    }
+    p.count++;
+    if (p.lines.length < LINES_PER_KIND) p.lines.push(line);
+  }
+
+  /** Appends the batch; false (and `fatal`) when the write failed. */
+  flush(): boolean {
+    if (!this.batch.length) return true;
+    try {
+      this.store.appendMany(this.batch);
+    } catch (err) {
+      this.out.fatal = `could not write the history in ${this.store.dir}: ${(err as Error).message}`;
+      this.batch = [];
+      return false;
+    }
+    this.out.added += this.pendingAdded;
+    this.out.updated += this.pendingUpdated;
+    this.pendingAdded = this.pendingUpdated = 0;
+    this.batch = [];
+    return true;
+  }
+}
+
+/** "12 rows skipped: 10 × invalid duration (lines 4, 9, …), 2 × negative cpu_energy (lines 7, 8)". */
+export function summariseImportProblems(problems: ImportProblem[]): string {
+  if (!problems.length) return '';
+  const total = problems.reduce((a, p) => a + p.count, 0);
+  const parts = problems
+    .slice()
+    .sort((a, b) => b.count - a.count)
+    .map((p) => `${p.count} × ${p.kind} (line${p.lines.length > 1 ? 's' : ''} ${p.lines.join(', ')}${p.count > p.lines.length ? ', …' : ''}; e.g. ${p.example})`);
+  return `${total} row(s) skipped: ${parts.join('; ')}`;
+}
