@@ -1,7 +1,6 @@
 /** `carbon-meter doctor`: what this machine allows (RAPL, nvidia-smi, CPU TDP, region). */
 import * as os from 'node:os';
-import { parseArgs } from 'node:util';
-import { sig } from '../core/format';
+import { sig, terminalSafeJson } from '../core/format';
 import { getHardware } from '../core/hardware';
 import { HistoryStore } from '../core/history/store';
 import { guessRegionFromTimeZone } from '../core/intensity/regions';
@@ -9,9 +8,10 @@ import { chooseRegion, nvidiaSmiCommand, chooseCpuSource } from '../core/meter/e
 import { probeNvidiaSmi } from '../core/power/gpu';
 import { probeRapl } from '../core/power/rapl';
 import { VERSION } from '../core/version';
+import { parseOptions, printLines } from './common';
 
 export async function doctorCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseOptions(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write('Usage: carbon-meter doctor [--json]\n  What this machine allows: RAPL, nvidia-smi, the CPU model and its TDP, the region guess.\n');
     return 0;
@@ -44,7 +44,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     history: store.dir,
   };
   if (values.json) {
-    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    process.stdout.write(terminalSafeJson(JSON.stringify(report, null, 2)) + '\n');
     return 0;
   }
   const ok = (b: boolean) => (b ? '✓' : '✗');
@@ -55,11 +55,13 @@ export async function doctorCommand(args: string[]): Promise<number> {
     ...(rapl.fix ? [`            fix: ${rapl.fix}`] : []),
     `  CPU power ${report.cpuPower.method}: ${report.cpuPower.detail}`,
     `  ${ok(gpu.available)} GPU     ${gpu.available ? gpu.devices.map((d) => `#${d.index} ${d.name}`).join(', ') : gpu.reason ?? 'no NVIDIA GPU'}`,
-    `  Region    ${region.code}: ${region.reason}${region.error ? `\n            ${region.error}` : ''}`,
+    `  Region    ${region.code}: ${region.reason}`,
+    ...(region.error ? [`            ${region.error}`] : []),
     `  Time zone ${tz}${guess ? ` → ${guess.code}` : ' (no country)'}`,
     `  History   ${store.dir}`,
   ];
-  process.stdout.write(out.join('\n') + '\n');
+  // the CPU model, GPU names and probe reasons come from the machine and its tools: printed escaped
+  printLines(out);
   return 0;
 }
 

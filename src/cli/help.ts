@@ -5,11 +5,13 @@ import { VERSION } from '../core/version';
 export const HELP = `carbon-meter ${VERSION}: energy and CO₂eq of a training run
 
 Usage:
-  carbon-meter run [options] -- <command> [args...]   run a command and meter it and its children
+  carbon-meter run [options] [--] <command> [args...] run a command and meter it and its children
+                                                       (--json: the record as the last line; --json-out FILE)
   carbon-meter history [--json] [--limit N]           list metered runs, newest first
-  carbon-meter export --format codecarbon-csv|json [--out FILE]
+  carbon-meter export [--format codecarbon-csv|json] [--out FILE]
   carbon-meter import FILE                             add a CodeCarbon emissions.csv to the history
-  carbon-meter regions [--energy-kwh X] [--json]       emissions of that energy in each known region, greenest first
+  carbon-meter regions [--energy-kwh X] [--limit N] [--json]
+                                                       emissions of that energy in each known region, greenest first
   carbon-meter doctor [--json]                         what this machine allows (RAPL, nvidia-smi, CPU TDP, region)
 
 Run 'carbon-meter <command> --help' for a command's options.

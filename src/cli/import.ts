@@ -1,35 +1,40 @@
 /** `carbon-meter import`: a CodeCarbon emissions.csv into the history. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseCodeCarbonCsv } from '../core/history/codecarbon';
-import { openStore } from './common';
+import { CliError, openStore, parseOptions, printLines, UsageError, warn } from './common';
+
+export const IMPORT_HELP = `Usage: carbon-meter import FILE
+
+Adds the runs of a CodeCarbon emissions.csv (2.x or 3.x) to the history; runs already there are skipped.
+`;
+
+/** At most this many skipped lines are listed one by one; the rest are counted. */
+const LISTED_ERRORS = 20;
 
 export function importCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
-  if (values.help || positionals.length !== 1) {
-    process.stdout.write('Usage: carbon-meter import FILE   (a CodeCarbon emissions.csv, 2.x or 3.x)\n');
-    return values.help ? 0 : 2;
+  const { values, positionals } = parseOptions(args, { help: { type: 'boolean', short: 'h' } }, true);
+  if (values.help) {
+    process.stdout.write(IMPORT_HELP);
+    return 0;
   }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `takes one file, not ${positionals.length}` : 'needs a file: carbon-meter import emissions.csv');
   const file = positionals[0];
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    process.stderr.write(`carbon-meter: cannot read ${file}: ${(err as Error).message}\n`);
-    return 1;
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(`cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a folder' : e.message}`);
   }
   const { runs, errors } = parseCodeCarbonCsv(text, { fileName: path.basename(file) });
-  for (const e of errors) process.stderr.write(`carbon-meter: ${file}:${e.line}: skipped: ${e.reason}\n`);
+  for (const e of errors.slice(0, LISTED_ERRORS)) warn(`${file}:${e.line}: skipped: ${e.reason}`);
+  if (errors.length > LISTED_ERRORS) warn(`${file}: ${errors.length - LISTED_ERRORS} more line(s) skipped`);
   const store = openStore();
   const known = new Set(store.load().runs.map((r) => r.id));
-  let added = 0;
-  for (const run of runs) {
-    if (known.has(run.id)) continue;
-    store.append(run);
-    added++;
-  }
-  process.stdout.write(`Imported ${added} run(s) from ${file}${runs.length > added ? ` (${runs.length - added} already in the history)` : ''}.\n`);
+  const fresh = runs.filter((r) => !known.has(r.id));
+  store.appendMany(fresh);
+  const already = runs.length - fresh.length;
+  printLines([`Imported ${fresh.length} run(s) from ${file}${already ? ` (${already} already in the history)` : ''}.`]);
   return errors.length && !runs.length ? 1 : 0;
 }
-

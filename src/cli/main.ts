@@ -5,7 +5,7 @@
  */
 import { UnknownRegionError } from '../core/intensity/regions';
 import { VERSION } from '../core/version';
-import { UsageError } from './common';
+import { usageFromParseArgs, UsageError, warn } from './common';
 import { doctorCommand } from './doctor';
 import { exportCommand } from './export';
 import { HELP } from './help';
@@ -44,22 +44,60 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof UnknownRegionError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`carbon-meter: ${(err as Error).message}\nRun 'carbon-meter --help' for usage.\n`);
-      return 2;
-    }
-    process.stderr.write(`carbon-meter: ${(err as Error).stack ?? err}\n`);
-    return 1;
+    return reportError(err, cmd !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, cmd) ? cmd : undefined);
+  }
+}
+
+/** Every error is one line on stderr (no stack trace): 2 for a usage mistake, 1 otherwise. */
+function reportError(err: unknown, cmd: string | undefined): number {
+  const e = err as NodeJS.ErrnoException;
+  const parseError = e?.code?.startsWith('ERR_PARSE_ARGS') ? usageFromParseArgs(e) : e;
+  const message = oneLine(parseError instanceof Error ? parseError.message : String(err));
+  if (parseError instanceof UsageError || parseError instanceof UnknownRegionError || e?.code?.startsWith('ERR_PARSE_ARGS')) {
+    warn(`${cmd ? `${cmd}: ` : ''}${message} (see 'carbon-meter ${cmd ? `${cmd} ` : ''}--help')`);
+    return 2;
+  }
+  warn(message);
+  if (process.env.CARBON_METER_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
+  return 1;
+}
+
+/** The first line of a message, its remaining lines joined with "; " (UnknownRegionError lists close matches). */
+function oneLine(message: string): string {
+  return message
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
+}
+
+/**
+ * Exits once stdout and stderr have handed everything to the OS. process.exit() right after a large write to a
+ * pipe drops what the pipe could not take yet (64 KiB on Linux), with exit code 0: `history --json | wc -c` lost all
+ * but the first 64 KiB. A write's callback runs after every earlier write on the same stream, so an empty write
+ * marks the end. A closed reader (`| head`) makes the write fail with EPIPE; that is not an error of ours.
+ */
+export function exitWhenFlushed(code: number): void {
+  const streams = [process.stdout, process.stderr];
+  let pending = streams.length;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  for (const s of streams) {
+    if (s.destroyed || s.writableEnded) done();
+    else s.write('', () => done());
   }
 }
 
 if (require.main === module) {
+  // a reader that went away (EPIPE) must not become an uncaught exception with a stack trace
+  for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
   main(process.argv.slice(2)).then(
-    // exit explicitly: nothing we started (timers, nvidia-smi) may keep a finished run waiting
-    (code) => process.exit(code),
+    // exit explicitly, once the output is out: nothing we started (timers, nvidia-smi) may keep a finished run waiting
+    (code) => exitWhenFlushed(code),
     (err) => {
-      process.stderr.write(`carbon-meter: ${err?.stack ?? err}\n`);
-      process.exitCode = 1;
+      process.stderr.write(`carbon-meter: ${(err as Error)?.message ?? err}\n`);
+      exitWhenFlushed(1);
     },
   );
 }
