@@ -13,7 +13,8 @@
  * signal it sends the witness SIGPROF, a signal nobody else sends, and waits for the witness to die. The kernel
  * settles a process's exit signal when the first fatal signal is sent to it, so the witness dies of the CLI's
  * signal if that signal was sent to the group (terminal, `kill -INT -PGID`, `timeout`), and of SIGPROF if it was sent
- * to the CLI alone. Only in the second case is the signal passed on. No timing is involved; the command is spawned
+ * to the CLI alone. Only in the second case is the signal passed on, and also when the command has left the CLI's
+ * process group (setsid; Linux /proc tells), since nothing sent to the group reaches it. No timing is involved; the command is spawned
  * before the witness, so a signal sent in the instant between the two spawns is passed on (twice rather than never).
  * Without a witness (no `cat`, Windows) the CLI falls back to the old rule: SIGINT and SIGQUIT with a terminal on
  * stdin came from it, everything else is passed on.
@@ -23,6 +24,8 @@
  * every process under it with SIGKILL, and says so on stderr and in the run's notes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { readChildPids } from '../core/sampling/procfs';
 
 const RELAYED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
@@ -45,6 +48,7 @@ export class SignalRelay {
   private witness?: Witness;
   private readonly early: NodeJS.Signals[] = [];
   private count = 0;
+  private afterExit = 0;
   private graceTimer?: NodeJS.Timeout;
   private killNote?: string;
   private label = 'the command';
@@ -80,7 +84,13 @@ export class SignalRelay {
       this.early.push(sig);
       return;
     }
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      // the command has ended and the record is being written (a second or less): a second signal now quits
+      // without it (the checkpoint of the running run is recovered as interrupted by the next CLI or window)
+      if (++this.afterExit === 1) this.opts.say(`${sig}: finishing the run's record; a second signal quits without it`);
+      else process.exit(128 + (os.constants.signals[sig] ?? 0));
+      return;
+    }
     if (this.count > 1) {
       this.kill(`a second signal (${sig}) came while it was still running`);
       return;
@@ -105,6 +115,10 @@ export class SignalRelay {
 
   /** Did `sig`, which the CLI just got, also reach the command? See the file's comment. */
   private async reachedCommand(sig: NodeJS.Signals): Promise<boolean> {
+    // a command that left the CLI's process group (setsid, its own job control) gets nothing sent to the group
+    const mine = processGroup('self');
+    const its = processGroup(this.child?.pid);
+    if (mine !== undefined && its !== undefined && mine !== its) return false;
     const verdict = this.witness ? await this.witness.diedOf() : undefined;
     if (verdict === undefined) return TERMINAL_SIGNALS.has(sig) && sig !== 'SIGHUP' && process.stdin.isTTY === true;
     return verdict === sig;
@@ -125,6 +139,18 @@ export class SignalRelay {
         // already gone
       }
     }
+  }
+}
+
+/** Field 5 of /proc/PID/stat (Linux); undefined elsewhere or when the process is gone. */
+function processGroup(pid: number | 'self' | undefined): number | undefined {
+  if (pid === undefined || process.platform !== 'linux') return undefined;
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const pgrp = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[2]);
+    return Number.isInteger(pgrp) ? pgrp : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -273,6 +273,21 @@ describe('carbon-meter CLI: signals', function () {
     }
   });
 
+  it('a command in a session of its own gets a signal sent to the CLI’s group passed on', async function () {
+    const setsid = ['/usr/bin/setsid', '/bin/setsid'].find((p) => fs.existsSync(p));
+    if (!setsid) this.skip(); // util-linux's setsid is not installed
+    const h = tmpHome();
+    const p = spawnLines(process.execPath, [CLI, 'run', '--quiet', '--', setsid!, PYTHON, SIGCOUNT], {
+      env: { ...process.env, CARBON_METER_HOME: h, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
+      detached: true,
+    });
+    const childPid = Number((await p.waitForLine(/^READY \d+/)).split(' ')[1]);
+    process.kill(-p.child.pid!, 'SIGINT');
+    await waitFor(() => /SIGINT passed on/.test(p.stderr()));
+    process.kill(childPid, 'SIGUSR1');
+    assert.equal((await p.closed).code, 11, p.stderr());
+  });
+
   it('a command that ignores SIGTERM is stopped with SIGKILL after --kill-after, and the run says so', async () => {
     const { p, file } = grouped(['--kill-after', '1'], ['ignore', 'TERM']);
     await p.waitForLine(/^READY \d+/);
