@@ -63,3 +63,36 @@ export function sig(x: number, digits = 3): string {
   const d = Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(x))));
   return Number(x.toFixed(Math.min(d, 12))).toString();
 }
+
+/**
+ * Characters that a terminal may act on rather than show: C0 controls (ESC starts CSI/OSC sequences such as
+ * OSC 52 clipboard writes; newline and carriage return split or overwrite lines), DEL, C1 controls (U+009B is an
+ * 8-bit CSI), the Unicode line and paragraph separators, and the bidirectional overrides and isolates that reorder
+ * what is shown ("Trojan Source").
+ */
+const TERMINAL_CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };
+
+/**
+ * Text from a run (its name, command, an imported project_name, a tool's message) made safe to print for a human:
+ * every terminal control character is shown as a visible escape (`\e`, `\n`, `\x07`, `\u202e`), so nothing in it
+ * moves the cursor, retitles the window, writes the clipboard, or splits a table row. Backslashes are kept as they
+ * are (paths); the escape is for reading, not for parsing back.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(TERMINAL_CONTROL, (c) => {
+    const named = NAMED_ESCAPES[c];
+    if (named) return named;
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * JSON text that is also safe on a terminal: JSON.stringify already writes C0 controls as \u00XX, but not DEL, the
+ * C1 controls or the bidirectional characters; those can only occur inside strings, where \uXXXX is the same value.
+ */
+export function terminalSafeJson(json: string): string {
+  return json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,0 +1,92 @@
+/**
+ * What every subcommand shares: usage errors and option parsing (one line per mistake), number options, messages on
+ * stderr with terminal controls escaped, the history store and its corrupt-line reports.
+ */
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { escapeControl } from '../core/format';
+import type { CorruptEntry } from '../core/history/records';
+import { HistoryStore } from '../core/history/store';
+
+/** A mistake in the command line: printed as one line with a pointer to --help, exit code 2. */
+export class UsageError extends Error {}
+
+/** A failure that is not the user's typing (a file that cannot be written): one line, exit code 1. */
+export class CliError extends Error {}
+
+/** One line on stderr, prefixed and with every terminal control character escaped. */
+export function warn(message: string): void {
+  process.stderr.write(`carbon-meter: ${escapeControl(message)}\n`);
+}
+
+/** Lines for a human on stdout, each escaped (a newline inside a name cannot split a row). */
+export function printLines(lines: string[]): void {
+  process.stdout.write(lines.map(escapeControl).join('\n') + '\n');
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * parseArgs with its errors turned into one-line usage errors that name the option ("unknown option --foo",
+ * "--limit needs a value"), never Node's multi-sentence advice.
+ */
+export function parseOptions<O extends Options>(args: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw usageFromParseArgs(err as NodeJS.ErrnoException);
+  }
+}
+
+export function usageFromParseArgs(err: NodeJS.ErrnoException): Error {
+  const quoted = /'([^']*)'/.exec(err.message)?.[1] ?? '';
+  const option = quoted.split(/\s/)[0];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`unknown option ${option}`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return new UsageError(/does not take an argument/.test(err.message) ? `${option} takes no value` : `${option} needs a value`);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new UsageError(`unexpected argument "${quoted}"`);
+    default:
+      return err;
+  }
+}
+
+/** A number option within [min, max]; `integer` rejects fractions. Empty text is not zero. */
+export function numberOption(value: string | undefined, name: string, min: number, max = Infinity, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    const what = integer ? 'a whole number' : 'a number';
+    throw new UsageError(`--${name} must be ${what} from ${min}${max < Infinity ? ` to ${max}` : ' up'}, not "${value}"`);
+  }
+  return n;
+}
+
+/** The shared history; `redactSecrets` false keeps command lines as typed (`--keep-secrets`). */
+export function openStore(redactSecrets = true): HistoryStore {
+  const store = new HistoryStore(process.env.CARBON_METER_HOME || HistoryStore.defaultDir(), { redactSecrets });
+  try {
+    const recovered = store.recoverInterrupted();
+    for (const r of recovered) warn(`recovered interrupted run ${r.name} (${r.id}) up to its last checkpoint`);
+  } catch (err) {
+    warn(`could not check for interrupted runs: ${(err as Error).message}`);
+  }
+  return store;
+}
+
+export function reportCorrupt(all: CorruptEntry[], store: HistoryStore): void {
+  // a damaged checkpoint file: named, and where it was set aside (reported once: it is no longer in running/)
+  for (const c of all.filter((x) => x.file)) {
+    const where = path.join(store.dir, c.file!);
+    warn(`unreadable ${where} (${c.reason})${c.setAsideAs ? `: set aside as ${path.join(store.dir, c.setAsideAs)}` : ''}`);
+  }
+  const corrupt = all.filter((x) => !x.file);
+  if (!corrupt.length) return;
+  const first = corrupt
+    .slice(0, 3)
+    .map((c) => `line ${c.line} (${c.reason})`)
+    .join(', ');
+  warn(`skipped ${corrupt.length} unreadable line(s) in ${store.historyPath}: ${first}${corrupt.length > 3 ? ', …' : ''}`);
+}

@@ -1,0 +1,64 @@
+/** `carbon-meter export`: the history as CodeCarbon emissions.csv or JSON. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { escapeControl, terminalSafeJson } from '../core/format';
+import { runsToCodeCarbonCsv, runsToJson } from '../core/history/codecarbon';
+import { resolveRegion } from '../core/intensity/regions';
+import { CliError, openStore, parseOptions, reportCorrupt, UsageError, warn } from './common';
+
+export const EXPORT_HELP = `Usage: carbon-meter export [--format codecarbon-csv|json] [--out FILE] [--keep-secrets]
+
+Writes every finished run: CodeCarbon's emissions.csv columns and units (default), or a JSON array of run records.
+
+Options:
+  --format F  codecarbon-csv (default) or json
+  --out FILE  write to FILE (replaced whole, never half-written, readable by you only: 0600) instead of stdout
+  --keep-secrets  command lines as typed (default: API keys, tokens, passwords and URL credentials are ***)
+`;
+
+export function exportCommand(args: string[]): number {
+  const { values } = parseOptions(args, { format: { type: 'string' }, out: { type: 'string' }, 'keep-secrets': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    process.stdout.write(EXPORT_HELP);
+    return 0;
+  }
+  const format = values.format ?? 'codecarbon-csv';
+  if (format !== 'codecarbon-csv' && format !== 'json') throw new UsageError(`--format must be codecarbon-csv or json, not "${format}"`);
+  if (values.out === '') throw new UsageError('--out needs a file name');
+  const store = openStore(!values['keep-secrets']);
+  const { runs, corrupt } = store.load();
+  reportCorrupt(corrupt, store);
+  const done = runs.filter((r) => r.status !== 'running');
+  const text = format === 'json' ? terminalSafeJson(runsToJson(done)) : runsToCodeCarbonCsv(done, toAlpha3);
+  if (values.out) {
+    writeWhole(values.out, text);
+    warn(`wrote ${done.length} run(s) to ${values.out}`);
+  } else {
+    // a CSV read on a terminal is read by a person: its cells cannot carry escape sequences there
+    process.stdout.write(process.stdout.isTTY ? text.split('\n').map(escapeControl).join('\n') : text);
+  }
+  return 0;
+}
+
+/** Writes through a temporary file and a rename, so a reader never sees half a file; one-line errors. */
+function writeWhole(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    // command lines and paths are private: readable by the user only, like the history itself
+    fs.writeFileSync(tmp, text, { mode: 0o600 });
+    fs.chmodSync(tmp, 0o600);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(`cannot write ${file}: ${e.code === 'ENOENT' ? 'no such folder' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'EACCES' ? 'permission denied' : e.message}`);
+  }
+}
+
+function toAlpha3(code: string): string | undefined {
+  try {
+    return resolveRegion(code).countryAlpha3;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,59 @@
+/** `carbon-meter history`: the metered runs, newest first. */
+import { escapeControl, formatCo2, formatDuration, formatEnergy, terminalSafeJson } from '../core/format';
+import { numberOption, openStore, parseOptions, printLines, reportCorrupt } from './common';
+
+export const HISTORY_HELP = `Usage: carbon-meter history [--json] [--limit N]
+
+Lists metered runs, newest first: a table (the 20 newest unless --limit) or, with --json, one JSON array of the run
+records (all of them unless --limit).
+
+Options:
+  --json      one JSON array of run records on stdout
+  --limit N   show at most N runs (a whole number from 1)
+`;
+
+export function historyCommand(args: string[]): number {
+  const { values } = parseOptions(args, { json: { type: 'boolean' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    process.stdout.write(HISTORY_HELP);
+    return 0;
+  }
+  const limit = numberOption(values.limit, 'limit', 1, Infinity, true) ?? (values.json ? Infinity : 20);
+  const store = openStore();
+  const { runs, corrupt } = store.load();
+  reportCorrupt(corrupt, store);
+  const shown = runs.slice(0, limit);
+  if (values.json) {
+    process.stdout.write(terminalSafeJson(JSON.stringify(shown)) + '\n');
+    return 0;
+  }
+  if (!runs.length) {
+    printLines([`No runs yet in ${store.dir}. Try: carbon-meter run -- python train.py`]);
+    return 0;
+  }
+  // every cell is escaped before it is measured, so a newline or an escape sequence in a name cannot split a row
+  // or move the cursor
+  const rows = shown.map((r) =>
+    [
+      r.startedAt.replace('T', ' ').slice(0, 19),
+      truncate(escapeControl(r.name), 28),
+      r.source,
+      r.status,
+      formatDuration(r.durationS),
+      formatEnergy(r.energyKWh.total),
+      formatCo2(r.emissionsKg),
+      r.intensity.region,
+    ].map((cell) => escapeControl(String(cell))),
+  );
+  const head = ['started (UTC)', 'name', 'source', 'status', 'duration', 'energy', 'CO₂eq', 'region'];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const fmt = (r: string[]) => r.map((v, c) => v.padEnd(widths[c])).join('  ').trimEnd();
+  const lines = [fmt(head), ...rows.map(fmt)];
+  if (runs.length > shown.length) lines.push(`(${runs.length - shown.length} older runs; --limit N to show more)`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,34 @@
+/** `carbon-meter import`: a CodeCarbon emissions.csv into the history. */
+import * as fs from 'node:fs';
+import { importCodeCarbonFile, summariseImportProblems } from '../core/history/import';
+import { CliError, openStore, parseOptions, printLines, UsageError, warn } from './common';
+
+export const IMPORT_HELP = `Usage: carbon-meter import FILE
+
+Adds the runs of a CodeCarbon emissions.csv (2.x or 3.x) to the history; runs already there are skipped.
+`;
+
+export function importCommand(args: string[]): number {
+  const { values, positionals } = parseOptions(args, { help: { type: 'boolean', short: 'h' } }, true);
+  if (values.help) {
+    process.stdout.write(IMPORT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `takes one file, not ${positionals.length}` : 'needs a file: carbon-meter import emissions.csv');
+  const file = positionals[0];
+  if (!fs.existsSync(file)) throw new CliError(`cannot read ${file}: no such file`);
+  if (fs.statSync(file).isDirectory()) throw new CliError(`cannot read ${file}: it is a folder`);
+  const store = openStore();
+  const r = importCodeCarbonFile(store, file);
+  const skipped = summariseImportProblems(r.problems);
+  if (skipped) warn(`${file}: ${skipped}`);
+  if (r.fatal) warn(r.fatal);
+  const extra = [
+    r.known ? `${r.known} already in the history` : '',
+    r.updated ? `${r.updated} updated by later rows` : '',
+    r.superseded ? `${r.superseded} row(s) were earlier flushes of the same run` : '',
+    r.skipped ? `${r.skipped} row(s) skipped` : '',
+  ].filter(Boolean);
+  printLines([`Imported ${r.added} run(s) from ${file}${extra.length ? ` (${extra.join('; ')})` : ''}.`]);
+  return r.fatal || (r.skipped && !r.added && !r.known && !r.updated) ? 1 : 0;
+}

@@ -1,0 +1,185 @@
+/** `carbon-meter run`: runs a command, meters it and its children, records the run. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { kmByCar, EQUIVALENT_FACTORS } from '../core/equivalents';
+import { escapeControl, formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, sig, terminalSafeJson } from '../core/format';
+import type { HistoryStore } from '../core/history/store';
+import { redactSecrets } from '../core/history/redact';
+import { createIntensityProvider, intensityCacheDir, intensityConfigFromEnv, IntensityConfigError } from '../core/intensity/live';
+import { chooseRegion, createMeterEnvironment, type RegionChoice } from '../core/meter/environment';
+import { MeterHub, type Reading } from '../core/meter/meter';
+import type { Run } from '../core/types';
+import { numberOption, openStore, UsageError, warn } from './common';
+import { parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
+import { SignalRelay } from './signals';
+
+export async function runCommand(args: string[]): Promise<number> {
+  const opts = parseRunArgs(args);
+  if (opts.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const pueArg = opts.pue ?? process.env.CARBON_METER_PUE;
+  const choice = chooseRegion({
+    region: opts.region ?? process.env.CARBON_METER_REGION,
+    regionFrom: opts.region ? '--region' : 'CARBON_METER_REGION',
+    pue: pueArg !== undefined ? numberOption(pueArg, 'pue', 1, 3) : undefined,
+    pueFrom: opts.pue ? '--pue' : 'CARBON_METER_PUE',
+  });
+  const store = openStore(!opts.keepSecrets);
+  const hub = await createHub(opts, store);
+  const relay = new SignalRelay({ killAfterS: opts.killAfterS, say: warn });
+  try {
+    return await meterCommand(opts, choice, hub, relay, store);
+  } finally {
+    relay.dispose();
+    hub.dispose();
+  }
+}
+
+async function createHub(opts: RunArgs, store: HistoryStore): Promise<MeterHub> {
+  let intensityConfig;
+  try {
+    intensityConfig = intensityConfigFromEnv(process.env, opts.provider);
+  } catch (err) {
+    throw err instanceof IntensityConfigError ? new UsageError(err.message) : err;
+  }
+  const intensity = createIntensityProvider(intensityConfig, {
+    cacheDir: intensityCacheDir(store.dir),
+    // each problem is printed once; the run record keeps the reason in intensity.fallback
+    onProblem: (p) => warn(p.message),
+    log: (level, msg) => level === 'error' && warn(msg),
+  });
+  const intervalMs = opts.intervalS * 1000;
+  const env = await createMeterEnvironment({ cpuTdpW: opts.tdpW, gpu: opts.gpu, intervalMs, intensity });
+  return new MeterHub(env, store, {
+    intervalMs,
+    checkpointMs: opts.checkpointS * 1000,
+    log: (level, msg) => warn(`${level}: ${msg}`),
+  });
+}
+
+async function meterCommand(opts: RunArgs, choice: RegionChoice, hub: MeterHub, relay: SignalRelay, store: HistoryStore): Promise<number> {
+  const { command } = opts;
+  const startedAt = Date.now();
+  const child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+  const failure = await started(child, command[0]);
+  if (failure !== undefined || child.pid === undefined) return failure ?? 127;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  relay.attach(child, escapeControl(path.basename(command[0])));
+
+  const meter = hub.start({
+    pid: child.pid,
+    command: store.redactSecrets ? redactSecrets(command.map(shellQuote).join(' ')) : command.map(shellQuote).join(' '),
+    name: opts.name,
+    cwd: process.cwd(),
+    source: 'cli',
+    reaperPid: process.pid,
+    startedAt,
+    place: choice,
+    notes: choice.warnings,
+  });
+  for (const w of choice.warnings) warn(w);
+
+  const readout = opts.json || opts.quiet ? undefined : new LiveReadout(process.stderr);
+  const sub = hub.onReading((r) => r.runId === meter.run.id && readout?.update(r));
+
+  const { code, signal } = await exited;
+  const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
+  const run = (await hub.stop(meter.run.id, { exitCode, note: relay.note })) ?? meter.run;
+  const saveError = hub.saveError(run.id);
+  sub.dispose();
+  readout?.clear();
+
+  const recorded = opts.jsonOut === undefined || writeRecord(opts.jsonOut, run);
+  // the command may have left its last line unfinished (a progress bar, a print without newline): the record starts
+  // a line of its own, so it is always the whole last line; JSON parsers skip the leading newline
+  if (opts.json) process.stdout.write(`\n${terminalSafeJson(JSON.stringify(run))}\n`);
+  else process.stderr.write(summary(run, store.dir, saveError));
+  if (opts.json && saveError) warn(`the run was NOT saved: ${saveError}`);
+  // a record that a script waits for and did not get is a failure, even when the command succeeded
+  return recorded ? exitCode : exitCode || 1;
+}
+
+/** Waits for the command to start; on failure says why in one line and gives the shell's exit code. */
+async function started(child: ChildProcess, program: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      // the shell's convention: 127 not found, 126 found but not runnable (a folder, no execute permission)
+      if (err.code === 'ENOENT') {
+        warn(`command not found: ${program}`);
+        resolve(127);
+        return;
+      }
+      let why = err.code === 'EACCES' ? 'permission denied' : err.message;
+      try {
+        if (fs.statSync(program).isDirectory()) why = 'it is a folder';
+      } catch {
+        // not a path: keep the system's reason
+      }
+      warn(`cannot run ${program}: ${why}`);
+      resolve(126);
+    });
+  });
+}
+
+/** The record as JSON in `file`, through a temporary file and a rename; false (and a message) when it fails. */
+function writeRecord(file: string, run: Run): boolean {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(run) + '\n');
+    fs.renameSync(tmp, file);
+    return true;
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    warn(`cannot write the run record to ${file} (the run is in the history): ${(err as Error).message}`);
+    return false;
+  }
+}
+
+function shellQuote(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+class LiveReadout {
+  private lastPlain = 0;
+  constructor(private readonly out: NodeJS.WriteStream) {}
+  update(r: Reading): void {
+    const line = `⏱ ${formatDuration(r.elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq`;
+    if (this.out.isTTY) {
+      this.out.write(`\r\x1b[K[carbon-meter] ${line}`);
+    } else if (r.t - this.lastPlain >= 10_000) {
+      this.lastPlain = r.t;
+      this.out.write(`[carbon-meter] ${line}\n`);
+    }
+  }
+  clear(): void {
+    if (this.out.isTTY) this.out.write('\r\x1b[K');
+  }
+}
+
+/** The summary printed after a run; every line is escaped (names, reasons and paths come from outside). */
+export function summary(run: Run, dir: string, saveError?: string): string {
+  const e = run.energyKWh;
+  const p = run.power;
+  const i = run.intensity;
+  const km = kmByCar(run.emissionsKg);
+  const lines = [
+    `Carbon Meter · ${run.name} · ${run.status} (exit ${run.exitCode ?? '?'}) in ${formatDuration(run.durationS)} · ${sig(run.cpuSeconds)} CPU s`,
+    `  Energy     ${formatEnergy(e.total).padEnd(12)} incl. PUE ${run.pue} (${run.pueSource ?? ''})`,
+    `    CPU      ${formatEnergy(e.cpu).padEnd(12)} ${p.cpu.method}: ${p.cpu.detail}`,
+    `    GPU      ${formatEnergy(e.gpu).padEnd(12)} ${p.gpu.method}: ${p.gpu.unavailableReason ?? p.gpu.detail}`,
+    `    RAM      ${formatEnergy(e.ram).padEnd(12)} ${p.ram.method}: ${p.ram.detail}`,
+    `  Intensity  ${formatIntensity(i.gPerKWh)} · ${i.region}${i.regionName ? ` (${i.regionName})` : ''} · ${i.source}${i.year ? `, ${i.year}` : ''} · ${i.method}${i.guessed ? ' · region GUESSED' : ''}`,
+    `             region ${i.regionReason ?? ''}${i.fallback ? `; fallback: ${i.fallback}` : ''}`,
+    `  Emissions  ${formatCo2(run.emissionsKg)} CO₂eq ≈ ${sig(km)} km by car (US EPA GHG equivalencies ${EQUIVALENT_FACTORS.carKm.year}: ${sig(EQUIVALENT_FACTORS.carKm.gPerUnit)} g/km)`,
+    ...(run.notes ?? []).map((n) => `  Note       ${n}`),
+    saveError ? `  NOT saved  ${saveError}` : `  Saved to   ${dir} (run ${run.id})`,
+  ];
+  return lines.map(escapeControl).join('\n') + '\n';
+}

@@ -1,0 +1,149 @@
+/** The command line of `carbon-meter run`: its options, its help, and where the command starts. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { numberOption, parseOptions, UsageError } from './common';
+
+export const RUN_HELP = `Usage: carbon-meter run [options] [--] <command> [args...]
+
+Runs <command> with its input and output passed through, meters it and every process it starts, prints a live
+readout on stderr and a summary at the end, and adds the run to the history. Exits with the command's exit code
+(127 when the command is not found, 126 when it cannot be run: a folder, no execute permission).
+Options come before the command: from the first word that is not an option (or after "--"), every argument is the
+command's, so "carbon-meter run echo --name=x" prints "--name=x".
+
+Options:
+  --region CODE      ISO 3166 country (FR, DEU) or provider:region (aws:eu-west-3, gcp:europe-west9, azure:francecentral)
+  --pue N            power usage effectiveness of the data centre (default 1.0 locally, the provider's for cloud regions)
+  --interval S       sampling interval in seconds (default 1, minimum 0.5); a sample is taken at each checkpoint too
+  --name NAME        name of the run in the history (default: the script's name)
+  --tdp W            CPU TDP in watts, instead of RAPL or the CPU table
+  --checkpoint S     save the running run every S seconds (default 10, from 1 to 10)
+  --no-gpu           do not query nvidia-smi
+  --json             print the run record as one JSON line on stdout at the end, instead of the summary. It comes after
+                     whatever the command printed, on a line of its own: it is always the last line (tail -n 1)
+  --json-out FILE    write the run record (JSON) to FILE at the end, apart from the command's output: the clean
+                     channel for scripts whose command prints. FILE is replaced whole, never half-written
+  --quiet            no live readout
+  --keep-secrets     store the command line as typed (default: API keys, tokens, passwords and URL credentials in it
+                     are replaced by ***)
+  --kill-after S     seconds a command gets to stop after a SIGTERM or SIGHUP before SIGKILL (default 10; 0: never)
+  --provider NAME    carbon intensity source: static (annual averages, default), electricitymaps, uk-carbon-intensity,
+                     watttime (default: $CARBON_METER_PROVIDER). Live sources are asked at most once per period
+                     (Electricity Maps 1 h, GB 30 min, WattTime 5 min) by all windows and CLIs together; on failure the
+                     static average is used and the run record says why.
+
+Signals: SIGINT, SIGQUIT, SIGHUP and SIGTERM reach the command once: passed on when they were sent to the CLI
+alone (kill -INT <pid>), not repeated when the command got them too (Ctrl-C at a terminal). A second signal, or
+--kill-after seconds after SIGTERM or SIGHUP, stops the command and the processes under it with SIGKILL; the
+run's notes say so.
+
+Live intensity environment:
+  CARBON_METER_<PROVIDER>_URL          API root: CARBON_METER_ELECTRICITYMAPS_URL, CARBON_METER_UK_CARBON_INTENSITY_URL,
+                                       CARBON_METER_WATTTIME_URL
+  CARBON_METER_ELECTRICITYMAPS_TOKEN   Electricity Maps API token (CARBON_METER_ELECTRICITYMAPS_ZONE: zone such as US-CAL-CISO)
+  CARBON_METER_UK_POSTCODE             GB outward postcode (RG10) for regional figures; default: national
+  CARBON_METER_WATTTIME_USERNAME, CARBON_METER_WATTTIME_PASSWORD, CARBON_METER_WATTTIME_REGION (CAISO_NORTH)
+                                       WattTime account and grid region (marginal MOER, not an average)
+  CARBON_METER_INTENSITY_TIMEOUT       seconds per request (default 10)
+`;
+
+const RUN_OPTIONS = {
+  region: { type: 'string' },
+  pue: { type: 'string' },
+  interval: { type: 'string' },
+  name: { type: 'string' },
+  tdp: { type: 'string' },
+  checkpoint: { type: 'string' },
+  'no-gpu': { type: 'boolean' },
+  provider: { type: 'string' },
+  json: { type: 'boolean' },
+  'json-out': { type: 'string' },
+  quiet: { type: 'boolean' },
+  'keep-secrets': { type: 'boolean' },
+  'kill-after': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface RunArgs {
+  command: string[];
+  help: boolean;
+  region?: string;
+  pue?: string;
+  intervalS: number;
+  name?: string;
+  tdpW?: number;
+  checkpointS: number;
+  gpu: boolean;
+  provider?: string;
+  json: boolean;
+  jsonOut?: string;
+  quiet: boolean;
+  keepSecrets: boolean;
+  killAfterS: number;
+}
+
+/**
+ * Splits `run`'s arguments into its own options and the command: the command starts at "--" or at the first word
+ * that is neither an option nor an option's value. `--name=x` and `--name x` are both the option's; an unknown
+ * option stays on the CLI's side, so it is reported rather than taken as the command.
+ */
+export function splitRunArgs(args: string[]): { own: string[]; command: string[] } {
+  const takesValue = new Set(
+    Object.entries(RUN_OPTIONS)
+      .filter(([, o]) => o.type === 'string')
+      .map(([name]) => `--${name}`),
+  );
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return { own: args.slice(0, i), command: args.slice(i + 1) };
+    if (!a.startsWith('-') || a === '-') return { own: args.slice(0, i), command: args.slice(i) };
+    if (takesValue.has(a)) i++;
+  }
+  return { own: args, command: [] };
+}
+
+export function parseRunArgs(args: string[]): RunArgs {
+  const { own, command } = splitRunArgs(args);
+  const { values } = parseOptions(own, RUN_OPTIONS);
+  const parsed: RunArgs = {
+    command,
+    help: values.help === true,
+    region: values.region,
+    pue: values.pue,
+    intervalS: numberOption(values.interval, 'interval', 0.5, 3600) ?? 1,
+    name: values.name,
+    tdpW: numberOption(values.tdp, 'tdp', 1, 2000),
+    checkpointS: numberOption(values.checkpoint, 'checkpoint', 1, 10) ?? 10,
+    gpu: !values['no-gpu'],
+    provider: values.provider,
+    json: values.json === true,
+    jsonOut: values['json-out'],
+    quiet: values.quiet === true,
+    keepSecrets: values['keep-secrets'] === true,
+    killAfterS: numberOption(values['kill-after'], 'kill-after', 0, 86_400) ?? 10,
+  };
+  if (parsed.help) return parsed;
+  if (parsed.killAfterS === 0) parsed.killAfterS = Infinity;
+  if (!command.length) throw new UsageError('run needs a command: carbon-meter run -- python train.py');
+  if (parsed.name !== undefined && parsed.name.trim() === '') throw new UsageError('--name needs a non-empty name');
+  if (parsed.jsonOut !== undefined) checkJsonOut(parsed.jsonOut);
+  return parsed;
+}
+
+/** Fails before the command runs, not after an hour of training, when the record could not be written. */
+function checkJsonOut(file: string): void {
+  if (file === '') throw new UsageError('--json-out needs a file name');
+  const dir = path.dirname(path.resolve(file));
+  let isDir = false;
+  try {
+    isDir = fs.statSync(dir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new UsageError(`--json-out: no folder ${dir}`);
+  try {
+    if (fs.statSync(file).isDirectory()) throw new UsageError(`--json-out: ${file} is a folder`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+  }
+}

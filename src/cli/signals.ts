@@ -1,0 +1,208 @@
+/**
+ * Signals for `carbon-meter run`: pass each one to the command exactly once, and stop a command that will not stop.
+ *
+ * Where a signal came from decides whether to pass it on. A Ctrl-C (or Ctrl-\, or a hang-up) at a terminal goes to
+ * the whole foreground process group: the command, which runs in the CLI's own process group, already has it, and a
+ * second copy would make a Python script's cleanup raise KeyboardInterrupt again. `kill -INT <cli-pid>` reaches the
+ * CLI only, and must be passed on or the command never stops. Whether stdin is a terminal says nothing about which
+ * of the two happened, and Node cannot see the sender (si_pid). Reading the command's pending signals in /proc is no
+ * better: a command that catches SIGINT (Python does) leaves no trace once its handler has run.
+ *
+ * So the CLI keeps a witness in its process group: a `cat` reading a pipe from the CLI (it exits on its own when the
+ * CLI dies, whatever kills it), with every signal at its default action. When the CLI gets its first terminating
+ * signal it sends the witness SIGPROF, a signal nobody else sends, and waits for the witness to die. The kernel
+ * settles a process's exit signal when the first fatal signal is sent to it, so the witness dies of the CLI's
+ * signal if that signal was sent to the group (terminal, `kill -INT -PGID`, `timeout`), and of SIGPROF if it was sent
+ * to the CLI alone. Only in the second case is the signal passed on, and also when the command has left the CLI's
+ * process group (setsid; Linux /proc tells), since nothing sent to the group reaches it. No timing is involved; the command is spawned
+ * before the witness, so a signal sent in the instant between the two spawns is passed on (twice rather than never).
+ * Without a witness (no `cat`, Windows) the CLI falls back to the old rule: SIGINT and SIGQUIT with a terminal on
+ * stdin came from it, everything else is passed on.
+ *
+ * A command that ignores the signal is not left running: a second signal to the CLI, or `killAfterS` seconds after
+ * a SIGTERM or SIGHUP (SIGINT asks a program to interrupt itself, which may rightly take long), ends the command and
+ * every process under it with SIGKILL, and says so on stderr and in the run's notes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { readChildPids } from '../core/sampling/procfs';
+
+const RELAYED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+/** Signals a terminal sends to its foreground process group. */
+const TERMINAL_SIGNALS = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT', 'SIGHUP']);
+/** Signals after which the command gets `killAfterS` seconds before SIGKILL. */
+const GRACED = new Set<NodeJS.Signals>(['SIGTERM', 'SIGHUP']);
+/** Sent to the witness only; its number (27) is above every relayed one's. */
+const PROBE: NodeJS.Signals = 'SIGPROF';
+
+export interface SignalRelayOptions {
+  /** Seconds between a SIGTERM or SIGHUP and SIGKILL. */
+  killAfterS: number;
+  /** One line for the user (stderr). */
+  say: (message: string) => void;
+}
+
+export class SignalRelay {
+  private child?: ChildProcess;
+  private witness?: Witness;
+  private readonly early: NodeJS.Signals[] = [];
+  private count = 0;
+  private afterExit = 0;
+  private graceTimer?: NodeJS.Timeout;
+  private killNote?: string;
+  private label = 'the command';
+  private readonly handlers = RELAYED.map((s) => [s, () => this.onSignal(s)] as const);
+
+  /** Handlers go in before the command exists, so a signal at any moment reaches it. */
+  constructor(private readonly opts: SignalRelayOptions) {
+    for (const [s, h] of this.handlers) process.on(s, h);
+  }
+
+  /** The command has started: the witness joins it, and a signal that came before it is passed on now. */
+  attach(child: ChildProcess, label: string): void {
+    this.child = child;
+    this.label = label;
+    this.witness = Witness.start();
+    for (const s of this.early.splice(0)) this.deliver(s, true);
+  }
+
+  /** Why the command was killed, for the run's notes; undefined when it was not. */
+  get note(): string | undefined {
+    return this.killNote;
+  }
+
+  dispose(): void {
+    for (const [s, h] of this.handlers) process.off(s, h);
+    clearTimeout(this.graceTimer);
+    this.witness?.stop();
+  }
+
+  private onSignal(sig: NodeJS.Signals): void {
+    this.count++;
+    if (!this.child || this.child.pid === undefined) {
+      this.early.push(sig);
+      return;
+    }
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      // the command has ended and the record is being written (a second or less): a second signal now quits
+      // without it (the checkpoint of the running run is recovered as interrupted by the next CLI or window)
+      if (++this.afterExit === 1) this.opts.say(`${sig}: finishing the run's record; a second signal quits without it`);
+      else process.exit(128 + (os.constants.signals[sig] ?? 0));
+      return;
+    }
+    if (this.count > 1) {
+      this.kill(`a second signal (${sig}) came while it was still running`);
+      return;
+    }
+    void this.reachedCommand(sig).then((reached) => this.deliver(sig, !reached));
+  }
+
+  private deliver(sig: NodeJS.Signals, forward: boolean): void {
+    const child = this.child;
+    if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (forward) child.kill(sig);
+    const graced = GRACED.has(sig) && this.opts.killAfterS < Infinity;
+    this.opts.say(
+      `${sig} ${forward ? `passed on to ${this.label} (pid ${child.pid})` : `reached ${this.label} (pid ${child.pid}) directly`}; ` +
+        `waiting for it to stop${graced ? ` (SIGKILL in ${this.opts.killAfterS} s)` : ''}; a second signal stops it with SIGKILL`,
+    );
+    if (graced) {
+      this.graceTimer = setTimeout(() => this.kill(`it did not stop within ${this.opts.killAfterS} s of ${sig}`), this.opts.killAfterS * 1000);
+      this.graceTimer.unref();
+    }
+  }
+
+  /** Did `sig`, which the CLI just got, also reach the command? See the file's comment. */
+  private async reachedCommand(sig: NodeJS.Signals): Promise<boolean> {
+    // a command that left the CLI's process group (setsid, its own job control) gets nothing sent to the group
+    const mine = processGroup('self');
+    const its = processGroup(this.child?.pid);
+    if (mine !== undefined && its !== undefined && mine !== its) return false;
+    const verdict = this.witness ? await this.witness.diedOf() : undefined;
+    if (verdict === undefined) return TERMINAL_SIGNALS.has(sig) && sig !== 'SIGHUP' && process.stdin.isTTY === true;
+    return verdict === sig;
+  }
+
+  private kill(why: string): void {
+    const child = this.child;
+    if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    clearTimeout(this.graceTimer);
+    this.killNote = `stopped with SIGKILL: ${why}`;
+    this.opts.say(`stopping ${this.label} (pid ${child.pid}) and the processes under it with SIGKILL: ${why}`);
+    // the whole tree, listed before the first kill (a killed parent's children move to another parent)
+    const pids = [...descendants(child.pid), child.pid];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** Field 5 of /proc/PID/stat (Linux); undefined elsewhere or when the process is gone. */
+function processGroup(pid: number | 'self' | undefined): number | undefined {
+  if (pid === undefined || process.platform !== 'linux') return undefined;
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const pgrp = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[2]);
+    return Number.isInteger(pgrp) ? pgrp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process under `pid` (Linux /proc; elsewhere none, and SIGKILL reaches the command alone). */
+function descendants(pid: number): number[] {
+  if (process.platform !== 'linux') return [];
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length && out.length < 10_000) {
+    for (const c of readChildPids(todo.pop()!)) {
+      out.push(c);
+      todo.push(c);
+    }
+  }
+  return out;
+}
+
+/** The witness process of the file's comment. */
+class Witness {
+  private readonly exited: Promise<NodeJS.Signals | null | undefined>;
+
+  private constructor(private readonly proc: ChildProcess) {
+    this.exited = new Promise((resolve) => {
+      proc.once('error', () => resolve(undefined));
+      proc.once('exit', (_code, signal) => resolve(signal));
+    });
+  }
+
+  static start(): Witness | undefined {
+    if (process.platform === 'win32') return undefined;
+    // stdin is a pipe whose other end only the CLI holds: when the CLI dies, cat reads EOF and exits
+    const proc = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] });
+    proc.stdin?.on('error', () => undefined);
+    return new Witness(proc);
+  }
+
+  /** The signal the witness died of after the probe; undefined when there was no usable witness. */
+  async diedOf(): Promise<NodeJS.Signals | undefined> {
+    if (this.proc.pid === undefined) return undefined;
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      try {
+        process.kill(this.proc.pid, PROBE);
+      } catch {
+        // already dead: its exit says of what
+      }
+    }
+    // null: it exited by itself (its pipe closed), so it says nothing about this signal
+    return (await this.exited) ?? undefined;
+  }
+
+  stop(): void {
+    this.proc.stdin?.destroy();
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+  }
+}
