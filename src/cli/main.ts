@@ -20,6 +20,7 @@ import { probeNvidiaSmi } from '../core/power/gpu';
 import { probeRapl } from '../core/power/rapl';
 import type { Run } from '../core/types';
 import { VERSION } from '../core/version';
+import { slurmCommand } from './slurm';
 
 const HELP = `carbon-meter ${VERSION}: energy and CO₂eq of a training run
 
@@ -30,6 +31,7 @@ Usage:
   carbon-meter import FILE                             add a CodeCarbon emissions.csv to the history
   carbon-meter regions [--energy-kwh X] [--json]       emissions of that energy in each known region, greenest first
   carbon-meter doctor [--json]                         what this machine allows (RAPL, nvidia-smi, CPU TDP, region)
+  carbon-meter slurm JOBID | --since 7d [--json]       account SLURM jobs from SLURM's records into the history
 
 Run 'carbon-meter <command> --help' for a command's options.
 
@@ -91,6 +93,8 @@ export async function main(argv: string[]): Promise<number> {
         return regionsCommand(rest);
       case 'doctor':
         return await doctorCommand(rest);
+      case 'slurm':
+        return await slurmCommand(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${VERSION}\n`);
