@@ -43,7 +43,9 @@ export class SlurmCommands {
   run(command: string, args: string[]): Promise<string> {
     const exe = this.opts.binDir ? path.join(this.opts.binDir, command) : command;
     this.opts.onCall?.(command, args);
-    const env = { ...(this.opts.env ?? process.env), SLURM_TIME_FORMAT: '%s' };
+    // epoch seconds in tables; --json has its own time fields (and fails on SLURM_TIME_FORMAT=%s in 22.05)
+    const env = { ...(this.opts.env ?? process.env), SLURM_TIME_FORMAT: '%s' } as NodeJS.ProcessEnv;
+    if (args.includes('--json')) delete env.SLURM_TIME_FORMAT;
     return new Promise((resolve, reject) => {
       execFile(exe, args, { env, timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, windowsHide: true }, (err, stdout, stderr) => {
         if (!err) return resolve(stdout);

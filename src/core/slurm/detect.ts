@@ -55,21 +55,27 @@ export class JobIdReader {
     return hit;
   }
 
-  get result(): { jobId: string; cluster?: string } | undefined {
+  /** At the end of the output: reads the last line too. */
+  end(): { jobId: string; cluster?: string } | undefined {
+    this.found ??= jobIdInOutput(this.buf, this.submitter, true);
     return this.found;
   }
 }
 
-/** The job id in a submission's whole output, or undefined. */
-export function jobIdInOutput(text: string, submitter: SlurmSubmitter): { jobId: string; cluster?: string } | undefined {
-  const clean = stripAnsi(text);
+/**
+ * The job id in a submission's output, or undefined. Only complete lines are read (a number still being printed
+ * could grow), unless `ended` says the output is all there.
+ */
+export function jobIdInOutput(text: string, submitter: SlurmSubmitter, ended = false): { jobId: string; cluster?: string } | undefined {
+  const all = stripAnsi(text).replace(/\r/g, '');
+  const clean = ended ? `${all}\n` : all.slice(0, all.lastIndexOf('\n') + 1);
   for (const re of PATTERNS) {
     const m = re.exec(clean);
     if (m) return m[2] ? { jobId: m[1], cluster: m[2] } : { jobId: m[1] };
   }
   if (submitter === 'sbatch') {
     // complete lines only (the last piece may be a number still being printed)
-    const lines = clean.replace(/\r/g, '').split('\n').slice(0, -1);
+    const lines = clean.split('\n');
     for (const l of lines) {
       const m = /^\s*(\d+)(?:;([A-Za-z0-9_.-]+))?\s*$/.exec(l);
       if (m) return m[2] ? { jobId: m[1], cluster: m[2] } : { jobId: m[1] };

@@ -44,6 +44,7 @@ function secs(x: unknown): number | undefined {
   return sec + (n(x.microseconds) ?? 0) / 1e6;
 }
 
+/** The state text: "COMPLETED"; v0.0.39+ lists the state and its flags (["CANCELLED", "REQUEUED"]): joined by ",". */
 function state(x: unknown): string {
   const cur = dig(x, 'current') ?? x;
   if (Array.isArray(cur)) return cur.filter((c) => typeof c === 'string').join(',');
@@ -91,6 +92,7 @@ function jobIdOf(job: Obj): { jobId: string; jobIdRaw?: string } {
 
 function stepIdOf(step: Obj): string | undefined {
   const id = dig(step, 'step', 'id');
+  if (typeof id === 'number') return String(id); // v0.0.38: 0, 1, ... or "batch"
   if (typeof id === 'string') {
     const dot = id.lastIndexOf('.');
     return dot >= 0 ? id.slice(dot + 1) : id;

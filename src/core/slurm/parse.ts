@@ -116,7 +116,7 @@ export function splitJobId(text: string): { jobId: string; stepId?: string } {
 
 /** The base state: "CANCELLED by 0" → "CANCELLED"; "RUNNING" stays. */
 export function baseState(state: string): string {
-  return (state.trim().split(/\s+/)[0] ?? '').toUpperCase();
+  return (state.trim().split(/[\s,]+/)[0] ?? '').toUpperCase();
 }
 
 /** SLURM's timestamps ("2024-03-15T20:24:16", "2024-03-15-20:24:16", "Unknown", "None") → ms since epoch (local time, as SLURM prints). */
