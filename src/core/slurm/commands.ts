@@ -53,7 +53,7 @@ export class SlurmCommands {
         if (e.code === 'ENOENT') {
           reject(new SlurmCommandError('missing', command, `${command} not found${this.opts.binDir ? ` in ${this.opts.binDir}` : ' on PATH'}: SLURM's client commands are needed (run this on a cluster login node)`));
         } else if (e.killed || e.signal === 'SIGKILL') {
-          reject(new SlurmCommandError('timeout', command, `${command} did not answer within ${Math.round(this.timeoutMs / 1000)} s (slurmctld or slurmdbd busy or down?)`));
+          reject(new SlurmCommandError('timeout', command, `${command} did not answer within ${this.timeoutMs / 1000} s (slurmctld or slurmdbd busy or down?)`));
         } else {
           const why = String(stderr || e.message).trim().split(/\r?\n/).filter(Boolean).slice(-1)[0] ?? `exit code ${e.code}`;
           reject(new SlurmCommandError('failed', command, `${command} failed: ${why}`));

@@ -59,6 +59,8 @@ export class SlurmTracker {
   private timer: unknown;
   private inFlight: Promise<void> | undefined;
   private useSqueue = false;
+  /** a command was missing: no more polls until a job is added (a missing tool is not retried in a loop) */
+  private stalled = false;
   private disposed = false;
   private views = new Map<string, JobView>();
   private lastProblem = '';
@@ -92,6 +94,7 @@ export class SlurmTracker {
 
   /** Starts following a job (persisted at once) and asks for a poll, within the throttle. */
   add(job: TrackedJob): void {
+    this.stalled = false;
     this.opts.jobs.track(job);
     this.views.set(job.jobId, { jobId: job.jobId, state: 'SUBMITTED', command: job.command });
     this.fire();
@@ -126,7 +129,7 @@ export class SlurmTracker {
     }
     this.inFlight = this.pollOnce().finally(() => {
       this.inFlight = undefined;
-      if (this.views.size && !this.disposed) this.requestPoll();
+      if (this.views.size && !this.disposed && !this.stalled) this.requestPoll();
     });
     return this.inFlight;
   }
@@ -143,6 +146,7 @@ export class SlurmTracker {
       else await this.fromSacct(tracked, ids);
       this.lastProblem = '';
     } catch (err) {
+      if (err instanceof SlurmCommandError && err.kind === 'missing') this.stalled = true;
       const msg = err instanceof SlurmCommandError ? err.message : `SLURM job tracking failed: ${(err as Error).message}`;
       if (err instanceof SlurmCommandError && err.command === 'sacct' && err.kind === 'failed' && !this.useSqueue) {
         this.useSqueue = true;
