@@ -20,7 +20,7 @@ wait_for() { # wait_for <seconds> <what> <command...>
   for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
   echo "local-cluster: timed out waiting for $what" >&2; return 1
 }
-alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+alive() { [ -f "$RUN/$1.pid" ] && [ -d "/proc/$(cat "$RUN/$1.pid")" ]; }   # /proc: works for non-root too
 node_idle() { sinfo -h -o %t 2>/dev/null | grep -Eqx 'idle|mix|alloc'; }
 
 install_pkgs() {
@@ -157,10 +157,10 @@ cmd_status() {
 }
 
 cmd_start() {
-  [ "$(id -u)" = 0 ] || die "must run as root (it installs packages and starts daemons)"
+  if cmd_status >/dev/null 2>&1 && node_idle; then echo "local-cluster: already running"; return 0; fi
+  [ "$(id -u)" = 0 ] || die "not running, and starting it needs root (it installs packages and starts daemons)"
   mkdir -p "$RUN"
   install_pkgs
-  if cmd_status >/dev/null 2>&1 && node_idle; then echo "local-cluster: already running"; return 0; fi
   start_munge
   start_mariadb
   alive slurmctld || write_config
