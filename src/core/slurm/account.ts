@@ -139,6 +139,65 @@ function energyScope(plugin: string | undefined): 'node' | 'cpu+ram' | 'gpu' {
   return 'node';
 }
 
+interface Components {
+  cpu: ComponentPower;
+  gpu: ComponentPower;
+  ram: ComponentPower;
+  cpuJ: number;
+  gpuJ: number;
+  ramJ: number;
+  gpuType?: string;
+  gpuCount: number;
+}
+
+/** The modelled components: CPU from TotalCPU, GPUs and memory from the allocation over the elapsed time. */
+function modelled(j: SlurmJob, opts: AccountOptions, durationS: number, cpuSeconds: number): Components {
+  const job = j.job;
+  const cluster = opts.cluster;
+  const gpus = gpusInTres(job.allocTres);
+  const memBytes = job.allocTres.mem ?? 0;
+  const cpuM = cpuPowerPerCpu(opts, opts.node?.name ?? firstNode(job.nodeList));
+  const cpuJ = cpuSeconds * cpuM.wPerCpu;
+  const gpuType = cluster.gpuModel ?? gpus.types[0]?.type ?? opts.node?.gpuType;
+  const g = cluster.gpuPowerW !== undefined ? { powerW: cluster.gpuPowerW, method: 'modelled' as const, detail: `${cluster.gpuPowerW} W per GPU (${cluster.from('gpuPowerW')})` } : lookupGpuPower(gpuType);
+  const gpuJ = gpus.count * g.powerW * durationS;
+  const ramJ = (memBytes / 1024 ** 3) * RAM_W_PER_GB * durationS;
+  const cpuDetail = `TotalCPU ${round(cpuSeconds, 1)} s × ${round(cpuM.wPerCpu, 2)} W per logical CPU: ${cpuM.detail}`;
+  return {
+    cpu: component(cpuM.method, cpuDetail, cpuJ, durationS, cpuM.tdpW !== undefined ? { tdpW: cpuM.tdpW } : {}),
+    gpu: gpus.count
+      ? component(g.method, `${gpus.count} allocated GPU(s) × ${g.detail} × elapsed time (no utilisation data)`, gpuJ, durationS, { tdpW: g.powerW })
+      : component('modelled', 'no GPU allocated (AllocTRES has no gres/gpu)', 0, durationS, { unavailableReason: 'no GPU allocated to the job' }),
+    ram: component('modelled', `${round(memBytes / 1024 ** 3, 2)} GB allocated × ${RAM_W_PER_GB} W/GB × elapsed time (${RAM_MODEL_SOURCE})`, ramJ, durationS, { wPerGB: RAM_W_PER_GB }),
+    cpuJ,
+    gpuJ,
+    ramJ,
+    gpuCount: gpus.count,
+    ...(gpuType ? { gpuType } : {}),
+  };
+}
+
+/** Replaces the components the measurement covers (by the energy plugin: whole node, RAPL CPU+DRAM, or GPUs). */
+function applyMeasured(c: Components, m: { energyJ: number; from: string }, plugin: string | undefined, nodes: number, durationS: number): void {
+  const scope = energyScope(plugin);
+  const name = plugin ?? 'acct_gather_energy';
+  const what = `SLURM ConsumedEnergyRaw ${round(m.energyJ / 1000, 3)} kJ from ${m.from}, ${nodes} node(s) summed by SLURM (${name})`;
+  const inNode = `included in the energy SLURM measured (${name})`;
+  if (scope === 'gpu') {
+    c.gpuJ = m.energyJ;
+    c.gpu = component('measured', `${what}: GPUs`, c.gpuJ, durationS);
+    return;
+  }
+  c.cpuJ = m.energyJ;
+  c.cpu = component('measured', scope === 'node' ? `${what}: whole nodes (CPU, GPU, memory), not split` : `${what}: CPU packages and DRAM`, c.cpuJ, durationS);
+  c.ramJ = 0;
+  c.ram = component('measured', inNode, 0, durationS, { unavailableReason: inNode });
+  if (scope === 'node' && c.gpuCount) {
+    c.gpuJ = 0;
+    c.gpu = component('measured', inNode, 0, durationS, { unavailableReason: inNode });
+  }
+}
+
 /** Builds the run of a job. Works for a running job too (status `running`, figures so far). */
 export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
   const job = j.job;
@@ -150,65 +209,27 @@ export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
   const cpuSeconds = jobCpuSeconds(j);
   const exitCode = isActiveState(job.state) ? null : exitCodeOf(job.exitCode);
   const nodes = job.nNodes ?? job.allocTres.node ?? 1;
-  const firstNode = opts.node?.name ?? job.nodeList?.replace(/\[.*$/, '');
-  const gpus = gpusInTres(job.allocTres);
-  const memBytes = job.allocTres.mem ?? 0;
   const notes: string[] = [];
-
-  // models, used for what the measurement does not cover
-  const cpuM = cpuPowerPerCpu(opts, firstNode);
-  const cpuModelJ = cpuSeconds * cpuM.wPerCpu;
-  const gpuType = cluster.gpuModel ?? gpus.types[0]?.type ?? opts.node?.gpuType;
-  const g = cluster.gpuPowerW !== undefined ? { powerW: cluster.gpuPowerW, method: 'modelled' as const, detail: `${cluster.gpuPowerW} W per GPU (${cluster.from('gpuPowerW')})` } : lookupGpuPower(gpuType);
-  const gpuModelJ = gpus.count * g.powerW * durationS;
-  const ramModelJ = (memBytes / 1024 ** 3) * RAM_W_PER_GB * durationS;
-
-  const cpuDetail = `TotalCPU ${round(cpuSeconds, 1)} s × ${round(cpuM.wPerCpu, 2)} W per logical CPU: ${cpuM.detail}`;
-  let cpu = component(cpuM.method, cpuDetail, cpuModelJ, durationS, cpuM.tdpW !== undefined ? { tdpW: cpuM.tdpW } : {});
-  let gpu = gpus.count
-    ? component(g.method, `${gpus.count} allocated GPU(s) × ${g.detail} × elapsed time (no utilisation data)`, gpuModelJ, durationS, { tdpW: g.powerW })
-    : component('modelled', 'no GPU allocated (AllocTRES has no gres/gpu)', 0, durationS, { unavailableReason: 'no GPU allocated to the job' });
-  let ram = component('modelled', `${round(memBytes / 1024 ** 3, 2)} GB allocated × ${RAM_W_PER_GB} W/GB × elapsed time (${RAM_MODEL_SOURCE})`, ramModelJ, durationS, { wPerGB: RAM_W_PER_GB });
-  let cpuJ = cpuModelJ;
-  let gpuJ = gpuModelJ;
-  let ramJ = ramModelJ;
-
+  const c = modelled(j, opts, durationS, cpuSeconds);
   const measured = cluster.useMeasuredEnergy ? measuredEnergy(j) : undefined;
-  if (measured) {
-    const scope = energyScope(opts.energyPlugin);
-    const plugin = opts.energyPlugin ?? 'acct_gather_energy';
-    const what = `SLURM ConsumedEnergyRaw ${round(measured.energyJ / 1000, 3)} kJ from ${measured.from}, ${nodes} node(s) summed by SLURM (${plugin})`;
-    const inNode = `included in the energy SLURM measured (${plugin})`;
-    if (scope === 'gpu') {
-      gpuJ = measured.energyJ;
-      gpu = component('measured', `${what}: GPUs`, gpuJ, durationS);
-    } else {
-      cpuJ = measured.energyJ;
-      cpu = component('measured', scope === 'node' ? `${what}: whole nodes (CPU, GPU, memory), not split` : `${what}: CPU packages and DRAM`, cpuJ, durationS);
-      ramJ = 0;
-      ram = component('measured', inNode, 0, durationS, { unavailableReason: inNode });
-      if (scope === 'node' && gpus.count) {
-        gpuJ = 0;
-        gpu = component('measured', inNode, 0, durationS, { unavailableReason: inNode });
-      }
-    }
-  } else {
+  if (measured) applyMeasured(c, measured, opts.energyPlugin, nodes, durationS);
+  else
     notes.push(
       cluster.useMeasuredEnergy
         ? 'energy modelled: SLURM recorded no energy for this job (ConsumedEnergyRaw blank or 0: no acct_gather_energy plugin on the cluster)'
         : `energy modelled: measured energy ignored (${cluster.from('useMeasuredEnergy')})`,
     );
-  }
-  if (nodes > 1) notes.push(`${nodes} nodes (${job.nodeList ?? '?'}); CPU power per node from ${firstNode ?? 'the first node'}, nodes assumed alike`);
+  if (nodes > 1) notes.push(`${nodes} nodes (${job.nodeList ?? '?'}); CPU power per node from ${opts.node?.name ?? firstNode(job.nodeList) ?? 'the first node'}, nodes assumed alike`);
   if (j.steps.length) notes.push(`steps: ${j.steps.map((s) => s.stepId).join(', ')}`);
   if (job.stateText && job.stateText !== 'COMPLETED') notes.push(`SLURM state ${job.stateText}${job.exitCode ? `, exit code ${job.exitCode}` : ''}`);
   notes.push(...cluster.notes);
 
   const pue = cluster.place.pue;
-  const energyKWh = { cpu: cpuJ / J_PER_KWH, gpu: gpuJ / J_PER_KWH, ram: ramJ / J_PER_KWH, total: ((cpuJ + gpuJ + ramJ) / J_PER_KWH) * pue };
+  const energyKWh = { cpu: c.cpuJ / J_PER_KWH, gpu: c.gpuJ / J_PER_KWH, ram: c.ramJ / J_PER_KWH, total: ((c.cpuJ + c.gpuJ + c.ramJ) / J_PER_KWH) * pue };
   const region: RegionInfo = cluster.place.region;
   const intensity = new StaticIntensityProvider().at(region, startMs);
   const clusterName = job.cluster ?? cluster.name;
+  const memBytes = job.allocTres.mem ?? 0;
   const run: Run = {
     id: slurmRunId(clusterName, job.jobId),
     name: `${job.name || 'job'} (SLURM ${job.jobId})`,
@@ -235,12 +256,12 @@ export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
       ...(intensity.year !== undefined ? { year: intensity.year } : {}),
       ...(cluster.place.guessed ? { guessed: true } : {}),
     },
-    power: { cpu, gpu, ram },
+    power: { cpu: c.cpu, gpu: c.gpu, ram: c.ram },
     hardware: {
       cpuModel: cluster.cpuModel ?? opts.node?.cpuModel ?? 'unknown (SLURM nodes)',
       logicalCpus: job.allocCpus ?? job.allocTres.cpu ?? 0,
       ramGB: round(memBytes / 1024 ** 3, 3),
-      gpus: Array.from({ length: gpus.count }, (_, i) => ({ index: i, name: gpuType ?? 'gpu' })),
+      gpus: Array.from({ length: c.gpuCount }, (_, i) => ({ index: i, name: c.gpuType ?? 'gpu' })),
       hostname: job.nodeList ?? '',
     },
     meterVersion: VERSION,
@@ -249,4 +270,12 @@ export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
   };
   if (endMs !== undefined) run.endedAt = new Date(endMs).toISOString();
   return run;
+}
+
+/** "nid[001002,001004]" → "nid001002"; "vm" → "vm"; "None assigned" → undefined */
+export function firstNode(nodeList: string | undefined): string | undefined {
+  if (!nodeList || /^none/i.test(nodeList) || nodeList === '(null)') return undefined;
+  const m = /^([^[,]*)(?:\[([^\],-]+)[^\]]*\])?/.exec(nodeList.trim());
+  if (!m) return undefined;
+  return `${m[1]}${m[2] ?? ''}` || undefined;
 }

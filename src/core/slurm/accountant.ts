@@ -5,7 +5,9 @@
  */
 import * as os from 'node:os';
 import type { Run } from '../types';
-import { groupJobs, jobToRun, type AccountOptions, type SlurmJob } from './account';
+import { firstNode, groupJobs, jobToRun, type AccountOptions, type SlurmJob } from './account';
+
+export { firstNode };
 import type { SlurmCommands } from './commands';
 import { resolveCluster, type ClusterConfig, type ClustersConfig } from './config';
 import type { SlurmRecord } from './parse';
@@ -79,14 +81,6 @@ export class SlurmAccountant {
     }
     return out;
   }
-}
-
-/** "nid[001002,001004]" → "nid001002"; "vm" → "vm"; "None assigned" → undefined */
-export function firstNode(nodeList: string | undefined): string | undefined {
-  if (!nodeList || /^none/i.test(nodeList) || nodeList === '(null)') return undefined;
-  const m = /^([^[,]*)(?:\[([^\],-]+)[^\]]*\])?/.exec(nodeList.trim());
-  if (!m) return undefined;
-  return `${m[1]}${m[2] ?? ''}` || undefined;
 }
 
 /** This machine's short host name and CPU, for `localHost`. */

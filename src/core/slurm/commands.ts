@@ -5,8 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { groupJobs, type SlurmJob } from './account';
-import { parseSacctJson } from './json';
 import { parseSacct, SACCT_FIELDS, type SlurmRecord } from './parse';
 import { parseConfig, parseNodes, parseSqueue, parseSstat, SQUEUE_FORMAT, type NodeInfo, type QueueEntry } from './scontrol';
 
@@ -43,9 +41,8 @@ export class SlurmCommands {
   run(command: string, args: string[]): Promise<string> {
     const exe = this.opts.binDir ? path.join(this.opts.binDir, command) : command;
     this.opts.onCall?.(command, args);
-    // epoch seconds in tables; --json has its own time fields (and fails on SLURM_TIME_FORMAT=%s in 22.05)
-    const env = { ...(this.opts.env ?? process.env), SLURM_TIME_FORMAT: '%s' } as NodeJS.ProcessEnv;
-    if (args.includes('--json')) delete env.SLURM_TIME_FORMAT;
+    // epoch seconds in the tables (note: sacct --json of 22.05 fails with this set)
+    const env = { ...(this.opts.env ?? process.env), SLURM_TIME_FORMAT: '%s' };
     return new Promise((resolve, reject) => {
       execFile(exe, args, { env, timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, windowsHide: true }, (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
@@ -74,11 +71,6 @@ export class SlurmCommands {
     if (opts.endMs !== undefined) args.push('-E', isoLocal(opts.endMs));
     if (opts.allUsers) args.push('--allusers');
     return parseSacct(await this.run('sacct', args));
-  }
-
-  /** `sacct --json` (SLURM 21.08 and later with the openapi data parser). */
-  async sacctJson(jobIds: string[]): Promise<SlurmRecord[]> {
-    return parseSacctJson(await this.run('sacct', ['--json', '-j', jobIds.join(',')]));
   }
 
   /** Queue state of these jobs; jobs no longer in the queue are absent. */
@@ -128,8 +120,4 @@ export function isoLocal(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
-export function jobsOf(records: SlurmRecord[]): SlurmJob[] {
-  return groupJobs(records);
 }
