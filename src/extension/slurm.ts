@@ -99,7 +99,7 @@ export class SlurmService implements vscode.Disposable {
       try {
         for await (const data of stream) {
           found ??= reader.push(data);
-          if (found && submitter === 'sbatch') break; // sbatch has said all it will
+          if (found) break; // the rest of the output (an interactive salloc shell, srun's program) is not ours
         }
       } catch (err) {
         this.service.log.warn(`slurm: could not read the output of "${commandLine}": ${(err as Error).message}`);
