@@ -144,7 +144,7 @@ export async function slurmCommand(args: string[], env: NodeJS.ProcessEnv = proc
       overrides,
       overridesFrom: from,
       settingName: values.clusters ?? env.CARBON_METER_CLUSTERS ?? 'carbonMeter.clusters',
-      fallbackRegion: () => ({ region: env.CARBON_METER_REGION, from: 'CARBON_METER_REGION' }),
+      fallbackRegion: () => ({ region: env.CARBON_METER_REGION, from: 'CARBON_METER_REGION', pue: num(env.CARBON_METER_PUE, 'CARBON_METER_PUE', 1, 3), pueFrom: 'CARBON_METER_PUE' }),
       localHost: localHostOf(hw),
       log: (_l, m) => warn(m),
     });

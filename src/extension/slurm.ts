@@ -48,7 +48,10 @@ export class SlurmService implements vscode.Disposable {
     const commands = new SlurmCommands({ binDir: process.env.CARBON_METER_SLURM_BIN || undefined, onCall: (c, a) => log.debug(`slurm: ${c} ${a.join(' ')}`) });
     const accountant = new SlurmAccountant(commands, {
       clusters: () => this.clusters(),
-      fallbackRegion: () => ({ region: this.service.settings.region || undefined, from: 'setting carbonMeter.region' }),
+      fallbackRegion: () => {
+        const s = this.service.settings;
+        return { region: s.region || undefined, from: 'setting carbonMeter.region', pue: s.pue, pueFrom: 'setting carbonMeter.pue' };
+      },
       localHost,
       log: (level, msg) => log[level](`slurm: ${msg}`),
     });

@@ -165,6 +165,21 @@ describe('SLURM job tracker', () => {
     tracker.dispose();
   });
 
+  it('asks every cluster at once when a job was submitted with -M, and keeps jobs of other clusters apart', async () => {
+    const fake = fakeSlurm(tmp);
+    fs.writeFileSync(fake.out, FINAL.replace(/\|testcluster\|/g, '|gpu|'));
+    const clock = new ManualClock();
+    const { tracker, history } = setup(fake.bin, clock, path.join(tmp, 'home'));
+    tracker.add({ jobId: '3', cluster: 'gpu', submittedAt: clock.now(), via: 'terminal', command: 'sbatch -M gpu steps.sh' });
+    tracker.add({ jobId: '4', cluster: 'other', submittedAt: clock.now(), via: 'terminal', command: 'sbatch -M other arr.sh' });
+    await clock.advance(0, tracker);
+    assert.equal(fake.calls().length, 1);
+    assert.match(fake.calls()[0], /--clusters=all/);
+    assert.deepEqual(history.load().runs.map((r) => r.id), ['slurm-gpu-3'], "job 4 of cluster gpu is not cluster other's job 4");
+    assert.deepEqual(tracker.jobs().map((j) => j.jobId), ['4']);
+    tracker.dispose();
+  });
+
   it('says clearly when a SLURM command is missing, and does not retry in a loop', async () => {
     const empty = path.join(tmp, 'nobin');
     fs.mkdirSync(empty);

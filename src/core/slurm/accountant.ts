@@ -19,7 +19,8 @@ export interface AccountantOptions {
   overrides?: ClusterConfig;
   overridesFrom?: Partial<Record<keyof ClusterConfig, string>>;
   settingName?: string;
-  fallbackRegion?: () => { region?: string; from?: string };
+  /** the general region and PUE (carbonMeter.region/pue, CARBON_METER_REGION/PUE), for clusters without their own */
+  fallbackRegion?: () => { region?: string; from?: string; pue?: number; pueFrom?: string };
   /** this machine's CPU, for jobs that ran on it */
   localHost?: AccountOptions['localHost'];
   log?: (level: 'info' | 'warn', msg: string) => void;
@@ -67,6 +68,8 @@ export class SlurmAccountant {
       settingName: this.opts.settingName,
       fallbackRegion: fb.region,
       fallbackRegionFrom: fb.from,
+      fallbackPue: fb.pue,
+      fallbackPueFrom: fb.pueFrom,
     });
     const node = await this.node(j.job.nodeList);
     const energyPlugin = cfg?.AcctGatherEnergyType && !/\/none$/.test(cfg.AcctGatherEnergyType) ? cfg.AcctGatherEnergyType : undefined;

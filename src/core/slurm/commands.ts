@@ -60,8 +60,11 @@ export class SlurmCommands {
   }
 
   /** Accounting records of these jobs (and their steps), from the SLURM database. */
-  async sacct(jobIds: string[]): Promise<SlurmRecord[]> {
-    const out = await this.run('sacct', ['--parsable2', '--duplicates', '-j', jobIds.join(','), `--format=${SACCT_FIELDS.join(',')}`]);
+  async sacct(jobIds: string[], opts: { allClusters?: boolean } = {}): Promise<SlurmRecord[]> {
+    const args = ['--parsable2', '--duplicates', '-j', jobIds.join(','), `--format=${SACCT_FIELDS.join(',')}`];
+    // jobs submitted with -M: every cluster of the federation/database, told apart by the Cluster field
+    if (opts.allClusters) args.push('--clusters=all');
+    const out = await this.run('sacct', args);
     return latestOnly(parseSacct(out));
   }
 

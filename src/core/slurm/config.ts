@@ -94,7 +94,16 @@ export function parseClustersConfig(value: unknown, settingName = 'carbonMeter.c
 export function resolveCluster(
   name: string,
   clusters: ClustersConfig,
-  opts: { overrides?: ClusterConfig; overridesFrom?: Partial<Record<keyof ClusterConfig, string>>; settingName?: string; fallbackRegion?: string; fallbackRegionFrom?: string; timeZone?: string } = {},
+  opts: {
+    overrides?: ClusterConfig;
+    overridesFrom?: Partial<Record<keyof ClusterConfig, string>>;
+    settingName?: string;
+    fallbackRegion?: string;
+    fallbackRegionFrom?: string;
+    fallbackPue?: number;
+    fallbackPueFrom?: string;
+    timeZone?: string;
+  } = {},
 ): ResolvedCluster {
   const setting = opts.settingName ?? 'carbonMeter.clusters';
   const own = clusters[name] ?? {};
@@ -106,12 +115,14 @@ export function resolveCluster(
   const notes: string[] = [];
   const region = pick('region') ?? opts.fallbackRegion;
   const regionFrom = origin('region') ?? opts.fallbackRegionFrom ?? 'the user';
+  const pue = pick('pue') ?? opts.fallbackPue;
+  const pueFrom = origin('pue') ?? opts.fallbackPueFrom;
   let place: ClusterPlace;
   try {
-    place = chooseRegion({ region, regionFrom, pue: pick('pue'), pueFrom: origin('pue'), timeZone: opts.timeZone });
+    place = chooseRegion({ region, regionFrom, pue, pueFrom, timeZone: opts.timeZone });
   } catch (err) {
     notes.push(`${(err as Error).message.split('\n')[0]} (${regionFrom}); using the world average`);
-    place = chooseRegion({ region: 'WORLD', regionFrom: `fallback for the unknown region "${region}"`, pue: pick('pue'), pueFrom: origin('pue') });
+    place = chooseRegion({ region: 'WORLD', regionFrom: `fallback for the unknown region "${region}"`, pue, pueFrom });
   }
   if (!region) notes.push(`no region set for cluster ${name}: ${place.reason}; set ${setting}.${name}.region or --region`);
   notes.push(...place.warnings);

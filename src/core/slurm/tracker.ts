@@ -159,10 +159,10 @@ export class SlurmTracker {
   }
 
   private async fromSacct(tracked: TrackedJob[], ids: string[]): Promise<void> {
-    const records = await this.opts.commands.sacct(ids);
+    const records = await this.opts.commands.sacct(ids, { allClusters: tracked.some((t) => t.cluster) });
     const now = this.clock.now();
     for (const t of tracked) {
-      const mine = groupJobs(records.filter((r) => belongsTo(r, t.jobId)));
+      const mine = groupJobs(records.filter((r) => belongsTo(r, t.jobId) && (!t.cluster || !r.cluster || r.cluster === t.cluster)));
       if (!mine.length) {
         if (now - t.submittedAt > UNKNOWN_JOB_TTL_MS) {
           this.opts.log?.('warn', `slurm: job ${t.jobId} is unknown to sacct a day after submission; no longer followed`);
