@@ -227,6 +227,19 @@ describe('SLURM parsing', () => {
     assert.equal(jobIdInOutput('42\n', 'srun'), undefined, "a program's output is not a job id");
   });
 
+  it('the manifest describes carbonMeter.clusters with exactly the keys the code accepts, each with a text', () => {
+    const root = path.join(__dirname, '..', '..', '..');
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const nls = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8'));
+    const prop = pkg.contributes.configuration.map((c: { properties: Record<string, unknown> }) => c.properties['carbonMeter.clusters']).find(Boolean);
+    const keys = Object.keys(prop.additionalProperties.properties);
+    const sample = Object.fromEntries(keys.map((k) => [k, ({ string: 'FR', number: 1.5, boolean: true } as Record<string, unknown>)[prop.additionalProperties.properties[k].type]]));
+    assert.deepEqual(parseClustersConfig({ c: sample }).problems, []);
+    assert.equal(parseClustersConfig({ c: { ...sample, extra: 1 } }).problems.length, 1);
+    for (const k of keys) assert.ok(nls[prop.additionalProperties.properties[k].markdownDescription.slice(1, -1)], k);
+    assert.ok(nls[prop.markdownDescription.slice(1, -1)]);
+  });
+
   it('gives stable run ids that are safe file names', () => {
     assert.equal(slurmRunId('test cluster', '12_3'), 'slurm-test-cluster-12_3');
     assert.equal(slurmRunId('c', '5+1'), 'slurm-c-5-1');
