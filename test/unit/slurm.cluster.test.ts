@@ -181,6 +181,11 @@ describe('carbon-meter slurm on a real SLURM cluster', function () {
   it('--since brings in recent jobs once', async () => {
     const id = sbatch(work, ['-J', 'since', '--wrap', 'true']);
     await waitState(id, TERMINAL);
+    // sacct's time-window query (what --since reads) lists a job a moment after `sacct -j` shows it ended
+    const since = new Date(Date.now() - 86_400_000);
+    const p = (n: number) => String(n).padStart(2, '0');
+    const s = `${since.getFullYear()}-${p(since.getMonth() + 1)}-${p(since.getDate())}T${p(since.getHours())}:${p(since.getMinutes())}:${p(since.getSeconds())}`;
+    await until(`sacct -S to list job ${id}`, () => (sh('sacct', ['-n', '-P', '-S', s, '-o', 'JobID']).stdout.split('\n').includes(id) ? true : undefined));
     const first = await cli(['--since', '1d', '--json']);
     assert.equal(first.code, 0, first.stderr);
     const runs = JSON.parse(first.stdout) as Run[];
