@@ -11,6 +11,8 @@ const steps = [
   ['type-check', 'npx', ['tsc', '-p', '.', '--noEmit']],
   ['layering', 'node', ['scripts/lint-core.mjs']],
   ['compile tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']],
+  // a single-node SLURM with accounting (Debian's slurm-wlm, slurmdbd, MariaDB) for the SLURM tests; needs root
+  ['SLURM test cluster', 'bash', ['-c', 'if [ "$(id -u)" = 0 ]; then bash scripts/slurm/local-cluster.sh start; else echo "not root: no local SLURM cluster; the SLURM cluster tests will say they skip"; fi']],
   ['unit tests', 'npx', ['mocha']],
   ['VS Code for tests', 'bash', ['scripts/vscode/install-code-server.sh']],
   ['extension-host tests (code-server)', 'node', ['out/test/harness/runExthost.js']],

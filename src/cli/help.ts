@@ -13,6 +13,7 @@ Usage:
   carbon-meter regions [--energy-kwh X] [--limit N] [--json]
                                                        emissions of that energy in each known region, greenest first
   carbon-meter doctor [--json]                         what this machine allows (RAPL, nvidia-smi, CPU TDP, region)
+  carbon-meter slurm JOBID | --since 7d [--json]       account SLURM jobs from SLURM's records into the history
 
 Run 'carbon-meter <command> --help' for a command's options.
 

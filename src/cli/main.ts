@@ -13,6 +13,7 @@ import { historyCommand } from './history';
 import { importCommand } from './import';
 import { regionsCommand } from './regions';
 import { runCommand } from './run';
+import { slurmCommand } from './slurm';
 
 type Command = (args: string[]) => number | Promise<number>;
 
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   import: importCommand,
   regions: regionsCommand,
   doctor: doctorCommand,
+  slurm: slurmCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -9,7 +9,7 @@
 export type Method = 'measured' | 'modelled' | 'default';
 
 /** Where a run was started from. */
-export type RunSource = 'cli' | 'terminal' | 'debug' | 'task' | 'codecarbon-import' | 'manual';
+export type RunSource = 'cli' | 'terminal' | 'debug' | 'task' | 'codecarbon-import' | 'manual' | 'slurm';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 

@@ -10,6 +10,7 @@ import { DebugWatcher } from './debugWatcher';
 import { registerIntensity } from './intensity';
 import { MeterService } from './meterService';
 import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPanel';
+import { SlurmService } from './slurm';
 import { StatusBar } from './statusBar';
 import { TaskWatcher } from './taskWatcher';
 import { TerminalWatcher } from './terminalWatcher';
@@ -33,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     new TerminalWatcher(service),
     new DebugWatcher(service),
     new TaskWatcher(service),
+    new SlurmService(service),
     ...registerCommands(service, showHistory),
     ...registerIntensity(context, service),
     registerHistoryPanelSerializer(context.extensionUri, service),

@@ -41,6 +41,8 @@ export function sourceLabel(s: RunSource): string {
       return t('import');
     case 'manual':
       return t('manual');
+    case 'slurm':
+      return t('SLURM');
   }
 }
 
