@@ -2,7 +2,7 @@
  * `carbon-meter`: the command line over the same core as the extension, for SSH sessions and CI.
  * It writes to the same history as the extension.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +20,8 @@ import { probeNvidiaSmi } from '../core/power/gpu';
 import { probeRapl } from '../core/power/rapl';
 import type { Run } from '../core/types';
 import { VERSION } from '../core/version';
+import { spawnWithOutput } from './childIo';
+import { BUDGET_HELP, parseOnBudget, RunWatch } from './runWatch';
 
 const HELP = `carbon-meter ${VERSION}: energy and CO₂eq of a training run
 
@@ -71,7 +73,9 @@ Live intensity environment:
   CARBON_METER_WATTTIME_USERNAME, CARBON_METER_WATTTIME_PASSWORD, CARBON_METER_WATTTIME_REGION (CAISO_NORTH)
                                        WattTime account and grid region (marginal MOER, not an average)
   CARBON_METER_INTENSITY_TIMEOUT       seconds per request (default 10)
-`;
+
+Forecast and budget:
+${BUDGET_HELP}`;
 
 class UsageError extends Error {}
 
@@ -152,6 +156,9 @@ async function runCommand(args: string[]): Promise<number> {
       provider: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      'budget-g': { type: 'string' },
+      'on-budget': { type: 'string' },
+      'stop-grace': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -172,6 +179,14 @@ async function runCommand(args: string[]): Promise<number> {
     pueFrom: values.pue ? '--pue' : 'CARBON_METER_PUE',
   });
   const tdp = numberOption(values.tdp, 'tdp', 1, 2000);
+  const budgetG = numberOption(values['budget-g'], 'budget-g', 0);
+  const stopGraceS = numberOption(values['stop-grace'], 'stop-grace', 0, 3600) ?? 30;
+  let onBudget;
+  try {
+    onBudget = parseOnBudget(values['on-budget']);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   let intensityConfig;
   try {
     intensityConfig = intensityConfigFromEnv(process.env, values.provider);
@@ -207,7 +222,10 @@ async function runCommand(args: string[]): Promise<number> {
   for (const [s, h] of handlers) process.on(s, h);
 
   const startedAt = Date.now();
-  child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+  let watch: RunWatch | undefined;
+  const io = spawnWithOutput(command, { onOutput: (stream, text) => watch?.output(stream, text) });
+  child = io.child;
+  watch = new RunWatch({ budgetG, onBudget, stopGraceS, out: process.stderr, progressUnavailable: io.progressUnavailable });
   const spawned = await new Promise<boolean>((resolve) => {
     child.once('spawn', () => resolve(true));
     child.once('error', (err: NodeJS.ErrnoException) => {
@@ -243,9 +261,18 @@ async function runCommand(args: string[]): Promise<number> {
   for (const w of choice.warnings) process.stderr.write(`carbon-meter: ${w}\n`);
 
   const readout = values.json || values.quiet ? undefined : new LiveReadout(process.stderr);
-  const sub = hub.onReading((r) => r.runId === meter.run.id && readout?.update(r));
+  watch.attach(child.pid, io.wrapperPid);
+  const sub = hub.onReading((r) => {
+    if (r.runId !== meter.run.id) return;
+    watch?.reading(r);
+    readout?.update(r, watch?.readoutSuffix());
+  });
 
   const { code, signal } = await exited;
+  watch.exit();
+  // the output a grandchild keeps open must not hold the run: its streams get a moment to end, then are let go
+  await Promise.race([io.drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+  watch.finish(meter.run);
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
   const run = (await hub.stop(meter.run.id, { exitCode })) ?? meter.run;
   sub.dispose();
@@ -265,8 +292,8 @@ function shellQuote(w: string): string {
 class LiveReadout {
   private lastPlain = 0;
   constructor(private readonly out: NodeJS.WriteStream) {}
-  update(r: Reading): void {
-    const line = `⏱ ${formatDuration(r.elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq`;
+  update(r: Reading, suffix = ''): void {
+    const line = `⏱ ${formatDuration(r.elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq${suffix}`;
     if (this.out.isTTY) {
       this.out.write(`\r\x1b[K[carbon-meter] ${line}`);
     } else if (r.t - this.lastPlain >= 10_000) {
