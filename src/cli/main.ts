@@ -22,6 +22,8 @@ import type { Run } from '../core/types';
 import { VERSION } from '../core/version';
 import { spawnWithOutput } from './childIo';
 import { BUDGET_HELP, parseOnBudget, RunWatch } from './runWatch';
+import { parseDurationH, SCHEDULE_HELP, startPausing, waitForGreenerStart } from './schedule';
+import type { RunSchedule } from '../core/schedule/types';
 
 const HELP = `carbon-meter ${VERSION}: energy and CO₂eq of a training run
 
@@ -75,7 +77,9 @@ Live intensity environment:
   CARBON_METER_INTENSITY_TIMEOUT       seconds per request (default 10)
 
 Forecast and budget:
-${BUDGET_HELP}`;
+${BUDGET_HELP}
+Greener hours (need a live --provider):
+${SCHEDULE_HELP}`;
 
 class UsageError extends Error {}
 
@@ -159,6 +163,9 @@ async function runCommand(args: string[]): Promise<number> {
       'budget-g': { type: 'string' },
       'on-budget': { type: 'string' },
       'stop-grace': { type: 'string' },
+      'start-within': { type: 'string' },
+      'pause-above': { type: 'string' },
+      'max-delay': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -181,9 +188,12 @@ async function runCommand(args: string[]): Promise<number> {
   const tdp = numberOption(values.tdp, 'tdp', 1, 2000);
   const budgetG = numberOption(values['budget-g'], 'budget-g', 0);
   const stopGraceS = numberOption(values['stop-grace'], 'stop-grace', 0, 3600) ?? 30;
-  let onBudget;
+  const pauseAbove = numberOption(values['pause-above'], 'pause-above', 0);
+  let onBudget, startWithinH, maxDelayS;
   try {
     onBudget = parseOnBudget(values['on-budget']);
+    startWithinH = values['start-within'] !== undefined ? parseDurationH(values['start-within'], 'start-within') : undefined;
+    maxDelayS = parseDurationH(values['max-delay'] ?? '6h', 'max-delay') * 3600;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -221,6 +231,16 @@ async function runCommand(args: string[]): Promise<number> {
   const handlers: [NodeJS.Signals, () => void][] = (['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]).map((s) => [s, forward(s)]);
   for (const [s, h] of handlers) process.on(s, h);
 
+  let schedule: RunSchedule | undefined;
+  if (startWithinH !== undefined) {
+    const w = await waitForGreenerStart({ withinH: startWithinH, provider: intensity, region: choice.region, command: command.map(shellQuote).join(' '), history: store.load().runs, out: process.stderr });
+    if (!w.go) {
+      for (const [s, h] of handlers) process.off(s, h);
+      hub.dispose();
+      return 130;
+    }
+    schedule = w.schedule;
+  }
   const startedAt = Date.now();
   let watch: RunWatch | undefined;
   const io = spawnWithOutput(command, { onOutput: (stream, text) => watch?.output(stream, text) });
@@ -262,6 +282,7 @@ async function runCommand(args: string[]): Promise<number> {
 
   const readout = values.json || values.quiet ? undefined : new LiveReadout(process.stderr);
   watch.attach(child.pid, io.wrapperPid);
+  const pausing = pauseAbove !== undefined ? startPausing({ thresholdGPerKWh: pauseAbove, maxDelayS, provider: intensity, region: choice.region, rootPid: child.pid, wrapperPid: io.wrapperPid, out: process.stderr }) : undefined;
   const sub = hub.onReading((r) => {
     if (r.runId !== meter.run.id) return;
     watch?.reading(r);
@@ -273,6 +294,8 @@ async function runCommand(args: string[]): Promise<number> {
   // the output a grandchild keeps open must not hold the run: its streams get a moment to end, then are let go
   await Promise.race([io.drained, new Promise((r) => setTimeout(r, 2000).unref())]);
   watch.finish(meter.run);
+  if (pausing) schedule = { ...schedule, pause: pausing.finish(meter.run.energyKWh.total) };
+  if (schedule) meter.run.schedule = schedule;
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
   const run = (await hub.stop(meter.run.id, { exitCode })) ?? meter.run;
   sub.dispose();

@@ -95,6 +95,8 @@ export class RunWatch {
     if (this.rootPid === undefined || this.exited) return;
     this.stoppedBy = 'budget';
     signalTree(this.rootPid, 'SIGINT', this.except);
+    // a tree paused by --pause-above must run to handle it
+    signalTree(this.rootPid, 'SIGCONT', this.except);
     this.graceTimer = setTimeout(() => {
       if (!this.exited && this.rootPid !== undefined) {
         this.say('the run is still going after SIGINT: sending SIGTERM');
