@@ -12,6 +12,7 @@ import { MeterService } from './meterService';
 import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPanel';
 import { StatusBar } from './statusBar';
 import { TaskWatcher } from './taskWatcher';
+import { ForecastWatcher } from './forecastWatcher';
 import { TerminalWatcher } from './terminalWatcher';
 
 export interface CarbonMeterApi {
@@ -25,12 +26,14 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const log = vscode.window.createOutputChannel('Carbon Meter', { log: true });
   const service = new MeterService(log);
   const statusBar = new StatusBar(service);
+  const forecasts = new ForecastWatcher(service);
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
   context.subscriptions.push(
     log,
     service,
     statusBar,
-    new TerminalWatcher(service),
+    forecasts,
+    new TerminalWatcher(service, (id, stream) => void forecasts.readTerminal(id, stream)),
     new DebugWatcher(service),
     new TaskWatcher(service),
     ...registerCommands(service, showHistory),

@@ -23,6 +23,11 @@ export interface Settings {
   gpuEnabled: boolean;
   nvidiaSmiPath: string;
   historyPath: string;
+  /** g CO₂eq per run; undefined: none */
+  budgetPerRunG: number | undefined;
+  /** kg CO₂eq per calendar month; undefined: none */
+  budgetMonthlyKg: number | undefined;
+  onBudget: 'warn' | 'stop';
 }
 
 export interface SettingsProblem {
@@ -103,6 +108,9 @@ export function readSettings(get: SettingGetter): { settings: Settings; problems
     gpuEnabled: bool('gpu.enabled', true),
     nvidiaSmiPath: str('gpu.nvidiaSmiPath', ''),
     historyPath: str('history.path', ''),
+    budgetPerRunG: num('budget.perRunGrams', 0, 0, 1e12) || undefined,
+    budgetMonthlyKg: num('budget.monthlyKg', 0, 0, 1e12) || undefined,
+    onBudget: oneOf('budget.onBudget', ['warn', 'stop'] as const, 'warn'),
   };
   return { settings, problems };
 }

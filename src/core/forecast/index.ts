@@ -5,6 +5,7 @@ import type { Forecast } from './forecaster';
 export * from './progress';
 export * from './forecaster';
 export * from './budget';
+export * from './outlook';
 
 /** "≈ 85 g CO₂eq at the end · epoch 3/20" */
 export function formatForecastLine(f: Pick<Forecast, 'predictedKg' | 'label' | 'progress'>): string {
