@@ -10,6 +10,7 @@
  *   `script -q -e -c '<command>' /dev/null` and script's output (the terminal's) is written through and read.
  *   Where there is no util-linux script (macOS' BSD script takes other options), the child's stdio is left
  *   untouched and the forecast is said to be unavailable.
+ *   So does a terminal output with a redirected input (script would stand between the command and its input).
  * - one is a terminal and the other is not: the terminal one is left to the child, the other is piped and read.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
@@ -31,7 +32,7 @@ export interface ChildIo {
 export interface SpawnIoOptions {
   onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
   /** for tests: whether our stdout and stderr count as terminals (default: process.stdout.isTTY…) */
-  isTTY?: { stdout: boolean; stderr: boolean };
+  isTTY?: { stdout: boolean; stderr: boolean; stdin?: boolean };
   /** the util-linux script executable ('' = none) */
   scriptCommand?: string;
   env?: NodeJS.ProcessEnv;
@@ -61,12 +62,16 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
   const base: SpawnOptions = { env: opts.env ?? process.env };
   if (tty.stdout && tty.stderr) {
     const script = opts.scriptCommand ?? utilLinuxScript();
-    if (!script) {
+    // script would put its pseudo-terminal between the command and a redirected input: only with a terminal's input
+    const stdinTTY = opts.isTTY?.stdin ?? !!process.stdin.isTTY;
+    if (!script || !stdinTTY) {
       const child = spawn(command[0], command.slice(1), { ...base, stdio: 'inherit' });
       return {
         child,
         drained: Promise.resolve(),
-        progressUnavailable: 'the output goes to a terminal and util-linux script (to give the command a terminal of its own) is not available',
+        progressUnavailable: !script
+          ? 'the output goes to a terminal and util-linux script (to give the command a terminal of its own) is not available'
+          : 'the output goes to a terminal but the input does not come from one: the command keeps its own stdio',
       };
     }
     // `exec` replaces the shell, so the tree is script → command; the user's SHELL is kept for the command
