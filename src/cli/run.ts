@@ -1,5 +1,5 @@
 /** `carbon-meter run`: runs a command, meters it and its children, records the run. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +14,11 @@ import type { Run } from '../core/types';
 import { numberOption, openStore, UsageError, warn } from './common';
 import { parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
 import { SignalRelay } from './signals';
+import { spawnWithOutput } from './childIo';
+import { RunWatch } from './runWatch';
+import { startPausing, waitForGreenerStart } from './schedule';
+import type { RunSchedule } from '../core/schedule/types';
+import type { IntensityProvider } from '../core/intensity/provider';
 
 export async function runCommand(args: string[]): Promise<number> {
   const opts = parseRunArgs(args);
@@ -29,17 +34,26 @@ export async function runCommand(args: string[]): Promise<number> {
     pueFrom: opts.pue ? '--pue' : 'CARBON_METER_PUE',
   });
   const store = openStore(!opts.keepSecrets);
-  const hub = await createHub(opts, store);
-  const relay = new SignalRelay({ killAfterS: opts.killAfterS, say: warn });
+  const { hub, intensity } = await createHub(opts, store);
+  let relay: SignalRelay | undefined;
   try {
-    return await meterCommand(opts, choice, hub, relay, store);
+    let schedule: RunSchedule | undefined;
+    if (opts.startWithinH !== undefined) {
+      // before the signal relay: Ctrl-C while waiting starts nothing (the wait handles its own signals)
+      const command = opts.command.map(shellQuote).join(' ');
+      const w = await waitForGreenerStart({ withinH: opts.startWithinH, provider: intensity, region: choice.region, command, history: store.load().runs, out: process.stderr });
+      if (!w.go) return 130;
+      schedule = w.schedule;
+    }
+    relay = new SignalRelay({ killAfterS: opts.killAfterS, say: warn });
+    return await meterCommand(opts, { choice, hub, relay, store, intensity, schedule });
   } finally {
-    relay.dispose();
+    relay?.dispose();
     hub.dispose();
   }
 }
 
-async function createHub(opts: RunArgs, store: HistoryStore): Promise<MeterHub> {
+async function createHub(opts: RunArgs, store: HistoryStore): Promise<{ hub: MeterHub; intensity: IntensityProvider }> {
   let intensityConfig;
   try {
     intensityConfig = intensityConfigFromEnv(process.env, opts.provider);
@@ -54,17 +68,33 @@ async function createHub(opts: RunArgs, store: HistoryStore): Promise<MeterHub> 
   });
   const intervalMs = opts.intervalS * 1000;
   const env = await createMeterEnvironment({ cpuTdpW: opts.tdpW, gpu: opts.gpu, intervalMs, intensity });
-  return new MeterHub(env, store, {
+  const hub = new MeterHub(env, store, {
     intervalMs,
     checkpointMs: opts.checkpointS * 1000,
     log: (level, msg) => warn(`${level}: ${msg}`),
   });
+  return { hub, intensity };
 }
 
-async function meterCommand(opts: RunArgs, choice: RegionChoice, hub: MeterHub, relay: SignalRelay, store: HistoryStore): Promise<number> {
+interface MeterContext {
+  choice: RegionChoice;
+  hub: MeterHub;
+  relay: SignalRelay;
+  store: HistoryStore;
+  intensity: IntensityProvider;
+  schedule?: RunSchedule;
+}
+
+async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
+  const { choice, hub, relay, store, intensity } = ctx;
+  let { schedule } = ctx;
   const { command } = opts;
   const startedAt = Date.now();
-  const child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+  // the command's output passes through (read for its progress) without changing whether it sees a terminal
+  let watch: RunWatch | undefined;
+  const io = spawnWithOutput(command, { onOutput: (stream, text) => watch?.output(stream, text) });
+  const child = io.child;
+  watch = new RunWatch({ budgetG: opts.budgetG, onBudget: opts.onBudget, stopGraceS: opts.stopGraceS, out: process.stderr, progressUnavailable: io.progressUnavailable });
   const failure = await started(child, command[0]);
   if (failure !== undefined || child.pid === undefined) return failure ?? 127;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -86,9 +116,24 @@ async function meterCommand(opts: RunArgs, choice: RegionChoice, hub: MeterHub, 
   for (const w of choice.warnings) warn(w);
 
   const readout = opts.json || opts.quiet ? undefined : new LiveReadout(process.stderr);
-  const sub = hub.onReading((r) => r.runId === meter.run.id && readout?.update(r));
+  watch.attach(child.pid, io.wrapperPid);
+  const pausing =
+    opts.pauseAbove !== undefined
+      ? startPausing({ thresholdGPerKWh: opts.pauseAbove, maxDelayS: opts.maxDelayS, provider: intensity, region: choice.region, rootPid: child.pid, wrapperPid: io.wrapperPid, out: process.stderr })
+      : undefined;
+  const sub = hub.onReading((r) => {
+    if (r.runId !== meter.run.id) return;
+    watch?.reading(r);
+    readout?.update(r, watch?.readoutSuffix());
+  });
 
   const { code, signal } = await exited;
+  watch.exit();
+  // the output a grandchild keeps open must not hold the run: its streams get a moment to end, then are let go
+  await Promise.race([io.drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+  watch.finish(meter.run);
+  if (pausing) schedule = { ...schedule, pause: pausing.finish(meter.run.energyKWh.total) };
+  if (schedule) meter.run.schedule = schedule;
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
   const run = (await hub.stop(meter.run.id, { exitCode, note: relay.note })) ?? meter.run;
   const saveError = hub.saveError(run.id);
@@ -149,8 +194,8 @@ function shellQuote(w: string): string {
 class LiveReadout {
   private lastPlain = 0;
   constructor(private readonly out: NodeJS.WriteStream) {}
-  update(r: Reading): void {
-    const line = `⏱ ${formatDuration(r.elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq`;
+  update(r: Reading, suffix = ''): void {
+    const line = `⏱ ${formatDuration(r.elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq${suffix}`;
     if (this.out.isTTY) {
       this.out.write(`\r\x1b[K[carbon-meter] ${line}`);
     } else if (r.t - this.lastPlain >= 10_000) {

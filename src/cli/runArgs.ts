@@ -1,7 +1,10 @@
 /** The command line of `carbon-meter run`: its options, its help, and where the command starts. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { OnBudget } from '../core/forecast/budget';
 import { numberOption, parseOptions, UsageError } from './common';
+import { BUDGET_HELP, parseOnBudget } from './runWatch';
+import { parseDurationH, SCHEDULE_HELP } from './schedule';
 
 export const RUN_HELP = `Usage: carbon-meter run [options] [--] <command> [args...]
 
@@ -45,7 +48,11 @@ Live intensity environment:
   CARBON_METER_WATTTIME_USERNAME, CARBON_METER_WATTTIME_PASSWORD, CARBON_METER_WATTTIME_REGION (CAISO_NORTH)
                                        WattTime account and grid region (marginal MOER, not an average)
   CARBON_METER_INTENSITY_TIMEOUT       seconds per request (default 10)
-`;
+
+Forecast and budget:
+${BUDGET_HELP}
+Greener hours (need a live --provider):
+${SCHEDULE_HELP}`;
 
 const RUN_OPTIONS = {
   region: { type: 'string' },
@@ -61,6 +68,12 @@ const RUN_OPTIONS = {
   quiet: { type: 'boolean' },
   'keep-secrets': { type: 'boolean' },
   'kill-after': { type: 'string' },
+  'budget-g': { type: 'string' },
+  'on-budget': { type: 'string' },
+  'stop-grace': { type: 'string' },
+  'start-within': { type: 'string' },
+  'pause-above': { type: 'string' },
+  'max-delay': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -80,6 +93,12 @@ export interface RunArgs {
   quiet: boolean;
   keepSecrets: boolean;
   killAfterS: number;
+  budgetG?: number;
+  onBudget: OnBudget;
+  stopGraceS: number;
+  startWithinH?: number;
+  pauseAbove?: number;
+  maxDelayS: number;
 }
 
 /**
@@ -121,7 +140,19 @@ export function parseRunArgs(args: string[]): RunArgs {
     quiet: values.quiet === true,
     keepSecrets: values['keep-secrets'] === true,
     killAfterS: numberOption(values['kill-after'], 'kill-after', 0, 86_400) ?? 10,
+    budgetG: numberOption(values['budget-g'], 'budget-g', 0),
+    onBudget: 'warn',
+    stopGraceS: numberOption(values['stop-grace'], 'stop-grace', 0, 3600) ?? 30,
+    pauseAbove: numberOption(values['pause-above'], 'pause-above', 0),
+    maxDelayS: 6 * 3600,
   };
+  try {
+    parsed.onBudget = parseOnBudget(values['on-budget']);
+    if (values['start-within'] !== undefined) parsed.startWithinH = parseDurationH(values['start-within'], 'start-within');
+    parsed.maxDelayS = parseDurationH(values['max-delay'] ?? '6h', 'max-delay') * 3600;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   if (parsed.help) return parsed;
   if (parsed.killAfterS === 0) parsed.killAfterS = Infinity;
   if (!command.length) throw new UsageError('run needs a command: carbon-meter run -- python train.py');

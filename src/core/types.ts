@@ -131,6 +131,14 @@ export interface Run {
   sampleCount?: number;
   /** Who wrote the record. */
   host?: string;
+  /** Forecasts of the final footprint from the progress the run printed (bounded; core/forecast). */
+  forecasts?: { t: number; progress: number; predictedKWh: number; predictedKg: number }[];
+  /** The run's carbon budget and what happened to it (core/forecast/budget). */
+  budget?: import('./forecast/budget').RunBudget;
+  /** Set when Carbon Meter stopped the run itself. */
+  stoppedBy?: 'budget';
+  /** Waiting for a greener start, and pausing while the grid was dirty (core/schedule). */
+  schedule?: import('./schedule/types').RunSchedule;
 }
 
 export function emptyEnergy(): EnergyKWh {

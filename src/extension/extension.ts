@@ -13,6 +13,7 @@ import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPan
 import { SlurmService } from './slurm';
 import { StatusBar } from './statusBar';
 import { TaskWatcher } from './taskWatcher';
+import { ForecastWatcher } from './forecastWatcher';
 import { TerminalWatcher } from './terminalWatcher';
 
 export interface CarbonMeterApi {
@@ -26,12 +27,14 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const log = vscode.window.createOutputChannel('Carbon Meter', { log: true });
   const service = new MeterService(log);
   const statusBar = new StatusBar(service);
+  const forecasts = new ForecastWatcher(service);
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
   context.subscriptions.push(
     log,
     service,
     statusBar,
-    new TerminalWatcher(service),
+    forecasts,
+    new TerminalWatcher(service, (id, stream) => void forecasts.readTerminal(id, stream)),
     new DebugWatcher(service),
     new TaskWatcher(service),
     new SlurmService(service),

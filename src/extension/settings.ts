@@ -25,6 +25,11 @@ export interface Settings {
   historyPath: string;
   /** replace API keys, tokens and passwords in stored and shown command lines by *** (core/history/redact.ts) */
   redactSecrets: boolean;
+  /** g CO₂eq per run; undefined: none */
+  budgetPerRunG: number | undefined;
+  /** kg CO₂eq per calendar month; undefined: none */
+  budgetMonthlyKg: number | undefined;
+  onBudget: 'warn' | 'stop';
 }
 
 export interface SettingsProblem {
@@ -106,6 +111,9 @@ export function readSettings(get: SettingGetter): { settings: Settings; problems
     nvidiaSmiPath: str('gpu.nvidiaSmiPath', ''),
     historyPath: str('history.path', ''),
     redactSecrets: bool('history.redactSecrets', true),
+    budgetPerRunG: num('budget.perRunGrams', 0, 0, 1e12) || undefined,
+    budgetMonthlyKg: num('budget.monthlyKg', 0, 0, 1e12) || undefined,
+    onBudget: oneOf('budget.onBudget', ['warn', 'stop'] as const, 'warn'),
   };
   return { settings, problems };
 }

@@ -142,6 +142,8 @@ export class StatusBar implements vscode.Disposable {
       md.appendMarkdown(`**${formatCo2(r.emissionsKg)} CO₂eq** at ${formatIntensity(r.intensity.gPerKWh)} · `);
       md.appendText(`${r.intensity.region}${r.intensity.regionName ? ` (${r.intensity.regionName})` : ''} · ${r.intensity.source} · ${r.intensity.method}${r.intensity.guessed ? ' · region guessed' : ''}`);
       md.appendMarkdown('\n\n');
+      const forecast = forecastLine(r);
+      if (forecast) md.appendMarkdown(`$(graph-line) `).appendText(forecast).appendMarkdown('\n\n');
       if (p.gpu.unavailableReason) {
         md.appendMarkdown('$(info) ');
         md.appendText(`GPU: ${p.gpu.unavailableReason}`);
@@ -158,6 +160,14 @@ export class StatusBar implements vscode.Disposable {
     this.item.dispose();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** "≈ 85 g CO₂eq at the end · 15 % (budget 100 g)" from the run's latest forecast (core/forecast). */
+function forecastLine(r: Run): string | undefined {
+  const f = r.forecasts?.[r.forecasts.length - 1];
+  if (!f || r.status !== 'running') return r.budget ? vscode.l10n.t('budget {0}', formatCo2(r.budget.limitG / 1000)) : undefined;
+  const line = vscode.l10n.t('≈ {0} CO₂eq at the end · {1} % done', formatCo2(f.predictedKg), String(Math.round(f.progress * 100)));
+  return r.budget ? `${line} · ${vscode.l10n.t('budget {0}', formatCo2(r.budget.limitG / 1000))}` : line;
 }
 
 const LINK_COMMANDS = ['carbonMeter.showHistory', 'carbonMeter.stopMetering', 'carbonMeter.openSettings'];

@@ -14,11 +14,17 @@ export class TerminalWatcher implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly runs = new Map<vscode.TerminalShellExecution, Promise<string | undefined>>();
 
-  constructor(private readonly service: MeterService) {
+  constructor(
+    private readonly service: MeterService,
+    /** the run's output from shell integration (for its forecast), read from the command's start */
+    private readonly onOutput?: (runId: Promise<string | undefined>, stream: AsyncIterable<string>) => void,
+  ) {
     this.disposables.push(
       vscode.window.onDidStartTerminalShellExecution((e) => {
         const started = Date.now();
-        this.runs.set(e.execution, this.onStart(e.terminal, e.execution, started));
+        const id = this.onStart(e.terminal, e.execution, started);
+        this.runs.set(e.execution, id);
+        if (this.onOutput) this.onOutput(id, e.execution.read());
       }),
       vscode.window.onDidEndTerminalShellExecution(async (e) => {
         const id = await this.runs.get(e.execution);

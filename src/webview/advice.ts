@@ -1,7 +1,7 @@
 /** Greener-region tips and the greener-time line, as DOM. */
 import { annualAverageNote, regionTipBasis, regionTipText, timeAdviceText } from '../core/advice/text';
 import type { RegionAdvice, TimeAdvice, TipGroup } from '../core/advice/tips';
-import { formatCo2, formatEnergy } from '../core/format';
+import { formatCo2, formatEnergy, formatIntensity } from '../core/format';
 import type { WebviewMessage } from '../shared/protocol';
 import { h, replace } from './dom';
 import { t } from './l10n';
@@ -14,6 +14,10 @@ function groupTitle(g: TipGroup): string {
       return t('Greenest cloud regions');
     case 'yours':
       return g.compared > g.tips.length ? t('Your regions (greenest {0} of {1})', g.tips.length, g.compared) : t('Your regions');
+    case 'near':
+      return t('Greenest grids near yours (within 1,000 km)');
+    case 'providers':
+      return t('Greenest regions of your cloud providers');
   }
 }
 
@@ -65,6 +69,13 @@ export function renderRegionAdvice(container: HTMLElement, advice: RegionAdvice,
         : t('All runs: {0} of energy before PUE, {1} CO₂eq.', formatEnergy(advice.energyKWh), formatCo2(advice.actualKg)),
       h('span', { class: 'tip-track', 'aria-hidden': 'true' }, actualBar),
     ),
+    advice.best
+      ? h(
+          'p',
+          { class: 'tip-best', 'data-key': 'best-usable' },
+          t('Your region {0}: {1} · the best region you can use: {2}, {3}', advice.region ?? '', formatIntensity(advice.best.regionGPerKWh), advice.best.tip.code, formatIntensity(advice.best.tip.intensityGPerKWh)),
+        )
+      : null,
     h('div', { class: 'tip-groups' }, ...groups),
     h('p', { class: 'note' }, annualAverageNote(t), ' ', t('Cloud regions include their provider\u2019s PUE; countries keep the PUE of the run.')),
     advice.problems.length

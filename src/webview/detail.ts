@@ -232,6 +232,7 @@ export class DetailView {
         ...fact(t('Source'), `${i.source}${i.year ? ` (${i.year})` : ''}`),
         ...(i.fallback ? fact(t('Fallback'), i.fallback) : []),
         ...fact(t('Meter'), `Carbon Meter ${run.meterVersion ?? '–'}${run.host ? ` · ${run.host}` : ''}`),
+        ...outlookFacts(run),
       ),
     );
 
@@ -266,6 +267,24 @@ export class DetailView {
 
 function intensityMethodLabel(m: Run['intensity']['method']): string {
   return m === 'annual-average' ? t('annual average') : m === 'time-resolved' ? t('time-resolved') : t('default');
+}
+
+/** The forecast, the budget (and the month's budget used) and the schedule of a run, when it has them. */
+function outlookFacts(run: Run): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  const f = run.forecasts?.length ? run.forecasts[run.forecasts.length - 1] : undefined;
+  const early = run.forecasts?.find((x) => x.progress >= 0.2);
+  if (f) out.push(...fact(t('Forecast'), t('≈ {0} CO₂eq at {1} % of the progress', formatCo2(f.predictedKg), Math.round(f.progress * 100)) + (early && early !== f ? ` · ${t('≈ {0} at {1} %', formatCo2(early.predictedKg), Math.round(early.progress * 100))}` : '')));
+  const b = run.budget;
+  if (b) {
+    const month = b.monthlyKg ? ` · ${t('month: {0} of {1} used before this run', formatCo2(b.monthUsedKg ?? 0), formatCo2(b.monthlyKg))}` : '';
+    out.push(...fact(t('Budget'), `${formatCo2(b.limitG / 1000)} (${b.onBudget})${run.stoppedBy === 'budget' ? ` · ${t('stopped on it')}` : b.reachedAt ? ` · ${t('reached')}` : ''}${month}`));
+  }
+  const w = run.schedule?.wait;
+  if (w) out.push(...fact(t('Waited'), t('{0} s for a greener start ({1} instead of {2} g/kWh expected)', Math.round(w.waitedS), w.plannedMeanGPerKWh, w.nowMeanGPerKWh)));
+  const p = run.schedule?.pause;
+  if (p) out.push(...fact(t('Paused'), t('{0} s above {1} g/kWh', Math.round(p.pausedS), p.thresholdGPerKWh) + (p.estimatedSavingKg !== undefined ? ` · ${t('≈ {0} saved (modelled)', formatCo2(p.estimatedSavingKg))}` : '')));
+  return out;
 }
 
 function kpi(label: string, value: string, sub: string, title?: string): HTMLElement {

@@ -10,6 +10,7 @@ import type { Run, Sample } from '../types';
 import { powerSeries, runsChart, type PowerSeries, type RunsChart } from './series';
 import { RunTable, normaliseQuery, type TablePage, type TableQuery } from './table';
 import { runRegionAdvice, timeAdvice, totalsRegionAdvice, type RegionAdvice, type TimeAdvice } from './tips';
+import { countryOf, providersOf } from './usable';
 import { equivalentSources, periodTotals, type EquivalentSource, type PeriodTotals } from './totals';
 
 export interface RunDetail {
@@ -100,14 +101,17 @@ export class PanelModel {
     const query = normaliseQuery(input.query);
     const page = table.query(query);
     const filtered = query.text.trim() || query.source !== 'all' || query.status !== 'all' ? table.matching({ ...query, sort: 'startedAt' }) : runs;
-    const adviceOpts = { userRegions: input.adviceRegions?.filter((x): x is string => typeof x === 'string') ?? [] };
+    const userRegions = input.adviceRegions?.filter((x): x is string => typeof x === 'string') ?? [];
+    // where the user can run: their providers (from their runs and the setting), the grids near each run's
+    const providers = providersOf([...runs.map((r) => r.intensity.region), ...userRegions]);
+    const adviceOpts = { userRegions, usable: { providers, homeCountry: countryOf(runs[0]?.intensity.region) } };
     let detail: RunDetail | null = null;
     let missingRunId: string | null = null;
     if (input.openRunId) {
       const run = runs.find((r) => r.id === input.openRunId);
       if (run) {
         const samples = input.samples?.(run.id) ?? [];
-        detail = runDetail(run, samples, adviceOpts.userRegions, input.greenerTime?.(run, samples));
+        detail = runDetail(run, samples, adviceOpts.userRegions, input.greenerTime?.(run, samples), providers);
       }
       else missingRunId = input.openRunId;
     }
@@ -129,14 +133,14 @@ export class PanelModel {
 }
 
 /** A run's detail: its record, its power series, greener regions and the greener-time line. */
-export function runDetail(run: Run, samples: readonly Sample[], userRegions: readonly string[] = [], time?: TimeAdvice): RunDetail {
+export function runDetail(run: Run, samples: readonly Sample[], userRegions: readonly string[] = [], time?: TimeAdvice, providers: readonly string[] = []): RunDetail {
   const power = powerSeries(run, samples) ?? null;
   const kg = Number.isFinite(run.emissionsKg) && run.emissionsKg > 0 ? run.emissionsKg : 0;
   const seen = samples.map((s) => s.gPerKWh).filter((g): g is number => typeof g === 'number');
   return {
     run,
     power,
-    advice: runRegionAdvice(run, { userRegions }),
+    advice: runRegionAdvice(run, { userRegions, usable: { providers, homeCountry: countryOf(run.intensity.region) } }),
     time: time ?? timeAdvice(run.intensity, seen),
     carKm: kmByCar(kg),
     smartphoneCharges: smartphoneCharges(kg),

@@ -7,17 +7,19 @@
  * Every intensity here is an annual average (CO2.js/Ember for countries, Google and Cloud Carbon Footprint for
  * cloud regions), not the intensity at the hour of the run: the UI says so next to the tips.
  */
-import { greenerRegions, listRegions, UnknownRegionError, WORLD_CODE, type RegionInfo } from '../intensity/regions';
+import { greenerRegions, listRegions, resolveRegion, UnknownRegionError, WORLD_CODE, type RegionInfo } from '../intensity/regions';
 import type { Run, RunIntensity } from '../types';
 import type { GreenerTimeForRun } from './greenerTime';
 import { energyBeforePueKWh } from './totals';
+import { usableRegions, type UsableContext } from './usable';
 
 /** The setting that lists the regions a user can run in. */
 export const ADVICE_REGIONS_SETTING = 'carbonMeter.advice.regions';
 /** The setting of the live intensity provider (greener-hour tips need one). */
 export const INTENSITY_PROVIDER_SETTING = 'carbonMeter.intensity.provider';
 
-export type TipGroupKey = 'countries' | 'cloud' | 'yours';
+/** 'near': grids near the user's; 'providers': regions of the cloud providers they use (core/advice/usable.ts) */
+export type TipGroupKey = 'countries' | 'cloud' | 'yours' | 'near' | 'providers';
 
 export interface RegionTip {
   code: string;
@@ -59,6 +61,8 @@ export interface RegionAdvice {
   problems: string[];
   /** always 'annual-average': the UI says these are not the hour of the run */
   basis: 'annual-average';
+  /** your region against the best region you can use (near grids, your providers' regions, your setting) */
+  best?: { regionGPerKWh: number; tip: RegionTip };
 }
 
 export type TimeAdvice =
@@ -91,6 +95,11 @@ export interface AdviceOptions {
   perGroup?: number;
   /** tips for the user's regions (default 5) */
   perUserGroup?: number;
+  /**
+   * Where the user can run: their country and cloud providers. When it names any region, the greenest grids near
+   * theirs and their providers' greenest regions replace the world's greenest countries and cloud regions.
+   */
+  usable?: UsableContext;
 }
 
 interface Candidate {
@@ -169,15 +178,33 @@ export function regionAdvice(energyKWh: number, actualKg: number, ownPue: number
   const user = resolveAdviceRegions(opts.userRegions);
   const exclude = region?.trim().toLowerCase() || undefined;
   const groups: TipGroup[] = [];
+  let best: RegionAdvice['best'];
   if (e > 0) {
     const { countries, cloud } = candidates();
-    groups.push({ key: 'countries', tips: tipsFrom(countries, e, actual, pue, exclude, perGroup), compared: countries.length });
-    groups.push({ key: 'cloud', tips: tipsFrom(cloud, e, actual, pue, exclude, perGroup), compared: cloud.length });
+    const can = opts.usable ? usableRegions(opts.usable) : { near: [], providers: [] };
+    if (can.near.length) groups.push({ key: 'near', tips: tipsFrom(can.near, e, actual, pue, exclude, perGroup), compared: can.near.length });
+    else groups.push({ key: 'countries', tips: tipsFrom(countries, e, actual, pue, exclude, perGroup), compared: countries.length });
+    if (can.providers.length) groups.push({ key: 'providers', tips: tipsFrom(can.providers, e, actual, pue, exclude, perGroup), compared: can.providers.length });
+    else groups.push({ key: 'cloud', tips: tipsFrom(cloud, e, actual, pue, exclude, perGroup), compared: cloud.length });
     if (user.regions.length) {
       groups.push({ key: 'yours', tips: tipsFrom(user.regions, e, actual, pue, exclude, perUser), compared: user.regions.length });
     }
+    const reachable = [...can.near, ...can.providers, ...user.regions];
+    const own = ownIntensity(region);
+    const top = reachable.length ? tipsFrom(reachable, e, actual, pue, exclude, 1)[0] : undefined;
+    if (top && own !== undefined) best = { regionGPerKWh: own, tip: top };
   }
-  return { energyKWh: e, actualKg: actual, ownPue: pue, region, groups, configured: user.configured, problems: user.problems, basis: 'annual-average' };
+  return { energyKWh: e, actualKg: actual, ownPue: pue, region, groups, configured: user.configured, problems: user.problems, basis: 'annual-average', ...(best ? { best } : {}) };
+}
+
+function ownIntensity(code: string | undefined): number | undefined {
+  if (!code) return undefined;
+  try {
+    const r = resolveRegion(code);
+    return r.intensityGPerKWh > 0 ? r.intensityGPerKWh : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Advice for one run. */

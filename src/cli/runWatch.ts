@@ -1,0 +1,139 @@
+/**
+ * What `carbon-meter run` adds around a metered command: the forecast read from its output, the budget (warn or
+ * stop), and the record's fields for both. main.ts wires it in; the logic lives in core/forecast.
+ */
+import { formatCo2 } from '../core/format';
+import { BudgetWatch, runLimitG, type OnBudget } from '../core/forecast/budget';
+import { RunForecaster, type Forecast } from '../core/forecast/forecaster';
+import { formatForecastLine } from '../core/forecast/index';
+import { ProgressParser } from '../core/forecast/progress';
+import { signalTree } from '../core/schedule/tree';
+import type { Reading } from '../core/meter/meter';
+import type { Run } from '../core/types';
+
+export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO₂eq: a warning on stderr as soon as the forecast goes over it
+  --on-budget MODE   warn (default): warn only; stop: when the run's emissions reach the budget, send SIGINT to its
+                     processes (so the script can save a checkpoint), then SIGTERM after --stop-grace seconds
+  --stop-grace S     seconds between SIGINT and SIGTERM when stopping on the budget (default 30)
+  The forecast (energy so far + energy per unit of progress since progress began × progress left) is read from the
+  progress the command prints: "Epoch 3/20", tqdm and Keras bars, "step k/N", percentages.
+`;
+
+export interface WatchOptions {
+  budgetG?: number;
+  onBudget: OnBudget;
+  stopGraceS: number;
+  out: NodeJS.WritableStream;
+  /** why no progress can be read from the output, printed once when a budget is set */
+  progressUnavailable?: string;
+}
+
+export function parseOnBudget(v: string | undefined): OnBudget {
+  if (v === undefined || v === 'warn' || v === 'stop') return v ?? 'warn';
+  throw new Error(`--on-budget must be warn or stop, not "${v}"`);
+}
+
+export class RunWatch {
+  private readonly parsers = { stdout: new ProgressParser(), stderr: new ProgressParser() };
+  private readonly forecaster = new RunForecaster();
+  private readonly budget?: BudgetWatch;
+  private rootPid?: number;
+  private except = new Set<number>();
+  private stoppedBy?: 'budget';
+  private graceTimer?: NodeJS.Timeout;
+  private exited = false;
+  private progressAt?: number;
+
+  constructor(
+    private readonly opts: WatchOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    const limit = runLimitG({ perRunG: opts.budgetG, onBudget: opts.onBudget });
+    if (limit !== undefined) this.budget = new BudgetWatch({ perRunG: opts.budgetG, onBudget: opts.onBudget }, limit);
+    if (this.budget && opts.progressUnavailable) this.say(`no forecast for this run (${opts.progressUnavailable}); the budget is checked against the emissions so far`);
+  }
+
+  /** The processes to stop on the budget: the tree under `rootPid`, but not `wrapperPid` (util-linux script). */
+  attach(rootPid: number, wrapperPid?: number): void {
+    this.rootPid = rootPid;
+    if (wrapperPid !== undefined) this.except.add(wrapperPid);
+  }
+
+  /** Output of the command (decoded text, any chunking). */
+  output(stream: 'stdout' | 'stderr', text: string): void {
+    const u = this.parsers[stream].push(text);
+    if (u) this.forecaster.observeProgress(this.now(), u.fraction, u.label);
+  }
+
+  get forecast(): Forecast | undefined {
+    return this.forecaster.current;
+  }
+
+  /** " · ≈ 85 g CO₂eq at the end · epoch 3/20", or '' */
+  readoutSuffix(): string {
+    const f = this.forecaster.current;
+    return f ? ` · ${formatForecastLine(f)}` : '';
+  }
+
+  /** A meter reading of this run: forecast, budget, and the record's fields (so checkpoints carry them). */
+  reading(r: Reading): void {
+    const f = this.forecaster.observeEnergy({ t: r.t, energyKWh: r.run.energyKWh.total, emissionsKg: r.run.emissionsKg });
+    if (f) this.progressAt = f.t;
+    this.fill(r.run);
+    if (!this.budget) return;
+    for (const e of this.budget.check(r.t, r.run.emissionsKg, this.forecaster.current?.predictedKg)) {
+      if (e.kind === 'forecast-over') {
+        this.say(`the forecast (${formatCo2(e.forecastG / 1000)} CO₂eq at the end) is over the budget of ${formatCo2(e.limitG / 1000)}${this.opts.onBudget === 'stop' ? '; the run will be stopped when it reaches the budget' : ''}`);
+      } else {
+        this.say(`the run has emitted ${formatCo2(e.emissionsG / 1000)} CO₂eq, its budget is ${formatCo2(e.limitG / 1000)}${e.stop ? `: stopping it (SIGINT, then SIGTERM in ${this.opts.stopGraceS} s)` : ''}`);
+        if (e.stop) this.stop();
+      }
+    }
+  }
+
+  private stop(): void {
+    if (this.rootPid === undefined || this.exited) return;
+    this.stoppedBy = 'budget';
+    signalTree(this.rootPid, 'SIGINT', this.except);
+    // a tree paused by --pause-above must run to handle it
+    signalTree(this.rootPid, 'SIGCONT', this.except);
+    this.graceTimer = setTimeout(() => {
+      if (!this.exited && this.rootPid !== undefined) {
+        this.say('the run is still going after SIGINT: sending SIGTERM');
+        signalTree(this.rootPid, 'SIGTERM', this.except);
+      }
+    }, this.opts.stopGraceS * 1000);
+    this.graceTimer.unref?.();
+  }
+
+  /** The command exited: no more signals. */
+  exit(): void {
+    this.exited = true;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+  }
+
+  /** The last unterminated lines, then the record's fields. */
+  finish(run: Run): void {
+    for (const p of Object.values(this.parsers)) {
+      const u = p.end();
+      if (u) this.forecaster.observeProgress(this.progressAt ?? this.now(), u.fraction, u.label);
+    }
+    // progress printed after the last tick takes the run's latest figures (the final tick comes after the record)
+    this.forecaster.observeEnergy({ t: Math.max(this.now(), this.progressAt ?? 0), energyKWh: run.energyKWh.total, emissionsKg: run.emissionsKg });
+    this.fill(run);
+    if (this.stoppedBy) {
+      run.stoppedBy = this.stoppedBy;
+      (run.notes ??= []).push(`stopped by Carbon Meter on its budget of ${formatCo2((this.budget?.limitG ?? 0) / 1000)} CO₂eq`);
+    }
+  }
+
+  private fill(run: Run): void {
+    const series = this.forecaster.series;
+    if (series.length) run.forecasts = series;
+    if (this.budget) run.budget = { ...this.budget.record };
+  }
+
+  private say(msg: string): void {
+    this.opts.out.write(`carbon-meter: ${msg}\n`);
+  }
+}

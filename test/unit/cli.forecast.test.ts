@@ -1,0 +1,96 @@
+/**
+ * The forecast and the budget through the built CLI, with real processes: the workload prints its progress, the
+ * CLI reads it from pipes (and through a pseudo-terminal when its own output is a terminal).
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Run } from '../../src/core/types';
+import { runCli } from '../helpers/cli';
+
+const ROOT = path.join(__dirname, '..', '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const EPOCHS = path.join(ROOT, 'test', 'fixtures', 'workloads', 'epochs.js');
+
+function tmpHome(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'cm-fc-'));
+}
+
+describe('carbon-meter run: forecast and budget', function () {
+  this.timeout(180_000);
+  before(function () {
+    if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
+  });
+
+  it('reads the progress a real process prints and keeps bounded forecasts in the record', async () => {
+    const home = tmpHome();
+    const r = await runCli(CLI, ['run', '--json', '--region', 'DE', '--interval', '0.5', '--', process.execPath, EPOCHS, '0.3', '6', '0.3', 'keras'], { CARBON_METER_HOME: home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Epoch 6\/6/, 'the output is passed through');
+    const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.ok(run.forecasts && run.forecasts.length >= 1, `forecasts: ${JSON.stringify(run.forecasts)}`);
+    for (const f of run.forecasts) {
+      assert.ok(f.progress > 0 && f.progress <= 1, `progress ${f.progress}`);
+      assert.ok(f.predictedKWh > 0 && f.predictedKg > 0 && Number.isFinite(f.t));
+      // bounded: never below what was used when it was made, never more than 10× the final energy
+      assert.ok(f.predictedKWh <= run.energyKWh.total * 10, `${f.predictedKWh} vs ${run.energyKWh.total}`);
+    }
+    assert.ok(run.forecasts.every((f, i) => i === 0 || f.progress > run.forecasts![i - 1].progress));
+    assert.equal(run.stoppedBy, undefined);
+  });
+
+  it('stops a real process on its budget: SIGINT first (it saves a checkpoint), then the record says why', async () => {
+    const home = tmpHome();
+    const r = await runCli(
+      CLI,
+      ['run', '--json', '--region', 'PL', '--interval', '0.5', '--budget-g', '0.002', '--on-budget', 'stop', '--stop-grace', '60', '--', process.execPath, EPOCHS, '0.1', '0', '0.2', 'plain', '--forever'],
+      { CARBON_METER_HOME: home },
+    );
+    assert.match(r.stdout, /checkpoint saved at epoch \d+/, `the script handled SIGINT; stderr: ${r.stderr}`);
+    assert.equal(r.code, 130);
+    assert.match(r.stderr, /its budget is .*stopping it \(SIGINT/);
+    const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(run.stoppedBy, 'budget');
+    assert.equal(run.budget?.limitG, 0.002);
+    assert.equal(run.budget?.onBudget, 'stop');
+    assert.ok(run.budget?.reachedAt);
+    assert.ok(run.emissionsKg * 1000 >= 0.002);
+    assert.ok(run.notes?.some((n) => /budget/.test(n)));
+  });
+
+  it('warns once, on stderr, when the forecast goes over the budget, and lets the run finish', async () => {
+    const home = tmpHome();
+    const r = await runCli(CLI, ['run', '--json', '--region', 'PL', '--interval', '0.5', '--budget-g', '0.0001', '--', process.execPath, EPOCHS, '0.1', '5', '0.3', 'plain'], { CARBON_METER_HOME: home });
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = r.stderr.split('\n').filter((l) => /is over the budget/.test(l));
+    assert.ok(warnings.length <= 1, r.stderr);
+    const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(run.stoppedBy, undefined);
+    assert.ok(run.budget?.reachedAt, 'reached, but only warned');
+    assert.match(r.stderr, /the run has emitted .* its budget is/);
+  });
+
+  it('gives the command a terminal when its own output is one (util-linux script), and still reads the progress', function () {
+    const probe = spawnSync('script', ['--version'], { encoding: 'utf8' });
+    if (probe.status !== 0 || !/util-linux/.test(probe.stdout + probe.stderr)) this.skip();
+    const home = tmpHome();
+    const py = `${process.execPath} -e "process.stdout.write('tty ' + !!process.stdout.isTTY + ' ' + !!process.stderr.isTTY + '\\n'); for (let k = 1; k <= 3; k++) process.stdout.write('epoch ' + k + '/3 loss=1\\n')"`;
+    const inner = `${process.execPath} ${CLI} run --json --region DE -- sh -c ${JSON.stringify(py)}`;
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CARBON_METER_')));
+    const r = spawnSync('script', ['-q', '-e', '-c', inner, '/dev/null'], {
+      encoding: 'utf8',
+      env: { ...env, CARBON_METER_HOME: home, CARBON_METER_NVIDIA_SMI: '/nonexistent/nvidia-smi' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /tty true true/, 'the command saw a terminal');
+    const json = r.stdout.split(/\r?\n/).find((l) => l.startsWith('{"id"'));
+    assert.ok(json, r.stdout);
+    const run: Run = JSON.parse(json);
+    assert.equal(run.exitCode, 0);
+    assert.equal(run.forecasts?.[run.forecasts.length - 1]?.progress, 1, 'the progress was read through the terminal');
+  });
+});
