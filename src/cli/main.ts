@@ -16,7 +16,7 @@ import { createIntensityProvider, intensityCacheDir, intensityConfigFromEnv, Int
 import { greenerRegions, guessRegionFromTimeZone, resolveRegion, UnknownRegionError } from '../core/intensity/regions';
 import { chooseRegion, createMeterEnvironment, nvidiaSmiCommand, chooseCpuSource } from '../core/meter/environment';
 import { MeterHub, type Reading } from '../core/meter/meter';
-import { probeNvidiaSmi } from '../core/power/gpu';
+import { probeGpus, type GpuProbe } from '../core/power/gpuMonitor';
 import { probeRapl } from '../core/power/rapl';
 import type { Run } from '../core/types';
 import { VERSION } from '../core/version';
@@ -434,7 +434,7 @@ async function doctorCommand(args: string[]): Promise<number> {
     return 0;
   }
   const nvidia = nvidiaSmiCommand();
-  const [hardware, gpu] = await Promise.all([getHardware(), probeNvidiaSmi(nvidia, 3000)]);
+  const [hardware, gpu] = await Promise.all([getHardware(), probeGpus(nvidia)]);
   const rapl = probeRapl();
   const cpu = chooseCpuSource(hardware, rapl);
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -456,7 +456,16 @@ async function doctorCommand(args: string[]): Promise<number> {
         ? { method: 'measured', detail: `RAPL ${cpu.domains.join(', ')}` }
         : { method: cpu.tdp.method, tdpW: cpu.tdp.tdpW, detail: cpu.tdp.detail, source: cpu.tdp.source },
     rapl: { readable: rapl.readable, domains: rapl.domains.map((d) => d.name), reason: rapl.reason, fix: rapl.fix },
-    gpu: { command: nvidia, available: gpu.available, devices: gpu.devices, reason: gpu.reason, driverVersion: gpu.driverVersion },
+    gpu: {
+      command: nvidia,
+      available: gpu.source !== 'none',
+      source: gpu.source,
+      devices: gpu.devices,
+      ...(gpu.source === 'none' ? { reason: [gpu.nvidiaSmi?.reason, gpu.nvml.reason].filter(Boolean).join('; ') } : {}),
+      driverVersion: gpu.nvml.driverVersion ?? gpu.nvidiaSmi?.driverVersion,
+      nvml: gpu.nvml,
+      nvidiaSmi: gpu.nvidiaSmi,
+    },
     region: { ...region, timeZone: tz, timeZoneGuess: guess?.code ?? null },
     history: store.dir,
   };
@@ -471,13 +480,32 @@ async function doctorCommand(args: string[]): Promise<number> {
     `  ${ok(rapl.readable)} RAPL    ${rapl.readable ? `readable: ${rapl.domains.map((d) => d.name).join(', ')}` : rapl.reason ?? 'not readable'}`,
     ...(rapl.fix ? [`            fix: ${rapl.fix}`] : []),
     `  CPU power ${report.cpuPower.method}: ${report.cpuPower.detail}`,
-    `  ${ok(gpu.available)} GPU     ${gpu.available ? gpu.devices.map((d) => `#${d.index} ${d.name}`).join(', ') : gpu.reason ?? 'no NVIDIA GPU'}`,
+    ...gpuDoctorLines(gpu, ok),
     `  Region    ${region.code}: ${region.reason}${region.error ? `\n            ${region.error}` : ''}`,
     `  Time zone ${tz}${guess ? ` → ${guess.code}` : ' (no country)'}`,
     `  History   ${store.dir}`,
   ];
   process.stdout.write(out.join('\n') + '\n');
   return 0;
+}
+
+/** doctor's GPU lines: NVML's state, the driver, each device and its energy counter; nvidia-smi when NVML is absent. */
+function gpuDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
+  const n = gpu.nvml;
+  const lines = [
+    `  ${ok(n.available)} NVML    ${n.available ? `${n.library ?? 'loaded'}, driver ${n.driverVersion ?? '?'}, ${n.devices.length} GPU(s)` : n.reason ?? 'not available'}`,
+  ];
+  for (const d of n.devices) {
+    const energy = d.energyCounter ? 'energy counter works' : `no energy counter (${d.energyError?.message ?? 'not supported'}): power samples integrated`;
+    lines.push(`            #${d.index} ${d.name} ${d.uuid}: ${energy}; power ${d.power}${d.migEnabled ? '; MIG enabled' : ''}`);
+  }
+  if (gpu.nvidiaSmi) {
+    const s = gpu.nvidiaSmi;
+    const devs = gpu.devices.map((d) => `#${d.index} ${d.name}`).join(', ');
+    lines.push(`  ${ok(s.available)} nvidia-smi ${s.available ? `driver ${s.driverVersion ?? '?'}: ${devs} (power.draw samples)` : s.reason ?? 'not available'}`);
+  }
+  lines.push(`  GPU meter ${gpu.source === 'none' ? 'none: GPU energy is not metered' : gpu.source}`);
+  return lines;
 }
 
 if (require.main === module) {

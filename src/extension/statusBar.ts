@@ -142,6 +142,11 @@ export class StatusBar implements vscode.Disposable {
       md.appendMarkdown(`**${formatCo2(r.emissionsKg)} CO₂eq** at ${formatIntensity(r.intensity.gPerKWh)} · `);
       md.appendText(`${r.intensity.region}${r.intensity.regionName ? ` (${r.intensity.regionName})` : ''} · ${r.intensity.source} · ${r.intensity.method}${r.intensity.guessed ? ' · region guessed' : ''}`);
       md.appendMarkdown('\n\n');
+      if (p.gpu.shareRule && !p.gpu.unavailableReason) {
+        md.appendMarkdown('$(info) ');
+        md.appendText(vscode.l10n.t('GPU: {0}; share: {1}', p.gpu.source ?? p.gpu.method, p.gpu.shareRule));
+        md.appendMarkdown('\n\n');
+      }
       if (p.gpu.unavailableReason) {
         md.appendMarkdown('$(info) ');
         md.appendText(`GPU: ${p.gpu.unavailableReason}`);

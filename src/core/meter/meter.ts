@@ -441,6 +441,9 @@ export class MeterHub implements Disposable {
     if (!meter) return undefined;
     await this.ticking;
     if (!this.meters.has(id)) return meter.run;
+    // a fresh GPU reading, so the run's last moments count (NVML; nvidia-smi streams anyway)
+    if ('refresh' in this.env.gpu && this.env.gpu.refresh) await this.env.gpu.refresh().catch(() => undefined);
+    if (!this.meters.has(id)) return meter.run;
     await meter.tick(this.machineContext(Date.now(), [meter]));
     if (opts.note) (meter.run.notes ??= []).push(opts.note);
     return this.close(meter, opts.status, opts.exitCode ?? this.exitCodes.get(id));

@@ -173,6 +173,7 @@ export class GpuEnergyAccount {
   private visible: VisibleEntry[] | undefined;
   private visibleRead = false;
   private order: string | undefined;
+  private seenPids = new Set<number>();
 
   constructor(private readonly opts: AccountOptions = {}) {}
 
@@ -201,7 +202,10 @@ export class GpuEnergyAccount {
       const reason = snap.reason ?? 'the GPU is not read';
       return { joules: 0, powerW: 0, source: '', shareRule: '', detail: `0 W: ${reason}`, unavailableReason: reason };
     }
-    const mine = new Set(pids);
+    // a process of the run stays the run's: NVML still lists a context for a moment after its process has exited
+    for (const p of pids) this.seenPids.add(p);
+    if (this.seenPids.size > 10_000) this.seenPids = new Set(pids);
+    const mine = this.seenPids;
     const visible = this.visibleDevices();
     let joules = 0;
     let powerW = 0;

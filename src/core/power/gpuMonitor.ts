@@ -4,7 +4,7 @@
  * is an absent nvidia-smi (gpu.ts caches that).
  */
 import { NvidiaSmiMonitor, probeNvidiaSmi, type GpuSnapshot, type NvidiaSmiOptions } from './gpu';
-import { NvmlMonitor, probeNvml, type NvmlOptions } from './gpuNvml';
+import { isAbsent, NvmlMonitor, probeNvml, type NvmlOptions } from './gpuNvml';
 import type { NvmlDeviceInfo, NvmlInitAnswer } from './nvml/protocol';
 
 export interface GpuMonitor {
@@ -14,6 +14,8 @@ export interface GpuMonitor {
   refreshApps(): void;
   /** what was last read; synchronous and cheap */
   latest(): GpuSnapshot;
+  /** reads now, when the source can (a run is ending) */
+  refresh?(): Promise<void>;
 }
 
 export interface AutoGpuOptions {
@@ -91,6 +93,10 @@ export class AutoGpuMonitor implements GpuMonitor {
     if (this.mode === 'nvidia-smi') this.smi?.refreshApps();
   }
 
+  async refresh(): Promise<void> {
+    if (this.mode === 'nvml') await this.nvml?.refresh();
+  }
+
   async whenIdle(): Promise<void> {
     await Promise.all([this.nvml?.whenIdle(), this.smi?.whenIdle()]);
   }
@@ -98,9 +104,9 @@ export class AutoGpuMonitor implements GpuMonitor {
   latest(): GpuSnapshot {
     if (this.mode === 'nvml') return this.nvml!.latest();
     const s = this.smiMonitor().latest();
-    if (!s.ok && this.nvmlReason && s.reason) {
-      // one reason that says both: nothing of NVIDIA's is here
-      s.reason = /not found/.test(s.reason) && /not found|not loaded/i.test(this.nvmlReason) ? `no NVIDIA driver: ${s.reason}; ${this.nvmlReason}` : s.reason;
+    if (!s.ok && this.nvmlReason && s.reason && /not found/.test(s.reason)) {
+      // one reason that says both: neither NVIDIA tool is here
+      s.reason = `${s.reason}; ${this.nvmlReason}`;
     }
     return { ...s, source: 'nvidia-smi' };
   }
@@ -131,6 +137,7 @@ export function probeGpus(command = 'nvidia-smi', opts: { nvml?: NvmlOptions | f
       ...(n.driverVersion ? { driverVersion: n.driverVersion } : {}),
       ...(n.processFn ? { processFn: n.processFn } : {}),
     };
+    if (!n.ok && !opts.nvml && isAbsent(n)) nvmlAbsentReason ??= n.reason; // the monitor will not look again
     if (n.ok) {
       return { nvml, devices: nvml.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid })), source: 'nvml' };
     }

@@ -27,7 +27,7 @@ export interface NvmlOptions {
   execPath?: string;
   /** environment of the reader; default process.env */
   env?: NodeJS.ProcessEnv;
-  /** time between readings, ms; default 250 */
+  /** time between readings, ms; default 500 */
   intervalMs?: number;
   /** how long nvmlInit and the device list may take, ms; default 20000 (nvmlInit is slow without persistence mode) */
   initTimeoutMs?: number;
@@ -38,6 +38,11 @@ export interface NvmlOptions {
   maxRetryMs?: number;
   /** how long a process's SM utilisation sample counts, ms; default 5000 */
   utilWindowMs?: number;
+  /** how often a reading also lists processes, utilisation and power, ms; default 1000 (the energy counter is read
+   * every intervalMs) */
+  fullEveryMs?: number;
+  /** keep Node alive while the reader runs (a one-off probe); default false: the reader never holds a CLI open */
+  keepAlive?: boolean;
 }
 
 /** Where the reader script is: next to the bundle (dist/nvmlReader.js) or compiled beside this file. */
@@ -64,6 +69,8 @@ export class NvmlMonitor {
   private pending = new Map<number, { resolve: (a: NvmlAnswer | undefined) => void; timer: NodeJS.Timeout; op: string }>();
   private initAnswer: NvmlInitAnswer | undefined;
   private last: NvmlReadAnswer | undefined;
+  private lastFull: NvmlReadAnswer | undefined;
+  private lastFullAt = 0;
   private seq = 0;
   private failure: string | undefined;
   private backoffMs: number;
@@ -77,7 +84,7 @@ export class NvmlMonitor {
 
   constructor(opts: NvmlOptions = {}) {
     this.opts = opts;
-    this.intervalMs = Math.max(20, opts.intervalMs ?? 250);
+    this.intervalMs = Math.max(20, opts.intervalMs ?? 500);
     this.backoffMs = opts.retryMs ?? 30_000;
   }
 
@@ -106,7 +113,7 @@ export class NvmlMonitor {
     this.running = false;
     for (const t of [this.retryTimer, this.readTimer]) if (t) clearTimeout(t);
     this.retryTimer = this.readTimer = undefined;
-    this.last = undefined;
+    this.last = this.lastFull = undefined;
     this.util.clear();
     const child = this.child;
     this.child = undefined;
@@ -153,8 +160,10 @@ export class NvmlMonitor {
     this.child = child;
     this.exiting.add(child);
     this.stderr = '';
-    child.unref();
-    for (const s of [child.stdout, child.stderr, child.stdin] as (NodeJS.EventEmitter & { unref?: () => void })[]) s?.unref?.();
+    if (!this.opts.keepAlive) {
+      child.unref();
+      for (const s of [child.stdout, child.stderr, child.stdin] as (NodeJS.EventEmitter & { unref?: () => void })[]) s?.unref?.();
+    }
     child.stdin?.on('error', () => undefined);
     let buf = '';
     child.stdout?.setEncoding('utf8');
@@ -201,7 +210,7 @@ export class NvmlMonitor {
     });
   }
 
-  private request(op: 'init' | 'read', timeoutMs: number): Promise<NvmlAnswer | undefined> {
+  private request(op: 'init' | 'read', timeoutMs: number, full?: boolean): Promise<NvmlAnswer | undefined> {
     const child = this.child;
     if (!child?.stdin) return Promise.resolve(undefined);
     const id = this.nextId++;
@@ -213,9 +222,9 @@ export class NvmlMonitor {
           this.fail(`NVML did not answer within ${timeoutMs / 1000} s (${op === 'init' ? 'nvmlInit and the device list' : 'a reading'}); the reader was stopped`);
         }
       }, timeoutMs);
-      timer.unref();
+      if (!this.opts.keepAlive) timer.unref();
       this.pending.set(id, { resolve, timer, op });
-      child.stdin!.write(`${JSON.stringify({ id, op })}\n`);
+      child.stdin!.write(`${JSON.stringify(op === 'read' ? { id, op, full } : { id, op })}\n`);
     });
   }
 
@@ -235,22 +244,38 @@ export class NvmlMonitor {
 
   private readLoop(child: ChildProcess): void {
     if (!this.running || this.child !== child) return;
-    void this.request('read', this.opts.readTimeoutMs ?? 3000).then((a) => {
+    const full = !this.lastFull || Date.now() - this.lastFullAt >= (this.opts.fullEveryMs ?? 1000);
+    void this.request('read', this.opts.readTimeoutMs ?? 3000, full).then((a) => {
       if (!a || this.child !== child || !this.running) return;
-      const r = a as NvmlReadAnswer;
-      if (r.ok) {
-        this.last = r;
-        this.seq++;
-        this.counts.reads++;
-        this.counts.readUs += r.readUs;
-        this.failure = undefined;
-        this.noteUtil(r);
-      } else {
-        this.failure = r.reason ?? 'NVML reading failed';
-      }
+      this.took(a as NvmlReadAnswer);
       this.readTimer = setTimeout(() => this.readLoop(child), this.intervalMs);
       this.readTimer.unref();
     });
+  }
+
+  private took(r: NvmlReadAnswer): void {
+    if (r.ok) {
+      this.last = r;
+      if (r.full) {
+        this.lastFull = r;
+        this.lastFullAt = Date.now();
+        this.noteUtil(r);
+      }
+      this.seq++;
+      this.counts.reads++;
+      this.counts.readUs += r.readUs;
+      this.failure = undefined;
+    } else {
+      this.failure = r.reason ?? 'NVML reading failed';
+    }
+  }
+
+  /** One full reading now (a run is ending: its last moments count); resolves when it is in, or failed. */
+  async refresh(): Promise<void> {
+    const child = this.child;
+    if (!this.running || !child || !this.initAnswer?.ok) return;
+    const a = await this.request('read', this.opts.readTimeoutMs ?? 3000, true);
+    if (a && this.child === child && this.running) this.took(a as NvmlReadAnswer);
   }
 
   private noteUtil(r: NvmlReadAnswer): void {
@@ -265,6 +290,7 @@ export class NvmlMonitor {
 
   private fail(reason: string, permanent = false): void {
     this.failure = reason;
+    this.lastFull = undefined;
     if (!this.initAnswer) {
       // no answer to init at all (the reader hung or crashed in nvmlInit): that is the answer
       for (const l of this.listeners) l({ id: 0, ok: false, reason });
@@ -289,7 +315,8 @@ export class NvmlMonitor {
   latest(): GpuSnapshot {
     const init = this.initAnswer;
     const r = this.last;
-    if (!this.running || !r || !init?.ok) {
+    const full = this.lastFull;
+    if (!this.running || !r || !full || !init?.ok) {
       const reason = !this.running ? this.failure ?? 'the GPU monitor is not running' : this.failure ?? 'waiting for the first NVML reading';
       return { ok: false, devices: [], processes: [], at: Date.now(), reason, source: 'nvml' };
     }
@@ -297,23 +324,26 @@ export class NvmlMonitor {
     const processes: GpuProcess[] = [];
     for (const d of r.devices) {
       const info = init.devices?.find((x) => x.index === d.index);
-      if (!info) continue;
+      const f = full.devices.find((x) => x.index === d.index);
+      if (!info || !f) continue;
+      // energy from the latest reading; power from it too where it has one, else from the last full reading
+      const p = d.powerMW !== null ? d : f;
       const util = this.util.get(d.index);
       const reading: GpuDeviceReading = {
         index: d.index,
         uuid: info.uuid,
         name: info.name,
-        powerW: d.powerMW === null ? null : d.powerMW / 1000,
+        powerW: p.powerMW === null ? null : p.powerMW / 1000,
         energyJ: d.energyMJ === null ? null : d.energyMJ / 1000,
-        processUtil: d.util === null ? null : [...(util ?? new Map()).entries()].map(([pid, u]) => ({ pid, smPct: u.smPct })),
+        processUtil: f.util === null || f.util === undefined ? null : [...(util ?? new Map()).entries()].map(([pid, u]) => ({ pid, smPct: u.smPct })),
         migEnabled: info.migEnabled,
       };
-      if (d.powerAtUs) reading.powerAtMs = d.powerAtUs / 1000;
+      if (p.powerAtUs) reading.powerAtMs = p.powerAtUs / 1000;
       if (d.energyError) reading.energyError = d.energyError.message;
-      if (d.utilError) reading.processUtilError = describeCall(d.utilError);
-      if (d.procsError) reading.processesError = describeCall(d.procsError);
+      if (f.utilError) reading.processUtilError = describeCall(f.utilError);
+      if (f.procsError) reading.processesError = describeCall(f.procsError);
       devices.push(reading);
-      for (const [pid, bytes, gi] of d.procs) {
+      for (const [pid, bytes, gi] of f.procs ?? []) {
         processes.push({ gpuUuid: info.uuid, pid, usedMemoryMB: bytes === null ? null : bytes / 2 ** 20, gpuInstanceId: gi });
       }
     }
@@ -327,7 +357,7 @@ export class NvmlMonitor {
 
 /** Starts a reader, asks for `init`, and stops it: for `doctor` and the hardware inventory. Never rejects. */
 export async function probeNvml(opts: NvmlOptions = {}): Promise<NvmlInitAnswer> {
-  const m = new NvmlMonitor({ ...opts, retryMs: 3_600_000 });
+  const m = new NvmlMonitor({ ...opts, retryMs: 3_600_000, keepAlive: true });
   const answer = await new Promise<NvmlInitAnswer>((resolve) => {
     m.onInit(resolve);
     m.start();

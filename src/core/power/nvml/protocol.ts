@@ -6,7 +6,9 @@
  * device), `quit`. A library that cannot be loaded or initialised is an answer (`ok: false`, `code`), never a crash.
  */
 
-export type NvmlRequest = { id: number; op: 'init' } | { id: number; op: 'read' } | { id: number; op: 'quit' };
+/** `read` with `full` also lists processes, their SM utilisation and power; without, only the energy counter (and
+ * power where the counter is not supported), the cheap part read often. */
+export type NvmlRequest = { id: number; op: 'init' } | { id: number; op: 'read'; full?: boolean } | { id: number; op: 'quit' };
 
 /** NVML return codes (nvml.h, nvmlReturn_t) the meter acts on. */
 export const NVML_SUCCESS = 0;
@@ -66,10 +68,12 @@ export interface NvmlDeviceRead {
   /** the driver's timestamp of the power value (field values), µs since 1970 */
   powerAtUs?: number;
   powerError?: NvmlCallError;
-  procs: NvmlProcess[];
+  /** absent in a reading that is not full */
+  procs?: NvmlProcess[];
   procsError?: NvmlCallError;
-  /** SM utilisation per process since the previous read; null when the driver does not report it */
-  util: NvmlUtil[] | null;
+  /** SM utilisation per process since the previous read; null when the driver does not report it; absent in a
+   * reading that is not full */
+  util?: NvmlUtil[] | null;
   utilError?: NvmlCallError;
 }
 
@@ -81,6 +85,10 @@ export interface NvmlReadAnswer {
   at: number;
   /** time spent in NVML calls for the whole reading, µs */
   readUs: number;
+  /** the same per kind of call, µs (energy, power, processes, utilisation) */
+  callsUs?: { energy: number; power: number; procs: number; util: number };
+  /** processes, utilisation and power were read (a full reading) */
+  full?: boolean;
   devices: NvmlDeviceRead[];
 }
 

@@ -101,7 +101,7 @@ class Reader {
         library = name;
         break;
       } catch (err) {
-        failures.push(`${name}: ${(err as Error).message}`);
+        failures.push(`${name}: ${(err as Error).message.replace(/^Failed to load shared library: /, '')}`);
       }
     }
     if (!lib) {
@@ -274,25 +274,42 @@ class Reader {
     return { util };
   }
 
-  read(id: number): NvmlReadAnswer {
+  read(id: number, full = true): NvmlReadAnswer {
     const at = Date.now();
     if (!this.f) return { id, ok: false, reason: 'NVML is not initialised', at, readUs: 0, devices: [] };
-    const t0 = process.hrtime.bigint();
+    const calls = { energy: 0, power: 0, procs: 0, util: 0 };
+    const clock = (): bigint => process.hrtime.bigint();
+    const t0 = clock();
     const devices: NvmlDeviceRead[] = this.devices.map((d) => {
+      let t = clock();
       const e = this.readEnergy(d.handle);
-      const p = this.readPower(d.handle);
-      const pr = this.readProcs(d);
-      const u = this.readUtil(d);
-      const out: NvmlDeviceRead = { index: d.index, energyMJ: e.mJ, powerMW: p.mW, procs: pr.procs, util: u.util };
+      calls.energy += Number(clock() - t) / 1000;
+      const out: NvmlDeviceRead = { index: d.index, energyMJ: e.mJ, powerMW: null };
       if (e.error) out.energyError = e.error;
-      if (p.atUs !== undefined) out.powerAtUs = p.atUs;
-      if (p.error) out.powerError = p.error;
-      if (pr.error) out.procsError = pr.error;
-      if (u.error) out.utilError = u.error;
+      if (full || e.mJ === null) {
+        t = clock();
+        const p = this.readPower(d.handle);
+        calls.power += Number(clock() - t) / 1000;
+        out.powerMW = p.mW;
+        if (p.atUs !== undefined) out.powerAtUs = p.atUs;
+        if (p.error) out.powerError = p.error;
+      }
+      if (full) {
+        t = clock();
+        const pr = this.readProcs(d);
+        calls.procs += Number(clock() - t) / 1000;
+        t = clock();
+        const u = this.readUtil(d);
+        calls.util += Number(clock() - t) / 1000;
+        out.procs = pr.procs;
+        out.util = u.util;
+        if (pr.error) out.procsError = pr.error;
+        if (u.error) out.utilError = u.error;
+      }
       return out;
     });
-    const readUs = Number(process.hrtime.bigint() - t0) / 1000;
-    return { id, ok: true, at, readUs, devices };
+    const readUs = Number(clock() - t0) / 1000;
+    return { id, ok: true, at, readUs, callsUs: calls, full, devices };
   }
 }
 
@@ -317,7 +334,7 @@ export function main(): void {
     }
     try {
       if (req.op === 'init') send(reader.init(req.id));
-      else if (req.op === 'read') send(reader.read(req.id));
+      else if (req.op === 'read') send(reader.read(req.id, req.full !== false));
       else if (req.op === 'quit') {
         send({ id: req.id, ok: true, bye: true });
         process.exit(0);
