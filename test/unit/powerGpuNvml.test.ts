@@ -10,7 +10,11 @@ import { GpuEnergyAccount, isVisible, parseCudaVisibleDevices, SOURCE_NVML_COUNT
 import { AutoGpuMonitor, forgetNvmlAbsence, probeGpus } from '../../src/core/power/gpuMonitor';
 import { NvmlMonitor, probeNvml, type NvmlOptions } from '../../src/core/power/gpuNvml';
 import { buildFakeNvml, H100_0, H100_1, ROOT, until, type FakeNvml } from '../helpers/fakeNvml';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Run } from '../../src/core/types';
+import { runCli } from '../helpers/cli';
 
 const NAME = 'NVIDIA H100 80GB HBM3';
 const dev = (i: number, uuid: string, energyMJ: number | '-', powerMW: number | '-', tsUs = 0): string => `device ${i} ${uuid} ${energyMJ} ${powerMW} ${tsUs} ${NAME}`;
@@ -246,5 +250,56 @@ describe('power/gpuAccount: CUDA_VISIBLE_DEVICES', () => {
     assert.equal(isVisible(uuid, { index: 0, uuid: H100_0 }), false);
     assert.equal(isVisible(uuid, { index: 1, uuid: H100_1 }), true);
     assert.equal(isVisible(parseCudaVisibleDevices('MIG-4b8f1c2e-9a7d-4c39-8e0f-3d1b6a5c7e21')!, { index: 0, uuid: H100_0 }), undefined);
+  });
+});
+
+describe('power/gpuNvml: carbon-meter run meters a GPU through NVML (dist/cli.js, stand-in library)', function () {
+  let fake: FakeNvml;
+  before(function () {
+    if (process.platform !== 'linux') this.skip();
+    const f = buildFakeNvml();
+    if ('skip' in f) this.skip();
+    fake = f as FakeNvml;
+  });
+
+  it('the run owns its device: the counter difference while its process is on it, and the record says how', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-nvml-cli-'));
+    const pidFile = path.join(home, 'pid');
+    const go = path.join(home, 'go');
+    const at = (e: number, pid?: number) => [dev(0, H100_0, e, 650_000), dev(1, H100_1, 3_000_000, 60_000), ...(pid ? [`proc 0 ${pid} ${20 * GiB}`, `util 0 ${pid} 97 30 ${e}`] : [])];
+    fake.write(at(1_000_000));
+    // the command: writes its pid, then waits for the test's go (no clock involved)
+    const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(go)})) { clearInterval(t); } }, 20);`;
+    const done = runCli(path.join(ROOT, 'dist', 'cli.js'), ['run', '--json', '--region', 'FR', '--checkpoint', '1', '--', process.execPath, '-e', script], {
+      CARBON_METER_HOME: home,
+      LD_LIBRARY_PATH: fake.libDir,
+      FAKE_NVML_SCENARIO: fake.scenario,
+    });
+    await until(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').length > 0, 'the command to start');
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    fake.write(at(1_000_000, pid));
+    const running = path.join(home, 'running');
+    const checkpoint = (): Run | undefined => {
+      for (const f of fs.existsSync(running) ? fs.readdirSync(running) : []) {
+        try {
+          return (JSON.parse(fs.readFileSync(path.join(running, f), 'utf8')) as { run: Run }).run;
+        } catch {
+          // being replaced
+        }
+      }
+      return undefined;
+    };
+    await until(() => /GPU 0 100 %/.test(checkpoint()?.power.gpu.shareRule ?? ''), 'the meter to see the run on GPU 0');
+    fake.write(at(1_900_000, pid));
+    fs.writeFileSync(go, '');
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    const run = JSON.parse(r.stdout) as Run;
+    const gpuJ = run.energyKWh.gpu * 3.6e6;
+    assert.ok(Math.abs(gpuJ - 900) <= 900 * 0.05, `${gpuJ} J, expected 900 J`);
+    assert.equal(run.power.gpu.method, 'measured');
+    assert.equal(run.power.gpu.source, 'NVML total-energy counter');
+    assert.match(run.power.gpu.shareRule ?? '', /GPU 0 100 %: used only by the run: whole device; GPU 1 0 %: idle: no compute process/);
+    assert.deepEqual(run.hardware.gpus.map((g) => [g.name, g.uuid]), [[NAME, H100_0], [NAME, H100_1]]);
   });
 });

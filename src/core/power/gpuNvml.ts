@@ -196,7 +196,7 @@ export class NvmlMonitor {
         for (const f of w) f();
       }
     });
-    void this.request('init', this.opts.initTimeoutMs ?? 20_000).then((a) => {
+    const init = this.request('init', this.opts.initTimeoutMs ?? 20_000).then((a) => {
       if (!a || this.child !== child) return;
       const init = a as NvmlInitAnswer;
       this.initAnswer = init;
@@ -208,7 +208,13 @@ export class NvmlMonitor {
       this.backoffMs = this.opts.retryMs ?? 30_000;
       this.readLoop(child);
     });
+    this.initializing = init;
+    void init.finally(() => {
+      if (this.initializing === init) this.initializing = undefined;
+    });
   }
+
+  private initializing: Promise<void> | undefined;
 
   private request(op: 'init' | 'read', timeoutMs: number, full?: boolean): Promise<NvmlAnswer | undefined> {
     const child = this.child;
@@ -272,10 +278,17 @@ export class NvmlMonitor {
 
   /** One full reading now (a run is ending: its last moments count); resolves when it is in, or failed. */
   async refresh(): Promise<void> {
-    const child = this.child;
-    if (!this.running || !child || !this.initAnswer?.ok) return;
-    const a = await this.request('read', this.opts.readTimeoutMs ?? 3000, true);
-    if (a && this.child === child && this.running) this.took(a as NvmlReadAnswer);
+    // a CLI whose command has ended has nothing else keeping Node alive while it waits here (the reader is unref'd)
+    const hold = setTimeout(() => undefined, (this.opts.initTimeoutMs ?? 20_000) + (this.opts.readTimeoutMs ?? 3000) + 1000);
+    try {
+      if (this.initializing) await this.initializing; // the reader is starting: its first reading is the fresh one
+      const child = this.child;
+      if (!this.running || !child || !this.initAnswer?.ok) return;
+      const a = await this.request('read', this.opts.readTimeoutMs ?? 3000, true);
+      if (a && this.child === child && this.running) this.took(a as NvmlReadAnswer);
+    } finally {
+      clearTimeout(hold);
+    }
   }
 
   private noteUtil(r: NvmlReadAnswer): void {
