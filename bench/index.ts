@@ -15,6 +15,7 @@ import { MeterHub } from '../src/core/meter/meter';
 import { lookupCpuTdp } from '../src/core/power/tdp';
 import { ProcfsTreeSampler } from '../src/core/sampling/procfs';
 import { getHardware } from '../src/core/hardware';
+import { nvmlReadCost } from './nvml';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
   const all: [string, () => unknown][] = [
     ['tick', tickCost],
     ['overhead', meteringOverhead],
+    ['nvml', () => nvmlReadCost(report)],
   ];
   for (const [name, fn] of all) if (!only || only === name) await fn();
   console.log(`\n${results.filter((r) => r.ok).length} of ${results.length} goals met`);

@@ -107,6 +107,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
     // the run's process has gone at the next reading: its last interval is still its own
     const gone = acc.step(await show(m, [dev(0, H100_0, 2_900_000, 80_000), dev(1, H100_1, 5_400_000, 70_000)], energyIs(2900)), [pid], 1);
     assert.ok(Math.abs(gone.joules - 100) < 1, String(gone.joules));
+    assert.match(gone.shareRule, /^GPU 0 100 %: used only by the run: whole device \(until the run left it\); GPU 1 0 %: idle/);
   });
 
   it('a device shared with a foreign process is split by SM utilisation, labelled an estimate; memory when utilisation is not reported', async () => {

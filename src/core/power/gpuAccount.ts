@@ -158,6 +158,8 @@ interface DeviceState {
   powerAtMs?: number;
   share: number;
   resets: number;
+  /** the rule of the last step in which the run had a share of this device */
+  chargedRule?: string;
 }
 
 export interface AccountOptions {
@@ -248,7 +250,10 @@ export class GpuEnergyAccount {
       st.seq = snap.seq;
       this.state.set(d.uuid, st);
       const notes = [d.powerW === null ? 'no power reading' : '', st.resets ? `energy counter restarted ${st.resets}× (driver reloaded)` : ''].filter(Boolean);
-      rules.push(`GPU ${d.index} ${pct(s.share)}: ${s.rule}${notes.length ? ` (${notes.join('; ')})` : ''}`);
+      const rule = `GPU ${d.index} ${pct(s.share)}: ${s.rule}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+      if (s.share > 0) st.chargedRule = rule;
+      // a device the run has left keeps saying how it was charged while the run was on it
+      rules.push(s.share === 0 && st.chargedRule ? `${st.chargedRule} (until the run left it)` : rule);
     }
     if (visible && this.order !== 'PCI_BUS_ID' && visible.some((e) => 'index' in e)) {
       rules.push('CUDA_VISIBLE_DEVICES indices read in NVML (PCI bus) order; set CUDA_DEVICE_ORDER=PCI_BUS_ID to be sure');
