@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { forgetAbsentTools, type GpuSnapshot } from '../../src/core/power/gpu';
-import { GpuEnergyAccount, isVisible, parseCudaVisibleDevices, SOURCE_NVML_COUNTER, SOURCE_NVML_POWER } from '../../src/core/power/gpuAccount';
+import { deviceShare, GpuEnergyAccount, isVisible, parseCudaVisibleDevices, SOURCE_NVML_COUNTER, SOURCE_NVML_POWER } from '../../src/core/power/gpuAccount';
 import { AutoGpuMonitor, forgetNvmlAbsence, probeGpus } from '../../src/core/power/gpuMonitor';
 import { NvmlMonitor, probeNvml, type NvmlOptions } from '../../src/core/power/gpuNvml';
 import { buildFakeNvml, H100_0, H100_1, ROOT, until, type FakeNvml } from '../helpers/fakeNvml';
@@ -302,5 +302,21 @@ describe('power/gpuNvml: carbon-meter run meters a GPU through NVML (dist/cli.js
     assert.equal(run.power.gpu.source, 'NVML total-energy counter');
     assert.match(run.power.gpu.shareRule ?? '', /GPU 0 100 %: used only by the run: whole device; GPU 1 0 %: idle: no compute process/);
     assert.deepEqual(run.hardware.gpus.map((g) => [g.name, g.uuid]), [[NAME, H100_0], [NAME, H100_1]]);
+  });
+});
+
+describe('power/gpuAccount: MIG', () => {
+  it('splits a MIG-enabled GPU by GPU instance: an equal part per busy instance, by memory within one', () => {
+    const d = { index: 0, uuid: H100_0, name: NAME, powerW: 400, migEnabled: true, processUtil: null };
+    const procs = [
+      { gpuUuid: H100_0, pid: 10, usedMemoryMB: 1000, gpuInstanceId: 1 },
+      { gpuUuid: H100_0, pid: 20, usedMemoryMB: 3000, gpuInstanceId: 2 },
+      { gpuUuid: H100_0, pid: 30, usedMemoryMB: 1000, gpuInstanceId: 2 },
+    ];
+    const alone = deviceShare(d, procs, new Set([10]));
+    assert.equal(alone.share, 0.5);
+    assert.match(alone.rule, /^MIG: split by GPU instance \(2 busy/);
+    assert.equal(deviceShare(d, procs, new Set([20])).share, 0.375);
+    assert.equal(deviceShare(d, procs, new Set([10, 20, 30])).share, 1);
   });
 });
