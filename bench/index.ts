@@ -16,6 +16,7 @@ import { lookupCpuTdp } from '../src/core/power/tdp';
 import { ProcfsTreeSampler } from '../src/core/sampling/procfs';
 import { getHardware } from '../src/core/hardware';
 import { DEFAULT_ROWS, runImportBench } from './importCsv';
+import { nvmlReadCost } from './nvml';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
     ['tick', tickCost],
     ['overhead', meteringOverhead],
     ['import', importSpeed],
+    ['nvml', () => nvmlReadCost(report)],
   ];
   for (const [name, fn] of all) if (!only || only === name) await fn();
   console.log(`\n${results.filter((r) => r.ok).length} of ${results.length} goals met`);

@@ -1,7 +1,7 @@
 // Builds the bundles: the CLI and the extension (Node, CommonJS) and the webview (browser).
 // Usage: node scripts/build.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
-import { existsSync, chmodSync } from 'node:fs';
+import { existsSync, chmodSync, cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -10,6 +10,8 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 const builds = [
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', format: 'cjs', banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', target: 'node20', format: 'cjs', external: ['vscode'] },
+  // the NVML reader runs as its own process; koffi (native) is loaded from dist/node_modules, copied below
+  { ...common, entryPoints: ['src/core/power/nvml/reader.ts'], outfile: 'dist/nvmlReader.js', platform: 'node', target: 'node20', format: 'cjs', external: ['koffi'] },
   { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' },
 ].filter((b) => existsSync(b.entryPoints[0]));
 
@@ -18,4 +20,19 @@ if (watch) {
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
+  copyKoffi();
+}
+
+// koffi's loader and the native module of each platform installed here (npm installs the current one), into
+// dist/node_modules so that dist/nvmlReader.js finds them in the .vsix and next to dist/cli.js.
+function copyKoffi() {
+  if (!existsSync('node_modules/koffi')) return;
+  const dest = 'dist/node_modules/koffi';
+  mkdirSync(`${dest}/src`, { recursive: true });
+  for (const f of ['package.json', 'index.cjs', 'LICENSE.txt']) cpSync(`node_modules/koffi/${f}`, `${dest}/${f}`);
+  cpSync('node_modules/koffi/src/koffi', `${dest}/src/koffi`, { recursive: true, filter: (p) => statSync(p).isDirectory() || /\.c?js$/.test(p) });
+  if (!existsSync('node_modules/@koromix')) return;
+  for (const pkg of readdirSync('node_modules/@koromix').filter((n) => n.startsWith('koffi-'))) {
+    cpSync(`node_modules/@koromix/${pkg}`, `dist/node_modules/@koromix/${pkg}`, { recursive: true });
+  }
 }

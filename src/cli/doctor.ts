@@ -5,7 +5,7 @@ import { getHardware } from '../core/hardware';
 import { HistoryStore } from '../core/history/store';
 import { guessRegionFromTimeZone } from '../core/intensity/regions';
 import { chooseRegion, nvidiaSmiCommand, chooseCpuSource } from '../core/meter/environment';
-import { probeNvidiaSmi } from '../core/power/gpu';
+import { probeGpus, type GpuProbe } from '../core/power/gpuMonitor';
 import { probeRapl } from '../core/power/rapl';
 import { VERSION } from '../core/version';
 import { parseOptions, printLines } from './common';
@@ -17,7 +17,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     return 0;
   }
   const nvidia = nvidiaSmiCommand();
-  const [hardware, gpu] = await Promise.all([getHardware(), probeNvidiaSmi(nvidia, 3000)]);
+  const [hardware, gpu] = await Promise.all([getHardware(), probeGpus(nvidia)]);
   const rapl = probeRapl();
   const cpu = chooseCpuSource(hardware, rapl);
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -39,7 +39,16 @@ export async function doctorCommand(args: string[]): Promise<number> {
         ? { method: 'measured', detail: `RAPL ${cpu.domains.join(', ')}` }
         : { method: cpu.tdp.method, tdpW: cpu.tdp.tdpW, detail: cpu.tdp.detail, source: cpu.tdp.source },
     rapl: { readable: rapl.readable, domains: rapl.domains.map((d) => d.name), reason: rapl.reason, fix: rapl.fix },
-    gpu: { command: nvidia, available: gpu.available, devices: gpu.devices, reason: gpu.reason, driverVersion: gpu.driverVersion },
+    gpu: {
+      command: nvidia,
+      available: gpu.source !== 'none',
+      source: gpu.source,
+      devices: gpu.devices,
+      ...(gpu.source === 'none' ? { reason: [gpu.nvidiaSmi?.reason, gpu.nvml.reason].filter(Boolean).join('; ') } : {}),
+      driverVersion: gpu.nvml.driverVersion ?? gpu.nvidiaSmi?.driverVersion,
+      nvml: gpu.nvml,
+      nvidiaSmi: gpu.nvidiaSmi,
+    },
     region: { ...region, timeZone: tz, timeZoneGuess: guess?.code ?? null },
     history: store.dir,
   };
@@ -54,7 +63,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     `  ${ok(rapl.readable)} RAPL    ${rapl.readable ? `readable: ${rapl.domains.map((d) => d.name).join(', ')}` : rapl.reason ?? 'not readable'}`,
     ...(rapl.fix ? [`            fix: ${rapl.fix}`] : []),
     `  CPU power ${report.cpuPower.method}: ${report.cpuPower.detail}`,
-    `  ${ok(gpu.available)} GPU     ${gpu.available ? gpu.devices.map((d) => `#${d.index} ${d.name}`).join(', ') : gpu.reason ?? 'no NVIDIA GPU'}`,
+    ...gpuDoctorLines(gpu, ok),
     `  Region    ${region.code}: ${region.reason}`,
     ...(region.error ? [`            ${region.error}`] : []),
     `  Time zone ${tz}${guess ? ` → ${guess.code}` : ' (no country)'}`,
@@ -65,3 +74,22 @@ export async function doctorCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+
+/** doctor's GPU lines: NVML's state, the driver, each device and its energy counter; nvidia-smi when NVML is absent. */
+function gpuDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
+  const n = gpu.nvml;
+  const lines = [
+    `  ${ok(n.available)} NVML    ${n.available ? `${n.library ?? 'loaded'}, driver ${n.driverVersion ?? '?'}, ${n.devices.length} GPU(s)` : n.reason ?? 'not available'}`,
+  ];
+  for (const d of n.devices) {
+    const energy = d.energyCounter ? 'energy counter works' : `no energy counter (${d.energyError?.message ?? 'not supported'}): power samples integrated`;
+    lines.push(`            #${d.index} ${d.name} ${d.uuid}: ${energy}; power ${d.power}${d.migEnabled ? '; MIG enabled' : ''}`);
+  }
+  if (gpu.nvidiaSmi) {
+    const s = gpu.nvidiaSmi;
+    const devs = gpu.devices.map((d) => `#${d.index} ${d.name}`).join(', ');
+    lines.push(`  ${ok(s.available)} nvidia-smi ${s.available ? `driver ${s.driverVersion ?? '?'}: ${devs} (power.draw samples)` : s.reason ?? 'not available'}`);
+  }
+  lines.push(`  GPU meter ${gpu.source === 'none' ? 'none: GPU energy is not metered' : gpu.source}`);
+  return lines;
+}

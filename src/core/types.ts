@@ -35,6 +35,10 @@ export interface ComponentPower {
   wPerGB?: number;
   /** Why a component is not measured (e.g. "nvidia-smi not found"). */
   unavailableReason?: string;
+  /** Where a measured figure comes from, e.g. "NVML total-energy counter", "nvidia-smi power.draw". */
+  source?: string;
+  /** How a shared device is split between runs, per device, e.g. "GPU 0 100 %: used only by the run: whole device". */
+  shareRule?: string;
 }
 
 export interface RunPower {

@@ -144,6 +144,11 @@ export class StatusBar implements vscode.Disposable {
       md.appendMarkdown('\n\n');
       const forecast = forecastLine(r);
       if (forecast) md.appendMarkdown(`$(graph-line) `).appendText(forecast).appendMarkdown('\n\n');
+      if (p.gpu.shareRule && !p.gpu.unavailableReason) {
+        md.appendMarkdown('$(info) ');
+        md.appendText(vscode.l10n.t('GPU: {0}; share: {1}', p.gpu.source ?? p.gpu.method, p.gpu.shareRule));
+        md.appendMarkdown('\n\n');
+      }
       if (p.gpu.unavailableReason) {
         md.appendMarkdown('$(info) ');
         md.appendText(`GPU: ${p.gpu.unavailableReason}`);

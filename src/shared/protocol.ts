@@ -160,7 +160,7 @@ const runExtras = shape({
   }),
   power: shape({
     cpu: shape({ unavailableReason: optional(str()), tdpW: optional(num), wPerGB: optional(num) }),
-    gpu: shape({ unavailableReason: optional(str()), tdpW: optional(num), wPerGB: optional(num) }),
+    gpu: shape({ unavailableReason: optional(str()), tdpW: optional(num), wPerGB: optional(num), source: optional(str()), shareRule: optional(str()) }),
     ram: shape({ unavailableReason: optional(str()), tdpW: optional(num), wPerGB: optional(num) }),
   }),
   hardware: shape({

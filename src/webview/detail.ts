@@ -202,7 +202,7 @@ export class DetailView {
         h('td', { class: 'num' }, formatEnergy(energy)),
         h('td', { class: 'num' }, formatPower(c.meanW)),
         h('td', null, h('span', { class: `method method-${c.method}` }, methodLabel(c.method))),
-        h('td', { class: 'how' }, c.unavailableReason ? `${c.detail} (${c.unavailableReason})` : c.detail),
+        h('td', { class: 'how' }, c.unavailableReason ? `${c.detail} (${c.unavailableReason})` : c.shareRule && c.source ? `${c.source}; ${t('share')}: ${c.shareRule}` : c.detail),
       );
     replace(
       this.methods,

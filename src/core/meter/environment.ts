@@ -1,11 +1,12 @@
 /**
- * Decides, once per process, how this machine is metered: RAPL or the TDP model for the CPU, nvidia-smi or no
- * GPU, which region and PUE. Shared by the CLI and the extension so both say the same thing.
+ * Decides, once per process, how this machine is metered: RAPL or the TDP model for the CPU, NVML, nvidia-smi or
+ * no GPU, which region and PUE. Shared by the CLI and the extension so both say the same thing.
  */
 import { getHardware } from '../hardware';
 import { StaticIntensityProvider, type IntensityProvider } from '../intensity/provider';
 import { guessRegionFromTimeZone, resolveRegion, type RegionInfo } from '../intensity/regions';
-import { NvidiaSmiMonitor, probeNvidiaSmi } from '../power/gpu';
+import { AutoGpuMonitor, probeGpus } from '../power/gpuMonitor';
+import type { NvmlOptions } from '../power/gpuNvml';
 import { probeRapl, RaplReader, type RaplProbe } from '../power/rapl';
 import { lookupCpuTdp } from '../power/tdp';
 import type { Hardware } from '../types';
@@ -22,8 +23,10 @@ export interface EnvironmentOptions {
   powercapRoot?: string;
   intervalMs?: number;
   intensity?: IntensityProvider;
-  /** probe GPUs for the hardware inventory (one nvidia-smi call) */
+  /** probe GPUs for the hardware inventory (NVML once, else one nvidia-smi call) */
   probeGpus?: boolean;
+  /** NVML reader options, or false for nvidia-smi only (default: NVML, then nvidia-smi) */
+  nvml?: NvmlOptions | false;
 }
 
 export interface MachineReport {
@@ -43,8 +46,8 @@ export async function createMeterEnvironment(opts: EnvironmentOptions = {}): Pro
       opts.gpu === false || opts.probeGpus === false
         ? undefined
         : async () => {
-            const p = await probeNvidiaSmi(command, 2000);
-            return p.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, memoryMB: d.memoryTotalMB ?? undefined }));
+            const p = await probeGpus(command);
+            return p.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, memoryMB: d.memoryMB }));
           },
   });
   const rapl = probeRapl(opts.powercapRoot);
@@ -52,7 +55,7 @@ export async function createMeterEnvironment(opts: EnvironmentOptions = {}): Pro
   const gpu =
     opts.gpu === false
       ? { unavailable: 'GPU metering is turned off' }
-      : new NvidiaSmiMonitor({ command, intervalMs: opts.intervalMs ?? 1000 });
+      : new AutoGpuMonitor({ nvml: opts.nvml, nvidiaSmi: { command, intervalMs: opts.intervalMs ?? 1000 } });
   return { hardware, cpu, gpu, intensity: opts.intensity ?? new StaticIntensityProvider(), rapl };
 }
 

@@ -12,7 +12,9 @@ import type { HistoryStore } from '../history/store';
 import { newRunId } from '../history/store';
 import type { IntensityProvider, IntensityReading } from '../intensity/provider';
 import type { RegionInfo } from '../intensity/regions';
-import { attributeGpuPower, type GpuSnapshot, type NvidiaSmiMonitor } from '../power/gpu';
+import type { GpuSnapshot } from '../power/gpu';
+import { GpuEnergyAccount } from '../power/gpuAccount';
+import type { GpuMonitor } from '../power/gpuMonitor';
 import type { RaplReader } from '../power/rapl';
 import { RAM_W_PER_GB } from '../power/ram';
 import type { TdpLookup } from '../power/tdp';
@@ -30,8 +32,8 @@ export type CpuPowerSource =
 export interface MeterEnvironment {
   hardware: Hardware;
   cpu: CpuPowerSource;
-  /** running nvidia-smi monitor, or the reason the GPU is not metered */
-  gpu: NvidiaSmiMonitor | { unavailable: string };
+  /** GPU monitor (NVML, else nvidia-smi), or the reason the GPU is not metered */
+  gpu: GpuMonitor | { unavailable: string };
   ramWPerGB?: number;
   intensity: IntensityProvider;
   procRoot?: string;
@@ -109,6 +111,7 @@ export class Meter {
   private emissionsG = 0;
   private lastPower: PowerW = { cpu: 0, gpu: 0, ram: 0, total: 0 };
   private pending: Sample[] = [];
+  private readonly gpuAccount: GpuEnergyAccount;
   lastSample?: TreeSample;
   /** set once the tree is gone */
   endedAtMs?: number;
@@ -132,6 +135,8 @@ export class Meter {
         countFromProcessStart: spec.countFromProcessStart ?? true,
         logicalCpus: env.hardware.logicalCpus,
       }));
+    this.gpuAccount = new GpuEnergyAccount({ rootPid: spec.pid, procRoot: env.procRoot });
+    if ('latest' in env.gpu) this.gpuAccount.begin(env.gpu.latest());
     const start = new Date(startedAt);
     const hw = env.hardware;
     const reading = env.intensity.at(spec.place.region, startedAt);
@@ -217,19 +222,23 @@ export class Meter {
 
     // GPU
     let gpuW = 0;
+    let gpuJ = 0;
     if (ctx.gpu && 'latest' in this.env.gpu) {
-      if (ctx.gpu.ok) {
-        const a = attributeGpuPower(ctx.gpu, new Set(tree.pids));
-        gpuW = a.powerW;
-        this.run.power.gpu.detail = a.detail;
-        this.run.power.gpu.method = 'measured';
-        this.run.power.gpu.unavailableReason = undefined;
+      const g = this.gpuAccount.step(ctx.gpu, tree.pids, dtS);
+      const p = this.run.power.gpu;
+      gpuW = g.powerW;
+      gpuJ = g.joules;
+      p.detail = g.detail;
+      if (g.unavailableReason) {
+        p.method = 'default';
+        p.unavailableReason = g.unavailableReason;
       } else {
-        this.run.power.gpu.method = 'default';
-        this.run.power.gpu.unavailableReason = ctx.gpu.reason;
+        p.method = 'measured';
+        p.unavailableReason = undefined;
+        p.source = g.source;
+        p.shareRule = g.shareRule;
       }
     }
-    const gpuJ = gpuW * dtS;
 
     // RAM
     const ramGB = tree.rssBytes / 1024 ** 3;
@@ -335,8 +344,8 @@ function gpuPowerDescription(gpu: MeterEnvironment['gpu']): Run['power']['gpu'] 
   if ('unavailable' in gpu) {
     return { method: 'default', detail: `0 W: ${gpu.unavailable}`, meanW: 0, lastW: 0, unavailableReason: gpu.unavailable };
   }
-  // 'measured' once nvidia-smi has answered (the first tick); until then nothing is known
-  return { method: 'default', detail: 'waiting for the first nvidia-smi reading', meanW: 0, lastW: 0 };
+  // 'measured' once the GPU has been read (the first tick); until then nothing is known
+  return { method: 'default', detail: 'waiting for the first GPU reading', meanW: 0, lastW: 0 };
 }
 
 export interface HubOptions {
@@ -439,6 +448,9 @@ export class MeterHub implements Disposable {
     const meter = this.meters.get(id);
     if (!meter) return undefined;
     await this.ticking;
+    if (!this.meters.has(id)) return meter.run;
+    // a fresh GPU reading, so the run's last moments count (NVML; nvidia-smi streams anyway)
+    if ('refresh' in this.env.gpu && this.env.gpu.refresh) await this.env.gpu.refresh().catch(() => undefined);
     if (!this.meters.has(id)) return meter.run;
     await meter.tick(this.machineContext(Date.now(), [meter]));
     if (opts.note) (meter.run.notes ??= []).push(opts.note);

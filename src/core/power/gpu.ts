@@ -28,6 +28,19 @@ export interface GpuDeviceReading {
   utilizationPct?: number | null;
   memoryUsedMB?: number | null;
   memoryTotalMB?: number | null;
+  /** NVML total-energy counter, J since the driver was loaded (null: not supported on this device) */
+  energyJ?: number | null;
+  /** why the energy counter is not read (e.g. "Not Supported (3)") */
+  energyError?: string;
+  /** when the power value was taken (the driver's timestamp where it gives one), ms since epoch */
+  powerAtMs?: number;
+  /** SM utilisation per process over the last seconds; null when the driver does not report it */
+  processUtil?: { pid: number; smPct: number }[] | null;
+  /** why the per-process utilisation is not reported */
+  processUtilError?: string;
+  /** why the process list of this device could not be read */
+  processesError?: string;
+  migEnabled?: boolean;
 }
 
 export interface GpuProcess {
@@ -35,6 +48,8 @@ export interface GpuProcess {
   pid: number;
   /** used_memory, MiB; null when not available (e.g. on Windows WDDM or in some containers) */
   usedMemoryMB: number | null;
+  /** MIG GPU instance the process runs in (null or absent: MIG off) */
+  gpuInstanceId?: number | null;
 }
 
 export interface GpuSnapshot {
@@ -48,6 +63,10 @@ export interface GpuSnapshot {
   processesAt?: number;
   /** why the process list could not be read the last time (the previous list is kept) */
   processesReason?: string;
+  /** who gave the readings (absent: nvidia-smi) */
+  source?: 'nvml' | 'nvidia-smi';
+  /** increases with every new reading (NVML): the same number means the same reading */
+  seq?: number;
 }
 
 export interface NvidiaSmiOptions {
@@ -59,6 +78,8 @@ export interface NvidiaSmiOptions {
   timeoutMs?: number;
   /** how often the compute processes are listed, ms; default 5000 */
   appsEveryMs?: number;
+  /** how long a process query may take, ms; default timeoutMs */
+  appsTimeoutMs?: number;
   /** first wait before starting nvidia-smi again after a failure, ms; default 30000 (doubles up to maxRetryMs) */
   retryMs?: number;
   /** longest wait between retries, ms; default 300000 */
@@ -216,8 +237,27 @@ function terminate(child: ChildProcess): void {
   child.once('exit', () => clearTimeout(t));
 }
 
+/** Commands found missing (ENOENT) in this process, with the error: they are not tried again (no retry loop). */
+const absentTools = new Map<string, NodeJS.ErrnoException>();
+
+/** Forgets the missing commands (tests; a user who just installed the driver restarts the window anyway). */
+export function forgetAbsentTools(): void {
+  absentTools.clear();
+}
+
+/** Is this command known to be missing in this process? */
+export function isAbsentTool(command: string): boolean {
+  return absentTools.has(command);
+}
+
 function spawnQuiet(command: string, args: string[]): ChildProcess {
-  return spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: !IS_WINDOWS, windowsHide: true });
+  const absent = absentTools.get(command);
+  if (absent) throw absent;
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: !IS_WINDOWS, windowsHide: true });
+  child.once('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') absentTools.set(command, err);
+  });
+  return child;
 }
 
 export interface RunResult {
@@ -325,6 +365,7 @@ export class NvidiaSmiMonitor {
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly appsEveryMs: number;
+  readonly appsTimeoutMs: number;
   private readonly retryMs: number;
   private readonly maxRetryMs: number;
 
@@ -359,6 +400,7 @@ export class NvidiaSmiMonitor {
     this.intervalMs = clamp(opts.intervalMs ?? 1000, 100);
     this.timeoutMs = clamp(opts.timeoutMs ?? 2000, 50);
     this.appsEveryMs = clamp(opts.appsEveryMs ?? 5000, 100);
+    this.appsTimeoutMs = clamp(opts.appsTimeoutMs ?? this.timeoutMs, 50);
     this.retryMs = clamp(opts.retryMs ?? 30_000, 100);
     this.maxRetryMs = Math.max(this.retryMs, opts.maxRetryMs ?? 300_000);
     this.backoffMs = this.retryMs;
@@ -585,7 +627,7 @@ export class NvidiaSmiMonitor {
     this.lastAppsQuery = Date.now();
     const args = [`--query-compute-apps=${APPS_QUERY_FIELDS.join(',')}`, FORMAT];
     this.counts.appsSpawns++;
-    runOnce(this.command, args, this.timeoutMs, (c) => this.track(c))
+    runOnce(this.command, args, this.appsTimeoutMs, (c) => this.track(c))
       .then((r) => this.onApps(r))
       .catch(() => undefined)
       .finally(() => {
@@ -600,7 +642,7 @@ export class NvidiaSmiMonitor {
       return;
     }
     if (r.timedOut) {
-      this.processesReason = `nvidia-smi --query-compute-apps did not answer within ${formatSeconds(this.timeoutMs)}`;
+      this.processesReason = `nvidia-smi --query-compute-apps did not answer within ${formatSeconds(this.appsTimeoutMs)}`;
       return;
     }
     if (r.code !== 0) {

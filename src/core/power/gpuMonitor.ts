@@ -1,0 +1,154 @@
+/**
+ * The GPU monitor the meter uses: NVML first (./gpuNvml.ts), `nvidia-smi` (./gpu.ts) when NVML cannot be loaded or
+ * initialised. Which one is decided once per process: an absent NVML library is not looked for again, and neither
+ * is an absent nvidia-smi (gpu.ts caches that).
+ */
+import { NvidiaSmiMonitor, probeNvidiaSmi, type GpuSnapshot, type NvidiaSmiOptions } from './gpu';
+import { isAbsent, NvmlMonitor, probeNvml, type NvmlOptions } from './gpuNvml';
+import type { NvmlDeviceInfo, NvmlInitAnswer } from './nvml/protocol';
+
+export interface GpuMonitor {
+  start(): void;
+  stop(): void;
+  /** a run started: look for its processes soon */
+  refreshApps(): void;
+  /** what was last read; synchronous and cheap */
+  latest(): GpuSnapshot;
+  /** reads now, when the source can (a run is ending) */
+  refresh?(): Promise<void>;
+}
+
+export interface AutoGpuOptions {
+  /** NVML reader options, or false to use nvidia-smi only */
+  nvml?: NvmlOptions | false;
+  nvidiaSmi?: NvidiaSmiOptions;
+}
+
+/** Why NVML is not used in this process (default reader options only): asked once. */
+let nvmlAbsentReason: string | undefined;
+
+export function forgetNvmlAbsence(): void {
+  nvmlAbsentReason = undefined;
+}
+
+export class AutoGpuMonitor implements GpuMonitor {
+  private readonly nvml: NvmlMonitor | undefined;
+  private smi: NvidiaSmiMonitor | undefined;
+  private mode: 'nvml' | 'nvidia-smi';
+  private nvmlReason: string | undefined;
+  private running = false;
+
+  constructor(private readonly opts: AutoGpuOptions = {}) {
+    const cached = opts.nvml !== false && !opts.nvml?.env ? nvmlAbsentReason : undefined;
+    if (opts.nvml === false || cached) {
+      this.mode = 'nvidia-smi';
+      this.nvmlReason = opts.nvml === false ? 'NVML turned off' : cached;
+    } else {
+      this.mode = 'nvml';
+      this.nvml = new NvmlMonitor(opts.nvml ?? {});
+      this.nvml.onInit((a) => this.onNvmlInit(a));
+    }
+  }
+
+  /** 'nvml' or 'nvidia-smi': what is read now. */
+  get source(): 'nvml' | 'nvidia-smi' {
+    return this.mode;
+  }
+
+  /** Why NVML is not used, when it is not. */
+  get nvmlUnavailable(): string | undefined {
+    return this.nvmlReason;
+  }
+
+  get nvmlMonitor(): NvmlMonitor | undefined {
+    return this.nvml;
+  }
+
+  private onNvmlInit(a: NvmlInitAnswer): void {
+    if (a.ok || this.mode !== 'nvml') return;
+    this.nvmlReason = a.reason ?? 'NVML could not be initialised';
+    if (!this.opts.nvml || !this.opts.nvml.env) nvmlAbsentReason = this.nvmlReason;
+    this.mode = 'nvidia-smi';
+    this.nvml?.stop();
+    if (this.running) this.smiMonitor().start();
+  }
+
+  private smiMonitor(): NvidiaSmiMonitor {
+    return (this.smi ??= new NvidiaSmiMonitor(this.opts.nvidiaSmi ?? {}));
+  }
+
+  start(): void {
+    this.running = true;
+    if (this.mode === 'nvml') this.nvml!.start();
+    else this.smiMonitor().start();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.nvml?.stop();
+    this.smi?.stop();
+  }
+
+  refreshApps(): void {
+    if (this.mode === 'nvidia-smi') this.smi?.refreshApps();
+  }
+
+  async refresh(): Promise<void> {
+    if (this.mode === 'nvml') await this.nvml?.refresh();
+  }
+
+  async whenIdle(): Promise<void> {
+    await Promise.all([this.nvml?.whenIdle(), this.smi?.whenIdle()]);
+  }
+
+  latest(): GpuSnapshot {
+    if (this.mode === 'nvml') return this.nvml!.latest();
+    const s = this.smiMonitor().latest();
+    if (!s.ok && this.nvmlReason && s.reason && /not found/.test(s.reason)) {
+      // one reason that says both: neither NVIDIA tool is here
+      s.reason = `${s.reason}; ${this.nvmlReason}`;
+    }
+    return { ...s, source: 'nvidia-smi' };
+  }
+}
+
+/** What `doctor` and the hardware inventory say about NVIDIA GPUs. */
+export interface GpuProbe {
+  nvml: { available: boolean; reason?: string; library?: string; driverVersion?: string; devices: NvmlDeviceInfo[]; processFn?: string };
+  nvidiaSmi?: { command: string; available: boolean; reason?: string; driverVersion?: string };
+  /** the devices, from NVML or else nvidia-smi */
+  devices: { index: number; name: string; uuid: string; memoryMB?: number }[];
+  /** what will be used to meter */
+  source: 'nvml' | 'nvidia-smi' | 'none';
+}
+
+let probeCache: Promise<GpuProbe> | undefined;
+
+/** Probes NVML, then nvidia-smi when NVML is not there. Cached per process unless `fresh`. Never rejects. */
+export function probeGpus(command = 'nvidia-smi', opts: { nvml?: NvmlOptions | false; fresh?: boolean } = {}): Promise<GpuProbe> {
+  if (!opts.fresh && !opts.nvml && probeCache) return probeCache;
+  const p = (async (): Promise<GpuProbe> => {
+    const n = opts.nvml === false ? { id: 0, ok: false, reason: 'NVML turned off' } : await probeNvml(opts.nvml || {});
+    const nvml = {
+      available: n.ok,
+      devices: n.devices ?? [],
+      ...(n.reason ? { reason: n.reason } : {}),
+      ...(n.library ? { library: n.library } : {}),
+      ...(n.driverVersion ? { driverVersion: n.driverVersion } : {}),
+      ...(n.processFn ? { processFn: n.processFn } : {}),
+    };
+    if (!n.ok && !opts.nvml && isAbsent(n)) nvmlAbsentReason ??= n.reason; // the monitor will not look again
+    if (n.ok) {
+      return { nvml, devices: nvml.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid })), source: 'nvml' };
+    }
+    const s = await probeNvidiaSmi(command, 3000);
+    return {
+      nvml,
+      nvidiaSmi: { command, available: s.available, ...(s.reason ? { reason: s.reason } : {}), ...(s.driverVersion ? { driverVersion: s.driverVersion } : {}) },
+      devices: s.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, ...(d.memoryTotalMB ? { memoryMB: d.memoryTotalMB } : {}) })),
+      source: s.available ? 'nvidia-smi' : 'none',
+    };
+  })();
+  if (!opts.nvml) probeCache = p;
+  return p;
+}
