@@ -18,6 +18,7 @@ import { chooseRegion, createMeterEnvironment, nvidiaSmiCommand, chooseCpuSource
 import { MeterHub, type Reading } from '../core/meter/meter';
 import { probeNvidiaSmi } from '../core/power/gpu';
 import { probeRapl } from '../core/power/rapl';
+import { becomeSubreaper, notAdoptedNote } from '../core/sampling/subreaper';
 import type { Run } from '../core/types';
 import { VERSION } from '../core/version';
 
@@ -198,7 +199,9 @@ async function runCommand(args: string[]): Promise<number> {
   // child exists, so a signal at any moment reaches it (one that comes before it starts is passed on at its start).
   let child: ChildProcess | undefined;
   let early: NodeJS.Signals | undefined;
+  const outlived = new AbortController(); // a signal while waiting for processes that outlived the command
   const forward = (sig: NodeJS.Signals) => () => {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) outlived.abort();
     if (sig === 'SIGINT' && process.stdin.isTTY) return;
     if (child?.pid !== undefined) child.kill(sig);
     else early = sig;
@@ -206,6 +209,7 @@ async function runCommand(args: string[]): Promise<number> {
   const handlers: [NodeJS.Signals, () => void][] = (['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]).map((s) => [s, forward(s)]);
   for (const [s, h] of handlers) process.on(s, h);
 
+  const adoption = becomeSubreaper(); // before spawning: orphans of the run stay ours (sampling/subreaper.ts)
   const startedAt = Date.now();
   child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
   const spawned = await new Promise<boolean>((resolve) => {
@@ -236,9 +240,10 @@ async function runCommand(args: string[]): Promise<number> {
     cwd: process.cwd(),
     source: 'cli',
     reaperPid: process.pid,
+    adopter: adoption.ok ? adoption.adopter : undefined,
     startedAt,
     place: choice,
-    notes: choice.warnings,
+    notes: adoption.ok ? choice.warnings : [...choice.warnings, notAdoptedNote(adoption.reason)],
   });
   for (const w of choice.warnings) process.stderr.write(`carbon-meter: ${w}\n`);
 
@@ -247,7 +252,8 @@ async function runCommand(args: string[]): Promise<number> {
 
   const { code, signal } = await exited;
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
-  const run = (await hub.stop(meter.run.id, { exitCode })) ?? meter.run;
+  const onOutlived = (n: number) => values.json || process.stderr.write(`carbon-meter: ${n} process(es) outlived the command; metering until they exit\n`);
+  const run = (await hub.endWhenGone(meter.run.id, exitCode, { signal: outlived.signal, onOutlived })) ?? meter.run;
   sub.dispose();
   readout?.clear();
   for (const [s, h] of handlers) process.off(s, h);
