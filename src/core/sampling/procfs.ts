@@ -155,7 +155,21 @@ interface Tracked {
   last: number;
   rssPages: number;
   numThreads: number;
+  /** consecutive reads in which its CPU time did not move */
+  quietReads: number;
+  state: string;
+  /** the sampler tick at which it is read next */
+  nextRead: number;
 }
+
+/**
+ * A process whose CPU time has not moved for QUIET_AFTER reads (a waiting shell, an idle helper) is read every
+ * QUIET_EVERY ticks instead of every tick. Nothing is lost: CPU time is cumulative, and a child that exits is in
+ * its parent's cutime. Whenever a process is found gone, every tracked process is read in the same tick, so the
+ * end of a run is never late; the root, the reaper's and the adopter's children and zombies are read every tick.
+ */
+const QUIET_AFTER = 2;
+const QUIET_EVERY = 4;
 
 export class ProcfsTreeSampler implements ProcessTreeSampler {
   private readonly procRoot: string;
@@ -177,9 +191,13 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
   private rootStartTicks = 0;
   private rootSeen = false;
   private rootAlive = true;
+  /** the last allocated pid moved at the previous discovery: list everything once more */
+  private settling = false;
   private adoptedCount = 0;
-  private lastPidScanned?: number;
-  private scansAtLastPid = 0;
+  private lastPidRead?: number;
+  /** tracked pids whose children must be listed (again) since a pid was allocated */
+  private readonly toScan = new Set<number>();
+  private tickNo = 0;
   private done = false;
 
   constructor(
@@ -238,11 +256,16 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       last: total,
       rssPages: stat.rssPages,
       numThreads: stat.numThreads,
+      quietReads: 0,
+      state: stat.state,
+      nextRead: 0,
     });
+    this.toScan.add(stat.pid);
   }
 
   private untrack(pid: number): void {
     this.tracked.delete(pid);
+    this.toScan.delete(pid);
     if (pid !== this.reaperPid) this.reader.forget(pid);
   }
 
@@ -269,20 +292,20 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       }
     }
 
-    // 1. refresh what we track; collect what vanished, and the adopted orphans that exited (zombies of the adopter)
+    // 1. refresh what we track (all of it once something is gone); collect what vanished, and the adopted orphans
+    //    that exited (zombies of the adopter)
+    this.tickNo++;
     const vanished: [number, Tracked][] = [];
     const exitedOrphans: number[] = [];
-    for (const [pid, t] of this.tracked) {
-      const s = this.readStat(pid);
-      if (!s || s.startTicks !== t.startTicks) {
-        vanished.push([pid, t]);
-        continue;
+    const read = new Set<number>();
+    for (let pass = 0; pass < 2; pass++) {
+      for (const [pid, t] of this.tracked) {
+        if (read.has(pid) || (pass === 0 && t.nextRead > this.tickNo)) continue;
+        read.add(pid);
+        if (!this.refresh(pid, t)) vanished.push([pid, t]);
+        else if (t.state === 'Z' && this.adopter && t.ppid === this.adopter.pid && pid !== this.rootPid) exitedOrphans.push(pid);
       }
-      t.last = Math.max(t.last, s.utimeTicks + s.stimeTicks + s.cutimeTicks + s.cstimeTicks);
-      t.rssPages = s.state === 'Z' ? 0 : s.rssPages;
-      t.ppid = s.ppid;
-      t.numThreads = s.numThreads;
-      if (s.state === 'Z' && this.adopter && s.ppid === this.adopter.pid && pid !== this.rootPid) exitedOrphans.push(pid);
+      if (!vanished.length) break;
     }
     for (const [pid] of vanished) this.untrack(pid);
     if (this.rootAlive && !this.tracked.has(this.rootPid)) this.rootAlive = false;
@@ -300,7 +323,7 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     }
 
     // 3. new processes: only when a pid was allocated since the last scans (see procReader.ts)
-    this.discover();
+    this.discover(read);
 
     const alive = this.tracked.size > 0;
     return alive ? this.result(now, true) : this.finish(now);
@@ -346,21 +369,38 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     }
   }
 
+  /** Reads a tracked process; false when it is gone. */
+  private refresh(pid: number, t: Tracked): boolean {
+    const s = this.readStat(pid);
+    if (!s || s.startTicks !== t.startTicks) return false;
+    const total = s.utimeTicks + s.stimeTicks + s.cutimeTicks + s.cstimeTicks;
+    t.quietReads = total > t.last || s.state === 'R' ? 0 : t.quietReads + 1;
+    t.last = Math.max(t.last, total);
+    t.rssPages = s.state === 'Z' ? 0 : s.rssPages;
+    t.ppid = s.ppid;
+    t.state = s.state;
+    t.numThreads = s.numThreads;
+    const always = pid === this.rootPid || s.state === 'Z' || s.ppid === this.reaperPid || s.ppid === this.adopter?.pid;
+    t.nextRead = this.tickNo + (always || t.quietReads < QUIET_AFTER ? 1 : QUIET_EVERY);
+    return true;
+  }
+
   /**
-   * Breadth first from every tracked process (and from the adopter: orphans handed to it), skipped while no pid was
-   * allocated anywhere since two scans ago: a process is listed under its parent shortly after its pid is allocated,
-   * so the scan after the one that saw a new pid catches a fork that was under way.
+   * New processes, breadth first from the tracked processes read in this tick (and from the adopter: orphans handed
+   * to it). Nothing is listed while no pid was allocated anywhere: when the last allocated pid moves, every tracked
+   * process is listed (again) at its next read, and once more after the value was seen unchanged, because a process
+   * appears under its parent shortly after its pid is allocated.
    */
-  private discover(): void {
+  private discover(read: Set<number>): void {
     const lastPid = this.reader.lastPid();
-    if (lastPid !== undefined && lastPid === this.lastPidScanned && this.scansAtLastPid >= 2) return;
-    if (lastPid !== undefined && lastPid === this.lastPidScanned) this.scansAtLastPid++;
-    else {
-      this.lastPidScanned = lastPid;
-      this.scansAtLastPid = 1;
-    }
-    const queue = [...this.tracked.keys()];
-    if (this.adopter) {
+    const moved = lastPid === undefined || lastPid !== this.lastPidRead;
+    const due = moved || this.settling;
+    this.settling = moved;
+    this.lastPidRead = lastPid;
+    if (due) for (const pid of this.tracked.keys()) this.toScan.add(pid);
+    const queue: number[] = [];
+    for (const pid of this.toScan) if (read.has(pid)) queue.push(pid);
+    if (this.adopter && due) {
       const a = this.adopter;
       for (const child of this.reader.children(a.pid, this.readStat(a.pid)?.numThreads)) {
         if (this.tracked.has(child) || child === this.rootPid || a.isOwnChild(child)) continue;
@@ -374,6 +414,7 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     }
     for (let i = 0; i < queue.length; i++) {
       const pid = queue[i];
+      this.toScan.delete(pid);
       for (const child of this.reader.children(pid, this.tracked.get(pid)?.numThreads)) {
         if (this.tracked.has(child)) continue;
         const s = this.readStat(child);
