@@ -14,6 +14,7 @@ import type { Run } from '../core/types';
 import { numberOption, openStore, UsageError, warn } from './common';
 import { parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
 import { SignalRelay } from './signals';
+import { becomeSubreaper, notAdoptedNote } from '../core/sampling/subreaper';
 import { spawnWithOutput } from './childIo';
 import { RunWatch } from './runWatch';
 import { startPausing, waitForGreenerStart } from './schedule';
@@ -92,6 +93,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const startedAt = Date.now();
   // the command's output passes through (read for its progress) without changing whether it sees a terminal
   let watch: RunWatch | undefined;
+  const adoption = becomeSubreaper(); // before spawning: orphans of the run stay ours (sampling/subreaper.ts)
   const io = spawnWithOutput(command, { onOutput: (stream, text) => watch?.output(stream, text) });
   const child = io.child;
   watch = new RunWatch({ budgetG: opts.budgetG, onBudget: opts.onBudget, stopGraceS: opts.stopGraceS, out: process.stderr, progressUnavailable: io.progressUnavailable });
@@ -109,9 +111,10 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     cwd: process.cwd(),
     source: 'cli',
     reaperPid: process.pid,
+    adopter: adoption.ok ? adoption.adopter : undefined,
     startedAt,
     place: choice,
-    notes: choice.warnings,
+    notes: adoption.ok ? choice.warnings : [...choice.warnings, notAdoptedNote(adoption.reason)],
   });
   for (const w of choice.warnings) warn(w);
 
@@ -135,7 +138,12 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   if (pausing) schedule = { ...schedule, pause: pausing.finish(meter.run.energyKWh.total) };
   if (schedule) meter.run.schedule = schedule;
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
-  const run = (await hub.stop(meter.run.id, { exitCode, note: relay.note })) ?? meter.run;
+  // processes that outlived the command (setsid, nohup, daemonised workers) are metered until the last one exits;
+  // a signal now stops waiting for them
+  const outlived = new AbortController();
+  relay.onAfterExit = () => outlived.abort();
+  const onOutlived = (n: number) => opts.json || warn(`${n} process(es) outlived the command; metering until they exit`);
+  const run = (await hub.endWhenGone(meter.run.id, exitCode, { signal: outlived.signal, onOutlived, note: relay.note })) ?? meter.run;
   const saveError = hub.saveError(run.id);
   sub.dispose();
   readout?.clear();

@@ -72,6 +72,9 @@ export class SignalRelay {
     return this.killNote;
   }
 
+  /** Called at the first signal after the command ended (the CLI may be waiting for processes that outlived it). */
+  onAfterExit?: () => void;
+
   dispose(): void {
     for (const [s, h] of this.handlers) process.off(s, h);
     clearTimeout(this.graceTimer);
@@ -87,7 +90,11 @@ export class SignalRelay {
     if (this.child.exitCode !== null || this.child.signalCode !== null) {
       // the command has ended and the record is being written (a second or less): a second signal now quits
       // without it (the checkpoint of the running run is recovered as interrupted by the next CLI or window)
-      if (++this.afterExit === 1) this.opts.say(`${sig}: finishing the run's record; a second signal quits without it`);
+      if (++this.afterExit === 1) {
+        this.opts.say(`${sig}: finishing the run's record; a second signal quits without it`);
+        // processes that outlived the command are no longer waited for (the run closes with a note)
+        this.onAfterExit?.();
+      }
       else process.exit(128 + (os.constants.signals[sig] ?? 0));
       return;
     }

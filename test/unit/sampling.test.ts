@@ -155,6 +155,50 @@ describe('procfs sampling', () => {
     assert.equal(sampler.sample(3000).cpuSeconds, s.cpuSeconds);
   });
 
+  it('adopts orphans handed to the adopter, reads their zombies and reaps them, counting each exactly once', () => {
+    const reaped: number[] = [];
+    const adopter = {
+      pid: 4100,
+      // what waitpid does: the zombie's times move into the adopter's cutime and its /proc entry goes
+      reap: (pid: number) => (proc.reap(pid, 4100), reaped.push(pid), true),
+      isOwnChild: (pid: number) => pid === 4600,
+    };
+    const sampler = new ProcfsTreeSampler(4242, { procRoot: proc.root, reaperPid: 4100, adopter, logicalCpus: 2 });
+    sampler.sample(1000);
+    // python does 30 more ticks and exits, reaped by the shell (as libuv would); its workers are handed to 4100
+    proc.addCpu(4242, 30);
+    proc.reap(4242, 4100);
+    for (const pid of [4301, 4302, 4303]) proc.set(pid, { 4: 4100 });
+    const kids = path.join(proc.root, '4100', 'task', '4100', 'children');
+    fs.writeFileSync(kids, '4301 4302 4303 ');
+    let s = sampler.sample(2000);
+    assert.equal(s.rootAlive, false);
+    assert.deepEqual([...s.pids].sort(), [4301, 4302, 4303]);
+    // an orphan that was never seen under its parent, and a child the adopter spawned itself
+    for (const [pid, start] of [[4500, 49100], [4600, 49100]]) {
+      fs.cpSync(path.join(proc.root, '4303'), path.join(proc.root, String(pid)), { recursive: true });
+      fs.renameSync(path.join(proc.root, String(pid), 'task', '4303'), path.join(proc.root, String(pid), 'task', String(pid)));
+      const f = path.join(proc.root, String(pid), 'stat');
+      fs.writeFileSync(f, fs.readFileSync(f, 'latin1').replace(/^4303 /, `${pid} `));
+      proc.set(pid, { 4: 4100, 14: 60, 15: 0, 22: start });
+    }
+    fs.writeFileSync(kids, '4301 4302 4303 4500 4600 ');
+    s = sampler.sample(3000);
+    assert.deepEqual([...s.pids].sort(), [4301, 4302, 4303, 4500]);
+    assert.equal(s.adopted, 1);
+    // each orphan works, then exits: a zombie of the adopter until it is reaped
+    let t = 4000;
+    for (const pid of [4301, 4302, 4303, 4500]) {
+      proc.addCpu(pid, 50);
+      proc.set(pid, { 3: 'Z' });
+    }
+    for (let i = 0; i < 10 && s.alive; i++) s = sampler.sample((t += 1000));
+    assert.equal(s.alive, false);
+    assert.deepEqual(reaped.sort(), [4301, 4302, 4303, 4500]);
+    // 19.9 s before, python's 30 ticks, 4 × 50 ticks, and the adopted orphan's own 60 ticks; not 4600's
+    assert.equal(Math.round(s.cpuSeconds * 100), 1990 + 30 + 200 + 60);
+  });
+
   it('counts only what happens after attaching to a process that was already running', () => {
     // the fixture's btime + start ticks put these processes far in the past
     const sampler = new ProcfsTreeSampler(4242, { procRoot: proc.root, countFromProcessStart: false });

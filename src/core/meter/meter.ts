@@ -19,6 +19,7 @@ import type { RaplReader } from '../power/rapl';
 import { RAM_W_PER_GB } from '../power/ram';
 import type { TdpLookup } from '../power/tdp';
 import { ProcfsTreeSampler, readMachineCpu, type ProcessTreeSampler, type TreeSample } from '../sampling/procfs';
+import type { Adopter } from '../sampling/subreaper';
 import { SysinfoTreeSampler } from '../sampling/sysinfo';
 import { Emitter, type Disposable } from '../util/events';
 import { J_PER_KWH, type Hardware, type Method, type Run, type RunSource, type Sample } from '../types';
@@ -59,6 +60,8 @@ export interface RunSpec {
   source: RunSource;
   /** the untracked parent that reaps the root (the CLI itself, a terminal's shell) */
   reaperPid?: number;
+  /** the child subreaper that keeps the run's orphans (the CLI on Linux, see sampling/subreaper.ts) */
+  adopter?: Adopter;
   /** false when attaching to a process that was already running */
   countFromProcessStart?: boolean;
   /** where the energy is used: region, PUE, and why (see chooseRegion) */
@@ -115,6 +118,10 @@ export class Meter {
   lastSample?: TreeSample;
   /** set once the tree is gone */
   endedAtMs?: number;
+  /** set when the root process is gone while some of its descendants live on */
+  rootEndedAtMs?: number;
+  /** how many processes were alive when the root ended */
+  outlivingPids = 0;
 
   constructor(
     private readonly env: MeterEnvironment,
@@ -132,6 +139,7 @@ export class Meter {
         clkTck: this.clkTck,
         pageSize: env.pageSize,
         reaperPid: spec.reaperPid,
+        adopter: spec.adopter,
         countFromProcessStart: spec.countFromProcessStart ?? true,
         logicalCpus: env.hardware.logicalCpus,
       }));
@@ -263,7 +271,14 @@ export class Meter {
     }
     this.lastT = ctx.t;
     this.updateRecord(tree, ramGB, intensity);
-    if (!tree.alive && this.endedAtMs === undefined) this.endedAtMs = ctx.t;
+    if (tree.alive && tree.rootAlive === false && this.rootEndedAtMs === undefined) {
+      this.rootEndedAtMs = ctx.t;
+      this.outlivingPids = tree.pids.length;
+    }
+    if (!tree.alive && this.endedAtMs === undefined) {
+      this.endedAtMs = ctx.t;
+      this.sampler.dispose?.();
+    }
     return tree;
   }
 
@@ -296,8 +311,21 @@ export class Meter {
     if (intensity.fallback) r.intensity.fallback = intensity.fallback;
   }
 
+  /** Releases what the sampler holds (open /proc files) without finishing the run. */
+  dispose(): void {
+    this.sampler.dispose?.();
+  }
+
   /** Marks the run finished; the caller persists it. */
   finish(status: Run['status'], exitCode: number | null | undefined, endedAt = Date.now()): Run {
+    this.sampler.dispose?.();
+    if (this.rootEndedAtMs !== undefined && this.endedAtMs !== undefined && this.endedAtMs > this.rootEndedAtMs) {
+      const outlivedS = round((this.endedAtMs - this.rootEndedAtMs) / 1000, 1);
+      const adopted = this.lastSample?.adopted ? `, ${this.lastSample.adopted} of them adopted after they left the tree` : '';
+      (this.run.notes ??= []).push(
+        `${this.outlivingPids} process(es) outlived the command (background, setsid, nohup or daemon${adopted}); metered until the last exited, ${outlivedS} s after the command`,
+      );
+    }
     this.run.status = status;
     this.run.exitCode = exitCode ?? null;
     this.run.endedAt = new Date(this.endedAtMs ?? endedAt).toISOString();
@@ -457,6 +485,49 @@ export class MeterHub implements Disposable {
     return this.close(meter, opts.status, opts.exitCode ?? this.exitCodes.get(id));
   }
 
+  /**
+   * The root process exited with `exitCode`. The run closes at once when nothing of it is left; otherwise it is
+   * metered until its last process exits (processes that outlived the command: background jobs, setsid, nohup),
+   * and `onOutlived` is told how many live on. `signal` stops waiting: the run is closed with a note.
+   */
+  async endWhenGone(
+    id: string,
+    exitCode: number | null,
+    opts: { signal?: AbortSignal; onOutlived?: (pids: number) => void; note?: string } = {},
+  ): Promise<Run | undefined> {
+    const meter = this.meters.get(id);
+    if (!meter) return undefined;
+    this.exitCodes.set(id, exitCode);
+    await this.ticking;
+    if (!this.meters.has(id)) return meter.run;
+    if (opts.note) (meter.run.notes ??= []).push(opts.note);
+    // a fresh GPU reading, so the command's last moments count (NVML; nvidia-smi streams anyway)
+    if ('refresh' in this.env.gpu && this.env.gpu.refresh) await this.env.gpu.refresh().catch(() => undefined);
+    if (!this.meters.has(id)) return meter.run;
+    const tree = await meter.tick(this.machineContext(Date.now(), [meter]));
+    if (!this.meters.has(id)) return meter.run;
+    if (!tree.alive) return this.close(meter, undefined, exitCode);
+    opts.onOutlived?.(tree.pids.length);
+    // the tick timer does not keep the process alive; while waiting for these processes, something must
+    const keepAlive = setInterval(() => undefined, 2 ** 30);
+    return new Promise<Run | undefined>((resolve) => {
+      const onAbort = (): void => {
+        sub.dispose();
+        const left = meter.lastSample?.pids.length ?? 0;
+        const note = `metering stopped while ${left} process(es) that outlived the command were still running`;
+        void this.stop(id, { exitCode, note }).then(resolve);
+      };
+      const sub = this.onRunFinished((r) => {
+        if (r.id !== id) return;
+        sub.dispose();
+        opts.signal?.removeEventListener('abort', onAbort);
+        resolve(r);
+      });
+      if (opts.signal?.aborted) onAbort();
+      else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    }).finally(() => clearInterval(keepAlive));
+  }
+
   private close(meter: Meter, status: Run['status'] | undefined, exitCode: number | null | undefined): Run {
     this.meters.delete(meter.run.id);
     this.exitCodes.delete(meter.run.id);
@@ -613,6 +684,7 @@ export class MeterHub implements Disposable {
     this.unschedule();
     // runs still active are left as checkpoints: the next start recovers them as interrupted
     for (const m of this.active()) {
+      m.dispose();
       const samples = m.takePendingSamples();
       this.safeStore(() => this.store.checkpoint(m.run, samples));
     }

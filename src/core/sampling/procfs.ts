@@ -9,12 +9,19 @@
  *    entry is dropped (counting both would count it twice);
  *  - the root, reaped by its untracked parent (the CLI itself, the terminal's shell), is closed with the increase
  *    of that parent's cutime/cstime ("the reaper"), clamped to what is physically possible;
- *  - an orphan reaped by init keeps its last seen value.
+ *  - an orphan reaped by init keeps its last seen value; with a child subreaper (`adopter`, the CLI: see
+ *    subreaper.ts) orphans stay in the tree instead, and their zombies are read (final times) and then reaped here,
+ *    with what they add to the reaper's cutime taken out of the reaper accounting, so nothing counts twice.
+ *
+ * Cost: a tick reads only the tracked pids, through fds kept open (procReader.ts), and looks for new children only
+ * when a pid was allocated on the machine since the last scans.
  *
  * Fields: proc(5). Parse after the last ')' because the command name may contain spaces and parentheses.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ProcReader } from './procReader';
+import type { Adopter } from './subreaper';
 
 export interface ProcStat {
   pid: number;
@@ -25,6 +32,8 @@ export interface ProcStat {
   stimeTicks: number;
   cutimeTicks: number;
   cstimeTicks: number;
+  /** field 20 */
+  numThreads: number;
   /** field 22: start time after boot, in clock ticks */
   startTicks: number;
   /** field 24: resident set size, pages */
@@ -49,6 +58,7 @@ export function parseProcStat(text: string): ProcStat {
     stimeTicks: f(15),
     cutimeTicks: f(16),
     cstimeTicks: f(17),
+    numThreads: f(20),
     startTicks: f(22),
     rssPages: f(24),
   };
@@ -101,10 +111,16 @@ export interface TreeSample {
   pids: number[];
   /** false once the root and every descendant are gone */
   alive: boolean;
+  /** false once the root process is gone (its descendants may live on); undefined where unknown */
+  rootAlive?: boolean;
+  /** orphans of the run adopted through the child subreaper so far (see subreaper.ts) */
+  adopted?: number;
 }
 
 export interface ProcessTreeSampler {
   sample(now?: number): TreeSample | Promise<TreeSample>;
+  /** releases what the sampler holds (open files); it may be called more than once */
+  dispose?(): void;
 }
 
 export interface ProcfsSamplerOptions {
@@ -118,6 +134,11 @@ export interface ProcfsSamplerOptions {
    * when the sampler is created, so that what the root used in its last moments is not lost.
    */
   reaperPid?: number;
+  /**
+   * The child subreaper the run's orphans are handed to (the CLI, see subreaper.ts): its children that it did not
+   * spawn itself join the run, and their zombies are read and then reaped here.
+   */
+  adopter?: Adopter;
   /**
    * true: the root was started for this run, so everything it used since it started counts (a terminal command
    * noticed a second after it started). false: attaching to a process that was already running; only what it uses
@@ -133,22 +154,50 @@ interface Tracked {
   base: number;
   last: number;
   rssPages: number;
+  numThreads: number;
+  /** consecutive reads in which its CPU time did not move */
+  quietReads: number;
+  state: string;
+  /** the sampler tick at which it is read next */
+  nextRead: number;
 }
+
+/**
+ * A process whose CPU time has not moved for QUIET_AFTER reads (a waiting shell, an idle helper) is read every
+ * QUIET_EVERY ticks instead of every tick. Nothing is lost: CPU time is cumulative, and a child that exits is in
+ * its parent's cutime. Whenever a process is found gone, every tracked process is read in the same tick, so the
+ * end of a run is never late; the root, the reaper's and the adopter's children and zombies are read every tick.
+ */
+const QUIET_AFTER = 2;
+const QUIET_EVERY = 4;
 
 export class ProcfsTreeSampler implements ProcessTreeSampler {
   private readonly procRoot: string;
   private readonly clkTck: number;
   private readonly pageSize: number;
   private readonly reaperPid?: number;
+  private readonly adopter?: Adopter;
   private readonly logicalCpus: number;
+  private readonly reader: ProcReader;
   private readonly tracked = new Map<number, Tracked>();
   /** ticks of processes that are gone and were not reaped into a tracked parent */
   private frozenTicks = 0;
   private reaperLast?: number;
+  /** ticks of zombies reaped here since the reaper was last read: they are in its cutime, and already counted */
+  private reapedSinceReaperRead = 0;
   private lastT = Date.now();
   private lastCpuTicks = 0;
   private attachTicks: number;
+  private rootStartTicks = 0;
   private rootSeen = false;
+  private rootAlive = true;
+  /** the last allocated pid moved at the previous discovery: list everything once more */
+  private settling = false;
+  private adoptedCount = 0;
+  private lastPidRead?: number;
+  /** tracked pids whose children must be listed (again) since a pid was allocated */
+  private readonly toScan = new Set<number>();
+  private tickNo = 0;
   private done = false;
 
   constructor(
@@ -158,11 +207,17 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     this.procRoot = opts.procRoot ?? '/proc';
     this.clkTck = opts.clkTck ?? 100;
     this.pageSize = opts.pageSize ?? 4096;
+    // kept fds stand for the process they were opened on; a fixture tree (tests) is read afresh each time
+    this.reader = new ProcReader(this.procRoot, this.procRoot === '/proc' ? 256 : 0);
     this.reaperPid = opts.reaperPid ?? this.parentOf(rootPid);
+    this.adopter = opts.adopter;
     this.logicalCpus = opts.logicalCpus ?? 1024;
     // Processes that started before this point (in ticks after boot) only count from now on, unless the root
     // itself was started for the run.
     this.attachTicks = opts.countFromProcessStart === false ? this.ticksSinceBoot(Date.now()) : -1;
+    // until the root is read: a little before now (btime is whole seconds), for adopting orphans of a root that
+    // ended before the first sample
+    this.rootStartTicks = this.adopter ? this.ticksSinceBoot(Date.now()) - 2 * this.clkTck : 0;
     this.reaperLast = this.readReaperTicks();
   }
 
@@ -176,8 +231,10 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
   }
 
   private readStat(pid: number): ProcStat | undefined {
+    const text = this.reader.statText(pid);
+    if (text === undefined) return undefined;
     try {
-      return parseProcStat(fs.readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1'));
+      return parseProcStat(text);
     } catch {
       return undefined;
     }
@@ -198,7 +255,18 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       base: bornBefore ? total : 0,
       last: total,
       rssPages: stat.rssPages,
+      numThreads: stat.numThreads,
+      quietReads: 0,
+      state: stat.state,
+      nextRead: 0,
     });
+    this.toScan.add(stat.pid);
+  }
+
+  private untrack(pid: number): void {
+    this.tracked.delete(pid);
+    this.toScan.delete(pid);
+    if (pid !== this.reaperPid) this.reader.forget(pid);
   }
 
   sample(now = Date.now()): TreeSample {
@@ -210,6 +278,7 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       this.rootSeen = true;
       if (root) {
         this.track(root);
+        this.rootStartTicks = root.startTicks;
       } else {
         // gone before the first sample (a command shorter than a tick): what the reaper accounted is all we know
         const reaperNow = this.readReaperTicks();
@@ -217,32 +286,62 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
           this.frozenTicks += Math.min(reaperNow - this.reaperLast, Math.ceil((dtS + 1) * this.clkTck * this.logicalCpus));
         }
         this.reaperLast = reaperNow;
-        this.done = true;
-        return this.result(now, false);
+        this.rootAlive = false;
+        // without an adopter nothing can be found any more; with one, its orphans may live on
+        if (!this.adopter) return this.finish(now);
       }
     }
 
-    // 1. refresh what we track; collect what vanished
+    // 1. refresh what we track (all of it once something is gone); collect what vanished, and the adopted orphans
+    //    that exited (zombies of the adopter)
+    this.tickNo++;
     const vanished: [number, Tracked][] = [];
-    for (const [pid, t] of this.tracked) {
-      const s = this.readStat(pid);
-      if (!s || s.startTicks !== t.startTicks) {
-        vanished.push([pid, t]);
-        continue;
+    const exitedOrphans: number[] = [];
+    const read = new Set<number>();
+    for (let pass = 0; pass < 2; pass++) {
+      for (const [pid, t] of this.tracked) {
+        if (read.has(pid) || (pass === 0 && t.nextRead > this.tickNo)) continue;
+        read.add(pid);
+        if (!this.refresh(pid, t)) vanished.push([pid, t]);
+        else if (t.state === 'Z' && this.adopter && t.ppid === this.adopter.pid && pid !== this.rootPid) exitedOrphans.push(pid);
       }
-      t.last = Math.max(t.last, s.utimeTicks + s.stimeTicks + s.cutimeTicks + s.cstimeTicks);
-      t.rssPages = s.state === 'Z' ? 0 : s.rssPages;
-      t.ppid = s.ppid;
+      if (!vanished.length) break;
     }
-    for (const [pid] of vanished) this.tracked.delete(pid);
+    for (const [pid] of vanished) this.untrack(pid);
+    if (this.rootAlive && !this.tracked.has(this.rootPid)) this.rootAlive = false;
 
-    // 2. the vanished. A process whose parent is still tracked was reaped by it: its time is in the parent's
-    //    cutime now. The others are grouped under the topmost vanished ancestor (a parent and the children it
-    //    reaped as it died); a group whose top was reaped by the watched reaper is closed with the reaper's
-    //    increase, clamped to what is possible; any other group (orphans) keeps its last seen values.
+    this.closeVanished(vanished, dtS);
+
+    // 2. adopted orphans that exited: their zombie's stat holds their final times; reap them (their time moves into
+    //    the adopter's cutime, which the reaper accounting must then skip)
+    for (const pid of exitedOrphans) {
+      const t = this.tracked.get(pid)!;
+      if (!this.adopter!.reap(pid)) continue; // not ours to reap (any more): the next sample sees it vanish
+      this.frozenTicks += Math.max(0, t.last - t.base);
+      this.reapedSinceReaperRead += t.last;
+      this.untrack(pid);
+    }
+
+    // 3. new processes: only when a pid was allocated since the last scans (see procReader.ts)
+    this.discover(read);
+
+    const alive = this.tracked.size > 0;
+    return alive ? this.result(now, true) : this.finish(now);
+  }
+
+  /**
+   * Vanished processes. One whose parent is still tracked was reaped by it: its time is in the parent's cutime now.
+   * The others are grouped under the topmost vanished ancestor (a parent and the children it reaped as it died); a
+   * group whose top was reaped by the watched reaper is closed with the reaper's increase, clamped to what is
+   * possible; any other group (orphans reaped by init) keeps its last seen values.
+   */
+  private closeVanished(vanished: [number, Tracked][], dtS: number): void {
     const reaperNow = this.readReaperTicks();
-    let reaperDelta = reaperNow !== undefined && this.reaperLast !== undefined ? reaperNow - this.reaperLast : 0;
+    let reaperDelta =
+      reaperNow !== undefined && this.reaperLast !== undefined ? Math.max(0, reaperNow - this.reaperLast - this.reapedSinceReaperRead) : 0;
     this.reaperLast = reaperNow;
+    this.reapedSinceReaperRead = 0;
+    if (!vanished.length) return;
     const gone = new Map(vanished);
     const groups = new Map<number, { top: Tracked; last: number; base: number }>();
     for (const [pid, t] of vanished) {
@@ -268,12 +367,55 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       }
       this.frozenTicks += Math.max(0, final - g.base);
     }
+  }
 
-    // 3. new children, breadth first
-    const queue = [...this.tracked.keys()];
-    while (queue.length) {
-      const pid = queue.shift()!;
-      for (const child of readChildPids(pid, this.procRoot)) {
+  /** Reads a tracked process; false when it is gone. */
+  private refresh(pid: number, t: Tracked): boolean {
+    const s = this.readStat(pid);
+    if (!s || s.startTicks !== t.startTicks) return false;
+    const total = s.utimeTicks + s.stimeTicks + s.cutimeTicks + s.cstimeTicks;
+    t.quietReads = total > t.last || s.state === 'R' ? 0 : t.quietReads + 1;
+    t.last = Math.max(t.last, total);
+    t.rssPages = s.state === 'Z' ? 0 : s.rssPages;
+    t.ppid = s.ppid;
+    t.state = s.state;
+    t.numThreads = s.numThreads;
+    const always = pid === this.rootPid || s.state === 'Z' || s.ppid === this.reaperPid || s.ppid === this.adopter?.pid;
+    t.nextRead = this.tickNo + (always || t.quietReads < QUIET_AFTER ? 1 : QUIET_EVERY);
+    return true;
+  }
+
+  /**
+   * New processes, breadth first from the tracked processes read in this tick (and from the adopter: orphans handed
+   * to it). Nothing is listed while no pid was allocated anywhere: when the last allocated pid moves, every tracked
+   * process is listed (again) at its next read, and once more after the value was seen unchanged, because a process
+   * appears under its parent shortly after its pid is allocated.
+   */
+  private discover(read: Set<number>): void {
+    const lastPid = this.reader.lastPid();
+    const moved = lastPid === undefined || lastPid !== this.lastPidRead;
+    const due = moved || this.settling;
+    this.settling = moved;
+    this.lastPidRead = lastPid;
+    if (due) for (const pid of this.tracked.keys()) this.toScan.add(pid);
+    const queue: number[] = [];
+    for (const pid of this.toScan) if (read.has(pid)) queue.push(pid);
+    if (this.adopter && due) {
+      const a = this.adopter;
+      for (const child of this.reader.children(a.pid, this.readStat(a.pid)?.numThreads)) {
+        if (this.tracked.has(child) || child === this.rootPid || a.isOwnChild(child)) continue;
+        const s = this.readStat(child);
+        // only what the run started: the adopter's own earlier children are not the run's
+        if (!s || s.startTicks < this.rootStartTicks) continue;
+        this.track(s);
+        this.adoptedCount++;
+        queue.push(child);
+      }
+    }
+    for (let i = 0; i < queue.length; i++) {
+      const pid = queue[i];
+      this.toScan.delete(pid);
+      for (const child of this.reader.children(pid, this.tracked.get(pid)?.numThreads)) {
         if (this.tracked.has(child)) continue;
         const s = this.readStat(child);
         if (!s) continue;
@@ -281,10 +423,17 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
         queue.push(child);
       }
     }
+  }
 
-    const alive = this.tracked.size > 0;
-    if (!alive) this.done = true;
-    return this.result(now, alive);
+  private finish(now: number): TreeSample {
+    this.done = true;
+    this.dispose();
+    return this.result(now, false);
+  }
+
+  /** Closes the files kept open for the tracked processes. Sampling again reopens them. */
+  dispose(): void {
+    this.reader.dispose();
   }
 
   private result(now: number, alive: boolean): TreeSample {
@@ -303,6 +452,8 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       rssBytes: rss * this.pageSize,
       pids: [...this.tracked.keys()],
       alive,
+      rootAlive: this.rootAlive && alive,
+      adopted: this.adoptedCount,
     };
   }
 }

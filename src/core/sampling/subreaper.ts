@@ -1,0 +1,107 @@
+/**
+ * Keeping the processes that leave the tree (setsid, nohup, `( cmd & )`, double forks, Ray workers) in the run.
+ *
+ * When a process dies, Linux hands its children to the nearest ancestor marked "child subreaper"
+ * (prctl(PR_SET_CHILD_SUBREAPER), Linux 3.4+), or to init. The CLI marks itself so: every process descended from
+ * the run stays its descendant until it exits, whatever its session or process group, and when an orphan exits it
+ * stays a zombie of the CLI, whose /proc/PID/stat keeps the final utime/stime (and the cutime/cstime of what it
+ * reaped) until the CLI reaps it with waitpid(pid, WNOHANG): nothing it used is lost.
+ *
+ * Why not a cgroup v2 per run: it needs a delegated, writable cgroup subtree (systemd `Delegate=` or root), which an
+ * SSH session, a container or a CI job usually lacks (cgroup v1 and hybrid hosts are still common); the subreaper
+ * works for any unprivileged process on every Linux since 3.4 and needs no set-up. Its limit: a process that a
+ * descendant hands to another subreaper or moves out with ptrace tricks is lost, as is time used by a process that
+ * left before the CLI started (none can: the CLI starts the command).
+ *
+ * Node's libuv reaps only the pids it spawned (waitpid(pid) per child, never waitpid(-1)), so reparented orphans
+ * are left to us. We must never reap one of libuv's own children (Node would then wait for its exit forever), so
+ * every child spawned through `child_process` (the command, nvidia-smi, any helper) is recorded as it starts, by
+ * wrapping `ChildProcess.prototype.spawn`, the one path of spawn/exec/execFile/fork; those are never adopted or
+ * reaped. The tree sampler also adopts only children that started after the command.
+ *
+ * Linux only, through koffi (libc's prctl and waitpid). Elsewhere, or where koffi or libc cannot be loaded, the CLI
+ * falls back to following the tree from the command down, and says so in the run's notes.
+ */
+
+import { ChildProcess } from 'node:child_process';
+
+/** The process that adopts the run's orphans, as the tree sampler sees it. */
+export interface Adopter {
+  pid: number;
+  /** Reaps a zombie child by pid (waitpid WNOHANG); true when it was reaped now. */
+  reap(pid: number): boolean;
+  /** true for children this process spawned itself (the command, helper processes): never adopted or reaped. */
+  isOwnChild(pid: number): boolean;
+}
+
+export type SubreaperStatus = { ok: true; adopter: Adopter } | { ok: false; reason: string };
+
+const PR_SET_CHILD_SUBREAPER = 36;
+const WNOHANG = 1;
+
+/** What the run record says when orphans cannot be kept. */
+export function notAdoptedNote(reason: string): string {
+  return `processes that leave the command's process tree (setsid, nohup, double fork) are not metered after they leave it: ${reason}`;
+}
+
+/** pids of the children this process spawned through child_process and that have not exited yet */
+const ownChildren = new Set<number>();
+let spawnWrapped = false;
+
+function recordOwnChildren(): void {
+  if (spawnWrapped) return;
+  spawnWrapped = true;
+  const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, ...args: unknown[]) => unknown };
+  const spawn = proto.spawn;
+  proto.spawn = function (this: ChildProcess, ...args: unknown[]) {
+    const result = spawn.apply(this, args);
+    const pid = this.pid;
+    if (pid !== undefined) {
+      ownChildren.add(pid);
+      this.once('exit', () => ownChildren.delete(pid));
+    }
+    return result;
+  };
+}
+
+/** Whether `pid` is a live child this process spawned itself (Node reaps it). */
+export function isOwnChild(pid: number): boolean {
+  return ownChildren.has(pid);
+}
+
+/**
+ * Marks this process as the child subreaper of everything it starts from now on. Call it before spawning the
+ * command (and any helper), so that each spawned child is known as this process's own.
+ */
+export function becomeSubreaper(platform = process.platform): SubreaperStatus {
+  if (platform !== 'linux') return { ok: false, reason: `child subreapers exist on Linux only (this is ${platform})` };
+  let libc: { func(signature: string): (...args: unknown[]) => number };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const koffi = require('koffi') as { load(path: string): typeof libc };
+    libc = koffi.load('libc.so.6');
+  } catch (err) {
+    return { ok: false, reason: `the koffi FFI module or libc.so.6 could not be loaded (${firstLine(err)})` };
+  }
+  let waitpid: (pid: number, status: null, options: number) => number;
+  try {
+    const prctl = libc.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
+    waitpid = libc.func('int waitpid(int, int *, int)') as typeof waitpid;
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) !== 0) return { ok: false, reason: 'prctl(PR_SET_CHILD_SUBREAPER) was refused' };
+  } catch (err) {
+    return { ok: false, reason: `prctl(PR_SET_CHILD_SUBREAPER) failed (${firstLine(err)})` };
+  }
+  recordOwnChildren();
+  return {
+    ok: true,
+    adopter: {
+      pid: process.pid,
+      isOwnChild,
+      reap: (pid) => pid > 0 && !isOwnChild(pid) && waitpid(pid, null, WNOHANG) === pid,
+    },
+  };
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0];
+}
