@@ -102,7 +102,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  relay.attach(child, escapeControl(path.basename(command[0])));
+  relay.attach(child, escapeControl(path.basename(command[0])), io.wrapperPid);
 
   const meter = hub.start({
     pid: child.pid,

@@ -60,9 +60,10 @@ export class SignalRelay {
   }
 
   /** The command has started: the witness joins it, and a signal that came before it is passed on now. */
-  attach(child: ChildProcess, label: string): void {
+  attach(child: ChildProcess, label: string, wrapperPid?: number): void {
     this.child = child;
     this.label = label;
+    this.wrapperPid = wrapperPid;
     this.witness = Witness.start();
     for (const s of this.early.splice(0)) this.deliver(s, true);
   }
@@ -70,6 +71,20 @@ export class SignalRelay {
   /** Why the command was killed, for the run's notes; undefined when it was not. */
   get note(): string | undefined {
     return this.killNote;
+  }
+
+  /**
+   * When the command runs under a wrapper that gives it a terminal of its own (util-linux script, childIo.ts), the
+   * signal is for the command, not the wrapper (script would turn SIGINT into SIGTERM): the wrapper's child. A Ctrl-C
+   * at the user's terminal goes through the wrapper's pseudo-terminal as a keystroke and reaches the command there.
+   */
+  private wrapperPid?: number;
+
+  /** The process a signal is meant for: the command itself, under the wrapper if there is one. */
+  private target(): number | undefined {
+    const pid = this.child?.pid;
+    if (pid === undefined || this.wrapperPid !== pid) return pid;
+    return firstChild(pid) ?? pid;
   }
 
   /** Called at the first signal after the command ended (the CLI may be waiting for processes that outlived it). */
@@ -108,7 +123,13 @@ export class SignalRelay {
   private deliver(sig: NodeJS.Signals, forward: boolean): void {
     const child = this.child;
     if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    if (forward) child.kill(sig);
+    if (forward) {
+      try {
+        process.kill(this.target() ?? child.pid, sig);
+      } catch {
+        // gone meanwhile
+      }
+    }
     const graced = GRACED.has(sig) && this.opts.killAfterS < Infinity;
     this.opts.say(
       `${sig} ${forward ? `passed on to ${this.label} (pid ${child.pid})` : `reached ${this.label} (pid ${child.pid}) directly`}; ` +
@@ -124,7 +145,7 @@ export class SignalRelay {
   private async reachedCommand(sig: NodeJS.Signals): Promise<boolean> {
     // a command that left the CLI's process group (setsid, its own job control) gets nothing sent to the group
     const mine = processGroup('self');
-    const its = processGroup(this.child?.pid);
+    const its = processGroup(this.target());
     if (mine !== undefined && its !== undefined && mine !== its) return false;
     const verdict = this.witness ? await this.witness.diedOf() : undefined;
     if (verdict === undefined) return TERMINAL_SIGNALS.has(sig) && sig !== 'SIGHUP' && process.stdin.isTTY === true;
@@ -212,4 +233,17 @@ class Witness {
     this.proc.stdin?.destroy();
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
   }
+}
+
+/** The first child of `pid` (Linux /proc), or undefined. */
+function firstChild(pid: number): number | undefined {
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const kids = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim();
+      if (kids) return Number(kids.split(/\s+/)[0]);
+    }
+  } catch {
+    // not Linux, or gone
+  }
+  return undefined;
 }
