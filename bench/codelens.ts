@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { detectTrainingEntrypoints, RunFileIndex } from '../src/core/codelens';
+import { detectTrainingEntrypointsSync, RunFileIndex } from '../src/core/codelens';
 import type { Run } from '../src/core/types';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -54,10 +54,10 @@ function report(name: string, value: string, goal: string, ok: boolean): void {
 export function benchCodeLens(): { ok: boolean } {
   const source = pythonOfLines(5000);
   const json = JSON.stringify(source.split('\n'));
-  const found = detectTrainingEntrypoints(source);
+  const found = detectTrainingEntrypointsSync(source);
   console.log(`      5,000-line file: ${(source.length / 1024).toFixed(0)} KiB, ${found.length} lenses found`);
 
-  const detectMs = timePerCall(() => (sink += detectTrainingEntrypoints(source).length), 20);
+  const detectMs = timePerCall(() => (sink += detectTrainingEntrypointsSync(source).length), 20);
   const splitMs = timePerCall(() => (sink += source.split('\n').length), 200);
   const jsonMs = timePerCall(() => (sink += (JSON.parse(json) as string[]).length), 50);
   console.log(
@@ -73,7 +73,7 @@ export function benchCodeLens(): { ok: boolean } {
 
   const big = pythonOfBytes(1024 * 1024);
   const bigJson = JSON.stringify(big.split('\n'));
-  const bigMs = timePerCall(() => (sink += detectTrainingEntrypoints(big).length), 3, 7);
+  const bigMs = timePerCall(() => (sink += detectTrainingEntrypointsSync(big).length), 3, 7);
   const bigJsonMs = timePerCall(() => (sink += (JSON.parse(bigJson) as string[]).length), 5, 7);
   report(
     'CodeLens detection, 1 MB file (the largest read)',

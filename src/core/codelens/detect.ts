@@ -22,7 +22,8 @@
  * whole code (training words, local function names), then close reading of the few statements they point at; about
  * 5 ms for a 5,000-line file (bench/codelens.ts), cached per document version by the extension.
  */
-import { scanStatements, type Statement } from './python';
+import { initDetector } from './parser';
+import { parseStatements, type Statement } from './python';
 
 export type EntrypointKind = 'main' | 'function' | 'loop' | 'call';
 
@@ -314,26 +315,16 @@ const IS_CLASS = 2;
 const IS_DECORATOR = 3;
 const IS_IMPORT = 4;
 
-function statementKind(t: string): number {
-  switch (t.charCodeAt(0)) {
-    case 64: // @
-      return IS_DECORATOR;
-    case 97: // a
-      return t.startsWith('async') && DEF.test(t) ? IS_DEF : OTHER;
-    case 99: // c
-      return CLASS.test(t) ? IS_CLASS : OTHER;
-    case 100: // d
-      return DEF.test(t) ? IS_DEF : OTHER;
-    case 102: // f
-    case 105: // i
-      return IMPORT.test(t) ? IS_IMPORT : OTHER;
-    default:
-      return OTHER;
-  }
-}
+const KIND_OF_TYPE = new Map<string, number>([
+  ['function_definition', IS_DEF],
+  ['class_definition', IS_CLASS],
+  ['decorator', IS_DECORATOR],
+  ['import_statement', IS_IMPORT],
+  ['import_from_statement', IS_IMPORT],
+  ['future_import_statement', IS_IMPORT],
+]);
 
-function analyse(source: string): Facts {
-  const stmts = scanStatements(source);
+function analyse(stmts: Statement[]): Facts {
   const n = stmts.length;
   const owner = new Int32Array(n).fill(-1);
   const kind = new Uint8Array(n);
@@ -350,7 +341,7 @@ function analyse(source: string): Facts {
     const top = scopes[scopes.length - 1];
     owner[i] = top ? top.fn : -1;
     const t = s.text;
-    const k = (kind[i] = statementKind(t));
+    const k = (kind[i] = KIND_OF_TYPE.get(s.type) ?? OTHER);
     if (k === IS_DECORATOR) {
       pendingDecorators.push(t);
       continue;
@@ -519,11 +510,26 @@ function isTestModule(stmts: Statement[], kind: Uint8Array): boolean {
 /**
  * The lines of a Python file where training starts, best first, MAX_LENSES at most. `line` is 0-based.
  */
-export function detectTrainingEntrypoints(source: string, opts: DetectOptions = {}): TrainingEntrypoint[] {
-  const max = opts.maxLenses ?? MAX_LENSES;
-  // cheap exits: a file that names nothing of training has no lens (most Python files)
+export async function detectTrainingEntrypoints(source: string, opts: DetectOptions = {}): Promise<TrainingEntrypoint[]> {
+  await initDetector();
+  return detectTrainingEntrypointsSync(source, opts);
+}
+
+/** As detectTrainingEntrypoints, once `initDetector()` has finished (it throws before). */
+export function detectTrainingEntrypointsSync(source: string, opts: DetectOptions = {}): TrainingEntrypoint[] {
+  // cheap exit: a file that names nothing of training has no lens (most Python files)
   if (!/fit|train|step|grad|learn|update|search|LightningCLI|cross_val|curve|minimize|fine_tune/.test(source)) return [];
-  const x = analyse(source);
+  const parsed = parseStatements(source);
+  try {
+    return detectIn(parsed.stmts, opts);
+  } finally {
+    parsed.tree.delete();
+  }
+}
+
+function detectIn(stmts0: Statement[], opts: DetectOptions): TrainingEntrypoint[] {
+  const max = opts.maxLenses ?? MAX_LENSES;
+  const x = analyse(stmts0);
   const { stmts, owner, fns, loop } = x;
   const n = stmts.length;
   if (isTestModule(stmts, x.kind)) return [];
