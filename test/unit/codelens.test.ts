@@ -242,11 +242,12 @@ describe('CodeLens: detection', () => {
     const src = [
       'def worker(rank):',
       '    for epoch in range(3):',
+      '        loss.backward()',
       '        optimizer.step()',
       'if __name__ == "__main__":',
       '    mp.spawn(worker, nprocs=2)',
     ].join('\n');
-    assert.deepEqual(lines(src), [4, 2]);
+    assert.deepEqual(lines(src), [5, 2]);
   });
 
   it('gives at most maxLenses lenses', () => {
@@ -259,7 +260,7 @@ describe('CodeLens: detection', () => {
     const cells = [
       { source: '# Title', code: false },
       { source: 'import torch', code: true },
-      { source: 'def train_epoch():\n    for x in dl:\n        opt.step()', code: true },
+      { source: 'def train_epoch():\n    for x in dl:\n        loss_fn(x).backward()\n        opt.step()', code: true },
       { source: '%%time\nfor epoch in range(3):\n    train_epoch()', code: true },
       { source: '%%bash\nfor f in *; do echo $f; done', code: true },
     ];
