@@ -312,3 +312,45 @@ describe('CodeLens: the detection cache', () => {
     assert.equal(cache.get('b', 1, () => 'b2'), 'b2', 'b was dropped');
   });
 });
+
+describe('CodeLens: rules that follow the data (the cases a name-based scanner missed)', () => {
+  const trains = (src: string) => detectTrainingEntrypointsSync(src).length > 0;
+
+  it('finds gradient descent written by hand, whatever the names', () => {
+    const numpy = 'for i in range(100):\n    dW1 = X.T @ dh\n    W1 += -lr * dW1\n';
+    const purePython = 'for epoch in range(100):\n    dm = sum(x * (y - m * x) for x, y in data)\n    m = m - lr * dm\n';
+    const karpathy = 'for k in range(100):\n    total.backward()\n    for p in model.parameters():\n        p.data += -learning_rate * p.grad\n';
+    const listComp = 'def update(params, x, y):\n    grads = grad(loss)(params, x, y)\n    return [(w - step_size * dw, b - step_size * db) for (w, b), (dw, db) in zip(params, grads)]\nfor epoch in range(8):\n    params = update(params, x, y)\n';
+    const treeUtil = 'for it in range(500):\n    params = jax.tree_util.tree_map(lambda p, g: p - lr * g, params, g)\n';
+    const tape = 'for epoch in range(20):\n    dW, db = tape.gradient(loss, [W, b])\n    W.assign_sub(lr * dW)\n';
+    for (const src of [numpy, purePython, karpathy, listComp, treeUtil, tape]) assert.ok(trains(src), src);
+  });
+
+  it('does not take an update of an input (an attack, DeepDream, a parabola) for training', () => {
+    assert.ok(!trains('for _ in range(15):\n    x = x - step * df(x)\n'));
+    assert.ok(!trains('for step in range(100):\n    gradients = tape.gradient(loss, img)\n    img = img + gradients * step_size\n'));
+  });
+
+  it('recognises runners and trainers by what they are built from, not by the variable name', () => {
+    assert.ok(trains('from mmengine.runner import Runner\nr = Runner.from_cfg(cfg)\nr.train()\n'));
+    assert.ok(!trains('import torchvision\nr = torchvision.models.resnet18()\nr.train()\n'));
+    assert.ok(trains('from lightning.pytorch.cli import LightningCLI\nclass MyCLI(LightningCLI):\n    pass\nMyCLI(Model, DataModule)\n'));
+    assert.ok(trains('from lightning.pytorch.cli import LightningCLI as CLI\nCLI(Model)\n'));
+    assert.ok(trains('for i_episode in range(1000):\n    next_state, reward, done, _ = env.step(action)\n    agent.step(state, action, reward, next_state, done)\n'));
+    assert.ok(trains('from gensim.models import Word2Vec\nmodel = Word2Vec(sentences, vector_size=100)\n'));
+  });
+
+  it('finds no training where no model parameter is optimised', () => {
+    const lrPlot = 'opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\nfor _ in range(100):\n    lrs.append(sched.get_last_lr())\n    opt.step()\n    sched.step()\n';
+    assert.ok(!trains(lrPlot));
+    const bpe = 'from tokenizers import Tokenizer, models, trainers\ntokenizer = Tokenizer(models.BPE())\ntrainer = trainers.BpeTrainer(vocab_size=32000)\ntokenizer.train(files, trainer=trainer)\n';
+    assert.ok(!trains(bpe));
+  });
+
+  it('offers the same detection through the async API, which loads the parser itself', async () => {
+    const src = 'for epoch in range(3):\n    loss.backward()\n    optimizer.step()\n';
+    assert.deepEqual(await detectTrainingEntrypoints(src), detectTrainingEntrypointsSync(src));
+    const cells = [{ source: 'model.fit(X, y)', code: true }];
+    assert.deepEqual(await detectNotebookEntrypoints(cells), detectNotebookEntrypointsSync(cells));
+  });
+});

@@ -104,6 +104,8 @@ const MODEL_LIKE =
   /model|net\b|net$|network|clf|classif|regress|estimator|pipe|search|grid|^gs$|^rs$|forest|boost|xgb|lgb|gbm|catboost|^rf$|svc|svr|svm|^knn|kneighbors|tree|booster|ensemble|stack|vot|^lr$|logreg|logistic|linear|ridge|lasso|elastic|bayes|^nb$|perceptron|mlp|autoencoder|^ae$|vae|gan|tuner|agent|learner|kmeans|means|cluster|prophet|arima|sarimax|sequential|transformer$|^m$|^clf|^reg$/i;
 const TRAIN_ARGS = /\bepochs?\s*=|\b[xX]_?train\b|\btrain_(?:ds|dataset|data|loader|dataloader|gen|generator|x|X|y)\b|\bcallbacks\s*=|\bvalidation_data\s*=|\bvalidation_split\s*=|\bdatamodule\b|\btrain_dataloaders\s*=|\bsteps_per_epoch\s*=|\bbatch_size\s*=/;
 const TREE_TRAIN_RECEIVER = /trainer|^xgb$|xgboost|^lgb$|lightgbm|booster|catboost|tuner|runner|^algo|algorithm|agent|learner|solver/i;
+/** Tokenizer trainers (BPE, WordPiece, SentencePiece): a vocabulary, not model parameters. */
+const TOKENIZER = /tokeni[sz]er|sentencepiece|^spm$|bpe|wordpiece|unigram|wordlevel|vocab/i;
 /** gensim models train when built on a corpus: `Word2Vec(sentences, …)`, `LdaMulticore(corpus=bow, …)`. */
 const GENSIM_TRAINING = /\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\(\s*(?!\)|[A-Za-z_]\w*\s*=(?!=))|\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\([^)]*\b(?:sentences|corpus|documents|corpus_file|corpus_iterable)\s*=/;
 /** Launchers that run a function in workers: `notebook_launcher(training_loop, …)`, `launch(main, …)`. */
@@ -205,6 +207,8 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
         if (s) consider({ strength: s, label: `${receiver || 'model'}.fit()` });
       } else {
         const what = holds(receiver, ctors);
+        // a tokenizer's vocabulary is learnt, no model parameter is optimised
+        if (TOKENIZER.test(receiver) || TOKENIZER.test(what)) continue;
         if (TREE_TRAIN_RECEIVER.test(receiver) || TREE_TRAIN_RECEIVER.test(what)) {
           consider({ strength: 2, label: `${receiver}.train()` });
         } else if (args && !/^(?:True|False|mode\s*=.*|not\s+\w+|[A-Za-z_][\w.]*)$/.test(args)) {
