@@ -338,6 +338,10 @@ describe('CodeLens: rules that follow the data (the cases a name-based scanner m
     assert.ok(trains('from lightning.pytorch.cli import LightningCLI as CLI\nCLI(Model)\n'));
     assert.ok(trains('for i_episode in range(1000):\n    next_state, reward, done, _ = env.step(action)\n    agent.step(state, action, reward, next_state, done)\n'));
     assert.ok(trains('from gensim.models import Word2Vec\nmodel = Word2Vec(sentences, vector_size=100)\n'));
+    assert.ok(trains('import jax\ndef body(i, p):\n    return p - lr * jax.grad(loss)(p)\nparams = jax.lax.fori_loop(0, 100, body, params)\n'));
+    assert.ok(trains('import os\nos.system("accelerate launch --multi_gpu finetune.py --epochs 3")\n'));
+    assert.ok(trains('import subprocess\ncmd = ["torchrun", "--nproc_per_node=8", "main.py"]\nsubprocess.run(cmd, check=True)\n'));
+    assert.ok(!trains('import subprocess\nsubprocess.run(["python", "evaluate.py", "--ckpt", "last.pt"])\n'));
   });
 
   it('finds no training where no model parameter is optimised', () => {

@@ -320,6 +320,22 @@ const CALL_WORDS = new Map<string, number>([
     (w) => [w, SERVER] as [string, number],
   ),
 ]);
+/** Loops written as calls: `jax.lax.fori_loop`, `lax.scan`, `lax.while_loop`. */
+const LOOP_CALL = /\b(?:fori_loop|scan|while_loop)\s*\(/;
+/** Calls that run a command, and commands that train: `os.system("accelerate launch train.py")`. */
+const RUNS_COMMAND = /\b(?:subprocess\s*\.\s*(?:run|call|check_call|check_output|Popen)|os\s*\.\s*(?:system|popen|exec\w*)|check_call|Popen)\s*\(\s*(?:f?["'\[]|([A-Za-z_]\w*))?/;
+const TRAINING_COMMAND = /\b(?:torchrun|accelerate["',\s]+launch|deepspeed|horovodrun|python[\d.]*["',\s]+(?:-m["',\s]+)?[\w/.-]*(?:train|finetune|fine_tune|pretrain)[\w.-]*)\b|["'](?:torchrun|deepspeed|horovodrun)["']/;
+
+/** Does this statement run a training command (in its own text, or in the variable it passes)? */
+function launchesTraining(raw: string, source: string): boolean {
+  const m = RUNS_COMMAND.exec(raw);
+  if (!m) return false;
+  if (TRAINING_COMMAND.test(raw)) return true;
+  if (!m[1]) return false;
+  const def = new RegExp(`^[ \\t]*${m[1]}\\s*=\\s*(.*)$`, 'm').exec(source);
+  return !!def && TRAINING_COMMAND.test(def[1]);
+}
+
 /** Statements that may update a parameter by hand (read from the tree only then). */
 const FLOW_GATE = /(?:[-+]=|=[^=].*[-+]|assign_(?:sub|add)|lambda|^return\b.*[-+])/;
 const TRAINING_WORD = /^(?:train|fit|finetune|fine_tune|pretrain|cross_val|run_train|do_train)|_curve$|_(?:train|finetune|fine_tune|pretrain)$/;
@@ -406,6 +422,7 @@ function analyse(parsed: ParsedSource): Facts {
     } else if (k === OTHER) {
       const c = t.charCodeAt(0);
       if ((c === 102 || c === 119 || c === 97) && LOOP.test(t)) loop[i] = 1; // for, while, async
+      else if (LOOP_CALL.test(t)) loop[i] = 1; // jax.lax.fori_loop(0, n, body, state): a loop over `body`
       if (t.includes('=') && t.includes('(')) {
         const a = ASSIGN_CTOR.exec(t);
         if (a) ctors.set(a[1], constructed(a[2], names));
@@ -486,6 +503,9 @@ function analyse(parsed: ParsedSource): Facts {
     if (marked[i]) {
       if (optimisationStep(t, localNames, ctors) && (hasLoss || !/\bstep\s*\(\s*\)/.test(t))) step[i] = 1;
       call[i] = trainingCall(t, ctors, localNames, names);
+    }
+    if (!call[i] && (t.includes('system') || t.includes('subprocess') || t.includes('Popen') || t.includes('check_call')) && launchesTraining(source.slice(stmts[i].start, stmts[i].end), source)) {
+      call[i] = { strength: 1, label: 'training command' };
     }
     if (!step[i] && FLOW_GATE.test(t) && isParameterUpdate(tree, t, stmts[i].start, stmts[i].end, lrNames, gradNames)) step[i] = 1;
     // `train_op = optimizer.minimize(loss)`: whatever runs train_op steps
