@@ -589,7 +589,7 @@ function isTestModule(stmts: Statement[], kind: Uint8Array): boolean {
  * The lines of a Python file where training starts, best first, MAX_LENSES at most. `line` is 0-based.
  */
 /** A file without any of these words has no lens (most Python files): the parse is skipped. */
-const CHEAP_GATE = /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent/;
+const CHEAP_GATE = /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun/;
 
 export async function detectTrainingEntrypoints(source: string, opts: DetectOptions = {}): Promise<TrainingEntrypoint[]> {
   await initDetector();

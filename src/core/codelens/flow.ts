@@ -70,7 +70,8 @@ export function isParameterUpdate(tree: Tree, text: string, start: number, end: 
   const stmt = tree.rootNode.descendantForIndex(start, Math.max(start, end - 1));
   if (!stmt) return false;
   let node: Node | null = stmt;
-  while (node && node.type !== 'expression_statement' && node.parent && node.parent.startIndex === start) node = node.parent;
+  // the statement itself: climb while the parent spans exactly the same text (an assignment in its expression_statement)
+  while (node.parent && node.parent.startIndex === node.startIndex && node.parent.endIndex === node.endIndex && node.parent.type !== 'block' && node.parent.type !== 'module') node = node.parent;
   if (!node) return false;
   if (node.type === 'return_statement' && returnedUpdate(node, gradNames)) return true;
   for (const n of node.descendantsOfType(['augmented_assignment', 'assignment', 'lambda', 'call'])) {
