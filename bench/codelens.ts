@@ -1,6 +1,8 @@
 /**
- * CodeLens speed: detection on a 5,000-line Python file (goal ≤ 5 ms per call), against baselines measured in the
- * same run on the same text: a plain `source.split('\n')` pass and `JSON.parse` of a document of the same size.
+ * CodeLens speed: detection on a 5,000-line Python file once the parser is loaded (goal ≤ 5 ms per call), against
+ * baselines measured in the same run on the same text: a plain tree-sitter parse (the floor: detection parses, then
+ * reads the tree), a `source.split('\n')` pass and `JSON.parse` of a document of the same size. Times are CPU time of
+ * this process (process.cpuUsage), so that waiting on a loaded machine does not count; the ratios are what compares.
  * Also: a 1 MB file (the largest the extension reads) and the run index over 10,000 runs (rebuilt when the history
  * changes). No wall-clock limits: the goals are printed next to the figures.
  *
@@ -9,20 +11,27 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { detectTrainingEntrypoints, RunFileIndex } from '../src/core/codelens';
+import { detectTrainingEntrypointsSync, initDetector, RunFileIndex } from '../src/core/codelens';
+import { parsePython } from '../src/core/codelens/parser';
 import type { Run } from '../src/core/types';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CORPUS = path.join(ROOT, 'test', 'fixtures', 'codelens', 'corpus');
 
-/** Median time per call in ms, over `rounds` rounds of `inner` calls, after a warm-up. */
+/** CPU time of this process in ms (user + system). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Median CPU time per call in ms, over `rounds` rounds of `inner` calls, after a warm-up. */
 function timePerCall(fn: () => unknown, inner: number, rounds = 15): number {
   for (let i = 0; i < inner; i++) fn();
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
+    const t0 = cpuMs();
     for (let i = 0; i < inner; i++) fn();
-    times.push((performance.now() - t0) / inner);
+    times.push((cpuMs() - t0) / inner);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
@@ -51,29 +60,37 @@ function report(name: string, value: string, goal: string, ok: boolean): void {
   console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value}   (goal: ${goal})`);
 }
 
-export function benchCodeLens(): { ok: boolean } {
+export async function benchCodeLens(): Promise<{ ok: boolean }> {
+  const t0 = performance.now();
+  await initDetector();
+  console.log(`      parser loaded in ${(performance.now() - t0).toFixed(0)} ms (wall clock, once per window)`);
   const source = pythonOfLines(5000);
   const json = JSON.stringify(source.split('\n'));
-  const found = detectTrainingEntrypoints(source);
+  const found = detectTrainingEntrypointsSync(source);
   console.log(`      5,000-line file: ${(source.length / 1024).toFixed(0)} KiB, ${found.length} lenses found`);
 
-  const detectMs = timePerCall(() => (sink += detectTrainingEntrypoints(source).length), 20);
+  const detectMs = timePerCall(() => (sink += detectTrainingEntrypointsSync(source).length), 20);
+  const parseMs = timePerCall(() => {
+    const tree = parsePython(source);
+    sink += tree.rootNode.childCount;
+    tree.delete();
+  }, 10);
   const splitMs = timePerCall(() => (sink += source.split('\n').length), 200);
   const jsonMs = timePerCall(() => (sink += (JSON.parse(json) as string[]).length), 50);
   console.log(
-    `      per call: detection ${detectMs.toFixed(3)} ms, source.split('\\n') ${splitMs.toFixed(3)} ms, ` +
+    `      CPU time per call: detection ${detectMs.toFixed(3)} ms, plain tree-sitter parse ${parseMs.toFixed(3)} ms, source.split('\\n') ${splitMs.toFixed(3)} ms, ` +
       `JSON.parse of ${(json.length / 1024).toFixed(0)} KiB ${jsonMs.toFixed(3)} ms`,
   );
   report(
     'CodeLens detection, 5,000-line file',
-    `${detectMs.toFixed(2)} ms per call (${(detectMs / splitMs).toFixed(1)}× a split('\\n') pass, ${(detectMs / jsonMs).toFixed(2)}× JSON.parse of the same size)`,
+    `${detectMs.toFixed(2)} ms CPU per call (${(detectMs / parseMs).toFixed(2)}× a plain tree-sitter parse of the same file, ${(detectMs / jsonMs).toFixed(2)}× JSON.parse of the same size)`,
     '≤ 5 ms',
     detectMs <= 5,
   );
 
   const big = pythonOfBytes(1024 * 1024);
   const bigJson = JSON.stringify(big.split('\n'));
-  const bigMs = timePerCall(() => (sink += detectTrainingEntrypoints(big).length), 3, 7);
+  const bigMs = timePerCall(() => (sink += detectTrainingEntrypointsSync(big).length), 3, 7);
   const bigJsonMs = timePerCall(() => (sink += (JSON.parse(bigJson) as string[]).length), 5, 7);
   report(
     'CodeLens detection, 1 MB file (the largest read)',
@@ -120,7 +137,8 @@ export function benchCodeLens(): { ok: boolean } {
 }
 
 if (require.main === module) {
-  const { ok } = benchCodeLens();
-  if (sink === -1) console.log(sink);
-  console.log(ok ? 'codelens bench: all goals met' : 'codelens bench: some goals missed');
+  void benchCodeLens().then(({ ok }) => {
+    if (sink === -1) console.log(sink);
+    console.log(ok ? 'codelens bench: all goals met' : 'codelens bench: some goals missed');
+  });
 }

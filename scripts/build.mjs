@@ -1,7 +1,8 @@
 // Builds the bundles: the CLI and the extension (Node, CommonJS) and the webview (browser).
 // Usage: node scripts/build.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
-import { existsSync, chmodSync, cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -14,6 +15,14 @@ const builds = [
   { ...common, entryPoints: ['src/core/power/nvml/reader.ts'], outfile: 'dist/nvmlReader.js', platform: 'node', target: 'node20', format: 'cjs', external: ['koffi'] },
   { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' },
 ].filter((b) => existsSync(b.entryPoints[0]));
+
+// The Python grammar for CodeLens (src/core/codelens/parser.ts loads them from beside the bundle): web-tree-sitter's
+// runtime and tree-sitter-python, both WebAssembly.
+const require = createRequire(import.meta.url);
+mkdirSync('dist', { recursive: true });
+for (const [pkg, file] of [['web-tree-sitter', 'tree-sitter.wasm'], ['tree-sitter-python', 'tree-sitter-python.wasm']]) {
+  copyFileSync(require.resolve(`${pkg}/${file}`), `dist/${file}`);
+}
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -11,9 +11,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isTrainingCommand } from '../core/classify';
 import {
-  detectNotebookEntrypoints,
-  detectTrainingEntrypoints,
+  detectNotebookEntrypointsSync,
+  detectTrainingEntrypointsSync,
   fileLensText,
+  initDetector,
+  isDetectorReady,
   readCodeLensSettings,
   RunFileIndex,
   VersionedCache,
@@ -49,6 +51,8 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   private readonly detections = new VersionedCache<TrainingEntrypoint[]>();
   private readonly notebookDetections = new VersionedCache<NotebookCellEntrypoint[]>();
   private refreshTimer?: NodeJS.Timeout;
+  /** Why the Python parser could not load (then no lens is shown, and loading is not tried again). */
+  private parserProblem?: string;
 
   constructor(private readonly service: MeterService) {
     this.settings = this.readSettings();
@@ -91,8 +95,9 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   // ----------------------------------------------------------------------------------------------------------------
   // lenses
 
-  provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): vscode.CodeLens[] {
+  async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
     if (!this.settings.enabled || token.isCancellationRequested) return [];
+    if (!(await this.parserLoaded()) || token.isCancellationRequested) return [];
     let entries: TrainingEntrypoint[];
     let file: vscode.Uri;
     let notebook = false;
@@ -135,11 +140,25 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
     return lenses;
   }
 
+  /** Loads the Python grammar the first time a lens is asked for (off the activation path); false if it cannot. */
+  private async parserLoaded(): Promise<boolean> {
+    if (isDetectorReady()) return true;
+    if (this.parserProblem) return false;
+    try {
+      await initDetector();
+      return true;
+    } catch (err) {
+      this.parserProblem = (err as Error).message;
+      this.service.log.warn(`CodeLens: the Python parser could not be loaded, no lenses: ${this.parserProblem}`);
+      return false;
+    }
+  }
+
   /** Detection for a text document, once per version; nothing for files over MAX_CODELENS_FILE_CHARS. */
   private detect(document: vscode.TextDocument): TrainingEntrypoint[] {
     return this.detections.get(document.uri.toString(), document.version, () => {
       const last = document.lineAt(document.lineCount - 1).range.end;
-      return document.offsetAt(last) > MAX_CODELENS_FILE_CHARS ? [] : detectTrainingEntrypoints(document.getText());
+      return document.offsetAt(last) > MAX_CODELENS_FILE_CHARS ? [] : detectTrainingEntrypointsSync(document.getText());
     });
   }
 
@@ -153,7 +172,7 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
         code: c.kind === vscode.NotebookCellKind.Code && c.document.languageId === 'python',
       }));
       const size = cells.reduce((sum, c) => sum + c.source.length, 0);
-      return size > MAX_CODELENS_FILE_CHARS ? [] : detectNotebookEntrypoints(cells);
+      return size > MAX_CODELENS_FILE_CHARS ? [] : detectNotebookEntrypointsSync(cells);
     });
   }
 

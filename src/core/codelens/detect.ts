@@ -22,7 +22,9 @@
  * whole code (training words, local function names), then close reading of the few statements they point at; about
  * 5 ms for a 5,000-line file (bench/codelens.ts), cached per document version by the extension.
  */
-import { scanStatements, type Statement } from './python';
+import { initDetector } from './parser';
+import { collectRateAndGradNames, fileNames, isParameterUpdate, type FileNames } from './flow';
+import { parseStatements, type ParsedSource, type Statement } from './python';
 
 export type EntrypointKind = 'main' | 'function' | 'loop' | 'call';
 
@@ -60,13 +62,18 @@ const IMPORT = /^(?:import|from)\s/;
 
 /** Optimiser-like receivers of `.step(` (not schedulers, not environments). */
 const STEP_RECEIVER = /opt|scaler|engine|trainer/i;
+/** What an optimiser is built from: `adam = torch.optim.Adam(…)`. */
+const OPTIMIZER_CLASS = /optim|^(?:Adam\w*|SGD|RMSprop|Adagrad|Adadelta|Adamax|NAdam|RAdam|LBFGS|Lion|Lamb|LAMB|Adafactor|Sophia\w*|Shampoo|Muon)$/;
+/** RL agents and learners: `agent.step(state, action, reward, next_state, done)`, `agent.replay(32)`, `agent.learn()`. */
+const AGENT_RECEIVER = /agent|learner/i;
+const AGENT_LEARN = /\.\s*(?:(?:step|update|train_step)\s*\(\s*[^)\s]|(?:replay|learn|optimize_model|optimize|train_model|experience_replay)\s*\()/;
 const NOT_STEP_RECEIVER = /sched/i;
 /** Steps, each behind a substring that must be there first (most statements have none of them). */
 const STEP_PATTERNS: [string, RegExp][] = [
   ['apply_gradients', /\.\s*apply_gradients\s*\(/],
   ['apply_updates', /\boptax\s*\.\s*apply_updates\s*\(/],
   ['grad', /\.\s*update\s*\(\s*(?:[\w.]+\s*,\s*)?grads?\b/],
-  ['minimize', /\b\w*opt\w*\s*\.\s*minimize\s*\(/i],
+  ['minimize', /\b\w*opt\w*(?:\([^()]*\))?\s*\.\s*minimize\s*\(/i],
   ['train_on_batch', /\.\s*train_on_batch\s*\(/],
   ['partial_fit', /\.\s*partial_fit\s*\(/],
   ['-=', /[\w\]]\s*-=\s*[^=]*\.\s*grad\b/],
@@ -76,9 +83,9 @@ const STEP_PATTERNS: [string, RegExp][] = [
   ['optimizer_step', /\boptimizer_step\s*\(/],
 ];
 /** A statement without any of these cannot step. */
-const STEP_GATE = /step|grad|apply_updates|minimize|train_on_batch|partial_fit|-=|lambda|nlp|epoch|batch|iter/;
+const STEP_GATE = /step|grad|apply_updates|minimize|train_on_batch|partial_fit|-=|lambda|nlp|epoch|batch|iter|replay|learn|optimize/;
 /** A statement without any of these cannot train. */
-const TRAIN_GATE = /fit|train|learn|tune|LightningCLI|search|cross_val|_curve/;
+const TRAIN_GATE = /fit|train|learn|tune|LightningCLI|search|cross_val|_curve|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|launch|spawn|agent|\(/;
 
 /** Functions that do one step of training when called (imported from elsewhere; local ones are read). */
 const STEP_NAME = /^(?:train_(?:one_)?epoch|train_step|train_batch|training_step|train_iter(?:ation)?|run_epoch|fit_epoch|train_on_batch|update_step|sgd_step|learn_step)$/;
@@ -96,7 +103,13 @@ const PREPROCESSING =
 const MODEL_LIKE =
   /model|net\b|net$|network|clf|classif|regress|estimator|pipe|search|grid|^gs$|^rs$|forest|boost|xgb|lgb|gbm|catboost|^rf$|svc|svr|svm|^knn|kneighbors|tree|booster|ensemble|stack|vot|^lr$|logreg|logistic|linear|ridge|lasso|elastic|bayes|^nb$|perceptron|mlp|autoencoder|^ae$|vae|gan|tuner|agent|learner|kmeans|means|cluster|prophet|arima|sarimax|sequential|transformer$|^m$|^clf|^reg$/i;
 const TRAIN_ARGS = /\bepochs?\s*=|\b[xX]_?train\b|\btrain_(?:ds|dataset|data|loader|dataloader|gen|generator|x|X|y)\b|\bcallbacks\s*=|\bvalidation_data\s*=|\bvalidation_split\s*=|\bdatamodule\b|\btrain_dataloaders\s*=|\bsteps_per_epoch\s*=|\bbatch_size\s*=/;
-const TREE_TRAIN_RECEIVER = /trainer|^xgb$|xgboost|^lgb$|lightgbm|booster|catboost|tuner/i;
+const TREE_TRAIN_RECEIVER = /trainer|^xgb$|xgboost|^lgb$|lightgbm|booster|catboost|tuner|runner|^algo|algorithm|agent|learner|solver/i;
+/** Tokenizer trainers (BPE, WordPiece, SentencePiece): a vocabulary, not model parameters. */
+const TOKENIZER = /tokeni[sz]er|sentencepiece|^spm$|bpe|wordpiece|unigram|wordlevel|vocab/i;
+/** gensim models train when built on a corpus: `Word2Vec(sentences, …)`, `LdaMulticore(corpus=bow, …)`. */
+const GENSIM_TRAINING = /\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\(\s*(?!\)|[A-Za-z_]\w*\s*=(?!=))|\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\([^)]*\b(?:sentences|corpus|documents|corpus_file|corpus_iterable)\s*=/;
+/** Launchers that run a function in workers: `notebook_launcher(training_loop, …)`, `launch(main, …)`. */
+const LAUNCHER_CALL = /\b(?:notebook_launcher|spawn|launch|start_processes|agent)\s*\(\s*(?:[^,()]*,\s*function\s*=\s*)?([A-Za-z_]\w*)/;
 const FIT_LIKE_METHODS = /\.\s*(fit_one_cycle|fine_tune|fit_flat_cos|fit_sgdr|fit_generator|train_model)\s*\(/;
 
 export interface CallEvidence {
@@ -153,6 +166,16 @@ function argsAt(text: string, open: number): string {
   return text.slice(open + 1).trim();
 }
 
+/** The class a call builds: `Runner.from_cfg` → "Runner", `nn.Linear` → "Linear"; aliases and local trainer subclasses resolved. */
+function constructed(callee: string, names?: FileNames): string {
+  const parts = callee.split('.');
+  let last = parts[parts.length - 1];
+  if (parts.length > 1 && /^(?:from_\w+|build|create|load|make|setup)$/.test(last) && /^[A-Z]/.test(parts[parts.length - 2])) last = parts[parts.length - 2];
+  if (!names) return last;
+  last = names.aliases.get(last) ?? last;
+  return names.trainerClasses.get(last) ?? last;
+}
+
 function holds(name: string, ctors: Constructors): string {
   return ctors.get(name) ?? name;
 }
@@ -168,7 +191,7 @@ function fitsModel(receiver: string, args: string, ctors: Constructors): 0 | 1 |
 }
 
 /** A training call on this statement, if any. `local` holds the names of functions defined in the file. */
-export function trainingCall(text: string, ctors: Constructors = new Map(), local: ReadonlySet<string> = new Set()): CallEvidence | undefined {
+export function trainingCall(text: string, ctors: Constructors = new Map(), local: ReadonlySet<string> = new Set(), names?: FileNames): CallEvidence | undefined {
   if (!TRAIN_GATE.test(text)) return undefined;
   let best: CallEvidence | undefined;
   const consider = (e: CallEvidence) => {
@@ -184,6 +207,8 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
         if (s) consider({ strength: s, label: `${receiver || 'model'}.fit()` });
       } else {
         const what = holds(receiver, ctors);
+        // a tokenizer's vocabulary is learnt, no model parameter is optimised
+        if (TOKENIZER.test(receiver) || TOKENIZER.test(what)) continue;
         if (TREE_TRAIN_RECEIVER.test(receiver) || TREE_TRAIN_RECEIVER.test(what)) {
           consider({ strength: 2, label: `${receiver}.train()` });
         } else if (args && !/^(?:True|False|mode\s*=.*|not\s+\w+|[A-Za-z_][\w.]*)$/.test(args)) {
@@ -197,6 +222,13 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
   const fm = FIT_LIKE_METHODS.exec(text);
   if (fm) consider({ strength: 2, label: `${receiverAt(text, fm.index)}.${fm[1]}()` });
   if (/\bLightningCLI\s*\(/.test(text)) consider({ strength: 2, label: 'LightningCLI()' });
+  if (names?.cliNames.size && text.includes('(')) {
+    for (const cli of names.cliNames) if (new RegExp(`(?:^|[^\\w.])${cli}\\s*\\(`).test(text) && !/^class\s/.test(text)) consider({ strength: 2, label: `${cli}()` });
+  }
+  const gensim = GENSIM_TRAINING.exec(text);
+  if (gensim) consider({ strength: 2, label: `${gensim[1] ?? gensim[2]}()` });
+  const launched = LAUNCHER_CALL.exec(text);
+  if (launched && !local.has(launched[1]) && /train/i.test(launched[1]) && !NOT_TRAIN_NAME.test(launched[1])) consider({ strength: 1, label: `${launched[1]}()` });
   if (/\btuner\s*\.\s*search\s*\(/.test(text)) consider({ strength: 2, label: 'tuner.search()' });
   if (/\.\s*learn\s*\(\s*(?:total_timesteps|\d)/.test(text)) consider({ strength: 2, label: `${receiverAt(text, text.indexOf('.learn'))}.learn()` });
   const cv = /\b(cross_val_score|cross_validate|cross_val_predict|learning_curve|validation_curve)\s*\(/.exec(text);
@@ -217,16 +249,19 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
 }
 
 /** An optimisation step on this statement? */
-export function optimisationStep(text: string, local: ReadonlySet<string> = new Set()): boolean {
+export function optimisationStep(text: string, local: ReadonlySet<string> = new Set(), ctors: Constructors = new Map()): boolean {
   if (!STEP_GATE.test(text)) return false;
   if (text.includes('step')) {
     const re = /([\w\[\]().]+)\s*\.\s*step\s*\(/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const recv = lastSegment(m[1].replace(/\[[^\]]*\]|\([^)]*\)/g, '').replace(/\.+$/, ''));
-      if (STEP_RECEIVER.test(recv) && !NOT_STEP_RECEIVER.test(recv)) return true;
+      if (NOT_STEP_RECEIVER.test(recv)) continue;
+      if (STEP_RECEIVER.test(recv) || OPTIMIZER_CLASS.test(holds(recv, ctors))) return true;
     }
   }
   for (const [needle, p] of STEP_PATTERNS) if (text.includes(needle) && p.test(text)) return true;
+  const agent = AGENT_LEARN.exec(text);
+  if (agent && AGENT_RECEIVER.test(receiverAt(text, agent.index))) return true;
   if (!/epoch|step|batch|iter/.test(text)) return false;
   STEP_CALL.lastIndex = 0;
   for (let m = STEP_CALL.exec(text); m; m = STEP_CALL.exec(text)) if (!local.has(m[1])) return true;
@@ -278,13 +313,31 @@ const SERVER = 2;
  * TRAINING_WORD and `-=`), or creates or starts a web server.
  */
 const CALL_WORDS = new Map<string, number>([
-  ...['step', 'apply_gradients', 'update', 'minimize', 'train_on_batch', 'partial_fit', 'sub_', 'add_', 'search', 'learn', 'apply_updates', 'LightningCLI', 'run_epoch', 'update_step', 'sgd_step', 'learn_step', 'optimizer_step', 'map'].map(
+  ...['step', 'apply_gradients', 'update', 'minimize', 'train_on_batch', 'partial_fit', 'sub_', 'add_', 'search', 'learn', 'apply_updates', 'LightningCLI', 'run_epoch', 'update_step', 'sgd_step', 'learn_step', 'optimizer_step', 'map', 'tree_map', 'Word2Vec', 'Doc2Vec', 'FastText', 'LdaModel', 'LdaMulticore', 'LsiModel', 'HdpModel', 'notebook_launcher', 'spawn', 'launch', 'start_processes', 'agent', 'replay', 'optimize_model', 'optimize', 'experience_replay'].map(
     (w) => [w, TRAINS] as [string, number],
   ),
   ...['Flask', 'FastAPI', 'Starlette', 'Sanic', 'Quart', 'Bottle', 'Litestar', 'APIRouter', 'Interface', 'Blocks', 'ChatInterface', 'run', 'launch', 'serve', 'serve_forever', 'run_app', 'title', 'write'].map(
     (w) => [w, SERVER] as [string, number],
   ),
 ]);
+/** Loops written as calls: `jax.lax.fori_loop`, `lax.scan`, `lax.while_loop`. */
+const LOOP_CALL = /\b(?:fori_loop|scan|while_loop)\s*\(/;
+/** Calls that run a command, and commands that train: `os.system("accelerate launch train.py")`. */
+const RUNS_COMMAND = /\b(?:subprocess\s*\.\s*(?:run|call|check_call|check_output|Popen)|os\s*\.\s*(?:system|popen|exec\w*)|check_call|Popen)\s*\(\s*(?:f?["'\[]|([A-Za-z_]\w*))?/;
+const TRAINING_COMMAND = /\b(?:torchrun|accelerate["',\s]+launch|deepspeed|horovodrun|python[\d.]*["',\s]+(?:-m["',\s]+)?[\w/.-]*(?:train|finetune|fine_tune|pretrain)[\w.-]*)\b|["'](?:torchrun|deepspeed|horovodrun)["']/;
+
+/** Does this statement run a training command (in its own text, or in the variable it passes)? */
+function launchesTraining(raw: string, source: string): boolean {
+  const m = RUNS_COMMAND.exec(raw);
+  if (!m) return false;
+  if (TRAINING_COMMAND.test(raw)) return true;
+  if (!m[1]) return false;
+  const def = new RegExp(`^[ \\t]*${m[1]}\\s*=\\s*(.*)$`, 'm').exec(source);
+  return !!def && TRAINING_COMMAND.test(def[1]);
+}
+
+/** Statements that may update a parameter by hand (read from the tree only then). */
+const FLOW_GATE = /(?:[-+]=|=[^=].*[-+]|assign_(?:sub|add)|lambda|^return\b.*[-+])/;
 const TRAINING_WORD = /^(?:train|fit|finetune|fine_tune|pretrain|cross_val|run_train|do_train)|_curve$|_(?:train|finetune|fine_tune|pretrain)$/;
 
 function isWordChar(c: number): boolean {
@@ -314,27 +367,23 @@ const IS_CLASS = 2;
 const IS_DECORATOR = 3;
 const IS_IMPORT = 4;
 
-function statementKind(t: string): number {
-  switch (t.charCodeAt(0)) {
-    case 64: // @
-      return IS_DECORATOR;
-    case 97: // a
-      return t.startsWith('async') && DEF.test(t) ? IS_DEF : OTHER;
-    case 99: // c
-      return CLASS.test(t) ? IS_CLASS : OTHER;
-    case 100: // d
-      return DEF.test(t) ? IS_DEF : OTHER;
-    case 102: // f
-    case 105: // i
-      return IMPORT.test(t) ? IS_IMPORT : OTHER;
-    default:
-      return OTHER;
-  }
-}
+const KIND_OF_TYPE = new Map<string, number>([
+  ['function_definition', IS_DEF],
+  ['class_definition', IS_CLASS],
+  ['decorator', IS_DECORATOR],
+  ['import_statement', IS_IMPORT],
+  ['import_from_statement', IS_IMPORT],
+  ['future_import_statement', IS_IMPORT],
+]);
 
-function analyse(source: string): Facts {
-  const stmts = scanStatements(source);
+/** A file computes a loss or a gradient somewhere: without one, `optimizer.step()` moves nothing (an LR-schedule plot). */
+const LOSS_OR_GRADIENT = /\bbackward\s*\(|loss|\bgrads?\b|\.grad\b|gradient|closure|criterion/i;
+
+function analyse(parsed: ParsedSource): Facts {
+  const { stmts, tree, source } = parsed;
   const n = stmts.length;
+  const names = fileNames(stmts);
+  const hasLoss = LOSS_OR_GRADIENT.test(source);
   const owner = new Int32Array(n).fill(-1);
   const kind = new Uint8Array(n);
   const fns: Fn[] = [];
@@ -350,7 +399,7 @@ function analyse(source: string): Facts {
     const top = scopes[scopes.length - 1];
     owner[i] = top ? top.fn : -1;
     const t = s.text;
-    const k = (kind[i] = statementKind(t));
+    const k = (kind[i] = KIND_OF_TYPE.get(s.type) ?? OTHER);
     if (k === IS_DECORATOR) {
       pendingDecorators.push(t);
       continue;
@@ -373,9 +422,10 @@ function analyse(source: string): Facts {
     } else if (k === OTHER) {
       const c = t.charCodeAt(0);
       if ((c === 102 || c === 119 || c === 97) && LOOP.test(t)) loop[i] = 1; // for, while, async
+      else if (LOOP_CALL.test(t)) loop[i] = 1; // jax.lax.fori_loop(0, n, body, state): a loop over `body`
       if (t.includes('=') && t.includes('(')) {
         const a = ASSIGN_CTOR.exec(t);
-        if (a) ctors.set(a[1], lastSegment(a[2]));
+        if (a) ctors.set(a[1], constructed(a[2], names));
       }
     }
     pendingDecorators = [];
@@ -418,7 +468,7 @@ function analyse(source: string): Facts {
     if (end - k - 1 < 3) continue;
     const word = all.slice(k + 1, end);
     const known = CALL_WORDS.get(word);
-    if (known === undefined && !TRAINING_WORD.test(word)) continue;
+    if (known === undefined && !TRAINING_WORD.test(word) && !names.cliNames.has(word)) continue;
     i = statementAt(p, i);
     if (known === SERVER) serverish[i] = 1;
     else marked[i] = 1;
@@ -445,12 +495,23 @@ function analyse(source: string): Facts {
 
   const step = new Uint8Array(n);
   const call: (CallEvidence | undefined)[] = new Array(n);
+  const { lrNames, gradNames } = collectRateAndGradNames(stmts.map((st) => st.text));
+  const handles: string[] = [];
   for (let i = 0; i < n; i++) {
     if (kind[i] !== OTHER) continue;
+    const t = stmts[i].text;
     if (marked[i]) {
-      const t = stmts[i].text;
-      if (optimisationStep(t, localNames)) step[i] = 1;
-      call[i] = trainingCall(t, ctors, localNames);
+      if (optimisationStep(t, localNames, ctors) && (hasLoss || !/\bstep\s*\(\s*\)/.test(t))) step[i] = 1;
+      call[i] = trainingCall(t, ctors, localNames, names);
+    }
+    if (!call[i] && (t.includes('system') || t.includes('subprocess') || t.includes('Popen') || t.includes('check_call')) && launchesTraining(source.slice(stmts[i].start, stmts[i].end), source)) {
+      call[i] = { strength: 1, label: 'training command' };
+    }
+    if (!step[i] && FLOW_GATE.test(t) && isParameterUpdate(tree, t, stmts[i].start, stmts[i].end, lrNames, gradNames)) step[i] = 1;
+    // `train_op = optimizer.minimize(loss)`: whatever runs train_op steps
+    if (step[i] && owner[i] === -1) {
+      const h = /^([A-Za-z_]\w*)\s*=(?!=)(.*)$/.exec(t);
+      if (h && /\.\s*(?:minimize|apply_gradients)\s*\(/.test(h[2]) && !new RegExp(`\\b${h[1]}\\b`).test(h[2])) handles.push(h[1]);
     }
     const r = refs[i];
     const o = owner[i];
@@ -459,6 +520,14 @@ function analyse(source: string): Facts {
       if (step[i]) f.step = true;
       if (call[i]) f.call = true;
       if (r) for (const g of r) f.refs.add(g);
+    }
+  }
+  if (handles.length) {
+    const re = new RegExp(`\\b(?:${handles.join('|')})\\b`);
+    for (let i = 0; i < n; i++) {
+      if (kind[i] !== OTHER || step[i] || !re.test(stmts[i].text)) continue;
+      step[i] = 1;
+      if (owner[i] >= 0) fns[owner[i]].step = true;
     }
   }
   // a def's decorators and header are not calls from its parent; a nested def is reached when its parent names it
@@ -519,11 +588,29 @@ function isTestModule(stmts: Statement[], kind: Uint8Array): boolean {
 /**
  * The lines of a Python file where training starts, best first, MAX_LENSES at most. `line` is 0-based.
  */
-export function detectTrainingEntrypoints(source: string, opts: DetectOptions = {}): TrainingEntrypoint[] {
+/** A file without any of these words has no lens (most Python files): the parse is skipped. */
+const CHEAP_GATE = /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun/;
+
+export async function detectTrainingEntrypoints(source: string, opts: DetectOptions = {}): Promise<TrainingEntrypoint[]> {
+  await initDetector();
+  return detectTrainingEntrypointsSync(source, opts);
+}
+
+/** As detectTrainingEntrypoints, once `initDetector()` has finished (it throws before). */
+export function detectTrainingEntrypointsSync(source: string, opts: DetectOptions = {}): TrainingEntrypoint[] {
+  // cheap exit: a file that names nothing of training has no lens (most Python files)
+  if (!CHEAP_GATE.test(source)) return [];
+  const parsed = parseStatements(source);
+  try {
+    return detectIn(parsed, opts);
+  } finally {
+    parsed.tree.delete();
+  }
+}
+
+function detectIn(parsed: ParsedSource, opts: DetectOptions): TrainingEntrypoint[] {
   const max = opts.maxLenses ?? MAX_LENSES;
-  // cheap exits: a file that names nothing of training has no lens (most Python files)
-  if (!/fit|train|step|grad|learn|update|search|LightningCLI|cross_val|curve|minimize|fine_tune/.test(source)) return [];
-  const x = analyse(source);
+  const x = analyse(parsed);
   const { stmts, owner, fns, loop } = x;
   const n = stmts.length;
   if (isTestModule(stmts, x.kind)) return [];

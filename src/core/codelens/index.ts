@@ -6,3 +6,4 @@ export * from './match';
 export * from './notebook';
 export * from './settings';
 export { scanStatements, type Statement } from './python';
+export { initDetector, isDetectorReady } from './parser';

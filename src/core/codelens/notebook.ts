@@ -2,7 +2,8 @@
  * Jupyter notebooks: a lens goes on the cell that trains. The code cells are read as one program (a cell may call
  * a `train()` another cell defines), and each lens is mapped back to its cell.
  */
-import { detectTrainingEntrypoints, MAX_LENSES, type TrainingEntrypoint } from './detect';
+import { detectTrainingEntrypointsSync, MAX_LENSES, type TrainingEntrypoint } from './detect';
+import { initDetector } from './parser';
 
 export interface NotebookCellEntrypoint extends TrainingEntrypoint {
   /** 0-based index of the cell among all the notebook's cells (markdown included). */
@@ -20,7 +21,13 @@ export interface NotebookCellSource {
  * The lenses of a notebook, from its cells in order (`code: false` for markdown and cells in other languages).
  * IPython magics and shell lines (`%time`, `!pip install`) are harmless.
  */
-export function detectNotebookEntrypoints(cells: readonly NotebookCellSource[], maxLenses = MAX_LENSES): NotebookCellEntrypoint[] {
+export async function detectNotebookEntrypoints(cells: readonly NotebookCellSource[], maxLenses = MAX_LENSES): Promise<NotebookCellEntrypoint[]> {
+  await initDetector();
+  return detectNotebookEntrypointsSync(cells, maxLenses);
+}
+
+/** As detectNotebookEntrypoints, once `initDetector()` has finished. */
+export function detectNotebookEntrypointsSync(cells: readonly NotebookCellSource[], maxLenses = MAX_LENSES): NotebookCellEntrypoint[] {
   const parts: string[] = [];
   const starts: { cell: number; line: number }[] = [];
   let line = 0;
@@ -34,7 +41,7 @@ export function detectNotebookEntrypoints(cells: readonly NotebookCellSource[], 
     line += text.split('\n').length;
   });
   if (!parts.length) return [];
-  const found = detectTrainingEntrypoints(parts.join('\n'), { notebook: true, maxLenses });
+  const found = detectTrainingEntrypointsSync(parts.join('\n'), { notebook: true, maxLenses });
   return found.map((e) => {
     let k = starts.length - 1;
     while (k > 0 && starts[k].line > e.line) k--;

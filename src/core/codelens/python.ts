@@ -1,177 +1,202 @@
 /**
- * A small, fast scanner of Python source into logical statements, for CodeLens detection. It is not a parser: it
- * knows strings (all quote forms, prefixes, triple quotes across lines), comments, bracket and backslash
- * continuations, and indentation, which is what finding blocks and calls needs. It never throws: unbalanced brackets
- * or unterminated strings end at the end of the file.
+ * Python source as logical statements, from a real syntax tree (tree-sitter-python, see parser.ts). A compound
+ * statement (`def`, `class`, `for`, `if`, `with`, `try`…) gives its header (`for x in y:`), then the statements of
+ * its block; `elif`, `else`, `except` and `finally` clauses are statements of their own; decorators too. Expressions
+ * are not visited here: the detector asks for the nodes of the few statements it reads closely.
  *
- * Cost: one pass over the characters plus one over the statements; no regular expression runs on the raw source.
+ * Cost: one parse, and one cursor walk over statements and their direct children (never into expressions, except
+ * to find the string literals and comments of a statement that has a quote or a `#`).
  */
+import type { Node, Tree, TreeCursor } from 'web-tree-sitter';
+import { parsePython } from './parser';
 
 export interface Statement {
   /** 0-based line where the statement starts. */
   line: number;
-  /** 0-based line where it ends (continuation lines and multi-line strings included). */
+  /** 0-based line where it ends (for a compound statement, where its header ends). */
   endLine: number;
-  /** Width of the first line's indentation (a tab advances to the next multiple of 8, as Python counts). */
+  /** Column of its first character. */
   indent: number;
   /**
-   * The code on one line: comments removed, continuation lines joined with a space, string literals blanked to `""`
-   * except short identifier-like ones (`"__main__"`, `"cuda"`), which are kept so that guards can be recognised.
+   * The code of the statement (a compound one: its header) on one line: comments removed, line breaks as spaces,
+   * string literals blanked to `""` except short identifier-like ones (`"__main__"`, `"cuda"`), which are kept so
+   * that guards can be recognised.
    */
   text: string;
-  /** Index of the last statement of its block: itself when no more-indented statement follows it. */
+  /** Index of the last statement of its block: itself when it has no block. */
   blockEnd: number;
+  /** The tree-sitter node type: `expression_statement`, `for_statement`, `function_definition`, `decorator`… */
+  type: string;
+  /** Character offsets of the statement (a compound one: its header) in the source. */
+  start: number;
+  end: number;
 }
 
-/** Characters the statement loop stops at: newlines, #, backslash, quotes, brackets. */
-const SPECIAL = new Uint8Array(126);
-for (const ch of '\n\r#\\"\'()[]{}') SPECIAL[ch.charCodeAt(0)] = 1;
-/** Characters of a string literal that is kept as it is ("__main__", "cuda", "gpt2-medium"). */
-const KEEP_CHAR = new Uint8Array(128);
-for (let k = 0; k < 128; k++) KEEP_CHAR[k] = /[\w.-]/.test(String.fromCharCode(k)) ? 1 : 0;
+/** Statements with a block: the header ends where the first `block` child starts. */
+const COMPOUND = new Set([
+  'if_statement',
+  'for_statement',
+  'while_statement',
+  'try_statement',
+  'with_statement',
+  'function_definition',
+  'class_definition',
+  'match_statement',
+  'elif_clause',
+  'else_clause',
+  'except_clause',
+  'except_group_clause',
+  'finally_clause',
+  'case_clause',
+]);
+/** Children of a compound statement that are statements of their own (at the same level). */
+const CLAUSES = new Set(['elif_clause', 'else_clause', 'except_clause', 'except_group_clause', 'finally_clause']);
+/** Containers whose children are statements. */
+const CONTAINERS = new Set(['module', 'block', 'ERROR', 'decorated_definition']);
 
-const NL = 10;
-const CR = 13;
-const SPACE = 32;
-const TAB = 9;
-const FF = 12;
-const HASH = 35;
-const BACKSLASH = 92;
-const DQ = 34;
-const SQ = 39;
+const KEEP = /^[\w.-]{0,40}$/;
 
-/** Splits Python source into logical statements (blank and comment-only lines are dropped). */
+/** The source parsed into statements, and its tree (to read the nodes of some statements). */
+export interface ParsedSource {
+  stmts: Statement[];
+  tree: Tree;
+  source: string;
+}
+
+/** Parses and splits into statements; the caller deletes `tree`. Needs `initDetector()` to have finished. */
+export function parseStatements(source: string): ParsedSource {
+  const tree = parsePython(source);
+  const stmts: Statement[] = [];
+  const cursor = tree.walk();
+  try {
+    walkContainer(cursor, source, stmts);
+  } finally {
+    cursor.delete();
+  }
+  return { stmts, tree, source };
+}
+
+/** Splits Python source into logical statements (comments and blank lines are dropped). */
 export function scanStatements(source: string): Statement[] {
-  const out: Statement[] = [];
-  const n = source.length;
-  let i = 0;
-  let line = 0;
-
-  while (i < n) {
-    // --- start of a physical line outside any statement: measure the indentation
-    let indent = 0;
-    while (i < n) {
-      const c = source.charCodeAt(i);
-      if (c === SPACE) indent++;
-      else if (c === TAB) indent = (Math.floor(indent / 8) + 1) * 8;
-      else if (c === FF) indent = 0;
-      else break;
-      i++;
-    }
-    if (i >= n) break;
-    const first = source.charCodeAt(i);
-    if (first === NL || first === CR) {
-      i = skipNewline(source, i);
-      line++;
-      continue;
-    }
-    if (first === HASH) {
-      while (i < n && source.charCodeAt(i) !== NL && source.charCodeAt(i) !== CR) i++;
-      continue;
-    }
-
-    // --- one logical statement
-    const startLine = line;
-    let text = '';
-    let runStart = i;
-    let depth = 0;
-    let done = false;
-    while (i < n) {
-      const c = source.charCodeAt(i);
-      if (c > 125 || SPECIAL[c] === 0) {
-        i++;
-        continue;
-      }
-      if (c === NL || c === CR) {
-        if (depth > 0) {
-          text += source.slice(runStart, i) + ' ';
-          i = skipNewline(source, i);
-          line++;
-          runStart = i;
-          continue;
-        }
-        done = true;
-        break;
-      }
-      if (c === HASH) {
-        text += source.slice(runStart, i);
-        while (i < n && source.charCodeAt(i) !== NL && source.charCodeAt(i) !== CR) i++;
-        runStart = i;
-        continue;
-      }
-      if (c === BACKSLASH) {
-        const next = source.charCodeAt(i + 1);
-        if (next === NL || next === CR) {
-          text += source.slice(runStart, i) + ' ';
-          i = skipNewline(source, i + 1);
-          line++;
-          runStart = i;
-        } else {
-          i++;
-        }
-        continue;
-      }
-      if (c === DQ || c === SQ) {
-        text += source.slice(runStart, i);
-        const triple = source.charCodeAt(i + 1) === c && source.charCodeAt(i + 2) === c;
-        const contentStart = i + (triple ? 3 : 1);
-        let j = contentStart;
-        let end = -1;
-        let keep = true; // short and identifier-like so far
-        while (j < n) {
-          const d = source.charCodeAt(j);
-          if (d === c && (!triple || (source.charCodeAt(j + 1) === c && source.charCodeAt(j + 2) === c))) {
-            end = j;
-            break;
-          }
-          if (d === BACKSLASH) {
-            keep = false;
-            const e = source.charCodeAt(j + 1);
-            if (e === NL || e === CR) {
-              j = skipNewline(source, j + 1);
-              line++;
-            } else {
-              j += 2;
-            }
-            continue;
-          }
-          if (d === NL || d === CR) {
-            keep = false;
-            if (!triple) break; // unterminated: the string ends with the line
-            j = skipNewline(source, j);
-            line++;
-            continue;
-          }
-          if (keep && !(d < 128 && KEEP_CHAR[d] === 1)) keep = false;
-          j++;
-        }
-        const contentEnd = end < 0 ? Math.min(j, n) : end;
-        text += keep && contentEnd - contentStart <= 40 ? `"${source.slice(contentStart, contentEnd)}"` : '""';
-        i = end < 0 ? contentEnd : end + (triple ? 3 : 1);
-        runStart = i;
-        continue;
-      }
-      if (c === 40 || c === 91 || c === 123) depth++;
-      else if (depth > 0) depth--; // ) ] }
-      i++;
-    }
-    if (!done || runStart < i) text += source.slice(runStart, Math.min(i, n));
-    const trimmed = text.trimEnd();
-    if (trimmed) out.push({ line: startLine, endLine: line, indent, text: trimmed, blockEnd: out.length });
-  }
-
-  // blocks: a statement's block runs until the next statement indented no deeper than it
-  const open: number[] = [];
-  for (let k = 0; k < out.length; k++) {
-    const ind = out[k].indent;
-    while (open.length && out[open[open.length - 1]].indent >= ind) out[open.pop()!].blockEnd = k - 1;
-    open.push(k);
-  }
-  while (open.length) out[open.pop()!].blockEnd = out.length - 1;
-  return out;
+  const parsed = parseStatements(source);
+  parsed.tree.delete();
+  return parsed.stmts;
 }
 
-function skipNewline(s: string, i: number): number {
-  if (s.charCodeAt(i) === CR && s.charCodeAt(i + 1) === NL) return i + 2;
-  return i + 1;
+/** The cursor is on a container (module, block, ERROR, decorated_definition): each child is a statement. */
+function walkContainer(c: TreeCursor, source: string, out: Statement[]): void {
+  if (!c.gotoFirstChild()) return;
+  do {
+    const type = c.nodeType;
+    if (type === 'comment' || !c.nodeIsNamed) continue;
+    if (CONTAINERS.has(type)) walkContainer(c, source, out);
+    else if (COMPOUND.has(type)) walkCompound(c, source, out);
+    else if (type !== 'line_continuation') {
+      // statements, decorators; expressions in an ERROR node
+      const st = simple(c, source, type);
+      st.blockEnd = out.length;
+      out.push(st);
+    }
+  } while (c.gotoNextSibling());
+  c.gotoParent();
+}
+
+function simple(c: TreeCursor, source: string, type: string): Statement {
+  const start = c.startIndex;
+  const end = c.endIndex;
+  const startPos = c.startPosition;
+  const endPos = c.endPosition;
+  return { line: startPos.row, endLine: endPos.row, indent: startPos.column, text: cleanText(c, source, start, end), blockEnd: -1, type, start, end };
+}
+
+/** A compound statement: its header, then its blocks, then its clauses as statements of their own. */
+function walkCompound(c: TreeCursor, source: string, out: Statement[]): void {
+  const type = c.nodeType;
+  const start = c.startIndex;
+  const startPos = c.startPosition;
+  const index = out.length;
+  const self: Statement = { line: startPos.row, endLine: startPos.row, indent: startPos.column, text: '', blockEnd: index, type, start, end: c.endIndex };
+  out.push(self);
+  let headerDone = false;
+  const node = c.currentNode;
+  if (c.gotoFirstChild()) {
+    do {
+      const t = c.nodeType;
+      if (t === 'block') {
+        if (!headerDone) finishHeader(self, node, source, c.startIndex, c.startPosition.row);
+        headerDone = true;
+        walkContainer(c, source, out);
+        self.blockEnd = out.length - 1;
+      } else if (CLAUSES.has(t)) {
+        if (!headerDone) finishHeader(self, node, source, c.startIndex, c.startPosition.row);
+        headerDone = true;
+        walkCompound(c, source, out);
+      } else if (t === 'case_clause') {
+        walkCompound(c, source, out);
+        self.blockEnd = out.length - 1;
+      }
+    } while (c.gotoNextSibling());
+    c.gotoParent();
+  }
+  if (!headerDone) finishHeader(self, node, source, c.endIndex, c.endPosition.row);
+}
+
+function finishHeader(self: Statement, node: Node, source: string, end: number, endRow: number): void {
+  self.end = end;
+  self.endLine = endRow;
+  self.text = cleanText(undefined, source, self.start, end, node).replace(/\s+$/, '');
+}
+
+/**
+ * The text between `start` and `end` on one line, with comments dropped and strings blanked. The string and comment
+ * nodes are looked for only when the text has a quote or a `#`.
+ */
+function cleanText(c: TreeCursor | undefined, source: string, start: number, end: number, node?: Node): string {
+  const raw = source.slice(start, end);
+  if (!/["'#]/.test(raw)) return oneLine(raw);
+  const n = node ?? c!.currentNode;
+  const pieces: { s: number; e: number; keep?: string }[] = [];
+  collectLiterals(n, start, end, pieces);
+  if (!pieces.length) return oneLine(raw);
+  pieces.sort((a, b) => a.s - b.s);
+  let text = '';
+  let at = start;
+  for (const p of pieces) {
+    if (p.s < at) continue;
+    text += source.slice(at, p.s) + (p.keep ?? '');
+    at = p.e;
+  }
+  text += source.slice(at, end);
+  return oneLine(text);
+}
+
+/** String literals and comments inside `n`, between `start` and `end`. */
+function collectLiterals(n: Node, start: number, end: number, out: { s: number; e: number; keep?: string }[]): void {
+  const cur = n.walk();
+  try {
+    for (;;) {
+      const t = cur.nodeType;
+      const s = cur.startIndex;
+      const e = cur.endIndex;
+      let descend = e > start && s < end && t !== 'block';
+      if (descend && (t === 'string' || t === 'concatenated_string' || t === 'comment')) {
+        descend = false;
+        if (t === 'comment') out.push({ s, e, keep: '' });
+        else out.push({ s, e, keep: keptString(cur.nodeText) });
+      }
+      if (descend && cur.gotoFirstChild()) continue;
+      while (!cur.gotoNextSibling()) if (!cur.gotoParent() || cur.currentDepth === 0) return;
+    }
+  } finally {
+    cur.delete();
+  }
+}
+
+function keptString(raw: string): string {
+  const m = /^[rRbBuUfF]*("""|'''|"|')([\s\S]*)\1$/.exec(raw);
+  return m && KEEP.test(m[2]) ? `"${m[2]}"` : '""';
+}
+
+function oneLine(text: string): string {
+  return text.indexOf('\n') < 0 && text.indexOf('\r') < 0 ? text : text.replace(/\\\r?\n/g, ' ').replace(/\r?\n|\r/g, ' ');
 }
