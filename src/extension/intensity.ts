@@ -10,11 +10,8 @@ import * as vscode from 'vscode';
 import {
   bestStartTime,
   formatStartTimeTip,
-  greenerTimeForRun,
   intensityLevel,
   profileFromRun,
-  type GreenerTimeForRun,
-  type PowerSegment,
 } from '../core/advice/greenerTime';
 import { formatIntensity } from '../core/format';
 import {
@@ -33,6 +30,7 @@ import {
 import { resolveRegion, type RegionInfo } from '../core/intensity/regions';
 import type { Run } from '../core/types';
 import type { MeterService } from './meterService';
+import { errorMessage } from '../core/errors';
 
 /** SecretStorage keys. */
 export const SECRET_KEYS = {
@@ -101,7 +99,7 @@ export class IntensityService implements vscode.Disposable {
     try {
       secrets = await this.readSecrets();
     } catch (err) {
-      this.service.log.error(`cannot read the API key from the secret storage: ${(err as Error).message}`);
+      this.service.log.error(`cannot read the API key from the secret storage: ${errorMessage(err)}`);
       secrets = {};
     }
     if (gen !== this.generation) return; // a newer rebuild is under way
@@ -187,20 +185,6 @@ export class IntensityService implements vscode.Disposable {
     }
   }
 
-  /** Greener-time tips for a run like `run` (its duration and power), starting now, in the run's region. */
-  async greenerTime(run: Pick<Run, 'durationS' | 'energyKWh' | 'intensity'>, profile?: PowerSegment[]): Promise<GreenerTimeForRun> {
-    await this.ready;
-    const inner = this.provider.current;
-    if (!isLiveProvider(inner)) return { kind: 'unavailable', reason: vscode.l10n.t('Set carbonMeter.intensity.provider to a live source for greener-hour tips.') };
-    let region: RegionInfo;
-    try {
-      region = resolveRegion(run.intensity.region);
-    } catch (err) {
-      return { kind: 'unavailable', reason: (err as Error).message };
-    }
-    return greenerTimeForRun(inner, region, profile ?? profileFromRun(run), Date.now());
-  }
-
   /** When a run starts during a high-intensity period, say so (once per half hour at most) with a greener time. */
   private async noticeHighIntensity(run: Run): Promise<void> {
     if (!this.settings.notifyHighIntensity) return;
@@ -245,7 +229,7 @@ export class IntensityService implements vscode.Disposable {
       );
       if (choice === stop) await vscode.workspace.getConfiguration('carbonMeter').update('intensity.notifyHighIntensity', false, vscode.ConfigurationTarget.Global);
     } catch (err) {
-      this.service.log.warn(`high-intensity check failed: ${(err as Error).message}`);
+      this.service.log.warn(`high-intensity check failed: ${errorMessage(err)}`);
     }
   }
 

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower } from '../core/format';
 import type { Run } from '../core/types';
 import type { MeterService } from './meterService';
+import { errorMessage } from '../core/errors';
 
 const FINAL_FIGURE_MS = 15_000;
 const MIN_UPDATE_MS = 1000;
@@ -65,7 +66,7 @@ export class StatusBar implements vscode.Disposable {
       this.todayKg = today.reduce((a, r) => a + r.emissionsKg, 0);
       this.todayRuns = today.length;
     } catch (err) {
-      this.service.log.warn(`status bar: could not read the history: ${(err as Error).message}`);
+      this.service.log.warn(`status bar: could not read the history: ${errorMessage(err)}`);
     }
     this.requestUpdate();
   }
