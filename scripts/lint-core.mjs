@@ -1,3 +1,4 @@
+// Superseded by ESLint (eslint.config.mjs, `npm run lint`); kept until scripts/test-all.mjs runs `npm run lint` instead.
 // The layering rule of ARCHITECTURE.md: src/core and src/cli never import 'vscode'; src/webview never imports Node or core modules that touch Node.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +22,9 @@ try {
     const text = readFileSync(f, 'utf8');
     if (/from\s+['"](node:|fs|child_process|vscode)['"]/.test(text)) problems.push(`${f}: the webview runs in a browser sandbox; no Node or vscode imports`);
   }
-} catch {}
+} catch {
+  // no src/webview: nothing to check
+}
 if (problems.length) {
   console.error(problems.join('\n'));
   process.exit(1);

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 const steps = [
   ['system packages', 'bash', ['scripts/setup/system-packages.sh']],
   ['package the extension', 'npm', ['run', 'package']],
-  ['type-check', 'npx', ['tsc', '-p', '.', '--noEmit']],
+  ['type-check', 'npm', ['run', 'typecheck']],
   ['layering', 'node', ['scripts/lint-core.mjs']],
   ['compile tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']],
   ['unit tests', 'npx', ['mocha']],
