@@ -29,6 +29,8 @@ import {
 } from '../core/intensity/live';
 import { resolveRegion, type RegionInfo } from '../core/intensity/regions';
 import type { Run } from '../core/types';
+import type { CommandId } from './commandIds';
+import { executeCommand, registerCommand } from './commands';
 import type { MeterService } from './meterService';
 import { errorMessage } from '../core/errors';
 
@@ -39,7 +41,7 @@ export const SECRET_KEYS = {
   wattTimePassword: 'carbonMeter.watttime.password',
 } as const;
 
-const SET_API_KEY = 'carbonMeter.setApiKey';
+const SET_API_KEY: CommandId = 'carbonMeter.setApiKey';
 
 export class IntensityService implements vscode.Disposable {
   readonly provider = new SwitchingIntensityProvider();
@@ -126,7 +128,7 @@ export class IntensityService implements vscode.Disposable {
     const action = needsKey ? t('Set API Key') : t('Open Settings');
     void vscode.window.showWarningMessage(t('Carbon Meter: {0}', p.message), action).then((choice) => {
       if (choice !== action) return;
-      if (needsKey) void vscode.commands.executeCommand(SET_API_KEY, p.providerId);
+      if (needsKey) void executeCommand(SET_API_KEY, p.providerId);
       else void vscode.commands.executeCommand('workbench.action.openSettings', 'carbonMeter.intensity');
     });
   }
@@ -252,5 +254,5 @@ export class IntensityService implements vscode.Disposable {
 export function registerIntensity(context: vscode.ExtensionContext, service: MeterService): vscode.Disposable[] {
   const intensity = new IntensityService(context.secrets, service);
   service.intensity = intensity.provider;
-  return [intensity, vscode.commands.registerCommand(SET_API_KEY, (id?: unknown) => intensity.setApiKey(id))];
+  return [intensity, registerCommand(SET_API_KEY, (id?: unknown) => intensity.setApiKey(id))];
 }

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower } from '../core/format';
 import type { Run } from '../core/types';
+import { commandLink, type CommandId } from './commandIds';
 import type { MeterService } from './meterService';
 import { errorMessage } from '../core/errors';
 
@@ -52,7 +53,7 @@ export class StatusBar implements vscode.Disposable {
       s.statusBarPriority,
     );
     item.name = 'Carbon Meter';
-    item.command = 'carbonMeter.showHistory';
+    item.command = 'carbonMeter.showHistory' satisfies CommandId;
     item.show();
     return item;
   }
@@ -161,12 +162,12 @@ export class StatusBar implements vscode.Disposable {
   }
 }
 
-const LINK_COMMANDS = ['carbonMeter.showHistory', 'carbonMeter.stopMetering', 'carbonMeter.openSettings'];
+const LINK_COMMANDS: readonly CommandId[] = ['carbonMeter.showHistory', 'carbonMeter.stopMetering', 'carbonMeter.openSettings'];
 
 function links(live = false): string {
   return [
-    `[$(history) ${vscode.l10n.t('Show History')}](command:carbonMeter.showHistory)`,
-    ...(live ? [`[$(debug-stop) ${vscode.l10n.t('Stop Metering')}](command:carbonMeter.stopMetering)`] : []),
-    `[$(gear) ${vscode.l10n.t('Settings')}](command:carbonMeter.openSettings)`,
+    `[$(history) ${vscode.l10n.t('Show History')}](${commandLink('carbonMeter.showHistory')})`,
+    ...(live ? [`[$(debug-stop) ${vscode.l10n.t('Stop Metering')}](${commandLink('carbonMeter.stopMetering')})`] : []),
+    `[$(gear) ${vscode.l10n.t('Settings')}](${commandLink('carbonMeter.openSettings')})`,
   ].join(' · ');
 }

@@ -21,6 +21,7 @@ import { isLiveProvider } from '../../core/intensity/live/config';
 import { resolveRegion } from '../../core/intensity/regions';
 import type { Run, Sample } from '../../core/types';
 import { HISTORY_VIEW_TYPE, parseWebviewMessage, type HostMessage, type UiState, type WebviewMessage } from '../../shared/protocol';
+import { executeCommand } from '../commands';
 import type { MeterService } from '../meterService';
 import { copyCsvRow, deleteRun, exportRuns, importCsv, rerunInTerminal, windowUi, type PanelUi } from './actions';
 import { panelHtml } from './html';
@@ -247,7 +248,7 @@ export class HistoryPanel implements vscode.Disposable {
         await copyCsvRow(run, this.ui);
         return;
       case 'openReport':
-        await vscode.commands.executeCommand('carbonMeter.showRun', run.id);
+        await executeCommand('carbonMeter.showRun', run.id);
         return;
       case 'deleteRun':
         if (await deleteRun(run, this.service, this.ui)) {
