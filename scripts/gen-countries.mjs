@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Generates src/core/intensity/countries.ts (ISO 3166-1 alpha-2, alpha-3, English name) from:
+// Generates src/core/intensity/countries.generated.ts (ISO 3166-1 alpha-2, alpha-3, English name) from:
 //   data/iso3166.tab         tzdata's iso3166.tab: alpha-2 codes and usual English names, public domain
 //   data/iso3166-alpha3.tab  alpha-2 → alpha-3 code pairs of ISO 3166-1 (see the file's header)
 //
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = join(root, 'data');
-const outFile = join(root, 'src', 'core', 'intensity', 'countries.ts');
+const outFile = join(root, 'src', 'core', 'intensity', 'countries.generated.ts');
 
 /**
  * tzdata words some names so that sorted lists group well ("Samoa (American)", "Korea (South)")

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Generates src/core/power/cpuTdpTable.ts from data/cpu_power.csv (CodeCarbon's CPU TDP table, MIT; see
+// Generates src/core/power/cpuTdpTable.generated.ts from data/cpu_power.csv (CodeCarbon's CPU TDP table, MIT; see
 // data/cpu_power.SOURCE.md). The extension and the CLI never read the CSV at run time: the table ships inside the
 // bundle as one string, parsed on first use by src/core/power/tdp.ts.
 //
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const csvPath = join(root, 'data', 'cpu_power.csv');
-const outPath = join(root, 'src', 'core', 'power', 'cpuTdpTable.ts');
+const outPath = join(root, 'src', 'core', 'power', 'cpuTdpTable.generated.ts');
 
 const SOURCE = 'CodeCarbon cpu_power.csv (mlco2/codecarbon, MIT)';
 const COMMIT = '75b4ca50f3fa337f1c31a574a6f5a177644031ad';
@@ -41,8 +41,6 @@ export function generate(csvText) {
 
 /** Where the table comes from, as shown to users next to a TDP. */
 export const CPU_TDP_SOURCE = ${JSON.stringify(SOURCE)};
-/** The CodeCarbon commit the table was copied from. */
-export const CPU_TDP_SOURCE_COMMIT = ${JSON.stringify(COMMIT)};
 /** Number of rows (names may repeat; the first row of a name wins, as in CodeCarbon). */
 export const CPU_TDP_ROW_COUNT = ${rows.length};
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Generates src/core/intensity/cloudRegions.ts from data/cloud-regions.csv (see data/README.md).
+// Generates src/core/intensity/cloudRegions.generated.ts from data/cloud-regions.csv (see data/README.md).
 //
 //   node scripts/gen-regions.mjs
 //
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const csvFile = join(root, 'data', 'cloud-regions.csv');
-const outFile = join(root, 'src', 'core', 'intensity', 'cloudRegions.ts');
+const outFile = join(root, 'src', 'core', 'intensity', 'cloudRegions.generated.ts');
 
 const HEADER = ['provider', 'region', 'location', 'grid_gco2e_per_kwh', 'provider_cfe', 'pue', 'year', 'source', 'country'];
 const PROVIDERS = new Set(['aws', 'gcp', 'azure']);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Generates src/core/intensity/timezones.ts (IANA time zone → ISO 3166 alpha-2 country)
+// Generates src/core/intensity/timezones.generated.ts (IANA time zone → ISO 3166 alpha-2 country)
 // from the tzdata files kept in data/:
 //   data/zone.tab      tzdata's zone.tab (one country per zone), public domain
 //   data/tz-links.tab  the Link lines of tzdata's tzdata.zi (old names → current names), public domain
@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dataDir = join(root, 'data');
-const outFile = join(root, 'src', 'core', 'intensity', 'timezones.ts');
+const outFile = join(root, 'src', 'core', 'intensity', 'timezones.generated.ts');
 
 /**
  * Links that tzdata merged across countries (the alias now points at a zone of another country

@@ -1,5 +1,5 @@
 // `npm test`: every tier, in order, stopping at the first failure, and one closing line with the real totals.
-//   system packages → build + package → types → layering → unit (plain Node) → VS Code for tests →
+//   system packages → build + package → types → lint → unit (plain Node) → VS Code for tests →
 //   extension host (real VS Code) → UI (real VS Code + Chromium)
 // On a fresh Debian clone, `npm ci && npm test` is all it takes: the set-up steps install what is missing
 // (system packages as root, code-server and its Node 24 under .vscode-test/) and do nothing when it is there.
@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 const steps = [
   ['system packages', 'bash', ['scripts/setup/system-packages.sh']],
   ['package the extension', 'npm', ['run', 'package']],
-  ['type-check', 'npx', ['tsc', '-p', '.', '--noEmit']],
-  ['layering', 'node', ['scripts/lint-core.mjs']],
+  ['type-check', 'npm', ['run', 'typecheck']],
+  ['lint (ESLint: typescript-eslint, layer import bans)', 'npm', ['run', 'lint']],
   ['compile tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']],
   // a single-node SLURM with accounting (Debian's slurm-wlm, slurmdbd, MariaDB) for the SLURM tests; needs root
   ['SLURM test cluster', 'bash', ['-c', 'if [ "$(id -u)" = 0 ]; then bash scripts/slurm/local-cluster.sh start; else echo "not root: no local SLURM cluster; the SLURM cluster tests will say they skip"; fi']],

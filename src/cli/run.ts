@@ -92,6 +92,8 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const { command } = opts;
   const startedAt = Date.now();
   // the command's output passes through (read for its progress) without changing whether it sees a terminal
+  // assigned once the child exists, but read by the output callback given to the spawn: not a const
+  // eslint-disable-next-line prefer-const
   let watch: RunWatch | undefined;
   const adoption = becomeSubreaper(); // before spawning: orphans of the run stay ours (sampling/subreaper.ts)
   const io = spawnWithOutput(command, { onOutput: (stream, text) => watch?.output(stream, text) });

@@ -1,3 +1,4 @@
+import { errorMessage } from './errors';
 /**
  * Is this command line a training run? Used for terminal commands and tasks, where Carbon Meter decides by
  * itself what to meter. Patterns are regular expressions matched against the command line with leading
@@ -43,7 +44,7 @@ export function compilePatterns(patterns: readonly string[]): CompiledPatterns {
     try {
       regexes.push(new RegExp(p));
     } catch (err) {
-      invalid.push({ pattern: p, error: (err as Error).message });
+      invalid.push({ pattern: p, error: errorMessage(err) });
     }
   }
   return { regexes, invalid };

@@ -70,6 +70,7 @@ export function sig(x: number, digits = 3): string {
  * 8-bit CSI), the Unicode line and paragraph separators, and the bidirectional overrides and isolates that reorder
  * what is shown ("Trojan Source").
  */
+// eslint-disable-next-line no-control-regex -- control characters are what this escapes
 const TERMINAL_CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };

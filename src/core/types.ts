@@ -145,11 +145,19 @@ export interface Run {
   schedule?: import('./schedule/types').RunSchedule;
 }
 
-export function emptyEnergy(): EnergyKWh {
-  return { cpu: 0, gpu: 0, ram: 0, total: 0 };
-}
-
-/** µJ → kWh */
-export const UJ_PER_KWH = 3.6e12;
 /** J (W·s) → kWh */
 export const J_PER_KWH = 3.6e6;
+
+/** Who holds a running run's checkpoint (history/running/<id>.json): written and judged by core/history/owner.ts. */
+export interface CheckpointOwner {
+  pid: number;
+  host: string;
+  /** Linux: the owner's start time in clock ticks since boot (/proc/<pid>/stat field 22), to survive pid reuse. */
+  startTicks?: number;
+  /** Linux: /proc/sys/kernel/random/boot_id. */
+  bootId?: string;
+  /** Linux: the owner's pid namespace ("pid:[4026531836]"); pids are only comparable inside one namespace. */
+  pidNs?: string;
+  /** ISO time of the owner's last checkpoint. */
+  heartbeatAt: string;
+}

@@ -3,14 +3,26 @@ import * as vscode from 'vscode';
 import { formatCo2, formatDuration } from '../core/format';
 import { runReportMarkdown } from '../core/report';
 import { childProcesses, listProcesses } from '../core/sampling/processes';
+import type { CommandId } from './commandIds';
 import type { MeterService } from './meterService';
+
+/** Registers one of Carbon Meter's commands (package.json contributes it; `CommandId` lists it). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- VS Code passes whatever the caller gave
+export function registerCommand(id: CommandId, callback: (...args: any[]) => unknown): vscode.Disposable {
+  return vscode.commands.registerCommand(id, callback);
+}
+
+/** Runs one of Carbon Meter's commands. */
+export function executeCommand<T = unknown>(id: CommandId, ...args: unknown[]): Thenable<T | undefined> {
+  return vscode.commands.executeCommand<T>(id, ...args);
+}
 
 export function registerCommands(service: MeterService, showHistory: (runId?: string) => Promise<void>): vscode.Disposable[] {
   const t = vscode.l10n.t;
   return [
-    vscode.commands.registerCommand('carbonMeter.showHistory', (runId?: string) => showHistory(typeof runId === 'string' ? runId : undefined)),
-    vscode.commands.registerCommand('carbonMeter.showRun', (runId: string) => showRunReport(service, runId)),
-    vscode.commands.registerCommand('carbonMeter.stopMetering', async (runId?: string) => {
+    registerCommand('carbonMeter.showHistory', (runId?: string) => showHistory(typeof runId === 'string' ? runId : undefined)),
+    registerCommand('carbonMeter.showRun', (runId: string) => showRunReport(service, runId)),
+    registerCommand('carbonMeter.stopMetering', async (runId?: string) => {
       const active = service.active();
       if (!active.length) {
         void vscode.window.showInformationMessage(t('Carbon Meter: nothing is being metered.'));
@@ -31,7 +43,7 @@ export function registerCommands(service: MeterService, showHistory: (runId?: st
       const run = await service.stop(id);
       if (run) void vscode.window.showInformationMessage(t('Carbon Meter: stopped metering {0} ({1} CO₂eq). The process keeps running.', run.name, formatCo2(run.emissionsKg)));
     }),
-    vscode.commands.registerCommand('carbonMeter.meterProcess', async () => {
+    registerCommand('carbonMeter.meterProcess', async () => {
       const procs = (await listProcesses()).filter((p) => p.pid !== process.pid);
       const pick = await vscode.window.showQuickPick(
         procs.map((p) => ({ label: `$(server-process) ${p.command.split(/\s+/)[0].split('/').pop()}`, description: `pid ${p.pid}`, detail: p.command.slice(0, 300), pid: p.pid, command: p.command })),
@@ -41,7 +53,7 @@ export function registerCommands(service: MeterService, showHistory: (runId?: st
       const meter = await service.start({ pid: pick.pid, command: pick.command, cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', source: 'manual', countFromProcessStart: false });
       if (!meter) void vscode.window.showInformationMessage(t('Carbon Meter: process {0} is already metered.', String(pick.pid)));
     }),
-    vscode.commands.registerCommand('carbonMeter.meterTerminalProcess', async () => {
+    registerCommand('carbonMeter.meterTerminalProcess', async () => {
       const terminal = vscode.window.activeTerminal;
       if (!terminal) {
         void vscode.window.showWarningMessage(t('Carbon Meter: there is no active terminal. Start your training in a terminal first.'));
@@ -61,8 +73,8 @@ export function registerCommands(service: MeterService, showHistory: (runId?: st
       }
       await service.start({ pid: child.pid, command: child.command, cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', source: 'terminal', reaperPid: shellPid, countFromProcessStart: false });
     }),
-    vscode.commands.registerCommand('carbonMeter.openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:carbon-meter.carbon-meter')),
-    vscode.commands.registerCommand('carbonMeter.showLog', () => service.log.show(true)),
+    registerCommand('carbonMeter.openSettings', () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:carbon-meter.carbon-meter')),
+    registerCommand('carbonMeter.showLog', () => service.log.show(true)),
   ];
 }
 

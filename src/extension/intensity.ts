@@ -10,11 +10,8 @@ import * as vscode from 'vscode';
 import {
   bestStartTime,
   formatStartTimeTip,
-  greenerTimeForRun,
   intensityLevel,
   profileFromRun,
-  type GreenerTimeForRun,
-  type PowerSegment,
 } from '../core/advice/greenerTime';
 import { formatIntensity } from '../core/format';
 import {
@@ -32,7 +29,10 @@ import {
 } from '../core/intensity/live';
 import { resolveRegion, type RegionInfo } from '../core/intensity/regions';
 import type { Run } from '../core/types';
+import type { CommandId } from './commandIds';
+import { executeCommand, registerCommand } from './commands';
 import type { MeterService } from './meterService';
+import { errorMessage } from '../core/errors';
 
 /** SecretStorage keys. */
 export const SECRET_KEYS = {
@@ -41,7 +41,7 @@ export const SECRET_KEYS = {
   wattTimePassword: 'carbonMeter.watttime.password',
 } as const;
 
-const SET_API_KEY = 'carbonMeter.setApiKey';
+const SET_API_KEY: CommandId = 'carbonMeter.setApiKey';
 
 export class IntensityService implements vscode.Disposable {
   readonly provider = new SwitchingIntensityProvider();
@@ -101,7 +101,7 @@ export class IntensityService implements vscode.Disposable {
     try {
       secrets = await this.readSecrets();
     } catch (err) {
-      this.service.log.error(`cannot read the API key from the secret storage: ${(err as Error).message}`);
+      this.service.log.error(`cannot read the API key from the secret storage: ${errorMessage(err)}`);
       secrets = {};
     }
     if (gen !== this.generation) return; // a newer rebuild is under way
@@ -128,7 +128,7 @@ export class IntensityService implements vscode.Disposable {
     const action = needsKey ? t('Set API Key') : t('Open Settings');
     void vscode.window.showWarningMessage(t('Carbon Meter: {0}', p.message), action).then((choice) => {
       if (choice !== action) return;
-      if (needsKey) void vscode.commands.executeCommand(SET_API_KEY, p.providerId);
+      if (needsKey) void executeCommand(SET_API_KEY, p.providerId);
       else void vscode.commands.executeCommand('workbench.action.openSettings', 'carbonMeter.intensity');
     });
   }
@@ -187,20 +187,6 @@ export class IntensityService implements vscode.Disposable {
     }
   }
 
-  /** Greener-time tips for a run like `run` (its duration and power), starting now, in the run's region. */
-  async greenerTime(run: Pick<Run, 'durationS' | 'energyKWh' | 'intensity'>, profile?: PowerSegment[]): Promise<GreenerTimeForRun> {
-    await this.ready;
-    const inner = this.provider.current;
-    if (!isLiveProvider(inner)) return { kind: 'unavailable', reason: vscode.l10n.t('Set carbonMeter.intensity.provider to a live source for greener-hour tips.') };
-    let region: RegionInfo;
-    try {
-      region = resolveRegion(run.intensity.region);
-    } catch (err) {
-      return { kind: 'unavailable', reason: (err as Error).message };
-    }
-    return greenerTimeForRun(inner, region, profile ?? profileFromRun(run), Date.now());
-  }
-
   /** When a run starts during a high-intensity period, say so (once per half hour at most) with a greener time. */
   private async noticeHighIntensity(run: Run): Promise<void> {
     if (!this.settings.notifyHighIntensity) return;
@@ -245,7 +231,7 @@ export class IntensityService implements vscode.Disposable {
       );
       if (choice === stop) await vscode.workspace.getConfiguration('carbonMeter').update('intensity.notifyHighIntensity', false, vscode.ConfigurationTarget.Global);
     } catch (err) {
-      this.service.log.warn(`high-intensity check failed: ${(err as Error).message}`);
+      this.service.log.warn(`high-intensity check failed: ${errorMessage(err)}`);
     }
   }
 
@@ -268,5 +254,5 @@ export class IntensityService implements vscode.Disposable {
 export function registerIntensity(context: vscode.ExtensionContext, service: MeterService): vscode.Disposable[] {
   const intensity = new IntensityService(context.secrets, service);
   service.intensity = intensity.provider;
-  return [intensity, vscode.commands.registerCommand(SET_API_KEY, (id?: unknown) => intensity.setApiKey(id))];
+  return [intensity, registerCommand(SET_API_KEY, (id?: unknown) => intensity.setApiKey(id))];
 }

@@ -12,6 +12,7 @@ import type { Run } from '../core/types';
 import { Emitter } from '../core/util/events';
 import { readSettings, type Settings } from './settings';
 import { redactSecrets } from '../core/history/redact';
+import { errorMessage } from '../core/errors';
 
 /** What an adapter knows of a run it wants metered; the service adds the region and PUE. */
 export type StartRequest = Pick<RunSpec, 'pid' | 'command' | 'name' | 'cwd' | 'source' | 'reaperPid' | 'startedAt' | 'countFromProcessStart'>;
@@ -46,7 +47,7 @@ export class MeterService implements vscode.Disposable {
         this.log.warn(`recovered interrupted run ${r.name} (${r.id}) up to its last checkpoint`);
       }
     } catch (err) {
-      this.log.error(`could not look for interrupted runs in ${this.store.dir}: ${(err as Error).message}`);
+      this.log.error(`could not look for interrupted runs in ${this.store.dir}: ${errorMessage(err)}`);
     }
     const watcher = this.store.watch(() => this._onHistoryChanged.fire());
     this.disposables.push(watcher);
@@ -120,7 +121,7 @@ export class MeterService implements vscode.Disposable {
         return hub;
       })();
       this.hub.catch((err) => {
-        this.log.error(`metering is unavailable: ${(err as Error).message}`);
+        this.log.error(`metering is unavailable: ${errorMessage(err)}`);
         this.hub = undefined;
       });
     }

@@ -5,7 +5,9 @@
 import * as vscode from 'vscode';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower } from '../core/format';
 import type { Run } from '../core/types';
+import { commandLink, type CommandId } from './commandIds';
 import type { MeterService } from './meterService';
+import { errorMessage } from '../core/errors';
 
 const FINAL_FIGURE_MS = 15_000;
 const MIN_UPDATE_MS = 1000;
@@ -51,7 +53,7 @@ export class StatusBar implements vscode.Disposable {
       s.statusBarPriority,
     );
     item.name = 'Carbon Meter';
-    item.command = 'carbonMeter.showHistory';
+    item.command = 'carbonMeter.showHistory' satisfies CommandId;
     item.show();
     return item;
   }
@@ -65,7 +67,7 @@ export class StatusBar implements vscode.Disposable {
       this.todayKg = today.reduce((a, r) => a + r.emissionsKg, 0);
       this.todayRuns = today.length;
     } catch (err) {
-      this.service.log.warn(`status bar: could not read the history: ${(err as Error).message}`);
+      this.service.log.warn(`status bar: could not read the history: ${errorMessage(err)}`);
     }
     this.requestUpdate();
   }
@@ -175,12 +177,12 @@ function forecastLine(r: Run): string | undefined {
   return r.budget ? `${line} · ${vscode.l10n.t('budget {0}', formatCo2(r.budget.limitG / 1000))}` : line;
 }
 
-const LINK_COMMANDS = ['carbonMeter.showHistory', 'carbonMeter.stopMetering', 'carbonMeter.openSettings'];
+const LINK_COMMANDS: readonly CommandId[] = ['carbonMeter.showHistory', 'carbonMeter.stopMetering', 'carbonMeter.openSettings'];
 
 function links(live = false): string {
   return [
-    `[$(history) ${vscode.l10n.t('Show History')}](command:carbonMeter.showHistory)`,
-    ...(live ? [`[$(debug-stop) ${vscode.l10n.t('Stop Metering')}](command:carbonMeter.stopMetering)`] : []),
-    `[$(gear) ${vscode.l10n.t('Settings')}](command:carbonMeter.openSettings)`,
+    `[$(history) ${vscode.l10n.t('Show History')}](${commandLink('carbonMeter.showHistory')})`,
+    ...(live ? [`[$(debug-stop) ${vscode.l10n.t('Stop Metering')}](${commandLink('carbonMeter.stopMetering')})`] : []),
+    `[$(gear) ${vscode.l10n.t('Settings')}](${commandLink('carbonMeter.openSettings')})`,
   ].join(' · ');
 }

@@ -10,8 +10,21 @@
  * No `vscode` and no Node here: the webview bundles this module.
  */
 import { isSafeRunId, runProblem } from '../core/history/records';
-import type { Snapshot } from '../core/advice/snapshot';
-import { MAX_FILTER_TEXT, PAGE_SIZES, RUN_SOURCES, RUN_STATUSES, SORT_KEYS, type TableQuery } from '../core/advice/table';
+import type { RunsChart, RunsChartSeries, PowerSeries } from '../core/advice/series';
+import type { RunDetail, Snapshot } from '../core/advice/snapshot';
+import {
+  MAX_FILTER_TEXT,
+  PAGE_SIZES,
+  RUN_SOURCES,
+  RUN_STATUSES,
+  SORT_KEYS,
+  type RunRow,
+  type TablePage,
+  type TableQuery,
+} from '../core/advice/table';
+import type { RegionAdvice, RegionTip, TimeAdvice, TipGroup } from '../core/advice/tips';
+import type { EquivalentSource, PeriodTotals } from '../core/advice/totals';
+import type { ComponentPower, GpuInfo, Hardware, Run, RunIntensity, RunPower } from '../core/types';
 
 export type { Snapshot, RunDetail } from '../core/advice/snapshot';
 export type { TableQuery, RunRow, TablePage, SortKey } from '../core/advice/table';
@@ -103,14 +116,40 @@ function numbers(max: number): Check {
   };
 }
 
-function shape(fields: Record<string, Check>): Check {
+/**
+ * One check per field of T, every field required (optional ones take `optional(...)`): a field added to T without a
+ * check here fails to compile, and so does a check for a field T does not have.
+ */
+type Checks<T> = { readonly [K in keyof T]-?: Check };
+
+/** An object whose fields pass their checks. T is always given: `shape<TableQuery>({...})`. */
+function shape<T>(fields: Checks<NoInfer<T>>): Check {
+  const entries = Object.entries<Check>(fields);
   return (x, p) => {
     if (!isObj(x)) return `${p} is not an object`;
-    for (const [k, c] of Object.entries(fields)) {
+    for (const [k, c] of entries) {
       const e = c(x[k], `${p}.${k}`);
       if (e) return e;
     }
     return undefined;
+  };
+}
+
+/**
+ * A tagged union: one set of field checks per tag value, every tag required (a new message type or advice kind
+ * without its checks fails to compile).
+ */
+type TaggedChecks<U, Tag extends keyof U> = {
+  readonly [V in U[Tag] & PropertyKey]: Checks<Omit<Extract<U, Record<Tag, V>>, Tag>>;
+};
+
+function tagged<U, Tag extends keyof U & string>(tag: Tag, variants: TaggedChecks<NoInfer<U>, Tag>): Check {
+  const byTag = new Map<unknown, Check>(Object.entries<Checks<unknown>>(variants).map(([v, fields]) => [v, shape<unknown>(fields)]));
+  return (x, p) => {
+    if (!isObj(x)) return `${p} is not an object`;
+    const check = typeof x[tag] === 'string' ? byTag.get(x[tag]) : undefined;
+    if (!check) return `${p}.${tag} is not a known ${tag}`;
+    return check(x, p);
   };
 }
 
@@ -129,7 +168,7 @@ function recordOf(keys: readonly string[], value: Check): Check {
 // ---------------------------------------------------------------------------------------------------------------
 // the pieces
 
-const queryCheck = shape({
+const queryCheck = shape<TableQuery>({
   text: str(MAX_FILTER_TEXT),
   source: oneOf(['all', ...RUN_SOURCES]),
   status: oneOf(['all', ...RUN_STATUSES]),
@@ -139,10 +178,26 @@ const queryCheck = shape({
   pageSize: oneOf(PAGE_SIZES),
 });
 
-const uiStateCheck = shape({ query: queryCheck, openRunId: optional(runId) });
+const uiStateCheck = shape<UiState>({ query: queryCheck, openRunId: optional(runId) });
+
+/**
+ * What the history store already requires of a run (core/history/records.ts `runProblem`); the panel checks the rest
+ * (runExtras). A field added to Run must be checked in one of the two places.
+ */
+type CheckedByStore = 'id' | 'name' | 'command' | 'cwd' | 'source' | 'startedAt' | 'status' | 'durationS' | 'cpuSeconds' | 'emissionsKg' | 'pue' | 'energyKWh' | 'notes';
+const componentExtras = shape<Omit<ComponentPower, 'method' | 'detail' | 'meanW' | 'lastW'>>({
+  unavailableReason: optional(str()),
+  tdpW: optional(num),
+  wPerGB: optional(num),
+  source: optional(str()),
+  shareRule: optional(str()),
+});
+
+/** The record keeps at most this many forecasts (core/forecast). */
+const MAX_FORECASTS = 1000;
 
 /** What the panel shows of a run, beyond what the history store already requires (runProblem). */
-const runExtras = shape({
+const runExtras = shape<Omit<Run, CheckedByStore>>({
   endedAt: optional(str()),
   exitCode: optional(nullable(num)),
   peakRamGB: optional(num),
@@ -150,24 +205,68 @@ const runExtras = shape({
   meterVersion: optional(str()),
   host: optional(str()),
   sampleCount: optional(num),
-  intensity: shape({
+  pid: optional(int),
+  intensity: shape<Omit<RunIntensity, 'gPerKWh' | 'region' | 'source' | 'method'>>({
     regionName: optional(str()),
     regionReason: optional(str()),
     fallback: optional(str()),
     year: optional(num),
     guessed: optional(bool),
-    factorType: optional(str()),
+    factorType: optional(oneOf(['average', 'marginal'])),
   }),
-  power: shape({
-    cpu: shape({ unavailableReason: optional(str()), tdpW: optional(num), wPerGB: optional(num) }),
-    gpu: shape({ unavailableReason: optional(str()), tdpW: optional(num), wPerGB: optional(num), source: optional(str()), shareRule: optional(str()) }),
-    ram: shape({ unavailableReason: optional(str()), tdpW: optional(num), wPerGB: optional(num) }),
-  }),
-  hardware: shape({
-    gpus: arrayOf(shape({ index: num, name: str(), memoryMB: optional(num), uuid: optional(str()) }), 1024),
+  power: shape<RunPower>({ cpu: componentExtras, gpu: componentExtras, ram: componentExtras }),
+  hardware: shape<Omit<Hardware, 'cpuModel' | 'logicalCpus' | 'ramGB'>>({
+    gpus: arrayOf(shape<GpuInfo>({ index: num, name: str(), memoryMB: optional(num), uuid: optional(str()) }), 1024),
+    sockets: optional(num),
     os: optional(str()),
     hostname: optional(str()),
   }),
+  forecasts: optional(arrayOf(shape<NonNullable<Run['forecasts']>[number]>({ t: num, progress: num, predictedKWh: num, predictedKg: num }), MAX_FORECASTS)),
+  budget: optional(
+    shape<NonNullable<Run['budget']>>({
+      limitG: num,
+      perRunG: optional(num),
+      monthlyKg: optional(num),
+      monthUsedKg: optional(num),
+      onBudget: oneOf(['warn', 'stop']),
+      forecastOverAt: optional(str()),
+      forecastG: optional(num),
+      reachedAt: optional(str()),
+    }),
+  ),
+  stoppedBy: optional(oneOf(['budget'])),
+  schedule: optional(
+    shape<NonNullable<Run['schedule']>>({
+      wait: optional(
+        shape<NonNullable<NonNullable<Run['schedule']>['wait']>>({
+          withinH: num,
+          requestedAt: str(),
+          plannedStart: str(),
+          waitedS: num,
+          nowMeanGPerKWh: num,
+          plannedMeanGPerKWh: num,
+          expectedSavingFraction: num,
+          assumedDurationS: num,
+          assumedFrom: str(),
+          source: str(),
+        }),
+      ),
+      startedNowReason: optional(str()),
+      pause: optional(
+        shape<NonNullable<NonNullable<Run['schedule']>['pause']>>({
+          thresholdGPerKWh: num,
+          maxDelayS: num,
+          pausedS: num,
+          pauses: num,
+          avoidedMeanGPerKWh: optional(num),
+          runningMeanGPerKWh: optional(num),
+          estimatedSavingKg: optional(num),
+          delayExhausted: optional(bool),
+          source: str(),
+        }),
+      ),
+    }),
+  ),
 });
 
 const runCheck: Check = (x, p) => {
@@ -178,7 +277,7 @@ const runCheck: Check = (x, p) => {
 
 const MAX_POINTS = 2000;
 const powerCheck: Check = (x, p) => {
-  const e = shape({
+  const e = shape<PowerSeries>({
     t0: num,
     t: numbers(MAX_POINTS),
     cpuW: numbers(MAX_POINTS),
@@ -197,7 +296,7 @@ const powerCheck: Check = (x, p) => {
   return undefined;
 };
 
-const tipCheck = shape({
+const tipCheck = shape<RegionTip>({
   code: str(200),
   name: str(400),
   kind: oneOf(['country', 'cloud']),
@@ -210,46 +309,37 @@ const tipCheck = shape({
   year: optional(num),
 });
 
-const adviceCheck = shape({
+const adviceCheck = shape<RegionAdvice>({
   energyKWh: num,
   actualKg: num,
   ownPue: num,
   region: optional(str()),
-  groups: arrayOf(shape({ key: oneOf(['countries', 'cloud', 'yours', 'near', 'providers']), tips: arrayOf(tipCheck, 100), compared: num }), 3),
+  groups: arrayOf(shape<TipGroup>({ key: oneOf(['countries', 'cloud', 'yours', 'near', 'providers']), tips: arrayOf(tipCheck, 100), compared: num }), 3),
   best: optional(shape({ regionGPerKWh: num, tip: tipCheck })),
   configured: arrayOf(str(), 1000),
   problems: arrayOf(str(), 1000),
   basis: oneOf(['annual-average']),
 });
 
-const timeCheck: Check = (x, p) => {
-  if (!isObj(x)) return `${p} is not an object`;
-  switch (x.kind) {
-    case 'needs-live-source':
-    case 'pending':
-      return shape({ settingKey: str(200) })(x, p);
-    case 'no-forecast':
-      return shape({ settingKey: str(200), minGPerKWh: num, maxGPerKWh: num })(x, p);
-    case 'unavailable':
-      return shape({ settingKey: str(200), reason: str(2000) })(x, p);
-    case 'forecast':
-      return shape({
-        settingKey: str(200),
-        startMs: num,
-        startsNow: bool,
-        savingFraction: num,
-        savingKg: num,
-        horizonH: num,
-        pause: optional(shape({ thresholdGPerKWh: num, savingFraction: num, finishMs: num })),
-        factorType: oneOf(['average', 'marginal']),
-        source: str(400),
-      })(x, p);
-    default:
-      return `${p}.kind is not a known kind`;
-  }
-};
+const timeCheck = tagged<TimeAdvice, 'kind'>('kind', {
+  'needs-live-source': { settingKey: str(200) },
+  pending: { settingKey: str(200) },
+  'no-forecast': { settingKey: str(200), minGPerKWh: num, maxGPerKWh: num },
+  unavailable: { settingKey: str(200), reason: str(2000) },
+  forecast: {
+    settingKey: str(200),
+    startMs: num,
+    startsNow: bool,
+    savingFraction: num,
+    savingKg: num,
+    horizonH: num,
+    pause: optional(shape<NonNullable<Extract<TimeAdvice, { kind: 'forecast' }>['pause']>>({ thresholdGPerKWh: num, savingFraction: num, finishMs: num })),
+    factorType: oneOf(['average', 'marginal']),
+    source: str(400),
+  },
+});
 
-const detailCheck = shape({
+const detailCheck = shape<RunDetail>({
   run: runCheck,
   power: nullable(powerCheck),
   advice: adviceCheck,
@@ -260,7 +350,7 @@ const detailCheck = shape({
   canDelete: bool,
 });
 
-const rowCheck = shape({
+const rowCheck = shape<RunRow>({
   id: runId,
   name: str(),
   command: str(),
@@ -275,7 +365,7 @@ const rowCheck = shape({
   guessed: optional(bool),
 });
 
-const totalsCheck = shape({
+const totalsCheck = shape<PeriodTotals>({
   period: oneOf(['today', 'week', 'month', 'all']),
   fromMs: optional(num),
   runs: num,
@@ -286,12 +376,12 @@ const totalsCheck = shape({
   smartphoneCharges: num,
 });
 
-const equivalentCheck = shape({ unit: str(), source: str(), url: str(), year: num });
+const equivalentCheck = shape<EquivalentSource>({ unit: str(), source: str(), url: str(), year: num });
 
 const chartCheck: Check = (x, p) => {
-  const e = shape({
+  const e = shape<RunsChart>({
     series: arrayOf(
-      shape({
+      shape<RunsChartSeries>({
         source: oneOf(RUN_SOURCES),
         t: numbers(MAX_POINTS),
         kg: numbers(MAX_POINTS),
@@ -314,23 +404,23 @@ const chartCheck: Check = (x, p) => {
   return undefined;
 };
 
-const tableCheck = shape({
+const tableCheck = shape<TablePage>({
   query: queryCheck,
   rows: arrayOf(rowCheck, Math.max(...PAGE_SIZES)),
   matched: num,
   total: num,
   pageCount: num,
-  facets: shape({ source: recordOf(RUN_SOURCES, num), status: recordOf(RUN_STATUSES, num) }),
+  facets: shape<TablePage['facets']>({ source: recordOf(RUN_SOURCES, num), status: recordOf(RUN_STATUSES, num) }),
 });
 
-const snapshotCheck = shape({
+const snapshotCheck = shape<Snapshot>({
   generatedAt: num,
   historyDir: str(),
   corrupt: num,
   runCount: num,
   running: num,
   totals: arrayOf(totalsCheck, 4),
-  equivalents: shape({ carKm: equivalentCheck, smartphoneCharge: equivalentCheck }),
+  equivalents: shape<Snapshot['equivalents']>({ carKm: equivalentCheck, smartphoneCharge: equivalentCheck }),
   totalsAdvice: adviceCheck,
   chart: chartCheck,
   table: tableCheck,
@@ -341,47 +431,45 @@ const snapshotCheck = shape({
 // ---------------------------------------------------------------------------------------------------------------
 // the two entry points
 
+/** Every webview → host message type, with the checks of its fields (a new type or field must be added here). */
+const WEBVIEW_MESSAGES: TaggedChecks<WebviewMessage, 'type'> = {
+  ready: { state: optional(uiStateCheck) },
+  query: { query: queryCheck },
+  openRun: { id: runId },
+  closeRun: {},
+  rerun: { id: runId },
+  copyCsv: { id: runId },
+  deleteRun: { id: runId },
+  openReport: { id: runId },
+  export: { format: oneOf(['csv', 'json']) },
+  import: {},
+  openSettings: { key: oneOf(OPENABLE_SETTINGS) },
+  log: { level: oneOf(['info', 'warn', 'error']), message: str(MAX_LOG_CHARS) },
+};
+
+/** Every host → webview message type, with the checks of its fields. */
+const HOST_MESSAGES: TaggedChecks<HostMessage, 'type'> = {
+  snapshot: { seq: int, snapshot: snapshotCheck },
+};
+
+/** `x` as one of the messages of `table` (by its `type`), or why it is not one. Field paths start at the message. */
+function parseMessage<M>(x: unknown, table: Readonly<Record<string, Readonly<Record<string, Check>>>>): M | string {
+  if (!isObj(x)) return 'message is not an object';
+  const fields = typeof x.type === 'string' && Object.hasOwn(table, x.type) ? table[x.type] : undefined;
+  if (!fields) return `unknown message type ${JSON.stringify(typeof x.type === 'string' ? x.type.slice(0, 40) : x.type)}`;
+  for (const [k, check] of Object.entries(fields)) {
+    const problem = check(x[k], k);
+    if (problem) return `${String(x.type)} message: ${problem}`;
+  }
+  return x as unknown as M;
+}
+
 /** A message from the webview, checked; a string says why it is not one. */
 export function parseWebviewMessage(x: unknown): WebviewMessage | string {
-  if (!isObj(x)) return 'message is not an object';
-  const withId = (): string | undefined => runId(x.id, 'id');
-  let problem: string | undefined;
-  switch (x.type) {
-    case 'ready':
-      problem = optional(uiStateCheck)(x.state, 'state');
-      break;
-    case 'query':
-      problem = queryCheck(x.query, 'query');
-      break;
-    case 'openRun':
-    case 'rerun':
-    case 'copyCsv':
-    case 'deleteRun':
-    case 'openReport':
-      problem = withId();
-      break;
-    case 'closeRun':
-    case 'import':
-      break;
-    case 'export':
-      problem = oneOf(['csv', 'json'])(x.format, 'format');
-      break;
-    case 'openSettings':
-      problem = oneOf(OPENABLE_SETTINGS)(x.key, 'key');
-      break;
-    case 'log':
-      problem = oneOf(['info', 'warn', 'error'])(x.level, 'level') ?? str(MAX_LOG_CHARS)(x.message, 'message');
-      break;
-    default:
-      return `unknown message type ${JSON.stringify(typeof x.type === 'string' ? x.type.slice(0, 40) : x.type)}`;
-  }
-  return problem ? `${String(x.type)} message: ${problem}` : (x as unknown as WebviewMessage);
+  return parseMessage<WebviewMessage>(x, WEBVIEW_MESSAGES);
 }
 
 /** A message from the extension host, checked; a string says why it is not one. */
 export function parseHostMessage(x: unknown): HostMessage | string {
-  if (!isObj(x)) return 'message is not an object';
-  if (x.type !== 'snapshot') return `unknown message type ${JSON.stringify(typeof x.type === 'string' ? x.type.slice(0, 40) : x.type)}`;
-  const problem = int(x.seq, 'seq') ?? snapshotCheck(x.snapshot, 'snapshot');
-  return problem ? `snapshot message: ${problem}` : (x as unknown as HostMessage);
+  return parseMessage<HostMessage>(x, HOST_MESSAGES);
 }

@@ -149,7 +149,12 @@ export class RunsChartView {
     }));
     let lo = Infinity;
     let hi = -Infinity;
-    for (const s of data.series) for (const x of s.t) (lo = Math.min(lo, x)), (hi = Math.max(hi, x));
+    for (const s of data.series) {
+      for (const x of s.t) {
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
+    }
     const spanDays = (hi - lo) / 86400;
     if (!this.chart) {
       this.chart = new Chart(this.canvas, { type: 'scatter', data: { datasets }, options: this.options(theme, spanDays) });

@@ -10,6 +10,7 @@ import { isSafeRunId } from '../core/history/records';
 import { parseHostMessage, type UiState, type WebviewMessage } from '../shared/protocol';
 import { App } from './app';
 import { loadBundle } from './l10n';
+import { errorDetail } from '../core/errors';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -63,7 +64,7 @@ window.addEventListener('message', (e: MessageEvent<unknown>) => {
   try {
     app.render(msg.snapshot);
   } catch (err) {
-    log('error', `could not render the snapshot: ${(err as Error).stack ?? String(err)}`);
+    log('error', `could not render the snapshot: ${errorDetail(err)}`);
   }
 });
 

@@ -9,12 +9,14 @@ describe('CLI: escaping for terminals', () => {
     assert.equal(escapeControl('a\nb\rc\td'), 'a\\nb\\rc\\td');
     assert.equal(escapeControl('\x9b31m\x7f\u202egnp.exe\u2028'), '\\x9b31m\\x7f\\u202egnp.exe\\u2028');
     assert.equal(escapeControl('résumé · CO₂ 日本 C:\\runs'), 'résumé · CO₂ 日本 C:\\runs');
+    // eslint-disable-next-line no-control-regex -- the test looks for raw control characters
     for (let c = 0; c < 0x20; c++) assert.doesNotMatch(escapeControl(String.fromCharCode(c)), /[\x00-\x1f]/);
   });
 
   it('makes JSON terminal-safe without changing its value', () => {
     const value = { name: 'a\x1b[2J\x9b\x9d52;c;x\x07\u202e\u2028b', n: 1 };
     const text = terminalSafeJson(JSON.stringify(value));
+    // eslint-disable-next-line no-control-regex -- the test looks for raw control characters
     assert.doesNotMatch(text, /[\x00-\x1f\x7f-\x9f\u2028\u202e]/);
     assert.deepEqual(JSON.parse(text), value);
   });

@@ -23,6 +23,7 @@ const PTYRUN = path.join(SIGNALS, 'ptyrun.py');
 const PYTHON = process.env.PYTHON ?? 'python3';
 const RUNS = 1500;
 /** Raw terminal controls: ESC, BEL, C1 (CSI 0x9b, OSC 0x9d), bidi override. */
+// eslint-disable-next-line no-control-regex -- the test looks for raw control characters
 const RAW_CONTROL = /[\x07\x1b\x9b\x9d\u202e]/;
 
 function tmpHome(): string {

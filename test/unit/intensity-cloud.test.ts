@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLOUD_REGION_ROWS } from '../../src/core/intensity/cloudRegions';
+import { CLOUD_REGION_ROWS } from '../../src/core/intensity/cloudRegions.generated';
 import { CLOUD_SOURCES, resolveRegion } from '../../src/core/intensity/regions';
 
 const csvPath = path.resolve(__dirname, '../../../data/cloud-regions.csv');
@@ -46,7 +46,7 @@ describe('intensity/cloudRegions: generated module vs data/cloud-regions.csv', (
     assert.deepEqual(header, ['provider', 'region', 'location', 'grid_gco2e_per_kwh', 'provider_cfe', 'pue', 'year', 'source', 'country']);
   });
 
-  it('cloudRegions.ts equals the parsed CSV, row for row (run scripts/gen-regions.mjs after editing the CSV)', () => {
+  it('cloudRegions.generated.ts equals the parsed CSV, row for row (run scripts/gen-regions.mjs after editing the CSV)', () => {
     const expected = rows.map((f) => {
       const row: Record<string, unknown> = {
         provider: f[col('provider')],

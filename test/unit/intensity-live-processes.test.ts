@@ -46,7 +46,11 @@ function child(kind: 'uk' | 'watttime', cacheDir: string, baseUrl: string, t: nu
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   readline.createInterface({ input: proc.stdout! }).on('line', (l) => {
     lines.push(l);
-    for (const w of [...waiters]) if (w.match(l)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(l);
+    for (const w of [...waiters]) {
+      if (!w.match(l)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(l);
+    }
   });
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return {

@@ -17,7 +17,7 @@ import {
   worldRegion,
   type RegionInfo,
 } from '../../src/core/intensity/regions';
-import { COUNTRIES } from '../../src/core/intensity/countries';
+import { COUNTRIES } from '../../src/core/intensity/countries.generated';
 
 // The installed package's own data, read independently of the module under test.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

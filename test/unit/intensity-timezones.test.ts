@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { guessRegionFromTimeZone, resolveRegion } from '../../src/core/intensity/regions';
-import { TZDATA_VERSION, ZONE_COUNTRY } from '../../src/core/intensity/timezones';
+import { TZDATA_VERSION, ZONE_COUNTRY } from '../../src/core/intensity/timezones.generated';
 
 describe('intensity/regions: guessRegionFromTimeZone', () => {
   it('Europe/Paris → FR, with the reason', () => {

@@ -148,8 +148,13 @@ describe('power/rapl: permission denied (a real EACCES)', () => {
       }
       return { probe, readerError, uid: process.getuid?.() ?? -1 };
     }
-    const moduleCopy = path.join(base, 'rapl.js');
+    // the compiled module and what it requires, in the same layout (power/rapl.js needs ../errors.js)
+    fs.mkdirSync(path.join(base, 'power'));
+    const moduleCopy = path.join(base, 'power', 'rapl.js');
     fs.copyFileSync(require.resolve('../../src/core/power/rapl'), moduleCopy);
+    fs.copyFileSync(require.resolve('../../src/core/errors'), path.join(base, 'errors.js'));
+    fs.chmodSync(path.join(base, 'power'), 0o755);
+    fs.chmodSync(path.join(base, 'errors.js'), 0o644);
     // let nobody traverse the temporary folder and read everything but the counter
     for (let dir = base; dir !== path.dirname(dir) && dir.startsWith(os.tmpdir()) && dir !== os.tmpdir(); dir = path.dirname(dir)) {
       fs.chmodSync(dir, 0o755);

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CPU_TDP_ROW_COUNT, CPU_TDP_ROWS, CPU_TDP_SOURCE } from '../../src/core/power/cpuTdpTable';
+import { CPU_TDP_ROW_COUNT, CPU_TDP_ROWS, CPU_TDP_SOURCE } from '../../src/core/power/cpuTdpTable.generated';
 import {
   buildTdpIndex,
   cpuTdpRows,
@@ -30,7 +30,7 @@ describe('power/tdp: the compiled table', () => {
     assert.ok(csvText.endsWith('\n'));
   });
 
-  it('cpuTdpTable.ts holds exactly the CSV rows, in order', () => {
+  it('cpuTdpTable.generated.ts holds exactly the CSV rows, in order', () => {
     assert.equal(CPU_TDP_ROWS, csvRows.join('\n'));
     assert.equal(CPU_TDP_ROW_COUNT, csvRows.length);
     assert.match(CPU_TDP_SOURCE, /CodeCarbon/);

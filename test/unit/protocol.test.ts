@@ -18,8 +18,12 @@ function snapshotMessage(): HostMessage {
   return JSON.parse(JSON.stringify({ type: 'snapshot', seq: 3, snapshot })) as HostMessage;
 }
 
+/** A JSON copy whose arbitrary paths the cases below break on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any path of a JSON copy, set or deleted
+type Json = any;
+
 /** A deep copy of the message with one change. */
-function mutate(m: HostMessage, change: (x: any) => void): unknown {
+function mutate(m: HostMessage, change: (x: Json) => void): unknown {
   const copy = JSON.parse(JSON.stringify(m));
   change(copy);
   return copy;
@@ -33,7 +37,7 @@ describe('protocol: host → webview', () => {
     assert.notEqual(typeof parsed, 'string', String(parsed));
   });
 
-  const bad: [string, (x: any) => void, RegExp][] = [
+  const bad: [string, (x: Json) => void, RegExp][] = [
     ['unknown type', (x) => (x.type = 'eval'), /unknown message type "eval"/],
     ['no seq', (x) => delete x.seq, /seq is not an integer/],
     ['no snapshot', (x) => delete x.snapshot, /snapshot is not an object/],
@@ -47,6 +51,9 @@ describe('protocol: host → webview', () => {
     ['power series of different lengths', (x) => x.snapshot.detail.power.gpuW.pop(), /gpuW has \d+ points where t has/],
     ['a detail run without hardware', (x) => delete x.snapshot.detail.run.hardware, /missing field 'hardware'/],
     ['a GPU without a name', (x) => (x.snapshot.detail.run.hardware.gpus = [{ index: 0 }]), /gpus\[0\]\.name is not a string/],
+    ['a run pid that is not an integer', (x) => (x.snapshot.detail.run.pid = 1.5), /run\.pid is not an integer/],
+    ['CPU sockets that are not a number', (x) => (x.snapshot.detail.run.hardware.sockets = '2'), /hardware\.sockets is not a finite number/],
+    ['an intensity factor type we do not know', (x) => (x.snapshot.detail.run.intensity.factorType = 'guessed'), /intensity\.factorType is not one of/],
     ['notes that are not strings', (x) => (x.snapshot.detail.run.notes = [{}]), /invalid 'notes'/],
     ['an unknown facet key', (x) => (x.snapshot.table.facets.source.__proto__x = 1), /unknown key/],
     ['a tip without a code', (x) => delete x.snapshot.totalsAdvice.groups[0].tips[0].code, /code is not a string/],

@@ -55,10 +55,8 @@ export const MAX_LENSES = 3;
 
 const MAIN_GUARD = /^if\s*\(?\s*(?:__name__\s*==\s*"__main__"|"__main__"\s*==\s*__name__)\s*\)?\s*:/;
 const DEF = /^(?:async\s+)?def\s+([A-Za-z_]\w*)/;
-const CLASS = /^class\s+([A-Za-z_]\w*)/;
 const LOOP = /^(?:async\s+)?(?:for|while)\b/;
 const EPOCH_LOOP = /^(?:async\s+)?(?:for\b[^:]*\b(?:epochs?|ep|steps?|global_step|iterations?|iters?|rounds?|updates?|episodes?)\b|while\b)/;
-const IMPORT = /^(?:import|from)\s/;
 
 /** Optimiser-like receivers of `.step(` (not schedulers, not environments). */
 const STEP_RECEIVER = /opt|scaler|engine|trainer/i;

@@ -15,19 +15,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parseProcStat, type ProcStat } from '../sampling/procfs';
+import type { CheckpointOwner } from '../types';
 
-export interface CheckpointOwner {
-  pid: number;
-  host: string;
-  /** Linux: the owner's start time in clock ticks since boot (/proc/<pid>/stat field 22), to survive pid reuse. */
-  startTicks?: number;
-  /** Linux: /proc/sys/kernel/random/boot_id. */
-  bootId?: string;
-  /** Linux: the owner's pid namespace ("pid:[4026531836]"); pids are only comparable inside one namespace. */
-  pidNs?: string;
-  /** ISO time of the owner's last checkpoint. */
-  heartbeatAt: string;
-}
+// The type lives in core/types.ts so that records.ts (bundled by the webview) does not pull this Node module's types.
+export type { CheckpointOwner } from '../types';
 
 export type OwnerState = 'alive' | 'dead';
 

@@ -9,8 +9,7 @@
  * samples/<id>.jsonl, one sample per line: [t, cpuW, gpuW, ramW] or [t, cpuW, gpuW, ramW, gPerKWh]
  * (t in ms since epoch, powers before PUE). Objects {t, cpuW, gpuW, ramW, gPerKWh?} are read too.
  */
-import type { Run, RunStatus, Sample } from '../types';
-import type { CheckpointOwner } from './owner';
+import type { CheckpointOwner, Run, RunStatus, Sample } from '../types';
 
 export const HISTORY_FORMAT_VERSION = 1;
 

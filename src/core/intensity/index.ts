@@ -1,3 +1,3 @@
 export * from './regions';
 export * from './provider';
-export { TZDATA_VERSION } from './timezones';
+export { TZDATA_VERSION } from './timezones.generated';

@@ -4,16 +4,17 @@
  * - Countries: CO2.js (`@tgwf/co2`) `averageIntensity.data`, Ember's yearly data, keyed by ISO 3166
  *   alpha-3 (plus `WORLD`). Users may write alpha-2 or alpha-3; the normalised code is alpha-2.
  * - Cloud regions: data/cloud-regions.csv (Google's region carbon info 2024, Cloud Carbon Footprint),
- *   compiled into cloudRegions.ts by scripts/gen-regions.mjs. Codes are `provider:region`.
- * - Time zones: tzdata's zone.tab (timezones.ts, scripts/gen-timezones.mjs), for a first guess.
+ *   compiled into cloudRegions.generated.ts by scripts/gen-regions.mjs. Codes are `provider:region`.
+ * - Time zones: tzdata's zone.tab (timezones.generated.ts, scripts/gen-timezones.mjs), for a first guess.
  *
  * No file is read at runtime: every table is a module the bundler includes.
  */
-import { COUNTRIES, type CountryRow } from './countries';
-import { CLOUD_REGION_ROWS, type CloudProvider, type CloudRegionRow } from './cloudRegions';
-import { ZONE_COUNTRY } from './timezones';
+import { COUNTRIES, type CountryRow } from './countries.generated';
+import { CLOUD_REGION_ROWS, type CloudProvider, type CloudRegionRow } from './cloudRegions.generated';
+import { ZONE_COUNTRY } from './timezones.generated';
+import { averageIntensity } from '@tgwf/co2';
 
-export type { CloudProvider } from './cloudRegions';
+export type { CloudProvider } from './cloudRegions.generated';
 
 export interface RegionInfo {
   /** Normalised code: 'FR', 'WORLD', 'aws:eu-west-3'. */
@@ -44,15 +45,7 @@ export interface RegionInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
-// CO2.js
-
-interface Co2jsModule {
-  averageIntensity: { data: Record<string, number>; type: string };
-}
-
-// `@tgwf/co2` ships no type declarations; its CommonJS entry exports `averageIntensity`.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const co2js = require('@tgwf/co2') as Co2jsModule;
+// CO2.js (src/types/tgwf-co2.d.ts declares the module)
 
 /**
  * Version of `@tgwf/co2` the country figures come from. The package's exports map hides its
@@ -70,7 +63,7 @@ export const WORLD_CODE = 'WORLD';
 
 /** CO2.js averageIntensity.data: alpha-3 (and aggregates such as WORLD, EU, ASIA) → gCO₂eq/kWh. */
 export function co2jsAverageIntensities(): Readonly<Record<string, number>> {
-  return co2js.averageIntensity.data;
+  return averageIntensity.data;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errorMessage } from '../errors';
 
 export interface RaplDomain {
   /** the domain's `name` file: "package-0" */
@@ -85,7 +86,7 @@ export function classifyRaplError(err: unknown, file: string, root = DEFAULT_POW
   if (code === 'ENOENT' || code === 'ENOTDIR') {
     return { kind: 'missing', reason: `${file} does not exist (${code}): ${NO_RAPL_REASON}` };
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return { kind: 'other', reason: `cannot read ${file}${code ? ` (${code})` : ''}: ${message}` };
 }
 
@@ -143,7 +144,7 @@ export function probeRapl(root = DEFAULT_POWERCAP_ROOT, read: ReadText = readTex
     try {
       maxEnergyRangeUj = parseMicrojoules(read(path.join(dir, 'max_energy_range_uj')), path.join(dir, 'max_energy_range_uj'));
     } catch (err) {
-      problems.push((err as NodeJS.ErrnoException).code ? classifyRaplError(err, path.join(dir, 'max_energy_range_uj'), root) : { kind: 'other', reason: (err as Error).message });
+      problems.push((err as NodeJS.ErrnoException).code ? classifyRaplError(err, path.join(dir, 'max_energy_range_uj'), root) : { kind: 'other', reason: errorMessage(err) });
       continue;
     }
     const domain: RaplDomain = { name, dir, maxEnergyRangeUj };
@@ -152,7 +153,7 @@ export function probeRapl(root = DEFAULT_POWERCAP_ROOT, read: ReadText = readTex
     try {
       parseMicrojoules(read(energyFile), energyFile);
     } catch (err) {
-      problems.push((err as NodeJS.ErrnoException).code ? classifyRaplError(err, energyFile, root) : { kind: 'other', reason: (err as Error).message });
+      problems.push((err as NodeJS.ErrnoException).code ? classifyRaplError(err, energyFile, root) : { kind: 'other', reason: errorMessage(err) });
     }
   }
 

@@ -2,7 +2,7 @@
  * The CPU's thermal design power (TDP), for the CPU model when RAPL cannot be read.
  *
  * The table is CodeCarbon's `cpu_power.csv` (mlco2/codecarbon, MIT; see data/cpu_power.SOURCE.md), compiled into
- * `cpuTdpTable.ts`. Matching follows CodeCarbon's `TDP._get_matching_cpu`, made stricter so that a wrong model is
+ * `cpuTdpTable.generated.ts`. Matching follows CodeCarbon's `TDP._get_matching_cpu`, made stricter so that a wrong model is
  * never chosen:
  *
  *   1. normalise the name: drop "(R)", "(TM)", "CPU", "Processor", "@ 2.30GHz", "64-Core Processor",
@@ -14,7 +14,7 @@
  *      nothing either (CodeCarbon's non-greedy mode);
  *   4. an unknown model gets CodeCarbon's fallback: 4 W per logical CPU (a 2-CPU VM reporting "AMD EPYC": 8 W).
  */
-import { CPU_TDP_ROWS, CPU_TDP_SOURCE } from './cpuTdpTable';
+import { CPU_TDP_ROWS, CPU_TDP_SOURCE } from './cpuTdpTable.generated';
 
 export interface TdpLookup {
   tdpW: number;

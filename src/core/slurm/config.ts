@@ -26,7 +26,7 @@ export interface ClusterConfig {
 
 export type ClustersConfig = Record<string, ClusterConfig>;
 
-export interface ClusterPlace extends RegionChoice {}
+export type ClusterPlace = RegionChoice;
 
 /** A cluster's configuration with its region resolved and the origin of every value. */
 export interface ResolvedCluster {

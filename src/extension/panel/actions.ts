@@ -10,6 +10,7 @@ import { parseCodeCarbonCsv, runsToCodeCarbonCsv, runsToJson } from '../../core/
 import { findRegion } from '../../core/intensity/regions';
 import type { Run } from '../../core/types';
 import type { MeterService } from '../meterService';
+import { errorMessage } from '../../core/errors';
 
 /** The dialogs the actions use; the extension-host tests pass their own answers. */
 export interface PanelUi {
@@ -148,7 +149,7 @@ export async function exportRuns(runs: readonly Run[], format: 'csv' | 'json', s
   try {
     await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
   } catch (err) {
-    ui.error(t('Carbon Meter: could not write {0}: {1}', uri.fsPath, (err as Error).message));
+    ui.error(t('Carbon Meter: could not write {0}: {1}', uri.fsPath, errorMessage(err)));
     return undefined;
   }
   service.log.info(`panel: exported ${done.length} run(s) as ${format} to ${uri.fsPath}`);
@@ -170,7 +171,7 @@ export async function importCsv(service: MeterService, ui: PanelUi): Promise<Imp
   try {
     text = new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));
   } catch (err) {
-    ui.error(t('Carbon Meter: could not read {0}: {1}', uri.fsPath, (err as Error).message));
+    ui.error(t('Carbon Meter: could not read {0}: {1}', uri.fsPath, errorMessage(err)));
     return undefined;
   }
   const fileName = path.basename(uri.fsPath);

@@ -21,9 +21,11 @@ import { isLiveProvider } from '../../core/intensity/live/config';
 import { resolveRegion } from '../../core/intensity/regions';
 import type { Run, Sample } from '../../core/types';
 import { HISTORY_VIEW_TYPE, parseWebviewMessage, type HostMessage, type UiState, type WebviewMessage } from '../../shared/protocol';
+import { executeCommand } from '../commands';
 import type { MeterService } from '../meterService';
 import { copyCsvRow, deleteRun, exportRuns, importCsv, rerunInTerminal, windowUi, type PanelUi } from './actions';
 import { panelHtml } from './html';
+import { errorDetail, errorMessage } from '../../core/errors';
 
 /** Live updates: at most one snapshot per this many ms. */
 export const LIVE_UPDATE_MS = 1000;
@@ -185,8 +187,8 @@ export class HistoryPanel implements vscode.Disposable {
     try {
       await this.dispatch(msg);
     } catch (err) {
-      this.service.log.error(`panel: ${msg.type} failed: ${(err as Error).stack ?? String(err)}`);
-      this.ui.error(vscode.l10n.t('Carbon Meter: {0} failed: {1}', msg.type, (err as Error).message));
+      this.service.log.error(`panel: ${msg.type} failed: ${errorDetail(err)}`);
+      this.ui.error(vscode.l10n.t('Carbon Meter: {0} failed: {1}', msg.type, errorMessage(err)));
     }
   }
 
@@ -246,7 +248,7 @@ export class HistoryPanel implements vscode.Disposable {
         await copyCsvRow(run, this.ui);
         return;
       case 'openReport':
-        await vscode.commands.executeCommand('carbonMeter.showRun', run.id);
+        await executeCommand('carbonMeter.showRun', run.id);
         return;
       case 'deleteRun':
         if (await deleteRun(run, this.service, this.ui)) {
@@ -310,7 +312,7 @@ export class HistoryPanel implements vscode.Disposable {
         try {
           return timeAdviceFromForecast(await greenerTimeForRun(provider, resolveRegion(run.intensity.region), profile, Date.now()));
         } catch (err) {
-          return { kind: 'unavailable', settingKey: INTENSITY_PROVIDER_SETTING, reason: (err as Error).message };
+          return { kind: 'unavailable', settingKey: INTENSITY_PROVIDER_SETTING, reason: errorMessage(err) };
         }
       })().then((advice) => {
         this.greenerAsked.delete(key);
@@ -353,8 +355,8 @@ export class HistoryPanel implements vscode.Disposable {
       snapshot = this.buildSnapshot();
       this.buildFailures = 0;
     } catch (err) {
-      this.service.log.error(`panel: could not build the history snapshot: ${(err as Error).stack ?? String(err)}`);
-      if (this.buildFailures++ === 0) this.ui.error(vscode.l10n.t('Carbon Meter: the history could not be read: {0}. See the log.', (err as Error).message));
+      this.service.log.error(`panel: could not build the history snapshot: ${errorDetail(err)}`);
+      if (this.buildFailures++ === 0) this.ui.error(vscode.l10n.t('Carbon Meter: the history could not be read: {0}. See the log.', errorMessage(err)));
       return;
     }
     if (snapshot.table.query.page !== this.query.page) this.query = snapshot.table.query;

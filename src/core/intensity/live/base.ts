@@ -19,6 +19,7 @@ import {
   type LiveProviderId,
   type LogFn,
 } from './types';
+import { errorMessage } from '../../errors';
 
 export interface LiveProviderOptions {
   /** `<history folder>/intensity-cache` */
@@ -297,7 +298,7 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
     try {
       outcome = await this.fetch(channel, target, t, before);
     } catch (err) {
-      outcome = { patch: {}, error: err instanceof LiveIntensityError ? err : new LiveIntensityError('malformed', `${this.label}: ${(err as Error).message}`) };
+      outcome = { patch: {}, error: err instanceof LiveIntensityError ? err : new LiveIntensityError('malformed', `${this.label}: ${errorMessage(err)}`) };
     }
     const now = Date.now();
     const entry: CacheEntry = {

@@ -4,8 +4,6 @@
 
 /** Where the table comes from, as shown to users next to a TDP. */
 export const CPU_TDP_SOURCE = "CodeCarbon cpu_power.csv (mlco2/codecarbon, MIT)";
-/** The CodeCarbon commit the table was copied from. */
-export const CPU_TDP_SOURCE_COMMIT = "75b4ca50f3fa337f1c31a574a6f5a177644031ad";
 /** Number of rows (names may repeat; the first row of a name wins, as in CodeCarbon). */
 export const CPU_TDP_ROW_COUNT = 2161;
 
