@@ -10,7 +10,7 @@ import { getHardware } from '../core/hardware';
 import { localHostOf, SlurmAccountant } from '../core/slurm/accountant';
 import { SlurmCommands } from '../core/slurm/commands';
 import { parseClustersConfig, type ClustersConfig } from '../core/slurm/config';
-import { clusterOption, JobIdReader, slurmSubmitter } from '../core/slurm/detect';
+import { clusterOption, JobIdReader, slurmSubmitter, submittedJobFromRecords } from '../core/slurm/detect';
 import { SlurmJobStore } from '../core/slurm/jobStore';
 import { SlurmTracker, type JobView } from '../core/slurm/tracker';
 import type { MeterService } from './meterService';
@@ -23,6 +23,7 @@ export class SlurmService implements vscode.Disposable {
   private lastClustersProblems = '';
   /** resolves once the machine is described (the model uses its CPU for jobs that ran on it) */
   readonly tracker: Promise<SlurmTracker>;
+  private commands?: SlurmCommands;
 
   constructor(private readonly service: MeterService) {
     const s = service.settings;
@@ -46,6 +47,7 @@ export class SlurmService implements vscode.Disposable {
       log.warn(`slurm: this machine's CPU is unknown (${(err as Error).message})`);
     }
     const commands = new SlurmCommands({ binDir: process.env.CARBON_METER_SLURM_BIN || undefined, onCall: (c, a) => log.debug(`slurm: ${c} ${a.join(' ')}`) });
+    this.commands = commands;
     const accountant = new SlurmAccountant(commands, {
       clusters: () => this.clusters(),
       fallbackRegion: () => {
@@ -108,6 +110,7 @@ export class SlurmService implements vscode.Disposable {
         this.service.log.warn(`slurm: could not read the output of "${commandLine}": ${(err as Error).message}`);
       }
       found ??= reader.end();
+      if (!found && submitter === 'sbatch') found = await this.lookUpSubmitted(submittedAt, cwd);
       if (!found) {
         this.service.log.info(`slurm: "${commandLine}" printed no job id; 'carbon-meter slurm --since 1h' brings its job in`);
         return;
@@ -116,6 +119,37 @@ export class SlurmService implements vscode.Disposable {
       this.service.log.info(`slurm: ${submitter} submitted job ${found.jobId}${cluster ? ` on ${cluster}` : ''}: following it`);
       (await this.tracker).add({ jobId: found.jobId, ...(cluster ? { cluster } : {}), command: commandLine, cwd, submittedAt, via: 'terminal' });
     })();
+  }
+
+  /**
+   * VS Code's read() gives only what is written after its first call; a loaded extension host can make that call
+   * after sbatch has already printed its id. Then SLURM's own records say which job it was: the user's job submitted
+   * from this folder since the command began (detect.ts). sacct lists a job a moment after its submission, so it is
+   * asked at most three times (after 2, 5 and 15 s); two candidates are reported, not guessed between.
+   */
+  private async lookUpSubmitted(submittedAt: number, cwd: string): Promise<{ jobId: string } | undefined> {
+    const commands = this.commands;
+    if (!commands || !cwd) return undefined;
+    // SLURM keeps submit times to the second
+    const sinceMs = Math.floor(submittedAt / 1000) * 1000 - 1000;
+    for (const waitMs of [2000, 5000, 15000]) {
+      await new Promise((r) => setTimeout(r, waitMs));
+      try {
+        const found = submittedJobFromRecords(await commands.sacctSince(sinceMs), { sinceMs, cwd });
+        if (found && 'ambiguous' in found) {
+          this.service.log.info(`slurm: the job of an sbatch in ${cwd} is one of ${found.ambiguous.join(', ')}; not guessing ('carbon-meter slurm JOBID' records one)`);
+          return undefined;
+        }
+        if (found) {
+          this.service.log.info(`slurm: sbatch's output was not seen; job ${found.jobId} found in SLURM's records (submitted from ${cwd})`);
+          return found;
+        }
+      } catch (err) {
+        this.service.log.warn(`slurm: could not look the job up in sacct: ${(err as Error).message}`);
+        return undefined;
+      }
+    }
+    return undefined;
   }
 
   private render(jobs: JobView[]): void {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { groupJobs, jobToRun, measuredEnergy, slurmRunId, type SlurmJob } from '../../src/core/slurm/account';
 import { firstNode } from '../../src/core/slurm/accountant';
 import { parseClustersConfig, resolveCluster } from '../../src/core/slurm/config';
-import { clusterOption, JobIdReader, jobIdInOutput, slurmSubmitter } from '../../src/core/slurm/detect';
+import { clusterOption, JobIdReader, jobIdInOutput, slurmSubmitter, submittedJobFromRecords } from '../../src/core/slurm/detect';
 import { lookupGpuPower } from '../../src/core/slurm/gpuPower';
 import { parseSacctJson } from '../../src/core/slurm/json';
 import { gpusInTres, parseSacct, parseSacctTable, parseSlurmDuration, parseTres } from '../../src/core/slurm/parse';
@@ -243,5 +243,19 @@ describe('SLURM parsing', () => {
   it('gives stable run ids that are safe file names', () => {
     assert.equal(slurmRunId('test cluster', '12_3'), 'slurm-test-cluster-12_3');
     assert.equal(slurmRunId('c', '5+1'), 'slurm-c-5-1');
+  });
+});
+
+describe('slurm: the job an sbatch submitted, from the records, when its output was not seen', () => {
+  const t0 = Date.parse('2026-11-26T03:26:25Z');
+  const rec = (jobId: string, workDir: string, submitMs: number) => ({ jobId, workDir, submitMs });
+  it('one job from this folder since the command began: its id (array tasks and steps folded)', () => {
+    const records = [rec('70', '/w', t0 - 60_000), rec('73', '/w/', t0), rec('73.batch', '/w', t0), rec('74', '/other', t0 + 1000)];
+    assert.deepEqual(submittedJobFromRecords(records, { sinceMs: t0 - 1000, cwd: '/w' }), { jobId: '73' });
+    assert.deepEqual(submittedJobFromRecords([rec('80_1', '/w', t0), rec('80_2', '/w', t0)], { sinceMs: t0, cwd: '/w' }), { jobId: '80' });
+  });
+  it('none, or two candidates: no guess', () => {
+    assert.equal(submittedJobFromRecords([rec('70', '/w', t0 - 60_000)], { sinceMs: t0, cwd: '/w' }), undefined);
+    assert.deepEqual(submittedJobFromRecords([rec('81', '/w', t0), rec('82', '/w', t0)], { sinceMs: t0, cwd: '/w' }), { ambiguous: ['81', '82'] });
   });
 });

@@ -83,3 +83,23 @@ export function jobIdInOutput(text: string, submitter: SlurmSubmitter, ended = f
   }
   return undefined;
 }
+
+/**
+ * The job an sbatch typed in a terminal submitted, from SLURM's records, when its output could not be read (VS Code's
+ * read() gives only what is written after its first call, which a loaded extension host can make too late): this
+ * user's jobs submitted since `sinceMs` from the terminal's folder. One job: its id; none: undefined; several (two
+ * submissions from one folder at once): `ambiguous`, never a guess.
+ */
+export function submittedJobFromRecords(
+  records: { jobId: string; workDir?: string; submitMs?: number }[],
+  where: { sinceMs: number; cwd: string },
+): { jobId: string } | { ambiguous: string[] } | undefined {
+  const ids = new Set<string>();
+  const cwd = where.cwd.replace(/\/+$/, '');
+  for (const r of records) {
+    if (r.jobId.includes('.') || r.submitMs === undefined || r.submitMs < where.sinceMs) continue;
+    if ((r.workDir ?? '').replace(/\/+$/, '') === cwd) ids.add(r.jobId.replace(/_.*$/, ''));
+  }
+  if (ids.size === 1) return { jobId: [...ids][0] };
+  return ids.size > 1 ? { ambiguous: [...ids] } : undefined;
+}
