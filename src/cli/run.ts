@@ -15,7 +15,7 @@ import { numberOption, openStore, UsageError, warn } from './common';
 import { parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
 import { SignalRelay } from './signals';
 import { becomeSubreaper, notAdoptedNote } from '../core/sampling/subreaper';
-import { spawnWithOutput } from './childIo';
+import { shQuote, spawnWithOutput } from './childIo';
 import { RunWatch } from './runWatch';
 import { startPausing, waitForGreenerStart } from './schedule';
 import type { RunSchedule } from '../core/schedule/types';
@@ -41,7 +41,7 @@ export async function runCommand(args: string[]): Promise<number> {
     let schedule: RunSchedule | undefined;
     if (opts.startWithinH !== undefined) {
       // before the signal relay: Ctrl-C while waiting starts nothing (the wait handles its own signals)
-      const command = opts.command.map(shellQuote).join(' ');
+      const command = opts.command.map(shQuote).join(' ');
       const w = await waitForGreenerStart({ withinH: opts.startWithinH, provider: intensity, region: choice.region, command, history: store.load().runs, out: process.stderr });
       if (!w.go) return 130;
       schedule = w.schedule;
@@ -108,7 +108,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
 
   const meter = hub.start({
     pid: child.pid,
-    command: store.redactSecrets ? redactSecrets(command.map(shellQuote).join(' ')) : command.map(shellQuote).join(' '),
+    command: store.redactSecrets ? redactSecrets(command.map(shQuote).join(' ')) : command.map(shQuote).join(' '),
     name: opts.name,
     cwd: process.cwd(),
     source: 'cli',
@@ -195,10 +195,6 @@ function writeRecord(file: string, run: Run): boolean {
     warn(`cannot write the run record to ${file} (the run is in the history): ${(err as Error).message}`);
     return false;
   }
-}
-
-function shellQuote(w: string): string {
-  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
 class LiveReadout {

@@ -84,7 +84,7 @@ export class SignalRelay {
   private target(): number | undefined {
     const pid = this.child?.pid;
     if (pid === undefined || this.wrapperPid !== pid) return pid;
-    return firstChild(pid) ?? pid;
+    return readChildPids(pid)[0] ?? pid;
   }
 
   /** Called at the first signal after the command ended (the CLI may be waiting for processes that outlived it). */
@@ -235,15 +235,3 @@ class Witness {
   }
 }
 
-/** The first child of `pid` (Linux /proc), or undefined. */
-function firstChild(pid: number): number | undefined {
-  try {
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      const kids = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim();
-      if (kids) return Number(kids.split(/\s+/)[0]);
-    }
-  } catch {
-    // not Linux, or gone
-  }
-  return undefined;
-}

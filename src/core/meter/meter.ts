@@ -472,13 +472,17 @@ export class MeterHub implements Disposable {
   }
 
   /** Stops metering a run now: a last sample, then the run is written to the history. */
+  /** A fresh GPU reading, so a run's last moments count (NVML; nvidia-smi streams anyway). */
+  private async refreshGpu(): Promise<void> {
+    if ('refresh' in this.env.gpu && this.env.gpu.refresh) await this.env.gpu.refresh().catch(() => undefined);
+  }
+
   async stop(id: string, opts: StopOptions = {}): Promise<Run | undefined> {
     const meter = this.meters.get(id);
     if (!meter) return undefined;
     await this.ticking;
     if (!this.meters.has(id)) return meter.run;
-    // a fresh GPU reading, so the run's last moments count (NVML; nvidia-smi streams anyway)
-    if ('refresh' in this.env.gpu && this.env.gpu.refresh) await this.env.gpu.refresh().catch(() => undefined);
+    await this.refreshGpu();
     if (!this.meters.has(id)) return meter.run;
     await meter.tick(this.machineContext(Date.now(), [meter]));
     if (opts.note) (meter.run.notes ??= []).push(opts.note);
@@ -501,8 +505,7 @@ export class MeterHub implements Disposable {
     await this.ticking;
     if (!this.meters.has(id)) return meter.run;
     if (opts.note) (meter.run.notes ??= []).push(opts.note);
-    // a fresh GPU reading, so the command's last moments count (NVML; nvidia-smi streams anyway)
-    if ('refresh' in this.env.gpu && this.env.gpu.refresh) await this.env.gpu.refresh().catch(() => undefined);
+    await this.refreshGpu();
     if (!this.meters.has(id)) return meter.run;
     const tree = await meter.tick(this.machineContext(Date.now(), [meter]));
     if (!this.meters.has(id)) return meter.run;
