@@ -69,7 +69,9 @@ describe('carbon-meter run: processes that leave the tree', function () {
     const out = path.join(dir, 'times.txt');
     // each orphan is a shell that counts, then appends its own user and system time (the `times` builtin)
     const orphan = `i=0; while [ $i -lt 4000 ]; do i=$((i+1)); done; t=$(times | head -n 1); echo "$$ $t" >> ${quote(out)}`;
-    const script = `for i in $(seq 150); do ( sh -c ${quote(orphan)} & ) ; done`;
+    // the orphans' output goes to /dev/null: holding the CLI's pipe, they would make it wait (up to 2 s) for the
+    // command's output to drain before it looks for what outlived the command, and short orphans could be gone by then
+    const script = `for i in $(seq 150); do ( sh -c ${quote(orphan)} >/dev/null 2>&1 & ) ; done`;
     const { run } = await meter(script);
     const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
     assert.equal(lines.length, 150, 'every orphan finished before the run was closed');
