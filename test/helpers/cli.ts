@@ -12,7 +12,12 @@ export interface CliResult {
  * The CARBON_METER_* variables of this process are left out, so the test says everything it depends on; nvidia-smi
  * is absent unless `env` names one.
  */
-export function runCli(script: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+export function runCli(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: { onStderr?: (stderrSoFar: string) => void } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CARBON_METER_')));
     const child = spawn(process.execPath, [script, ...args], {
@@ -22,7 +27,10 @@ export function runCli(script: string, args: string[], env: Record<string, strin
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      opts.onStderr?.(stderr);
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
