@@ -44,11 +44,6 @@ export interface StartCodeServerOptions {
    * on, the smoke-test driver.
    */
   extensionDevelopmentPath?: string;
-  /**
-   * More extensions loaded from their folders next to the one under development (test-only helpers such as the
-   * debugger of test/vscode-fixture-debugpy; see testExtensions.ts). Needs extensionDevelopmentPath.
-   */
-  testExtensionPaths?: string[];
   /** Merged into process.env for code-server (and so its extension host and terminals). */
   env?: Record<string, string>;
   /** Merged over the test defaults (see DEFAULT_SETTINGS) into User/settings.json. */
@@ -69,8 +64,6 @@ export interface CodeServer {
   readonly extensionsDir: string;
   readonly workspace: string;
   readonly extensionDevelopmentPath?: string;
-  /** Test-only extensions loaded next to extensionDevelopmentPath. */
-  readonly testExtensionPaths?: readonly string[];
   readonly smokeTestDriver: boolean;
   /** The newest `<userDataDir>/logs/<time>` folder (exthost1/remoteexthost.log is in it). */
   logsDir(): string;
@@ -111,8 +104,8 @@ export interface WaitForOptions {
 export interface ExtensionHostTestOptions {
   /** Folder of the extension under test (loaded from source, no .vsix). */
   extensionDevelopmentPath: string;
-  /** Test-only extensions loaded next to it (see StartCodeServerOptions.testExtensionPaths). */
-  testExtensionPaths?: string[];
+  /** Packaged extensions installed next to it (test-only helpers, see testExtensions.ts). */
+  vsix?: string[];
   /** Absolute path to a compiled JS module exporting run(): Promise<void> (e.g. out/test/harness/exthostMocha.js). */
   testsPath: string;
   /** Folder opened in the workbench. */
@@ -253,8 +246,6 @@ export function workbenchUrl(server: CodeServer, payload: Array<[string, string]
   const all: Array<[string, string]> = [];
   if (server.extensionDevelopmentPath) {
     all.push(['extensionDevelopmentPath', remoteUri(server, server.extensionDevelopmentPath)]);
-    // the workbench collects every extensionDevelopmentPath entry of the payload
-    for (const extra of server.testExtensionPaths ?? []) all.push(['extensionDevelopmentPath', remoteUri(server, extra)]);
   }
   all.push(...payload);
   if (all.length > 0) u.searchParams.set('payload', JSON.stringify(all));
@@ -517,7 +508,6 @@ class CodeServerProcess implements CodeServer {
     readonly workspace: string,
     readonly smokeTestDriver: boolean,
     readonly extensionDevelopmentPath: string | undefined,
-    readonly testExtensionPaths: readonly string[] = [],
   ) {
     this.url = `http://127.0.0.1:${port}`;
     const verbose = process.env.CARBON_METER_VSCODE_VERBOSE === '1';
@@ -612,10 +602,6 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
   if (extensionDevelopmentPath && !fs.existsSync(path.join(extensionDevelopmentPath, 'package.json'))) {
     throw new Error(`harness: extensionDevelopmentPath ${extensionDevelopmentPath} has no package.json`);
   }
-  const testExtensionPaths = (opts.testExtensionPaths ?? []).map((p) => path.resolve(p));
-  for (const p of testExtensionPaths) {
-    if (!fs.existsSync(path.join(p, 'package.json'))) throw new Error(`harness: test extension ${p} has no package.json`);
-  }
   const smokeTestDriver = Boolean(opts.smokeTestDriver || extensionDevelopmentPath);
   const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
 
@@ -663,7 +649,6 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
       const child = cp.spawn(install.node, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: workspace });
       const server = new CodeServerProcess(
         child, port, tmpRoot, userDataDir, extensionsDir, workspace, smokeTestDriver, extensionDevelopmentPath,
-        testExtensionPaths,
       );
       live.add(server);
       started = server;
@@ -997,7 +982,7 @@ export async function runExtensionHostTests(opts: ExtensionHostTestOptions): Pro
     server = await startCodeServer({
       workspace: opts.workspace,
       extensionDevelopmentPath: opts.extensionDevelopmentPath,
-      testExtensionPaths: opts.testExtensionPaths,
+      vsix: opts.vsix,
       smokeTestDriver: true,
       settings: opts.settings,
       env: { ...(opts.env ?? {}), [ENV_TEST_RESULT]: resultFile, [ENV_TEST_OUTPUT]: outputFile },

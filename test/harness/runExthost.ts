@@ -9,7 +9,7 @@
  * exists; --template or $CARBON_METER_TEST_WORKSPACE_TEMPLATE to change it),
  * and $CARBON_METER_HOME a throwaway history folder. Test-only extensions (every
  * test/vscode-fixture-* flagged "carbonMeterTestExtension", see testExtensions.ts)
- * are loaded next to Carbon Meter.
+ * are packed and installed next to Carbon Meter.
  *
  * Needs: `bash scripts/vscode/install-code-server.sh`, chromium, the extension
  * built (package.json "main") and the tests compiled. Exits with the tests'
@@ -19,7 +19,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot, runExtensionHostTests } from './codeServer';
 import { makeTestWorkspace } from './workspace';
-import { testExtensions } from './testExtensions';
+import { packTestExtensions, testExtensions } from './testExtensions';
 
 function usage(message: string): never {
   console.error(`runExthost: ${message}`);
@@ -53,13 +53,14 @@ async function main(): Promise<number> {
   if (opt.glob) env.CARBON_METER_TEST_GLOB = opt.glob;
   if (opt.grep) env.CARBON_METER_TEST_GREP = opt.grep;
   console.log(`runExthost: workspace ${ws.workspace}${ws.template ? ` (copy of ${path.relative(root, ws.template)})` : ''}`);
-  // test-only extensions (test/vscode-fixture-*/ flagged "carbonMeterTestExtension"), loaded next to ours
-  const extra = testExtensions(root);
-  if (extra.length) console.log(`runExthost: test extensions ${extra.map((p) => path.relative(root, p)).join(', ')}`);
   try {
+    // test-only extensions (test/vscode-fixture-*/ flagged "carbonMeterTestExtension"), installed next to ours
+    const extra = testExtensions(root);
+    if (extra.length) console.log(`runExthost: test extensions ${extra.map((p) => path.relative(root, p)).join(', ')}`);
+    const vsix = await packTestExtensions(extra, path.join(ws.tmpDir, 'test-extensions'));
     const { exitCode } = await runExtensionHostTests({
       extensionDevelopmentPath: root,
-      testExtensionPaths: extra,
+      vsix,
       testsPath,
       workspace: ws.workspace,
       env,

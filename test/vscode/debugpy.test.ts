@@ -77,6 +77,12 @@ function within(actual: number, expected: number): boolean {
   return Math.abs(actual - expected) <= TOLERANCE * expected;
 }
 
+/** The figures, in the test's title (what the spec reporter prints when it passes). */
+function report(test: Mocha.Runnable | undefined, meteredS: number, ownS: number): void {
+  const diff = (((meteredS - ownS) / ownS) * 100).toFixed(1);
+  if (test) test.title += ` [metered ${meteredS.toFixed(2)} s, the program counted ${ownS.toFixed(2)} s: ${diff} %]`;
+}
+
 describe('Python debugging with the real debugpy adapter', function () {
   this.timeout(240_000);
   let python: string;
@@ -91,7 +97,13 @@ describe('Python debugging with the real debugpy adapter', function () {
       this.skip();
     }
     python = found;
-    const ext = vscode.extensions.getExtension(EXT_ID)!;
+    const ext = vscode.extensions.getExtension(EXT_ID);
+    const loaded = () =>
+      vscode.extensions.all
+        .filter((e) => !e.id.startsWith('vscode.'))
+        .map((e) => `${e.id} (${e.extensionPath})`)
+        .join(', ');
+    assert.ok(ext, `${EXT_ID} is loaded (extensions: ${loaded()})`);
     workload = path.join(ext.extensionPath, 'test', 'fixtures', 'workloads', 'debug_work.py');
     assert.ok(fs.existsSync(workload), workload);
     assert.ok(
@@ -128,7 +140,8 @@ describe('Python debugging with the real debugpy adapter', function () {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as OwnCount;
   }
 
-  it('launch: the run is the program, within 5 % of its own CPU count', async () => {
+  it('launch: the run is the program, within 5 % of its own CPU count', async function () {
+    const test = this.test;
     const out = path.join(tmp, 'launch.json');
     await watching(async (seen) => {
       const ok = await vscode.debug.startDebugging(folder, {
@@ -155,6 +168,7 @@ describe('Python debugging with the real debugpy adapter', function () {
       );
       assert.equal(run.exitCode, 0);
       assert.match(run.command, /debug_work\.py/);
+      report(test, run.cpuSeconds, own.cpuSeconds);
       assert.ok(
         within(run.cpuSeconds, own.cpuSeconds),
         `metered ${run.cpuSeconds} s, the program counted ${own.cpuSeconds} s`,
@@ -163,7 +177,8 @@ describe('Python debugging with the real debugpy adapter', function () {
     });
   });
 
-  it('attach (connect to `python -m debugpy --listen`): counts from the attach, within 5 %', async () => {
+  it('attach (connect to `python -m debugpy --listen`): counts from the attach, within 5 %', async function () {
+    const test = this.test;
     const out = path.join(tmp, 'attach.json');
     const go = path.join(tmp, 'attach.go');
     const port = await freePort();
@@ -210,6 +225,7 @@ describe('Python debugging with the real debugpy adapter', function () {
         const own = readOwnCount(out);
         assert.equal(run.pid, own.pid, 'the run meters the process debugpy reported');
         assert.ok(own.cpuSeconds > own.cpuSecondsSinceGo, 'the program had used CPU before the attach');
+        report(test, run.cpuSeconds, own.cpuSecondsSinceGo);
         assert.ok(
           within(run.cpuSeconds, own.cpuSecondsSinceGo),
           `metered ${run.cpuSeconds} s, the program counted ${own.cpuSecondsSinceGo} s since the attach (${own.cpuSeconds} s in all)`,
@@ -221,7 +237,8 @@ describe('Python debugging with the real debugpy adapter', function () {
     }
   });
 
-  it('"subProcess": true: the child has its own debug session but is counted once, in the parent\'s run', async () => {
+  it('"subProcess": true: the child has its own debug session but is counted once, in the parent\'s run', async function () {
+    const test = this.test;
     const out = path.join(tmp, 'subprocess.json');
     await watching(async (seen) => {
       const ok = await vscode.debug.startDebugging(folder, {
@@ -257,6 +274,7 @@ describe('Python debugging with the real debugpy adapter', function () {
       );
       assert.equal(run.pid, own.pid);
       assert.equal(run.exitCode, 0);
+      report(test, run.cpuSeconds, own.cpuSeconds);
       assert.ok(
         within(run.cpuSeconds, own.cpuSeconds),
         `metered ${run.cpuSeconds} s, the program counted ${own.cpuSeconds} s with its child`,
