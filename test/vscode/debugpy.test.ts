@@ -149,7 +149,7 @@ describe('Python debugging with the real debugpy adapter', function () {
         request: 'launch',
         name: 'cm-debugpy-launch',
         program: workload,
-        args: [out, '4'],
+        args: [out, '6'],
         python,
         console: 'internalConsole',
         justMyCode: true,
@@ -177,6 +177,38 @@ describe('Python debugging with the real debugpy adapter', function () {
     });
   });
 
+  it("launch in the integrated terminal (the Python Debugger's default console): one run, within 5 %", async function () {
+    const test = this.test;
+    const out = path.join(tmp, 'terminal.json');
+    await watching(async (seen) => {
+      const ok = await vscode.debug.startDebugging(folder, {
+        type: 'debugpy',
+        request: 'launch',
+        name: 'cm-debugpy-terminal',
+        program: workload,
+        args: [out, '6'],
+        python,
+        console: 'integratedTerminal',
+        justMyCode: true,
+      });
+      assert.ok(ok, 'debugging started');
+      const run = await waitFor(
+        () => seen.finished.find((r) => r.command.includes(out)),
+        180_000,
+        'the debug run to finish',
+      );
+      const own = readOwnCount(out);
+      report(test, run.cpuSeconds, own.cpuSeconds);
+      // the shell's child is debugpy's launcher; the process event names its child, the program
+      assert.equal(run.pid, own.pid, "the run meters the debuggee, not debugpy's launcher in the terminal");
+      assert.ok(
+        within(run.cpuSeconds, own.cpuSeconds),
+        `metered ${run.cpuSeconds} s, the program counted ${own.cpuSeconds} s`,
+      );
+      assert.equal(seen.started.length, 1);
+    });
+  });
+
   it('attach (connect to `python -m debugpy --listen`): counts from the attach, within 5 %', async function () {
     const test = this.test;
     const out = path.join(tmp, 'attach.json');
@@ -187,7 +219,7 @@ describe('Python debugging with the real debugpy adapter', function () {
       '/bin/sh',
       [
         '-c',
-        '"$0" -m debugpy --listen "127.0.0.1:$1" --wait-for-client "$2" "$3" 4 --go "$4"; exit $?',
+        '"$0" -m debugpy --listen "127.0.0.1:$1" --wait-for-client "$2" "$3" 6 --go "$4"; exit $?',
         python,
         String(port),
         workload,
@@ -246,7 +278,7 @@ describe('Python debugging with the real debugpy adapter', function () {
         request: 'launch',
         name: 'cm-debugpy-subprocess',
         program: workload,
-        args: [out, '2', '--child', '2'],
+        args: [out, '4', '--child', '4'],
         python,
         console: 'internalConsole',
         subProcess: true,
