@@ -59,8 +59,8 @@ export default defineConfig(
     },
   },
   {
-    // the fixture extension the harness self-check loads: plain CommonJS, mocha's globals
-    files: ['test/vscode-fixture-ext/**/*.js'],
+    // the fixture extensions (the harness self-check's, the test-only ones): plain CommonJS, mocha's globals
+    files: ['test/vscode-fixture-*/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node, ...globals.mocha } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

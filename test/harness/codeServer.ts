@@ -104,6 +104,8 @@ export interface WaitForOptions {
 export interface ExtensionHostTestOptions {
   /** Folder of the extension under test (loaded from source, no .vsix). */
   extensionDevelopmentPath: string;
+  /** Packaged extensions installed next to it (test-only helpers, see testExtensions.ts). */
+  vsix?: string[];
   /** Absolute path to a compiled JS module exporting run(): Promise<void> (e.g. out/test/harness/exthostMocha.js). */
   testsPath: string;
   /** Folder opened in the workbench. */
@@ -980,6 +982,7 @@ export async function runExtensionHostTests(opts: ExtensionHostTestOptions): Pro
     server = await startCodeServer({
       workspace: opts.workspace,
       extensionDevelopmentPath: opts.extensionDevelopmentPath,
+      vsix: opts.vsix,
       smokeTestDriver: true,
       settings: opts.settings,
       env: { ...(opts.env ?? {}), [ENV_TEST_RESULT]: resultFile, [ENV_TEST_OUTPUT]: outputFile },

@@ -17,6 +17,7 @@ import * as path from 'path';
 import { runTests, TestRunFailedError } from '@vscode/test-electron';
 import { ENV_TEST_OUTPUT, ENV_TEST_RESULT, readRecord, summaryLine } from './results';
 import { makeTestWorkspace } from './workspace';
+import { testExtensions } from './testExtensions';
 
 const NETWORK_ERROR =
   /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|getaddrinfo|socket hang up|timed? ?out|Failed to get VS Code|Failed to download|Failed to fetch/i;
@@ -54,7 +55,8 @@ async function main(): Promise<number> {
         version: process.env.VSCODE_TEST_VERSION || 'stable',
         vscodeExecutablePath: process.env.VSCODE_EXECUTABLE_PATH || undefined,
         cachePath: path.join(root, '.vscode-test'),
-        extensionDevelopmentPath: root,
+        // ours first (the one under test), then the test-only extensions (testExtensions.ts)
+        extensionDevelopmentPath: [root, ...testExtensions(root)],
         extensionTestsPath: path.join(__dirname, 'exthostMocha.js'),
         launchArgs: [
           ws.workspace,

@@ -7,7 +7,9 @@
  *
  * The workspace is a fresh copy of test/fixtures/workspace (when it
  * exists; --template or $CARBON_METER_TEST_WORKSPACE_TEMPLATE to change it),
- * and $CARBON_METER_HOME a throwaway history folder.
+ * and $CARBON_METER_HOME a throwaway history folder. Test-only extensions (every
+ * test/vscode-fixture-* flagged "carbonMeterTestExtension", see testExtensions.ts)
+ * are packed and installed next to Carbon Meter.
  *
  * Needs: `bash scripts/vscode/install-code-server.sh`, chromium, the extension
  * built (package.json "main") and the tests compiled. Exits with the tests'
@@ -17,6 +19,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot, runExtensionHostTests } from './codeServer';
 import { makeTestWorkspace } from './workspace';
+import { packTestExtensions, testExtensions } from './testExtensions';
 
 function usage(message: string): never {
   console.error(`runExthost: ${message}`);
@@ -51,8 +54,13 @@ async function main(): Promise<number> {
   if (opt.grep) env.CARBON_METER_TEST_GREP = opt.grep;
   console.log(`runExthost: workspace ${ws.workspace}${ws.template ? ` (copy of ${path.relative(root, ws.template)})` : ''}`);
   try {
+    // test-only extensions (test/vscode-fixture-*/ flagged "carbonMeterTestExtension"), installed next to ours
+    const extra = testExtensions(root);
+    if (extra.length) console.log(`runExthost: test extensions ${extra.map((p) => path.relative(root, p)).join(', ')}`);
+    const vsix = await packTestExtensions(extra, path.join(ws.tmpDir, 'test-extensions'));
     const { exitCode } = await runExtensionHostTests({
       extensionDevelopmentPath: root,
+      vsix,
       testsPath,
       workspace: ws.workspace,
       env,

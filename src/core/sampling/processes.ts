@@ -22,6 +22,28 @@ export async function childProcesses(pid: number, procRoot = '/proc'): Promise<P
   return list.filter((p) => p.parentPid === pid).map((p) => ({ pid: p.pid, ppid: p.parentPid, command: `${p.path ? `${p.path}/` : ''}${p.command} ${p.params}`.trim() }));
 }
 
+/**
+ * The parent, grandparent, … of a process up to (not including) init, read from /proc (Linux; [] elsewhere or when
+ * the process is gone). Bounded, so a pid reused into a loop while reading cannot spin.
+ */
+export function ancestorPids(pid: number, procRoot = '/proc'): number[] {
+  const out: number[] = [];
+  if (process.platform !== 'linux' && procRoot === '/proc') return out;
+  let current = pid;
+  for (let hops = 0; hops < 256; hops++) {
+    let ppid: number;
+    try {
+      ppid = parseProcStat(fs.readFileSync(`${procRoot}/${current}/stat`, 'latin1')).ppid;
+    } catch {
+      break;
+    }
+    if (ppid <= 1 || out.includes(ppid)) break;
+    out.push(ppid);
+    current = ppid;
+  }
+  return out;
+}
+
 /** Every process we could meter (for a quick pick), newest first. */
 export async function listProcesses(procRoot = '/proc'): Promise<ProcessInfo[]> {
   if (process.platform === 'linux' || procRoot !== '/proc') {
