@@ -32,7 +32,9 @@ export function testExtensions(root: string): string[] {
       pkg = JSON.parse(fs.readFileSync(manifest, 'utf8'));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new Error(`harness: ${path.relative(root, manifest)} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(
+        `harness: ${path.relative(root, manifest)} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     if (pkg && typeof pkg === 'object' && (pkg as Record<string, unknown>)[TEST_EXTENSION_FLAG] === true) {
       out.push(path.join(testDir, name));
@@ -55,9 +57,17 @@ export async function packTestExtensions(dirs: string[], outDir: string): Promis
   for (const dir of dirs) {
     const packagePath = path.join(outDir, `${path.basename(dir)}.vsix`);
     try {
-      await vsce.createVSIX({ cwd: dir, packagePath, dependencies: false, allowMissingRepository: true, skipLicense: true });
+      await vsce.createVSIX({
+        cwd: dir,
+        packagePath,
+        dependencies: false,
+        allowMissingRepository: true,
+        skipLicense: true,
+      });
     } catch (e) {
-      throw new Error(`harness: packing the test extension ${dir} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(
+        `harness: packing the test extension ${dir} failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     files.push(packagePath);
   }

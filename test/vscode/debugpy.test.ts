@@ -180,33 +180,41 @@ describe('Python debugging with the real debugpy adapter', function () {
   it("launch in the integrated terminal (the Python Debugger's default console): one run, within 5 %", async function () {
     const test = this.test;
     const out = path.join(tmp, 'terminal.json');
-    await watching(async (seen) => {
-      const ok = await vscode.debug.startDebugging(folder, {
-        type: 'debugpy',
-        request: 'launch',
-        name: 'cm-debugpy-terminal',
-        program: workload,
-        args: [out, '6'],
-        python,
-        console: 'integratedTerminal',
-        justMyCode: true,
+    const terminals: vscode.Terminal[] = [];
+    const opened = vscode.window.onDidOpenTerminal((t) => terminals.push(t));
+    try {
+      await watching(async (seen) => {
+        const ok = await vscode.debug.startDebugging(folder, {
+          type: 'debugpy',
+          request: 'launch',
+          name: 'cm-debugpy-terminal',
+          program: workload,
+          args: [out, '6'],
+          python,
+          console: 'integratedTerminal',
+          justMyCode: true,
+        });
+        assert.ok(ok, 'debugging started');
+        const run = await waitFor(
+          () => seen.finished.find((r) => r.command.includes(out)),
+          180_000,
+          'the debug run to finish',
+        );
+        const own = readOwnCount(out);
+        report(test, run.cpuSeconds, own.cpuSeconds);
+        // the shell's child is debugpy's launcher; the process event names its child, the program
+        assert.equal(run.pid, own.pid, "the run meters the debuggee, not debugpy's launcher in the terminal");
+        assert.ok(
+          within(run.cpuSeconds, own.cpuSeconds),
+          `metered ${run.cpuSeconds} s, the program counted ${own.cpuSeconds} s`,
+        );
+        assert.equal(seen.started.length, 1);
       });
-      assert.ok(ok, 'debugging started');
-      const run = await waitFor(
-        () => seen.finished.find((r) => r.command.includes(out)),
-        180_000,
-        'the debug run to finish',
-      );
-      const own = readOwnCount(out);
-      report(test, run.cpuSeconds, own.cpuSeconds);
-      // the shell's child is debugpy's launcher; the process event names its child, the program
-      assert.equal(run.pid, own.pid, "the run meters the debuggee, not debugpy's launcher in the terminal");
-      assert.ok(
-        within(run.cpuSeconds, own.cpuSeconds),
-        `metered ${run.cpuSeconds} s, the program counted ${own.cpuSeconds} s`,
-      );
-      assert.equal(seen.started.length, 1);
-    });
+    } finally {
+      opened.dispose();
+      // the debug console terminal debugpy asked for; its shell is idle once the program ended
+      for (const t of terminals) t.dispose();
+    }
   });
 
   it('attach (connect to `python -m debugpy --listen`): counts from the attach, within 5 %', async function () {
