@@ -161,17 +161,26 @@ describe('Acting on the footprint: forecast, budgets, run at the greener hour', 
     try {
       const finished = nextFinished(a, (r) => /train_epochs\.py 8/.test(r.command));
       terminal.shellIntegration!.executeCommand(`python3 ${path.join(dir, 'train_epochs.py')} 8 0.4`);
-      const tooltip = await waitFor(
-        () => (/at the end/.test(a.statusBar.tooltip) ? a.statusBar.tooltip : undefined),
-        'the forecast in the status bar tooltip',
-        120_000,
+      // the tooltips of the run while it goes (the status bar updates at most once a second)
+      const tooltips = new Set<string>();
+      // as Markdown: appendText writes spaces as &nbsp; and escapes punctuation
+      const watch = setInterval(
+        () => tooltips.add(a.statusBar.tooltip.replace(/&nbsp;/g, ' ').replace(/\\(.)/g, '$1')),
+        50,
       );
-      assert.match(tooltip, /≈ .* CO₂eq at the end · epoch \d\/8/);
-      const run = await finished;
+      let run: Run;
+      try {
+        run = await finished;
+      } finally {
+        clearInterval(watch);
+      }
       assert.equal(run.status, 'completed');
       assert.ok(run.forecasts && run.forecasts.length >= 1, JSON.stringify(run.forecasts));
       for (const f of run.forecasts)
         assert.ok(f.progress > 0 && f.progress <= 1 && f.predictedKWh > 0 && f.predictedKg > 0);
+      const live = [...tooltips].find((x) => /at the end/.test(x));
+      assert.ok(live, `no forecast in the tooltips seen:\n${[...tooltips].join('\n---\n').slice(0, 3000)}`);
+      assert.match(live, /≈ .* CO₂eq at the end · \d+ % done/);
       assert.equal(run.budget?.limitG, 0.00001);
       assert.equal(run.budget?.onBudget, 'warn');
       assert.ok(run.budget?.forecastOverAt || run.budget?.reachedAt, JSON.stringify(run.budget));
