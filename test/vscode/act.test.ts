@@ -27,10 +27,14 @@ async function api(): Promise<CarbonMeterApi> {
   return ext.isActive ? ext.exports : await ext.activate();
 }
 
-async function waitFor<T>(fn: () => T | undefined | false | null, what: string, boundMs = 60_000): Promise<T> {
+async function waitFor<T>(
+  fn: () => T | undefined | false | null | Promise<T | undefined | false | null>,
+  what: string,
+  boundMs = 60_000,
+): Promise<T> {
   const until = Date.now() + boundMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -299,6 +303,47 @@ describe('Acting on the footprint: forecast, budgets, run at the greener hour', 
         );
       } finally {
         scheduled.dispose();
+      }
+    });
+
+    it('puts "Run at" on the CodeLens of a training file with earlier runs; it schedules that file', async () => {
+      const a = await api();
+      await cfg().update('region', 'GB', vscode.ConfigurationTarget.Global);
+      const root = process.env.CARBON_METER_TEST_ROOT ?? path.join(__dirname, '..', '..', '..');
+      const folder = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'runat');
+      fs.mkdirSync(folder, { recursive: true });
+      const file = path.join(folder, 'runat_train.py');
+      fs.copyFileSync(path.join(root, 'test', 'fixtures', 'codelens', 'workspace', 'train_tiny.py'), file);
+      const uri = vscode.Uri.file(file);
+      try {
+        await waitFor(() => a.service.settings.region === 'GB', 'the region setting');
+        a.service.store.append(
+          makeRun(
+            { command: 'python3 runat_train.py', cwd: folder, source: 'cli', name: 'runat_train.py' },
+            { durationS: 3600, region: 'GB', gPerKWh: 300 },
+          ),
+        );
+        await vscode.workspace.openTextDocument(uri);
+        let lens: vscode.CodeLens | undefined;
+        await waitFor(async () => {
+          const lenses =
+            (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100)) ?? [];
+          lens = lenses.find((l) => /Run at/.test(l.command?.title ?? ''));
+          return !!lens;
+        }, 'the "Run at" lens');
+        assert.match(lens!.command!.title, /^\$\(clock\) Run at (\w{3} )?\d\d:\d\d \(−80\s%\)$/);
+        assert.equal(lens!.command!.command, 'carbonMeter.runAtGreenerTime');
+        const r = await vscode.commands.executeCommand<RunAtResult>(
+          lens!.command!.command,
+          ...(lens!.command!.arguments ?? []),
+        );
+        assert.ok(r?.scheduled, JSON.stringify(r));
+        assert.equal(r.scheduled.atMs, dip);
+        assert.equal(r.scheduled.payload.kind, 'file');
+        await vscode.commands.executeCommand('carbonMeter.cancelScheduledRun', r.scheduled.id);
+        assert.equal(a.scheduled.scheduler.list().length, 0);
+      } finally {
+        await cfg().update('region', 'PL', vscode.ConfigurationTarget.Global);
       }
     });
 
