@@ -63,10 +63,15 @@ describe('Budget and Run at (UI, code-server + Chromium)', function () {
       settings: {
         'carbonMeter.budget.monthlyKg': 10,
         'carbonMeter.intensity.provider': 'uk-carbon-intensity',
-        'carbonMeter.intensity.ukCarbonIntensity.baseUrl': intensity.url,
         'carbonMeter.notifications.runFinished': false,
       },
     });
+    // the API root is a machine-scoped setting: in code-server (a remote window) it is read from the machine's settings
+    fs.mkdirSync(path.join(server.userDataDir, 'Machine'), { recursive: true });
+    fs.writeFileSync(
+      path.join(server.userDataDir, 'Machine', 'settings.json'),
+      JSON.stringify({ 'carbonMeter.intensity.ukCarbonIntensity.baseUrl': intensity.url }),
+    );
     page = (await openWorkbench(server, { width: 1600, height: 1000 })).page;
   });
 
@@ -89,8 +94,15 @@ describe('Budget and Run at (UI, code-server + Chromium)', function () {
 
   it('offers "Run at" on the greener-time tip; the run is scheduled in the status bar, and can be cancelled', async () => {
     await frame.click(`tr[data-id="${runId}"]`);
+    const tip = await waitFor(
+      async () => {
+        const text = (await frame.textContent('#detail:not([hidden]) .time-tip')) ?? '';
+        return text && !/^Asking/.test(text) ? text : undefined;
+      },
+      { timeoutMs: 60_000, message: 'the greener-time tip of the run' },
+    );
     const button = frame.locator('[data-key="run-at"]');
-    await button.waitFor({ timeout: 60_000 });
+    assert.equal(await button.count(), 1, `the tip: ${tip}`);
     assert.match((await button.textContent()) ?? '', /^Run at .+ \(−80\s%\)$/);
     await button.click();
     const item = statusBarItemById(page, SCHEDULED_ID);
