@@ -72,7 +72,12 @@ export class ScheduledRuns implements vscode.Disposable {
       this.ui.warn(t('Carbon Meter: open a training file or a run in the History panel to run it at a greener hour.'));
       return { reason: 'nothing to run' };
     }
-    const what = this.describe(target);
+    let what: ReturnType<ScheduledRuns['describe']>;
+    try {
+      what = this.describe(target);
+    } catch (err) {
+      what = t('Carbon Meter: cannot plan a run: {0}', errorMessage(err));
+    }
     if (typeof what === 'string') {
       this.ui.warn(what);
       return { reason: what };
