@@ -244,6 +244,7 @@ describe('Acting on the footprint: forecast, budgets, run at the greener hour', 
       await cfg().update('intensity.provider', undefined, vscode.ConfigurationTarget.Global);
       await cfg().update('intensity.ukCarbonIntensity.baseUrl', undefined, vscode.ConfigurationTarget.Global);
       await server.close();
+      for (const term of vscode.window.terminals) if (term.name.includes('gb-train')) term.dispose();
     });
 
     function seedRun(a: CarbonMeterApi, marker: string): Run {
