@@ -16,7 +16,7 @@ import { parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
 import { SignalRelay } from './signals';
 import { becomeSubreaper, notAdoptedNote } from '../core/sampling/subreaper';
 import { shQuote, spawnWithOutput } from './childIo';
-import { RunWatch } from './runWatch';
+import { monthBudget, RunWatch } from './runWatch';
 import { startPausing, waitForGreenerStart } from './schedule';
 import type { RunSchedule } from '../core/schedule/types';
 import type { IntensityProvider } from '../core/intensity/provider';
@@ -98,7 +98,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const adoption = becomeSubreaper(); // before spawning: orphans of the run stay ours (sampling/subreaper.ts)
   const io = spawnWithOutput(command, { onOutput: (stream, text) => watch?.output(stream, text) });
   const child = io.child;
-  watch = new RunWatch({ budgetG: opts.budgetG, onBudget: opts.onBudget, stopGraceS: opts.stopGraceS, out: process.stderr, progressUnavailable: io.progressUnavailable });
+  watch = new RunWatch({ budgetG: opts.budgetG, ...monthBudget(opts, store, startedAt), onBudget: opts.onBudget, stopGraceS: opts.stopGraceS, out: process.stderr, progressUnavailable: io.progressUnavailable });
   const failure = await started(child, command[0]);
   if (failure !== undefined || child.pid === undefined) return failure ?? 127;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

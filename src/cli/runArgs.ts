@@ -69,6 +69,7 @@ const RUN_OPTIONS = {
   'keep-secrets': { type: 'boolean' },
   'kill-after': { type: 'string' },
   'budget-g': { type: 'string' },
+  'budget-month-kg': { type: 'string' },
   'on-budget': { type: 'string' },
   'stop-grace': { type: 'string' },
   'start-within': { type: 'string' },
@@ -94,6 +95,7 @@ export interface RunArgs {
   keepSecrets: boolean;
   killAfterS: number;
   budgetG?: number;
+  budgetMonthKg?: number;
   onBudget: OnBudget;
   stopGraceS: number;
   startWithinH?: number;
@@ -141,6 +143,7 @@ export function parseRunArgs(args: string[]): RunArgs {
     keepSecrets: values['keep-secrets'] === true,
     killAfterS: numberOption(values['kill-after'], 'kill-after', 0, 86_400) ?? 10,
     budgetG: numberOption(values['budget-g'], 'budget-g', 0),
+    budgetMonthKg: numberOption(values['budget-month-kg'], 'budget-month-kg', 0),
     onBudget: 'warn',
     stopGraceS: numberOption(values['stop-grace'], 'stop-grace', 0, 3600) ?? 30,
     pauseAbove: numberOption(values['pause-above'], 'pause-above', 0),

@@ -2,8 +2,10 @@
  * What `carbon-meter run` adds around a metered command: the forecast read from its output, the budget (warn or
  * stop), and the record's fields for both. main.ts wires it in; the logic lives in core/forecast.
  */
-import { formatCo2 } from '../core/format';
-import { BudgetWatch, runLimitG, type OnBudget } from '../core/forecast/budget';
+import { errorMessage } from '../core/errors';
+import { escapeControl, formatCo2 } from '../core/format';
+import { BudgetWatch, monthUsedKg, runLimitG, type OnBudget } from '../core/forecast/budget';
+import type { HistoryStore } from '../core/history/store';
 import { RunForecaster, type Forecast } from '../core/forecast/forecaster';
 import { formatForecastLine } from '../core/forecast/index';
 import { ProgressParser } from '../core/forecast/progress';
@@ -14,6 +16,10 @@ import type { Run } from '../core/types';
 export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO₂eq: a warning on stderr as soon as the forecast goes over it
   --on-budget MODE   warn (default): warn only; stop: when the run's emissions reach the budget, send SIGINT to its
                      processes (so the script can save a checkpoint), then SIGTERM after --stop-grace seconds
+  --budget-month-kg KG
+                     monthly carbon budget, kg CO₂eq, for all runs of the calendar month (UTC) in the history: this
+                     run's budget is what the month has left (the smaller one when --budget-g is given too); warned
+                     and stopped as --on-budget says
   --stop-grace S     seconds between SIGINT and SIGTERM when stopping on the budget (default 30)
   The forecast (energy so far + energy per unit of progress since progress began × progress left) is read from the
   progress the command prints: "Epoch 3/20", tqdm and Keras bars, "step k/N", percentages.
@@ -21,11 +27,26 @@ export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO
 
 export interface WatchOptions {
   budgetG?: number;
+  /** the monthly budget, kg, and what the month's earlier runs used (core/forecast/budget.ts monthUsedKg) */
+  budgetMonthKg?: number;
+  monthUsedKg?: number;
   onBudget: OnBudget;
   stopGraceS: number;
   out: NodeJS.WritableStream;
   /** why no progress can be read from the output, printed once when a budget is set */
   progressUnavailable?: string;
+}
+
+/** The monthly budget and what this month's runs in the history used before `nowMs`; {} without --budget-month-kg. */
+export function monthBudget(opts: { budgetMonthKg?: number }, store: Pick<HistoryStore, 'load'>, nowMs: number): Pick<WatchOptions, 'budgetMonthKg' | 'monthUsedKg'> {
+  if (opts.budgetMonthKg === undefined) return {};
+  let runs: Run[] = [];
+  try {
+    runs = store.load().runs;
+  } catch (err) {
+    process.stderr.write(`carbon-meter: the history could not be read for the monthly budget (counted as 0 used): ${escapeControl(errorMessage(err))}\n`);
+  }
+  return { budgetMonthKg: opts.budgetMonthKg, monthUsedKg: monthUsedKg(runs, nowMs) };
 }
 
 export function parseOnBudget(v: string | undefined): OnBudget {
@@ -48,8 +69,14 @@ export class RunWatch {
     private readonly opts: WatchOptions,
     private readonly now: () => number = Date.now,
   ) {
-    const limit = runLimitG({ perRunG: opts.budgetG, onBudget: opts.onBudget });
-    if (limit !== undefined) this.budget = new BudgetWatch({ perRunG: opts.budgetG, onBudget: opts.onBudget }, limit);
+    const config = { perRunG: opts.budgetG, monthlyKg: opts.budgetMonthKg, onBudget: opts.onBudget };
+    const used = opts.budgetMonthKg !== undefined ? (opts.monthUsedKg ?? 0) : undefined;
+    const limit = runLimitG(config, used);
+    if (limit !== undefined) this.budget = new BudgetWatch(config, limit, used);
+    if (used !== undefined && opts.budgetMonthKg !== undefined) {
+      const left = Math.max(0, opts.budgetMonthKg - used);
+      this.say(`this month's runs have emitted ${formatCo2(used)} CO₂eq of the monthly budget of ${formatCo2(opts.budgetMonthKg)}: ${formatCo2(left)} left for this run`);
+    }
     if (this.budget && opts.progressUnavailable) this.say(`no forecast for this run (${opts.progressUnavailable}); the budget is checked against the emissions so far`);
   }
 

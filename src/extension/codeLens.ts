@@ -28,6 +28,7 @@ import { formatAgo, formatCo2, formatDuration, formatEnergy } from '../core/form
 import { childProcesses } from '../core/sampling/processes';
 import type { Run } from '../core/types';
 import type { MeterService } from './meterService';
+import type { ScheduledRuns } from './scheduledRuns';
 import { findCommandProcess } from './terminalWatcher';
 
 /** Files (and notebooks) larger than this are not read for lenses. */
@@ -54,10 +55,15 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   /** Why the Python parser could not load (then no lens is shown, and loading is not tried again). */
   private parserProblem?: string;
 
-  constructor(private readonly service: MeterService) {
+  constructor(
+    private readonly service: MeterService,
+    /** "Run at 03:00 (−38 %)" (scheduledRuns.ts) */
+    private readonly runAt?: Pick<ScheduledRuns, 'lens' | 'onDidChangeLenses'>,
+  ) {
     this.settings = this.readSettings();
     this.disposables.push(
       this.changed,
+      ...(runAt ? [runAt.onDidChangeLenses(() => this.changed.fire())] : []),
       vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, this),
       service.onHistoryChanged(() => this.scheduleRefresh()),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -136,6 +142,8 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
         lenses.push(new vscode.CodeLens(range, { title: `$(debug-alt) ${vscode.l10n.t('Debug')}`, command: 'carbonMeter.debugFileMetered', arguments: [file], tooltip: vscode.l10n.t('Debug this file, metered by Carbon Meter') }));
       }
       if (text.estimate) lenses.push(new vscode.CodeLens(range, { title: text.estimate, command: '', tooltip }));
+      const runAt = this.runAt?.lens(range, file, runs);
+      if (runAt) lenses.push(runAt);
     });
     return lenses;
   }

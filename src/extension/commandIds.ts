@@ -16,6 +16,9 @@ export const COMMAND_IDS = [
   'carbonMeter.runFileMetered',
   'carbonMeter.debugFileMetered',
   'carbonMeter.showFileRuns',
+  'carbonMeter.runAtGreenerTime',
+  'carbonMeter.cancelScheduledRun',
+  'carbonMeter.runScheduledNow',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

@@ -14,11 +14,14 @@ import { SlurmService } from './slurm';
 import { StatusBar } from './statusBar';
 import { TaskWatcher } from './taskWatcher';
 import { ForecastWatcher } from './forecastWatcher';
+import { registerScheduledRuns, ScheduledRuns } from './scheduledRuns';
 import { TerminalWatcher } from './terminalWatcher';
 
 export interface CarbonMeterApi {
   /** for tests and other extensions */
   readonly service: MeterService;
+  /** runs scheduled for a greener hour in this window */
+  readonly scheduled: ScheduledRuns;
   /** what the status bar shows now */
   readonly statusBar: { readonly text: string; readonly tooltip: string };
 }
@@ -30,6 +33,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const service = new MeterService(log);
   const statusBar = new StatusBar(service);
   const forecasts = new ForecastWatcher(service);
+  const scheduled = new ScheduledRuns(service);
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
   context.subscriptions.push(
     log,
@@ -43,7 +47,8 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     ...registerCommands(service, showHistory),
     ...registerIntensity(context, service),
     registerHistoryPanelSerializer(context.extensionUri, service),
-    new TrainingCodeLensProvider(service),
+    ...registerScheduledRuns(scheduled),
+    new TrainingCodeLensProvider(service, scheduled),
     service.onRunFinished((run) => {
       const s = service.settings;
       if (!s.notifyOnFinish || run.durationS < s.notifyMinDurationS) return;
@@ -61,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   log.info(`Carbon Meter ${context.extension.packageJSON.version} active (${vscode.env.appName}, remote: ${vscode.env.remoteName ?? 'none'}); activation: ${activationCpuMs} ms CPU`);
   return {
     service,
+    scheduled,
     statusBar: {
       get text() {
         return statusBar.text;

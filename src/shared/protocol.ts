@@ -48,6 +48,8 @@ export type WebviewMessage =
   | { type: 'openRun'; id: string }
   | { type: 'closeRun' }
   | { type: 'rerun'; id: string }
+  /** run the run's recorded command (in its folder) again at the greenest start of the forecast */
+  | { type: 'runAt'; id: string }
   | { type: 'copyCsv'; id: string }
   | { type: 'deleteRun'; id: string }
   | { type: 'openReport'; id: string }
@@ -426,6 +428,7 @@ const snapshotCheck = shape<Snapshot>({
   table: tableCheck,
   detail: nullable(detailCheck),
   missingRunId: nullable(str(200)),
+  monthBudget: optional(shape<NonNullable<Snapshot['monthBudget']>>({ limitKg: num, usedKg: num, fromMs: num })),
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -438,6 +441,7 @@ const WEBVIEW_MESSAGES: TaggedChecks<WebviewMessage, 'type'> = {
   openRun: { id: runId },
   closeRun: {},
   rerun: { id: runId },
+  runAt: { id: runId },
   copyCsv: { id: runId },
   deleteRun: { id: runId },
   openReport: { id: runId },

@@ -1,7 +1,7 @@
 /** Greener-region tips and the greener-time line, as DOM. */
 import { annualAverageNote, regionTipBasis, regionTipText, timeAdviceText } from '../core/advice/text';
 import type { RegionAdvice, TimeAdvice, TipGroup } from '../core/advice/tips';
-import { formatCo2, formatEnergy, formatIntensity } from '../core/format';
+import { formatCo2, formatEnergy, formatIntensity, formatPercent } from '../core/format';
 import type { WebviewMessage } from '../shared/protocol';
 import { h, replace } from './dom';
 import { t } from './l10n';
@@ -101,9 +101,51 @@ function when(ms: number): string {
   return new Date(ms).toDateString() === new Date().toDateString() ? clockFmt.format(ms) : dayClockFmt.format(ms);
 }
 
-export function renderTimeAdvice(container: HTMLElement, advice: TimeAdvice, post: (m: WebviewMessage) => void): void {
+/**
+ * The greener-time line of a run, with its actions when the run can be run again: "Run at 03:00 (−38 %)" (the host
+ * plans it again from the forecast and schedules its recorded command in its folder) or, with no greener start or
+ * no forecast, "Run now".
+ */
+export function renderTimeAdvice(container: HTMLElement, advice: TimeAdvice, post: (m: WebviewMessage) => void, run?: { id: string; canRerun: boolean }): void {
   const line = h('span', null, timeAdviceText(advice, t, when));
   container.dataset.kind = advice.kind;
-  if (advice.kind === 'forecast' || advice.kind === 'pending') replace(container, line);
-  else replace(container, line, ' ', settingButton('carbonMeter.intensity.provider', t('Open the setting'), post));
+  const actions = run?.canRerun && advice.kind !== 'pending' ? runAtActions(advice, run.id, post) : [];
+  if (advice.kind === 'forecast' || advice.kind === 'pending') replace(container, line, ...actions);
+  else replace(container, line, ' ', settingButton('carbonMeter.intensity.provider', t('Open the setting'), post), ...actions);
+}
+
+function runAtActions(advice: TimeAdvice, id: string, post: (m: WebviewMessage) => void): HTMLElement[] {
+  if (advice.kind === 'forecast' && !advice.startsNow && advice.savingFraction > 0) {
+    const b = h(
+      'button',
+      { type: 'button', 'data-key': 'run-at', title: t('Runs the command of this run again, in its folder, in a terminal at {0}, while VS Code is open (a reload cancels it). The status bar shows what is scheduled.', when(advice.startMs)) },
+      t('Run at {0} ({1})', when(advice.startMs), formatPercent(-advice.savingFraction)),
+    );
+    b.addEventListener('click', () => post({ type: 'runAt', id }));
+    return [h('p', { class: 'tip-actions' }, b, ' ', h('span', { class: 'muted' }, t('in a terminal, while VS Code is open')))];
+  }
+  const why = advice.kind === 'forecast' ? t('Now is the greenest start.') : t('No forecast of a greener hour is available.');
+  const b = h('button', { type: 'button', class: 'secondary', 'data-key': 'run-now', title: t('Runs the command of this run again now, in a terminal, metered.') }, t('Run now'));
+  b.addEventListener('click', () => post({ type: 'rerun', id }));
+  return [h('p', { class: 'tip-actions' }, h('span', { class: 'muted' }, why), ' ', b)];
+}
+
+/** "Budget: 3.2 kg of 10 kg used this month (32 %)", with a bar; over the budget, said so. */
+export function monthBudgetLine(b: { limitKg: number; usedKg: number }): HTMLElement {
+  const fraction = b.limitKg > 0 ? b.usedKg / b.limitKg : 0;
+  const bar = h('span', { class: 'tip-bar', 'aria-hidden': 'true' });
+  bar.style.width = `${Math.min(100, Math.max(0, fraction * 100))}%`;
+  const over = fraction >= 1;
+  return h(
+    'p',
+    {
+      class: over ? 'total-budget over' : 'total-budget',
+      'data-key': 'month-budget',
+      title: t('carbonMeter.budget.monthlyKg: the emissions of the runs started this calendar month (UTC), against the monthly budget. Each run is warned (or stopped) when its forecast (or its emissions) would go over what is left.'),
+    },
+    over
+      ? t('Monthly budget: {0} of {1} used, over by {2}', formatCo2(b.usedKg), formatCo2(b.limitKg), formatCo2(b.usedKg - b.limitKg))
+      : t('Monthly budget: {0} of {1} used ({2})', formatCo2(b.usedKg), formatCo2(b.limitKg), `${Math.round(fraction * 100)} %`),
+    h('span', { class: 'tip-track', 'aria-hidden': 'true' }, bar),
+  );
 }

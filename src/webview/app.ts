@@ -3,7 +3,7 @@ import { RUN_SOURCES, type TableQuery } from '../core/advice/table';
 import type { PeriodTotals } from '../core/advice/totals';
 import { formatCo2, formatEnergy } from '../core/format';
 import type { Snapshot, UiState, WebviewMessage } from '../shared/protocol';
-import { renderRegionAdvice } from './advice';
+import { monthBudgetLine, renderRegionAdvice } from './advice';
 import { RunsChartView, sourceLabel } from './charts';
 import { DetailView } from './detail';
 import { h, replace, text } from './dom';
@@ -168,6 +168,7 @@ export class App {
           h('p', { class: 'total-co2' }, formatCo2(p.emissionsKg), h('span', { class: 'unit' }, ' CO₂eq')),
           h('p', { class: 'total-sub' }, `${formatEnergy(p.energyKWh)} · ${p.runs === 1 ? t('1 run') : t('{0} runs', nf.format(p.runs))}${p.running ? ` · ${t('{0} running', p.running)}` : ''}`),
           h('p', { class: 'total-eq', title: tip }, t('≈ {0} km by car · {1} phone charges', nf1.format(p.carKm), nf1.format(p.smartphoneCharges))),
+          p.period === 'month' && s.monthBudget ? monthBudgetLine(s.monthBudget) : null,
         ),
       ),
     );

@@ -237,7 +237,7 @@ export class DetailView {
     );
 
     renderRegionAdvice(this.tips, d.advice, 'run', this.post);
-    renderTimeAdvice(this.timeTip, d.time, this.post);
+    renderTimeAdvice(this.timeTip, d.time, this.post, { id: run.id, canRerun: d.canRerun });
 
     const hw = run.hardware;
     replace(

@@ -8,7 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Run } from '../../src/core/types';
+import { HistoryStore } from '../../src/core/history/store';
 import { runCli } from '../helpers/cli';
+import { makeRun } from '../helpers/history-runs';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -92,5 +94,68 @@ describe('carbon-meter run: forecast and budget', function () {
     const run: Run = JSON.parse(json);
     assert.equal(run.exitCode, 0);
     assert.equal(run.forecasts?.[run.forecasts.length - 1]?.progress, 1, 'the progress was read through the terminal');
+  });
+  describe('--budget-month-kg', () => {
+    /** A history with a run of this month (1 kg) and one of last month (50 kg, not counted). */
+    function seededHome(): string {
+      const home = tmpHome();
+      const store = new HistoryStore(home);
+      const now = new Date();
+      const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+      store.append({ ...makeRun({}, { startedAt: new Date(monthStart + 1000), durationS: 60 }), emissionsKg: 1 });
+      store.append({ ...makeRun({}, { startedAt: new Date(monthStart - 86_400_000), durationS: 60 }), emissionsKg: 50 });
+      return home;
+    }
+
+    it("stops a real process when the month's budget is used up: this month's runs count, last month's do not", async () => {
+      const home = seededHome();
+      const r = await runCli(
+        CLI,
+        ['run', '--json', '--region', 'PL', '--interval', '0.5', '--budget-month-kg', '1.000002', '--on-budget', 'stop', '--stop-grace', '60', '--', process.execPath, EPOCHS, '0.1', '0', '0.2', 'plain', '--forever'],
+        { CARBON_METER_HOME: home },
+      );
+      assert.match(r.stderr, /this month's runs have emitted 1(\.0+)? kg CO₂eq of the monthly budget/, r.stderr);
+      assert.match(r.stdout, /checkpoint saved at epoch \d+/, `the script handled SIGINT; stderr: ${r.stderr}`);
+      assert.equal(r.code, 130);
+      const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      assert.equal(run.stoppedBy, 'budget');
+      assert.equal(run.budget?.monthlyKg, 1.000002);
+      assert.equal(run.budget?.monthUsedKg, 1);
+      assert.ok(Math.abs((run.budget?.limitG ?? 0) - 0.002) < 1e-6, `limit ${run.budget?.limitG}`);
+      assert.ok(run.budget?.reachedAt);
+    });
+
+    it('warns on the forecast and lets the run finish with --on-budget warn; the smaller of the two budgets applies', async () => {
+      const home = seededHome();
+      const r = await runCli(
+        CLI,
+        ['run', '--json', '--region', 'PL', '--interval', '0.5', '--budget-g', '1000', '--budget-month-kg', '1.0000001', '--', process.execPath, EPOCHS, '0.1', '5', '0.3', 'plain'],
+        { CARBON_METER_HOME: home },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      assert.equal(run.stoppedBy, undefined);
+      assert.ok(Math.abs((run.budget?.limitG ?? 0) - 0.0001) < 1e-6, `limit ${run.budget?.limitG}`);
+      assert.equal(run.budget?.perRunG, 1000);
+      assert.ok(r.stderr.split('\n').filter((l) => /is over the budget/.test(l)).length <= 1, r.stderr);
+      assert.ok(run.budget?.reachedAt || run.budget?.forecastOverAt, JSON.stringify(run.budget));
+    });
+
+    for (const bad of ['-1', 'ten', '']) {
+      it(`refuses --budget-month-kg "${bad}" with one line and exit code 2, running nothing`, async () => {
+        const home = tmpHome();
+        const r = await runCli(CLI, ['run', `--budget-month-kg=${bad}`, '--', process.execPath, '-e', 'console.log("ran")'], { CARBON_METER_HOME: home });
+        assert.equal(r.code, 2);
+        assert.doesNotMatch(r.stdout, /ran/);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, /--budget-month-kg must be a number/);
+      });
+    }
+
+    it('is documented in run --help', async () => {
+      const r = await runCli(CLI, ['run', '--help'], { CARBON_METER_HOME: tmpHome() });
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /--budget-month-kg KG/);
+    });
   });
 });

@@ -14,7 +14,7 @@ function snapshotMessage(): HostMessage {
   const open = makeRun({ name: '<img src=x onerror=alert(1)>' }, { startedAt: new Date(t0), durationS: 600 });
   const runs = [open, makeRun({ source: 'debug', status: 'failed', exitCode: 2 }), makeRun({ source: 'codecarbon-import', command: '' })];
   const samples: Sample[] = Array.from({ length: 600 }, (_, i) => ({ t: t0 + (i + 1) * 1000, cpuW: 40, gpuW: 200 + (i % 7), ramW: 4, gPerKWh: 56 }));
-  const snapshot = new PanelModel().build({ runs, openRunId: open.id, samples: () => samples, adviceRegions: ['gcp:*'], historyDir: '/tmp/h' });
+  const snapshot = new PanelModel().build({ runs, openRunId: open.id, samples: () => samples, adviceRegions: ['gcp:*'], historyDir: '/tmp/h', monthlyBudgetKg: 10 });
   return JSON.parse(JSON.stringify({ type: 'snapshot', seq: 3, snapshot })) as HostMessage;
 }
 
@@ -61,6 +61,7 @@ describe('protocol: host → webview', () => {
     ['a forecast tip without its start', (x) => (x.snapshot.detail.time = { kind: 'forecast', settingKey: 'k', startsNow: false, savingFraction: 0.2, savingKg: 1, horizonH: 24, factorType: 'average', source: 's' }), /time\.startMs is not a finite number/],
     ['a forecast tip of an unknown factor', (x) => (x.snapshot.detail.time = { kind: 'forecast', settingKey: 'k', startMs: 1, startsNow: false, savingFraction: 0.2, savingKg: 1, horizonH: 24, factorType: 'guessed', source: 's' }), /factorType is not one of/],
     ['a page size we do not send', (x) => (x.snapshot.table.query.pageSize = 1e6), /pageSize is not one of/],
+    ['a monthly budget without its limit', (x) => delete x.snapshot.monthBudget.limitKg, /monthBudget\.limitKg is not a finite number/],
   ];
   for (const [what, change, why] of bad) {
     it(`refuses ${what}`, () => {
@@ -99,6 +100,7 @@ describe('protocol: webview → host', () => {
       { type: 'openRun', id },
       { type: 'closeRun' },
       { type: 'rerun', id },
+      { type: 'runAt', id },
       { type: 'copyCsv', id },
       { type: 'deleteRun', id },
       { type: 'openReport', id },
@@ -117,6 +119,8 @@ describe('protocol: webview → host', () => {
     [{ type: 'deleteRun' }, /id is not a run id/],
     [{ type: 'deleteRun', id: '../history.jsonl' }, /id is not a run id/],
     [{ type: 'rerun', id: { toString: 'x' } }, /id is not a run id/],
+    [{ type: 'runAt', id: '../history.jsonl' }, /id is not a run id/],
+    [{ type: 'runAt' }, /id is not a run id/],
     [{ type: 'query', query: { ...query, page: -1 } }, /query\.page is negative/],
     [{ type: 'query', query: { ...query, page: 1.5 } }, /query\.page is not an integer/],
     [{ type: 'query', query: { ...query, pageSize: 7 } }, /query\.pageSize is not one of/],

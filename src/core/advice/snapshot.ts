@@ -6,6 +6,7 @@
  * most MAX_RUN_POINTS points and, for the open run only, at most 2,000 points per power series.
  */
 import { kmByCar, smartphoneCharges } from '../equivalents';
+import { monthUsedKg } from '../forecast/budget';
 import type { Run, Sample } from '../types';
 import { powerSeries, runsChart, type PowerSeries, type RunsChart } from './series';
 import { RunTable, normaliseQuery, type TablePage, type TableQuery } from './table';
@@ -45,6 +46,15 @@ export interface Snapshot {
   detail: RunDetail | null;
   /** the run asked for is not in the history (deleted, or another history folder) */
   missingRunId: string | null;
+  /** carbonMeter.budget.monthlyKg and what this calendar month's runs (UTC) used of it; absent without a budget */
+  monthBudget?: MonthBudget;
+}
+
+export interface MonthBudget {
+  limitKg: number;
+  usedKg: number;
+  /** the month's first moment (UTC), ms */
+  fromMs: number;
 }
 
 export interface SnapshotInput {
@@ -63,6 +73,8 @@ export interface SnapshotInput {
   historyDir?: string;
   corrupt?: number;
   now?: number;
+  /** carbonMeter.budget.monthlyKg */
+  monthlyBudgetKg?: number;
 }
 
 /** The stored runs with the live records of the runs metered here in place of their checkpoints. */
@@ -128,6 +140,9 @@ export class PanelModel {
       table: page,
       detail,
       missingRunId,
+      ...(input.monthlyBudgetKg && input.monthlyBudgetKg > 0
+        ? { monthBudget: { limitKg: input.monthlyBudgetKg, usedKg: monthUsedKg(runs, now), fromMs: Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1) } }
+        : {}),
     };
   }
 }

@@ -244,6 +244,9 @@ export class HistoryPanel implements vscode.Disposable {
       case 'rerun':
         await rerunInTerminal(run, this.service, this.ui);
         return;
+      case 'runAt':
+        await executeCommand('carbonMeter.runAtGreenerTime', { runId: run.id });
+        return;
       case 'copyCsv':
         await copyCsvRow(run, this.ui);
         return;
@@ -338,6 +341,7 @@ export class HistoryPanel implements vscode.Disposable {
       adviceRegions: Array.isArray(regions) ? regions : [],
       historyDir: this.service.store.dir,
       corrupt: corrupt.length,
+      monthlyBudgetKg: this.service.settings.budgetMonthlyKg,
     });
   }
 
