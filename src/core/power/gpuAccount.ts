@@ -19,66 +19,33 @@
  *   - the process list cannot be read: 1 when the device is named in the run's CUDA_VISIBLE_DEVICES (an allocated
  *     GPU, e.g. under SLURM), else 0.
  */
-import * as fs from 'node:fs';
-import type { GpuDeviceReading, GpuProcess, GpuSnapshot } from './gpu';
+import type { GpuDeviceReading, GpuProcess, GpuSnapshot, GpuSource } from './gpu';
+import { counterDeltaJ } from './gpu/amdSmi';
+import { amdVisibleDevices, isVisible, parseCudaVisibleDevices, readProcessCudaEnv, type GpuEnv, type VisibleEntry } from './gpu/visible';
+
+export { amdVisibleDevices, isVisible, parseCudaVisibleDevices, readProcessCudaEnv, type GpuEnv, type VisibleEntry };
 
 export const SOURCE_NVML_COUNTER = 'NVML total-energy counter';
 export const SOURCE_NVML_POWER = 'NVML power samples';
 export const SOURCE_NVIDIA_SMI = 'nvidia-smi power.draw';
-
-/** One entry of CUDA_VISIBLE_DEVICES. */
-export type VisibleEntry = { index: number } | { uuidPrefix: string } | { mig: string };
-
-/**
- * CUDA_VISIBLE_DEVICES as CUDA reads it: indices or UUIDs (`GPU-…`, a unique prefix is enough; `MIG-…`), separated
- * by commas; the list stops at the first invalid entry (so "-1" hides every GPU). undefined when not set (every
- * device visible).
- */
-export function parseCudaVisibleDevices(value: string | undefined): VisibleEntry[] | undefined {
-  if (value === undefined) return undefined;
-  const out: VisibleEntry[] = [];
-  for (const raw of value.split(',')) {
-    const s = raw.trim();
-    if (/^\d+$/.test(s)) out.push({ index: Number(s) });
-    else if (/^GPU-[0-9a-fA-F-]+$/.test(s)) out.push({ uuidPrefix: s.toLowerCase() });
-    else if (/^MIG-[0-9A-Za-z/-]+$/.test(s)) out.push({ mig: s });
-    else break;
-  }
-  return out;
-}
-
-/** Reads CUDA_VISIBLE_DEVICES (and CUDA_DEVICE_ORDER) of a process from /proc/<pid>/environ (Linux); undefined elsewhere. */
-export function readProcessCudaEnv(pid: number, procRoot = '/proc'): { visible?: string; order?: string } | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`${procRoot}/${pid}/environ`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  const env: { visible?: string; order?: string } = {};
-  for (const kv of text.split('\0')) {
-    if (kv.startsWith('CUDA_VISIBLE_DEVICES=')) env.visible = kv.slice(21);
-    else if (kv.startsWith('CUDA_DEVICE_ORDER=')) env.order = kv.slice(18);
-  }
-  return env;
-}
-
-/** Does CUDA_VISIBLE_DEVICES name this device? undefined when the list cannot say (MIG entries only). */
-export function isVisible(entries: VisibleEntry[], d: Pick<GpuDeviceReading, 'index' | 'uuid'>): boolean | undefined {
-  let onlyMig = entries.length > 0;
-  for (const e of entries) {
-    if ('index' in e && e.index === d.index) return true;
-    if ('uuidPrefix' in e && d.uuid.toLowerCase().startsWith(e.uuidPrefix)) return true;
-    if (!('mig' in e)) onlyMig = false;
-  }
-  return onlyMig ? undefined : false;
-}
+export const SOURCE_AMD_SMI_COUNTER = 'amd-smi energy counter';
+export const SOURCE_AMD_SMI_POWER = 'amd-smi power samples';
+export const SOURCE_ROCM_SMI_COUNTER = 'rocm-smi energy counter';
+export const SOURCE_ROCM_SMI_POWER = 'rocm-smi power samples';
 
 export interface DeviceShare {
   share: number;
   rule: string;
   /** the share is an estimate (a shared device) */
   estimate: boolean;
+}
+
+function visibleName(d: Pick<GpuDeviceReading, 'vendor'>): string {
+  return d.vendor === 'amd' ? 'HIP/ROCR_VISIBLE_DEVICES' : 'CUDA_VISIBLE_DEVICES';
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 function pct(x: number): string {
@@ -89,11 +56,11 @@ function pct(x: number): string {
 export function deviceShare(d: GpuDeviceReading, processes: GpuProcess[], pids: Set<number>, visible?: VisibleEntry[]): DeviceShare {
   if (visible) {
     const v = isVisible(visible, d);
-    if (v === false) return { share: 0, rule: 'not in the run\'s CUDA_VISIBLE_DEVICES', estimate: false };
+    if (v === false) return { share: 0, rule: `not in the run's ${visibleName(d)}`, estimate: false };
   }
   if (d.processesError) {
     if (visible && isVisible(visible, d)) {
-      return { share: 1, rule: `process list not readable (${d.processesError}); named in the run's CUDA_VISIBLE_DEVICES, charged whole`, estimate: true };
+      return { share: 1, rule: `process list not readable (${d.processesError}); named in the run's ${visibleName(d)}, charged whole`, estimate: true };
     }
     return { share: 0, rule: `process list not readable (${d.processesError}); not charged`, estimate: false };
   }
@@ -114,14 +81,15 @@ export function deviceShare(d: GpuDeviceReading, processes: GpuProcess[], pids: 
     return { share, rule: `MIG: split by GPU instance (${instances.length} busy, an equal part each; by memory within one): ${pct(share)}`, estimate: true };
   }
   const util = d.processUtil;
+  const label = d.utilLabel ?? 'SM utilisation';
   if (util) {
     const total = util.reduce((s, u) => s + u.smPct, 0);
     if (total > 0) {
       const run = util.filter((u) => pids.has(u.pid)).reduce((s, u) => s + u.smPct, 0);
-      return { share: run / total, rule: `shared: split by SM utilisation (estimate): the run ${run} % of ${total} %`, estimate: true };
+      return { share: run / total, rule: `shared: split by ${label} (estimate): the run ${round1(run)} % of ${round1(total)} %`, estimate: true };
     }
   }
-  const why = util ? 'no SM utilisation sample' : `SM utilisation not reported${d.processUtilError ? ` (${d.processUtilError})` : ''}`;
+  const why = util ? `no ${label} sample` : `${label} not reported${d.processUtilError ? ` (${d.processUtilError})` : ''}`;
   const m = memoryShare(mine, apps);
   return { share: m.share, rule: `shared: ${m.rule} (estimate; ${why})`, estimate: true };
 }
@@ -154,48 +122,105 @@ export interface GpuStep {
 interface DeviceState {
   seq?: number;
   energyJ?: number;
+  energyAtMs?: number;
   powerW?: number;
   powerAtMs?: number;
   share: number;
   resets: number;
+  wraps: number;
   /** the rule of the last step in which the run had a share of this device */
   chargedRule?: string;
 }
 
 export interface AccountOptions {
-  /** the run's root process: CUDA_VISIBLE_DEVICES is read from its environment once */
+  /** the run's root process: CUDA_VISIBLE_DEVICES (and HIP/ROCR_VISIBLE_DEVICES) are read from its environment once */
   rootPid?: number;
   /** CUDA_VISIBLE_DEVICES of the run, when known otherwise (wins over rootPid) */
   cudaVisibleDevices?: string;
+  /** the run's device-selection variables, when known otherwise (wins over rootPid) */
+  gpuEnv?: GpuEnv;
   procRoot?: string;
+}
+
+/** The source labels of each reader: [energy counter, power samples]. */
+const LABELS: Record<Exclude<GpuSource, 'nvidia-smi'>, [string, string]> = {
+  nvml: [SOURCE_NVML_COUNTER, SOURCE_NVML_POWER],
+  'amd-smi': [SOURCE_AMD_SMI_COUNTER, SOURCE_AMD_SMI_POWER],
+  'rocm-smi': [SOURCE_ROCM_SMI_COUNTER, SOURCE_ROCM_SMI_POWER],
+};
+
+/** The device's energy since the state's previous reading, J, and the source label; updates the state. */
+function deviceEnergy(d: GpuDeviceReading, src: GpuSource, st: DeviceState, fresh: boolean, at: number, dtS: number): { joules: number; label: string } {
+  if (src === 'nvidia-smi') return { joules: (d.powerW ?? 0) * dtS, label: SOURCE_NVIDIA_SMI };
+  const [counter, samples] = LABELS[src];
+  const t = d.powerAtMs ?? at;
+  let joules = 0;
+  if (d.energyJ !== null && d.energyJ !== undefined) {
+    if (fresh && st.energyJ !== undefined) {
+      if (src === 'nvml') {
+        joules = d.energyJ - st.energyJ;
+        if (joules < 0) {
+          joules = d.energyJ; // the counter restarted: the driver was reloaded
+          st.resets++;
+        }
+      } else {
+        const step = counterDeltaJ(st.energyJ, d.energyJ, st.energyAtMs !== undefined && t > st.energyAtMs ? (t - st.energyAtMs) / 1000 : dtS);
+        joules = step.joules;
+        if (step.event === 'wrap') st.wraps++;
+        else if (step.event === 'restart') st.resets++;
+      }
+    }
+    st.energyJ = d.energyJ;
+    st.energyAtMs = t;
+    return { joules, label: counter };
+  }
+  if (fresh && d.powerW !== null && st.powerW !== undefined && st.powerAtMs !== undefined && t > st.powerAtMs) {
+    joules = ((st.powerW + d.powerW) / 2) * ((t - st.powerAtMs) / 1000);
+  }
+  if (d.powerW !== null && (st.powerAtMs === undefined || t > st.powerAtMs)) {
+    st.powerW = d.powerW;
+    st.powerAtMs = t;
+  }
+  return { joules, label: samples };
 }
 
 export class GpuEnergyAccount {
   private readonly state = new Map<string, DeviceState>();
   private visible: VisibleEntry[] | undefined;
-  private visibleRead = false;
-  private order: string | undefined;
+  private env: GpuEnv | undefined;
+  private envRead = false;
   private seenPids = new Set<number>();
 
   constructor(private readonly opts: AccountOptions = {}) {}
 
-  private visibleDevices(): VisibleEntry[] | undefined {
-    if (!this.visibleRead) {
-      this.visibleRead = true;
-      if (this.opts.cudaVisibleDevices !== undefined) this.visible = parseCudaVisibleDevices(this.opts.cudaVisibleDevices);
-      else if (this.opts.rootPid !== undefined) {
-        const env = readProcessCudaEnv(this.opts.rootPid, this.opts.procRoot);
-        this.visible = parseCudaVisibleDevices(env?.visible);
-        this.order = env?.order;
-      }
+  private gpuEnv(): GpuEnv | undefined {
+    if (!this.envRead) {
+      this.envRead = true;
+      if (this.opts.gpuEnv) this.env = this.opts.gpuEnv;
+      else if (this.opts.cudaVisibleDevices !== undefined) this.env = { visible: this.opts.cudaVisibleDevices };
+      else if (this.opts.rootPid !== undefined) this.env = readProcessCudaEnv(this.opts.rootPid, this.opts.procRoot);
+      this.visible = parseCudaVisibleDevices(this.env?.visible);
     }
-    return this.visible;
+    return this.env;
   }
 
   /** Takes the readings at the run's start as the baseline, so the run's first interval is counted. */
   begin(snap: GpuSnapshot | undefined): void {
-    if (!snap?.ok || snap.source !== 'nvml') return;
-    for (const d of snap.devices) this.state.set(d.uuid, { seq: snap.seq, energyJ: d.energyJ ?? undefined, powerW: d.powerW ?? undefined, powerAtMs: d.powerAtMs, share: 0, resets: 0 });
+    if (!snap?.ok) return;
+    for (const d of snap.devices) {
+      if ((d.source ?? snap.source ?? 'nvidia-smi') === 'nvidia-smi') continue;
+      const t = d.powerAtMs ?? snap.at;
+      this.state.set(d.uuid, {
+        seq: d.seq ?? snap.seq,
+        energyJ: d.energyJ ?? undefined,
+        energyAtMs: d.energyJ === null || d.energyJ === undefined ? undefined : t,
+        powerW: d.powerW ?? undefined,
+        powerAtMs: d.powerW === null ? undefined : t,
+        share: 0,
+        resets: 0,
+        wraps: 0,
+      });
+    }
   }
 
   /** One meter tick: the run's part of the energy since the previous step. */
@@ -208,56 +233,44 @@ export class GpuEnergyAccount {
     for (const p of pids) this.seenPids.add(p);
     if (this.seenPids.size > 10_000) this.seenPids = new Set(pids);
     const mine = this.seenPids;
-    const visible = this.visibleDevices();
+    const env = this.gpuEnv();
+    const visible = this.visible;
+    const amdVisible = amdVisibleDevices(env, snap.devices.filter((d) => d.vendor === 'amd').length);
     let joules = 0;
     let powerW = 0;
     const sources = new Set<string>();
     const rules: string[] = [];
     for (const d of snap.devices) {
-      const s = deviceShare(d, snap.processes, mine, visible);
-      const st = this.state.get(d.uuid) ?? { share: 0, resets: 0 };
-      const fresh = snap.seq === undefined || st.seq !== snap.seq;
-      const use = s.share > 0 ? s.share : st.share;
-      let deviceJ = 0;
-      if (snap.source === 'nvml' && d.energyJ !== null && d.energyJ !== undefined) {
-        sources.add(SOURCE_NVML_COUNTER);
-        if (fresh && st.energyJ !== undefined) {
-          let diff = d.energyJ - st.energyJ;
-          if (diff < 0) {
-            diff = d.energyJ; // the counter restarted: the driver was reloaded
-            st.resets++;
-          }
-          deviceJ = diff;
-        }
-        st.energyJ = d.energyJ;
-      } else if (snap.source === 'nvml') {
-        sources.add(SOURCE_NVML_POWER);
-        const t = d.powerAtMs ?? snap.at;
-        if (fresh && d.powerW !== null && st.powerW !== undefined && st.powerAtMs !== undefined && t > st.powerAtMs) {
-          deviceJ = ((st.powerW + d.powerW) / 2) * ((t - st.powerAtMs) / 1000);
-        }
-        if (d.powerW !== null && (st.powerAtMs === undefined || t > st.powerAtMs)) {
-          st.powerW = d.powerW;
-          st.powerAtMs = t;
-        }
-      } else {
-        sources.add(SOURCE_NVIDIA_SMI);
-        deviceJ = (d.powerW ?? 0) * dtS;
-      }
-      joules += deviceJ * (snap.source === 'nvml' ? use : s.share);
+      const amd = d.vendor === 'amd';
+      const src = d.source ?? snap.source ?? 'nvidia-smi';
+      const s = deviceShare(d, snap.processes, mine, amd ? amdVisible : visible);
+      const st = this.state.get(d.uuid) ?? { share: 0, resets: 0, wraps: 0 };
+      const seq = d.seq ?? snap.seq;
+      const fresh = seq === undefined || st.seq !== seq;
+      const e = deviceEnergy(d, src, st, fresh, snap.at, dtS);
+      sources.add(e.label);
+      // a cumulative reading covers the time since the previous one: a run that has just left the device owns it
+      joules += e.joules * (src === 'nvidia-smi' ? s.share : s.share > 0 ? s.share : st.share);
       powerW += (d.powerW ?? 0) * s.share;
       st.share = s.share;
-      st.seq = snap.seq;
+      st.seq = seq;
       this.state.set(d.uuid, st);
-      const notes = [d.powerW === null ? 'no power reading' : '', st.resets ? `energy counter restarted ${st.resets}× (driver reloaded)` : ''].filter(Boolean);
-      const rule = `GPU ${d.index} ${pct(s.share)}: ${s.rule}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+      const notes = [
+        d.powerW === null ? 'no power reading' : '',
+        st.resets ? `energy counter restarted ${st.resets}× (driver reloaded)` : '',
+        st.wraps ? `energy counter wrapped ${st.wraps}×` : '',
+      ].filter(Boolean);
+      const rule = `${amd ? 'AMD ' : ''}GPU ${d.index} ${pct(s.share)}: ${s.rule}${notes.length ? ` (${notes.join('; ')})` : ''}`;
       if (s.share > 0) st.chargedRule = rule;
       // a device the run has left keeps saying how it was charged while the run was on it
       rules.push(s.share === 0 && st.chargedRule ? `${st.chargedRule} (until the run left it)` : rule);
     }
-    if (visible && this.order !== 'PCI_BUS_ID' && visible.some((e) => 'index' in e)) {
+    const nvidiaIndices = visible?.some((e) => 'index' in e) && snap.devices.some((d) => d.vendor !== 'amd');
+    if (nvidiaIndices && env?.order !== 'PCI_BUS_ID') {
       rules.push('CUDA_VISIBLE_DEVICES indices read in NVML (PCI bus) order; set CUDA_DEVICE_ORDER=PCI_BUS_ID to be sure');
     }
+    if (amdVisible && snap.devices.some((d) => d.vendor === 'amd')) rules.push('HIP/ROCR_VISIBLE_DEVICES indices read in amd-smi order');
+    if (snap.reason) rules.push(`not read: ${snap.reason}`); // the other vendor's GPUs, when one of two fails
     const source = [...sources].join(' + ') || (snap.source === 'nvml' ? SOURCE_NVML_COUNTER : SOURCE_NVIDIA_SMI);
     const shareRule = rules.length ? rules.join('; ') : 'no GPU listed';
     return { joules, powerW, source, shareRule, detail: `${source}; ${shareRule}` };
