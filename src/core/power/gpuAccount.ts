@@ -21,7 +21,7 @@
  */
 import type { GpuDeviceReading, GpuProcess, GpuSnapshot, GpuSource } from './gpu';
 import { counterDeltaJ } from './gpu/amdSmi';
-import { amdVisibleDevices, isVisible, parseCudaVisibleDevices, readProcessCudaEnv, type GpuEnv, type VisibleEntry } from './gpu/visible';
+import { amdVisibleDevices, isVisible, openGpuNodes, parseCudaVisibleDevices, readProcessCudaEnv, type GpuEnv, type VisibleEntry } from './gpu/visible';
 
 export { amdVisibleDevices, isVisible, parseCudaVisibleDevices, readProcessCudaEnv, type GpuEnv, type VisibleEntry };
 
@@ -52,8 +52,31 @@ function pct(x: number): string {
   return `${Math.round(x * 1000) / 10} %`;
 }
 
+/** The GPU device nodes the run holds open, looked at when the driver lists no process at all (see below). */
+export interface HeldNodes {
+  nodes: Set<string>;
+}
+
+/**
+ * A device the driver lists no process on, while it lists none anywhere (inside a container whose pids the driver
+ * cannot see, e.g. a VM's or a pod's): the run's if it holds /dev/nvidia<minor> open and that node is the only GPU
+ * node it holds or its CUDA_VISIBLE_DEVICES names the device (CUDA opens the node of every device it may use, so
+ * several held nodes without a list cannot say which is busy). An estimate, said so; undefined: the rule says nothing.
+ */
+function heldNodeShare(d: GpuDeviceReading, held: HeldNodes | undefined, visible: VisibleEntry[] | undefined): DeviceShare | undefined {
+  if (!held || d.vendor === 'amd') return undefined;
+  const node = `/dev/nvidia${d.minor ?? d.index}`;
+  if (!held.nodes.has(node)) return undefined;
+  const nvidiaHeld = [...held.nodes].filter((n) => n.startsWith('/dev/nvidia')).length;
+  const why = 'the driver lists no process on any GPU (a container hides them from it)';
+  if (nvidiaHeld === 1 || (visible && isVisible(visible, d))) {
+    return { share: 1, rule: `${why}; the run holds ${node} open: charged whole (estimate)`, estimate: true };
+  }
+  return { share: 0, rule: `${why}; the run holds ${nvidiaHeld} GPU nodes open: set CUDA_VISIBLE_DEVICES to charge the one it uses`, estimate: false };
+}
+
 /** The run's share of one device and the rule that gave it (see the file comment). */
-export function deviceShare(d: GpuDeviceReading, processes: GpuProcess[], pids: Set<number>, visible?: VisibleEntry[]): DeviceShare {
+export function deviceShare(d: GpuDeviceReading, processes: GpuProcess[], pids: Set<number>, visible?: VisibleEntry[], held?: HeldNodes): DeviceShare {
   if (visible) {
     const v = isVisible(visible, d);
     if (v === false) return { share: 0, rule: `not in the run's ${visibleName(d)}`, estimate: false };
@@ -66,6 +89,10 @@ export function deviceShare(d: GpuDeviceReading, processes: GpuProcess[], pids: 
   }
   const apps = processes.filter((p) => p.gpuUuid === d.uuid);
   const mine = apps.filter((p) => pids.has(p.pid));
+  if (!apps.length) {
+    const h = heldNodeShare(d, held, visible);
+    if (h) return h;
+  }
   if (!mine.length) {
     return { share: 0, rule: apps.length ? `used only by ${apps.length} process${apps.length === 1 ? '' : 'es'} outside the run` : 'idle: no compute process', estimate: false };
   }
@@ -139,6 +166,8 @@ export interface AccountOptions {
   cudaVisibleDevices?: string;
   /** the run's device-selection variables, when known otherwise (wins over rootPid) */
   gpuEnv?: GpuEnv;
+  /** false: never look at the run's open GPU device nodes (see heldNodeShare) */
+  heldNodes?: boolean;
   procRoot?: string;
 }
 
@@ -190,8 +219,22 @@ export class GpuEnergyAccount {
   private env: GpuEnv | undefined;
   private envRead = false;
   private seenPids = new Set<number>();
+  private held: { nodes: HeldNodes; at: number } | undefined;
 
   constructor(private readonly opts: AccountOptions = {}) {}
+
+  /**
+   * The GPU nodes the run's processes hold open, read only when the driver lists no process on any NVIDIA device
+   * (then at most every 5 s: a few readlinks per process).
+   */
+  private heldNodes(snap: GpuSnapshot, pids: number[]): HeldNodes | undefined {
+    const nvidia = snap.devices.filter((d) => d.vendor !== 'amd');
+    if (!nvidia.length || nvidia.some((d) => d.processesError) || snap.processes.some((p) => nvidia.some((d) => d.uuid === p.gpuUuid))) return undefined;
+    if (this.opts.heldNodes === false || !pids.length) return undefined;
+    const now = Date.now();
+    if (!this.held || now - this.held.at >= 5000) this.held = { nodes: { nodes: openGpuNodes(pids, this.opts.procRoot) }, at: now };
+    return this.held.nodes;
+  }
 
   private gpuEnv(): GpuEnv | undefined {
     if (!this.envRead) {
@@ -230,8 +273,10 @@ export class GpuEnergyAccount {
       return { joules: 0, powerW: 0, source: '', shareRule: '', detail: `0 W: ${reason}`, unavailableReason: reason };
     }
     // a process of the run stays the run's: NVML still lists a context for a moment after its process has exited
-    for (const p of pids) this.seenPids.add(p);
-    if (this.seenPids.size > 10_000) this.seenPids = new Set(pids);
+    const now = [...pids];
+    for (const p of now) this.seenPids.add(p);
+    if (this.seenPids.size > 10_000) this.seenPids = new Set(now);
+    const held = this.heldNodes(snap, now);
     const mine = this.seenPids;
     const env = this.gpuEnv();
     const visible = this.visible;
@@ -243,7 +288,7 @@ export class GpuEnergyAccount {
     for (const d of snap.devices) {
       const amd = d.vendor === 'amd';
       const src = d.source ?? snap.source ?? 'nvidia-smi';
-      const s = deviceShare(d, snap.processes, mine, amd ? amdVisible : visible);
+      const s = deviceShare(d, snap.processes, mine, amd ? amdVisible : visible, held);
       const st = this.state.get(d.uuid) ?? { share: 0, resets: 0, wraps: 0 };
       const seq = d.seq ?? snap.seq;
       const fresh = seq === undefined || st.seq !== seq;

@@ -33,6 +33,10 @@ export interface GpuDeviceReading {
   source?: GpuSource;
   /** increases with every new reading of this device (absent: the snapshot's seq) */
   seq?: number;
+  /** NVIDIA: the device node is /dev/nvidia<minor> (NVML) */
+  minor?: number;
+  /** NVIDIA MIG devices on this GPU: their UUIDs (CUDA_VISIBLE_DEVICES may name them) and GPU instances */
+  migDevices?: { uuid: string; gpuInstanceId: number }[];
   /** 'amd' for AMD devices (absent: NVIDIA) */
   vendor?: 'nvidia' | 'amd';
   /** what processUtil measures, in words ("SM utilisation", "gfx engine time"); absent: SM utilisation */

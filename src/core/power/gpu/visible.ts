@@ -61,15 +61,20 @@ export function readProcessCudaEnv(pid: number, procRoot = '/proc'): GpuEnv | un
   return env;
 }
 
-/** Does CUDA_VISIBLE_DEVICES name this device? undefined when the list cannot say (MIG entries only). */
-export function isVisible(entries: VisibleEntry[], d: Pick<GpuDeviceReading, 'index' | 'uuid'>): boolean | undefined {
-  let onlyMig = entries.length > 0;
+/**
+ * Does CUDA_VISIBLE_DEVICES name this device? A MIG entry names the GPU that holds that MIG device (NVML lists the
+ * MIG devices of a GPU in MIG mode). undefined when the list cannot say (MIG entries of no known GPU only).
+ */
+export function isVisible(entries: VisibleEntry[], d: Pick<GpuDeviceReading, 'index' | 'uuid' | 'migDevices'>): boolean | undefined {
+  let unknownMigOnly = entries.length > 0;
   for (const e of entries) {
     if ('index' in e && e.index === d.index) return true;
     if ('uuidPrefix' in e && d.uuid.toLowerCase().startsWith(e.uuidPrefix)) return true;
-    if (!('mig' in e)) onlyMig = false;
+    if ('mig' in e && d.migDevices?.some((m) => m.uuid.toLowerCase() === e.mig.toLowerCase())) return true;
+    if (!('mig' in e)) unknownMigOnly = false;
   }
-  return onlyMig ? undefined : false;
+  // MIG entries only, none of this GPU's: known when NVML listed MIG devices here (then another GPU holds them)
+  return unknownMigOnly && !d.migDevices?.length ? undefined : false;
 }
 
 /** One entry list of ROCR_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES: indices, or UUIDs ("GPU-…"); invalid ends it. */
@@ -100,4 +105,32 @@ export function amdVisibleDevices(env: GpuEnv | undefined, count: number): Visib
     devices = (list as number[]).filter((i) => i < devices.length).map((i) => devices[i]!);
   }
   return devices.map((index) => ({ index }));
+}
+
+/**
+ * The GPU device nodes the processes hold open, from /proc/<pid>/fd (Linux): "/dev/nvidia<N>" (not nvidiactl or
+ * nvidia-uvm) and "/dev/dri/renderD<N>". Processes that cannot be read (another user's) are skipped; at most
+ * `maxPids` processes and 4096 descriptors each are looked at.
+ */
+export function openGpuNodes(pids: Iterable<number>, procRoot = '/proc', maxPids = 256): Set<string> {
+  const out = new Set<string>();
+  let n = 0;
+  for (const pid of pids) {
+    if (++n > maxPids) break;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`${procRoot}/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds.slice(0, 4096)) {
+      try {
+        const target = fs.readlinkSync(`${procRoot}/${pid}/fd/${fd}`);
+        if (/^\/dev\/nvidia\d+$/.test(target) || /^\/dev\/dri\/renderD\d+$/.test(target)) out.add(target);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return out;
 }
