@@ -1,23 +1,27 @@
 /**
- * A run's GPU energy, from whatever the GPU monitor reads (NVML or nvidia-smi), one `GpuEnergyAccount` per run.
+ * A run's GPU energy, from whatever the GPU monitors read (NVML, nvidia-smi, amd-smi, rocm-smi; both vendors may be
+ * in one snapshot), one `GpuEnergyAccount` per run.
  *
  * Energy, per device, between two readings k-1 and k:
- *   - NVML total-energy counter: E_k − E_{k−1} (mJ since the driver was loaded). A counter that goes back (the
- *     driver was reloaded) restarts the difference from E_k;
- *   - NVML power samples (the counter is not supported): trapezoids of power over the driver's timestamps;
+ *   - an energy counter (NVML total energy, amd-smi/rocm-smi accumulated energy): E_k − E_{k−1}. A counter that goes
+ *     back restarts the difference from E_k (NVML: the driver was reloaded); AMD's may also have wrapped (see
+ *     amdSmi.counterDeltaJ);
+ *   - power samples (no counter): trapezoids of power over the readings' timestamps;
  *   - nvidia-smi power.draw: the latest power × the meter's tick.
  * The run's part of that energy is the device's share (below) at k, or at k−1 when the run has left the device at k
  * (its last interval is still its own).
  *
  * Share of a device, the rule said in words in every record:
- *   - not in the run's CUDA_VISIBLE_DEVICES: 0;
+ *   - not in the run's CUDA_VISIBLE_DEVICES (NVIDIA; MIG UUIDs name their GPU) or HIP/ROCR_VISIBLE_DEVICES (AMD): 0;
  *   - no process of the run on it (idle, or other people's work): 0;
  *   - only the run's processes: 1, the whole device;
  *   - MIG enabled: split by GPU instance (each busy instance an equal part; within one, by memory);
- *   - shared: Σ SM utilisation of the run's processes ÷ Σ over all processes (nvmlDeviceGetProcessUtilization), an
- *     estimate; memory share when utilisation is not reported; process count when memory is not reported either;
- *   - the process list cannot be read: 1 when the device is named in the run's CUDA_VISIBLE_DEVICES (an allocated
- *     GPU, e.g. under SLURM), else 0.
+ *   - shared: Σ SM utilisation (NVIDIA) or gfx engine time (AMD) of the run's processes ÷ Σ over all processes, an
+ *     estimate; memory share when that is not reported; process count when memory is not reported either;
+ *   - the process list cannot be read (rocm-smi never gives one): 1 when the device is named in the run's visible
+ *     devices (an allocated GPU, e.g. under SLURM), else 0;
+ *   - the driver lists no process on any NVIDIA device (a container): 1 for the device whose /dev/nvidia<minor> the
+ *     run holds open, when it is the only one or named in CUDA_VISIBLE_DEVICES (an estimate).
  */
 import type { GpuDeviceReading, GpuProcess, GpuSnapshot, GpuSource } from './gpu';
 import { counterDeltaJ } from './gpu/amdSmi';
