@@ -42,10 +42,12 @@ export async function doctorCommand(args: string[]): Promise<number> {
     rapl: { readable: rapl.readable, domains: rapl.domains.map((d) => d.name), reason: rapl.reason, fix: rapl.fix },
     gpu: {
       command: nvidia,
-      available: gpu.source !== 'none',
+      available: gpu.source !== 'none' || (gpu.amd?.source ?? 'none') !== 'none',
       source: gpu.source,
       devices: gpu.devices,
-      ...(gpu.source === 'none' ? { reason: [gpu.nvidiaSmi?.reason, gpu.nvml.reason].filter(Boolean).join('; ') } : {}),
+      ...(gpu.source === 'none' && (gpu.amd?.source ?? 'none') === 'none'
+        ? { reason: [gpu.nvidiaSmi?.reason, gpu.nvml.reason, gpu.amd?.amdSmi.reason, gpu.amd?.rocmSmi?.reason].filter(Boolean).join('; ') }
+        : {}),
       driverVersion: gpu.nvml.driverVersion ?? gpu.nvidiaSmi?.driverVersion,
       nvml: gpu.nvml,
       nvidiaSmi: gpu.nvidiaSmi,

@@ -407,4 +407,18 @@ describe('power/gpu: carbon-meter run meters an AMD GPU through amd-smi (dist/cl
       ['AMD Instinct MI300X', 'AMD Instinct MI300X'],
     );
   });
+
+  it('doctor lists amd-smi, each AMD GPU and its energy counter; --json carries the same', async () => {
+    const env = { PATH: `${path.join(FIX, 'amd-smi', 'rocm-6.2')}:${process.env.PATH ?? ''}`, CARBON_METER_NVIDIA_SMI: '/nonexistent/carbon-meter-test/nvidia-smi' };
+    const r = await runCli(path.join(ROOT, 'dist', 'cli.js'), ['doctor'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /✓ amd-smi 3 GPU\(s\)/);
+    assert.match(r.stdout, new RegExp(`#0 AMD Instinct MI300X ${MI300X_0}: energy counter works; 600 W now`));
+    assert.match(r.stdout, /GPU meter AMD: amd-smi/);
+    const j = await runCli(path.join(ROOT, 'dist', 'cli.js'), ['doctor', '--json'], env);
+    const rep = JSON.parse(j.stdout) as { gpu: { available: boolean; amd: { source: string; devices: { uuid: string }[] } } };
+    assert.equal(rep.gpu.available, true);
+    assert.equal(rep.gpu.amd.source, 'amd-smi');
+    assert.deepEqual(rep.gpu.amd.devices.map((d) => d.uuid), [MI300X_0, MI300X_1, MI300X_2]);
+  });
 });

@@ -152,8 +152,7 @@ export class AmdMonitor {
     if (!this.running || !this.tool || this.failure) return;
     const hold = setTimeout(() => undefined, this.timeoutMs * 2 + 1000); // keep a finishing CLI alive meanwhile
     try {
-      await this.inFlight;
-      if (this.running) await this.call(this.tool === 'amd-smi' ? 'metric' : 'rocm-smi');
+      await this.call(this.tool === 'amd-smi' ? 'metric' : 'rocm-smi');
     } finally {
       clearTimeout(hold);
     }
@@ -224,9 +223,14 @@ export class AmdMonitor {
 
   private lastKind: 'metric' | 'process' | undefined;
 
+  /** Runs one call of the tool, after the one in flight (a run's final reading and the loop never overlap). */
   private exec(command: string, args: string[]): Promise<RunResult> {
-    this.counts.calls++;
-    const p = runOnce(command, args, this.timeoutMs, (c) => this.track(c), this.env);
+    const p = (this.inFlight ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.counts.calls++;
+        return runOnce(command, args, this.timeoutMs, (c) => this.track(c), this.env);
+      });
     this.inFlight = p;
     return p;
   }
