@@ -16,6 +16,7 @@ import { lookupCpuTdp } from '../src/core/power/tdp';
 import { ProcfsTreeSampler } from '../src/core/sampling/procfs';
 import { getHardware } from '../src/core/hardware';
 import { DEFAULT_ROWS, runImportBench } from './importCsv';
+import { amdParseCost } from './amd';
 import { nvmlReadCost } from './nvml';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -209,6 +210,7 @@ async function main(): Promise<void> {
     ['tick', tickCost],
     ['import', importSpeed],
     ['nvml', () => nvmlReadCost(report)],
+    ['amd', () => amdParseCost(report)],
     ['overhead', meteringCost],
   ];
   for (const [name, fn] of all) if (!only || only === name) await fn();

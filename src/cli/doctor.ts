@@ -4,7 +4,7 @@ import { sig, terminalSafeJson } from '../core/format';
 import { getHardware } from '../core/hardware';
 import { HistoryStore } from '../core/history/store';
 import { guessRegionFromTimeZone } from '../core/intensity/regions';
-import { chooseRegion, nvidiaSmiCommand, chooseCpuSource } from '../core/meter/environment';
+import { amdSmiCommand, chooseRegion, nvidiaSmiCommand, chooseCpuSource, rocmSmiCommand } from '../core/meter/environment';
 import { probeGpus, type GpuProbe } from '../core/power/gpuMonitor';
 import { probeRapl } from '../core/power/rapl';
 import { VERSION } from '../core/version';
@@ -17,7 +17,8 @@ export async function doctorCommand(args: string[]): Promise<number> {
     return 0;
   }
   const nvidia = nvidiaSmiCommand();
-  const [hardware, gpu] = await Promise.all([getHardware(), probeGpus(nvidia)]);
+  const amd = { amdSmi: amdSmiCommand(), rocmSmi: rocmSmiCommand() };
+  const [hardware, gpu] = await Promise.all([getHardware(), probeGpus(nvidia, { amd, amdEnergy: true, fresh: true })]);
   const rapl = probeRapl();
   const cpu = chooseCpuSource(hardware, rapl);
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -41,13 +42,16 @@ export async function doctorCommand(args: string[]): Promise<number> {
     rapl: { readable: rapl.readable, domains: rapl.domains.map((d) => d.name), reason: rapl.reason, fix: rapl.fix },
     gpu: {
       command: nvidia,
-      available: gpu.source !== 'none',
+      available: gpu.source !== 'none' || (gpu.amd?.source ?? 'none') !== 'none',
       source: gpu.source,
       devices: gpu.devices,
-      ...(gpu.source === 'none' ? { reason: [gpu.nvidiaSmi?.reason, gpu.nvml.reason].filter(Boolean).join('; ') } : {}),
+      ...(gpu.source === 'none' && (gpu.amd?.source ?? 'none') === 'none'
+        ? { reason: [gpu.nvidiaSmi?.reason, gpu.nvml.reason, gpu.amd?.amdSmi.reason, gpu.amd?.rocmSmi?.reason].filter(Boolean).join('; ') }
+        : {}),
       driverVersion: gpu.nvml.driverVersion ?? gpu.nvidiaSmi?.driverVersion,
       nvml: gpu.nvml,
       nvidiaSmi: gpu.nvidiaSmi,
+      amd: gpu.amd,
     },
     region: { ...region, timeZone: tz, timeZoneGuess: guess?.code ?? null },
     history: store.dir,
@@ -90,6 +94,22 @@ function gpuDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
     const devs = gpu.devices.map((d) => `#${d.index} ${d.name}`).join(', ');
     lines.push(`  ${ok(s.available)} nvidia-smi ${s.available ? `driver ${s.driverVersion ?? '?'}: ${devs} (power.draw samples)` : s.reason ?? 'not available'}`);
   }
-  lines.push(`  GPU meter ${gpu.source === 'none' ? 'none: GPU energy is not metered' : gpu.source}`);
+  lines.push(...amdDoctorLines(gpu, ok));
+  const meters = [gpu.source === 'none' ? '' : `NVIDIA: ${gpu.source}`, gpu.amd && gpu.amd.source !== 'none' ? `AMD: ${gpu.amd.source}` : ''].filter(Boolean);
+  lines.push(`  GPU meter ${meters.length ? meters.join(', ') : 'none: GPU energy is not metered'}`);
+  return lines;
+}
+
+/** doctor's AMD lines: amd-smi's state (else rocm-smi's), each device and whether its energy counter works. */
+function amdDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
+  const a = gpu.amd;
+  if (!a) return [];
+  const lines = [`  ${ok(a.amdSmi.available)} amd-smi ${a.amdSmi.available ? `${a.devices.length} GPU(s)` : a.amdSmi.reason ?? 'not available'}`];
+  if (a.rocmSmi) lines.push(`  ${ok(a.rocmSmi.available)} rocm-smi ${a.rocmSmi.available ? `${a.devices.length} GPU(s)` : a.rocmSmi.reason ?? 'not available'}`);
+  for (const d of a.devices) {
+    const energy = d.energyCounter === undefined ? 'energy counter not read' : d.energyCounter ? 'energy counter works' : 'no energy counter (N/A): power samples integrated';
+    const power = d.powerW === undefined || d.powerW === null ? '' : `; ${d.powerW} W now`;
+    lines.push(`            #${d.index} ${d.name} ${d.uuid}: ${energy}${power}`);
+  }
   return lines;
 }

@@ -5,7 +5,8 @@
 import { getHardware } from '../hardware';
 import { StaticIntensityProvider, type IntensityProvider } from '../intensity/provider';
 import { guessRegionFromTimeZone, resolveRegion, type RegionInfo } from '../intensity/regions';
-import { AutoGpuMonitor, probeGpus } from '../power/gpuMonitor';
+import { GpuMonitors } from '../power/gpu/choose';
+import { probedDevices, probeGpus } from '../power/gpuMonitor';
 import type { NvmlOptions } from '../power/gpuNvml';
 import { probeRapl, RaplReader, type RaplProbe } from '../power/rapl';
 import { lookupCpuTdp } from '../power/tdp';
@@ -19,6 +20,9 @@ export interface EnvironmentOptions {
   gpu?: boolean;
   /** nvidia-smi executable (default: `nvidia-smi` on PATH, or $CARBON_METER_NVIDIA_SMI) */
   nvidiaSmi?: string;
+  /** amd-smi / rocm-smi executables (default: on PATH, or $CARBON_METER_AMD_SMI / $CARBON_METER_ROCM_SMI) */
+  amdSmi?: string;
+  rocmSmi?: string;
   /** powercap root (tests) */
   powercapRoot?: string;
   intervalMs?: number;
@@ -39,6 +43,16 @@ export function nvidiaSmiCommand(opts: EnvironmentOptions = {}, env = process.en
   return opts.nvidiaSmi || env.CARBON_METER_NVIDIA_SMI || 'nvidia-smi';
 }
 
+/** amd-smi executable: `amdSmi`, $CARBON_METER_AMD_SMI, or `amd-smi` on PATH. */
+export function amdSmiCommand(opts: EnvironmentOptions = {}, env = process.env): string {
+  return opts.amdSmi || env.CARBON_METER_AMD_SMI || 'amd-smi';
+}
+
+/** rocm-smi executable: `rocmSmi`, $CARBON_METER_ROCM_SMI, or `rocm-smi` on PATH. */
+export function rocmSmiCommand(opts: EnvironmentOptions = {}, env = process.env): string {
+  return opts.rocmSmi || env.CARBON_METER_ROCM_SMI || 'rocm-smi';
+}
+
 export async function createMeterEnvironment(opts: EnvironmentOptions = {}): Promise<MeterEnvironment & { rapl: RaplProbe }> {
   const command = nvidiaSmiCommand(opts);
   const hardware = await getHardware({
@@ -46,8 +60,8 @@ export async function createMeterEnvironment(opts: EnvironmentOptions = {}): Pro
       opts.gpu === false || opts.probeGpus === false
         ? undefined
         : async () => {
-            const p = await probeGpus(command);
-            return p.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, memoryMB: d.memoryMB }));
+            const p = await probeGpus(command, { amd: { amdSmi: amdSmiCommand(opts), rocmSmi: rocmSmiCommand(opts) } });
+            return probedDevices(p).map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, memoryMB: d.memoryMB }));
           },
   });
   const rapl = probeRapl(opts.powercapRoot);
@@ -55,7 +69,10 @@ export async function createMeterEnvironment(opts: EnvironmentOptions = {}): Pro
   const gpu =
     opts.gpu === false
       ? { unavailable: 'GPU metering is turned off' }
-      : new AutoGpuMonitor({ nvml: opts.nvml, nvidiaSmi: { command, intervalMs: opts.intervalMs ?? 1000 } });
+      : new GpuMonitors({
+          nvidia: { nvml: opts.nvml, nvidiaSmi: { command, intervalMs: opts.intervalMs ?? 1000 } },
+          amd: { amdSmi: amdSmiCommand(opts), rocmSmi: rocmSmiCommand(opts) },
+        });
   return { hardware, cpu, gpu, intensity: opts.intensity ?? new StaticIntensityProvider(), rapl };
 }
 

@@ -477,6 +477,18 @@ export class MeterHub implements Disposable {
     if ('refresh' in this.env.gpu && this.env.gpu.refresh) await this.env.gpu.refresh().catch(() => undefined);
   }
 
+  /**
+   * A run whose processes are gone, closed by the tick (the extension's terminal, task and debug runs): one fresh
+   * GPU reading and a last step, as stop() and endWhenGone() do, so its last interval on the GPU counts too.
+   */
+  private async finalGpuReading(meter: Meter): Promise<void> {
+    if (!('refresh' in this.env.gpu) || !this.env.gpu.refresh) return;
+    await this.refreshGpu();
+    if (!this.meters.has(meter.run.id)) return;
+    // the GPU only: the machine's RAPL and CPU counters stay with the next tick of the runs still metered
+    await meter.tick({ t: Date.now(), gpu: this.env.gpu.latest() }).catch(() => undefined);
+  }
+
   async stop(id: string, opts: StopOptions = {}): Promise<Run | undefined> {
     const meter = this.meters.get(id);
     if (!meter) return undefined;
@@ -650,6 +662,7 @@ export class MeterHub implements Disposable {
       if (!tree.alive) {
         const ended = meter.endedAtMs ?? now;
         if (this.exitCodes.has(id) || now - ended >= this.exitGraceMs) {
+          await this.finalGpuReading(meter);
           this.close(meter, undefined, this.exitCodes.get(id));
           continue;
         }

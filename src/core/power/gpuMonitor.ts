@@ -3,7 +3,8 @@
  * initialised. Which one is decided once per process: an absent NVML library is not looked for again, and neither
  * is an absent nvidia-smi (gpu.ts caches that).
  */
-import { NvidiaSmiMonitor, probeNvidiaSmi, type GpuSnapshot, type NvidiaSmiOptions } from './gpu';
+import { isAbsentTool, NvidiaSmiMonitor, probeNvidiaSmi, type GpuSnapshot, type NvidiaSmiOptions } from './gpu';
+import { probeAmd, type AmdProbe } from './gpu/amdProbe';
 import { isAbsent, NvmlMonitor, probeNvml, type NvmlOptions } from './gpuNvml';
 import type { NvmlDeviceInfo, NvmlInitAnswer } from './nvml/protocol';
 
@@ -60,6 +61,16 @@ export class AutoGpuMonitor implements GpuMonitor {
     return this.nvmlReason;
   }
 
+  /** Neither NVML nor nvidia-smi is on this machine: nothing NVIDIA to meter (said once, not retried). */
+  get absent(): boolean {
+    return this.mode === 'nvidia-smi' && this.nvmlReason !== undefined && isAbsentTool(this.opts.nvidiaSmi?.command || 'nvidia-smi');
+  }
+
+  /** NVML has not answered its first call yet: whether an NVIDIA GPU is here is not known. */
+  get pending(): boolean {
+    return this.mode === 'nvml' && this.running && !this.nvml?.init;
+  }
+
   get nvmlMonitor(): NvmlMonitor | undefined {
     return this.nvml;
   }
@@ -112,22 +123,42 @@ export class AutoGpuMonitor implements GpuMonitor {
   }
 }
 
-/** What `doctor` and the hardware inventory say about NVIDIA GPUs. */
+/** What `doctor` and the hardware inventory say about the GPUs (NVIDIA, and AMD when asked). */
 export interface GpuProbe {
   nvml: { available: boolean; reason?: string; library?: string; driverVersion?: string; devices: NvmlDeviceInfo[]; processFn?: string };
   nvidiaSmi?: { command: string; available: boolean; reason?: string; driverVersion?: string };
   /** the devices, from NVML or else nvidia-smi */
   devices: { index: number; name: string; uuid: string; memoryMB?: number }[];
-  /** what will be used to meter */
+  /** what will be used to meter NVIDIA GPUs */
   source: 'nvml' | 'nvidia-smi' | 'none';
+  /** AMD GPUs (amd-smi, else rocm-smi), when probed */
+  amd?: AmdProbe;
 }
 
 let probeCache: Promise<GpuProbe> | undefined;
 
-/** Probes NVML, then nvidia-smi when NVML is not there. Cached per process unless `fresh`. Never rejects. */
-export function probeGpus(command = 'nvidia-smi', opts: { nvml?: NvmlOptions | false; fresh?: boolean } = {}): Promise<GpuProbe> {
-  if (!opts.fresh && !opts.nvml && probeCache) return probeCache;
-  const p = (async (): Promise<GpuProbe> => {
+/** GPU devices for the hardware inventory: NVIDIA's, then AMD's. */
+export function probedDevices(p: GpuProbe): { index: number; name: string; uuid: string; memoryMB?: number }[] {
+  return [...p.devices, ...(p.amd?.devices ?? []).map((d) => ({ index: d.index, name: d.name, uuid: d.uuid }))];
+}
+
+/**
+ * Probes NVML, then nvidia-smi when NVML is not there; AMD (amd-smi, else rocm-smi) too unless `amd` is false
+ * (`amdEnergy`: also one metric reading, for doctor). Cached per process unless `fresh`. Never rejects.
+ */
+export function probeGpus(
+  command = 'nvidia-smi',
+  opts: { nvml?: NvmlOptions | false; fresh?: boolean; amd?: { amdSmi?: string; rocmSmi?: string } | false; amdEnergy?: boolean } = {},
+): Promise<GpuProbe> {
+  if (!opts.fresh && !opts.nvml && !opts.amdEnergy && probeCache) return probeCache;
+  const amd = opts.amd === false ? Promise.resolve(undefined) : probeAmd({ ...(opts.amd || {}), energy: opts.amdEnergy });
+  const p = (async (): Promise<GpuProbe> => ({ ...(await probeNvidia(command, opts)), ...((await amd) ? { amd: await amd } : {}) }))();
+  if (!opts.nvml && !opts.amdEnergy) probeCache = p;
+  return p;
+}
+
+function probeNvidia(command: string, opts: { nvml?: NvmlOptions | false }): Promise<GpuProbe> {
+  return (async (): Promise<GpuProbe> => {
     const n = opts.nvml === false ? { id: 0, ok: false, reason: 'NVML turned off' } : await probeNvml(opts.nvml || {});
     const nvml = {
       available: n.ok,
@@ -149,6 +180,4 @@ export function probeGpus(command = 'nvidia-smi', opts: { nvml?: NvmlOptions | f
       source: s.available ? 'nvidia-smi' : 'none',
     };
   })();
-  if (!opts.nvml) probeCache = p;
-  return p;
 }

@@ -352,6 +352,8 @@ export class NvmlMonitor {
         migEnabled: info.migEnabled,
       };
       if (p.powerAtUs) reading.powerAtMs = p.powerAtUs / 1000;
+      if (info.minor !== undefined) reading.minor = info.minor;
+      if (info.migDevices?.length) reading.migDevices = info.migDevices;
       if (d.energyError) reading.energyError = d.energyError.message;
       if (f.utilError) reading.processUtilError = describeCall(f.utilError);
       if (f.procsError) reading.processesError = describeCall(f.procsError);

@@ -38,6 +38,10 @@ export interface NvmlDeviceInfo {
   power: 'field-instant' | 'power-usage' | 'none';
   powerError?: NvmlCallError;
   migEnabled: boolean;
+  /** nvmlDeviceGetMinorNumber: the device node is /dev/nvidia<minor> */
+  minor?: number;
+  /** MIG devices (MIG mode on): their UUIDs (as CUDA_VISIBLE_DEVICES names them) and GPU instances */
+  migDevices?: { uuid: string; gpuInstanceId: number }[];
 }
 
 export interface NvmlInitAnswer {

@@ -49,6 +49,10 @@ interface Bound {
   uuid?: Fn;
   name?: Fn;
   mig?: Fn;
+  minor?: Fn;
+  maxMig?: Fn;
+  migHandle?: Fn;
+  migGi?: Fn;
   energy?: Fn;
   power?: Fn;
   fields?: Fn;
@@ -145,6 +149,10 @@ class Reader {
       uuid: opt('int nvmlDeviceGetUUID(void *, void *, unsigned int)'),
       name: opt('int nvmlDeviceGetName(void *, void *, unsigned int)'),
       mig: opt('int nvmlDeviceGetMigMode(void *, void *, void *)'),
+      minor: opt('int nvmlDeviceGetMinorNumber(void *, void *)'),
+      maxMig: opt('int nvmlDeviceGetMaxMigDeviceCount(void *, void *)'),
+      migHandle: opt('int nvmlDeviceGetMigDeviceHandleByIndex(void *, unsigned int, _Out_ void **)'),
+      migGi: opt('int nvmlDeviceGetGpuInstanceId(void *, void *)'),
       energy: opt('int nvmlDeviceGetTotalEnergyConsumption(void *, void *)'),
       power: opt('int nvmlDeviceGetPowerUsage(void *, void *)'),
       fields: opt('int nvmlDeviceGetFieldValues(void *, int, void *)'),
@@ -178,6 +186,8 @@ class Reader {
     let migEnabled = false;
     if (f.mig && f.mig(handle, this.b4, this.b4b) === NVML_SUCCESS) migEnabled = this.b4.readUInt32LE(0) === 1;
     const info: NvmlDeviceInfo = { index, uuid, name, energyCounter: false, power: 'none', migEnabled };
+    if (f.minor && f.minor(handle, this.b4) === NVML_SUCCESS) info.minor = this.b4.readUInt32LE(0);
+    if (migEnabled) info.migDevices = this.migDevices(handle);
     const dev: Device = { index, handle, info, lastUtilUs: 0, procBuf: Buffer.alloc(16 * f.procsStride), utilBuf: Buffer.alloc(32 * 32) };
     const e = this.readEnergy(handle);
     info.energyCounter = e.mJ !== null;
@@ -186,6 +196,23 @@ class Reader {
     info.power = p.source;
     if (p.error) info.powerError = p.error;
     return dev;
+  }
+
+  /** The MIG devices of a device in MIG mode: UUID and GPU instance of each (CUDA_VISIBLE_DEVICES may name them). */
+  private migDevices(handle: unknown): { uuid: string; gpuInstanceId: number }[] {
+    const f = this.f!;
+    const out: { uuid: string; gpuInstanceId: number }[] = [];
+    if (!f.maxMig || !f.migHandle || !f.uuid || f.maxMig(handle, this.b4) !== NVML_SUCCESS) return out;
+    const max = Math.min(this.b4.readUInt32LE(0), 64);
+    for (let j = 0; j < max; j++) {
+      const mig: unknown[] = [null];
+      if (f.migHandle(handle, j, mig) !== NVML_SUCCESS) continue; // NVML_ERROR_NOT_FOUND: no MIG device in that slot
+      if (f.uuid(mig[0], this.text, 96) !== NVML_SUCCESS) continue;
+      const uuid = cstr(this.text);
+      const gi = f.migGi && f.migGi(mig[0], this.b4) === NVML_SUCCESS ? this.b4.readUInt32LE(0) : -1;
+      out.push({ uuid, gpuInstanceId: gi });
+    }
+    return out;
   }
 
   private err(code: number): string {
