@@ -577,15 +577,33 @@ export class MeterHub implements Disposable {
     if (this.timer || this.disposed) return;
     const loop = () => {
       this.timer = setTimeout(async () => {
-        this.ticking = this.tickAll();
-        await this.ticking;
-        this.ticking = undefined;
+        await this.runTick();
         if (this.meters.size && !this.disposed) loop();
         else this.timer = undefined;
       }, this.tickMs);
       this.timer.unref?.();
     };
     loop();
+  }
+
+  /** A tick after the one under way (never two at once): `ticking` is the latest. */
+  private runTick(): Promise<void> {
+    const p = (this.ticking ?? Promise.resolve()).then(() => this.tickAll());
+    this.ticking = p;
+    const clear = () => {
+      if (this.ticking === p) this.ticking = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  /**
+   * One tick for every active run now, between the regular ticks, for a source that knows a boundary (a notebook
+   * cell started or ended): readings then split at that moment. Ticks never overlap.
+   */
+  sampleNow(): Promise<void> {
+    if (!this.meters.size || this.disposed) return Promise.resolve();
+    return this.runTick();
   }
 
   private unschedule(): void {
