@@ -9,6 +9,7 @@ import { executeCommand, registerCommands } from './commands';
 import { DebugWatcher } from './debugWatcher';
 import { registerIntensity } from './intensity';
 import { MeterService } from './meterService';
+import { NotebookWatcher } from './notebookWatcher';
 import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPanel';
 import { SlurmService } from './slurm';
 import { StatusBar } from './statusBar';
@@ -19,6 +20,8 @@ import { TerminalWatcher } from './terminalWatcher';
 export interface CarbonMeterApi {
   /** for tests and other extensions */
   readonly service: MeterService;
+  /** notebook runs and per-cell figures */
+  readonly notebooks: NotebookWatcher;
   /** what the status bar shows now */
   readonly statusBar: { readonly text: string; readonly tooltip: string };
 }
@@ -30,6 +33,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const service = new MeterService(log);
   const statusBar = new StatusBar(service);
   const forecasts = new ForecastWatcher(service);
+  const notebooks = new NotebookWatcher(service);
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
   context.subscriptions.push(
     log,
@@ -39,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     new TerminalWatcher(service, (id, stream) => void forecasts.readTerminal(id, stream)),
     new DebugWatcher(service),
     new TaskWatcher(service),
+    notebooks,
     new SlurmService(service),
     ...registerCommands(service, showHistory),
     ...registerIntensity(context, service),
@@ -61,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   log.info(`Carbon Meter ${context.extension.packageJSON.version} active (${vscode.env.appName}, remote: ${vscode.env.remoteName ?? 'none'}); activation: ${activationCpuMs} ms CPU`);
   return {
     service,
+    notebooks,
     statusBar: {
       get text() {
         return statusBar.text;

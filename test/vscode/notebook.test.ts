@@ -1,0 +1,273 @@
+/**
+ * Notebooks in a real VS Code: a TEST-ONLY notebook controller (registered here, never by the extension) starts a
+ * real ipykernel from the extension host the way the Jupyter extension does (a `kernel-v3-<hex>.json` connection file,
+ * `python3 -m ipykernel_launcher --f=<file>`, cwd = the notebook's folder) and runs cells through jupyter_client
+ * (test/fixtures/notebook/bridge.py). Carbon Meter must find that kernel on its own, meter it as a notebook run and
+ * give each cell its share: cells of 1 s and 3 s of CPU work, proportional within 25 %; the run's CPU time within 5 %
+ * of the kernel's own (/proc). A restart starts a new run; closing the notebook records the run once.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { CarbonMeterApi } from '../../src/extension/extension';
+import type { NotebookCellFootprint, Run } from '../../src/core/types';
+import {
+  busyCell,
+  processCpuSeconds,
+  startBridge,
+  startKernel,
+  writeConnectionFile,
+  type Bridge,
+  type KernelHandle,
+} from '../helpers/jupyter';
+
+const EXT_ID = 'carbon-meter.carbon-meter';
+
+async function api(): Promise<CarbonMeterApi> {
+  const ext = vscode.extensions.getExtension<CarbonMeterApi>(EXT_ID);
+  assert.ok(ext, `extension ${EXT_ID} is installed`);
+  return ext.isActive ? ext.exports : await ext.activate();
+}
+
+async function waitFor<T>(fn: () => T | undefined | false, boundMs = 90_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + boundMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function nextFinished(a: CarbonMeterApi, id: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const sub = a.service.onRunFinished((r) => {
+      if (r.id !== id) return;
+      sub.dispose();
+      resolve(r);
+    });
+  });
+}
+
+function nextReading(a: CarbonMeterApi, id: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const sub = a.service.onReading((r) => {
+      if (r.runId !== id) return;
+      sub.dispose();
+      resolve(r.run);
+    });
+  });
+}
+
+/** A test-only notebook controller: one real ipykernel per notebook, started as the Jupyter extension starts it. */
+class TestKernelController implements vscode.Disposable {
+  readonly controller: vscode.NotebookController;
+  readonly kernels = new Map<string, { kernel: KernelHandle; bridge: Bridge }>();
+  private order = 0;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly runtimeDir: string) {
+    this.controller = vscode.notebooks.createNotebookController(
+      'carbon-meter-test-ipykernel',
+      'jupyter-notebook',
+      'Test ipykernel (Carbon Meter tests)',
+    );
+    this.controller.supportedLanguages = ['python'];
+    this.controller.executeHandler = (cells, nb) => {
+      this.queue = this.queue.then(() => this.execute(cells, nb));
+      return this.queue;
+    };
+  }
+
+  async kernelOf(nb: vscode.NotebookDocument): Promise<{ kernel: KernelHandle; bridge: Bridge }> {
+    const key = nb.uri.toString();
+    let k = this.kernels.get(key);
+    if (k && k.kernel.process.exitCode === null && k.kernel.process.signalCode === null) return k;
+    const file = await writeConnectionFile(this.runtimeDir);
+    const kernel = startKernel(file, path.dirname(nb.uri.fsPath));
+    const bridge = startBridge(file);
+    await bridge.ready;
+    k = { kernel, bridge };
+    this.kernels.set(key, k);
+    return k;
+  }
+
+  private async execute(cells: vscode.NotebookCell[], nb: vscode.NotebookDocument): Promise<void> {
+    const { bridge } = await this.kernelOf(nb);
+    for (const cell of cells) {
+      const exec = this.controller.createNotebookCellExecution(cell);
+      exec.start(Date.now());
+      exec.executionOrder = ++this.order;
+      const r = await bridge.execute(cell.document.getText());
+      await exec.replaceOutput([
+        new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(r.error ?? r.stdout)]),
+      ]);
+      exec.end(r.status === 'ok', Math.max(r.endMs, Date.now()));
+    }
+  }
+
+  /** Shuts the notebook's kernel down (as a restart does first) and waits for the process to exit. */
+  async shutdown(nb: vscode.NotebookDocument): Promise<void> {
+    const k = this.kernels.get(nb.uri.toString());
+    if (!k) return;
+    this.kernels.delete(nb.uri.toString());
+    await k.bridge.shutdown();
+    await Promise.race([k.kernel.exited, new Promise((r) => setTimeout(r, 20_000))]);
+    k.kernel.process.kill('SIGKILL');
+    await k.kernel.exited;
+  }
+
+  dispose(): void {
+    for (const k of this.kernels.values()) {
+      k.bridge.kill();
+      k.kernel.process.kill('SIGKILL');
+    }
+    this.controller.dispose();
+  }
+}
+
+function notebookJson(sources: string[]): string {
+  return JSON.stringify({
+    cells: sources.map((s) => ({
+      cell_type: 'code',
+      execution_count: null,
+      metadata: {},
+      outputs: [],
+      source: s.split(/(?<=\n)/),
+    })),
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+      language_info: { name: 'python' },
+    },
+    nbformat: 4,
+    nbformat_minor: 4,
+  });
+}
+
+async function runCell(nb: vscode.NotebookDocument, index: number): Promise<void> {
+  await vscode.commands.executeCommand('notebook.cell.execute', {
+    ranges: [{ start: index, end: index + 1 }],
+    document: nb.uri,
+  });
+}
+
+function cellOf(run: Run, index: number, after = ''): NotebookCellFootprint | undefined {
+  return run.cells?.find((c) => c.index === index && c.startedAt > after);
+}
+
+describe('Notebooks: a real ipykernel started from the extension host', function () {
+  this.timeout(300_000);
+  let controller: TestKernelController;
+  let runtimeDir: string;
+  let nb: vscode.NotebookDocument;
+
+  before(async () => {
+    runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-jupyter-runtime-'));
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, 'a workspace folder is open');
+    const dir = path.join(folder.uri.fsPath, 'notebooks');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'train.ipynb');
+    fs.writeFileSync(file, notebookJson(['x = 1', busyCell(1), busyCell(3)]));
+    controller = new TestKernelController(runtimeDir);
+    nb = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
+    await vscode.window.showNotebookDocument(nb);
+    controller.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+    await vscode.commands.executeCommand('notebook.selectKernel', { id: controller.controller.id, extension: EXT_ID });
+  });
+
+  after(() => {
+    controller?.dispose();
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
+  });
+
+  let firstRun: Run;
+
+  it('meters the kernel as a notebook run and gives each cell its share', async () => {
+    const a = await api();
+    await runCell(nb, 0);
+    const run = await waitFor(() => a.notebooks.runOf(nb), 120_000, 'the notebook run');
+    const k = controller.kernels.get(nb.uri.toString());
+    assert.ok(k, 'the test kernel runs');
+    assert.equal(run.pid, k.kernel.process.pid, "the run meters the notebook's kernel");
+    assert.equal(run.source, 'notebook');
+    assert.equal(run.name, 'train.ipynb');
+    await waitFor(() => cellOf(run, 0), 60_000, 'cell 0 footprint');
+
+    await runCell(nb, 1);
+    const one = await waitFor(() => cellOf(run, 1), 120_000, 'cell 1 footprint');
+    await runCell(nb, 2);
+    const three = await waitFor(() => cellOf(run, 2), 120_000, 'cell 2 footprint');
+
+    assert.ok(one.cpuSeconds > 0.75 && one.cpuSeconds < 1.25, `1 s cell: ${one.cpuSeconds} s CPU`);
+    assert.ok(three.cpuSeconds > 2.25 && three.cpuSeconds < 3.75, `3 s cell: ${three.cpuSeconds} s CPU`);
+    const ratio = three.energyKWh / one.energyKWh;
+    console.log(
+      `      cells: 1 s work → ${one.cpuSeconds} s CPU, ${one.energyKWh.toExponential(3)} kWh in ${one.durationS} s; 3 s work → ${three.cpuSeconds} s CPU, ${three.energyKWh.toExponential(3)} kWh in ${three.durationS} s; ratio ${ratio.toFixed(3)}`,
+    );
+    assert.ok(
+      ratio > 3 * 0.75 && ratio < 3 * 1.25,
+      `energy ratio ${ratio} (${three.energyKWh} / ${one.energyKWh} kWh)`,
+    );
+    assert.ok(three.emissionsKg / one.emissionsKg > 2.25 && three.emissionsKg / one.emissionsKg < 3.75);
+    assert.equal(one.firstLine, 'import time');
+    assert.ok(['measured', 'modelled', 'default'].includes(one.method));
+    assert.equal(one.success, true);
+    assert.ok(a.notebooks.figureOf(nb.cellAt(2)), 'the cell status bar has a figure for the cell');
+
+    // the run's CPU time is the kernel's own, from /proc
+    const pid = run.pid!;
+    const before = processCpuSeconds(pid);
+    const live = await nextReading(a, run.id);
+    const after = processCpuSeconds(pid);
+    assert.ok(
+      live.cpuSeconds >= before * 0.95 && live.cpuSeconds <= after * 1.05,
+      `run ${live.cpuSeconds} s vs kernel ${before}–${after} s`,
+    );
+    firstRun = run;
+  });
+
+  it('starts a new run when the kernel is restarted', async () => {
+    const a = await api();
+    const finished = nextFinished(a, firstRun.id);
+    await controller.shutdown(nb);
+    const old = await finished;
+    assert.equal(old.cells?.length, 3, "the first kernel's run keeps its three cells");
+    await runCell(nb, 1);
+    const run = await waitFor(
+      () => {
+        const r = a.notebooks.runOf(nb);
+        return r && r.id !== firstRun.id ? r : undefined;
+      },
+      120_000,
+      'a new run for the new kernel',
+    );
+    assert.notEqual(run.pid, firstRun.pid);
+    assert.ok(
+      run.notes?.some((n) => n.includes(firstRun.id)),
+      'the new run names the previous one',
+    );
+    await waitFor(() => cellOf(run, 1), 120_000, 'cell 1 on the new kernel');
+  });
+
+  it('records the run once when the notebook is closed', async () => {
+    const a = await api();
+    const run = a.notebooks.runOf(nb);
+    assert.ok(run);
+    const finished = nextFinished(a, run.id);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    const done = await finished;
+    assert.ok(done.notes?.includes('the notebook was closed'), (done.notes ?? []).join(' | '));
+    await controller.shutdown(nb);
+    const stored = a.service.store.load().runs.filter((r) => r.id === run.id || r.id === firstRun.id);
+    assert.deepEqual(stored.map((r) => r.id).sort(), [firstRun.id, run.id].sort(), 'each run is recorded once');
+    const rec = stored.find((r) => r.id === run.id)!;
+    assert.equal(rec.source, 'notebook');
+    assert.ok(
+      rec.cells?.some((c) => c.index === 1),
+      'the record keeps its cells',
+    );
+  });
+});
