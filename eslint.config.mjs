@@ -59,8 +59,8 @@ export default defineConfig(
     },
   },
   {
-    // the fixture extension the harness self-check loads: plain CommonJS, mocha's globals
-    files: ['test/vscode-fixture-ext/**/*.js'],
+    // the fixture extensions (the harness self-check's, the UI tests' notebook controller): plain CommonJS, mocha's globals
+    files: ['test/vscode-fixture-ext/**/*.js', 'test/vscode-fixture-notebook/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node, ...globals.mocha } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

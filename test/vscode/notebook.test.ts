@@ -13,15 +13,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CarbonMeterApi } from '../../src/extension/extension';
 import type { NotebookCellFootprint, Run } from '../../src/core/types';
-import {
-  busyCell,
-  processCpuSeconds,
-  startBridge,
-  startKernel,
-  writeConnectionFile,
-  type Bridge,
-  type KernelHandle,
-} from '../helpers/jupyter';
+import { busyCell, processCpuSeconds } from '../helpers/jupyter';
+import { notebookJson, TestKernelController } from '../helpers/notebookController';
 
 const EXT_ID = 'carbon-meter.carbon-meter';
 
@@ -61,91 +54,6 @@ function nextReading(a: CarbonMeterApi, id: string): Promise<Run> {
   });
 }
 
-/** A test-only notebook controller: one real ipykernel per notebook, started as the Jupyter extension starts it. */
-class TestKernelController implements vscode.Disposable {
-  readonly controller: vscode.NotebookController;
-  readonly kernels = new Map<string, { kernel: KernelHandle; bridge: Bridge }>();
-  private order = 0;
-  private queue: Promise<void> = Promise.resolve();
-
-  constructor(private readonly runtimeDir: string) {
-    this.controller = vscode.notebooks.createNotebookController(
-      'carbon-meter-test-ipykernel',
-      'jupyter-notebook',
-      'Test ipykernel (Carbon Meter tests)',
-    );
-    this.controller.supportedLanguages = ['python'];
-    this.controller.executeHandler = (cells, nb) => {
-      this.queue = this.queue.then(() => this.execute(cells, nb));
-      return this.queue;
-    };
-  }
-
-  async kernelOf(nb: vscode.NotebookDocument): Promise<{ kernel: KernelHandle; bridge: Bridge }> {
-    const key = nb.uri.toString();
-    let k = this.kernels.get(key);
-    if (k && k.kernel.process.exitCode === null && k.kernel.process.signalCode === null) return k;
-    const file = await writeConnectionFile(this.runtimeDir);
-    const kernel = startKernel(file, path.dirname(nb.uri.fsPath));
-    const bridge = startBridge(file);
-    await bridge.ready;
-    k = { kernel, bridge };
-    this.kernels.set(key, k);
-    return k;
-  }
-
-  private async execute(cells: vscode.NotebookCell[], nb: vscode.NotebookDocument): Promise<void> {
-    const { bridge } = await this.kernelOf(nb);
-    for (const cell of cells) {
-      const exec = this.controller.createNotebookCellExecution(cell);
-      exec.start(Date.now());
-      exec.executionOrder = ++this.order;
-      const r = await bridge.execute(cell.document.getText());
-      await exec.replaceOutput([
-        new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(r.error ?? r.stdout)]),
-      ]);
-      exec.end(r.status === 'ok', Math.max(r.endMs, Date.now()));
-    }
-  }
-
-  /** Shuts the notebook's kernel down (as a restart does first) and waits for the process to exit. */
-  async shutdown(nb: vscode.NotebookDocument): Promise<void> {
-    const k = this.kernels.get(nb.uri.toString());
-    if (!k) return;
-    this.kernels.delete(nb.uri.toString());
-    await k.bridge.shutdown();
-    await Promise.race([k.kernel.exited, new Promise((r) => setTimeout(r, 20_000))]);
-    k.kernel.process.kill('SIGKILL');
-    await k.kernel.exited;
-  }
-
-  dispose(): void {
-    for (const k of this.kernels.values()) {
-      k.bridge.kill();
-      k.kernel.process.kill('SIGKILL');
-    }
-    this.controller.dispose();
-  }
-}
-
-function notebookJson(sources: string[]): string {
-  return JSON.stringify({
-    cells: sources.map((s) => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source: s.split(/(?<=\n)/),
-    })),
-    metadata: {
-      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
-      language_info: { name: 'python' },
-    },
-    nbformat: 4,
-    nbformat_minor: 4,
-  });
-}
-
 async function runCell(nb: vscode.NotebookDocument, index: number): Promise<void> {
   await vscode.commands.executeCommand('notebook.cell.execute', {
     ranges: [{ start: index, end: index + 1 }],
@@ -171,7 +79,7 @@ describe('Notebooks: a real ipykernel started from the extension host', function
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, 'train.ipynb');
     fs.writeFileSync(file, notebookJson(['x = 1', busyCell(1), busyCell(3)]));
-    controller = new TestKernelController(runtimeDir);
+    controller = new TestKernelController(vscode, runtimeDir);
     nb = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
     await vscode.window.showNotebookDocument(nb);
     controller.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);

@@ -577,7 +577,7 @@ export class MeterHub implements Disposable {
     if (this.timer || this.disposed) return;
     const loop = () => {
       this.timer = setTimeout(async () => {
-        await this.runTick();
+        await this.runTick().catch((err) => this.opts.log?.('error', `sampling failed: ${(err as Error).message}`));
         if (this.meters.size && !this.disposed) loop();
         else this.timer = undefined;
       }, this.tickMs);
@@ -588,7 +588,7 @@ export class MeterHub implements Disposable {
 
   /** A tick after the one under way (never two at once): `ticking` is the latest. */
   private runTick(): Promise<void> {
-    const p = (this.ticking ?? Promise.resolve()).then(() => this.tickAll());
+    const p = (this.ticking ?? Promise.resolve()).catch(() => undefined).then(() => this.tickAll());
     this.ticking = p;
     const clear = () => {
       if (this.ticking === p) this.ticking = undefined;
