@@ -30,6 +30,9 @@ import { errorMessage } from '../core/errors';
 import type { CommandId } from './commandIds';
 import type { MeterService } from './meterService';
 
+/** Notebooks whose kernels are Jupyter kernels: .ipynb files and the Jupyter extension's interactive window. */
+const JUPYTER_TYPES = new Set(['jupyter-notebook', 'interactive']);
+
 interface NotebookState {
   readonly notebook: vscode.NotebookDocument;
   meter?: Meter;
@@ -45,6 +48,8 @@ interface NotebookState {
 
 /** A cell's latest footprint and the run it belongs to. */
 interface CellFigure {
+  /** the notebook's uri */
+  notebook: string;
   footprint: NotebookCellFootprint;
   runId: string;
   run: Run;
@@ -92,6 +97,7 @@ export class NotebookWatcher implements vscode.Disposable {
   }
 
   private onChange(e: vscode.NotebookDocumentChangeEvent): void {
+    if (!JUPYTER_TYPES.has(e.notebook.notebookType)) return;
     for (const change of e.cellChanges) {
       const summary = change.executionSummary;
       if (!summary) continue;
@@ -138,8 +144,9 @@ export class NotebookWatcher implements vscode.Disposable {
   private place(nb: vscode.NotebookDocument): NotebookPlace {
     const folder =
       vscode.workspace.getWorkspaceFolder(nb.uri)?.uri.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    // an untitled notebook or an interactive window has no folder of its own: its kernel runs in the workspace's
     const notebookPath =
-      nb.uri.scheme === 'untitled' ? path.join(folder ?? os.homedir(), path.basename(nb.uri.path)) : nb.uri.fsPath;
+      nb.uri.scheme === 'file' ? nb.uri.fsPath : path.join(folder ?? os.homedir(), path.basename(nb.uri.path));
     const setting = vscode.workspace.getConfiguration('jupyter', nb.uri).get<unknown>('notebookFileRoot');
     return { notebookPath, kernelDirs: kernelDirs(setting, notebookPath, folder, os.homedir()) };
   }
@@ -180,7 +187,7 @@ export class NotebookWatcher implements vscode.Disposable {
         this.toldRemote = true;
         void vscode.window.showInformationMessage(
           vscode.l10n.t(
-            'Carbon Meter: the kernel of {0} does not run on this machine (a remote Jupyter server?), so its cells are not metered. To meter it, start the server there under the CLI: carbon-meter run -- jupyter server',
+            'Carbon Meter: no local Jupyter kernel process runs {0}, so its cells are not metered. If the kernel runs on another machine (a remote Jupyter server), start the server there under the CLI: carbon-meter run -- jupyter server',
             name,
           ),
         );
@@ -268,14 +275,15 @@ export class NotebookWatcher implements vscode.Disposable {
     };
     s.ledger.addPoint(point);
     const settled = s.ledger.settle();
-    if (settled.length) this.record(run, settled);
+    if (settled.length) this.record(s, run, settled);
   }
 
-  private record(run: Run, settled: SettledCell[]): void {
+  private record(s: NotebookState, run: Run, settled: SettledCell[]): void {
     const cells = (run.cells ??= []);
     for (const { window, footprint } of settled) {
       cells.push(footprint);
-      if (window.ref) this.figures.set(window.ref, { footprint, runId: run.id, run });
+      if (window.ref)
+        this.figures.set(window.ref, { notebook: s.notebook.uri.toString(), footprint, runId: run.id, run });
     }
     if (cells.length > MAX_CELLS) cells.splice(0, cells.length - MAX_CELLS);
     this.changed.fire();
@@ -297,7 +305,7 @@ export class NotebookWatcher implements vscode.Disposable {
     const key = nb.uri.toString();
     const s = this.notebooks.get(key);
     this.notebooks.delete(key);
-    for (const cell of nb.getCells()) this.figures.delete(cell.document.uri.toString());
+    for (const [ref, f] of this.figures) if (f.notebook === key) this.figures.delete(ref);
     if (!s?.meter) return;
     const id = s.meter.run.id;
     // the cells that ended get their last reading before the run is closed

@@ -80,8 +80,10 @@ describe('Notebooks: a real ipykernel started from the extension host', function
     const file = path.join(dir, 'train.ipynb');
     fs.writeFileSync(file, notebookJson(['x = 1', busyCell(1), busyCell(3)]));
     controller = new TestKernelController(vscode, runtimeDir);
-    nb = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
-    await vscode.window.showNotebookDocument(nb);
+    // opened as a user opens it (vscode.openWith): a document opened through openNotebookDocument is held by the
+    // API for minutes after its editor closes, so it would close late
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'jupyter-notebook');
+    nb = await waitFor(() => vscode.window.activeNotebookEditor?.notebook, 60_000, 'the notebook editor');
     controller.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
     await vscode.commands.executeCommand('notebook.selectKernel', { id: controller.controller.id, extension: EXT_ID });
   });
@@ -165,8 +167,17 @@ describe('Notebooks: a real ipykernel started from the extension host', function
     const run = a.notebooks.runOf(nb);
     assert.ok(run);
     const finished = nextFinished(a, run.id);
+    const t0 = Date.now();
+    const closed = new Promise<number>((resolve) => {
+      const sub = vscode.workspace.onDidCloseNotebookDocument((d) => {
+        if (d.uri.toString() !== nb.uri.toString()) return;
+        sub.dispose();
+        resolve(Date.now() - t0);
+      });
+    });
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     const done = await finished;
+    console.log(`      notebook closed after ${await closed} ms, run recorded after ${Date.now() - t0} ms`);
     assert.ok(done.notes?.includes('the notebook was closed'), (done.notes ?? []).join(' | '));
     await controller.shutdown(nb);
     const stored = a.service.store.load().runs.filter((r) => r.id === run.id || r.id === firstRun.id);
