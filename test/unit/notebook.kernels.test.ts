@@ -158,6 +158,19 @@ describe('notebook kernels: fixture /proc trees', () => {
       argv: ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', '/rt/kernel-77.json'],
       env: { JPY_SESSION_NAME: '/srv/train-0c1d2e3f-aaaa-bbbb-cccc-0123456789ab.ipynb', JPY_PARENT_PID: '600' },
     },
+    // the Jupyter extension's own server (no ZeroMQ): a child of the extension host, its kernels in the server's root
+    {
+      pid: 900,
+      ppid: HOST,
+      argv: ['/usr/bin/python3', '-m', 'jupyter', 'notebook', '--no-browser', '--notebook-dir=/srv2'],
+    },
+    {
+      pid: 901,
+      ppid: 900,
+      cwd: '/srv2',
+      argv: ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', '/rt/kernel-901.json'],
+      env: { JPY_SESSION_NAME: '/srv2/eval-jvsc-0c1d2e3f-aaaa-bbbb-cccc-0123456789ab.ipynb', JPY_PARENT_PID: '900' },
+    },
     // another window's kernel in a folder of ours
     { pid: 700, ppid: 1, argv: ['/usr/share/code/code', '--type=extensionHost'] },
     vscodeKernel(504, '/ws/three', 700),
@@ -173,7 +186,7 @@ describe('notebook kernels: fixture /proc trees', () => {
     const kernels = listKernelProcesses(root);
     assert.deepEqual(
       kernels.map((k) => k.pid),
-      [501, 502, 503, 504, 506, 507, 801],
+      [501, 502, 503, 504, 506, 507, 801, 901],
     );
     const k501 = kernels[0];
     assert.equal(k501.ppid, HOST);
@@ -233,6 +246,13 @@ describe('notebook kernels: fixture /proc trees', () => {
     assert.match(lab.kind === 'found' ? lab.how : '', /JPY_SESSION_NAME/);
     const vs = matchKernel(kernels, { notebookPath: '/home/u/ml/train.ipynb', kernelDirs: ['/home/u/ml'] }, HOST);
     assert.equal(vs.kind === 'found' && vs.kernel.pid, 507);
+    const own = matchKernel(
+      kernels,
+      { notebookPath: '/ws/one/eval.ipynb', kernelDirs: ['/ws/one'] },
+      HOST,
+      new Set([501]),
+    );
+    assert.equal(own.kind === 'found' && own.kernel.pid, 901, "a session on the Jupyter extension's own server");
     const other = matchKernel(kernels, { notebookPath: '/home/u/ml/training.ipynb', kernelDirs: ['/home/u/ml'] }, HOST);
     assert.equal(other.kind, 'none', '"train-<uuid>" is not a session of training.ipynb');
   });

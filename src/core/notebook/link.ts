@@ -77,9 +77,10 @@ export function matchKernel(
 
   const inDir = (k: KernelProcess) => place.kernelDirs.some((d) => samePath(k.cwd, d));
   const candidates = free.filter((k) => {
-    const origin = kernelOrigin(k, hostPid);
-    if (origin === 'editor') return inDir(k);
-    return origin === 'server' && k.sessionName !== undefined && isVsCodeSessionOf(k.sessionName, place.notebookPath);
+    // a session VS Code created on a server (also one the Jupyter extension started itself, without ZeroMQ)
+    if (k.sessionName !== undefined && isVsCodeSessionOf(k.sessionName, place.notebookPath))
+      return kernelOrigin(k, hostPid) !== 'other';
+    return kernelOrigin(k, hostPid) === 'editor' && inDir(k);
   });
   if (candidates.length === 1) {
     const k = candidates[0];
