@@ -190,3 +190,62 @@ describe('Notebooks: a real ipykernel started from the extension host', function
     );
   });
 });
+
+describe('Notebooks: two kernels in one folder', function () {
+  this.timeout(300_000);
+  let controller: TestKernelController;
+  let runtimeDir: string;
+
+  before(() => {
+    runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-jupyter-runtime-'));
+    controller = new TestKernelController(vscode, runtimeDir, 'carbon-meter-test-ipykernel-pair');
+  });
+
+  after(() => {
+    controller?.dispose();
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
+  });
+
+  async function open(file: string): Promise<vscode.NotebookDocument> {
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'jupyter-notebook');
+    const nb = await waitFor(
+      () =>
+        vscode.window.activeNotebookEditor?.notebook.uri.fsPath === file
+          ? vscode.window.activeNotebookEditor.notebook
+          : undefined,
+      60_000,
+      `${file} open`,
+    );
+    controller.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+    await vscode.commands.executeCommand('notebook.selectKernel', { id: controller.controller.id, extension: EXT_ID });
+    return nb;
+  }
+
+  it('links the notebook to the kernel that is busy while its cell runs, not to the idle one beside it', async () => {
+    const a = await api();
+    const dir = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, 'pair');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'a.ipynb'), notebookJson([busyCell(1)]));
+    fs.writeFileSync(path.join(dir, 'b.ipynb'), notebookJson(['y = 2']));
+    const nbB = await open(path.join(dir, 'b.ipynb'));
+    const idle = await controller.kernelOf(nbB); // b's kernel runs in the folder, no cell of b has run
+    const nbA = await open(path.join(dir, 'a.ipynb'));
+    await runCell(nbA, 0);
+    const run = await waitFor(() => a.notebooks.runOf(nbA), 120_000, "a's run");
+    const mine = controller.kernels.get(nbA.uri.toString());
+    assert.ok(mine);
+    assert.equal(run.pid, mine.kernel.process.pid, 'the busy kernel');
+    assert.notEqual(run.pid, idle.kernel.process.pid);
+    assert.ok(
+      run.notes?.some((n) => /2 kernels .*the only one busy while a cell executed/.test(n)),
+      `linked by which one was busy: ${(run.notes ?? []).join(' | ')}`,
+    );
+    assert.equal(a.notebooks.runOf(nbB), undefined, 'b has run no cell: no run');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    await waitFor(
+      () => (a.service.active().some((m) => m.run.id === run.id) ? undefined : true),
+      60_000,
+      'the run closed with its notebook',
+    );
+  });
+});
