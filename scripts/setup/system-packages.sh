@@ -4,6 +4,7 @@
 #   build-essential, python3 node-gyp's tools for code-server's native modules
 #   libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev   headers those native modules build against
 #   python3-debugpy          the Python debug adapter the debug tests launch
+#   python3-ipykernel python3-jupyter-client   a real Jupyter kernel and client for the notebook tests (/usr/bin/python3)
 #   procps                   ps/kill used by tests
 # As root it installs what is missing (apt-get); otherwise it prints the one command to run and exits 1.
 # On a machine without dpkg (macOS, other Linux) it says so and leaves the set-up to the user.
@@ -11,7 +12,7 @@
 set -euo pipefail
 log() { printf '[system-packages] %s\n' "$*"; }
 
-pkgs=(chromium build-essential python3 libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev python3-debugpy procps)
+pkgs=(chromium build-essential python3 libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev python3-debugpy python3-ipykernel python3-jupyter-client procps)
 extra=("$@")
 pkgs+=("${extra[@]}")
 

@@ -9,7 +9,7 @@
 export type Method = 'measured' | 'modelled' | 'default';
 
 /** Where a run was started from. */
-export type RunSource = 'cli' | 'terminal' | 'debug' | 'task' | 'codecarbon-import' | 'manual' | 'slurm';
+export type RunSource = 'cli' | 'terminal' | 'debug' | 'task' | 'codecarbon-import' | 'manual' | 'slurm' | 'notebook';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
 
@@ -101,6 +101,25 @@ export interface Sample {
   gPerKWh?: number;
 }
 
+/** What one notebook cell used: its share of the kernel's run inside the cell's execution window (core/notebook/cells.ts). */
+export interface NotebookCellFootprint {
+  /** the cell's index in the notebook when it executed */
+  index: number;
+  /** the first non-empty line of its source (bounded) */
+  firstLine: string;
+  /** ISO time the cell started executing */
+  startedAt: string;
+  durationS: number;
+  /** with PUE */
+  energyKWh: number;
+  emissionsKg: number;
+  /** the kernel's CPU time attributed to the cell */
+  cpuSeconds: number;
+  /** the least certain method among the components that make at least a tenth of its energy */
+  method: Method;
+  success?: boolean;
+}
+
 /** A run as stored in the history and printed by `carbon-meter run --json`. */
 export interface Run {
   id: string;
@@ -143,6 +162,8 @@ export interface Run {
   stoppedBy?: 'budget';
   /** Waiting for a greener start, and pausing while the grid was dirty (core/schedule). */
   schedule?: import('./schedule/types').RunSchedule;
+  /** Notebook runs: the cells that executed on the kernel, latest last (bounded; core/notebook/cells.ts). */
+  cells?: NotebookCellFootprint[];
 }
 
 /** J (W·s) → kWh */

@@ -9,6 +9,7 @@ import { executeCommand, registerCommands } from './commands';
 import { DebugWatcher } from './debugWatcher';
 import { registerIntensity } from './intensity';
 import { MeterService } from './meterService';
+import { NotebookWatcher } from './notebookWatcher';
 import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPanel';
 import { SlurmService } from './slurm';
 import { StatusBar } from './statusBar';
@@ -22,6 +23,8 @@ export interface CarbonMeterApi {
   readonly service: MeterService;
   /** runs scheduled for a greener hour in this window */
   readonly scheduled: ScheduledRuns;
+  /** notebook runs and per-cell figures */
+  readonly notebooks: NotebookWatcher;
   /** what the status bar shows now */
   readonly statusBar: { readonly text: string; readonly tooltip: string };
 }
@@ -34,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const statusBar = new StatusBar(service);
   const forecasts = new ForecastWatcher(service);
   const scheduled = new ScheduledRuns(service);
+  const notebooks = new NotebookWatcher(service);
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
   context.subscriptions.push(
     log,
@@ -43,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     new TerminalWatcher(service, (id, stream) => void forecasts.readTerminal(id, stream)),
     new DebugWatcher(service),
     new TaskWatcher(service),
+    notebooks,
     new SlurmService(service),
     ...registerCommands(service, showHistory),
     ...registerIntensity(context, service),
@@ -67,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   return {
     service,
     scheduled,
+    notebooks,
     statusBar: {
       get text() {
         return statusBar.text;

@@ -160,10 +160,15 @@ export class MeterService implements vscode.Disposable {
     return meter;
   }
 
-  /** Stops metering a run at the user's request; its processes go on. */
-  async stop(id: string): Promise<Run | undefined> {
+  /** Stops metering a run (at the user's request unless `note` says why); its processes go on. */
+  async stop(id: string, note = 'metering stopped by the user; the process went on'): Promise<Run | undefined> {
     const hub = await this.hub;
-    return hub?.stop(id, { note: 'metering stopped by the user; the process went on' });
+    return hub?.stop(id, { note });
+  }
+
+  /** A reading of every active run now (a notebook cell started or ended). */
+  async sampleNow(): Promise<void> {
+    await (await this.hub)?.sampleNow();
   }
 
   async setExitCode(id: string, exitCode: number | null): Promise<void> {

@@ -24,7 +24,8 @@ import {
 } from '../core/advice/table';
 import type { RegionAdvice, RegionTip, TimeAdvice, TipGroup } from '../core/advice/tips';
 import type { EquivalentSource, PeriodTotals } from '../core/advice/totals';
-import type { ComponentPower, GpuInfo, Hardware, Run, RunIntensity, RunPower } from '../core/types';
+import type { ComponentPower, GpuInfo, Hardware, NotebookCellFootprint, Run, RunIntensity, RunPower } from '../core/types';
+import { MAX_CELLS, MAX_FIRST_LINE } from '../core/notebook/cells';
 
 export type { Snapshot, RunDetail } from '../core/advice/snapshot';
 export type { TableQuery, RunRow, TablePage, SortKey } from '../core/advice/table';
@@ -237,6 +238,22 @@ const runExtras = shape<Omit<Run, CheckedByStore>>({
     }),
   ),
   stoppedBy: optional(oneOf(['budget'])),
+  cells: optional(
+    arrayOf(
+      shape<NotebookCellFootprint>({
+        index: int,
+        firstLine: str(MAX_FIRST_LINE),
+        startedAt: str(40),
+        durationS: num,
+        energyKWh: num,
+        emissionsKg: num,
+        cpuSeconds: num,
+        method: oneOf(['measured', 'modelled', 'default']),
+        success: optional(bool),
+      }),
+      MAX_CELLS,
+    ),
+  ),
   schedule: optional(
     shape<NonNullable<Run['schedule']>>({
       wait: optional(

@@ -43,6 +43,8 @@ export function sourceLabel(s: RunSource): string {
       return t('manual');
     case 'slurm':
       return t('SLURM');
+    case 'notebook':
+      return t('notebook');
   }
 }
 

@@ -4,6 +4,7 @@ import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, 
 import type { ComponentPower, Run } from '../core/types';
 import type { Snapshot, WebviewMessage } from '../shared/protocol';
 import { renderRegionAdvice, renderTimeAdvice } from './advice';
+import { renderCells } from './cells';
 import { formatWhen, IntensityChartView, PowerChartView, sourceLabel } from './charts';
 import { h, keepFocus, replace, text } from './dom';
 import { t } from './l10n';
@@ -38,6 +39,8 @@ export class DetailView {
   private readonly notes = h('ul', { class: 'notes' });
   private readonly notesSection = h('section', { class: 'sub' }, h('h3', null, t('Notes')), this.notes);
   private readonly missing = h('p', { class: 'missing', hidden: true });
+  private readonly cells = h('div', { class: 'cells-wrap' });
+  private readonly cellsSection = h('section', { class: 'sub', id: 'detail-cells' }, h('h3', null, t('Notebook cells')), this.cells);
   private power: PowerChartView;
   private intensity: IntensityChartView;
   private readonly buttons: Record<'rerun' | 'copyCsv' | 'openReport' | 'deleteRun', HTMLButtonElement>;
@@ -77,6 +80,7 @@ export class DetailView {
       this.kpis,
       this.facts,
       h('section', { class: 'sub' }, h('h3', null, t('Power and CO₂eq over time')), this.powerLegend, this.powerBox, this.powerNote, this.intensitySection),
+      this.cellsSection,
       h('section', { class: 'sub' }, h('h3', null, t('How each figure was obtained')), this.methods),
       h('section', { class: 'sub' }, h('h3', null, t('Greener regions')), this.tips, h('h4', null, t('Greener hours')), this.timeTip),
       h('section', { class: 'sub' }, h('h3', null, t('Hardware')), this.hardware),
@@ -134,7 +138,7 @@ export class DetailView {
     );
     text(this.command, run.command || t('(no command: imported)'));
     this.buttons.rerun.disabled = !d.canRerun;
-    this.buttons.rerun.title = d.canRerun ? t('Runs `{0}` in a new terminal in {1}; the terminal watcher meters it.', run.command, run.cwd || t('the workspace folder')) : run.status === 'running' ? t('The run is still going.') : t('This run has no command (imported).');
+    this.buttons.rerun.title = d.canRerun ? t('Runs `{0}` in a new terminal in {1}; the terminal watcher meters it.', run.command, run.cwd || t('the workspace folder')) : run.status === 'running' ? t('The run is still going.') : run.source === 'notebook' ? t('A notebook run: run its cells again in the notebook.') : t('This run has no command (imported).');
     this.buttons.deleteRun.disabled = !d.canDelete;
     this.buttons.deleteRun.title = d.canDelete ? t('Removes the run and its samples from the history (asks first).') : t('A run being metered cannot be deleted.');
     this.buttons.copyCsv.title = t('One row of a CodeCarbon 3.x emissions.csv, to the clipboard.');
@@ -191,6 +195,8 @@ export class DetailView {
       this.intensitySection.hidden = true;
       text(this.powerNote, run.source === 'codecarbon-import' ? t('Imported runs have no power samples.') : t('No power samples for this run yet.'));
     }
+
+    this.cellsSection.hidden = !renderCells(this.cells, run.cells);
 
     // methods
     const i = run.intensity;

@@ -44,7 +44,7 @@ export function readTheme(): ChartTheme {
     fontFamily: cssVar('--vscode-font-family', 'system-ui, sans-serif'),
     fontSize: parseFloat(cssVar('--vscode-font-size', '13px')) || 13,
     highContrast: isHighContrast(),
-    source: { terminal: blue, debug: orange, task: purple, cli: green, slurm: green, 'codecarbon-import': yellow, manual: red },
+    source: { terminal: blue, debug: orange, task: purple, notebook: orange, cli: green, slurm: green, 'codecarbon-import': yellow, manual: red },
     cpu: blue,
     gpu: orange,
     ram: purple,

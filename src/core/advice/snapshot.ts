@@ -159,7 +159,7 @@ export function runDetail(run: Run, samples: readonly Sample[], userRegions: rea
     time: time ?? timeAdvice(run.intensity, seen),
     carKm: kmByCar(kg),
     smartphoneCharges: smartphoneCharges(kg),
-    canRerun: run.command.trim().length > 0 && run.status !== 'running',
+    canRerun: run.command.trim().length > 0 && run.status !== 'running' && run.source !== 'notebook', // a kernel's command line is no re-run
     canDelete: run.status !== 'running',
   };
 }

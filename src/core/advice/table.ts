@@ -8,7 +8,7 @@
  */
 import type { Run, RunSource, RunStatus } from '../types';
 
-export const RUN_SOURCES: readonly RunSource[] = ['terminal', 'debug', 'task', 'cli', 'slurm', 'codecarbon-import', 'manual'];
+export const RUN_SOURCES: readonly RunSource[] = ['terminal', 'debug', 'task', 'notebook', 'cli', 'slurm', 'codecarbon-import', 'manual'];
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'interrupted'];
 export const SORT_KEYS = ['startedAt', 'name', 'durationS', 'energyKWh', 'emissionsKg', 'region', 'status', 'source'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];

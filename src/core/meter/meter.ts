@@ -502,23 +502,6 @@ export class MeterHub implements Disposable {
   }
 
   /**
-   * Samples one run at once, outside the tick timer: called when its command has just exited, so the processes that
-   * outlive it are seen (and the run says so) even when they end soon after, before the command's output has drained.
-   */
-  async sampleNow(id: string): Promise<void> {
-    await this.ticking;
-    const meter = this.meters.get(id);
-    if (!meter) return;
-    const tick = meter.tick(this.machineContext(Date.now(), [meter])).then(() => undefined);
-    this.ticking = tick;
-    try {
-      await tick;
-    } finally {
-      if (this.ticking === tick) this.ticking = undefined;
-    }
-  }
-
-  /**
    * The root process exited with `exitCode`. The run closes at once when nothing of it is left; otherwise it is
    * metered until its last process exits (processes that outlived the command: background jobs, setsid, nohup),
    * and `onOutlived` is told how many live on. `signal` stops waiting: the run is closed with a note.
@@ -606,16 +589,33 @@ export class MeterHub implements Disposable {
     if (this.timer || this.disposed) return;
     const loop = () => {
       this.timer = setTimeout(async () => {
-        await this.ticking; // a run sampled at once (sampleNow) finishes its tick first
-        this.ticking = this.tickAll();
-        await this.ticking;
-        this.ticking = undefined;
+        await this.runTick().catch((err) => this.opts.log?.('error', `sampling failed: ${(err as Error).message}`));
         if (this.meters.size && !this.disposed) loop();
         else this.timer = undefined;
       }, this.tickMs);
       this.timer.unref?.();
     };
     loop();
+  }
+
+  /** A tick after the one under way (never two at once): `ticking` is the latest. */
+  private runTick(): Promise<void> {
+    const p = (this.ticking ?? Promise.resolve()).catch(() => undefined).then(() => this.tickAll());
+    this.ticking = p;
+    const clear = () => {
+      if (this.ticking === p) this.ticking = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  /**
+   * One tick for every active run now, between the regular ticks, for a source that knows a boundary (a notebook
+   * cell started or ended): readings then split at that moment. Ticks never overlap.
+   */
+  sampleNow(): Promise<void> {
+    if (!this.meters.size || this.disposed) return Promise.resolve();
+    return this.runTick();
   }
 
   private unschedule(): void {
