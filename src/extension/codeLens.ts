@@ -180,7 +180,7 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   runsFor(file: string): Run[] {
     if (!this.index) {
       try {
-        const { runs } = this.service.store.load();
+        const { runs } = this.service.history();
         this.index = new RunFileIndex(runs, { home: process.env.HOME || process.env.USERPROFILE });
       } catch (err) {
         this.service.log.warn(`CodeLens: could not read the history: ${(err as Error).message}`);

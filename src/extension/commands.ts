@@ -80,7 +80,7 @@ export function registerCommands(service: MeterService, showHistory: (runId?: st
 
 /** A run's report as a Markdown preview: every figure with its method and source. */
 export async function showRunReport(service: MeterService, runId: string): Promise<void> {
-  const run = service.active().find((m) => m.run.id === runId)?.run ?? service.store.get(runId);
+  const run = service.findRun(runId);
   if (!run) {
     void vscode.window.showWarningMessage(vscode.l10n.t('Carbon Meter: run {0} is not in the history.', runId));
     return;

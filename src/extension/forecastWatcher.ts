@@ -34,7 +34,7 @@ export class ForecastWatcher implements vscode.Disposable {
       let history: Run[] = [];
       if (budget?.monthlyKg) {
         try {
-          history = this.service.store.load().runs;
+          history = this.service.history().runs;
         } catch (err) {
           this.service.log.warn(`budget: could not read the history for the month's budget: ${(err as Error).message}`);
         }

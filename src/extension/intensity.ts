@@ -238,7 +238,7 @@ export class IntensityService implements vscode.Disposable {
   /** The last finished run of the same command (or script), for its duration and power. */
   private previousRun(run: Run): Run | undefined {
     try {
-      const { runs } = this.service.store.load();
+      const { runs } = this.service.history();
       return runs.find((r) => r.id !== run.id && r.status !== 'running' && r.durationS > 0 && (r.command === run.command || r.name === run.name));
     } catch {
       return undefined;

@@ -109,3 +109,32 @@ export function energyBeforePueKWh(run: Run): number {
   const pue = run.pue > 0 ? run.pue : 1;
   return nonNegative(run.energyKWh.total) / pue;
 }
+
+/**
+ * Today's runs, kept from history events instead of reading the whole history again. "Today" is the one definition
+ * of `periodTotals` (the panel's header and the status bar): runs that started since local midnight, running runs
+ * included with their figures so far. Runs of earlier days drop out as the day changes.
+ */
+export class TodayRuns {
+  private readonly runs = new Map<string, Run>();
+
+  /** Starts again from a full read of the history. */
+  reset(runs: readonly Run[], now: number = Date.now()): void {
+    this.runs.clear();
+    for (const r of runs) this.upsert(r, now);
+  }
+
+  /** A run appended (or updated): kept when it started today. */
+  upsert(run: Run, now: number = Date.now()): void {
+    if (Date.parse(run.startedAt) >= periodStarts(now).today) this.runs.set(run.id, run);
+    else this.runs.delete(run.id);
+  }
+
+  delete(id: string): void {
+    this.runs.delete(id);
+  }
+
+  totals(now: number = Date.now()): PeriodTotals {
+    return periodTotals([...this.runs.values()], now)[0];
+  }
+}

@@ -5,6 +5,14 @@ export interface Disposable {
 
 export type Listener<T> = (value: T) => void;
 
+/** Where a failing listener is reported: the extension's log (set at activation), the CLI's stderr by default. */
+let reportListenerError: (err: unknown) => void = (err) => process.stderr.write(`[carbon-meter] listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+
+/** Sends every listener failure to `report` (the extension's log) instead of stderr. */
+export function setListenerErrorReporter(report: (err: unknown) => void): void {
+  reportListenerError = report;
+}
+
 export class Emitter<T> {
   private listeners = new Set<Listener<T>>();
 
@@ -20,7 +28,7 @@ export class Emitter<T> {
         l(value);
       } catch (err) {
         // a failing subscriber must not stop metering or the other subscribers
-        console.error('[carbon-meter] listener failed:', err);
+        reportListenerError(err);
       }
     }
   }

@@ -124,11 +124,11 @@ export async function deleteRun(run: Run, service: MeterService, ui: PanelUi): P
   const action = t('Delete');
   const ok = await ui.confirm(
     t('Delete the run "{0}" from the history?', run.name),
-    t('Its record and its power samples are removed from {0}. This cannot be undone.', service.store.dir),
+    t('Its record and its power samples are removed from {0}. This cannot be undone.', service.historyDir),
     action,
   );
   if (!ok) return false;
-  service.store.delete(run.id);
+  service.deleteRun(run.id);
   service.log.info(`panel: deleted run ${run.id}`);
   return true;
 }
@@ -177,9 +177,9 @@ export async function importCsv(service: MeterService, ui: PanelUi): Promise<Imp
   const fileName = path.basename(uri.fsPath);
   const { runs, errors } = parseCodeCarbonCsv(text, { fileName, fromAlpha3 });
   for (const e of errors) service.log.warn(`panel: import ${uri.fsPath}:${e.line}: skipped: ${e.reason}`);
-  const known = new Set(service.store.load().runs.map((r) => r.id));
+  const known = new Set(service.history().runs.map((r) => r.id));
   const fresh = runs.filter((r) => !known.has(r.id));
-  if (fresh.length) service.store.appendMany(fresh);
+  if (fresh.length) service.appendRuns(fresh);
   const result = { added: fresh.length, known: runs.length - fresh.length, errors };
   service.log.info(`panel: imported ${result.added} run(s) from ${uri.fsPath} (${result.known} already in the history, ${errors.length} row(s) skipped)`);
   if (!runs.length && errors.length) {
