@@ -16,7 +16,6 @@ import {
   fileLensText,
   initDetector,
   isDetectorReady,
-  readCodeLensSettings,
   RunFileIndex,
   VersionedCache,
   type CodeLensSettings,
@@ -45,7 +44,6 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [];
-  private settings: CodeLensSettings;
   private index?: RunFileIndex;
   private next?: NextRunContext;
   private readonly detections = new VersionedCache<TrainingEntrypoint[]>();
@@ -55,17 +53,13 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   private parserProblem?: string;
 
   constructor(private readonly service: MeterService) {
-    this.settings = this.readSettings();
     this.disposables.push(
       this.changed,
       vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, this),
       service.onHistoryChanged(() => this.scheduleRefresh()),
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('carbonMeter.codeLens')) this.settings = this.readSettings();
-        if (e.affectsConfiguration('carbonMeter')) {
-          this.next = undefined;
-          this.changed.fire();
-        }
+      service.config.onDidChange(() => {
+        this.next = undefined;
+        this.changed.fire();
       }),
       vscode.workspace.onDidCloseTextDocument((d) => this.detections.delete(d.uri.toString())),
       vscode.workspace.onDidCloseNotebookDocument((nb) => this.notebookDetections.delete(nb.uri.toString())),
@@ -75,11 +69,9 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
     );
   }
 
-  private readSettings(): CodeLensSettings {
-    const cfg = vscode.workspace.getConfiguration('carbonMeter');
-    const { settings, problems } = readCodeLensSettings((k) => cfg.get(k));
-    for (const p of problems) this.service.problem(p.message, p.key);
-    return settings;
+  /** `carbonMeter.codeLens.*`, checked and current (configuration.ts). */
+  private get settings(): CodeLensSettings {
+    return this.service.config.codeLens;
   }
 
   /** The history changed: rebuild the run index and refresh the lenses, once per burst of changes. */
@@ -117,7 +109,7 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
     const text = fileLensText(runs, {
       show: this.settings.show,
       next: this.nextRun(),
-      userRegions: vscode.workspace.getConfiguration('carbonMeter').get<string[]>('advice.regions'),
+      userRegions: this.service.settings.adviceRegions,
       t: vscode.l10n.t,
     });
     const lenses: vscode.CodeLens[] = [];

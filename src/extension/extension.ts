@@ -3,7 +3,9 @@
  * run is metered.
  */
 import * as vscode from 'vscode';
+import { errorDetail } from '../core/errors';
 import { formatCo2, formatEnergy } from '../core/format';
+import { setListenerErrorReporter } from '../core/util/events';
 import { TrainingCodeLensProvider } from './codeLens';
 import { executeCommand, registerCommands } from './commands';
 import { DebugWatcher } from './debugWatcher';
@@ -27,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   // CPU of the whole extension host while activate() runs (bench/idle.ts reads the line below; goal <= 50 ms)
   const cpuAtStart = process.cpuUsage();
   const log = vscode.window.createOutputChannel('Carbon Meter', { log: true });
+  setListenerErrorReporter((err) => log.error(`a listener failed: ${errorDetail(err)}`));
   const service = new MeterService(log);
   const statusBar = new StatusBar(service);
   const forecasts = new ForecastWatcher(service);

@@ -11,7 +11,8 @@ import { chooseRegion, createMeterEnvironment, type RegionChoice } from '../core
 import { MeterHub, type Meter, type Reading, type RunSpec } from '../core/meter/meter';
 import type { Run, Sample } from '../core/types';
 import { Emitter } from '../core/util/events';
-import { readSettings, type Settings } from './settings';
+import type { Settings } from '../core/config/settings';
+import { Configuration } from './configuration';
 import { redactSecrets } from '../core/history/redact';
 import { errorMessage } from '../core/errors';
 
@@ -26,7 +27,8 @@ export type HistoryChange = ({ origin: 'here' } & HistoryAppend) | ({ origin: 'e
 export type StartRequest = Pick<RunSpec, 'pid' | 'command' | 'name' | 'cwd' | 'source' | 'reaperPid' | 'startedAt' | 'countFromProcessStart'>;
 
 export class MeterService implements vscode.Disposable {
-  settings: Settings;
+  /** the one reader of `carbonMeter.*` (configuration.ts) */
+  readonly config: Configuration;
   readonly store: HistoryStore;
   private hub?: Promise<MeterHub>;
   private hubInstance?: MeterHub;
@@ -42,12 +44,11 @@ export class MeterService implements vscode.Disposable {
   readonly onHistoryChanged = this._onHistoryChanged.event;
   /** the open run's samples, read again only when its file changed */
   private samplesCache?: { id: string; stamp: string; samples: Sample[] };
-  private shownProblems = new Set<string>();
   /** the carbon intensity source (intensity.ts sets it; default: static annual averages) */
   intensity?: IntensityProvider;
 
   constructor(readonly log: vscode.LogOutputChannel) {
-    this.settings = this.readSettings();
+    this.config = new Configuration(log);
     this.store = new HistoryStore(this.settings.historyPath || process.env.CARBON_METER_HOME || HistoryStore.defaultDir(), {
       redactSecrets: this.settings.redactSecrets,
     });
@@ -64,34 +65,22 @@ export class MeterService implements vscode.Disposable {
       this.store.watch((c) => this._onHistoryChanged.fire({ origin: 'elsewhere', ...c })),
     );
     this.disposables.push(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (!e.affectsConfiguration('carbonMeter')) return;
-        this.settings = this.readSettings();
+      this.config,
+      this.config.onDidChange((c) => {
         this.store.redactSecrets = this.settings.redactSecrets;
-        this.log.info('settings changed');
-        if (e.affectsConfiguration('carbonMeter.sampling') || e.affectsConfiguration('carbonMeter.cpu') || e.affectsConfiguration('carbonMeter.gpu')) {
-          void this.resetHubWhenIdle();
-        }
+        if (c.affects('sampling', 'cpu', 'gpu')) void this.resetHubWhenIdle();
       }),
     );
   }
 
-  private readSettings(): Settings {
-    const cfg = vscode.workspace.getConfiguration('carbonMeter');
-    const { settings, problems } = readSettings((k) => cfg.get(k));
-    for (const p of problems) this.problem(p.message, p.key);
-    return settings;
+  /** The checked `carbonMeter.*` settings, always current (configuration.ts reads them again on a change). */
+  get settings(): Settings {
+    return this.config.settings;
   }
 
   /** Tells the user once about a wrong setting, with a button to fix it. */
   problem(message: string, settingKey?: string): void {
-    this.log.warn(message);
-    if (this.shownProblems.has(message)) return;
-    this.shownProblems.add(message);
-    const open = vscode.l10n.t('Open Settings');
-    void vscode.window.showWarningMessage(`Carbon Meter: ${message}`, open).then((choice) => {
-      if (choice === open) void vscode.commands.executeCommand('workbench.action.openSettings', settingKey ?? 'carbonMeter');
-    });
+    this.config.problem(message, settingKey);
   }
 
   private async resetHubWhenIdle(): Promise<void> {

@@ -9,18 +9,15 @@ import { formatCo2, formatDuration, formatEnergy } from '../core/format';
 import { getHardware } from '../core/hardware';
 import { localHostOf, SlurmAccountant } from '../core/slurm/accountant';
 import { SlurmCommands } from '../core/slurm/commands';
-import { parseClustersConfig, type ClustersConfig } from '../core/slurm/config';
+import type { ClustersConfig } from '../core/slurm/config';
 import { clusterOption, JobIdReader, slurmSubmitter, submittedJobFromRecords } from '../core/slurm/detect';
 import { SlurmJobStore } from '../core/slurm/jobStore';
 import { SlurmTracker, type JobView } from '../core/slurm/tracker';
 import type { MeterService } from './meterService';
 
-const SETTING = 'carbonMeter.clusters';
-
 export class SlurmService implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly item: vscode.StatusBarItem;
-  private lastClustersProblems = '';
   /** resolves once the machine is described (the model uses its CPU for jobs that ran on it) */
   readonly tracker: Promise<SlurmTracker>;
   private commands?: SlurmCommands;
@@ -34,7 +31,6 @@ export class SlurmService implements vscode.Disposable {
     this.disposables.push(
       this.item,
       vscode.window.onDidStartTerminalShellExecution((e) => this.onExecution(e.execution)),
-      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(SETTING) && this.clusters()),
     );
   }
 
@@ -81,13 +77,9 @@ export class SlurmService implements vscode.Disposable {
     return tracker;
   }
 
-  /** The `carbonMeter.clusters` setting, checked; each new problem is reported once. */
+  /** The `carbonMeter.clusters` setting, checked (configuration.ts reports its problems once). */
   private clusters(): ClustersConfig {
-    const { clusters, problems } = parseClustersConfig(vscode.workspace.getConfiguration().get(SETTING), SETTING);
-    const key = problems.join('\n');
-    if (key && key !== this.lastClustersProblems) for (const p of problems) this.service.problem(p, SETTING);
-    this.lastClustersProblems = key;
-    return clusters;
+    return this.service.config.clusters;
   }
 
   private onExecution(execution: vscode.TerminalShellExecution): void {

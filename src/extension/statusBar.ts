@@ -50,8 +50,8 @@ export class StatusBar implements vscode.Disposable {
         this.idleTimer = setTimeout(() => this.requestUpdate(true), FINAL_FIGURE_MS + 50);
       }),
       service.onHistoryChanged((c) => this.historyChanged(c)),
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('carbonMeter.statusBar')) {
+      service.config.onDidChange((c) => {
+        if (c.affects('statusBar')) {
           this.item.dispose();
           this.item = this.createItem();
           this.requestUpdate(true);

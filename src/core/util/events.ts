@@ -1,4 +1,6 @@
 /** A minimal typed event, shaped like VS Code's `Event<T>` so adapters can forward it as is. */
+import { errorDetail } from '../errors';
+
 export interface Disposable {
   dispose(): void;
 }
@@ -6,7 +8,7 @@ export interface Disposable {
 export type Listener<T> = (value: T) => void;
 
 /** Where a failing listener is reported: the extension's log (set at activation), the CLI's stderr by default. */
-let reportListenerError: (err: unknown) => void = (err) => process.stderr.write(`[carbon-meter] listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+let reportListenerError: (err: unknown) => void = (err) => process.stderr.write(`[carbon-meter] listener failed: ${errorDetail(err)}\n`);
 
 /** Sends every listener failure to `report` (the extension's log) instead of stderr. */
 export function setListenerErrorReporter(report: (err: unknown) => void): void {

@@ -145,9 +145,7 @@ export class HistoryPanel implements vscode.Disposable {
         this.markDirty('run finished');
       }),
       service.onHistoryChanged((c) => this.markDirty(historyChangeReason(c))),
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('carbonMeter.advice') || e.affectsConfiguration('carbonMeter.intensity')) this.markDirty('settings');
-      }),
+      service.config.onDidChange((c) => c.affects('advice', 'intensity') && this.markDirty('settings')),
     );
   }
 
@@ -313,7 +311,6 @@ export class HistoryPanel implements vscode.Disposable {
   /** Builds the snapshot the webview should show now. */
   buildSnapshot(): Snapshot {
     const { runs, corrupt } = this.service.history();
-    const regions = vscode.workspace.getConfiguration('carbonMeter').get<unknown>('advice.regions');
     return this.model.build({
       runs,
       live: this.live.list(),
@@ -321,7 +318,7 @@ export class HistoryPanel implements vscode.Disposable {
       openRunId: this.openRunId,
       samples: (id) => this.service.runSamples(id),
       greenerTime: (run, samples) => this.greenerTime(run, samples),
-      adviceRegions: Array.isArray(regions) ? regions : [],
+      adviceRegions: this.service.settings.adviceRegions,
       historyDir: this.service.historyDir,
       corrupt: corrupt.length,
     });
