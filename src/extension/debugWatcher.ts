@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { MeterService } from './meterService';
-import { findCommandProcess } from './terminalWatcher';
+import { findCommandProcess } from '../core/sampling/commandProcess';
 
 interface DapMessage {
   type?: string;
@@ -87,7 +87,8 @@ export class DebugWatcher implements vscode.Disposable {
     else this.runOfSession.delete(root.id);
     const end = vscode.debug.onDidTerminateDebugSession((s) => {
       if (s.id !== root.id) return;
-      end.dispose();
+      end.dispose(); // a per-run listener: gone once it has fired, not kept until the extension stops
+      this.disposables.splice(this.disposables.indexOf(end), 1);
       this.runOfSession.delete(root.id);
     });
     this.disposables.push(end);

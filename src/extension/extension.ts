@@ -9,6 +9,7 @@ import { setListenerErrorReporter } from '../core/util/events';
 import { TrainingCodeLensProvider } from './codeLens';
 import { executeCommand, registerCommands } from './commands';
 import { DebugWatcher } from './debugWatcher';
+import { FileRuns } from './fileRuns';
 import { registerIntensity } from './intensity';
 import { MeterService } from './meterService';
 import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPanel';
@@ -34,6 +35,8 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const statusBar = new StatusBar(service);
   const forecasts = new ForecastWatcher(service);
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
+  const codeLens = new TrainingCodeLensProvider(service);
+  const fileRuns = new FileRuns(service, (file) => codeLens.runsFor(file));
   context.subscriptions.push(
     log,
     service,
@@ -43,10 +46,11 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     new DebugWatcher(service),
     new TaskWatcher(service),
     new SlurmService(service),
-    ...registerCommands(service, showHistory),
+    ...registerCommands(service, showHistory, fileRuns),
     ...registerIntensity(context, service),
     registerHistoryPanelSerializer(context.extensionUri, service),
-    new TrainingCodeLensProvider(service),
+    codeLens,
+    fileRuns,
     service.onRunFinished((run) => {
       const s = service.settings;
       if (!s.notifyOnFinish || run.durationS < s.notifyMinDurationS) return;

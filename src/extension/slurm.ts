@@ -14,6 +14,7 @@ import { clusterOption, JobIdReader, slurmSubmitter, submittedJobFromRecords } f
 import { SlurmJobStore } from '../core/slurm/jobStore';
 import { SlurmTracker, type JobView } from '../core/slurm/tracker';
 import type { MeterService } from './meterService';
+import { errorMessage } from '../core/errors';
 
 export class SlurmService implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -40,7 +41,7 @@ export class SlurmService implements vscode.Disposable {
     try {
       localHost = localHostOf(await getHardware({ gpus: async () => [] }));
     } catch (err) {
-      log.warn(`slurm: this machine's CPU is unknown (${(err as Error).message})`);
+      log.warn(`slurm: this machine's CPU is unknown (${errorMessage(err)})`);
     }
     const commands = new SlurmCommands({ binDir: process.env.CARBON_METER_SLURM_BIN || undefined, onCall: (c, a) => log.debug(`slurm: ${c} ${a.join(' ')}`) });
     this.commands = commands;
@@ -99,7 +100,7 @@ export class SlurmService implements vscode.Disposable {
           if (found) break; // the rest of the output (an interactive salloc shell, srun's program) is not ours
         }
       } catch (err) {
-        this.service.log.warn(`slurm: could not read the output of "${commandLine}": ${(err as Error).message}`);
+        this.service.log.warn(`slurm: could not read the output of "${commandLine}": ${errorMessage(err)}`);
       }
       found ??= reader.end();
       if (!found && submitter === 'sbatch') found = await this.lookUpSubmitted(submittedAt, cwd);
@@ -137,7 +138,7 @@ export class SlurmService implements vscode.Disposable {
           return found;
         }
       } catch (err) {
-        this.service.log.warn(`slurm: could not look the job up in sacct: ${(err as Error).message}`);
+        this.service.log.warn(`slurm: could not look the job up in sacct: ${errorMessage(err)}`);
         return undefined;
       }
     }

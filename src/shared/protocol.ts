@@ -25,6 +25,7 @@ import {
 import type { RegionAdvice, RegionTip, TimeAdvice, TipGroup } from '../core/advice/tips';
 import type { EquivalentSource, PeriodTotals } from '../core/advice/totals';
 import type { ComponentPower, GpuInfo, Hardware, Run, RunIntensity, RunPower } from '../core/types';
+import { isObject as isObj } from '../core/util/isObject';
 
 export type { Snapshot, RunDetail } from '../core/advice/snapshot';
 export type { TableQuery, RunRow, TablePage, SortKey } from '../core/advice/table';
@@ -65,10 +66,6 @@ export const MAX_LOG_CHARS = 2000;
 // checks: each returns undefined when the value is fine, else what is wrong with it (with its path)
 
 type Check = (x: unknown, path: string) => string | undefined;
-
-function isObj(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 const str =
   (max = Infinity): Check =>

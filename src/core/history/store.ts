@@ -45,6 +45,7 @@ import {
 } from './records';
 import { renameWithRetry } from '../util/fs';
 import { redactRun } from './redact';
+import { errorMessage } from '../errors';
 
 export { DEFAULT_MAX_SAMPLES } from './decimate';
 
@@ -274,7 +275,7 @@ export class HistoryStore {
     try {
       write();
     } catch (err) {
-      const msg = `could not write the samples of run ${id} in ${this.samplesDir}: ${(err as Error).message}`;
+      const msg = `could not write the samples of run ${id} in ${this.samplesDir}: ${errorMessage(err)}`;
       if (this.samplesProblems.get(id) !== msg) warnings.push(msg);
       this.samplesProblems.set(id, msg);
     }
@@ -758,13 +759,13 @@ function readCheckpointFile(file: string): CheckpointFile | string | undefined {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (isNoEnt(err)) return undefined;
-    return `unreadable: ${(err as Error).message}`;
+    return `unreadable: ${errorMessage(err)}`;
   }
   let x: unknown;
   try {
     x = JSON.parse(text);
   } catch (err) {
-    return `not JSON (${(err as Error).message})`;
+    return `not JSON (${errorMessage(err)})`;
   }
   return checkpointProblem(x) ?? (x as CheckpointFile);
 }

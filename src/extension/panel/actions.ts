@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isTrainingCommand } from '../../core/classify';
 import { parseCodeCarbonCsv, runsToCodeCarbonCsv, runsToJson } from '../../core/history/codecarbon';
-import { findRegion } from '../../core/intensity/regions';
+import { fromAlpha3, toAlpha3 } from '../../core/intensity/regions';
 import type { Run } from '../../core/types';
 import type { MeterService } from '../meterService';
 import { errorMessage } from '../../core/errors';
@@ -38,15 +38,6 @@ export const windowUi: PanelUi = {
 
 const t = vscode.l10n.t;
 
-/** ISO alpha-2 (or a region code) → alpha-3, for CodeCarbon's country_iso_code. */
-export function toAlpha3(code: string): string | undefined {
-  return findRegion(code)?.countryAlpha3;
-}
-
-/** ISO alpha-3 → the code Carbon Meter uses (alpha-2), when the intensity tables know the country. */
-export function fromAlpha3(alpha3: string): string | undefined {
-  return findRegion(alpha3)?.code;
-}
 
 function existingDir(p: string): boolean {
   try {
