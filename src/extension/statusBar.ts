@@ -8,7 +8,7 @@
  */
 import * as vscode from 'vscode';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower } from '../core/format';
-import { TodayRuns } from '../core/advice/totals';
+import { TodayRuns } from '../core/view/totals';
 import { LiveRuns } from '../core/meter/live';
 import type { Run } from '../core/types';
 import { commandLink, type CommandId } from './commandIds';

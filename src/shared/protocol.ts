@@ -10,8 +10,8 @@
  * No `vscode` and no Node here: the webview bundles this module.
  */
 import { isSafeRunId, runProblem } from '../core/history/records';
-import type { RunsChart, RunsChartSeries, PowerSeries } from '../core/advice/series';
-import type { RunDetail, Snapshot } from '../core/advice/snapshot';
+import type { RunsChart, RunsChartSeries, PowerSeries } from '../core/view/series';
+import type { RunDetail, Snapshot } from '../core/view/snapshot';
 import {
   MAX_FILTER_TEXT,
   PAGE_SIZES,
@@ -21,14 +21,14 @@ import {
   type RunRow,
   type TablePage,
   type TableQuery,
-} from '../core/advice/table';
+} from '../core/view/table';
 import type { RegionAdvice, RegionTip, TimeAdvice, TipGroup } from '../core/advice/tips';
-import type { EquivalentSource, PeriodTotals } from '../core/advice/totals';
+import type { EquivalentSource, PeriodTotals } from '../core/view/totals';
 import type { ComponentPower, GpuInfo, Hardware, Run, RunIntensity, RunPower } from '../core/types';
 import { isObject as isObj } from '../core/util/isObject';
 
-export type { Snapshot, RunDetail } from '../core/advice/snapshot';
-export type { TableQuery, RunRow, TablePage, SortKey } from '../core/advice/table';
+export type { Snapshot, RunDetail } from '../core/view/snapshot';
+export type { TableQuery, RunRow, TablePage, SortKey } from '../core/view/table';
 
 /** The webview panel's view type (also in package.json: `onWebviewPanel:carbonMeter.history`). */
 export const HISTORY_VIEW_TYPE = 'carbonMeter.history';

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TodayRuns, periodTotals } from '../../src/core/advice/totals';
+import { TodayRuns, periodTotals } from '../../src/core/view/totals';
 import { OwnWrites, type ExternalChange, type HistoryAppend } from '../../src/core/history/changes';
 import { HistoryStore } from '../../src/core/history/store';
 import { StaticIntensityProvider } from '../../src/core/intensity/provider';

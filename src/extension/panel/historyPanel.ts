@@ -7,13 +7,13 @@
  *   history) mark the panel dirty; a dirty panel gets a new snapshot at most once a second, and only while it is
  *   visible (a hidden webview is torn down by VS Code; it says `ready` again when it comes back).
  * - Every message from the webview is checked (src/shared/protocol.ts); a malformed one is logged and ignored.
- * - Filtering, sorting and paging happen here over the whole history (core/advice/table.ts): only one page of
+ * - Filtering, sorting and paging happen here over the whole history (core/view/table.ts): only one page of
  *   compact rows crosses to the webview, whatever the size of the history.
  */
 import * as vscode from 'vscode';
 import { greenerTimeForRun, profileFromRun, profileFromSamples } from '../../core/advice/greenerTime';
-import { PanelModel, mergeLive, type Snapshot } from '../../core/advice/snapshot';
-import { RunTable, normaliseQuery, type TableQuery } from '../../core/advice/table';
+import { PanelModel, mergeLive, type Snapshot } from '../../core/view/snapshot';
+import { RunTable, normaliseQuery, type TableQuery } from '../../core/view/table';
 import { INTENSITY_PROVIDER_SETTING, timeAdviceFromForecast, type TimeAdvice } from '../../core/advice/tips';
 import { isLiveProvider } from '../../core/intensity/live/config';
 import { LiveRuns } from '../../core/meter/live';

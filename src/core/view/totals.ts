@@ -4,6 +4,7 @@
  * a run counts in the period in which it started. Running runs count with their figures so far.
  */
 import { EQUIVALENT_FACTORS, kmByCar, smartphoneCharges } from '../equivalents';
+import { nonNegative } from '../advice/energy';
 import type { Run } from '../types';
 
 export type Period = 'today' | 'week' | 'month' | 'all';
@@ -53,11 +54,6 @@ export function periodStarts(now: number): Record<Exclude<Period, 'all'>, number
   return { today, week, month };
 }
 
-/** Safe figure: a non-finite or negative value (a damaged record) counts as 0. */
-function nonNegative(x: number): number {
-  return Number.isFinite(x) && x > 0 ? x : 0;
-}
-
 /** Totals per period, in the order of PERIODS. One pass over the runs. */
 export function periodTotals(runs: readonly Run[], now: number = Date.now()): PeriodTotals[] {
   const starts = periodStarts(now);
@@ -97,17 +93,6 @@ export function periodTotals(runs: readonly Run[], now: number = Date.now()): Pe
       smartphoneCharges: smartphoneCharges(a.kg),
     };
   });
-}
-
-/**
- * A run's energy before PUE (what the hardware drew): the sum of its components, or total ÷ PUE when the record has
- * no per-component energy (some CodeCarbon imports).
- */
-export function energyBeforePueKWh(run: Run): number {
-  const parts = nonNegative(run.energyKWh.cpu) + nonNegative(run.energyKWh.gpu) + nonNegative(run.energyKWh.ram);
-  if (parts > 0) return parts;
-  const pue = run.pue > 0 ? run.pue : 1;
-  return nonNegative(run.energyKWh.total) / pue;
 }
 
 /**
