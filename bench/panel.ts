@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { PanelModel } from '../src/core/advice/snapshot';
+import { PanelModel } from '../src/core/view/snapshot';
 import { HistoryStore } from '../src/core/history/store';
 import type { Run, RunSource, RunStatus, Sample } from '../src/core/types';
 import { makeRun } from '../test/helpers/history-runs';

@@ -16,6 +16,7 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
+import { posixQuote } from '../core/shell';
 
 export interface ChildIo {
   child: ChildProcess;
@@ -51,10 +52,8 @@ export function utilLinuxScript(): string | undefined {
   return scriptProbe;
 }
 
-/** POSIX shell quoting of one word. */
-export function shQuote(w: string): string {
-  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
-}
+/** POSIX shell quoting of one word (core/shell.ts). */
+export const shQuote = posixQuote;
 
 /** Spawns `command` as described above. The caller listens for 'spawn', 'error' and 'exit' on `child`. */
 export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): ChildIo {

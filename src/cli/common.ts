@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { escapeControl } from '../core/format';
 import type { CorruptEntry } from '../core/history/records';
 import { HistoryStore } from '../core/history/store';
+import { errorMessage } from '../core/errors';
 
 /** A mistake in the command line: printed as one line with a pointer to --help, exit code 2. */
 export class UsageError extends Error {}
@@ -71,7 +72,7 @@ export function openStore(redactSecrets = true): HistoryStore {
     const recovered = store.recoverInterrupted();
     for (const r of recovered) warn(`recovered interrupted run ${r.name} (${r.id}) up to its last checkpoint`);
   } catch (err) {
-    warn(`could not check for interrupted runs: ${(err as Error).message}`);
+    warn(`could not check for interrupted runs: ${errorMessage(err)}`);
   }
   return store;
 }

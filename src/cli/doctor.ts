@@ -9,6 +9,7 @@ import { probeGpus, type GpuProbe } from '../core/power/gpuMonitor';
 import { probeRapl } from '../core/power/rapl';
 import { VERSION } from '../core/version';
 import { parseOptions, printLines } from './common';
+import { errorMessage } from '../core/errors';
 
 export async function doctorCommand(args: string[]): Promise<number> {
   const { values } = parseOptions(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
@@ -28,7 +29,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     const c = chooseRegion({ region: process.env.CARBON_METER_REGION, regionFrom: 'CARBON_METER_REGION' });
     region = { code: c.region.code, reason: c.reason };
   } catch (err) {
-    region = { code: '?', reason: 'CARBON_METER_REGION is not a known region', error: (err as Error).message };
+    region = { code: '?', reason: 'CARBON_METER_REGION is not a known region', error: errorMessage(err) };
   }
   const store = new HistoryStore(process.env.CARBON_METER_HOME || HistoryStore.defaultDir());
   const report = {

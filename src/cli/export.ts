@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { escapeControl, terminalSafeJson } from '../core/format';
 import { runsToCodeCarbonCsv, runsToJson } from '../core/history/codecarbon';
-import { resolveRegion } from '../core/intensity/regions';
+import { toAlpha3 } from '../core/intensity/regions';
 import { CliError, openStore, parseOptions, reportCorrupt, UsageError, warn } from './common';
 
 export const EXPORT_HELP = `Usage: carbon-meter export [--format codecarbon-csv|json] [--out FILE] [--keep-secrets]
@@ -55,10 +55,3 @@ function writeWhole(file: string, text: string): void {
   }
 }
 
-function toAlpha3(code: string): string | undefined {
-  try {
-    return resolveRegion(code).countryAlpha3;
-  } catch {
-    return undefined;
-  }
-}

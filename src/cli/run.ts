@@ -20,6 +20,7 @@ import { monthBudget, RunWatch } from './runWatch';
 import { startPausing, waitForGreenerStart } from './schedule';
 import type { RunSchedule } from '../core/schedule/types';
 import type { IntensityProvider } from '../core/intensity/provider';
+import { errorMessage } from '../core/errors';
 
 export async function runCommand(args: string[]): Promise<number> {
   const opts = parseRunArgs(args);
@@ -194,7 +195,7 @@ function writeRecord(file: string, run: Run): boolean {
     return true;
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    warn(`cannot write the run record to ${file} (the run is in the history): ${(err as Error).message}`);
+    warn(`cannot write the run record to ${file} (the run is in the history): ${errorMessage(err)}`);
     return false;
   }
 }

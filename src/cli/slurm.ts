@@ -16,6 +16,7 @@ import { SlurmJobStore } from '../core/slurm/jobStore';
 import type { SlurmRecord } from '../core/slurm/parse';
 import { belongsTo } from '../core/slurm/tracker';
 import type { Run } from '../core/types';
+import { errorMessage } from '../core/errors';
 
 export const SLURM_HELP = `Usage: carbon-meter slurm JOBID [options]      account one job (live while it runs, final once it ended)
        carbon-meter slurm --since 7d [options]   bring in your jobs that started or ended since then
@@ -70,14 +71,14 @@ function loadClusters(file: string | undefined, warn: (m: string) => void): Clus
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    warn(`cannot read the cluster settings ${file}: ${(err as Error).message}; using defaults`);
+    warn(`cannot read the cluster settings ${file}: ${errorMessage(err)}; using defaults`);
     return {};
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    warn(`${file} is not JSON (${(err as Error).message}); using defaults`);
+    warn(`${file} is not JSON (${errorMessage(err)}); using defaults`);
     return {};
   }
   const { clusters, problems } = parseClustersConfig(value, file);
@@ -107,7 +108,7 @@ export async function slurmCommand(args: string[], env: NodeJS.ProcessEnv = proc
       },
     });
   } catch (err) {
-    warn(`${(err as Error).message}\nRun 'carbon-meter slurm --help' for usage.`);
+    warn(`${errorMessage(err)}\nRun 'carbon-meter slurm --help' for usage.`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -217,7 +218,7 @@ async function addLiveCpu(ctx: Ctx, g: SlurmJob): Promise<void> {
     const running: SlurmRecord[] = live.map((s) => ({ jobId: g.job.jobId, stepId: s.stepId, name: s.stepId, state: 'RUNNING', stateText: 'RUNNING', allocTres: {}, totalCpuS: s.cpuS ?? 0, ...(s.energyJ ? { energyJ: s.energyJ } : {}) }));
     g.steps = [...finished, ...running];
   } catch (err) {
-    ctx.warn(`live CPU time unavailable: ${(err as Error).message}`);
+    ctx.warn(`live CPU time unavailable: ${errorMessage(err)}`);
   }
 }
 

@@ -4,6 +4,7 @@ import { formatCo2, formatDuration } from '../core/format';
 import { runReportMarkdown } from '../core/report';
 import { childProcesses, listProcesses } from '../core/sampling/processes';
 import type { CommandId } from './commandIds';
+import type { FileRuns } from './fileRuns';
 import type { MeterService } from './meterService';
 
 /** Registers one of Carbon Meter's commands (package.json contributes it; `CommandId` lists it). */
@@ -17,9 +18,12 @@ export function executeCommand<T = unknown>(id: CommandId, ...args: unknown[]): 
   return vscode.commands.executeCommand<T>(id, ...args);
 }
 
-export function registerCommands(service: MeterService, showHistory: (runId?: string) => Promise<void>): vscode.Disposable[] {
+export function registerCommands(service: MeterService, showHistory: (runId?: string) => Promise<void>, files: FileRuns): vscode.Disposable[] {
   const t = vscode.l10n.t;
   return [
+    registerCommand('carbonMeter.runFileMetered', (uri?: vscode.Uri) => files.runFile(uri)),
+    registerCommand('carbonMeter.debugFileMetered', (uri?: vscode.Uri) => files.debugFile(uri)),
+    registerCommand('carbonMeter.showFileRuns', (uri?: vscode.Uri) => files.showFileRuns(uri)),
     registerCommand('carbonMeter.showHistory', (runId?: string) => showHistory(typeof runId === 'string' ? runId : undefined)),
     registerCommand('carbonMeter.showRun', (runId: string) => showRunReport(service, runId)),
     registerCommand('carbonMeter.stopMetering', async (runId?: string) => {
@@ -80,7 +84,7 @@ export function registerCommands(service: MeterService, showHistory: (runId?: st
 
 /** A run's report as a Markdown preview: every figure with its method and source. */
 export async function showRunReport(service: MeterService, runId: string): Promise<void> {
-  const run = service.active().find((m) => m.run.id === runId)?.run ?? service.store.get(runId);
+  const run = service.findRun(runId);
   if (!run) {
     void vscode.window.showWarningMessage(vscode.l10n.t('Carbon Meter: run {0} is not in the history.', runId));
     return;

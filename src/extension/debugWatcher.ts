@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import { isSubprocessSession, localHostNames, planDebuggee, type DapProcessEventBody } from '../core/debuggee';
 import { ancestorPids } from '../core/sampling/processes';
 import type { MeterService } from './meterService';
-import { findCommandProcess } from './terminalWatcher';
+import { findCommandProcess } from '../core/sampling/commandProcess';
 
 /**
  * How long the runInTerminal fallback waits for a process event before it meters the terminal shell's child. Nothing
@@ -138,7 +138,8 @@ export class DebugWatcher implements vscode.Disposable {
     else this.runOfSession.delete(root.id);
     const end = vscode.debug.onDidTerminateDebugSession((s) => {
       if (s.id !== root.id) return;
-      end.dispose();
+      end.dispose(); // a per-run listener: gone once it has fired, not kept until the extension stops
+      this.disposables.splice(this.disposables.indexOf(end), 1);
       this.runOfSession.delete(root.id);
     });
     this.disposables.push(end);

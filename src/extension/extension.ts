@@ -3,10 +3,13 @@
  * run is metered.
  */
 import * as vscode from 'vscode';
+import { errorDetail } from '../core/errors';
 import { formatCo2, formatEnergy } from '../core/format';
+import { setListenerErrorReporter } from '../core/util/events';
 import { TrainingCodeLensProvider } from './codeLens';
 import { executeCommand, registerCommands } from './commands';
 import { DebugWatcher } from './debugWatcher';
+import { FileRuns } from './fileRuns';
 import { registerIntensity } from './intensity';
 import { MeterService } from './meterService';
 import { NotebookWatcher } from './notebookWatcher';
@@ -33,12 +36,15 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   // CPU of the whole extension host while activate() runs (bench/idle.ts reads the line below; goal <= 50 ms)
   const cpuAtStart = process.cpuUsage();
   const log = vscode.window.createOutputChannel('Carbon Meter', { log: true });
+  setListenerErrorReporter((err) => log.error(`a listener failed: ${errorDetail(err)}`));
   const service = new MeterService(log);
   const statusBar = new StatusBar(service);
   const forecasts = new ForecastWatcher(service);
   const scheduled = new ScheduledRuns(service);
   const notebooks = new NotebookWatcher(service);
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
+  const codeLens = new TrainingCodeLensProvider(service, scheduled);
+  const fileRuns = new FileRuns(service, (file) => codeLens.runsFor(file));
   context.subscriptions.push(
     log,
     service,
@@ -49,11 +55,12 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     new TaskWatcher(service),
     notebooks,
     new SlurmService(service),
-    ...registerCommands(service, showHistory),
+    ...registerCommands(service, showHistory, fileRuns),
     ...registerIntensity(context, service),
     registerHistoryPanelSerializer(context.extensionUri, service),
     ...registerScheduledRuns(scheduled),
-    new TrainingCodeLensProvider(service, scheduled),
+    codeLens,
+    fileRuns,
     service.onRunFinished((run) => {
       const s = service.settings;
       if (!s.notifyOnFinish || run.durationS < s.notifyMinDurationS) return;

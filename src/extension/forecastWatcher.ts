@@ -11,6 +11,7 @@ import { RunOutlook } from '../core/forecast/outlook';
 import { signalTree } from '../core/schedule/tree';
 import type { Run } from '../core/types';
 import type { MeterService } from './meterService';
+import { errorMessage } from '../core/errors';
 
 const STOP_GRACE_MS = 30_000;
 
@@ -34,9 +35,9 @@ export class ForecastWatcher implements vscode.Disposable {
       let history: Run[] = [];
       if (budget?.monthlyKg) {
         try {
-          history = this.service.store.load().runs;
+          history = this.service.history().runs;
         } catch (err) {
-          this.service.log.warn(`budget: could not read the history for the month's budget: ${(err as Error).message}`);
+          this.service.log.warn(`budget: could not read the history for the month's budget: ${errorMessage(err)}`);
         }
       }
       o = new RunOutlook(budget, history, Date.now(), run.id);
@@ -63,7 +64,7 @@ export class ForecastWatcher implements vscode.Disposable {
         o.output(Date.now(), data);
       }
     } catch (err) {
-      this.service.log.debug(`forecast: the terminal's output could not be read: ${(err as Error).message}`);
+      this.service.log.debug(`forecast: the terminal's output could not be read: ${errorMessage(err)}`);
     }
   }
 

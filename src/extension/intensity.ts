@@ -20,7 +20,6 @@ import {
   intensityConfigFromSettings,
   isLiveProvider,
   PROVIDER_LABELS,
-  readIntensitySettings,
   SwitchingIntensityProvider,
   type IntensityProblem,
   type IntensitySecrets,
@@ -45,7 +44,6 @@ const SET_API_KEY: CommandId = 'carbonMeter.setApiKey';
 
 export class IntensityService implements vscode.Disposable {
   readonly provider = new SwitchingIntensityProvider();
-  settings: IntensitySettings;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly shown = new Set<string>();
   private credentialsSetAtMs?: number;
@@ -58,12 +56,10 @@ export class IntensityService implements vscode.Disposable {
     private readonly secrets: vscode.SecretStorage,
     private readonly service: MeterService,
   ) {
-    this.settings = this.readSettings();
     this.ready = this.rebuild('activation');
     this.disposables.push(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (!e.affectsConfiguration('carbonMeter.intensity') && !e.affectsConfiguration('carbonMeter.history')) return;
-        this.settings = this.readSettings();
+      service.config.onDidChange((c) => {
+        if (!c.affects('intensity', 'history')) return;
         this.shown.clear();
         this.ready = this.rebuild('settings changed');
       }),
@@ -77,11 +73,9 @@ export class IntensityService implements vscode.Disposable {
     );
   }
 
-  private readSettings(): IntensitySettings {
-    const cfg = vscode.workspace.getConfiguration('carbonMeter');
-    const { settings, problems } = readIntensitySettings((k) => cfg.get(k));
-    for (const p of problems) this.service.problem(p.message, p.key);
-    return settings;
+  /** `carbonMeter.intensity.*`, checked and current (configuration.ts). */
+  get settings(): IntensitySettings {
+    return this.service.config.intensity;
   }
 
   private async readSecrets(): Promise<IntensitySecrets> {
@@ -238,7 +232,7 @@ export class IntensityService implements vscode.Disposable {
   /** The last finished run of the same command (or script), for its duration and power. */
   private previousRun(run: Run): Run | undefined {
     try {
-      const { runs } = this.service.store.load();
+      const { runs } = this.service.history();
       return runs.find((r) => r.id !== run.id && r.status !== 'running' && r.durationS > 0 && (r.command === run.command || r.name === run.name));
     } catch {
       return undefined;

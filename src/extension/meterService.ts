@@ -3,22 +3,32 @@
  * probed or sampled while nothing is metered), the settings, and the reasons behind every decision in the log.
  */
 import * as vscode from 'vscode';
-import { HistoryStore } from '../core/history/store';
+import type { ExternalChange, HistoryAppend } from '../core/history/changes';
+import { HistoryStore, type HistoryLoad } from '../core/history/store';
 import type { IntensityProvider } from '../core/intensity/provider';
 import { UnknownRegionError } from '../core/intensity/regions';
 import { chooseRegion, createMeterEnvironment, type RegionChoice } from '../core/meter/environment';
 import { MeterHub, type Meter, type Reading, type RunSpec } from '../core/meter/meter';
-import type { Run } from '../core/types';
+import type { Run, Sample } from '../core/types';
 import { Emitter } from '../core/util/events';
-import { readSettings, type Settings } from './settings';
+import type { Settings } from '../core/config/settings';
+import { Configuration } from './configuration';
 import { redactSecrets } from '../core/history/redact';
 import { errorMessage } from '../core/errors';
+
+/**
+ * A change of the history: records this window appended (with them: a run of this window ended, an import, a
+ * delete), or what another window or CLI changed (read the history again; `checkpoints` alone: one of their running
+ * runs moved). This window's own checkpoints are no change: its readings carry its running runs.
+ */
+export type HistoryChange = ({ origin: 'here' } & HistoryAppend) | ({ origin: 'elsewhere' } & ExternalChange);
 
 /** What an adapter knows of a run it wants metered; the service adds the region and PUE. */
 export type StartRequest = Pick<RunSpec, 'pid' | 'command' | 'name' | 'cwd' | 'source' | 'reaperPid' | 'startedAt' | 'countFromProcessStart'>;
 
 export class MeterService implements vscode.Disposable {
-  settings: Settings;
+  /** the one reader of `carbonMeter.*` (configuration.ts) */
+  readonly config: Configuration;
   readonly store: HistoryStore;
   private hub?: Promise<MeterHub>;
   private hubInstance?: MeterHub;
@@ -26,18 +36,19 @@ export class MeterService implements vscode.Disposable {
   private readonly _onReading = new Emitter<Reading>();
   private readonly _onRunStarted = new Emitter<Run>();
   private readonly _onRunFinished = new Emitter<Run>();
-  private readonly _onHistoryChanged = new Emitter<void>();
+  private readonly _onHistoryChanged = new Emitter<HistoryChange>();
   readonly onReading = this._onReading.event;
   readonly onRunStarted = this._onRunStarted.event;
   readonly onRunFinished = this._onRunFinished.event;
-  /** the history changed: a run finished here, in another window, or in a CLI */
+  /** the history changed: records appended here (with them), or a change by another window or CLI (see HistoryChange) */
   readonly onHistoryChanged = this._onHistoryChanged.event;
-  private shownProblems = new Set<string>();
+  /** the open run's samples, read again only when its file changed */
+  private samplesCache?: { id: string; stamp: string; samples: Sample[] };
   /** the carbon intensity source (intensity.ts sets it; default: static annual averages) */
   intensity?: IntensityProvider;
 
   constructor(readonly log: vscode.LogOutputChannel) {
-    this.settings = this.readSettings();
+    this.config = new Configuration(log);
     this.store = new HistoryStore(this.settings.historyPath || process.env.CARBON_METER_HOME || HistoryStore.defaultDir(), {
       redactSecrets: this.settings.redactSecrets,
     });
@@ -49,37 +60,27 @@ export class MeterService implements vscode.Disposable {
     } catch (err) {
       this.log.error(`could not look for interrupted runs in ${this.store.dir}: ${errorMessage(err)}`);
     }
-    const watcher = this.store.watch(() => this._onHistoryChanged.fire());
-    this.disposables.push(watcher);
     this.disposables.push(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (!e.affectsConfiguration('carbonMeter')) return;
-        this.settings = this.readSettings();
+      this.store.onAppended((a) => this._onHistoryChanged.fire({ origin: 'here', ...a })),
+      this.store.watch((c) => this._onHistoryChanged.fire({ origin: 'elsewhere', ...c })),
+    );
+    this.disposables.push(
+      this.config,
+      this.config.onDidChange((c) => {
         this.store.redactSecrets = this.settings.redactSecrets;
-        this.log.info('settings changed');
-        if (e.affectsConfiguration('carbonMeter.sampling') || e.affectsConfiguration('carbonMeter.cpu') || e.affectsConfiguration('carbonMeter.gpu')) {
-          void this.resetHubWhenIdle();
-        }
+        if (c.affects('sampling', 'cpu', 'gpu')) void this.resetHubWhenIdle();
       }),
     );
   }
 
-  private readSettings(): Settings {
-    const cfg = vscode.workspace.getConfiguration('carbonMeter');
-    const { settings, problems } = readSettings((k) => cfg.get(k));
-    for (const p of problems) this.problem(p.message, p.key);
-    return settings;
+  /** The checked `carbonMeter.*` settings, always current (configuration.ts reads them again on a change). */
+  get settings(): Settings {
+    return this.config.settings;
   }
 
   /** Tells the user once about a wrong setting, with a button to fix it. */
   problem(message: string, settingKey?: string): void {
-    this.log.warn(message);
-    if (this.shownProblems.has(message)) return;
-    this.shownProblems.add(message);
-    const open = vscode.l10n.t('Open Settings');
-    void vscode.window.showWarningMessage(`Carbon Meter: ${message}`, open).then((choice) => {
-      if (choice === open) void vscode.commands.executeCommand('workbench.action.openSettings', settingKey ?? 'carbonMeter');
-    });
+    this.config.problem(message, settingKey);
   }
 
   private async resetHubWhenIdle(): Promise<void> {
@@ -114,8 +115,7 @@ export class MeterService implements vscode.Disposable {
         hub.onRunStarted((r) => this._onRunStarted.fire(r));
         hub.onRunFinished((r) => {
           this.log.info(`finished ${r.name} (${r.id}): ${r.status}, ${r.energyKWh.total.toExponential(3)} kWh, ${(r.emissionsKg * 1000).toFixed(3)} g CO₂eq`);
-          this._onRunFinished.fire(r);
-          this._onHistoryChanged.fire();
+          this._onRunFinished.fire(r); // the store already announced its record (onHistoryChanged, origin 'here')
         });
         this.hubInstance = hub;
         return hub;
@@ -173,6 +173,45 @@ export class MeterService implements vscode.Disposable {
 
   async setExitCode(id: string, exitCode: number | null): Promise<void> {
     (await this.hub)?.setExitCode(id, exitCode);
+  }
+
+  /** The history as stored (newest first, running runs from their checkpoints). */
+  history(): HistoryLoad {
+    return this.store.load();
+  }
+
+  /** Where the history is kept (shown to the user). */
+  get historyDir(): string {
+    return this.store.dir;
+  }
+
+  /** One run: metered here now, or from the history. */
+  findRun(id: string): Run | undefined {
+    return this.active().find((m) => m.run.id === id)?.run ?? this.store.get(id);
+  }
+
+  /** A run's power samples; the last run asked for is kept until its sample file changes. */
+  runSamples(id: string): Sample[] {
+    const stamp = this.store.samplesStamp(id);
+    if (stamp === undefined) {
+      if (this.samplesCache?.id === id) this.samplesCache = undefined;
+      return [];
+    }
+    const hit = this.samplesCache;
+    if (hit && hit.id === id && hit.stamp === stamp) return hit.samples;
+    const samples = this.store.samples(id);
+    this.samplesCache = { id, stamp, samples };
+    return samples;
+  }
+
+  /** Hides a finished run (and removes its samples). */
+  deleteRun(id: string): void {
+    this.store.delete(id);
+  }
+
+  /** Appends finished or imported runs. */
+  appendRuns(runs: Run[]): void {
+    this.store.appendMany(runs);
   }
 
   /** The runs being metered now. */

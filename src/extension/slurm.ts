@@ -9,18 +9,16 @@ import { formatCo2, formatDuration, formatEnergy } from '../core/format';
 import { getHardware } from '../core/hardware';
 import { localHostOf, SlurmAccountant } from '../core/slurm/accountant';
 import { SlurmCommands } from '../core/slurm/commands';
-import { parseClustersConfig, type ClustersConfig } from '../core/slurm/config';
+import type { ClustersConfig } from '../core/slurm/config';
 import { clusterOption, JobIdReader, slurmSubmitter, submittedJobFromRecords } from '../core/slurm/detect';
 import { SlurmJobStore } from '../core/slurm/jobStore';
 import { SlurmTracker, type JobView } from '../core/slurm/tracker';
 import type { MeterService } from './meterService';
-
-const SETTING = 'carbonMeter.clusters';
+import { errorMessage } from '../core/errors';
 
 export class SlurmService implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly item: vscode.StatusBarItem;
-  private lastClustersProblems = '';
   /** resolves once the machine is described (the model uses its CPU for jobs that ran on it) */
   readonly tracker: Promise<SlurmTracker>;
   private commands?: SlurmCommands;
@@ -34,7 +32,6 @@ export class SlurmService implements vscode.Disposable {
     this.disposables.push(
       this.item,
       vscode.window.onDidStartTerminalShellExecution((e) => this.onExecution(e.execution)),
-      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(SETTING) && this.clusters()),
     );
   }
 
@@ -44,7 +41,7 @@ export class SlurmService implements vscode.Disposable {
     try {
       localHost = localHostOf(await getHardware({ gpus: async () => [] }));
     } catch (err) {
-      log.warn(`slurm: this machine's CPU is unknown (${(err as Error).message})`);
+      log.warn(`slurm: this machine's CPU is unknown (${errorMessage(err)})`);
     }
     const commands = new SlurmCommands({ binDir: process.env.CARBON_METER_SLURM_BIN || undefined, onCall: (c, a) => log.debug(`slurm: ${c} ${a.join(' ')}`) });
     this.commands = commands;
@@ -81,13 +78,9 @@ export class SlurmService implements vscode.Disposable {
     return tracker;
   }
 
-  /** The `carbonMeter.clusters` setting, checked; each new problem is reported once. */
+  /** The `carbonMeter.clusters` setting, checked (configuration.ts reports its problems once). */
   private clusters(): ClustersConfig {
-    const { clusters, problems } = parseClustersConfig(vscode.workspace.getConfiguration().get(SETTING), SETTING);
-    const key = problems.join('\n');
-    if (key && key !== this.lastClustersProblems) for (const p of problems) this.service.problem(p, SETTING);
-    this.lastClustersProblems = key;
-    return clusters;
+    return this.service.config.clusters;
   }
 
   private onExecution(execution: vscode.TerminalShellExecution): void {
@@ -107,7 +100,7 @@ export class SlurmService implements vscode.Disposable {
           if (found) break; // the rest of the output (an interactive salloc shell, srun's program) is not ours
         }
       } catch (err) {
-        this.service.log.warn(`slurm: could not read the output of "${commandLine}": ${(err as Error).message}`);
+        this.service.log.warn(`slurm: could not read the output of "${commandLine}": ${errorMessage(err)}`);
       }
       found ??= reader.end();
       if (!found && submitter === 'sbatch') found = await this.lookUpSubmitted(submittedAt, cwd);
@@ -145,7 +138,7 @@ export class SlurmService implements vscode.Disposable {
           return found;
         }
       } catch (err) {
-        this.service.log.warn(`slurm: could not look the job up in sacct: ${(err as Error).message}`);
+        this.service.log.warn(`slurm: could not look the job up in sacct: ${errorMessage(err)}`);
         return undefined;
       }
     }

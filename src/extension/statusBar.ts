@@ -1,12 +1,18 @@
 /**
  * The status-bar readout: live grams and watts while runs are metered (their sum when there are several), the
  * last figure for a while after a run ends, today's total when idle. Updated at most once a second.
+ *
+ * Everything comes from events: readings carry their run and watts (LiveRuns); today's total (TodayRuns, the panel's
+ * definition: runs started since local midnight, running runs included) takes the records this window appends as
+ * they come, and reads the history again only when another window or CLI changed it.
  */
 import * as vscode from 'vscode';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower } from '../core/format';
+import { TodayRuns } from '../core/view/totals';
+import { LiveRuns } from '../core/meter/live';
 import type { Run } from '../core/types';
 import { commandLink, type CommandId } from './commandIds';
-import type { MeterService } from './meterService';
+import type { HistoryChange, MeterService } from './meterService';
 import { errorMessage } from '../core/errors';
 
 const FINAL_FIGURE_MS = 15_000;
@@ -18,31 +24,41 @@ export class StatusBar implements vscode.Disposable {
   private lastUpdate = 0;
   private pending?: NodeJS.Timeout;
   private lastFinished?: { run: Run; at: number };
-  private todayKg = 0;
-  private todayRuns = 0;
+  private readonly today = new TodayRuns();
+  private readonly live: LiveRuns;
   private idleTimer?: NodeJS.Timeout;
+  /** full reads of the history (at start, and after another process changed it); for tests */
+  historyReads = 0;
 
   constructor(private readonly service: MeterService) {
     this.item = this.createItem();
+    this.live = new LiveRuns(service.active());
     this.disposables.push(
-      service.onReading(() => this.requestUpdate()),
-      service.onRunStarted(() => this.requestUpdate(true)),
+      service.onReading((r) => {
+        this.live.reading(r);
+        this.requestUpdate();
+      }),
+      service.onRunStarted((run) => {
+        this.live.started(run);
+        this.requestUpdate(true);
+      }),
       service.onRunFinished((run) => {
+        this.live.finished(run);
         this.lastFinished = { run, at: Date.now() };
         this.requestUpdate(true);
         clearTimeout(this.idleTimer);
         this.idleTimer = setTimeout(() => this.requestUpdate(true), FINAL_FIGURE_MS + 50);
       }),
-      service.onHistoryChanged(() => this.refreshToday()),
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('carbonMeter.statusBar')) {
+      service.onHistoryChanged((c) => this.historyChanged(c)),
+      service.config.onDidChange((c) => {
+        if (c.affects('statusBar')) {
           this.item.dispose();
           this.item = this.createItem();
           this.requestUpdate(true);
         }
       }),
     );
-    this.refreshToday();
+    this.readToday();
   }
 
   private createItem(): vscode.StatusBarItem {
@@ -58,14 +74,18 @@ export class StatusBar implements vscode.Disposable {
     return item;
   }
 
-  private refreshToday(): void {
+  private historyChanged(c: HistoryChange): void {
+    if (c.origin === 'elsewhere') return this.readToday();
+    for (const r of c.runs) this.today.upsert(r);
+    for (const id of c.deletedIds) this.today.delete(id);
+    this.requestUpdate();
+  }
+
+  /** Reads today's runs from the whole history (at start, and after another window or CLI changed it). */
+  private readToday(): void {
+    this.historyReads++;
     try {
-      const { runs } = this.service.store.load();
-      const midnight = new Date();
-      midnight.setHours(0, 0, 0, 0);
-      const today = runs.filter((r) => r.status !== 'running' && Date.parse(r.startedAt) >= midnight.getTime());
-      this.todayKg = today.reduce((a, r) => a + r.emissionsKg, 0);
-      this.todayRuns = today.length;
+      this.today.reset(this.service.history().runs);
     } catch (err) {
       this.service.log.warn(`status bar: could not read the history: ${errorMessage(err)}`);
     }
@@ -96,15 +116,13 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private render(): void {
-    const active = this.service.active();
     const item = this.item;
-    if (active.length) {
-      const kg = active.reduce((a, m) => a + m.run.emissionsKg, 0);
-      const w = active.reduce((a, m) => a + m.power.total, 0);
+    if (this.live.size) {
+      const { emissionsKg: kg, powerW: w } = this.live.totals();
       item.text = `$(pulse) ${formatCo2(kg)} CO₂eq · ${formatPower(w)}`;
-      item.tooltip = this.tooltip(active.map((m) => m.run), true);
+      item.tooltip = this.tooltip(this.live.list(), true);
       item.backgroundColor = undefined;
-      item.accessibilityInformation = { label: `Carbon Meter: ${active.length} run(s) metered, ${formatCo2(kg)} CO₂ equivalent so far, ${formatPower(w)}` };
+      item.accessibilityInformation = { label: `Carbon Meter: ${this.live.size} run(s) metered, ${formatCo2(kg)} CO₂ equivalent so far, ${formatPower(w)}` };
       return;
     }
     if (this.lastFinished && Date.now() - this.lastFinished.at < FINAL_FIGURE_MS) {
@@ -114,14 +132,15 @@ export class StatusBar implements vscode.Disposable {
       item.accessibilityInformation = { label: `Carbon Meter: ${r.name} ${r.status}, ${formatCo2(r.emissionsKg)} CO₂ equivalent` };
       return;
     }
-    item.text = `$(pulse) ${formatCo2(this.todayKg)} today`;
+    const today = this.today.totals();
+    item.text = `$(pulse) ${formatCo2(today.emissionsKg)} today`;
     const md = new vscode.MarkdownString(
-      `**Carbon Meter** · ${vscode.l10n.t('nothing metered now')}\n\n${vscode.l10n.t('Today: {0} CO₂eq in {1} run(s).', formatCo2(this.todayKg), String(this.todayRuns))}\n\n${links()}`,
+      `**Carbon Meter** · ${vscode.l10n.t('nothing metered now')}\n\n${vscode.l10n.t('Today: {0} CO₂eq in {1} run(s).', formatCo2(today.emissionsKg), String(today.runs))}\n\n${links()}`,
       true,
     );
     md.isTrusted = { enabledCommands: LINK_COMMANDS };
     item.tooltip = md;
-    item.accessibilityInformation = { label: `Carbon Meter: ${formatCo2(this.todayKg)} CO₂ equivalent today` };
+    item.accessibilityInformation = { label: `Carbon Meter: ${formatCo2(today.emissionsKg)} CO₂ equivalent today` };
   }
 
   private tooltip(runs: Run[], live: boolean): vscode.MarkdownString {

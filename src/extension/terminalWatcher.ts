@@ -4,11 +4,10 @@
  * "Meter Process in Terminal" command.
  */
 import * as vscode from 'vscode';
-import { isTrainingCommand, stripCommandPrefixes } from '../core/classify';
-import { childProcesses, programName, type ProcessInfo } from '../core/sampling/processes';
+import { isTrainingCommand } from '../core/classify';
+import type { Meter } from '../core/meter/meter';
+import { FIND_COMMAND_BOUND_MS, findCommandProcess } from '../core/sampling/commandProcess';
 import type { MeterService } from './meterService';
-
-const FIND_CHILD_BOUND_MS = 5000;
 
 export class TerminalWatcher implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -52,19 +51,8 @@ export class TerminalWatcher implements vscode.Disposable {
       log.warn(`terminal: cannot meter "${commandLine}": the terminal has no process id`);
       return undefined;
     }
-    const child = await findCommandProcess(shellPid, commandLine);
-    if (!child) {
-      log.info(`terminal: "${commandLine}" ended or could not be found under the shell (pid ${shellPid}) within ${FIND_CHILD_BOUND_MS / 1000} s`);
-      return undefined;
-    }
-    const meter = await this.service.start({
-      pid: child.pid,
-      command: commandLine,
-      cwd: execution.cwd?.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '',
-      source: 'terminal',
-      reaperPid: shellPid,
-      startedAt,
-    });
+    const cwd = execution.cwd?.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
+    const meter = await meterShellCommand(this.service, { shellPid, commandLine, cwd, startedAt, who: 'terminal' });
     return meter?.run.id;
   }
 
@@ -73,19 +61,19 @@ export class TerminalWatcher implements vscode.Disposable {
   }
 }
 
-/** Waits for the command's process to appear under the shell and returns it. */
-export async function findCommandProcess(shellPid: number, commandLine: string, boundMs = FIND_CHILD_BOUND_MS): Promise<ProcessInfo | undefined> {
-  const wanted = programName(stripCommandPrefixes(commandLine));
-  const until = Date.now() + boundMs;
-  let fallback: ProcessInfo | undefined;
-  while (Date.now() < until) {
-    const children = await childProcesses(shellPid);
-    const match = children.find((c) => programName(c.command) === wanted || c.command.includes(wanted));
-    if (match) return match;
-    // a child that is not the shell itself (bash forks before exec: the first read may show "bash")
-    fallback = children.find((c) => c.command && !/(^|\/)(ba|z|fi|da)?sh( |$)/.test(c.command));
-    if (fallback && Date.now() > until - boundMs / 2) return fallback;
-    await new Promise((r) => setTimeout(r, 100));
+/**
+ * Meters what a shell runs for a command line (the terminal watcher, and CodeLens's "Run" where the watcher does not
+ * meter it): the command's process is found under the shell (core/sampling/commandProcess.ts) and metered as a
+ * terminal run from `startedAt`, with the shell as the reaper of its root.
+ */
+export async function meterShellCommand(
+  service: MeterService,
+  req: { shellPid: number; commandLine: string; cwd: string; startedAt: number; who: string },
+): Promise<Meter | undefined> {
+  const child = await findCommandProcess(req.shellPid, req.commandLine);
+  if (!child) {
+    service.log.info(`${req.who}: "${req.commandLine}" ended or could not be found under the shell (pid ${req.shellPid}) within ${FIND_COMMAND_BOUND_MS / 1000} s`);
+    return undefined;
   }
-  return fallback;
+  return service.start({ pid: child.pid, command: req.commandLine, cwd: req.cwd, source: 'terminal', reaperPid: req.shellPid, startedAt: req.startedAt });
 }

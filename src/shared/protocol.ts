@@ -10,8 +10,8 @@
  * No `vscode` and no Node here: the webview bundles this module.
  */
 import { isSafeRunId, runProblem } from '../core/history/records';
-import type { RunsChart, RunsChartSeries, PowerSeries } from '../core/advice/series';
-import type { RunDetail, Snapshot } from '../core/advice/snapshot';
+import type { RunsChart, RunsChartSeries, PowerSeries } from '../core/view/series';
+import type { RunDetail, Snapshot } from '../core/view/snapshot';
 import {
   MAX_FILTER_TEXT,
   PAGE_SIZES,
@@ -21,14 +21,15 @@ import {
   type RunRow,
   type TablePage,
   type TableQuery,
-} from '../core/advice/table';
+} from '../core/view/table';
 import type { RegionAdvice, RegionTip, TimeAdvice, TipGroup } from '../core/advice/tips';
-import type { EquivalentSource, PeriodTotals } from '../core/advice/totals';
+import type { EquivalentSource, PeriodTotals } from '../core/view/totals';
 import type { ComponentPower, GpuInfo, Hardware, NotebookCellFootprint, Run, RunIntensity, RunPower } from '../core/types';
 import { MAX_CELLS, MAX_FIRST_LINE } from '../core/notebook/cells';
+import { isObject as isObj } from '../core/util/isObject';
 
-export type { Snapshot, RunDetail } from '../core/advice/snapshot';
-export type { TableQuery, RunRow, TablePage, SortKey } from '../core/advice/table';
+export type { Snapshot, RunDetail } from '../core/view/snapshot';
+export type { TableQuery, RunRow, TablePage, SortKey } from '../core/view/table';
 
 /** The webview panel's view type (also in package.json: `onWebviewPanel:carbonMeter.history`). */
 export const HISTORY_VIEW_TYPE = 'carbonMeter.history';
@@ -68,10 +69,6 @@ export const MAX_LOG_CHARS = 2000;
 // checks: each returns undefined when the value is fine, else what is wrong with it (with its path)
 
 type Check = (x: unknown, path: string) => string | undefined;
-
-function isObj(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
 
 const str =
   (max = Infinity): Check =>

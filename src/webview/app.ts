@@ -1,6 +1,6 @@
 /** The panel: header and actions, totals with equivalents, greener regions, the runs chart, the table, a run's detail. */
-import { RUN_SOURCES, type TableQuery } from '../core/advice/table';
-import type { PeriodTotals } from '../core/advice/totals';
+import { RUN_SOURCES, type TableQuery } from '../core/view/table';
+import type { PeriodTotals } from '../core/view/totals';
 import { formatCo2, formatEnergy } from '../core/format';
 import type { Snapshot, UiState, WebviewMessage } from '../shared/protocol';
 import { monthBudgetLine, renderRegionAdvice } from './advice';

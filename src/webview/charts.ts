@@ -17,7 +17,7 @@ import {
   type ChartOptions,
   type TooltipItem,
 } from 'chart.js';
-import type { PowerSeries, RunsChart } from '../core/advice/series';
+import type { PowerSeries, RunsChart } from '../core/view/series';
 import { formatCo2, formatDuration, formatIntensity, formatPower } from '../core/format';
 import type { RunSource } from '../core/types';
 import { t } from './l10n';

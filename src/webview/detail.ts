@@ -1,5 +1,5 @@
 /** A run's detail: figures with their method and source, power and CO₂eq over time, tips, actions. */
-import type { RunDetail } from '../core/advice/snapshot';
+import type { RunDetail } from '../core/view/snapshot';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, sig } from '../core/format';
 import type { ComponentPower, Run } from '../core/types';
 import type { Snapshot, WebviewMessage } from '../shared/protocol';

@@ -5,7 +5,7 @@
  * checked on arrival (src/shared/protocol.ts); a malformed one is logged (here and in the extension's log) and
  * ignored. Everything from a run is rendered as text.
  */
-import { DEFAULT_QUERY, normaliseQuery } from '../core/advice/table';
+import { DEFAULT_QUERY, normaliseQuery } from '../core/view/table';
 import { isSafeRunId } from '../core/history/records';
 import { parseHostMessage, type UiState, type WebviewMessage } from '../shared/protocol';
 import { App } from './app';

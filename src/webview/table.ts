@@ -3,7 +3,7 @@
  * stop; arrows, Home/End, PageUp/PageDown change rows and pages; Enter or Space opens a run), filters and paging.
  * The host filters, sorts and pages; this renders the page it sends.
  */
-import { PAGE_SIZES, RUN_SOURCES, RUN_STATUSES, type RunRow, type SortKey, type TablePage, type TableQuery } from '../core/advice/table';
+import { PAGE_SIZES, RUN_SOURCES, RUN_STATUSES, type RunRow, type SortKey, type TablePage, type TableQuery } from '../core/view/table';
 import { formatCo2, formatDuration, formatEnergy } from '../core/format';
 import type { RunSource, RunStatus } from '../core/types';
 import { formatWhen, formatWhenShort, sourceLabel } from './charts';

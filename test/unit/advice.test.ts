@@ -3,10 +3,11 @@
  * series decimation, and the snapshot as a whole.
  */
 import * as assert from 'node:assert/strict';
-import { PanelModel, mergeLive, runDetail } from '../../src/core/advice/snapshot';
-import { MAX_POWER_POINTS, MAX_RUN_POINTS, powerSeries, runsChart } from '../../src/core/advice/series';
-import { DEFAULT_QUERY, RunTable, normaliseQuery, toRow } from '../../src/core/advice/table';
-import { energyBeforePueKWh, periodStarts, periodTotals } from '../../src/core/advice/totals';
+import { PanelModel, mergeLive, runDetail } from '../../src/core/view/snapshot';
+import { MAX_POWER_POINTS, MAX_RUN_POINTS, powerSeries, runsChart } from '../../src/core/view/series';
+import { DEFAULT_QUERY, RunTable, normaliseQuery, toRow } from '../../src/core/view/table';
+import { energyBeforePueKWh } from '../../src/core/advice/energy';
+import { periodStarts, periodTotals } from '../../src/core/view/totals';
 import { stepEnergyJ } from '../../src/core/history/decimate';
 import { kmByCar, smartphoneCharges } from '../../src/core/equivalents';
 import { J_PER_KWH, type Run, type RunSource, type RunStatus, type Sample } from '../../src/core/types';

@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { annualAverageNote, formatCo2Pair, regionTipBasis, regionTipText, timeAdviceText, untranslated } from '../../src/core/advice/text';
 import { greenerTimeForRun, type ForecastSource } from '../../src/core/advice/greenerTime';
-import { PanelModel } from '../../src/core/advice/snapshot';
+import { PanelModel } from '../../src/core/view/snapshot';
 import { regionAdvice, resolveAdviceRegions, runRegionAdvice, timeAdvice, timeAdviceFromForecast, totalsRegionAdvice } from '../../src/core/advice/tips';
 import { listRegions, resolveRegion } from '../../src/core/intensity/regions';
 import { makeRun } from '../helpers/history-runs';

@@ -1,6 +1,6 @@
 /** A notebook run in the panel: its cells pass the protocol's checks (and bad ones do not); it offers no re-run. */
 import * as assert from 'node:assert/strict';
-import { PanelModel, runDetail } from '../../src/core/advice/snapshot';
+import { PanelModel, runDetail } from '../../src/core/view/snapshot';
 import type { NotebookCellFootprint } from '../../src/core/types';
 import { parseHostMessage, type HostMessage } from '../../src/shared/protocol';
 import { makeRun } from '../helpers/history-runs';

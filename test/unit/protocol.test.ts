@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PanelModel } from '../../src/core/advice/snapshot';
+import { PanelModel } from '../../src/core/view/snapshot';
 import type { Sample } from '../../src/core/types';
 import { parseHostMessage, parseWebviewMessage, type HostMessage } from '../../src/shared/protocol';
 import { makeRun } from '../helpers/history-runs';

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PanelModel } from '../../src/core/advice/snapshot';
+import { PanelModel } from '../../src/core/view/snapshot';
 import { UkCarbonIntensityProvider } from '../../src/core/intensity/live';
 import { resolveRegion } from '../../src/core/intensity/regions';
 import { assumedFromRun, planRunAt, RunAtScheduler, runAtText, type ScheduledRun } from '../../src/core/schedule/runAt';

@@ -1,6 +1,3 @@
-export * from './totals';
 export * from './tips';
 export * from './text';
-export * from './table';
-export * from './series';
-export * from './snapshot';
+export * from './energy';

@@ -10,7 +10,7 @@
 import { greenerRegions, listRegions, resolveRegion, UnknownRegionError, WORLD_CODE, type RegionInfo } from '../intensity/regions';
 import type { Run, RunIntensity } from '../types';
 import type { GreenerTimeForRun } from './greenerTime';
-import { energyBeforePueKWh } from './totals';
+import { energyBeforePueKWh } from './energy';
 import { usableRegions, type UsableContext } from './usable';
 
 /** The setting that lists the regions a user can run in. */

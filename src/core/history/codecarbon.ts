@@ -23,6 +23,7 @@ import type { GpuInfo, Run } from '../types';
 import { J_PER_KWH } from '../types';
 import { csvRow, parseCsv, unescapeCsvCell, type CsvRecord } from './csv';
 import { runProblem } from './records';
+import { errorMessage } from '../errors';
 
 /** The emissions.csv header of CodeCarbon 3.x (EmissionsData field order). */
 export const CODECARBON_COLUMNS = [
@@ -313,7 +314,7 @@ export function codeCarbonRow(header: CodeCarbonHeader, rec: CsvRecord, opts: Co
     const colon = result.indexOf(':');
     return { line: rec.line, kind: colon > 0 ? result.slice(0, colon) : result, reason: result };
   } catch (err) {
-    return { line: rec.line, kind: 'unreadable row', reason: `unreadable row: ${(err as Error).message}` };
+    return { line: rec.line, kind: 'unreadable row', reason: `unreadable row: ${errorMessage(err)}` };
   }
 }
 

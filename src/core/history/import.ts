@@ -14,6 +14,7 @@ import type { Run } from '../types';
 import { codeCarbonHeader, codeCarbonRow, supersededNote, type CodeCarbonHeader, type CodeCarbonImportOptions } from './codecarbon';
 import { CsvReader, type CsvRecord } from './csv';
 import type { HistoryStore } from './store';
+import { errorMessage } from '../errors';
 
 const CHUNK_BYTES = 1 << 20;
 const BATCH_RUNS = 1000;
@@ -60,7 +61,7 @@ export function importCodeCarbonFile(store: HistoryStore, file: string, opts: Co
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
-    out.fatal = `cannot read ${file}: ${(err as Error).message}`;
+    out.fatal = `cannot read ${file}: ${errorMessage(err)}`;
     return out;
   }
   const reader = new CsvReader();
@@ -72,7 +73,7 @@ export function importCodeCarbonFile(store: HistoryStore, file: string, opts: Co
       try {
         n = fs.readSync(fd, buf, 0, buf.length, null);
       } catch (err) {
-        out.fatal = `cannot read ${file}: ${(err as Error).message}`;
+        out.fatal = `cannot read ${file}: ${errorMessage(err)}`;
         break;
       }
       const records = n > 0 ? reader.push(decoder.write(buf.subarray(0, n))) : [...reader.push(decoder.end()), ...reader.end()];
@@ -174,7 +175,7 @@ class Importer {
     try {
       this.store.appendMany(this.batch);
     } catch (err) {
-      this.out.fatal = `could not write the history in ${this.store.dir}: ${(err as Error).message}`;
+      this.out.fatal = `could not write the history in ${this.store.dir}: ${errorMessage(err)}`;
       this.batch = [];
       return false;
     }

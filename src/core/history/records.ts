@@ -10,6 +10,8 @@
  * (t in ms since epoch, powers before PUE). Objects {t, cpuW, gpuW, ramW, gPerKWh?} are read too.
  */
 import type { CheckpointOwner, Run, RunStatus, Sample } from '../types';
+import { isObject as isObj } from '../util/isObject';
+import { errorMessage } from '../errors';
 
 export const HISTORY_FORMAT_VERSION = 1;
 
@@ -50,10 +52,6 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 /** Ids become file names (running/<id>.json, samples/<id>.jsonl): letters, digits, '.', '_', '-', no leading dot. */
 export function isSafeRunId(id: unknown): id is string {
   return typeof id === 'string' && SAFE_ID.test(id);
-}
-
-function isObj(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 function num(x: unknown): boolean {
@@ -119,7 +117,7 @@ export function parseHistoryLine(line: string): HistoryRecord | null | string {
   try {
     x = JSON.parse(line);
   } catch (err) {
-    return `not JSON (${(err as Error).message})`;
+    return `not JSON (${errorMessage(err)})`;
   }
   if (!isObj(x)) return 'not a JSON object';
   if (typeof x.kind !== 'string') return "missing field 'kind'";

@@ -25,7 +25,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Run, Sample } from '../types';
-import type { Disposable } from '../util/events';
+import { Emitter, type Disposable } from '../util/events';
+import { OwnWrites, watchHistory, type ExternalChange, type HistoryAppend } from './changes';
 import { DEFAULT_MAX_SAMPLES, decimateSamples } from './decimate';
 import { hostTag, ownerNow, ownerState, pidExists, type CheckpointOwner, type OwnerState } from './owner';
 import {
@@ -44,6 +45,7 @@ import {
 } from './records';
 import { renameWithRetry } from '../util/fs';
 import { redactRun } from './redact';
+import { errorMessage } from '../errors';
 
 export { DEFAULT_MAX_SAMPLES } from './decimate';
 
@@ -152,6 +154,11 @@ export class HistoryStore {
   private readonly samplesProblems = new Map<string, string>();
   /** lines in the sample files of runs checkpointed by this process */
   private readonly sampleCounts = new Map<string, number>();
+  /** this store's own writes, which its watcher skips (changes.ts) */
+  private readonly own = new OwnWrites();
+  private readonly _onAppended = new Emitter<HistoryAppend>();
+  /** Records this store appended (at once, with the records as stored); its watcher reports only other writers. */
+  readonly onAppended = this._onAppended.event;
 
   constructor(dir: string, opts: HistoryStoreOptions = {}) {
     this.dir = path.resolve(dir);
@@ -215,7 +222,9 @@ export class HistoryStore {
       if (problem) throw new Error(`cannot store run ${JSON.stringify((run as Partial<Run>)?.id)}: ${problem}`);
       return runLine(this.view(run), at);
     });
-    if (lines.length) this.appendLines(lines);
+    if (!lines.length) return;
+    this.appendLines(lines);
+    this._onAppended.fire({ runs: runs.map((r) => this.view(r)), deletedIds: [] });
   }
 
   /**
@@ -232,6 +241,7 @@ export class HistoryStore {
     fs.mkdirSync(this.runningDir, { recursive: true, mode: 0o700 });
     const body: CheckpointFile = { v: HISTORY_FORMAT_VERSION, run: this.view(run), owner: ownerNow() };
     this.writeAtomic(this.checkpointPath(run.id), JSON.stringify(body) + '\n');
+    this.ownCheckpoint(run.id);
     return warnings;
   }
 
@@ -255,6 +265,8 @@ export class HistoryStore {
     this.sampleCounts.delete(run.id);
     this.samplesProblems.delete(run.id);
     rmQuiet(this.checkpointPath(run.id));
+    this.ownCheckpoint(run.id);
+    this._onAppended.fire({ runs: [this.view(run)], deletedIds: [] });
     return warnings;
   }
 
@@ -263,7 +275,7 @@ export class HistoryStore {
     try {
       write();
     } catch (err) {
-      const msg = `could not write the samples of run ${id} in ${this.samplesDir}: ${(err as Error).message}`;
+      const msg = `could not write the samples of run ${id} in ${this.samplesDir}: ${errorMessage(err)}`;
       if (this.samplesProblems.get(id) !== msg) warnings.push(msg);
       this.samplesProblems.set(id, msg);
     }
@@ -274,6 +286,7 @@ export class HistoryStore {
     if (!isSafeRunId(id)) throw new Error(`invalid run id ${JSON.stringify(id)}`);
     this.appendLines([deleteLine(id)]);
     rmQuiet(this.samplesPath(id));
+    this._onAppended.fire({ runs: [], deletedIds: [id] });
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -326,6 +339,17 @@ export class HistoryStore {
     }
     const s = parseSamples(text);
     return max !== undefined && s.length > max ? decimateSamples(s, max) : s;
+  }
+
+  /** What identifies the current content of a run's sample file (size and mtime), or undefined when it has none. */
+  samplesStamp(id: string): string | undefined {
+    if (!isSafeRunId(id)) return undefined;
+    try {
+      const st = fs.statSync(this.samplesPath(id));
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -430,6 +454,7 @@ export class HistoryStore {
     this.samplesProblems.delete(id);
     this.appendLines([runLine(run)]);
     rmQuiet(claim);
+    this._onAppended.fire({ runs: [run], deletedIds: [] });
     return run;
   }
 
@@ -461,63 +486,11 @@ export class HistoryStore {
   // watching
 
   /**
-   * Calls `onChange` (debounced, ~200 ms) when another process appends to the history or writes a checkpoint.
-   * Falls back to polling (1 s) where fs.watch is unavailable (some network and container file systems).
+   * Calls `onChange` (debounced, ~200 ms) when another process appends to the history or changes a checkpoint; this
+   * store's own writes are not reported (its `onAppended` tells them at once). See changes.ts.
    */
-  watch(onChange: () => void, debounceMs = 200): Disposable {
-    let disposed = false;
-    let timer: NodeJS.Timeout | undefined;
-    const closers: (() => void)[] = [];
-    const fire = () => {
-      if (disposed) return;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timer = undefined;
-        if (!disposed) onChange();
-      }, debounceMs);
-    };
-    const poll = (target: string) => {
-      if (disposed) return;
-      const listener = (cur: fs.Stats, prev: fs.Stats) => {
-        if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) fire();
-      };
-      fs.watchFile(target, { interval: 1000, persistent: false }, listener);
-      closers.push(() => fs.unwatchFile(target, listener));
-    };
-    const watchDir = (dir: string, relevant: (name: string | null) => boolean, pollTarget: string) => {
-      try {
-        const w = fs.watch(dir, { persistent: false }, (_event, name) => {
-          if (relevant(name === null || name === undefined ? null : String(name))) fire();
-        });
-        w.on('error', () => {
-          w.close();
-          poll(pollTarget);
-        });
-        closers.push(() => w.close());
-      } catch {
-        poll(pollTarget);
-      }
-    };
-    try {
-      fs.mkdirSync(this.runningDir, { recursive: true, mode: 0o700 });
-    } catch {
-      /* read-only location: watch what exists, poll the rest */
-    }
-    watchDir(this.dir, (n) => n === null || n === 'history.jsonl', this.historyPath);
-    watchDir(this.runningDir, (n) => n === null || !n.includes('.tmp-'), this.runningDir);
-    return {
-      dispose: () => {
-        disposed = true;
-        if (timer) clearTimeout(timer);
-        for (const close of closers.splice(0)) {
-          try {
-            close();
-          } catch {
-            /* already closed */
-          }
-        }
-      },
-    };
+  watch(onChange: (change: ExternalChange) => void, debounceMs = 200): Disposable {
+    return watchHistory(this, this.own, onChange, debounceMs);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -702,10 +675,21 @@ export class HistoryStore {
     return path.join(this.samplesDir, `${id}.jsonl`);
   }
 
-  /** Appends whole lines to history.jsonl on an O_APPEND descriptor (see appendWholeLines). */
+  /** Appends whole lines to history.jsonl on an O_APPEND descriptor (see appendWholeLines), noted as its own. */
   private appendLines(lines: string[]): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    appendWholeLines(this.historyPath, lines, this.durable);
+    appendWholeLines(this.historyPath, lines, this.durable, (dev, ino, before, bytes, after) => this.own.appended(dev, ino, before, bytes, after));
+  }
+
+  /** Notes an own checkpoint write or removal (the watcher skips it). */
+  private ownCheckpoint(id: string): void {
+    let mtimeMs: number | undefined;
+    try {
+      mtimeMs = fs.statSync(this.runningDir).mtimeMs;
+    } catch {
+      /* no folder: nothing to compare */
+    }
+    this.own.checkpointed(id, mtimeMs);
   }
 
   private appendSamples(id: string, samples: Sample[]): void {
@@ -775,13 +759,13 @@ function readCheckpointFile(file: string): CheckpointFile | string | undefined {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (isNoEnt(err)) return undefined;
-    return `unreadable: ${(err as Error).message}`;
+    return `unreadable: ${errorMessage(err)}`;
   }
   let x: unknown;
   try {
     x = JSON.parse(text);
   } catch (err) {
-    return `not JSON (${(err as Error).message})`;
+    return `not JSON (${errorMessage(err)})`;
   }
   return checkpointProblem(x) ?? (x as CheckpointFile);
 }
@@ -792,10 +776,16 @@ function readCheckpointFile(file: string): CheckpointFile | string | undefined {
  * writer's line half-copied, as Linux grows the size page by page; the cost of that race is a blank line, which
  * readers skip.)
  */
-function appendWholeLines(file: string, lines: string[], durable: boolean): void {
+function appendWholeLines(
+  file: string,
+  lines: string[],
+  durable: boolean,
+  written?: (dev: number, ino: number, before: number, bytes: number, after: number) => void,
+): void {
   const fd = fs.openSync(file, 'a+', 0o600);
   try {
-    const size = fs.fstatSync(fd).size;
+    const st = fs.fstatSync(fd);
+    const size = st.size;
     let prefix = '';
     if (size > 0) {
       const last = Buffer.alloc(1);
@@ -805,24 +795,27 @@ function appendWholeLines(file: string, lines: string[], durable: boolean): void
     // whole lines, grouped into writes of up to WRITE_GROUP bytes: an O_APPEND write lands in one piece, so other
     // appenders still never see a line cut (a batch of 5000 imported runs is a hundred writes, not 5000)
     let group = prefix;
+    let bytes = 0;
     for (const line of lines) {
       if (group.length && group.length + line.length > WRITE_GROUP) {
-        writeAll(fd, Buffer.from(group, 'utf8'));
+        bytes += writeAll(fd, Buffer.from(group, 'utf8'));
         group = '';
       }
       group += line;
     }
-    if (group.length) writeAll(fd, Buffer.from(group, 'utf8'));
+    if (group.length) bytes += writeAll(fd, Buffer.from(group, 'utf8'));
     if (durable) fs.fdatasyncSync(fd);
+    if (written) written(st.dev, st.ino, size, bytes, fs.fstatSync(fd).size);
   } finally {
     fs.closeSync(fd);
   }
 }
 
 /** write(2) until done. A regular file only writes short on a full disk or a signal; one call is the normal case. */
-function writeAll(fd: number, buf: Buffer): void {
+function writeAll(fd: number, buf: Buffer): number {
   let off = 0;
   while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+  return off;
 }
 
 function rmQuiet(file: string): void {

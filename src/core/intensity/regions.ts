@@ -274,6 +274,16 @@ export function findRegion(input: string): RegionInfo | undefined {
   }
 }
 
+/** ISO alpha-2 (or a region code) → alpha-3, for CodeCarbon's country_iso_code; undefined when unknown. */
+export function toAlpha3(code: string): string | undefined {
+  return findRegion(code)?.countryAlpha3;
+}
+
+/** ISO alpha-3 → the code Carbon Meter uses (alpha-2), when the intensity tables know the country. */
+export function fromAlpha3(alpha3: string): string | undefined {
+  return findRegion(alpha3)?.code;
+}
+
 /** Countries CO2.js has a figure for (by code), then WORLD, then cloud regions (as in the CSV). */
 export function listRegions(): RegionInfo[] {
   return [...getTables().all];

@@ -24,6 +24,7 @@ import { SysinfoTreeSampler } from '../sampling/sysinfo';
 import { Emitter, type Disposable } from '../util/events';
 import { J_PER_KWH, type Hardware, type Method, type Run, type RunSource, type Sample } from '../types';
 import { VERSION } from '../version';
+import { errorMessage } from '../errors';
 
 /** How CPU power is obtained on this machine, decided once. */
 export type CpuPowerSource =
@@ -579,7 +580,7 @@ export class MeterHub implements Disposable {
       if (!warnings.length) this.reported.clear(); // a write went through: the next failure is news again
       return undefined;
     } catch (err) {
-      const msg = `could not write the history in ${this.store.dir}: ${(err as Error).message}`;
+      const msg = `could not write the history in ${this.store.dir}: ${errorMessage(err)}`;
       once('error', msg);
       return msg;
     }
@@ -636,7 +637,7 @@ export class MeterHub implements Disposable {
         ctx.machineBusyDeltaTicks = this.lastMachineBusy === undefined ? undefined : busy - this.lastMachineBusy;
         this.lastMachineBusy = busy;
       } catch (err) {
-        this.opts.log?.('warn', `RAPL read failed: ${(err as Error).message}`);
+        this.opts.log?.('warn', `RAPL read failed: ${errorMessage(err)}`);
       }
     }
     if (meters.length && 'latest' in this.env.gpu) ctx.gpu = this.env.gpu.latest();
@@ -654,7 +655,7 @@ export class MeterHub implements Disposable {
       try {
         tree = await meter.tick(ctx);
       } catch (err) {
-        this.opts.log?.('error', `sampling ${meter.run.id} failed: ${(err as Error).message}`);
+        this.opts.log?.('error', `sampling ${meter.run.id} failed: ${errorMessage(err)}`);
         continue;
       }
       const id = meter.run.id;
@@ -700,7 +701,7 @@ export class MeterHub implements Disposable {
       const next: { period: number; pending?: Promise<void> } = { period };
       next.pending = provider
         .refresh(region, now)
-        .catch((err) => this.opts.log?.('warn', `intensity refresh (${provider.id}, ${region.code}) failed: ${(err as Error).message}`))
+        .catch((err) => this.opts.log?.('warn', `intensity refresh (${provider.id}, ${region.code}) failed: ${errorMessage(err)}`))
         .finally(() => (next.pending = undefined));
       this.intensityRefresh.set(key, next);
       waits.push(next.pending);

@@ -8,6 +8,7 @@ import { bestStartTime, type ForecastSource, type PowerSegment, type StartTimeAd
 import type { RegionInfo } from '../intensity/regions';
 import type { Run } from '../types';
 import type { StartWait } from './types';
+import { errorMessage } from '../errors';
 
 export interface Clock {
   now(): number;
@@ -63,7 +64,7 @@ export async function planGreenerStart(provider: ForecastSource, region: RegionI
   try {
     f = await provider.forecast(region, nowMs, withinH + assumed.durationS / 3600);
   } catch (err) {
-    return { kind: 'now', reason: `the forecast could not be read: ${(err as Error).message}`, assumed };
+    return { kind: 'now', reason: `the forecast could not be read: ${errorMessage(err)}`, assumed };
   }
   if (!f.ok) return { kind: 'now', reason: f.reason, assumed };
   const advice = bestStartTime(f.points, assumed.profile, { nowMs, horizonH: withinH });

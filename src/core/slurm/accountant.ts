@@ -12,6 +12,7 @@ import type { SlurmCommands } from './commands';
 import { resolveCluster, type ClusterConfig, type ClustersConfig } from './config';
 import type { SlurmRecord } from './parse';
 import type { NodeInfo } from './scontrol';
+import { errorMessage } from '../errors';
 
 export interface AccountantOptions {
   /** the per-cluster settings, read when a job is accounted (so a changed setting applies to the next job) */
@@ -38,7 +39,7 @@ export class SlurmAccountant {
   /** The energy plugin and cluster name of the local SLURM configuration (asked once). */
   private slurmConfig(): Promise<Record<string, string> | undefined> {
     this.config ??= this.commands.config().catch((err) => {
-      this.opts.log?.('warn', `scontrol show config: ${(err as Error).message}; the energy plugin is unknown`);
+      this.opts.log?.('warn', `scontrol show config: ${errorMessage(err)}; the energy plugin is unknown`);
       return undefined;
     });
     return this.config;
@@ -52,7 +53,7 @@ export class SlurmAccountant {
     try {
       info = (await this.commands.nodes(first))[0];
     } catch (err) {
-      this.opts.log?.('warn', `scontrol show node ${first}: ${(err as Error).message}; CPU power from the cluster settings or defaults`);
+      this.opts.log?.('warn', `scontrol show node ${first}: ${errorMessage(err)}; CPU power from the cluster settings or defaults`);
     }
     this.nodeCache.set(first, info);
     return info;

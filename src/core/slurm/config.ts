@@ -8,6 +8,7 @@
  *   }
  */
 import { chooseRegion, type RegionChoice } from '../meter/environment';
+import { errorMessage } from '../errors';
 
 export interface ClusterConfig {
   region?: string;
@@ -121,7 +122,7 @@ export function resolveCluster(
   try {
     place = chooseRegion({ region, regionFrom, pue, pueFrom, timeZone: opts.timeZone });
   } catch (err) {
-    notes.push(`${(err as Error).message.split('\n')[0]} (${regionFrom}); using the world average`);
+    notes.push(`${errorMessage(err).split('\n')[0]} (${regionFrom}); using the world average`);
     place = chooseRegion({ region: 'WORLD', regionFrom: `fallback for the unknown region "${region}"`, pue, pueFrom });
   }
   if (!region) notes.push(`no region set for cluster ${name}: ${place.reason}; set ${setting}.${name}.region or --region`);

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HistoryStore } from '../history/store';
 import type { Run } from '../types';
+import { errorMessage } from '../errors';
 
 export interface TrackedJob {
   /** as SLURM printed it at submission: "123" (an array job's id covers all its tasks) */
@@ -79,7 +80,7 @@ export class SlurmJobStore {
         if (typeof j.jobId === 'string' && /^\d/.test(j.jobId) && typeof j.submittedAt === 'number') out.push(j);
         else problems.push(`${n}: not a tracked SLURM job`);
       } catch (err) {
-        problems.push(`${n}: ${(err as Error).message}`);
+        problems.push(`${n}: ${errorMessage(err)}`);
       }
     }
     return out.sort((a, b) => a.submittedAt - b.submittedAt);

@@ -13,6 +13,7 @@ import type { SlurmAccountant } from './accountant';
 import { SlurmCommandError, type SlurmCommands } from './commands';
 import type { SlurmJobStore, TrackedJob } from './jobStore';
 import type { SlurmRecord } from './parse';
+import { errorMessage } from '../errors';
 
 export const MIN_POLL_INTERVAL_MS = 30_000;
 /** A job sacct and squeue have never heard of is dropped after this long (a typo'd id, a purged database). */
@@ -147,7 +148,7 @@ export class SlurmTracker {
       this.lastProblem = '';
     } catch (err) {
       if (err instanceof SlurmCommandError && err.kind === 'missing') this.stalled = true;
-      const msg = err instanceof SlurmCommandError ? err.message : `SLURM job tracking failed: ${(err as Error).message}`;
+      const msg = err instanceof SlurmCommandError ? err.message : `SLURM job tracking failed: ${errorMessage(err)}`;
       if (err instanceof SlurmCommandError && err.command === 'sacct' && err.kind === 'failed' && !this.useSqueue) {
         this.useSqueue = true;
         this.problem(`${msg}; following the jobs with squeue instead (they cannot be recorded without accounting)`);

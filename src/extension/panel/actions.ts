@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isTrainingCommand } from '../../core/classify';
 import { parseCodeCarbonCsv, runsToCodeCarbonCsv, runsToJson } from '../../core/history/codecarbon';
-import { findRegion } from '../../core/intensity/regions';
+import { fromAlpha3, toAlpha3 } from '../../core/intensity/regions';
 import type { Run } from '../../core/types';
 import type { MeterService } from '../meterService';
 import { errorMessage } from '../../core/errors';
@@ -38,15 +38,6 @@ export const windowUi: PanelUi = {
 
 const t = vscode.l10n.t;
 
-/** ISO alpha-2 (or a region code) → alpha-3, for CodeCarbon's country_iso_code. */
-export function toAlpha3(code: string): string | undefined {
-  return findRegion(code)?.countryAlpha3;
-}
-
-/** ISO alpha-3 → the code Carbon Meter uses (alpha-2), when the intensity tables know the country. */
-export function fromAlpha3(alpha3: string): string | undefined {
-  return findRegion(alpha3)?.code;
-}
 
 function existingDir(p: string): boolean {
   try {
@@ -124,11 +115,11 @@ export async function deleteRun(run: Run, service: MeterService, ui: PanelUi): P
   const action = t('Delete');
   const ok = await ui.confirm(
     t('Delete the run "{0}" from the history?', run.name),
-    t('Its record and its power samples are removed from {0}. This cannot be undone.', service.store.dir),
+    t('Its record and its power samples are removed from {0}. This cannot be undone.', service.historyDir),
     action,
   );
   if (!ok) return false;
-  service.store.delete(run.id);
+  service.deleteRun(run.id);
   service.log.info(`panel: deleted run ${run.id}`);
   return true;
 }
@@ -177,9 +168,9 @@ export async function importCsv(service: MeterService, ui: PanelUi): Promise<Imp
   const fileName = path.basename(uri.fsPath);
   const { runs, errors } = parseCodeCarbonCsv(text, { fileName, fromAlpha3 });
   for (const e of errors) service.log.warn(`panel: import ${uri.fsPath}:${e.line}: skipped: ${e.reason}`);
-  const known = new Set(service.store.load().runs.map((r) => r.id));
+  const known = new Set(service.history().runs.map((r) => r.id));
   const fresh = runs.filter((r) => !known.has(r.id));
-  if (fresh.length) service.store.appendMany(fresh);
+  if (fresh.length) service.appendRuns(fresh);
   const result = { added: fresh.length, known: runs.length - fresh.length, errors };
   service.log.info(`panel: imported ${result.added} run(s) from ${uri.fsPath} (${result.known} already in the history, ${errors.length} row(s) skipped)`);
   if (!runs.length && errors.length) {

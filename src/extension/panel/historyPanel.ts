@@ -7,22 +7,21 @@
  *   history) mark the panel dirty; a dirty panel gets a new snapshot at most once a second, and only while it is
  *   visible (a hidden webview is torn down by VS Code; it says `ready` again when it comes back).
  * - Every message from the webview is checked (src/shared/protocol.ts); a malformed one is logged and ignored.
- * - Filtering, sorting and paging happen here over the whole history (core/advice/table.ts): only one page of
+ * - Filtering, sorting and paging happen here over the whole history (core/view/table.ts): only one page of
  *   compact rows crosses to the webview, whatever the size of the history.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { greenerTimeForRun, profileFromRun, profileFromSamples } from '../../core/advice/greenerTime';
-import { PanelModel, mergeLive, type Snapshot } from '../../core/advice/snapshot';
-import { RunTable, normaliseQuery, type TableQuery } from '../../core/advice/table';
+import { PanelModel, mergeLive, type Snapshot } from '../../core/view/snapshot';
+import { RunTable, normaliseQuery, type TableQuery } from '../../core/view/table';
 import { INTENSITY_PROVIDER_SETTING, timeAdviceFromForecast, type TimeAdvice } from '../../core/advice/tips';
 import { isLiveProvider } from '../../core/intensity/live/config';
+import { LiveRuns } from '../../core/meter/live';
 import { resolveRegion } from '../../core/intensity/regions';
 import type { Run, Sample } from '../../core/types';
 import { HISTORY_VIEW_TYPE, parseWebviewMessage, type HostMessage, type UiState, type WebviewMessage } from '../../shared/protocol';
 import { executeCommand } from '../commands';
-import type { MeterService } from '../meterService';
+import type { HistoryChange, MeterService } from '../meterService';
 import { copyCsvRow, deleteRun, exportRuns, importCsv, rerunInTerminal, windowUi, type PanelUi } from './actions';
 import { panelHtml } from './html';
 import { errorDetail, errorMessage } from '../../core/errors';
@@ -43,12 +42,6 @@ export interface PanelStats {
   /** messages that failed the protocol's checks */
   rejected: number;
   last?: Snapshot;
-}
-
-interface SampleCacheEntry {
-  mtimeMs: number;
-  size: number;
-  samples: Sample[];
 }
 
 export class HistoryPanel implements vscode.Disposable {
@@ -91,7 +84,8 @@ export class HistoryPanel implements vscode.Disposable {
   readonly stats: PanelStats = { snapshots: 0, postedAt: [], reasons: [], readies: 0, rejected: 0 };
   private readonly disposables: vscode.Disposable[] = [];
   private readonly model = new PanelModel();
-  private readonly sampleCache = new Map<string, SampleCacheEntry>();
+  /** the runs metered now, from their events (seeded once when the panel opens) */
+  private readonly live: LiveRuns;
   /** greener-time tips by run id and provider: asked in the background, shown in the next snapshot */
   private readonly greener = new Map<string, { atMs: number; advice: TimeAdvice }>();
   private readonly greenerAsked = new Set<string>();
@@ -120,6 +114,7 @@ export class HistoryPanel implements vscode.Disposable {
   ) {
     HistoryPanel.current = this;
     this.pendingFocus = focusRunId;
+    this.live = new LiveRuns(service.active());
     panel.webview.options = HistoryPanel.webviewOptions(extensionUri);
     panel.webview.html = panelHtml({
       webview: panel.webview,
@@ -137,13 +132,20 @@ export class HistoryPanel implements vscode.Disposable {
         if (!e.webviewPanel.visible) this.cancelTimer();
         else if (this.dirty) this.markDirty('shown again');
       }),
-      service.onReading(() => this.markDirty('reading')),
-      service.onRunStarted(() => this.markDirty('run started')),
-      service.onRunFinished(() => this.markDirty('run finished')),
-      service.onHistoryChanged(() => this.markDirty('history changed')),
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('carbonMeter.advice') || e.affectsConfiguration('carbonMeter.intensity')) this.markDirty('settings');
+      service.onReading((r) => {
+        this.live.reading(r);
+        this.markDirty('reading');
       }),
+      service.onRunStarted((run) => {
+        this.live.started(run);
+        this.markDirty('run started');
+      }),
+      service.onRunFinished((run) => {
+        this.live.finished(run);
+        this.markDirty('run finished');
+      }),
+      service.onHistoryChanged((c) => this.markDirty(historyChangeReason(c))),
+      service.config.onDidChange((c) => c.affects('advice', 'intensity') && this.markDirty('settings')),
     );
   }
 
@@ -263,12 +265,11 @@ export class HistoryPanel implements vscode.Disposable {
   }
 
   private currentRuns(): Run[] {
-    const { runs } = this.service.store.load();
-    return mergeLive(runs, this.service.active().map((m) => m.run));
+    return mergeLive(this.service.history().runs, this.live.list());
   }
 
   private findRun(id: string): Run | undefined {
-    return this.service.active().find((m) => m.run.id === id)?.run ?? this.service.store.get(id);
+    return this.live.get(id) ?? this.service.findRun(id);
   }
 
   /** The runs the table's filters select, in its order (what Export writes). */
@@ -278,23 +279,6 @@ export class HistoryPanel implements vscode.Disposable {
 
   // -------------------------------------------------------------------------------------------------------------
   // snapshots
-
-  private samples(id: string): Sample[] {
-    const file = path.join(this.service.store.samplesDir, `${id}.jsonl`);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(file);
-    } catch {
-      this.sampleCache.delete(id);
-      return [];
-    }
-    const hit = this.sampleCache.get(id);
-    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.samples;
-    const samples = this.service.store.samples(id);
-    this.sampleCache.clear(); // only the open run is kept
-    this.sampleCache.set(id, { mtimeMs: st.mtimeMs, size: st.size, samples });
-    return samples;
-  }
 
   /**
    * The greener-time tip of a run when a live intensity provider is configured: what its forecast says about starting
@@ -329,17 +313,16 @@ export class HistoryPanel implements vscode.Disposable {
 
   /** Builds the snapshot the webview should show now. */
   buildSnapshot(): Snapshot {
-    const { runs, corrupt } = this.service.store.load();
-    const regions = vscode.workspace.getConfiguration('carbonMeter').get<unknown>('advice.regions');
+    const { runs, corrupt } = this.service.history();
     return this.model.build({
       runs,
-      live: this.service.active().map((m) => m.run),
+      live: this.live.list(),
       query: this.query,
       openRunId: this.openRunId,
-      samples: (id) => this.samples(id),
+      samples: (id) => this.service.runSamples(id),
       greenerTime: (run, samples) => this.greenerTime(run, samples),
-      adviceRegions: Array.isArray(regions) ? regions : [],
-      historyDir: this.service.store.dir,
+      adviceRegions: this.service.settings.adviceRegions,
+      historyDir: this.service.historyDir,
       corrupt: corrupt.length,
       monthlyBudgetKg: this.service.settings.budgetMonthlyKg,
     });
@@ -408,6 +391,12 @@ export class HistoryPanel implements vscode.Disposable {
     this.detach();
     if (!wasDisposed) this.panel.dispose();
   }
+}
+
+/** Why a history change makes the panel dirty (PanelStats.reasons). */
+function historyChangeReason(c: HistoryChange): string {
+  if (c.origin === 'here') return c.deletedIds.length && !c.runs.length ? 'run deleted' : 'runs appended';
+  return c.appended ? 'history appended elsewhere' : 'checkpoint elsewhere';
 }
 
 /** Brings the panel back after a window reload. */

@@ -2,6 +2,7 @@
  * Which intensity provider a process uses, from settings (the extension) or the environment (the CLI), and the
  * provider built from it. Credentials come in here and go nowhere else: not into the cache, logs or messages.
  */
+import { SettingsReader, type SettingGetter, type SettingProblem } from '../../config/validate';
 import { StaticIntensityProvider, type IntensityProvider } from '../provider';
 import type { LiveIntensityProvider, LiveProviderOptions } from './base';
 import { ElectricityMapsProvider } from './electricitymaps';
@@ -115,7 +116,8 @@ export function intensityConfigFromEnv(env: NodeJS.ProcessEnv, providerFlag?: st
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Settings (the extension): `carbonMeter.intensity.*`, read through a getter so this is tested in plain Node.
+// Settings (the extension): `carbonMeter.intensity.*`, read through a getter with the shared checks
+// (core/config/validate.ts), so this is tested in plain Node.
 
 export interface IntensitySettings {
   provider: IntensityProviderId;
@@ -151,66 +153,32 @@ export const INTENSITY_SETTING_KEYS = {
   notifyHighIntensity: 'intensity.notifyHighIntensity',
 } as const;
 
-export function readIntensitySettings(get: (key: string) => unknown): { settings: IntensitySettings; problems: { key: string; message: string }[] } {
-  const problems: { key: string; message: string }[] = [];
-  const bad = (key: string, value: unknown, expected: string, fallback: unknown) =>
-    problems.push({ key: `carbonMeter.${key}`, message: `carbonMeter.${key} is ${JSON.stringify(value)}; expected ${expected}. Using ${JSON.stringify(fallback)}.` });
-  const str = (key: string): string => {
-    const v = get(key);
-    if (v === undefined || v === null) return '';
-    if (typeof v !== 'string') {
-      bad(key, v, 'a string', '');
-      return '';
-    }
-    return v.trim();
-  };
-  const url = (key: string, id: LiveProviderId): string => {
-    const v = str(key);
-    if (!v) return DEFAULT_BASE_URLS[id];
-    try {
-      const u = new URL(v);
-      if (u.protocol === 'http:' || u.protocol === 'https:') return v;
-    } catch {
-      // reported below
-    }
-    bad(key, v, 'an http(s) URL', DEFAULT_BASE_URLS[id]);
-    return DEFAULT_BASE_URLS[id];
-  };
-  const num = (key: string, min: number, max: number): number | undefined => {
-    const v = get(key);
-    if (v === undefined || v === null || v === '') return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-      bad(key, v, `a number from ${min} to ${max}`, null);
-      return undefined;
-    }
-    return v;
-  };
+export function readIntensitySettings(get: SettingGetter): { settings: IntensitySettings; problems: SettingProblem[] } {
+  const r = new SettingsReader(get);
   const k = INTENSITY_SETTING_KEYS;
-  let provider = get(k.provider) ?? 'static';
+  let provider = r.raw(k.provider) ?? 'static';
   if (!isIntensityProviderId(provider)) {
-    bad(k.provider, provider, `one of ${INTENSITY_PROVIDER_IDS.map((p) => `"${p}"`).join(', ')}`, 'static');
+    r.bad(k.provider, provider, `one of ${INTENSITY_PROVIDER_IDS.map((p) => `"${p}"`).join(', ')}`, 'static');
     provider = 'static';
   }
-  const notify = get(k.notifyHighIntensity);
-  if (notify !== undefined && notify !== null && typeof notify !== 'boolean') bad(k.notifyHighIntensity, notify, 'true or false', false);
   const settings: IntensitySettings = {
     provider: provider as IntensityProviderId,
     baseUrls: {
-      electricitymaps: url(k.electricityMapsBaseUrl, 'electricitymaps'),
-      'uk-carbon-intensity': url(k.ukBaseUrl, 'uk-carbon-intensity'),
-      watttime: url(k.wattTimeBaseUrl, 'watttime'),
+      electricitymaps: r.url(k.electricityMapsBaseUrl, DEFAULT_BASE_URLS.electricitymaps),
+      'uk-carbon-intensity': r.url(k.ukBaseUrl, DEFAULT_BASE_URLS['uk-carbon-intensity']),
+      watttime: r.url(k.wattTimeBaseUrl, DEFAULT_BASE_URLS.watttime),
     },
-    electricityMapsZone: str(k.electricityMapsZone),
-    ukPostcode: str(k.ukPostcode),
-    wattTimeRegion: str(k.wattTimeRegion),
-    timeoutS: num(k.timeoutSeconds, 1, 120) ?? 10,
-    notifyHighIntensity: notify === true,
+    electricityMapsZone: r.str(k.electricityMapsZone),
+    ukPostcode: r.str(k.ukPostcode),
+    wattTimeRegion: r.str(k.wattTimeRegion),
+    timeoutS: r.num(k.timeoutSeconds, undefined, 1, 120) ?? 10,
+    notifyHighIntensity: r.bool(k.notifyHighIntensity, false),
   };
-  const lat = num(k.wattTimeLatitude, -90, 90);
-  const lon = num(k.wattTimeLongitude, -180, 180);
+  const lat = r.num(k.wattTimeLatitude, undefined, -90, 90);
+  const lon = r.num(k.wattTimeLongitude, undefined, -180, 180);
   if (lat !== undefined) settings.wattTimeLatitude = lat;
   if (lon !== undefined) settings.wattTimeLongitude = lon;
-  return { settings, problems };
+  return { settings, problems: r.problems };
 }
 
 export function intensityConfigFromSettings(s: IntensitySettings, secrets: IntensitySecrets): IntensityConfig {

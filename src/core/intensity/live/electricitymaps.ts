@@ -13,6 +13,7 @@ import { FORECAST_DENIED_BACKOFF_MS, LiveIntensityProvider, type Channel, type F
 import type { CacheEntry } from './cache';
 import { getJson } from './http';
 import { DEFAULT_BASE_URLS, LiveIntensityError, type IntensityPoint } from './types';
+import { isObject } from '../../util/isObject';
 
 const HOUR_MS = 3_600_000;
 
@@ -28,10 +29,6 @@ export interface ElectricityMapsLatest {
   emissionFactorType?: string;
   isEstimated?: boolean;
   estimationMethod?: string | null;
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 function intensityValue(x: unknown, what: string): number {

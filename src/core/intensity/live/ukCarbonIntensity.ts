@@ -15,6 +15,7 @@ import { iso, LiveIntensityProvider, type Channel, type FetchOutcome, type LiveP
 import type { CacheEntry } from './cache';
 import { getJson } from './http';
 import { DEFAULT_BASE_URLS, LiveIntensityError, type IntensityPoint } from './types';
+import { isObject } from '../../util/isObject';
 
 const HALF_HOUR_MS = 1_800_000;
 export const UK_SOURCE = 'Carbon Intensity API (National Energy System Operator, CC BY 4.0)';
@@ -28,10 +29,6 @@ export interface UkSeries {
   points: IntensityPoint[];
   /** regional answers: who the postcode belongs to */
   region?: { regionid?: number; dnoregion?: string; shortname?: string; postcode?: string };
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 /** "RG10 1AB" → "RG10"; "rg101ab" → "RG10"; "SW1" → "SW1"; anything else → undefined. */

@@ -17,6 +17,7 @@ import { FORECAST_DENIED_BACKOFF_MS, LiveIntensityProvider, type Channel, type F
 import type { CacheEntry } from './cache';
 import { getJson } from './http';
 import { DEFAULT_BASE_URLS, LiveIntensityError, type IntensityPoint } from './types';
+import { isObject } from '../../util/isObject';
 
 /** kg per lb: lbs/MWh × this = kg/MWh = g/kWh */
 export const LBS_PER_MWH_TO_G_PER_KWH = 0.45359237;
@@ -32,10 +33,6 @@ export interface WattTimeOptions extends LiveProviderOptions {
   /** or a location, turned into a region with /v3/region-from-loc */
   latitude?: number;
   longitude?: number;
-}
-
-function isObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 export interface WattTimeForecast {

@@ -10,8 +10,8 @@ import { monthUsedKg } from '../forecast/budget';
 import type { Run, Sample } from '../types';
 import { powerSeries, runsChart, type PowerSeries, type RunsChart } from './series';
 import { RunTable, normaliseQuery, type TablePage, type TableQuery } from './table';
-import { runRegionAdvice, timeAdvice, totalsRegionAdvice, type RegionAdvice, type TimeAdvice } from './tips';
-import { countryOf, providersOf } from './usable';
+import { runRegionAdvice, timeAdvice, totalsRegionAdvice, type RegionAdvice, type TimeAdvice } from '../advice/tips';
+import { countryOf, providersOf } from '../advice/usable';
 import { equivalentSources, periodTotals, type EquivalentSource, type PeriodTotals } from './totals';
 
 export interface RunDetail {

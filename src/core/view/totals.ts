@@ -4,6 +4,7 @@
  * a run counts in the period in which it started. Running runs count with their figures so far.
  */
 import { EQUIVALENT_FACTORS, kmByCar, smartphoneCharges } from '../equivalents';
+import { nonNegative } from '../advice/energy';
 import type { Run } from '../types';
 
 export type Period = 'today' | 'week' | 'month' | 'all';
@@ -53,11 +54,6 @@ export function periodStarts(now: number): Record<Exclude<Period, 'all'>, number
   return { today, week, month };
 }
 
-/** Safe figure: a non-finite or negative value (a damaged record) counts as 0. */
-function nonNegative(x: number): number {
-  return Number.isFinite(x) && x > 0 ? x : 0;
-}
-
 /** Totals per period, in the order of PERIODS. One pass over the runs. */
 export function periodTotals(runs: readonly Run[], now: number = Date.now()): PeriodTotals[] {
   const starts = periodStarts(now);
@@ -100,12 +96,30 @@ export function periodTotals(runs: readonly Run[], now: number = Date.now()): Pe
 }
 
 /**
- * A run's energy before PUE (what the hardware drew): the sum of its components, or total ÷ PUE when the record has
- * no per-component energy (some CodeCarbon imports).
+ * Today's runs, kept from history events instead of reading the whole history again. "Today" is the one definition
+ * of `periodTotals` (the panel's header and the status bar): runs that started since local midnight, running runs
+ * included with their figures so far. Runs of earlier days drop out as the day changes.
  */
-export function energyBeforePueKWh(run: Run): number {
-  const parts = nonNegative(run.energyKWh.cpu) + nonNegative(run.energyKWh.gpu) + nonNegative(run.energyKWh.ram);
-  if (parts > 0) return parts;
-  const pue = run.pue > 0 ? run.pue : 1;
-  return nonNegative(run.energyKWh.total) / pue;
+export class TodayRuns {
+  private readonly runs = new Map<string, Run>();
+
+  /** Starts again from a full read of the history. */
+  reset(runs: readonly Run[], now: number = Date.now()): void {
+    this.runs.clear();
+    for (const r of runs) this.upsert(r, now);
+  }
+
+  /** A run appended (or updated): kept when it started today. */
+  upsert(run: Run, now: number = Date.now()): void {
+    if (Date.parse(run.startedAt) >= periodStarts(now).today) this.runs.set(run.id, run);
+    else this.runs.delete(run.id);
+  }
+
+  delete(id: string): void {
+    this.runs.delete(id);
+  }
+
+  totals(now: number = Date.now()): PeriodTotals {
+    return periodTotals([...this.runs.values()], now)[0];
+  }
 }

@@ -1,0 +1,5 @@
+/** The History panel's view model: the snapshot, the table, the chart series and the period totals. */
+export * from './totals';
+export * from './table';
+export * from './series';
+export * from './snapshot';
