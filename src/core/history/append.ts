@@ -7,6 +7,26 @@
  * holds a few MB of bytes outside the JavaScript heap, not a million strings for the garbage collector to copy.
  */
 import * as fs from 'node:fs';
+import type { Run } from '../types';
+
+export interface AppendBatchOptions {
+  /** every run added already passed `runProblem` (records.ts) */
+  checked?: boolean;
+  /** the line of one record, exactly as `runLine` would write it */
+  encode?: (run: Run, at: string) => string;
+}
+
+/** Records to append together (see `HistoryStore.batch`). */
+export interface AppendBatch {
+  /** Checks, redacts and encodes a record; throws for a record that cannot be stored. */
+  add(run: Run): void;
+  /** records added since the last commit */
+  readonly size: number;
+  /** bytes of their lines */
+  readonly bytes: number;
+  /** Appends the records added so far (one fsync) and starts over; throws when the write fails. */
+  commit(): void;
+}
 
 /** Appends group whole lines into writes of at most this many bytes (one line may be longer). */
 export const WRITE_GROUP = 64 * 1024;

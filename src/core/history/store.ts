@@ -12,10 +12,9 @@
  *                                decimated to at most `maxSamples` points when the run ends (and along the way
  *                                for long runs, so the file stays small).
  *
- * A run whose meter died (kill -9, crash, reboot) leaves its checkpoint behind. `recoverInterrupted()` claims each
- * checkpoint whose owner is dead with an atomic rename to <id>.json.recovering-<pid>-<host tag> (one recoverer
- * wins), appends it as `interrupted` with the energy of its last checkpoint, and removes the claim. A recoverer
- * that dies holding a claim is taken over by the next one; an append that already happened is not repeated.
+ * A run whose meter died leaves its checkpoint behind; `recoverInterrupted()` appends it once (recovery.ts).
+ * The parts: append.ts (whole-line appends), historyIndex.ts (reading history.jsonl incrementally), samples.ts,
+ * recovery.ts, watch.ts, files.ts (atomic rewrites, the checkpoint file); this class ties them to one folder.
  *
  * No locks anywhere: O_APPEND and rename(2) are the only synchronisation, which also holds on Windows (NTFS appends
  * with FILE_APPEND_DATA, and MoveFileEx replaces atomically; renames that collide with a reader are retried).
@@ -26,39 +25,33 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Run, Sample } from '../types';
 import type { Disposable } from '../util/events';
-import { DEFAULT_MAX_SAMPLES, decimateSamples } from './decimate';
-import { hostTag, ownerNow, ownerState, pidExists, type CheckpointOwner, type OwnerState } from './owner';
+import { DEFAULT_MAX_SAMPLES } from './decimate';
+import { ownerNow, ownerState, type CheckpointOwner, type OwnerState } from './owner';
 import {
   HISTORY_FORMAT_VERSION,
-  checkpointProblem,
   deleteLine,
   isSafeRunId,
-  parseHistoryLine,
-  parseSamples,
   runLine,
   runProblem,
-  sampleLines,
   type CheckpointFile,
   type CorruptEntry,
-  type HistoryRecord,
 } from './records';
-import { renameWithRetry } from '../util/fs';
-import { LineBuffer, appendLineBuffer, appendWholeLines, writeAll } from './append';
+import { LineBuffer, appendLineBuffer, appendWholeLines, type AppendBatch, type AppendBatchOptions } from './append';
+import { interruptedView, isNoEnt, readCheckpointFile, rmQuiet, writeAtomic } from './files';
+import { emptyIndex, insertSorted, readHistoryFrom, sortedRuns, type HistoryChunk, type Index } from './historyIndex';
 import { redactRun } from './redact';
+import { recoverInterrupted } from './recovery';
+import { SampleFiles } from './samples';
+import { watchStore } from './watch';
 
+export { INTERRUPTED_NOTE } from './files';
+export type { HistoryChunk } from './historyIndex';
+export type { AppendBatch, AppendBatchOptions } from './append';
 export { DEFAULT_MAX_SAMPLES } from './decimate';
-
-/** The note added to a run recovered after its meter died. */
-export const INTERRUPTED_NOTE = 'recovered after the meter stopped unexpectedly; energy up to the last checkpoint';
 
 /** A checkpoint from another host (or pid namespace) is only recovered once its heartbeat is this old. */
 export const DEFAULT_STALE_CHECKPOINT_MS = 24 * 3600 * 1000;
 
-/** A running run's sample file is decimated again once it holds this many times `maxSamples` points. */
-const COMPACT_FACTOR = 4;
-/** Leftover temporary files of killed writers are removed once this old. */
-const TMP_MAX_AGE_MS = 3600 * 1000;
-const READ_CHUNK = 8 * 1024 * 1024;
 
 export interface HistoryStoreOptions {
   /** Points kept per run in its sample file (default 2000). */
@@ -71,42 +64,11 @@ export interface HistoryStoreOptions {
   redactSecrets?: boolean;
 }
 
-export interface AppendBatchOptions {
-  /** every run added already passed `runProblem` (records.ts) */
-  checked?: boolean;
-  /** the line of one record, exactly as `runLine` would write it */
-  encode?: (run: Run, at: string) => string;
-}
-
-/** Records to append together (see `HistoryStore.batch`). */
-export interface AppendBatch {
-  /** Checks, redacts and encodes a record; throws for a record that cannot be stored. */
-  add(run: Run): void;
-  /** records added since the last commit */
-  readonly size: number;
-  /** bytes of their lines */
-  readonly bytes: number;
-  /** Appends the records added so far (one fsync) and starts over; throws when the write fails. */
-  commit(): void;
-}
-
 export interface HistoryLoad {
   /** Every run, newest first: the latest record per id, deletes applied, running runs from their checkpoints. */
   runs: Run[];
   /** Lines and files that could not be read; everything else was kept. */
   corrupt: CorruptEntry[];
-}
-
-/** Records read from history.jsonl after a byte offset (`loadSince`). */
-export interface HistoryChunk {
-  records: { line: number; record: HistoryRecord }[];
-  corrupt: CorruptEntry[];
-  /** A trailing line without its newline: a writer was killed mid-line, or is still writing. Not consumed. */
-  partial?: CorruptEntry;
-  /** Where the next read should start (the end of the last complete line). */
-  nextOffset: number;
-  /** The line number of the line at nextOffset. */
-  nextLine: number;
 }
 
 const ID_SPACE = 36 ** 6;
@@ -123,37 +85,10 @@ export function newRunId(startedAt: Date = new Date()): string {
   return `${stamp}-${process.pid.toString(36)}-${idSeq.toString(36).padStart(6, '0')}`;
 }
 
-interface Entry {
-  run: Run;
-  at?: string;
-}
-
-interface Index {
-  dev: number;
-  ino: number;
-  offset: number;
-  /** number of lines consumed */
-  line: number;
-  entries: Map<string, Entry>;
-  /** ids whose latest record is a delete */
-  deleted: Map<string, string>;
-  corrupt: CorruptEntry[];
-  partial?: CorruptEntry;
-  sorted?: Run[];
-}
-
 interface LiveCheckpoint {
   file: string;
   cp: CheckpointFile;
   state: OwnerState;
-}
-
-function emptyIndex(dev = 0, ino = 0): Index {
-  return { dev, ino, offset: 0, line: 0, entries: new Map(), deleted: new Map(), corrupt: [] };
-}
-
-function isNoEnt(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
 export class HistoryStore {
@@ -166,10 +101,8 @@ export class HistoryStore {
   private readonly durable: boolean;
   private redact: boolean;
   private idx: Index = emptyIndex();
-  /** the last sample-file failure reported per run, so that a broken samples folder is reported once */
-  private readonly samplesProblems = new Map<string, string>();
-  /** lines in the sample files of runs checkpointed by this process */
-  private readonly sampleCounts = new Map<string, number>();
+  /** samples/<id>.jsonl of every run */
+  private readonly sampleFiles: SampleFiles;
 
   constructor(dir: string, opts: HistoryStoreOptions = {}) {
     this.dir = path.resolve(dir);
@@ -177,6 +110,7 @@ export class HistoryStore {
     this.runningDir = path.join(this.dir, 'running');
     this.samplesDir = path.join(this.dir, 'samples');
     this.maxSamples = Math.max(2, Math.floor(opts.maxSamples ?? DEFAULT_MAX_SAMPLES));
+    this.sampleFiles = new SampleFiles(this.samplesDir, this.maxSamples, opts.durable ?? true);
     this.staleMs = opts.staleCheckpointMs ?? DEFAULT_STALE_CHECKPOINT_MS;
     this.durable = opts.durable ?? true;
     this.redact = opts.redactSecrets ?? true;
@@ -276,10 +210,10 @@ export class HistoryStore {
     const problem = runProblem(run);
     if (problem) throw new Error(`cannot checkpoint run ${JSON.stringify(run?.id)}: ${problem}`);
     const warnings: string[] = [];
-    if (newSamples.length) this.trySamples(run.id, warnings, () => this.appendSamples(run.id, newSamples));
+    if (newSamples.length) this.sampleFiles.tryWrite(run.id, warnings, () => this.sampleFiles.append(run.id, newSamples));
     fs.mkdirSync(this.runningDir, { recursive: true, mode: 0o700 });
     const body: CheckpointFile = { v: HISTORY_FORMAT_VERSION, run: this.view(run), owner: ownerNow() };
-    this.writeAtomic(this.checkpointPath(run.id), JSON.stringify(body) + '\n');
+    writeAtomic(this.checkpointPath(run.id), JSON.stringify(body) + '\n', this.durable);
     return warnings;
   }
 
@@ -293,35 +227,23 @@ export class HistoryStore {
     const problem = runProblem(run);
     if (problem) throw new Error(`cannot store run ${JSON.stringify(run?.id)}: ${problem}`);
     const warnings: string[] = [];
-    const failed = this.samplesProblems.get(run.id);
-    this.trySamples(run.id, warnings, () => {
-      run.sampleCount = this.compactSamples(run.id, this.maxSamples, true);
+    const failed = this.sampleFiles.problem(run.id);
+    this.sampleFiles.tryWrite(run.id, warnings, () => {
+      run.sampleCount = this.sampleFiles.compact(run.id, true);
     });
     const lost = warnings[0] ?? failed;
     if (lost) (run.notes ??= []).push(`power samples not saved (${lost}); the totals are complete`);
     this.appendLines([runLine(this.view(run))]);
-    this.sampleCounts.delete(run.id);
-    this.samplesProblems.delete(run.id);
+    this.sampleFiles.forget(run.id);
     rmQuiet(this.checkpointPath(run.id));
     return warnings;
-  }
-
-  /** Runs a sample-file write; a failure becomes a warning (reported once per run and reason), never an exception. */
-  private trySamples(id: string, warnings: string[], write: () => void): void {
-    try {
-      write();
-    } catch (err) {
-      const msg = `could not write the samples of run ${id} in ${this.samplesDir}: ${(err as Error).message}`;
-      if (this.samplesProblems.get(id) !== msg) warnings.push(msg);
-      this.samplesProblems.set(id, msg);
-    }
   }
 
   /** Hides a run (an append-only delete record) and removes its samples. */
   delete(id: string): void {
     if (!isSafeRunId(id)) throw new Error(`invalid run id ${JSON.stringify(id)}`);
     this.appendLines([deleteLine(id)]);
-    rmQuiet(this.samplesPath(id));
+    rmQuiet(this.sampleFiles.path(id));
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -337,7 +259,7 @@ export class HistoryStore {
     const corrupt = [...this.idx.corrupt];
     if (this.idx.partial) corrupt.push(this.idx.partial);
     const live = this.readCheckpoints(corrupt);
-    const base = this.sortedRuns();
+    const base = sortedRuns(this.idx);
     const overrides: Run[] = [];
     for (const c of live) {
       const shown = this.checkpointWins(c);
@@ -364,16 +286,7 @@ export class HistoryStore {
 
   /** The run's power samples (decimated to `max` points when given and exceeded). */
   samples(id: string, max?: number): Sample[] {
-    if (!isSafeRunId(id)) return [];
-    let text: string;
-    try {
-      text = fs.readFileSync(this.samplesPath(id), 'utf8');
-    } catch (err) {
-      if (isNoEnt(err)) return [];
-      throw err;
-    }
-    const s = parseSamples(text);
-    return max !== undefined && s.length > max ? decimateSamples(s, max) : s;
+    return this.sampleFiles.read(id, max);
   }
 
   /**
@@ -389,7 +302,7 @@ export class HistoryStore {
       throw err;
     }
     try {
-      return this.readFrom(fd, fs.fstatSync(fd).size, offset, firstLine);
+      return readHistoryFrom(fd, fs.fstatSync(fd).size, offset, firstLine);
     } finally {
       fs.closeSync(fd);
     }
@@ -404,80 +317,25 @@ export class HistoryStore {
    * Also takes over claims of recoverers that died, and removes stale temporary files.
    */
   recoverInterrupted(): Run[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.runningDir);
-    } catch (err) {
-      if (isNoEnt(err)) return [];
-      throw err;
-    }
-    const recovered: Run[] = [];
-    const myClaimSuffix = `.recovering-${process.pid}-${hostTag()}`;
-    for (const name of names) {
-      const file = path.join(this.runningDir, name);
-      let claimFrom: string | undefined;
-      let id: string | undefined;
-      if (name.endsWith('.json')) {
-        id = name.slice(0, -'.json'.length);
-        if (!isSafeRunId(id)) continue;
-        const cp = readCheckpointFile(file);
-        if (!cp || typeof cp === 'string') continue; // gone, or corrupt (load() reports it)
-        if (ownerState(cp.owner, this.staleMs) !== 'dead') continue;
-        claimFrom = file;
-      } else {
-        const m = /^(.+)\.json\.recovering-(\d+)-([0-9a-f]{8})$/.exec(name);
-        if (m) {
-          id = m[1];
-          if (!isSafeRunId(id) || name.endsWith(myClaimSuffix)) continue;
-          const sameHost = m[3] === hostTag();
-          const claimantDead = sameHost ? !pidExists(Number(m[2])) : olderThan(file, this.staleMs);
-          if (claimantDead || olderThan(file, this.staleMs)) claimFrom = file;
-        } else if (name.includes('.tmp-') && olderThan(file, TMP_MAX_AGE_MS)) {
-          rmQuiet(file);
-        }
-      }
-      if (!claimFrom || !id) continue;
-      const claim = path.join(this.runningDir, `${id}.json${myClaimSuffix}`);
-      try {
-        fs.renameSync(claimFrom, claim); // only one recoverer gets past this
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') continue; // another recoverer won
-        if (code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') continue; // held open (Windows): next time
-        throw err;
-      }
-      const run = this.completeRecovery(claim, id);
-      if (run) recovered.push(run);
-    }
-    this.removeStaleTmp(this.samplesDir);
-    return recovered;
+    return recoverInterrupted({
+      runningDir: this.runningDir,
+      samplesDir: this.samplesDir,
+      staleMs: this.staleMs,
+      recordInterrupted: (id, cp) => this.recordInterrupted(id, cp),
+    });
   }
 
-  private completeRecovery(claim: string, id: string): Run | undefined {
-    const cp = readCheckpointFile(claim);
-    if (!cp) return undefined;
-    if (typeof cp === 'string') {
-      // damaged after it was claimed: set it aside rather than retrying forever
-      try {
-        fs.renameSync(claim, path.join(this.runningDir, `${id}.json.corrupt-${Date.now()}`));
-      } catch {
-        /* another recoverer moved it */
-      }
-      return undefined;
-    }
+  /** Appends a dead meter's checkpoint as `interrupted`, unless the history already closed (or deleted) the run. */
+  private recordInterrupted(id: string, cp: CheckpointFile): Run | undefined {
     this.refresh();
-    if (this.idx.deleted.has(id) || this.hasFinalRecord(id, cp.owner)) {
-      rmQuiet(claim);
-      return undefined;
-    }
+    if (this.idx.deleted.has(id) || this.hasFinalRecord(id, cp.owner)) return undefined;
     const run = this.view(interruptedView(cp.run, cp.owner));
     const warnings: string[] = [];
-    this.trySamples(id, warnings, () => {
-      run.sampleCount = this.compactSamples(id, this.maxSamples, true);
+    this.sampleFiles.tryWrite(id, warnings, () => {
+      run.sampleCount = this.sampleFiles.compact(id, true);
     });
-    this.samplesProblems.delete(id);
+    this.sampleFiles.forget(id);
     this.appendLines([runLine(run)]);
-    rmQuiet(claim);
     return run;
   }
 
@@ -490,21 +348,6 @@ export class HistoryStore {
     return !(Date.parse(owner.heartbeatAt) > Date.parse(rec.endedAt ?? ''));
   }
 
-  private removeStaleTmp(dir: string): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (name.includes('.tmp-')) {
-        const file = path.join(dir, name);
-        if (olderThan(file, TMP_MAX_AGE_MS)) rmQuiet(file);
-      }
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------------------------
   // watching
 
@@ -513,59 +356,7 @@ export class HistoryStore {
    * Falls back to polling (1 s) where fs.watch is unavailable (some network and container file systems).
    */
   watch(onChange: () => void, debounceMs = 200): Disposable {
-    let disposed = false;
-    let timer: NodeJS.Timeout | undefined;
-    const closers: (() => void)[] = [];
-    const fire = () => {
-      if (disposed) return;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timer = undefined;
-        if (!disposed) onChange();
-      }, debounceMs);
-    };
-    const poll = (target: string) => {
-      if (disposed) return;
-      const listener = (cur: fs.Stats, prev: fs.Stats) => {
-        if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) fire();
-      };
-      fs.watchFile(target, { interval: 1000, persistent: false }, listener);
-      closers.push(() => fs.unwatchFile(target, listener));
-    };
-    const watchDir = (dir: string, relevant: (name: string | null) => boolean, pollTarget: string) => {
-      try {
-        const w = fs.watch(dir, { persistent: false }, (_event, name) => {
-          if (relevant(name === null || name === undefined ? null : String(name))) fire();
-        });
-        w.on('error', () => {
-          w.close();
-          poll(pollTarget);
-        });
-        closers.push(() => w.close());
-      } catch {
-        poll(pollTarget);
-      }
-    };
-    try {
-      fs.mkdirSync(this.runningDir, { recursive: true, mode: 0o700 });
-    } catch {
-      /* read-only location: watch what exists, poll the rest */
-    }
-    watchDir(this.dir, (n) => n === null || n === 'history.jsonl', this.historyPath);
-    watchDir(this.runningDir, (n) => n === null || !n.includes('.tmp-'), this.runningDir);
-    return {
-      dispose: () => {
-        disposed = true;
-        if (timer) clearTimeout(timer);
-        for (const close of closers.splice(0)) {
-          try {
-            close();
-          } catch {
-            /* already closed */
-          }
-        }
-      },
-    };
+    return watchStore(this, onChange, debounceMs);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -591,7 +382,7 @@ export class HistoryStore {
         this.idx.partial = undefined;
         return;
       }
-      const chunk = this.readFrom(fd, st.size, this.idx.offset, this.idx.line + 1);
+      const chunk = readHistoryFrom(fd, st.size, this.idx.offset, this.idx.line + 1);
       const idx = this.idx;
       for (const { record } of chunk.records) {
         if (record.kind === 'run') {
@@ -612,63 +403,7 @@ export class HistoryStore {
     }
   }
 
-  private readFrom(fd: number, size: number, offset: number, firstLine: number): HistoryChunk {
-    const records: HistoryChunk['records'] = [];
-    const corrupt: CorruptEntry[] = [];
-    let line = firstLine;
-    let consumed = offset;
-    let pos = offset;
-    let carry: Buffer = Buffer.alloc(0);
-    while (pos < size) {
-      const want = Math.min(READ_CHUNK, size - pos);
-      const b = Buffer.allocUnsafe(want);
-      let got = 0;
-      while (got < want) {
-        const n = fs.readSync(fd, b, got, want - got, pos + got);
-        if (n === 0) break;
-        got += n;
-      }
-      if (got === 0) break;
-      pos += got;
-      const buf = carry.length ? Buffer.concat([carry, b.subarray(0, got)]) : b.subarray(0, got);
-      const lastNl = buf.lastIndexOf(0x0a);
-      if (lastNl < 0) {
-        carry = buf;
-        continue;
-      }
-      const text = buf.toString('utf8', 0, lastNl + 1);
-      let start = 0;
-      while (start < text.length) {
-        const end = text.indexOf('\n', start);
-        let l = text.slice(start, end);
-        start = end + 1;
-        if (l.endsWith('\r')) l = l.slice(0, -1);
-        const parsed = parseHistoryLine(l);
-        if (typeof parsed === 'string') corrupt.push({ line, reason: parsed });
-        else if (parsed) records.push({ line, record: parsed });
-        line++;
-      }
-      consumed += lastNl + 1;
-      carry = buf.subarray(lastNl + 1);
-    }
-    let partial: CorruptEntry | undefined;
-    if (carry.length && carry.toString('utf8').trim().length) {
-      partial = {
-        line,
-        reason: `incomplete last line (${carry.length} bytes without a newline): a writer was stopped mid-line, or is still writing`,
-      };
-    }
-    return { records, corrupt, partial, nextOffset: consumed, nextLine: line };
-  }
 
-  private sortedRuns(): Run[] {
-    if (!this.idx.sorted) {
-      const dec = [...this.idx.entries.values()].map((e) => ({ run: e.run, k: startKey(e.run) }));
-      dec.sort((a, b) => b.k - a.k || cmpIdDesc(a.run, b.run));
-      this.idx.sorted = dec.map((d) => d.run);
-    }
-    return this.idx.sorted;
-  }
 
   // ---------------------------------------------------------------------------------------------------------------
   // internals: checkpoints
@@ -745,145 +480,11 @@ export class HistoryStore {
     return path.join(this.runningDir, `${id}.json`);
   }
 
-  private samplesPath(id: string): string {
-    if (!isSafeRunId(id)) throw new Error(`invalid run id ${JSON.stringify(id)}`);
-    return path.join(this.samplesDir, `${id}.jsonl`);
-  }
-
   /** Appends whole lines to history.jsonl on an O_APPEND descriptor (see appendWholeLines). */
   private appendLines(lines: string[]): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     appendWholeLines(this.historyPath, lines, this.durable);
   }
 
-  private appendSamples(id: string, samples: Sample[]): void {
-    const text = sampleLines(samples);
-    if (!text) return;
-    fs.mkdirSync(this.samplesDir, { recursive: true, mode: 0o700 });
-    const file = this.samplesPath(id);
-    appendWholeLines(file, [text], false);
-    let count = this.sampleCounts.get(id);
-    count = count === undefined ? countLines(file) : count + samples.length;
-    if (count > this.maxSamples * COMPACT_FACTOR) count = this.compactSamples(id, this.maxSamples, false);
-    this.sampleCounts.set(id, count);
-  }
-
-  /** Rewrites a sample file decimated to `max` points (and without torn lines); returns its sample count. */
-  private compactSamples(id: string, max: number, final: boolean): number {
-    const file = this.samplesPath(id);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      if (isNoEnt(err)) return 0;
-      throw err;
-    }
-    const all = parseSamples(text);
-    const lines = countNewlines(text) + (text.length && !text.endsWith('\n') ? 1 : 0);
-    if (all.length <= max && all.length === lines) return all.length;
-    const kept = decimateSamples(all, max);
-    this.writeAtomic(file, sampleLines(kept), final && this.durable);
-    return kept.length;
-  }
-
-  private writeAtomic(file: string, data: string, durable = this.durable): void {
-    const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      writeAll(fd, Buffer.from(data, 'utf8'));
-      if (durable) fs.fsyncSync(fd);
-    } catch (err) {
-      fs.closeSync(fd);
-      rmQuiet(tmp);
-      throw err;
-    }
-    fs.closeSync(fd);
-    try {
-      renameWithRetry(tmp, file);
-    } catch (err) {
-      rmQuiet(tmp);
-      throw err;
-    }
-  }
 }
 
-// -----------------------------------------------------------------------------------------------------------------
-// helpers
-
-/** A checkpoint as shown (and recorded) once its meter is gone. */
-function interruptedView(run: Run, owner: CheckpointOwner): Run {
-  const notes = run.notes ? [...run.notes] : [];
-  if (!notes.includes(INTERRUPTED_NOTE)) notes.push(INTERRUPTED_NOTE);
-  return { ...run, status: 'interrupted', endedAt: owner.heartbeatAt, exitCode: null, notes };
-}
-
-function readCheckpointFile(file: string): CheckpointFile | string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (isNoEnt(err)) return undefined;
-    return `unreadable: ${(err as Error).message}`;
-  }
-  let x: unknown;
-  try {
-    x = JSON.parse(text);
-  } catch (err) {
-    return `not JSON (${(err as Error).message})`;
-  }
-  return checkpointProblem(x) ?? (x as CheckpointFile);
-}
-
-function rmQuiet(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch {
-    /* already gone */
-  }
-}
-
-function olderThan(file: string, ms: number): boolean {
-  try {
-    return Date.now() - fs.statSync(file).mtimeMs > ms;
-  } catch {
-    return false;
-  }
-}
-
-function countNewlines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
-
-function countLines(file: string): number {
-  try {
-    return countNewlines(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return 0;
-  }
-}
-
-function startKey(run: Run): number {
-  const k = Date.parse(run.startedAt);
-  return Number.isFinite(k) ? k : 0;
-}
-
-function cmpIdDesc(a: Run, b: Run): number {
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-}
-
-/** Inserts into a newest-first array. */
-function insertSorted(runs: Run[], run: Run): void {
-  const k = startKey(run);
-  let lo = 0;
-  let hi = runs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const m = runs[mid];
-    const mk = startKey(m);
-    if (mk > k || (mk === k && cmpIdDesc(m, run) < 0)) lo = mid + 1;
-    else hi = mid;
-  }
-  runs.splice(lo, 0, run);
-}
