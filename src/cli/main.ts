@@ -1,36 +1,28 @@
 /**
  * `carbon-meter`: the command line over the same core as the extension, for SSH sessions and CI.
- * It writes to the same history as the extension. Each subcommand lives in its own module; register a new one in
- * COMMANDS below (one line).
+ * It writes to the same history as the extension. Each subcommand lives in its own module, loaded only when it
+ * runs (the bundle evaluates a module on its first import()), so `--version` or `history` never pay for CO2.js's
+ * tables, the meter or systeminformation; register a new one in COMMANDS below (one line).
  */
-import { UnknownRegionError } from '../core/intensity/regions';
 import { VERSION } from '../core/version';
 import { usageFromParseArgs, UsageError, warn } from './common';
-import { doctorCommand } from './doctor';
-import { exportCommand } from './export';
-import { HELP } from './help';
-import { historyCommand } from './history';
-import { importCommand } from './import';
-import { regionsCommand } from './regions';
-import { runCommand } from './run';
-import { slurmCommand } from './slurm';
 
 type Command = (args: string[]) => number | Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  history: historyCommand,
-  export: exportCommand,
-  import: importCommand,
-  regions: regionsCommand,
-  doctor: doctorCommand,
-  slurm: slurmCommand,
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run')).runCommand,
+  history: async () => (await import('./history')).historyCommand,
+  export: async () => (await import('./export')).exportCommand,
+  import: async () => (await import('./import')).importCommand,
+  regions: async () => (await import('./regions')).regionsCommand,
+  doctor: async () => (await import('./doctor')).doctorCommand,
+  slurm: async () => (await import('./slurm')).slurmCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
-    if (cmd !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, cmd)) return await COMMANDS[cmd](rest);
+    if (cmd !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, cmd)) return await (await COMMANDS[cmd]())(rest);
     switch (cmd) {
       case '--version':
       case '-v':
@@ -40,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
       case '--help':
       case '-h':
       case 'help':
-        process.stdout.write(HELP);
+        process.stdout.write((await import('./help')).HELP);
         return cmd === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command "${cmd}"`);
@@ -55,7 +47,9 @@ function reportError(err: unknown, cmd: string | undefined): number {
   const e = err as NodeJS.ErrnoException;
   const parseError = e?.code?.startsWith('ERR_PARSE_ARGS') ? usageFromParseArgs(e) : e;
   const message = oneLine(parseError instanceof Error ? parseError.message : String(err));
-  if (parseError instanceof UsageError || parseError instanceof UnknownRegionError || e?.code?.startsWith('ERR_PARSE_ARGS')) {
+  // UnknownRegionError by name: importing it would load CO2.js's tables for every command
+  const unknownRegion = parseError instanceof Error && parseError.name === 'UnknownRegionError';
+  if (parseError instanceof UsageError || unknownRegion || e?.code?.startsWith('ERR_PARSE_ARGS')) {
     warn(`${cmd ? `${cmd}: ` : ''}${message} (see 'carbon-meter ${cmd ? `${cmd} ` : ''}--help')`);
     return 2;
   }

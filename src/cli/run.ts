@@ -11,7 +11,8 @@ import { createIntensityProvider, intensityCacheDir, intensityConfigFromEnv, Int
 import { chooseRegion, createMeterEnvironment, type RegionChoice } from '../core/meter/environment';
 import { MeterHub, type Reading } from '../core/meter/meter';
 import type { Run } from '../core/types';
-import { numberOption, openStore, UsageError, warn } from './common';
+import { fastTimeZone, numberOption, openStore, UsageError, warn } from './common';
+import { guessRegionFromTimeZone } from '../core/intensity/regions';
 import { parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
 import { SignalRelay } from './signals';
 import { becomeSubreaper, notAdoptedNote } from '../core/sampling/subreaper';
@@ -34,6 +35,7 @@ export async function runCommand(args: string[]): Promise<number> {
     regionFrom: opts.region ? '--region' : 'CARBON_METER_REGION',
     pue: pueArg !== undefined ? numberOption(pueArg, 'pue', 1, 3) : undefined,
     pueFrom: opts.pue ? '--pue' : 'CARBON_METER_PUE',
+    timeZone: fastTimeZone((zone) => guessRegionFromTimeZone(zone) !== undefined),
   });
   const store = openStore(!opts.keepSecrets);
   const { hub, intensity } = await createHub(opts, store);

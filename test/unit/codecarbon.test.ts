@@ -5,13 +5,15 @@ import * as path from 'node:path';
 import {
   CODECARBON_COLUMNS,
   CODECARBON_V2_COLUMNS,
+  importedRunLine,
   parseCodeCarbonCsv,
   runsToCodeCarbonCsv,
   runsToJson,
 } from '../../src/core/history/codecarbon';
 import { CsvReader, csvField, csvRow, parseCsv, unescapeCsvCell } from '../../src/core/history/csv';
 import { importCodeCarbonFile, summariseImportProblems } from '../../src/core/history/import';
-import { runProblem } from '../../src/core/history/records';
+import { runLine, runProblem } from '../../src/core/history/records';
+import { redactRun } from '../../src/core/history/redact';
 import { HistoryStore } from '../../src/core/history/store';
 import { J_PER_KWH, type Run } from '../../src/core/types';
 import { makeRun } from '../helpers/history-runs';
@@ -450,6 +452,45 @@ describe('CodeCarbon interop', () => {
       assert.equal(again.added, 0);
       assert.equal(again.known, 300);
       assert.equal(new HistoryStore(store.dir).load().runs.length, 300);
+    });
+
+    it('importedRunLine writes exactly what runLine writes, for every shape an imported row takes', () => {
+      const odd = [
+        header,
+        row({ run_id: 'plain' }),
+        row({ run_id: 'quoted', project_name: '"say ""hi"", \\ back\tslash"', os: '' }),
+        row({ run_id: 'unicode', project_name: 'żółw 🐢 \u2028', country_iso_code: 'FRA', country_name: 'France', region: 'idf' }),
+        row({ run_id: 'cloud', cloud_provider: 'AWS', cloud_region: 'eu-west-3', country_name: 'France', gpu_model: '"2 x A100, 1 x T4"' }),
+        row({ run_id: 'parts', energy_consumed: '', cpu_energy: '1e-9', gpu_energy: '0.3333333333333333', pue: '1.58', cpu_utilization_percent: '37.5', cpu_count: '8' }),
+        row({ run_id: '', project_name: 'no-id', tracking_mode: 'machine', gpu_count: '2', codecarbon_version: '2.8.0' }),
+        row({ run_id: 'secret', project_name: 'train --api-key=abc123' }),
+        row({ run_id: 'formula', project_name: "'=HYPERLINK(1)", emissions: '1e-300', duration: '0' }),
+      ].join('\n');
+      const { runs, errors } = parseCodeCarbonCsv(odd + '\n' + row({ run_id: 'plain', duration: '30' }), { fileName: 'e.csv', fromAlpha3: (a3) => A3_TO_A2[a3] });
+      assert.deepEqual(errors, []);
+      assert.equal(runs.length, 8);
+      assert.ok(runs[0].notes!.some((n) => /superseded/.test(n)), 'a superseded note is part of the line');
+      const at = new Date(Date.UTC(2025, 5, 1)).toISOString();
+      for (const run of runs) {
+        assert.equal(importedRunLine(run, at), runLine(run, at), run.name);
+        assert.equal(importedRunLine(redactRun(run), at), runLine(redactRun(run), at), run.name);
+      }
+    });
+
+    it('importCodeCarbonFile starts on a fresh line after a torn last line, and redacts project names', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cc-import-'));
+      const file = path.join(dir, 'emissions.csv');
+      fs.writeFileSync(file, [header, row({ run_id: 'a', project_name: 'x --password=hunter2' }), row({ run_id: 'b' })].join('\n'));
+      const store = new HistoryStore(path.join(dir, 'home'), { durable: false });
+      fs.mkdirSync(store.dir, { recursive: true });
+      fs.writeFileSync(store.historyPath, '{"v":1,"kind":"run","at":"2025'); // a writer killed mid-line
+      const r = importCodeCarbonFile(store, file);
+      assert.equal(r.added, 2);
+      const load = new HistoryStore(store.dir).load();
+      assert.equal(load.runs.length, 2);
+      assert.deepEqual(load.corrupt.map((c) => c.line), [1]);
+      assert.ok(load.runs.some((x) => x.name === 'x --password=***'));
+      assert.ok(!fs.readFileSync(store.historyPath, 'utf8').includes('hunter2'));
     });
 
     it('importCodeCarbonFile says why when the file is missing, empty or not a CodeCarbon file', () => {

@@ -18,12 +18,21 @@
  * - rows are appended with pandas; a column whose value is missing may be dropped from an appended row (file.py
  *   `dropna(axis=1, how="all")`), which misaligns that row: such rows are reported and skipped.
  */
-import * as crypto from 'node:crypto';
 import type { GpuInfo, Run } from '../types';
-import { J_PER_KWH } from '../types';
-import { csvRow, parseCsv, unescapeCsvCell, type CsvRecord } from './csv';
-import { runProblem } from './records';
-import { errorMessage } from '../errors';
+import { csvRow, parseCsv } from './csv';
+import { codeCarbonHeader, codeCarbonRow, supersededNote, type CodeCarbonImportOptions } from './codecarbonRow';
+
+export {
+  CODECARBON_IMPORT_SOURCE,
+  MAX_IMPORT_DURATION_S,
+  codeCarbonHeader,
+  codeCarbonRow,
+  importedRunLine,
+  supersededNote,
+  type CodeCarbonHeader,
+  type CodeCarbonImportOptions,
+  type CodeCarbonRowError,
+} from './codecarbonRow';
 
 /** The emissions.csv header of CodeCarbon 3.x (EmissionsData field order). */
 export const CODECARBON_COLUMNS = [
@@ -79,19 +88,9 @@ export const CODECARBON_V2_COLUMNS: readonly string[] = CODECARBON_COLUMNS.filte
 );
 // 2.x put on_cloud and pue after tracking_mode, exactly where the filter leaves them.
 
-export const CODECARBON_IMPORT_SOURCE = 'CodeCarbon import';
-const IMPORT_DETAIL = 'imported from CodeCarbon';
-
 export interface CodeCarbonExportOptions {
   /** ISO 3166 alpha-2 → alpha-3 ("FR" → "FRA"), for the country_iso_code column. */
   toAlpha3?: (alpha2: string) => string | undefined;
-}
-
-export interface CodeCarbonImportOptions {
-  /** Named in the notes of imported runs. */
-  fileName?: string;
-  /** ISO 3166 alpha-3 → the region code Carbon Meter uses ("FRA" → "FR"); without it the alpha-3 code is kept. */
-  fromAlpha3?: (alpha3: string) => string | undefined;
 }
 
 export interface CodeCarbonImport {
@@ -220,104 +219,6 @@ export function runsToJson(runs: Run[]): string {
 // -----------------------------------------------------------------------------------------------------------------
 // import
 
-/** A number from a CodeCarbon cell: empty, "nan" and the like are undefined. */
-function numberCell(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const s = v.trim();
-  if (!s) return undefined;
-  const x = Number(s);
-  return Number.isFinite(x) ? x : undefined;
-}
-
-function parseGpus(model: string, count: number | undefined): GpuInfo[] {
-  const gpus: GpuInfo[] = [];
-  const m = model.trim();
-  if (m) {
-    // "2 x Tesla V100S-PCIE-32GB" or "1 x NVIDIA A100, 1 x NVIDIA T4"
-    const parts = m.split(/,\s*(?=\d+\s*x\s)/);
-    for (const part of parts) {
-      const pm = /^(\d+)\s*x\s+(.+)$/.exec(part.trim());
-      const n = pm ? Number(pm[1]) : (count ?? 1);
-      const name = pm ? pm[2].trim() : part.trim();
-      for (let k = 0; k < n && gpus.length < 1024; k++) gpus.push({ index: gpus.length, name });
-    }
-  } else if (count) {
-    for (let k = 0; k < count && k < 1024; k++) gpus.push({ index: k, name: 'unknown GPU' });
-  }
-  return gpus;
-}
-
-function importId(runId: string, project: string, timestamp: string): string {
-  const key = runId ? `codecarbon\0${runId}` : `codecarbon\0${project}\0${timestamp}`;
-  return 'cc-' + crypto.createHash('sha256').update(key).digest('hex').slice(0, 24);
-}
-
-const REQUIRED = ['timestamp', 'duration', 'emissions'];
-
-/** The longest duration an imported row may claim (ten years); anything longer is a broken row. */
-export const MAX_IMPORT_DURATION_S = 10 * 366 * 24 * 3600;
-
-/** A row (or the header) that could not be imported: its 1-based line, a short kind for summaries, and why. */
-export interface CodeCarbonRowError {
-  line: number;
-  /** what went wrong, without the row's values ("invalid duration"), to group errors in a summary */
-  kind: string;
-  reason: string;
-}
-
-/** The columns of a CodeCarbon header, or why it is not one. */
-export interface CodeCarbonHeader {
-  width: number;
-  col: Map<string, number>;
-}
-
-export function codeCarbonHeader(rec: CsvRecord): CodeCarbonHeader | CodeCarbonRowError {
-  const header = rec.fields.map((h) => h.trim().toLowerCase());
-  const col = new Map<string, number>();
-  header.forEach((h, i) => {
-    if (h && !col.has(h)) col.set(h, i);
-  });
-  const missing = REQUIRED.filter((c) => !col.has(c));
-  if (!col.has('energy_consumed') && !['cpu_energy', 'gpu_energy', 'ram_energy'].some((c) => col.has(c))) {
-    missing.push('energy_consumed');
-  }
-  if (missing.length) {
-    return { line: rec.line, kind: 'not a CodeCarbon emissions.csv', reason: `not a CodeCarbon emissions.csv: no column ${missing.join(', ')}` };
-  }
-  return { width: header.length, col };
-}
-
-/** One data row as a Run, or why it cannot be one. Never throws. */
-export function codeCarbonRow(header: CodeCarbonHeader, rec: CsvRecord, opts: CodeCarbonImportOptions = {}): Run | CodeCarbonRowError {
-  if (rec.fields.length !== header.width) {
-    return {
-      line: rec.line,
-      kind: 'wrong number of fields',
-      reason: `${rec.fields.length} fields where the header has ${header.width} (a row appended with columns dropped?)`,
-    };
-  }
-  const fields = rec.fields;
-  const get = (c: string): string => {
-    const i = header.col.get(c);
-    if (i === undefined) return '';
-    const v = fields[i];
-    // most cells need neither trimming nor unescaping: test the ends before allocating
-    const a = v.charCodeAt(0);
-    return a === 0x27 || a <= 0x20 || v.charCodeAt(v.length - 1) <= 0x20 ? unescapeCsvCell(v.trim()) : v;
-  };
-  try {
-    const result = rowToRun(get, rec.line, opts);
-    if (typeof result !== 'string') {
-      const problem = runProblem(result);
-      return problem ? { line: rec.line, kind: 'not storable', reason: `not storable: ${problem}` } : result;
-    }
-    const colon = result.indexOf(':');
-    return { line: rec.line, kind: colon > 0 ? result.slice(0, colon) : result, reason: result };
-  } catch (err) {
-    return { line: rec.line, kind: 'unreadable row', reason: `unreadable row: ${errorMessage(err)}` };
-  }
-}
-
 /**
  * Reads a CodeCarbon emissions.csv (any 2.x or 3.x header, columns in any order, optional columns missing).
  * Each run becomes a completed `Run` with source `codecarbon-import`. Rows sharing a run_id are snapshots of the
@@ -359,131 +260,4 @@ export function parseCodeCarbonCsv(text: string, opts: CodeCarbonImportOptions =
     out.runs.push(run);
   }
   return out;
-}
-
-export function supersededNote(rows: number): string {
-  return `${rows} earlier row(s) of this run_id (cumulative flushes) were superseded by this one`;
-}
-
-/** A cell that must be a finite number ≥ 0 when present: the number, undefined when empty, or why not. */
-function nonNegative(get: (c: string) => string, column: string): number | undefined | string {
-  const raw = get(column);
-  if (!raw) return undefined;
-  const x = numberCell(raw);
-  if (x === undefined) {
-    // CodeCarbon writes "nan" for unknown values; treat it as empty
-    return /^[-+]?(nan|none|null)$/i.test(raw) ? undefined : `invalid ${column}: ${JSON.stringify(raw.slice(0, 40))} is not a number`;
-  }
-  if (x < 0) return `negative ${column}: ${raw.slice(0, 40)}`;
-  return x;
-}
-
-function rowToRun(get: (c: string) => string, line: number, opts: CodeCarbonImportOptions): Run | string {
-  const timestamp = get('timestamp');
-  const endMs = Date.parse(timestamp); // no zone: local time, as CodeCarbon wrote it
-  if (!Number.isFinite(endMs)) return `invalid timestamp: ${JSON.stringify(timestamp.slice(0, 40))}`;
-  const numbers: Record<string, number | undefined> = {};
-  for (const c of ['duration', 'emissions', 'cpu_energy', 'gpu_energy', 'ram_energy', 'energy_consumed', 'cpu_power', 'gpu_power', 'ram_power', 'cpu_count', 'gpu_count', 'ram_total_size', 'cpu_utilization_percent']) {
-    const v = nonNegative(get, c);
-    if (typeof v === 'string') return v;
-    numbers[c] = v;
-  }
-  const durationS = numbers.duration;
-  if (durationS === undefined) return `invalid duration: ${JSON.stringify(get('duration').slice(0, 40))}`;
-  if (durationS > MAX_IMPORT_DURATION_S) return `invalid duration: ${get('duration').slice(0, 40)} s is more than ten years`;
-  const startMs = endMs - durationS * 1000;
-  if (!(startMs >= 0)) return `invalid timestamp: ${JSON.stringify(timestamp.slice(0, 40))} minus the duration is before 1970`;
-  const emissionsKg = numbers.emissions;
-  if (emissionsKg === undefined) return `invalid emissions: ${JSON.stringify(get('emissions').slice(0, 40))}`;
-
-  const pueCell = numberCell(get('pue'));
-  const pue = pueCell !== undefined && pueCell > 0 ? pueCell : 1;
-  const cpuE = numbers.cpu_energy;
-  const gpuE = numbers.gpu_energy;
-  const ramE = numbers.ram_energy;
-  const consumed = numbers.energy_consumed;
-  const haveParts = cpuE !== undefined || gpuE !== undefined || ramE !== undefined;
-  if (consumed === undefined && !haveParts) return 'no energy: energy_consumed and the component energies are empty';
-  const total = consumed ?? (cpuE ?? 0) + (gpuE ?? 0) + (ramE ?? 0);
-  // CodeCarbon's component energies include PUE; ours do not
-  const energyKWh = { cpu: (cpuE ?? 0) / pue, gpu: (gpuE ?? 0) / pue, ram: (ramE ?? 0) / pue, total };
-
-  const runId = get('run_id');
-  const project = get('project_name');
-  const version = get('codecarbon_version');
-  const mode = get('tracking_mode');
-  const notes: string[] = [
-    `imported from CodeCarbon${version ? ' ' + version : ''} ${opts.fileName ? `(${opts.fileName}, line ${line})` : `(line ${line})`}`,
-  ];
-  if (runId) notes.push(`CodeCarbon run_id ${runId}`);
-  if (mode === 'machine') notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
-  if (!haveParts) notes.push('the file has no per-component energy');
-
-  const cpuCount = numberCell(get('cpu_count'));
-  const utilization = numberCell(get('cpu_utilization_percent'));
-  const cpuSeconds = utilization !== undefined && cpuCount ? (utilization / 100) * durationS * cpuCount : 0;
-  if (utilization === undefined) notes.push('CPU time not in the file');
-
-  const component = (energy: number, column: string) => {
-    const meanW = durationS > 0 ? (energy * J_PER_KWH) / durationS : 0;
-    return { method: 'default' as const, detail: IMPORT_DETAIL, meanW, lastW: numberCell(get(column)) ?? meanW };
-  };
-
-  // where
-  const provider = get('cloud_provider').toLowerCase();
-  const cloudRegion = get('cloud_region');
-  const iso3 = get('country_iso_code').toUpperCase();
-  const countryName = get('country_name');
-  const subRegion = get('region');
-  let region = '';
-  let regionName: string | undefined;
-  if (provider && cloudRegion) {
-    region = `${provider}:${cloudRegion}`;
-    regionName = `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`;
-  } else if (iso3) {
-    region = opts.fromAlpha3?.(iso3) ?? iso3;
-    regionName = countryName ? `${countryName}${subRegion ? ` (${subRegion})` : ''}` : undefined;
-  }
-
-  const gpuCount = numberCell(get('gpu_count'));
-  const run: Run = {
-    id: importId(runId, project, timestamp),
-    name: project || 'codecarbon',
-    command: '',
-    cwd: '',
-    source: 'codecarbon-import',
-    startedAt: new Date(startMs).toISOString(),
-    endedAt: new Date(endMs).toISOString(),
-    durationS,
-    status: 'completed',
-    cpuSeconds,
-    energyKWh,
-    emissionsKg,
-    pue,
-    pueSource: pueCell !== undefined ? 'CodeCarbon pue column' : 'CodeCarbon default (1.0)',
-    intensity: {
-      gPerKWh: total > 0 ? (emissionsKg * 1000) / total : 0,
-      region,
-      regionName,
-      source: CODECARBON_IMPORT_SOURCE,
-      method: 'annual-average',
-      factorType: 'average',
-    },
-    power: {
-      cpu: component(energyKWh.cpu, 'cpu_power'),
-      gpu: component(energyKWh.gpu, 'gpu_power'),
-      ram: component(energyKWh.ram, 'ram_power'),
-    },
-    hardware: {
-      cpuModel: get('cpu_model') || 'unknown',
-      logicalCpus: cpuCount ?? 0,
-      ramGB: numberCell(get('ram_total_size')) ?? 0,
-      gpus: parseGpus(get('gpu_model'), gpuCount),
-      os: get('os') || undefined,
-    },
-    notes,
-  };
-  if (regionName === undefined) delete run.intensity.regionName;
-  if (run.hardware.os === undefined) delete run.hardware.os;
-  return run;
 }

@@ -1,8 +1,11 @@
 /**
- * Imports a CodeCarbon emissions.csv into the store as a stream: the file is read in 1 MiB chunks, parsed as it
- * comes (`CsvReader`), and runs are appended in batches (whole lines in 64 KiB writes, one fsync per batch), so a
- * file of any size is imported in bounded memory: what is held is one chunk, one batch, and one small entry
- * (id → duration) per distinct run, which decides between CodeCarbon's cumulative flush rows of the same run_id.
+ * Imports a CodeCarbon emissions.csv into the store as a stream: the file is read in 64 KiB chunks (the parsed
+ * records of a chunk die young, so the garbage collector never copies them), parsed as it comes (`CsvReader`),
+ * each row becomes a checked record and at once its history line (`codeCarbonRow`, `importedRunLine`), and the
+ * lines are appended in batches (whole lines in 64 KiB writes, one fsync per batch of up to 5000 runs or 8 MB), so
+ * a file of any size is imported in bounded memory: what is held is one chunk, one batch of bytes, and one small
+ * entry (id → duration) per distinct run, which decides between CodeCarbon's cumulative flush rows of the same
+ * run_id.
  *
  * Rows that cannot be read are skipped and counted by kind (with their first line numbers), never abort the import;
  * a failing write (full disk, read-only folder) stops it and says how far it got.
@@ -11,13 +14,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Run } from '../types';
-import { codeCarbonHeader, codeCarbonRow, supersededNote, type CodeCarbonHeader, type CodeCarbonImportOptions } from './codecarbon';
+import { codeCarbonHeader, codeCarbonRow, importedRunLine, supersededNote, type CodeCarbonHeader, type CodeCarbonImportOptions } from './codecarbonRow';
 import { CsvReader, type CsvRecord } from './csv';
-import type { HistoryStore } from './store';
-import { errorMessage } from '../errors';
+import type { AppendBatch, HistoryStore } from './store';
 
-const CHUNK_BYTES = 1 << 20;
-const BATCH_RUNS = 1000;
+const CHUNK_BYTES = 1 << 16;
+/** Runs per append (one fsync each), or fewer when their lines reach BATCH_BYTES: a few MB held at most. */
+const BATCH_RUNS = 5000;
+const BATCH_BYTES = 8 * 2 ** 20;
 /** Line numbers kept per kind of problem, for the summary. */
 const LINES_PER_KIND = 5;
 
@@ -61,7 +65,7 @@ export function importCodeCarbonFile(store: HistoryStore, file: string, opts: Co
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
-    out.fatal = `cannot read ${file}: ${errorMessage(err)}`;
+    out.fatal = `cannot read ${file}: ${(err as Error).message}`;
     return out;
   }
   const reader = new CsvReader();
@@ -73,7 +77,7 @@ export function importCodeCarbonFile(store: HistoryStore, file: string, opts: Co
       try {
         n = fs.readSync(fd, buf, 0, buf.length, null);
       } catch (err) {
-        out.fatal = `cannot read ${file}: ${errorMessage(err)}`;
+        out.fatal = `cannot read ${file}: ${(err as Error).message}`;
         break;
       }
       const records = n > 0 ? reader.push(decoder.write(buf.subarray(0, n))) : [...reader.push(decoder.end()), ...reader.end()];
@@ -94,7 +98,7 @@ export function importCodeCarbonFile(store: HistoryStore, file: string, opts: Co
 class Importer {
   sawHeader = false;
   private header?: CodeCarbonHeader;
-  private batch: Run[] = [];
+  private readonly batch: AppendBatch;
   /** duration of the longest row kept per id, and how many rows of the id were seen */
   private readonly seen = new Map<string, { durationS: number; rows: number }>();
   private pendingAdded = 0;
@@ -107,6 +111,8 @@ class Importer {
     private readonly out: CodeCarbonFileImport,
   ) {
     for (const r of store.load().runs) this.seen.set(r.id, { durationS: r.durationS, rows: 0 });
+    // rows are encoded as they come (codeCarbonRow checked them): only their lines wait for the batch's append
+    this.batch = store.batch({ checked: true, encode: importedRunLine });
   }
 
   /** Handles parsed records; false once the import must stop. */
@@ -129,7 +135,7 @@ class Importer {
         continue;
       }
       this.consider(run);
-      if (this.batch.length >= (this.opts.batchRuns ?? BATCH_RUNS) && !this.flush()) return false;
+      if ((this.batch.size >= (this.opts.batchRuns ?? BATCH_RUNS) || this.batch.bytes >= BATCH_BYTES) && !this.flush()) return false;
     }
     return true;
   }
@@ -139,7 +145,7 @@ class Importer {
     if (!prev) {
       this.seen.set(run.id, { durationS: run.durationS, rows: 1 });
       this.pendingAdded++;
-      this.batch.push(run);
+      this.batch.add(run);
       return;
     }
     const firstInFile = prev.rows === 0; // an id the history held before
@@ -154,7 +160,7 @@ class Importer {
     else this.out.superseded++;
     if (prev.rows > 1) run.notes?.push(supersededNote(prev.rows - 1));
     prev.durationS = run.durationS;
-    this.batch.push(run);
+    this.batch.add(run);
   }
 
   problem(line: number, kind: string, reason: string): void {
@@ -171,18 +177,16 @@ class Importer {
 
   /** Appends the batch; false (and `fatal`) when the write failed. */
   flush(): boolean {
-    if (!this.batch.length) return true;
+    if (!this.batch.size) return true;
     try {
-      this.store.appendMany(this.batch);
+      this.batch.commit();
     } catch (err) {
-      this.out.fatal = `could not write the history in ${this.store.dir}: ${errorMessage(err)}`;
-      this.batch = [];
+      this.out.fatal = `could not write the history in ${this.store.dir}: ${(err as Error).message}`;
       return false;
     }
     this.out.added += this.pendingAdded;
     this.out.updated += this.pendingUpdated;
     this.pendingAdded = this.pendingUpdated = 0;
-    this.batch = [];
     return true;
   }
 }

@@ -12,10 +12,9 @@
  *                                decimated to at most `maxSamples` points when the run ends (and along the way
  *                                for long runs, so the file stays small).
  *
- * A run whose meter died (kill -9, crash, reboot) leaves its checkpoint behind. `recoverInterrupted()` claims each
- * checkpoint whose owner is dead with an atomic rename to <id>.json.recovering-<pid>-<host tag> (one recoverer
- * wins), appends it as `interrupted` with the energy of its last checkpoint, and removes the claim. A recoverer
- * that dies holding a claim is taken over by the next one; an append that already happened is not repeated.
+ * A run whose meter died leaves its checkpoint behind; `recoverInterrupted()` appends it once (recovery.ts).
+ * The parts: append.ts (whole-line appends), historyIndex.ts (reading history.jsonl incrementally), samples.ts,
+ * recovery.ts, watch.ts, files.ts (atomic rewrites, the checkpoint file); this class ties them to one folder.
  *
  * No locks anywhere: O_APPEND and rename(2) are the only synchronisation, which also holds on Windows (NTFS appends
  * with FILE_APPEND_DATA, and MoveFileEx replaces atomically; renames that collide with a reader are retried).
@@ -27,41 +26,32 @@ import * as path from 'node:path';
 import type { Run, Sample } from '../types';
 import { Emitter, type Disposable } from '../util/events';
 import { OwnWrites, watchHistory, type ExternalChange, type HistoryAppend } from './changes';
-import { DEFAULT_MAX_SAMPLES, decimateSamples } from './decimate';
-import { hostTag, ownerNow, ownerState, pidExists, type CheckpointOwner, type OwnerState } from './owner';
+import { DEFAULT_MAX_SAMPLES } from './decimate';
+import { ownerNow, ownerState, type CheckpointOwner, type OwnerState } from './owner';
 import {
   HISTORY_FORMAT_VERSION,
-  checkpointProblem,
   deleteLine,
   isSafeRunId,
-  parseHistoryLine,
-  parseSamples,
   runLine,
   runProblem,
-  sampleLines,
   type CheckpointFile,
   type CorruptEntry,
-  type HistoryRecord,
 } from './records';
-import { renameWithRetry } from '../util/fs';
+import { LineBuffer, appendLineBuffer, appendWholeLines, type AppendBatch, type AppendBatchOptions } from './append';
+import { interruptedView, isNoEnt, readCheckpointFile, rmQuiet, writeAtomic } from './files';
+import { emptyIndex, insertSorted, readHistoryFrom, sortedRuns, type HistoryChunk, type Index } from './historyIndex';
 import { redactRun } from './redact';
-import { errorMessage } from '../errors';
+import { recoverInterrupted } from './recovery';
+import { SampleFiles } from './samples';
 
+export { INTERRUPTED_NOTE } from './files';
+export type { HistoryChunk } from './historyIndex';
+export type { AppendBatch, AppendBatchOptions } from './append';
 export { DEFAULT_MAX_SAMPLES } from './decimate';
-
-/** The note added to a run recovered after its meter died. */
-export const INTERRUPTED_NOTE = 'recovered after the meter stopped unexpectedly; energy up to the last checkpoint';
 
 /** A checkpoint from another host (or pid namespace) is only recovered once its heartbeat is this old. */
 export const DEFAULT_STALE_CHECKPOINT_MS = 24 * 3600 * 1000;
 
-/** A running run's sample file is decimated again once it holds this many times `maxSamples` points. */
-const COMPACT_FACTOR = 4;
-/** Leftover temporary files of killed writers are removed once this old. */
-const TMP_MAX_AGE_MS = 3600 * 1000;
-const READ_CHUNK = 8 * 1024 * 1024;
-/** Appends group whole lines into writes of at most this many characters (one line may be longer). */
-const WRITE_GROUP = 64 * 1024;
 
 export interface HistoryStoreOptions {
   /** Points kept per run in its sample file (default 2000). */
@@ -81,18 +71,6 @@ export interface HistoryLoad {
   corrupt: CorruptEntry[];
 }
 
-/** Records read from history.jsonl after a byte offset (`loadSince`). */
-export interface HistoryChunk {
-  records: { line: number; record: HistoryRecord }[];
-  corrupt: CorruptEntry[];
-  /** A trailing line without its newline: a writer was killed mid-line, or is still writing. Not consumed. */
-  partial?: CorruptEntry;
-  /** Where the next read should start (the end of the last complete line). */
-  nextOffset: number;
-  /** The line number of the line at nextOffset. */
-  nextLine: number;
-}
-
 const ID_SPACE = 36 ** 6;
 let idSeq = crypto.randomInt(0, ID_SPACE);
 
@@ -107,37 +85,10 @@ export function newRunId(startedAt: Date = new Date()): string {
   return `${stamp}-${process.pid.toString(36)}-${idSeq.toString(36).padStart(6, '0')}`;
 }
 
-interface Entry {
-  run: Run;
-  at?: string;
-}
-
-interface Index {
-  dev: number;
-  ino: number;
-  offset: number;
-  /** number of lines consumed */
-  line: number;
-  entries: Map<string, Entry>;
-  /** ids whose latest record is a delete */
-  deleted: Map<string, string>;
-  corrupt: CorruptEntry[];
-  partial?: CorruptEntry;
-  sorted?: Run[];
-}
-
 interface LiveCheckpoint {
   file: string;
   cp: CheckpointFile;
   state: OwnerState;
-}
-
-function emptyIndex(dev = 0, ino = 0): Index {
-  return { dev, ino, offset: 0, line: 0, entries: new Map(), deleted: new Map(), corrupt: [] };
-}
-
-function isNoEnt(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
 export class HistoryStore {
@@ -150,10 +101,8 @@ export class HistoryStore {
   private readonly durable: boolean;
   private redact: boolean;
   private idx: Index = emptyIndex();
-  /** the last sample-file failure reported per run, so that a broken samples folder is reported once */
-  private readonly samplesProblems = new Map<string, string>();
-  /** lines in the sample files of runs checkpointed by this process */
-  private readonly sampleCounts = new Map<string, number>();
+  /** samples/<id>.jsonl of every run */
+  private readonly sampleFiles: SampleFiles;
   /** this store's own writes, which its watcher skips (changes.ts) */
   private readonly own = new OwnWrites();
   private readonly _onAppended = new Emitter<HistoryAppend>();
@@ -166,6 +115,7 @@ export class HistoryStore {
     this.runningDir = path.join(this.dir, 'running');
     this.samplesDir = path.join(this.dir, 'samples');
     this.maxSamples = Math.max(2, Math.floor(opts.maxSamples ?? DEFAULT_MAX_SAMPLES));
+    this.sampleFiles = new SampleFiles(this.samplesDir, this.maxSamples, opts.durable ?? true);
     this.staleMs = opts.staleCheckpointMs ?? DEFAULT_STALE_CHECKPOINT_MS;
     this.durable = opts.durable ?? true;
     this.redact = opts.redactSecrets ?? true;
@@ -214,17 +164,46 @@ export class HistoryStore {
     this.appendMany([run]);
   }
 
-  /** Appends several records (an import): every record is checked first, then whole lines in writes of up to 64 KiB. */
+  /** Appends several records: every record is checked first, then whole lines in writes of up to 64 KiB, one fsync. */
   appendMany(runs: Run[]): void {
+    const batch = this.batch();
+    for (const run of runs) batch.add(run);
+    batch.commit();
+    if (runs.length) this._onAppended.fire({ runs: runs.map((r) => this.view(r)), deletedIds: [] });
+  }
+
+  /**
+   * A batch of appends for an import: `add` checks (unless the caller already did, `checked`), redacts and encodes
+   * each record at once, so only its line is held until `commit` appends them all (whole lines in writes of up to
+   * 64 KiB, one fsync). `encode` is a faster equivalent of `runLine` for records of a known shape.
+   */
+  batch(opts: AppendBatchOptions = {}): AppendBatch {
     const at = new Date().toISOString();
-    const lines = runs.map((run) => {
-      const problem = runProblem(run);
-      if (problem) throw new Error(`cannot store run ${JSON.stringify((run as Partial<Run>)?.id)}: ${problem}`);
-      return runLine(this.view(run), at);
-    });
-    if (!lines.length) return;
-    this.appendLines(lines);
-    this._onAppended.fire({ runs: runs.map((r) => this.view(r)), deletedIds: [] });
+    const encode = opts.encode ?? runLine;
+    const lines = new LineBuffer();
+    return {
+      add: (run) => {
+        const problem = opts.checked ? undefined : runProblem(run);
+        if (problem) throw new Error(`cannot store run ${JSON.stringify((run as Partial<Run>)?.id)}: ${problem}`);
+        lines.add(encode(this.view(run), at));
+      },
+      get size() {
+        return lines.lines;
+      },
+      get bytes() {
+        return lines.bytes;
+      },
+      commit: () => {
+        try {
+          if (lines.lines) {
+            fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+            appendLineBuffer(this.historyPath, lines, this.durable, this.ownAppend);
+          }
+        } finally {
+          lines.clear();
+        }
+      },
+    };
   }
 
   /**
@@ -237,10 +216,10 @@ export class HistoryStore {
     const problem = runProblem(run);
     if (problem) throw new Error(`cannot checkpoint run ${JSON.stringify(run?.id)}: ${problem}`);
     const warnings: string[] = [];
-    if (newSamples.length) this.trySamples(run.id, warnings, () => this.appendSamples(run.id, newSamples));
+    if (newSamples.length) this.sampleFiles.tryWrite(run.id, warnings, () => this.sampleFiles.append(run.id, newSamples));
     fs.mkdirSync(this.runningDir, { recursive: true, mode: 0o700 });
     const body: CheckpointFile = { v: HISTORY_FORMAT_VERSION, run: this.view(run), owner: ownerNow() };
-    this.writeAtomic(this.checkpointPath(run.id), JSON.stringify(body) + '\n');
+    writeAtomic(this.checkpointPath(run.id), JSON.stringify(body) + '\n', this.durable);
     this.ownCheckpoint(run.id);
     return warnings;
   }
@@ -255,37 +234,25 @@ export class HistoryStore {
     const problem = runProblem(run);
     if (problem) throw new Error(`cannot store run ${JSON.stringify(run?.id)}: ${problem}`);
     const warnings: string[] = [];
-    const failed = this.samplesProblems.get(run.id);
-    this.trySamples(run.id, warnings, () => {
-      run.sampleCount = this.compactSamples(run.id, this.maxSamples, true);
+    const failed = this.sampleFiles.problem(run.id);
+    this.sampleFiles.tryWrite(run.id, warnings, () => {
+      run.sampleCount = this.sampleFiles.compact(run.id, true);
     });
     const lost = warnings[0] ?? failed;
     if (lost) (run.notes ??= []).push(`power samples not saved (${lost}); the totals are complete`);
     this.appendLines([runLine(this.view(run))]);
-    this.sampleCounts.delete(run.id);
-    this.samplesProblems.delete(run.id);
+    this.sampleFiles.forget(run.id);
     rmQuiet(this.checkpointPath(run.id));
     this.ownCheckpoint(run.id);
     this._onAppended.fire({ runs: [this.view(run)], deletedIds: [] });
     return warnings;
   }
 
-  /** Runs a sample-file write; a failure becomes a warning (reported once per run and reason), never an exception. */
-  private trySamples(id: string, warnings: string[], write: () => void): void {
-    try {
-      write();
-    } catch (err) {
-      const msg = `could not write the samples of run ${id} in ${this.samplesDir}: ${errorMessage(err)}`;
-      if (this.samplesProblems.get(id) !== msg) warnings.push(msg);
-      this.samplesProblems.set(id, msg);
-    }
-  }
-
   /** Hides a run (an append-only delete record) and removes its samples. */
   delete(id: string): void {
     if (!isSafeRunId(id)) throw new Error(`invalid run id ${JSON.stringify(id)}`);
     this.appendLines([deleteLine(id)]);
-    rmQuiet(this.samplesPath(id));
+    rmQuiet(this.sampleFiles.path(id));
     this._onAppended.fire({ runs: [], deletedIds: [id] });
   }
 
@@ -302,7 +269,7 @@ export class HistoryStore {
     const corrupt = [...this.idx.corrupt];
     if (this.idx.partial) corrupt.push(this.idx.partial);
     const live = this.readCheckpoints(corrupt);
-    const base = this.sortedRuns();
+    const base = sortedRuns(this.idx);
     const overrides: Run[] = [];
     for (const c of live) {
       const shown = this.checkpointWins(c);
@@ -329,27 +296,7 @@ export class HistoryStore {
 
   /** The run's power samples (decimated to `max` points when given and exceeded). */
   samples(id: string, max?: number): Sample[] {
-    if (!isSafeRunId(id)) return [];
-    let text: string;
-    try {
-      text = fs.readFileSync(this.samplesPath(id), 'utf8');
-    } catch (err) {
-      if (isNoEnt(err)) return [];
-      throw err;
-    }
-    const s = parseSamples(text);
-    return max !== undefined && s.length > max ? decimateSamples(s, max) : s;
-  }
-
-  /** What identifies the current content of a run's sample file (size and mtime), or undefined when it has none. */
-  samplesStamp(id: string): string | undefined {
-    if (!isSafeRunId(id)) return undefined;
-    try {
-      const st = fs.statSync(this.samplesPath(id));
-      return `${st.size}:${st.mtimeMs}`;
-    } catch {
-      return undefined;
-    }
+    return this.sampleFiles.read(id, max);
   }
 
   /**
@@ -365,7 +312,7 @@ export class HistoryStore {
       throw err;
     }
     try {
-      return this.readFrom(fd, fs.fstatSync(fd).size, offset, firstLine);
+      return readHistoryFrom(fd, fs.fstatSync(fd).size, offset, firstLine);
     } finally {
       fs.closeSync(fd);
     }
@@ -380,80 +327,25 @@ export class HistoryStore {
    * Also takes over claims of recoverers that died, and removes stale temporary files.
    */
   recoverInterrupted(): Run[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.runningDir);
-    } catch (err) {
-      if (isNoEnt(err)) return [];
-      throw err;
-    }
-    const recovered: Run[] = [];
-    const myClaimSuffix = `.recovering-${process.pid}-${hostTag()}`;
-    for (const name of names) {
-      const file = path.join(this.runningDir, name);
-      let claimFrom: string | undefined;
-      let id: string | undefined;
-      if (name.endsWith('.json')) {
-        id = name.slice(0, -'.json'.length);
-        if (!isSafeRunId(id)) continue;
-        const cp = readCheckpointFile(file);
-        if (!cp || typeof cp === 'string') continue; // gone, or corrupt (load() reports it)
-        if (ownerState(cp.owner, this.staleMs) !== 'dead') continue;
-        claimFrom = file;
-      } else {
-        const m = /^(.+)\.json\.recovering-(\d+)-([0-9a-f]{8})$/.exec(name);
-        if (m) {
-          id = m[1];
-          if (!isSafeRunId(id) || name.endsWith(myClaimSuffix)) continue;
-          const sameHost = m[3] === hostTag();
-          const claimantDead = sameHost ? !pidExists(Number(m[2])) : olderThan(file, this.staleMs);
-          if (claimantDead || olderThan(file, this.staleMs)) claimFrom = file;
-        } else if (name.includes('.tmp-') && olderThan(file, TMP_MAX_AGE_MS)) {
-          rmQuiet(file);
-        }
-      }
-      if (!claimFrom || !id) continue;
-      const claim = path.join(this.runningDir, `${id}.json${myClaimSuffix}`);
-      try {
-        fs.renameSync(claimFrom, claim); // only one recoverer gets past this
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') continue; // another recoverer won
-        if (code === 'EPERM' || code === 'EACCES' || code === 'EBUSY') continue; // held open (Windows): next time
-        throw err;
-      }
-      const run = this.completeRecovery(claim, id);
-      if (run) recovered.push(run);
-    }
-    this.removeStaleTmp(this.samplesDir);
-    return recovered;
+    return recoverInterrupted({
+      runningDir: this.runningDir,
+      samplesDir: this.samplesDir,
+      staleMs: this.staleMs,
+      recordInterrupted: (id, cp) => this.recordInterrupted(id, cp),
+    });
   }
 
-  private completeRecovery(claim: string, id: string): Run | undefined {
-    const cp = readCheckpointFile(claim);
-    if (!cp) return undefined;
-    if (typeof cp === 'string') {
-      // damaged after it was claimed: set it aside rather than retrying forever
-      try {
-        fs.renameSync(claim, path.join(this.runningDir, `${id}.json.corrupt-${Date.now()}`));
-      } catch {
-        /* another recoverer moved it */
-      }
-      return undefined;
-    }
+  /** Appends a dead meter's checkpoint as `interrupted`, unless the history already closed (or deleted) the run. */
+  private recordInterrupted(id: string, cp: CheckpointFile): Run | undefined {
     this.refresh();
-    if (this.idx.deleted.has(id) || this.hasFinalRecord(id, cp.owner)) {
-      rmQuiet(claim);
-      return undefined;
-    }
+    if (this.idx.deleted.has(id) || this.hasFinalRecord(id, cp.owner)) return undefined;
     const run = this.view(interruptedView(cp.run, cp.owner));
     const warnings: string[] = [];
-    this.trySamples(id, warnings, () => {
-      run.sampleCount = this.compactSamples(id, this.maxSamples, true);
+    this.sampleFiles.tryWrite(id, warnings, () => {
+      run.sampleCount = this.sampleFiles.compact(id, true);
     });
-    this.samplesProblems.delete(id);
+    this.sampleFiles.forget(id);
     this.appendLines([runLine(run)]);
-    rmQuiet(claim);
     this._onAppended.fire({ runs: [run], deletedIds: [] });
     return run;
   }
@@ -467,21 +359,6 @@ export class HistoryStore {
     return !(Date.parse(owner.heartbeatAt) > Date.parse(rec.endedAt ?? ''));
   }
 
-  private removeStaleTmp(dir: string): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (name.includes('.tmp-')) {
-        const file = path.join(dir, name);
-        if (olderThan(file, TMP_MAX_AGE_MS)) rmQuiet(file);
-      }
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------------------------
   // watching
 
@@ -491,6 +368,17 @@ export class HistoryStore {
    */
   watch(onChange: (change: ExternalChange) => void, debounceMs = 200): Disposable {
     return watchHistory(this, this.own, onChange, debounceMs);
+  }
+
+  /** What identifies the current content of a run's sample file (size and mtime), or undefined when it has none. */
+  samplesStamp(id: string): string | undefined {
+    if (!isSafeRunId(id)) return undefined;
+    try {
+      const st = fs.statSync(this.sampleFiles.path(id));
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return undefined;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -516,7 +404,7 @@ export class HistoryStore {
         this.idx.partial = undefined;
         return;
       }
-      const chunk = this.readFrom(fd, st.size, this.idx.offset, this.idx.line + 1);
+      const chunk = readHistoryFrom(fd, st.size, this.idx.offset, this.idx.line + 1);
       const idx = this.idx;
       for (const { record } of chunk.records) {
         if (record.kind === 'run') {
@@ -537,63 +425,7 @@ export class HistoryStore {
     }
   }
 
-  private readFrom(fd: number, size: number, offset: number, firstLine: number): HistoryChunk {
-    const records: HistoryChunk['records'] = [];
-    const corrupt: CorruptEntry[] = [];
-    let line = firstLine;
-    let consumed = offset;
-    let pos = offset;
-    let carry: Buffer = Buffer.alloc(0);
-    while (pos < size) {
-      const want = Math.min(READ_CHUNK, size - pos);
-      const b = Buffer.allocUnsafe(want);
-      let got = 0;
-      while (got < want) {
-        const n = fs.readSync(fd, b, got, want - got, pos + got);
-        if (n === 0) break;
-        got += n;
-      }
-      if (got === 0) break;
-      pos += got;
-      const buf = carry.length ? Buffer.concat([carry, b.subarray(0, got)]) : b.subarray(0, got);
-      const lastNl = buf.lastIndexOf(0x0a);
-      if (lastNl < 0) {
-        carry = buf;
-        continue;
-      }
-      const text = buf.toString('utf8', 0, lastNl + 1);
-      let start = 0;
-      while (start < text.length) {
-        const end = text.indexOf('\n', start);
-        let l = text.slice(start, end);
-        start = end + 1;
-        if (l.endsWith('\r')) l = l.slice(0, -1);
-        const parsed = parseHistoryLine(l);
-        if (typeof parsed === 'string') corrupt.push({ line, reason: parsed });
-        else if (parsed) records.push({ line, record: parsed });
-        line++;
-      }
-      consumed += lastNl + 1;
-      carry = buf.subarray(lastNl + 1);
-    }
-    let partial: CorruptEntry | undefined;
-    if (carry.length && carry.toString('utf8').trim().length) {
-      partial = {
-        line,
-        reason: `incomplete last line (${carry.length} bytes without a newline): a writer was stopped mid-line, or is still writing`,
-      };
-    }
-    return { records, corrupt, partial, nextOffset: consumed, nextLine: line };
-  }
 
-  private sortedRuns(): Run[] {
-    if (!this.idx.sorted) {
-      const dec = [...this.idx.entries.values()].map((e) => ({ run: e.run, k: startKey(e.run) }));
-      dec.sort((a, b) => b.k - a.k || cmpIdDesc(a.run, b.run));
-      this.idx.sorted = dec.map((d) => d.run);
-    }
-    return this.idx.sorted;
-  }
 
   // ---------------------------------------------------------------------------------------------------------------
   // internals: checkpoints
@@ -670,16 +502,15 @@ export class HistoryStore {
     return path.join(this.runningDir, `${id}.json`);
   }
 
-  private samplesPath(id: string): string {
-    if (!isSafeRunId(id)) throw new Error(`invalid run id ${JSON.stringify(id)}`);
-    return path.join(this.samplesDir, `${id}.jsonl`);
-  }
-
   /** Appends whole lines to history.jsonl on an O_APPEND descriptor (see appendWholeLines), noted as its own. */
   private appendLines(lines: string[]): void {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    appendWholeLines(this.historyPath, lines, this.durable, (dev, ino, before, bytes, after) => this.own.appended(dev, ino, before, bytes, after));
+    appendWholeLines(this.historyPath, lines, this.durable, this.ownAppend);
   }
+
+  /** Notes an own append (the watcher skips it). */
+  private readonly ownAppend = (dev: number, ino: number, before: number, bytes: number, after: number): void =>
+    this.own.appended(dev, ino, before, bytes, after);
 
   /** Notes an own checkpoint write or removal (the watcher skips it). */
   private ownCheckpoint(id: string): void {
@@ -692,182 +523,5 @@ export class HistoryStore {
     this.own.checkpointed(id, mtimeMs);
   }
 
-  private appendSamples(id: string, samples: Sample[]): void {
-    const text = sampleLines(samples);
-    if (!text) return;
-    fs.mkdirSync(this.samplesDir, { recursive: true, mode: 0o700 });
-    const file = this.samplesPath(id);
-    appendWholeLines(file, [text], false);
-    let count = this.sampleCounts.get(id);
-    count = count === undefined ? countLines(file) : count + samples.length;
-    if (count > this.maxSamples * COMPACT_FACTOR) count = this.compactSamples(id, this.maxSamples, false);
-    this.sampleCounts.set(id, count);
-  }
-
-  /** Rewrites a sample file decimated to `max` points (and without torn lines); returns its sample count. */
-  private compactSamples(id: string, max: number, final: boolean): number {
-    const file = this.samplesPath(id);
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      if (isNoEnt(err)) return 0;
-      throw err;
-    }
-    const all = parseSamples(text);
-    const lines = countNewlines(text) + (text.length && !text.endsWith('\n') ? 1 : 0);
-    if (all.length <= max && all.length === lines) return all.length;
-    const kept = decimateSamples(all, max);
-    this.writeAtomic(file, sampleLines(kept), final && this.durable);
-    return kept.length;
-  }
-
-  private writeAtomic(file: string, data: string, durable = this.durable): void {
-    const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      writeAll(fd, Buffer.from(data, 'utf8'));
-      if (durable) fs.fsyncSync(fd);
-    } catch (err) {
-      fs.closeSync(fd);
-      rmQuiet(tmp);
-      throw err;
-    }
-    fs.closeSync(fd);
-    try {
-      renameWithRetry(tmp, file);
-    } catch (err) {
-      rmQuiet(tmp);
-      throw err;
-    }
-  }
 }
 
-// -----------------------------------------------------------------------------------------------------------------
-// helpers
-
-/** A checkpoint as shown (and recorded) once its meter is gone. */
-function interruptedView(run: Run, owner: CheckpointOwner): Run {
-  const notes = run.notes ? [...run.notes] : [];
-  if (!notes.includes(INTERRUPTED_NOTE)) notes.push(INTERRUPTED_NOTE);
-  return { ...run, status: 'interrupted', endedAt: owner.heartbeatAt, exitCode: null, notes };
-}
-
-function readCheckpointFile(file: string): CheckpointFile | string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (isNoEnt(err)) return undefined;
-    return `unreadable: ${errorMessage(err)}`;
-  }
-  let x: unknown;
-  try {
-    x = JSON.parse(text);
-  } catch (err) {
-    return `not JSON (${errorMessage(err)})`;
-  }
-  return checkpointProblem(x) ?? (x as CheckpointFile);
-}
-
-/**
- * Opens `file` with O_APPEND (creating it), starts on a fresh line if the file ends in a torn line, and writes each
- * line with one write call, so that concurrent appenders never interleave. (The end-of-file check can see another
- * writer's line half-copied, as Linux grows the size page by page; the cost of that race is a blank line, which
- * readers skip.)
- */
-function appendWholeLines(
-  file: string,
-  lines: string[],
-  durable: boolean,
-  written?: (dev: number, ino: number, before: number, bytes: number, after: number) => void,
-): void {
-  const fd = fs.openSync(file, 'a+', 0o600);
-  try {
-    const st = fs.fstatSync(fd);
-    const size = st.size;
-    let prefix = '';
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      fs.readSync(fd, last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) prefix = '\n';
-    }
-    // whole lines, grouped into writes of up to WRITE_GROUP bytes: an O_APPEND write lands in one piece, so other
-    // appenders still never see a line cut (a batch of 5000 imported runs is a hundred writes, not 5000)
-    let group = prefix;
-    let bytes = 0;
-    for (const line of lines) {
-      if (group.length && group.length + line.length > WRITE_GROUP) {
-        bytes += writeAll(fd, Buffer.from(group, 'utf8'));
-        group = '';
-      }
-      group += line;
-    }
-    if (group.length) bytes += writeAll(fd, Buffer.from(group, 'utf8'));
-    if (durable) fs.fdatasyncSync(fd);
-    if (written) written(st.dev, st.ino, size, bytes, fs.fstatSync(fd).size);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** write(2) until done. A regular file only writes short on a full disk or a signal; one call is the normal case. */
-function writeAll(fd: number, buf: Buffer): number {
-  let off = 0;
-  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
-  return off;
-}
-
-function rmQuiet(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch {
-    /* already gone */
-  }
-}
-
-function olderThan(file: string, ms: number): boolean {
-  try {
-    return Date.now() - fs.statSync(file).mtimeMs > ms;
-  } catch {
-    return false;
-  }
-}
-
-function countNewlines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
-
-function countLines(file: string): number {
-  try {
-    return countNewlines(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return 0;
-  }
-}
-
-function startKey(run: Run): number {
-  const k = Date.parse(run.startedAt);
-  return Number.isFinite(k) ? k : 0;
-}
-
-function cmpIdDesc(a: Run, b: Run): number {
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-}
-
-/** Inserts into a newest-first array. */
-function insertSorted(runs: Run[], run: Run): void {
-  const k = startKey(run);
-  let lo = 0;
-  let hi = runs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const m = runs[mid];
-    const mk = startKey(m);
-    if (mk > k || (mk === k && cmpIdDesc(m, run) < 0)) lo = mid + 1;
-    else hi = mid;
-  }
-  runs.splice(lo, 0, run);
-}
