@@ -63,15 +63,16 @@ export async function waitForGreenerStart(o: StartWaitOptions): Promise<{ go: bo
     say(`--start-within: running now: ${plan.reason}`);
     return { go: true, schedule: { startedNowReason: plan.reason } };
   }
+  // the signals are ours before the wait is announced: a Ctrl-C right after the line must find the handler
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
   const a = plan.advice;
   say(
     `waiting until ${formatClock(a.startMs, requestedAt)} (in ${formatDuration((a.startMs - requestedAt) / 1000)}) for a greener start: ` +
       `${Math.round(a.meanGPerKWh)} instead of ${Math.round(a.nowMeanGPerKWh)} g/kWh, ${formatPercent(-a.savingFraction)} for a run like this one (${assumed.from}; ${plan.source}). Ctrl-C starts nothing.`,
   );
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of signals) process.on(s, onSignal);
   try {
     const go = await waitUntil(a.startMs, clock, abort.signal);
     if (!go) {
