@@ -4,7 +4,7 @@
  * file metered in a terminal, debug it metered, show its runs.
  *
  * Thin glue over src/core/codelens: detection is cached per document (or notebook) version and skips files over
- * 1 MB; runs are matched to files through their command lines (RunFileIndex), rebuilt after the history changes,
+ * 1 MB; a Python file's detection after an edit re-reads only the top-level statements the edit touched; runs are matched to files through their command lines (RunFileIndex), rebuilt after the history changes,
  * which refreshes the lenses at most once per REFRESH_DEBOUNCE_MS (never per sample).
  */
 import * as path from 'node:path';
@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import { isTrainingCommand } from '../core/classify';
 import {
   detectNotebookEntrypointsSync,
-  detectTrainingEntrypointsSync,
+  DocumentDetectors,
   fileLensText,
   initDetector,
   isDetectorReady,
@@ -49,6 +49,8 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   private index?: RunFileIndex;
   private next?: NextRunContext;
   private readonly detections = new VersionedCache<TrainingEntrypoint[]>();
+  /** Each open Python file's top-level statements, so that an edit re-reads only those it touched. */
+  private readonly documents = new DocumentDetectors();
   private readonly notebookDetections = new VersionedCache<NotebookCellEntrypoint[]>();
   private refreshTimer?: NodeJS.Timeout;
   /** Why the Python parser could not load (then no lens is shown, and loading is not tried again). */
@@ -67,7 +69,10 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
           this.changed.fire();
         }
       }),
-      vscode.workspace.onDidCloseTextDocument((d) => this.detections.delete(d.uri.toString())),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.detections.delete(d.uri.toString());
+        this.documents.delete(d.uri.toString());
+      }),
       vscode.workspace.onDidCloseNotebookDocument((nb) => this.notebookDetections.delete(nb.uri.toString())),
       vscode.commands.registerCommand('carbonMeter.runFileMetered', (uri?: vscode.Uri) => this.runFile(uri)),
       vscode.commands.registerCommand('carbonMeter.debugFileMetered', (uri?: vscode.Uri) => this.debugFile(uri)),
@@ -158,7 +163,7 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   private detect(document: vscode.TextDocument): TrainingEntrypoint[] {
     return this.detections.get(document.uri.toString(), document.version, () => {
       const last = document.lineAt(document.lineCount - 1).range.end;
-      return document.offsetAt(last) > MAX_CODELENS_FILE_CHARS ? [] : detectTrainingEntrypointsSync(document.getText());
+      return document.offsetAt(last) > MAX_CODELENS_FILE_CHARS ? [] : this.documents.detect(document.uri.toString(), document.getText());
     });
   }
 
@@ -385,6 +390,7 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   dispose(): void {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     for (const d of this.disposables) d.dispose();
+    this.documents.clear();
   }
 }
 

@@ -11,8 +11,10 @@
  * keeps it from reusing most of the old tree), while parsing a 30-line function alone costs well under 1 ms.
  *
  * Where the slice is not a self-contained piece of Python, it is widened: a chunk with a syntax error (an unclosed
- * bracket or string may reach far) is always re-parsed with the edited region, and a region that parses with an
- * error takes in its neighbours (an indented line below a `def`, a decorator above one). So whenever the file
+ * bracket or string may reach far) is always re-parsed with the edited region, a region takes in the statement
+ * above an indented first line and below a decorator or a header, and a region that parses with an error takes in
+ * 1, 2, 4… neighbours on each side until it parses or is the whole file (so an edit that leaves a syntax error costs
+ * up to a full parse). So whenever the file
  * parses without error, the chunks are those a full parse gives; test/unit/codelens.incremental.test.ts checks
  * this against full parses over random edits.
  *
@@ -24,9 +26,6 @@ import { assemble, chunkEvidence, chunkShape, fileContext, hasLoss, relevantKey,
 import { chooseLenses, type DetectOptions, type TrainingEntrypoint } from './lenses';
 import { parsePython } from './parser';
 import { topLevelStatements } from './python';
-
-/** Times a region with a syntax error takes in a neighbour on each side before it is accepted as is. */
-const WIDEN_ROUNDS = 1;
 
 /** One document's chunks, kept between calls. */
 export class PythonDocument {
@@ -71,8 +70,13 @@ export class PythonDocument {
   }
 
   /** Statements of the whole document as the chunks hold them (absolute lines), for tests. */
-  statementLines(): { line: number; text: string }[] {
-    return this.chunks.flatMap((c) => c.stmts.map((s) => ({ line: c.line + s.line, text: s.text })));
+  statementLines(): { line: number; text: string; blockEnd: number }[] {
+    const out: { line: number; text: string; blockEnd: number }[] = [];
+    for (const c of this.chunks) {
+      const base = out.length;
+      for (const s of c.stmts) out.push({ line: c.line + s.line, text: s.text, blockEnd: base + s.blockEnd });
+    }
+    return out;
   }
 
   private replaceAll(source: string): void {
@@ -102,16 +106,21 @@ export class PythonDocument {
     const chunks = this.chunks;
     const delta = newEnd - oldEnd;
     // whole lines around the edit, in the old text
-    let from = old.lastIndexOf('\n', a - 1) + 1;
+    let from = a > 0 ? old.lastIndexOf('\n', a - 1) + 1 : 0; // (lastIndexOf reads -1 as 0)
     let to = old.indexOf('\n', oldEnd);
     if (to < 0) to = old.length;
-    // the chunks they touch, and every chunk with a syntax error
+    // every chunk with a syntax error is read again (what it means may depend on what follows)
+    for (const c of chunks) {
+      if (!c.hasError) continue;
+      from = Math.min(from, c.start);
+      to = Math.max(to, c.start + c.text.length);
+    }
+    // the chunks the region touches, all of them between the first and the last
     let first = chunks.length;
     let last = -1;
     for (let k = 0; k < chunks.length; k++) {
       const c = chunks[k];
-      const end = c.start + c.text.length;
-      if ((end >= from && c.start <= to) || c.hasError) {
+      if (c.start + c.text.length >= from && c.start <= to) {
         first = Math.min(first, k);
         last = k;
       }
@@ -129,14 +138,18 @@ export class PythonDocument {
       // a region must start and end where top-level statements do: not on an indented line or an `else:`, not
       // before the block of a header or the definition of a decorator
       while (first > 0 && needsPrevious(source, from, to + delta)) from = chunks[--first].start;
-      while (last < chunks.length - 1 && needsNext(source, from, to + delta)) to = chunks[++last].start + chunks[last].text.length;
+      while (last < chunks.length - 1 && (needsNext(source, from, to + delta) || continues(chunks[last + 1]))) to = chunks[++last].start + chunks[last].text.length;
       const text = source.slice(from, to + delta);
       const fresh = text.trim() ? this.read(text, from, lineAt(source, from, chunks, first)) : [];
-      if (fresh.some((c) => c.hasError) && round < WIDEN_ROUNDS && (first > 0 || last < chunks.length - 1)) {
-        // an error may come from a cut: try again with a neighbour on each side
+      if (fresh.some((c) => c.hasError) && (first > 0 || last < chunks.length - 1)) {
+        // an error may come from a cut (a string or bracket that the old chunks closed elsewhere): try again with
+        // 1, 2, 4… neighbours on each side, up to the whole file, so that a file without errors is always read right
         for (const c of fresh) c.tree.release();
-        if (first > 0) from = chunks[--first].start;
-        if (last < chunks.length - 1) to = chunks[++last].start + chunks[last].text.length;
+        const widen = 2 ** round;
+        first = Math.max(0, first - widen);
+        last = Math.min(chunks.length - 1, last + widen);
+        from = Math.min(from, chunks[first].start);
+        to = Math.max(to, chunks[last].start + chunks[last].text.length);
         continue;
       }
       const lineDelta = countLines(source, from, to + delta) - countLines(old, from, to);
@@ -206,6 +219,12 @@ function needsPrevious(source: string, from: number, to: number): boolean {
   return line !== undefined && /^(?:[ \t]|(?:else|elif|except|finally)\b)/.test(line);
 }
 
+/** Is this chunk the rest of the statement before it (an indented line, an `else:`), left so by an earlier edit? */
+function continues(chunk: Chunk): boolean {
+  const first = chunk.stmts[0];
+  return first.indent > 0 || /^(?:else|elif|except|finally)\b/.test(first.text);
+}
+
 /** Does the region end before the rest of its statement (a decorator, a header, a continued line)? */
 function needsNext(source: string, from: number, to: number): boolean {
   const line = lastCodeLine(source, from, to);
@@ -254,6 +273,12 @@ export class DocumentDetectors {
   delete(key: string): void {
     this.docs.get(key)?.dispose();
     this.docs.delete(key);
+  }
+
+  /** Frees every document's trees. */
+  clear(): void {
+    for (const doc of this.docs.values()) doc.dispose();
+    this.docs.clear();
   }
 
   get size(): number {
