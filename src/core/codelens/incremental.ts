@@ -14,12 +14,13 @@
  * bracket or string may reach far) is always re-parsed with the edited region, a region takes in the statement
  * above an indented first line and below a decorator or a header, and a region that parses with an error takes in
  * 1, 2, 4… neighbours on each side until it parses or is the whole file (so an edit that leaves a syntax error costs
- * up to a full parse). So whenever the file
- * parses without error, the chunks are those a full parse gives; test/unit/codelens.incremental.test.ts checks
- * this against full parses over random edits.
+ * up to a full parse). test/unit/codelens.incremental.test.ts checks the result against full parses after random
+ * edits (whenever the text parses without error). Known gap: a search with other seeds still finds rare edit
+ * histories (a docstring delimiter typed inside a function, then removed) after which the statements differ from a
+ * full parse until the document is closed and opened again.
  *
- * The edit is found by comparing the new text with the previous one from both ends, so it needs no event and cannot
- * drift from the document: what the editor reports is only a cost, not a source of truth.
+ * The edit is found by comparing the new text with the previous one from both ends (well under a millisecond for
+ * 5,000 lines), so no change event needs to be passed in and nothing can drift from the document.
  */
 import { mayTrain } from './evidence';
 import { assemble, chunkEvidence, chunkShape, fileContext, hasLoss, relevantKey, SharedTree, type Chunk, type Facts, type FileContext } from './facts';
