@@ -5,13 +5,13 @@
  * registers them. This provider only provides and resolves lenses.
  *
  * Thin glue over src/core/codelens: detection is cached per document (or notebook) version and skips files over
- * 1 MB; runs are matched to files through their command lines (RunFileIndex), rebuilt after the history changes,
+ * 1 MB; a Python file's detection after an edit re-reads only the top-level statements the edit touched; runs are matched to files through their command lines (RunFileIndex), rebuilt after the history changes,
  * which refreshes the lenses at most once per REFRESH_DEBOUNCE_MS (never per sample).
  */
 import * as vscode from 'vscode';
 import {
   detectNotebookEntrypointsSync,
-  detectTrainingEntrypointsSync,
+  DocumentDetectors,
   fileLensText,
   initDetector,
   isDetectorReady,
@@ -43,6 +43,8 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   private index?: RunFileIndex;
   private next?: NextRunContext;
   private readonly detections = new VersionedCache<TrainingEntrypoint[]>();
+  /** Each open Python file's top-level statements, so that an edit re-reads only those it touched. */
+  private readonly documents = new DocumentDetectors();
   private readonly notebookDetections = new VersionedCache<NotebookCellEntrypoint[]>();
   private refreshTimer?: NodeJS.Timeout;
   /** Why the Python parser could not load (then no lens is shown, and loading is not tried again). */
@@ -62,7 +64,10 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
         this.next = undefined;
         this.changed.fire();
       }),
-      vscode.workspace.onDidCloseTextDocument((d) => this.detections.delete(d.uri.toString())),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.detections.delete(d.uri.toString());
+        this.documents.delete(d.uri.toString());
+      }),
       vscode.workspace.onDidCloseNotebookDocument((nb) => this.notebookDetections.delete(nb.uri.toString())),
     );
   }
@@ -150,7 +155,7 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   private detect(document: vscode.TextDocument): TrainingEntrypoint[] {
     return this.detections.get(document.uri.toString(), document.version, () => {
       const last = document.lineAt(document.lineCount - 1).range.end;
-      return document.offsetAt(last) > MAX_CODELENS_FILE_CHARS ? [] : detectTrainingEntrypointsSync(document.getText());
+      return document.offsetAt(last) > MAX_CODELENS_FILE_CHARS ? [] : this.documents.detect(document.uri.toString(), document.getText());
     });
   }
 
@@ -198,5 +203,6 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   dispose(): void {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     for (const d of this.disposables) d.dispose();
+    this.documents.clear();
   }
 }

@@ -12,6 +12,7 @@ import { detectNotebookEntrypoints, detectTrainingEntrypoints, parseNotebook } f
 const ROOT = path.join(__dirname, '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'codelens');
 const REALWORLD = path.join(FIXTURES, 'realworld');
+const BLIND = path.join(FIXTURES, 'blind');
 
 export interface Score {
   files: number;
@@ -89,5 +90,26 @@ describe('CodeLens: real-world-style corpus, file by file', () => {
     console.log(line('held-out part', h));
     assert.ok(t.precision >= 0.95, `precision ${t.precision.toFixed(3)} on the tuning part`);
     assert.ok(t.recall >= 0.95, `recall ${t.recall.toFixed(3)} on the tuning part`);
+  });
+});
+
+describe('CodeLens: blind corpus by a second author, file by file (reported, never tuned on)', () => {
+  const labels = JSON.parse(fs.readFileSync(path.join(BLIND, 'labels.json'), 'utf8')) as Record<string, boolean>;
+  const part = (name: string): [string, boolean][] => Object.entries(labels).filter(([f]) => f.startsWith(`${name}/`)).map(([f, t]) => [path.join(BLIND, f), t]);
+
+  it('has at least 60 files that train and 60 look-alikes, labelled, in a checked part and a kept-back fifth', () => {
+    const all = Object.values(labels);
+    assert.ok(all.filter((t) => t).length >= 60, 'files that train');
+    assert.ok(all.filter((t) => !t).length >= 60, 'look-alikes');
+    for (const name of ['check', 'final']) {
+      const onDisk = fs.readdirSync(path.join(BLIND, name)).map((f) => `${name}/${f}`).sort();
+      assert.deepEqual(onDisk, Object.keys(labels).filter((f) => f.startsWith(`${name}/`)).sort(), `labels.json covers ${name}/`);
+    }
+    assert.ok(part('final').length >= Object.keys(labels).length / 6, 'a fifth kept back');
+  });
+
+  it('reports precision and recall on both parts', async () => {
+    console.log(line('blind, checked part', await score(part('check'))));
+    console.log(line('blind, kept-back   ', await score(part('final'))));
   });
 });

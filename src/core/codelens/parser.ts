@@ -64,10 +64,14 @@ export function isDetectorReady(): boolean {
   return parser !== undefined;
 }
 
-/** A syntax tree of Python source. The caller must `delete()` it. Throws when `initDetector()` has not finished. */
-export function parsePython(source: string): Tree {
+/**
+ * A syntax tree of Python source. The caller must `delete()` it. Throws when `initDetector()` has not finished.
+ * With `oldTree` (the previous version's tree, already `edit()`ed), tree-sitter's incremental parse (the bench
+ * compares it; incremental.ts re-parses top-level statements alone instead).
+ */
+export function parsePython(source: string, oldTree?: Tree): Tree {
   if (!parser) throw new Error('CodeLens: the Python parser is not loaded; await initDetector() first');
-  const tree = parser.parse(source);
+  const tree = parser.parse(source, oldTree ?? null);
   if (!tree) throw new Error('CodeLens: the Python parser returned no tree');
   return tree;
 }

@@ -86,19 +86,71 @@ export function scanStatements(source: string): Statement[] {
 /** The cursor is on a container (module, block, ERROR, decorated_definition): each child is a statement. */
 function walkContainer(c: TreeCursor, source: string, out: Statement[]): void {
   if (!c.gotoFirstChild()) return;
-  do {
-    const type = c.nodeType;
-    if (type === 'comment' || !c.nodeIsNamed) continue;
-    if (CONTAINERS.has(type)) walkContainer(c, source, out);
-    else if (COMPOUND.has(type)) walkCompound(c, source, out);
-    else if (type !== 'line_continuation') {
-      // statements, decorators; expressions in an ERROR node
-      const st = simple(c, source, type);
-      st.blockEnd = out.length;
-      out.push(st);
-    }
-  } while (c.gotoNextSibling());
+  do walkChild(c, source, out);
+  while (c.gotoNextSibling());
   c.gotoParent();
+}
+
+/** One child of a container: nothing (a comment), a statement, or the statements it contains. */
+function walkChild(c: TreeCursor, source: string, out: Statement[]): void {
+  const type = c.nodeType;
+  if (type === 'comment' || !c.nodeIsNamed) return;
+  if (CONTAINERS.has(type)) walkContainer(c, source, out);
+  else if (COMPOUND.has(type)) walkCompound(c, source, out);
+  else if (type !== 'line_continuation') {
+    // statements, decorators; expressions in an ERROR node
+    const st = simple(c, source, type);
+    st.blockEnd = out.length;
+    out.push(st);
+  }
+}
+
+/**
+ * A top-level statement of a module, the unit that is re-read after an edit (incremental.ts): its text, where it
+ * starts, and its statements in coordinates relative to it (`line`, `endLine`, `start`, `end` and `blockEnd` count
+ * from its own first line, character and statement), so that an edit above it only moves `start` and `line`.
+ */
+export interface TopLevel {
+  text: string;
+  /** Offset and 0-based line of its first character in the parsed text. */
+  start: number;
+  line: number;
+  /** Lines it spans after the first. */
+  lines: number;
+  stmts: Statement[];
+  /** The parser found a syntax error in it. */
+  hasError: boolean;
+}
+
+/** The top-level statements of a parsed module (comments between them are not statements). */
+export function topLevelStatements(tree: Tree, source: string): TopLevel[] {
+  const out: TopLevel[] = [];
+  const anyError = tree.rootNode.hasError;
+  const c = tree.walk();
+  try {
+    if (!c.gotoFirstChild()) return out;
+    do {
+      const type = c.nodeType;
+      if (type === 'comment' || !c.nodeIsNamed || type === 'line_continuation') continue;
+      const start = c.startIndex;
+      const end = c.endIndex;
+      const startRow = c.startPosition.row;
+      const stmts: Statement[] = [];
+      walkChild(c, source, stmts);
+      if (!stmts.length) continue;
+      for (const st of stmts) {
+        st.line -= startRow;
+        st.endLine -= startRow;
+        st.start -= start;
+        st.end -= start;
+      }
+      const hasError = anyError && (type === 'ERROR' || c.currentNode.hasError);
+      out.push({ text: source.slice(start, end), start, line: startRow, lines: c.endPosition.row - startRow, stmts, hasError });
+    } while (c.gotoNextSibling());
+  } finally {
+    c.delete();
+  }
+  return out;
 }
 
 function simple(c: TreeCursor, source: string, type: string): Statement {
