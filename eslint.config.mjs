@@ -9,7 +9,10 @@ import { defineConfig } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const noVscode = { name: 'vscode', message: 'Only src/extension may import vscode (ARCHITECTURE.md: the core is plain Node).' };
+const noVscode = {
+  name: 'vscode',
+  message: 'Only src/extension may import vscode (ARCHITECTURE.md: the core is plain Node).',
+};
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 const noNode = 'The webview runs in a browser sandbox: no Node modules.';
 
@@ -27,8 +30,14 @@ function layer(files, paths, patterns) {
       '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }],
       'no-restricted-syntax': [
         'error',
-        { selector: `ImportExpression > :matches(${literal}).source`, message: `a dynamic import of a module this layer may not use (${names.slice(0, 3).join(', ')}...)` },
-        { selector: `CallExpression[callee.name='require'] > :matches(${literal}).arguments`, message: `require() of a module this layer may not use (${names.slice(0, 3).join(', ')}...)` },
+        {
+          selector: `ImportExpression > :matches(${literal}).source`,
+          message: `a dynamic import of a module this layer may not use (${names.slice(0, 3).join(', ')}...)`,
+        },
+        {
+          selector: `CallExpression[callee.name='require'] > :matches(${literal}).arguments`,
+          message: `require() of a module this layer may not use (${names.slice(0, 3).join(', ')}...)`,
+        },
       ],
     },
   };
@@ -36,7 +45,16 @@ function layer(files, paths, patterns) {
 
 export default defineConfig(
   {
-    ignores: ['out/**', 'dist/**', '.gpu-carry/**', 'node_modules/**', '.vscode-test/**', '**/*.generated.ts', 'test/fixtures/**', 'media/**'],
+    ignores: [
+      'out/**',
+      'dist/**',
+      '.gpu-carry/**',
+      'node_modules/**',
+      '.vscode-test/**',
+      '**/*.generated.ts',
+      'test/fixtures/**',
+      'media/**',
+    ],
   },
   js.configs.recommended,
   tseslint.configs.recommended,
@@ -45,7 +63,10 @@ export default defineConfig(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       // `_`-prefixed names are deliberately unused (callback positions, destructuring to drop a field)
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
     },
   },
   {
@@ -70,18 +91,29 @@ export default defineConfig(
   //   src/core/meter/meter.ts:467 an async setTimeout callback: a rejected tickAll() is unhandled and stops the loop
   { files: ['src/cli/main.ts'], rules: { 'prefer-const': 'off' } },
   { files: ['src/core/meter/meter.ts'], rules: { '@typescript-eslint/no-misused-promises': 'off' } },
-  { files: ['src/core/codelens/detect.ts'], rules: { 'no-useless-escape': 'off', '@typescript-eslint/no-unused-expressions': 'off' } },
-  layer(['src/core/**/*.ts'], [noVscode], [
-    {
-      regex: '^(?:\\.\\.?/)+(?:.*/)?(?:extension|webview|cli)(?:/|$)',
-      message: 'src/core never imports from src/extension, src/webview or src/cli (ARCHITECTURE.md: one flow, four layers).',
-    },
-  ]),
+  {
+    files: ['src/core/codelens/detect.ts'],
+    rules: { 'no-useless-escape': 'off', '@typescript-eslint/no-unused-expressions': 'off' },
+  },
+  layer(
+    ['src/core/**/*.ts'],
+    [noVscode],
+    [
+      {
+        regex: '^(?:\\.\\.?/)+(?:.*/)?(?:extension|webview|cli)(?:/|$)',
+        message:
+          'src/core never imports from src/extension, src/webview or src/cli (ARCHITECTURE.md: one flow, four layers).',
+      },
+    ],
+  ),
   layer(['src/cli/**/*.ts', 'src/shared/**/*.ts'], [noVscode], []),
   layer(
     ['src/webview/**/*.ts'],
     [
-      { name: 'vscode', message: 'The webview runs in a browser sandbox: talk to the extension through src/shared/protocol.ts.' },
+      {
+        name: 'vscode',
+        message: 'The webview runs in a browser sandbox: talk to the extension through src/shared/protocol.ts.',
+      },
       ...nodeBuiltins.map((name) => ({ name, message: noNode })),
     ],
     [{ regex: '^node:', message: noNode }],

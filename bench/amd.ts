@@ -17,7 +17,11 @@ const READS = 5000;
 
 function eightOf(file: string): string {
   const one = (JSON.parse(fs.readFileSync(path.join(FIX, file), 'utf8')) as { gpu: number }[])[0]!;
-  return JSON.stringify(Array.from({ length: GPUS }, (_, gpu) => ({ ...one, gpu })), null, 4); // amd-smi prints indent=4
+  return JSON.stringify(
+    Array.from({ length: GPUS }, (_, gpu) => ({ ...one, gpu })),
+    null,
+    4,
+  ); // amd-smi prints indent=4
 }
 
 function median(xs: number[]): number {
@@ -38,7 +42,9 @@ export function amdParseCost(report: Report): void {
       if (!r || r.length < GPUS) throw new Error(`the ${what} document did not parse`);
     }
     const med = median(times.slice(500));
-    console.log(`      amd-smi ${what}, ${GPUS} GPUs, ${(text.length / 1024).toFixed(1)} KiB: ${med.toFixed(4)} ms median per reading`);
+    console.log(
+      `      amd-smi ${what}, ${GPUS} GPUs, ${(text.length / 1024).toFixed(1)} KiB: ${med.toFixed(4)} ms median per reading`,
+    );
     report(`amd-smi ${what} parse per reading of ${GPUS} GPUs`, `${med.toFixed(4)} ms`, '≤ 1 ms', med <= 1);
   }
 }

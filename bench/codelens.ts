@@ -43,10 +43,16 @@ function timePerCall(fn: () => unknown, inner: number, rounds = 15): number {
 
 /** Real training scripts from the corpus (the files with lenses, so that every stage runs), repeated up to `lines` lines. */
 function pythonOfLines(lines: number): string {
-  const expected = JSON.parse(fs.readFileSync(path.join(CORPUS, '..', 'expected.json'), 'utf8')) as Record<string, unknown[]>;
-  const files = Object.keys(expected).filter((f) => f.endsWith('.py') && expected[f].length > 0).sort();
+  const expected = JSON.parse(fs.readFileSync(path.join(CORPUS, '..', 'expected.json'), 'utf8')) as Record<
+    string,
+    unknown[]
+  >;
+  const files = Object.keys(expected)
+    .filter((f) => f.endsWith('.py') && expected[f].length > 0)
+    .sort();
   const out: string[] = [];
-  for (let k = 0; out.length < lines; k++) out.push(...fs.readFileSync(path.join(CORPUS, files[k % files.length]), 'utf8').split('\n'));
+  for (let k = 0; out.length < lines; k++)
+    out.push(...fs.readFileSync(path.join(CORPUS, files[k % files.length]), 'utf8').split('\n'));
   return out.slice(0, lines).join('\n');
 }
 
@@ -80,7 +86,10 @@ function benchEdits(source: string, parseMs: number): void {
   const oneChar = edit(at, 'x');
   const cases: [string, string][] = [
     ['a one-character edit in a function', oneChar],
-    ['a new line `extra_model = Net()` in a function (what a name holds changes)', edit(lineStart + lines[row].length, '\n    extra_model = Net()')],
+    [
+      'a new line `extra_model = Net()` in a function (what a name holds changes)',
+      edit(lineStart + lines[row].length, '\n    extra_model = Net()'),
+    ],
     ['a line added at the top (everything below moves)', 'import os\n' + source],
     ['an unclosed `(` typed in a function (a syntax error while typing)', edit(at, '(')],
   ];
@@ -89,7 +98,12 @@ function benchEdits(source: string, parseMs: number): void {
   const same = JSON.stringify(doc.detect(oneChar)) === JSON.stringify(detectTrainingEntrypointsSync(oneChar));
   for (const [name, text] of cases) {
     const ms = alternate(doc, text, source);
-    report(`CodeLens after ${name}, 5,000-line file`, `${ms.toFixed(2)} ms CPU per edit (re-parse and lenses)`, '≤ 5 ms', ms <= 5);
+    report(
+      `CodeLens after ${name}, 5,000-line file`,
+      `${ms.toFixed(2)} ms CPU per edit (re-parse and lenses)`,
+      '≤ 5 ms',
+      ms <= 5,
+    );
   }
   doc.dispose();
   // tree-sitter's own incremental re-parse of the same one-character edit, for comparison
@@ -97,7 +111,14 @@ function benchEdits(source: string, parseMs: number): void {
   const column = at - lineStart;
   const tsIncrementalMs = timePerCall(() => {
     const copy = old.copy();
-    copy.edit({ startIndex: at, oldEndIndex: at, newEndIndex: at + 1, startPosition: { row, column }, oldEndPosition: { row, column }, newEndPosition: { row, column: column + 1 } });
+    copy.edit({
+      startIndex: at,
+      oldEndIndex: at,
+      newEndIndex: at + 1,
+      startPosition: { row, column },
+      oldEndPosition: { row, column },
+      newEndPosition: { row, column: column + 1 },
+    });
     const tree = parsePython(oneChar, copy);
     sink += tree.rootNode.childCount;
     tree.delete();
@@ -149,7 +170,13 @@ export async function benchCodeLens(): Promise<{ ok: boolean }> {
   );
 
   const runs: Run[] = [];
-  const commands = ['python train.py --lr 3e-4', 'torchrun --nproc_per_node 4 src/train.py', 'accelerate launch train.py', 'python -m pkg.train', 'ls -la'];
+  const commands = [
+    'python train.py --lr 3e-4',
+    'torchrun --nproc_per_node 4 src/train.py',
+    'accelerate launch train.py',
+    'python -m pkg.train',
+    'ls -la',
+  ];
   for (let i = 0; i < 10_000; i++) {
     runs.push({
       id: `r${i}`,
@@ -174,7 +201,11 @@ export async function benchCodeLens(): Promise<{ ok: boolean }> {
     });
   }
   const parseJsonRuns = JSON.stringify(runs);
-  const indexMs = timePerCall(() => (sink += new RunFileIndex(runs).runsFor('/home/ada/project7/train.py').length), 3, 7);
+  const indexMs = timePerCall(
+    () => (sink += new RunFileIndex(runs).runsFor('/home/ada/project7/train.py').length),
+    3,
+    7,
+  );
   const runsJsonMs = timePerCall(() => (sink += (JSON.parse(parseJsonRuns) as Run[]).length), 3, 7);
   report(
     'CodeLens run index, 10,000 runs (once per history change)',

@@ -34,11 +34,15 @@ let met = 0;
 let total = 0;
 for (const format of ['plain', 'keras', 'tqdm']) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-bench-fc-'));
-  const r = spawnSync(process.execPath, [CLI, 'run', '--json', '--quiet', '--region', 'DE', '--', process.execPath, EPOCHS, '1', '10', '1', format], {
-    env: { ...process.env, CARBON_METER_HOME: home, CARBON_METER_NVIDIA_SMI: '/nonexistent/nvidia-smi' },
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'run', '--json', '--quiet', '--region', 'DE', '--', process.execPath, EPOCHS, '1', '10', '1', format],
+    {
+      env: { ...process.env, CARBON_METER_HOME: home, CARBON_METER_NVIDIA_SMI: '/nonexistent/nvidia-smi' },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
   const store = new HistoryStore(home);
   const first = run.forecasts?.find((f) => f.progress >= 0.2 && f.progress <= 0.4);

@@ -18,7 +18,14 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../src/core/errors';
-import { descendants, openWorkbench, repoRoot, startCodeServer, waitFor, type CodeServer } from '../test/harness/codeServer';
+import {
+  descendants,
+  openWorkbench,
+  repoRoot,
+  startCodeServer,
+  waitFor,
+  type CodeServer,
+} from '../test/harness/codeServer';
 import { makeTestWorkspace } from '../test/harness/workspace';
 
 const ROOT = repoRoot();
@@ -58,9 +65,15 @@ function extensionHostPid(server: CodeServer): number | undefined {
 /** The extension's "activation: N ms CPU" line, from its LogOutputChannel file under the server's logs. */
 function activationLine(server: CodeServer): string | undefined {
   const files = (dir: string): string[] =>
-    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? files(path.join(dir, e.name)) : /Carbon Meter\.log$/.test(e.name) ? [path.join(dir, e.name)] : [],
-    );
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) =>
+        e.isDirectory()
+          ? files(path.join(dir, e.name))
+          : /Carbon Meter\.log$/.test(e.name)
+            ? [path.join(dir, e.name)]
+            : [],
+      );
   try {
     for (const f of files(server.logsDir())) {
       const m = /activation: [\d.]+ ms CPU/.exec(fs.readFileSync(f, 'utf8'));
@@ -109,7 +122,10 @@ async function measure(withExtension: boolean): Promise<Variant> {
     const pid = await waitFor(() => extensionHostPid(server), { timeoutMs: 90_000, message: 'the extension host' });
     let activationMs: number | undefined;
     if (withExtension) {
-      const line = await waitFor(() => activationLine(server), { timeoutMs: 120_000, message: 'the activation log line' });
+      const line = await waitFor(() => activationLine(server), {
+        timeoutMs: 120_000,
+        message: 'the activation log line',
+      });
       activationMs = Number(/[\d.]+/.exec(line)![0]);
     }
     const settledAfterS = await settle(pid);
@@ -153,9 +169,12 @@ async function main(): Promise<void> {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const act = Math.max(...withExt.map((v) => v.activationMs ?? NaN));
   const actOk = act <= ACTIVATION_GOAL_MS;
-  console.log(`${actOk ? 'PASS' : 'MISS'}  activation: ${act.toFixed(1)} ms of extension-host CPU (the most of ${withExt.length})   (goal: <= ${ACTIVATION_GOAL_MS} ms)`);
+  console.log(
+    `${actOk ? 'PASS' : 'MISS'}  activation: ${act.toFixed(1)} ms of extension-host CPU (the most of ${withExt.length})   (goal: <= ${ACTIVATION_GOAL_MS} ms)`,
+  );
   // noise floor: the spread between the halves of each window and between rounds of one variant, at least a tick per reading
-  const spread = (vs: Variant[]) => Math.max(...vs.map((v) => v.idleMsPerMin)) - Math.min(...vs.map((v) => v.idleMsPerMin));
+  const spread = (vs: Variant[]) =>
+    Math.max(...vs.map((v) => v.idleMsPerMin)) - Math.min(...vs.map((v) => v.idleMsPerMin));
   const noise = Math.max(
     ...runs.map((v) => Math.abs(v.halvesMsPerMin[0] - v.halvesMsPerMin[1])),
     spread(without),

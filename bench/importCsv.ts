@@ -41,10 +41,44 @@ export function generateCodeCarbonCsv(file: string, rows: number): number {
     const total = cpuE + gpuE + ramE;
     const ts = new Date((t0 + i * 60) * 1000).toISOString().slice(0, 19);
     let cells: (string | number)[] = [
-      ts, `project-${i % 50}`, id, '5b0fa12a-3dd7-45bb-9766-cc326314d9f1', duration, total * 0.056, (total * 0.056) / duration,
-      42.5, 250.1, 11.3, cpuE, gpuE, ramE, total, 0, 'France', 'FRA', 'ile-de-france', '', '', 'Linux-6.8.0-x86_64-with-glibc2.39',
-      '3.11.9', '3.0.1', 16, 'AMD EPYC 7R13 Processor', 1, '1 x NVIDIA A10G', 2.35, 48.85, 62.4, 'process', 35.2, 91.0, 40.1, 25.3,
-      'N', 1.0, 0,
+      ts,
+      `project-${i % 50}`,
+      id,
+      '5b0fa12a-3dd7-45bb-9766-cc326314d9f1',
+      duration,
+      total * 0.056,
+      (total * 0.056) / duration,
+      42.5,
+      250.1,
+      11.3,
+      cpuE,
+      gpuE,
+      ramE,
+      total,
+      0,
+      'France',
+      'FRA',
+      'ile-de-france',
+      '',
+      '',
+      'Linux-6.8.0-x86_64-with-glibc2.39',
+      '3.11.9',
+      '3.0.1',
+      16,
+      'AMD EPYC 7R13 Processor',
+      1,
+      '1 x NVIDIA A10G',
+      2.35,
+      48.85,
+      62.4,
+      'process',
+      35.2,
+      91.0,
+      40.1,
+      25.3,
+      'N',
+      1.0,
+      0,
     ];
     if (i % 10_000 === 5000) cells[4] = '1e13'; // the row that aborted the whole import before
     if (i % 10_000 === 7000) cells[10] = -0.5; // a negative energy
@@ -85,12 +119,24 @@ function worker(csv: string, home: string): void {
   const fd = fs.openSync(csv, 'r');
   const buf = Buffer.allocUnsafe(1 << 20);
   let records = 0;
-  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) records += reader.push(buf.toString('utf8', 0, n)).length;
+  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;)
+    records += reader.push(buf.toString('utf8', 0, n)).length;
   records += reader.end().length;
   fs.closeSync(fd);
   const parseS = (performance.now() - t1) / 1000;
   process.stdout.write(
-    JSON.stringify({ rows: r.rows, added: r.added, superseded: r.superseded, skipped: r.skipped, fatal: r.fatal, problems: summariseImportProblems(r.problems), s, cpuS, peakGrowthBytes: peak - rssBefore, parseRecordsPerS: records / parseS }) + '\n',
+    JSON.stringify({
+      rows: r.rows,
+      added: r.added,
+      superseded: r.superseded,
+      skipped: r.skipped,
+      fatal: r.fatal,
+      problems: summariseImportProblems(r.problems),
+      s,
+      cpuS,
+      peakGrowthBytes: peak - rssBefore,
+      parseRecordsPerS: records / parseS,
+    }) + '\n',
   );
 }
 
@@ -117,12 +163,19 @@ export function runImportBench(rows = DEFAULT_ROWS): ImportBenchResult {
     const csv = path.join(dir, 'emissions.csv');
     const csvBytes = generateCodeCarbonCsv(csv, rows);
     const home = path.join(dir, 'home');
-    const p = spawnSync(process.execPath, [__filename, '--worker', csv, home], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const p = spawnSync(process.execPath, [__filename, '--worker', csv, home], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
     if (p.status !== 0) throw new Error(`import worker failed (${p.status}): ${p.stderr}`);
     const w = JSON.parse(p.stdout.trim().split('\n').pop()!);
     const historyBytes = fs.statSync(path.join(home, 'history.jsonl')).size;
     const baseRows = Math.min(rows, 2000);
-    const b = spawnSync(process.execPath, [__filename, '--baseline', csv, path.join(dir, 'home-baseline'), String(baseRows)], { encoding: 'utf8' });
+    const b = spawnSync(
+      process.execPath,
+      [__filename, '--baseline', csv, path.join(dir, 'home-baseline'), String(baseRows)],
+      { encoding: 'utf8' },
+    );
     if (b.status !== 0) throw new Error(`baseline worker failed (${b.status}): ${b.stderr}`);
     const base = JSON.parse(b.stdout.trim().split('\n').pop()!);
     return {

@@ -31,7 +31,10 @@ function report(name: string, value: string, goal: string, ok: boolean): void {
 
 async function spawnTree(n: number): Promise<ChildProcess> {
   // a shell with n-1 sleeping children: a 20-process tree
-  const child = spawn('sh', ['-c', `for i in $(seq ${n - 1}); do sleep 60 & done; wait`], { stdio: 'ignore', detached: true });
+  const child = spawn('sh', ['-c', `for i in $(seq ${n - 1}); do sleep 60 & done; wait`], {
+    stdio: 'ignore',
+    detached: true,
+  });
   const until = Date.now() + 20_000;
   while (Date.now() < until) {
     const sampler = new ProcfsTreeSampler(child.pid!);
@@ -57,11 +60,22 @@ async function tickCost(): Promise<void> {
     const hardware = await getHardware();
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-bench-'));
     const hub = new MeterHub(
-      { hardware, cpu: { kind: 'tdp', tdp: lookupCpuTdp(hardware.cpuModel, hardware.logicalCpus) }, gpu: { unavailable: 'bench' }, intensity: new StaticIntensityProvider() },
+      {
+        hardware,
+        cpu: { kind: 'tdp', tdp: lookupCpuTdp(hardware.cpuModel, hardware.logicalCpus) },
+        gpu: { unavailable: 'bench' },
+        intensity: new StaticIntensityProvider(),
+      },
       new HistoryStore(home),
       { intervalMs: 3_600_000 },
     );
-    hub.start({ pid: tree.pid!, command: 'sh', cwd: ROOT, source: 'cli', place: { region: resolveRegion('FR'), reason: 'bench', guessed: false, pue: 1, pueSource: 'bench' } });
+    hub.start({
+      pid: tree.pid!,
+      command: 'sh',
+      cwd: ROOT,
+      source: 'cli',
+      place: { region: resolveRegion('FR'), reason: 'bench', guessed: false, pue: 1, pueSource: 'bench' },
+    });
     t0 = performance.now();
     for (let i = 0; i < N; i++) await hub.tickAll(Date.now() + i);
     const tickMs = (performance.now() - t0) / N;
@@ -79,8 +93,15 @@ async function tickCost(): Promise<void> {
       siTotal += performance.now() - t;
     }
     const siMs = siTotal / M;
-    console.log(`      tree of ${count} processes: sampler ${samplerMs.toFixed(3)} ms, meter tick ${tickMs.toFixed(3)} ms, systeminformation.processes() ${siMs.toFixed(1)} ms`);
-    report('one meter tick of a 20-process tree vs one systeminformation.processes()', `${(siMs / tickMs).toFixed(0)}× cheaper`, '≥ 50× cheaper', siMs / tickMs >= 50);
+    console.log(
+      `      tree of ${count} processes: sampler ${samplerMs.toFixed(3)} ms, meter tick ${tickMs.toFixed(3)} ms, systeminformation.processes() ${siMs.toFixed(1)} ms`,
+    );
+    report(
+      'one meter tick of a 20-process tree vs one systeminformation.processes()',
+      `${(siMs / tickMs).toFixed(0)}× cheaper`,
+      '≥ 50× cheaper',
+      siMs / tickMs >= 50,
+    );
   } finally {
     try {
       process.kill(-tree.pid!, 'SIGKILL');
@@ -148,10 +169,18 @@ async function meteringCost(): Promise<void> {
     `      floor: one /proc/PID/stat read costs ${readUs.toFixed(1)} µs of CPU (open+read+close), ${preadUs.toFixed(1)} µs (pread on a kept fd): ` +
       `${((21 * preadUs) / 1000).toFixed(2)} ms per second to read 21 stat files at 1 Hz`,
   );
-  report('CPU time of the meter per metered second (20-process tree, 1 s ticks, no GPU)', `${absent.perS.toFixed(2)} ms/s`, '≤ 1 ms/s', absent.perS <= 1);
+  report(
+    'CPU time of the meter per metered second (20-process tree, 1 s ticks, no GPU)',
+    `${absent.perS.toFixed(2)} ms/s`,
+    '≤ 1 ms/s',
+    absent.perS <= 1,
+  );
 }
 
-async function cliCpu(args: string[], windowS: number): Promise<{ perS: number; schedPerS: number; medianPerS: number; maxPerS: number; startMs: number; tracked: number }> {
+async function cliCpu(
+  args: string[],
+  windowS: number,
+): Promise<{ perS: number; schedPerS: number; medianPerS: number; maxPerS: number; startMs: number; tracked: number }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-bench-'));
   const tree = `for i in $(seq 19); do sleep ${windowS + 30} & done; wait`;
   const cli = spawn(process.execPath, [CLI, 'run', '--quiet', '--region', 'FR', ...args, '--', 'sh', '-c', tree], {
@@ -233,7 +262,12 @@ async function startupCpu(): Promise<void> {
       `run (the CLI's own, at 1.5 s) ${runS.toFixed(2)} s; load average ${os.loadavg()[0].toFixed(1)}`,
   );
   const worst = Math.max(version, history, runS);
-  report('CPU time of the CLI start-up (--version, history, run)', `${worst.toFixed(2)} s (worst of the three)`, '≤ 0.2 s', worst <= 0.2);
+  report(
+    'CPU time of the CLI start-up (--version, history, run)',
+    `${worst.toFixed(2)} s (worst of the three)`,
+    '≤ 0.2 s',
+    worst <= 0.2,
+  );
 }
 
 /** Issue 9: a 321 k-row CodeCarbon CSV took 4 min 33 s and 1.15 GB (a parse of the whole text, one fsync per row). */
@@ -245,8 +279,18 @@ function importSpeed(): void {
       `former path (one fsync per row) ${Math.round(r.baselineRowsPerS)} rows/s; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`,
   );
   if (r.fatal) console.log(`      import stopped: ${r.fatal}`);
-  report('CodeCarbon import of a 321 k-row emissions.csv', `${Math.round(r.rowsPerS)} rows/s (${(r.rowsPerS / r.baselineRowsPerS).toFixed(1)}× the former path)`, '≥ 50,000 rows/s', r.rowsPerS >= 50_000);
-  report('peak RSS growth of that import', `${r.peakGrowthMB.toFixed(0)} MB`, '≤ 256 MB (was 1.15 GB)', r.peakGrowthMB <= 256);
+  report(
+    'CodeCarbon import of a 321 k-row emissions.csv',
+    `${Math.round(r.rowsPerS)} rows/s (${(r.rowsPerS / r.baselineRowsPerS).toFixed(1)}× the former path)`,
+    '≥ 50,000 rows/s',
+    r.rowsPerS >= 50_000,
+  );
+  report(
+    'peak RSS growth of that import',
+    `${r.peakGrowthMB.toFixed(0)} MB`,
+    '≤ 256 MB (was 1.15 GB)',
+    r.peakGrowthMB <= 256,
+  );
 }
 
 async function main(): Promise<void> {

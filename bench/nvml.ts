@@ -28,7 +28,9 @@ export async function nvmlReadCost(report: Report): Promise<void> {
   const fake = f as FakeNvml;
   const lines = ['driver 550.54.15'];
   for (let i = 0; i < DEVICES; i++) {
-    lines.push(`device ${i} GPU-${String(i).repeat(8)}-9a7d-4c39-8e0f-3d1b6a5c7e21 ${1_000_000 + i} 350000 1000 NVIDIA H100 80GB HBM3`);
+    lines.push(
+      `device ${i} GPU-${String(i).repeat(8)}-9a7d-4c39-8e0f-3d1b6a5c7e21 ${1_000_000 + i} 350000 1000 NVIDIA H100 80GB HBM3`,
+    );
     lines.push(`proc ${i} ${4000 + i} 1073741824`, `proc ${i} ${5000 + i} 2147483648`);
     lines.push(`util ${i} ${4000 + i} 60 10 ${2000 + i}`, `util ${i} ${5000 + i} 30 5 ${2000 + i}`);
   }
@@ -56,8 +58,15 @@ export async function nvmlReadCost(report: Report): Promise<void> {
     }
     const med = pctile(inReader, 0.5) / 1000;
     const kind = full ? 'full reading (energy, power, processes, utilisation)' : 'energy-only reading';
-    console.log(`      NVML reader, ${kind}: per device ${med.toFixed(4)} ms median, ${(pctile(inReader, 0.9) / 1000).toFixed(4)} ms p90; round trip for ${DEVICES} devices ${pctile(roundTrip, 0.5).toFixed(3)} ms median`);
-    report(`NVML ${full ? 'full' : 'energy-only'} reading per device, in the reader (stand-in library)`, `${med.toFixed(4)} ms`, '≤ 0.2 ms', med <= 0.2);
+    console.log(
+      `      NVML reader, ${kind}: per device ${med.toFixed(4)} ms median, ${(pctile(inReader, 0.9) / 1000).toFixed(4)} ms p90; round trip for ${DEVICES} devices ${pctile(roundTrip, 0.5).toFixed(3)} ms median`,
+    );
+    report(
+      `NVML ${full ? 'full' : 'energy-only'} reading per device, in the reader (stand-in library)`,
+      `${med.toFixed(4)} ms`,
+      '≤ 0.2 ms',
+      med <= 0.2,
+    );
   }
   child.stdin!.end(`${JSON.stringify({ id: 0, op: 'quit' })}\n`);
   await new Promise((r) => child.once('exit', r));

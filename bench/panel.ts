@@ -27,7 +27,6 @@ function report(name: string, value: string, goal: string, ok: boolean): void {
   console.log(`${ok ? 'PASS' : 'MISS'}  ${name}: ${value}   (goal: ${goal})`);
 }
 
-
 const SOURCES: RunSource[] = ['terminal', 'terminal', 'cli', 'debug', 'task', 'codecarbon-import'];
 const STATUSES: RunStatus[] = ['completed', 'completed', 'completed', 'failed', 'interrupted'];
 const REGIONS = ['FR', 'DE', 'US', 'gcp:europe-west4', 'aws:us-east-1', 'SE'];
@@ -47,7 +46,14 @@ function runs(n: number, end: number): Run[] {
           source: SOURCES[i % SOURCES.length],
           status: STATUSES[i % STATUSES.length],
         },
-        { startedAt, durationS: 5 + r() ** 3 * 36000, cpuW: 20 + 60 * r(), gpuW: r() < 0.3 ? 0 : 100 + 250 * r(), gPerKWh: 30 + 500 * r(), region: REGIONS[i % REGIONS.length] },
+        {
+          startedAt,
+          durationS: 5 + r() ** 3 * 36000,
+          cpuW: 20 + 60 * r(),
+          gpuW: r() < 0.3 ? 0 : 100 + 250 * r(),
+          gPerKWh: 30 + 500 * r(),
+          region: REGIONS[i % REGIONS.length],
+        },
       ),
     );
   }
@@ -57,11 +63,26 @@ function runs(n: number, end: number): Run[] {
 /** A 10 h run at 1 Hz, as its sample file holds it once finished (decimated by the store to 2,000 points). */
 function longRun(store: HistoryStore, end: number): Run {
   const t0 = end - 10 * 3600_000;
-  const run = makeRun({ id: '20261124T010000Z-bench-long01', name: 'llama-7b-full-finetune', intensity: { ...makeRun().intensity, method: 'time-resolved' } }, { startedAt: new Date(t0), durationS: 36000 });
+  const run = makeRun(
+    {
+      id: '20261124T010000Z-bench-long01',
+      name: 'llama-7b-full-finetune',
+      intensity: { ...makeRun().intensity, method: 'time-resolved' },
+    },
+    { startedAt: new Date(t0), durationS: 36000 },
+  );
   const samples: Sample[] = [];
   const r = rng(1);
-  for (let i = 1; i <= 36000; i++) samples.push({ t: t0 + i * 1000, cpuW: 40 + 10 * r(), gpuW: 280 + 20 * r(), ramW: 4, gPerKWh: 50 + 20 * Math.sin(i / 3000) });
-  for (let k = 0; k < samples.length; k += 4000) store.checkpoint({ ...run, status: 'running' }, samples.slice(k, k + 4000));
+  for (let i = 1; i <= 36000; i++)
+    samples.push({
+      t: t0 + i * 1000,
+      cpuW: 40 + 10 * r(),
+      gpuW: 280 + 20 * r(),
+      ramW: 4,
+      gPerKWh: 50 + 20 * Math.sin(i / 3000),
+    });
+  for (let k = 0; k < samples.length; k += 4000)
+    store.checkpoint({ ...run, status: 'running' }, samples.slice(k, k + 4000));
   store.finish(run);
   return run;
 }
@@ -112,14 +133,35 @@ function measure(n: number, end: number): Row {
     const { runs: all } = store.load();
     if (all.length !== n) throw new Error(`expected ${n} runs, loaded ${all.length}`);
     const samples = (id: string) => store.samples(id);
-    const base = { runs: all, samples, adviceRegions: ['gcp:*', 'aws:eu-north-1'], historyDir: dir, now: end, openRunId: open.id };
+    const base = {
+      runs: all,
+      samples,
+      adviceRegions: ['gcp:*', 'aws:eu-north-1'],
+      historyDir: dir,
+      now: end,
+      openRunId: open.id,
+    };
     // cold: a new panel (index, sort, chart, totals, tips, detail) and the JSON postMessage sends
     const cold = time(reps, () => JSON.stringify(new PanelModel().build(base)));
     // warm: the user filters, sorts and pages the same history
     const model = new PanelModel();
     model.build(base);
     let k = 0;
-    const warm = time(reps, () => JSON.stringify(model.build({ ...base, query: { text: k++ % 2 ? 'bert' : 'lora', sort: 'emissionsKg', dir: 'desc', page: 3, source: 'all', status: 'all' } })));
+    const warm = time(reps, () =>
+      JSON.stringify(
+        model.build({
+          ...base,
+          query: {
+            text: k++ % 2 ? 'bert' : 'lora',
+            sort: 'emissionsKg',
+            dir: 'desc',
+            page: 3,
+            source: 'all',
+            status: 'all',
+          },
+        }),
+      ),
+    );
     const bytes = Buffer.byteLength(cold.last);
     const bytesMax = Buffer.byteLength(JSON.stringify(new PanelModel().build({ ...base, query: { pageSize: 100 } })));
     return { n, loadMs: load.ms, parseMs: parse.ms, coldMs: cold.ms, warmMs: warm.ms, bytes, bytesMax };
@@ -131,7 +173,9 @@ function measure(n: number, end: number): Row {
 function main(): void {
   const end = Date.UTC(2026, 10, 25, 12);
   const rows = SIZES.map((n) => measure(n, end));
-  console.log('      runs   load history (JSON.parse baseline)   snapshot (cold)   snapshot (warm query)   payload (50 rows)   payload (100 rows)');
+  console.log(
+    '      runs   load history (JSON.parse baseline)   snapshot (cold)   snapshot (warm query)   payload (50 rows)   payload (100 rows)',
+  );
   for (const r of rows) {
     console.log(
       `      ${String(r.n).padStart(6)}   ${r.loadMs.toFixed(2).padStart(9)} ms (${r.parseMs.toFixed(2).padStart(7)} ms)   ${r.coldMs.toFixed(2).padStart(12)} ms   ${r.warmMs.toFixed(2).padStart(18)} ms   ${(r.bytes / 1024).toFixed(1).padStart(13)} KB   ${(r.bytesMax / 1024).toFixed(1).padStart(14)} KB`,
@@ -145,12 +189,17 @@ function main(): void {
       const a = rows[i - 1];
       const b = rows[i];
       // against a baseline, the growth left once the baseline's own growth (GC, caches) is taken out
-      const ratio = baseline ? b[key] / b[baseline] / (a[key] / a[baseline]) * (b.n / a.n) : b[key] / a[key];
+      const ratio = baseline ? (b[key] / b[baseline] / (a[key] / a[baseline])) * (b.n / a.n) : b[key] / a[key];
       const k = Math.log(ratio) / Math.log(b.n / a.n);
       worst = Math.max(worst, k);
       parts.push(`${a.n}→${b.n}: ×${ratio.toFixed(1)} for ×${b.n / a.n} runs (k = ${k.toFixed(2)})`);
     }
-    report(`${label} grows no worse than linearly`, parts.join('; '), `k ≤ ${MAX_EXPONENT} (1 = linear)`, worst <= MAX_EXPONENT);
+    report(
+      `${label} grows no worse than linearly`,
+      parts.join('; '),
+      `k ≤ ${MAX_EXPONENT} (1 = linear)`,
+      worst <= MAX_EXPONENT,
+    );
   };
   grow('loadMs', 'history load, relative to reading and parsing the same lines', 'parseMs');
   for (let i = 1; i < rows.length; i++) {
@@ -158,7 +207,9 @@ function main(): void {
     const b = rows[i];
     const raw = Math.log(b.loadMs / a.loadMs) / Math.log(b.n / a.n);
     const base = Math.log(b.parseMs / a.parseMs) / Math.log(b.n / a.n);
-    console.log(`      history load ${a.n}→${b.n}: raw ×${(b.loadMs / a.loadMs).toFixed(1)} (k = ${raw.toFixed(2)}); JSON.parse baseline ×${(b.parseMs / a.parseMs).toFixed(1)} (k = ${base.toFixed(2)})`);
+    console.log(
+      `      history load ${a.n}→${b.n}: raw ×${(b.loadMs / a.loadMs).toFixed(1)} (k = ${raw.toFixed(2)}); JSON.parse baseline ×${(b.parseMs / a.parseMs).toFixed(1)} (k = ${base.toFixed(2)})`,
+    );
   }
   grow('coldMs', 'panel snapshot, cold');
   grow('warmMs', 'panel snapshot, warm query');

@@ -9,18 +9,53 @@ const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'info', legalComments: 'linked' };
 
 const builds = [
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', target: 'node20', format: 'cjs', external: ['koffi'], banner: { js: '#!/usr/bin/env node' } },
-  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', target: 'node20', format: 'cjs', external: ['vscode'] },
+  {
+    ...common,
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['koffi'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    ...common,
+    entryPoints: ['src/extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['vscode'],
+  },
   // the NVML reader runs as its own process; koffi (native) is loaded from dist/node_modules, copied below
-  { ...common, entryPoints: ['src/core/power/nvml/reader.ts'], outfile: 'dist/nvmlReader.js', platform: 'node', target: 'node20', format: 'cjs', external: ['koffi'] },
-  { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', target: 'es2022', format: 'iife' },
+  {
+    ...common,
+    entryPoints: ['src/core/power/nvml/reader.ts'],
+    outfile: 'dist/nvmlReader.js',
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['koffi'],
+  },
+  {
+    ...common,
+    entryPoints: ['src/webview/main.ts'],
+    outfile: 'dist/webview.js',
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+  },
 ].filter((b) => existsSync(b.entryPoints[0]));
 
 // The Python grammar for CodeLens (src/core/codelens/parser.ts loads them from beside the bundle): web-tree-sitter's
 // runtime and tree-sitter-python, both WebAssembly.
 const require = createRequire(import.meta.url);
 mkdirSync('dist', { recursive: true });
-for (const [pkg, file] of [['web-tree-sitter', 'tree-sitter.wasm'], ['tree-sitter-python', 'tree-sitter-python.wasm']]) {
+for (const [pkg, file] of [
+  ['web-tree-sitter', 'tree-sitter.wasm'],
+  ['tree-sitter-python', 'tree-sitter-python.wasm'],
+]) {
   copyFileSync(require.resolve(`${pkg}/${file}`), `dist/${file}`);
 }
 
@@ -39,7 +74,10 @@ function copyKoffi() {
   const dest = 'dist/node_modules/koffi';
   mkdirSync(`${dest}/src`, { recursive: true });
   for (const f of ['package.json', 'index.cjs', 'LICENSE.txt']) cpSync(`node_modules/koffi/${f}`, `${dest}/${f}`);
-  cpSync('node_modules/koffi/src/koffi', `${dest}/src/koffi`, { recursive: true, filter: (p) => statSync(p).isDirectory() || /\.c?js$/.test(p) });
+  cpSync('node_modules/koffi/src/koffi', `${dest}/src/koffi`, {
+    recursive: true,
+    filter: (p) => statSync(p).isDirectory() || /\.c?js$/.test(p),
+  });
   if (!existsSync('node_modules/@koromix')) return;
   for (const pkg of readdirSync('node_modules/@koromix').filter((n) => n.startsWith('koffi-'))) {
     cpSync(`node_modules/@koromix/${pkg}`, `dist/node_modules/@koromix/${pkg}`, { recursive: true });

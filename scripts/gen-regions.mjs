@@ -14,7 +14,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const csvFile = join(root, 'data', 'cloud-regions.csv');
 const outFile = join(root, 'src', 'core', 'intensity', 'cloudRegions.generated.ts');
 
-const HEADER = ['provider', 'region', 'location', 'grid_gco2e_per_kwh', 'provider_cfe', 'pue', 'year', 'source', 'country'];
+const HEADER = [
+  'provider',
+  'region',
+  'location',
+  'grid_gco2e_per_kwh',
+  'provider_cfe',
+  'pue',
+  'year',
+  'source',
+  'country',
+];
 const PROVIDERS = new Set(['aws', 'gcp', 'azure']);
 
 /** RFC 4180 fields of one line: commas, double quotes, "" inside quotes. */
@@ -54,7 +64,9 @@ function number(text, what, line) {
   return n;
 }
 
-const lines = readFileSync(csvFile, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+const lines = readFileSync(csvFile, 'utf8')
+  .split(/\r?\n/)
+  .filter((l) => l.trim() !== '');
 const header = parseLine(lines[0]);
 if (header.join(',') !== HEADER.join(',')) throw new Error(`unexpected header: ${lines[0]}`);
 

@@ -38,10 +38,29 @@ const CROSS_COUNTRY_LINKS = {
 };
 
 const NON_GEOGRAPHIC = new Set([
-  'UTC', 'UCT', 'GMT', 'GMT0', 'GMT+0', 'GMT-0', 'Greenwich', 'Universal', 'Zulu', 'Factory',
+  'UTC',
+  'UCT',
+  'GMT',
+  'GMT0',
+  'GMT+0',
+  'GMT-0',
+  'Greenwich',
+  'Universal',
+  'Zulu',
+  'Factory',
   // POSIX-style and continental rule names: since tzdata 2024b some are links to a city
   // (EST → America/Panama, CET → Europe/Brussels), which says nothing about the user's country.
-  'CET', 'EET', 'MET', 'WET', 'EST', 'MST', 'HST', 'EST5EDT', 'CST6CDT', 'MST7MDT', 'PST8PDT',
+  'CET',
+  'EET',
+  'MET',
+  'WET',
+  'EST',
+  'MST',
+  'HST',
+  'EST5EDT',
+  'CST6CDT',
+  'MST7MDT',
+  'PST8PDT',
 ]);
 
 /** Names that say nothing about a place (UTC, fixed offsets, POSIX-style rules): never a guess. */

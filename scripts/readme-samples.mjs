@@ -39,13 +39,31 @@ function fail(message) {
 }
 
 const recordFile = path.join(home, 'record.json');
-const command = ['run', '--quiet', '--region', region, '--json-out', recordFile, '--', python, 'examples/train_cpu.py', '--epochs', epochs];
+const command = [
+  'run',
+  '--quiet',
+  '--region',
+  region,
+  '--json-out',
+  recordFile,
+  '--',
+  python,
+  'examples/train_cpu.py',
+  '--epochs',
+  epochs,
+];
 const run = cm(command);
 const record = JSON.parse(fs.readFileSync(recordFile, 'utf8'));
 checkFormula(record);
 
 const samples = {
-  run: `$ carbon-meter ${command.filter((a, i) => !(a === '--json-out' || command[i - 1] === '--json-out') && a !== '--quiet').join(' ').replace(python, 'python3')}\n${run.stdout.trimEnd().split('\n').slice(-2).join('\n').replace(/^/, '…\n')}\n${run.stderr.trimEnd()}`,
+  run: `$ carbon-meter ${command
+    .filter((a, i) => !(a === '--json-out' || command[i - 1] === '--json-out') && a !== '--quiet')
+    .join(' ')
+    .replace(
+      python,
+      'python3',
+    )}\n${run.stdout.trimEnd().split('\n').slice(-2).join('\n').replace(/^/, '…\n')}\n${run.stderr.trimEnd()}`,
   history: `$ carbon-meter history\n${cm(['history']).stdout.trimEnd()}`,
   regions: `$ carbon-meter regions --energy-kwh 10 --limit 5\n${cm(['regions', '--energy-kwh', '10', '--limit', '5']).stdout.trimEnd()}`,
 };
@@ -53,24 +71,30 @@ const samples = {
 let readme = fs.readFileSync(readmePath, 'utf8');
 for (const [name, text] of Object.entries(samples)) {
   const block = new RegExp(`(<!-- readme-sample:${name} -->\\n)[\\s\\S]*?(<!-- /readme-sample:${name} -->)`);
-  if (!block.test(readme)) fail(`README.md has no <!-- readme-sample:${name} --> … <!-- /readme-sample:${name} --> block`);
+  if (!block.test(readme))
+    fail(`README.md has no <!-- readme-sample:${name} --> … <!-- /readme-sample:${name} --> block`);
   const body = text.split(home).join('$CARBON_METER_HOME');
   readme = readme.replace(block, (_m, open, close) => `${open}\`\`\`\n${body}\n\`\`\`\n${close}`);
 }
 fs.writeFileSync(readmePath, readme);
 fs.rmSync(home, { recursive: true, force: true });
-console.log(`readme-samples: README.md updated from a real run (${record.cpuSeconds} CPU s, ${record.hardware.cpuModel})`);
+console.log(
+  `readme-samples: README.md updated from a real run (${record.cpuSeconds} CPU s, ${record.hardware.cpuModel})`,
+);
 
 /** The figures of the sample must follow from the method it states. */
 function checkFormula(r) {
   const e = r.energyKWh;
   const sum = (e.cpu + e.gpu + e.ram) * r.pue;
-  if (Math.abs(sum - e.total) > 1e-12 + 1e-9 * e.total) fail(`total ${e.total} kWh is not (cpu + gpu + ram) × PUE = ${sum}`);
+  if (Math.abs(sum - e.total) > 1e-12 + 1e-9 * e.total)
+    fail(`total ${e.total} kWh is not (cpu + gpu + ram) × PUE = ${sum}`);
   const cpu = r.power.cpu;
   if (cpu.method !== 'measured' && cpu.tdpW) {
     const modelKWh = (cpu.tdpW * r.cpuSeconds) / r.hardware.logicalCpus / 3.6e6;
-    if (Math.abs(modelKWh - e.cpu) > 0.02 * modelKWh) fail(`CPU energy ${e.cpu} kWh is not TDP × CPU time ÷ logical CPUs = ${modelKWh} kWh`);
+    if (Math.abs(modelKWh - e.cpu) > 0.02 * modelKWh)
+      fail(`CPU energy ${e.cpu} kWh is not TDP × CPU time ÷ logical CPUs = ${modelKWh} kWh`);
   }
   const g = (e.total * r.intensity.gPerKWh) / 1000;
-  if (Math.abs(g - r.emissionsKg) > 1e-9 + 1e-6 * g) fail(`emissions ${r.emissionsKg} kg are not energy × intensity = ${g} kg`);
+  if (Math.abs(g - r.emissionsKg) > 1e-9 + 1e-6 * g)
+    fail(`emissions ${r.emissionsKg} kg are not energy × intensity = ${g} kg`);
 }

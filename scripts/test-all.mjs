@@ -12,12 +12,27 @@ const steps = [
   ['lint (ESLint: typescript-eslint, layer import bans)', 'npm', ['run', 'lint']],
   ['compile tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']],
   // a single-node SLURM with accounting (Debian's slurm-wlm, slurmdbd, MariaDB) for the SLURM tests; needs root
-  ['SLURM test cluster', 'bash', ['-c', 'if [ "$(id -u)" = 0 ]; then bash scripts/slurm/local-cluster.sh start; else echo "not root: no local SLURM cluster; the SLURM cluster tests will say they skip"; fi']],
+  [
+    'SLURM test cluster',
+    'bash',
+    [
+      '-c',
+      'if [ "$(id -u)" = 0 ]; then bash scripts/slurm/local-cluster.sh start; else echo "not root: no local SLURM cluster; the SLURM cluster tests will say they skip"; fi',
+    ],
+  ],
   ['unit tests', 'npx', ['mocha']],
   ['VS Code for tests', 'bash', ['scripts/vscode/install-code-server.sh']],
   // a safety deadline for the whole tier, not a speed goal: the tier takes minutes, more on a loaded machine
-  ['extension-host tests (code-server)', 'node', ['out/test/harness/runExthost.js', '--timeout-ms', String(45 * 60_000)]],
-  ['UI tests (code-server + Chromium)', 'npx', ['mocha', '--no-config', '--timeout', '600000', 'out/test/ui/**/*.test.js']],
+  [
+    'extension-host tests (code-server)',
+    'node',
+    ['out/test/harness/runExthost.js', '--timeout-ms', String(45 * 60_000)],
+  ],
+  [
+    'UI tests (code-server + Chromium)',
+    'npx',
+    ['mocha', '--no-config', '--timeout', '600000', 'out/test/ui/**/*.test.js'],
+  ],
 ];
 
 /** Totals from mocha's spec reporter ("N passing", "N failing", "N pending"), summed over the tiers run so far. */

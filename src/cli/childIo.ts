@@ -94,12 +94,21 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
   return {
     child,
     drained: Promise.all(streams).then(() => undefined),
-    reading: tty.stdout ? 'stderr (stdout is a terminal, left to the command)' : tty.stderr ? 'stdout (stderr is a terminal, left to the command)' : 'stdout and stderr',
+    reading: tty.stdout
+      ? 'stderr (stdout is a terminal, left to the command)'
+      : tty.stderr
+        ? 'stdout (stderr is a terminal, left to the command)'
+        : 'stdout and stderr',
   };
 }
 
 /** Writes every chunk through at once; pauses the source while the destination is full. */
-function pipeThrough(from: Readable, to: Writable, name: 'stdout' | 'stderr', onOutput?: SpawnIoOptions['onOutput']): Promise<void> {
+function pipeThrough(
+  from: Readable,
+  to: Writable,
+  name: 'stdout' | 'stderr',
+  onOutput?: SpawnIoOptions['onOutput'],
+): Promise<void> {
   const decoder = new StringDecoder('utf8');
   return new Promise((resolve) => {
     from.on('data', (chunk: Buffer) => {

@@ -47,7 +47,9 @@ export function usageFromParseArgs(err: NodeJS.ErrnoException): Error {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new UsageError(`unknown option ${option}`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return new UsageError(/does not take an argument/.test(err.message) ? `${option} takes no value` : `${option} needs a value`);
+      return new UsageError(
+        /does not take an argument/.test(err.message) ? `${option} takes no value` : `${option} needs a value`,
+      );
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return new UsageError(`unexpected argument "${quoted}"`);
     default:
@@ -56,12 +58,20 @@ export function usageFromParseArgs(err: NodeJS.ErrnoException): Error {
 }
 
 /** A number option within [min, max]; `integer` rejects fractions. Empty text is not zero. */
-export function numberOption(value: string | undefined, name: string, min: number, max = Infinity, integer = false): number | undefined {
+export function numberOption(
+  value: string | undefined,
+  name: string,
+  min: number,
+  max = Infinity,
+  integer = false,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = value.trim() === '' ? NaN : Number(value);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     const what = integer ? 'a whole number' : 'a number';
-    throw new UsageError(`--${name} must be ${what} from ${min}${max < Infinity ? ` to ${max}` : ' up'}, not "${value}"`);
+    throw new UsageError(
+      `--${name} must be ${what} from ${min}${max < Infinity ? ` to ${max}` : ' up'}, not "${value}"`,
+    );
   }
   return n;
 }
@@ -82,7 +92,9 @@ export function reportCorrupt(all: CorruptEntry[], store: HistoryStore): void {
   // a damaged checkpoint file: named, and where it was set aside (reported once: it is no longer in running/)
   for (const c of all.filter((x) => x.file)) {
     const where = path.join(store.dir, c.file!);
-    warn(`unreadable ${where} (${c.reason})${c.setAsideAs ? `: set aside as ${path.join(store.dir, c.setAsideAs)}` : ''}`);
+    warn(
+      `unreadable ${where} (${c.reason})${c.setAsideAs ? `: set aside as ${path.join(store.dir, c.setAsideAs)}` : ''}`,
+    );
   }
   const corrupt = all.filter((x) => !x.file);
   if (!corrupt.length) return;
@@ -90,7 +102,9 @@ export function reportCorrupt(all: CorruptEntry[], store: HistoryStore): void {
     .slice(0, 3)
     .map((c) => `line ${c.line} (${c.reason})`)
     .join(', ');
-  warn(`skipped ${corrupt.length} unreadable line(s) in ${store.historyPath}: ${first}${corrupt.length > 3 ? ', …' : ''}`);
+  warn(
+    `skipped ${corrupt.length} unreadable line(s) in ${store.historyPath}: ${first}${corrupt.length > 3 ? ', …' : ''}`,
+  );
 }
 
 /** Zones that name no country. */

@@ -4,7 +4,13 @@ import { sig, terminalSafeJson } from '../core/format';
 import { getHardware } from '../core/hardware';
 import { HistoryStore } from '../core/history/store';
 import { guessRegionFromTimeZone } from '../core/intensity/regions';
-import { amdSmiCommand, chooseRegion, nvidiaSmiCommand, chooseCpuSource, rocmSmiCommand } from '../core/meter/environment';
+import {
+  amdSmiCommand,
+  chooseRegion,
+  nvidiaSmiCommand,
+  chooseCpuSource,
+  rocmSmiCommand,
+} from '../core/meter/environment';
 import { probeGpus, type GpuProbe } from '../core/power/gpuMonitor';
 import { probeRapl } from '../core/power/rapl';
 import { VERSION } from '../core/version';
@@ -14,7 +20,9 @@ import { errorMessage } from '../core/errors';
 export async function doctorCommand(args: string[]): Promise<number> {
   const { values } = parseOptions(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
-    process.stdout.write('Usage: carbon-meter doctor [--json]\n  What this machine allows: RAPL, nvidia-smi, the CPU model and its TDP, the region guess.\n');
+    process.stdout.write(
+      'Usage: carbon-meter doctor [--json]\n  What this machine allows: RAPL, nvidia-smi, the CPU model and its TDP, the region guess.\n',
+    );
     return 0;
   }
   const nvidia = nvidiaSmiCommand();
@@ -47,7 +55,11 @@ export async function doctorCommand(args: string[]): Promise<number> {
       source: gpu.source,
       devices: gpu.devices,
       ...(gpu.source === 'none' && (gpu.amd?.source ?? 'none') === 'none'
-        ? { reason: [gpu.nvidiaSmi?.reason, gpu.nvml.reason, gpu.amd?.amdSmi.reason, gpu.amd?.rocmSmi?.reason].filter(Boolean).join('; ') }
+        ? {
+            reason: [gpu.nvidiaSmi?.reason, gpu.nvml.reason, gpu.amd?.amdSmi.reason, gpu.amd?.rocmSmi?.reason]
+              .filter(Boolean)
+              .join('; '),
+          }
         : {}),
       driverVersion: gpu.nvml.driverVersion ?? gpu.nvidiaSmi?.driverVersion,
       nvml: gpu.nvml,
@@ -65,7 +77,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
   const out = [
     `Carbon Meter ${VERSION} on ${report.platform}`,
     `  CPU       ${hardware.cpuModel}, ${hardware.logicalCpus} logical CPUs, ${sig(hardware.ramGB)} GB RAM`,
-    `  ${ok(rapl.readable)} RAPL    ${rapl.readable ? `readable: ${rapl.domains.map((d) => d.name).join(', ')}` : rapl.reason ?? 'not readable'}`,
+    `  ${ok(rapl.readable)} RAPL    ${rapl.readable ? `readable: ${rapl.domains.map((d) => d.name).join(', ')}` : (rapl.reason ?? 'not readable')}`,
     ...(rapl.fix ? [`            fix: ${rapl.fix}`] : []),
     `  CPU power ${report.cpuPower.method}: ${report.cpuPower.detail}`,
     ...gpuDoctorLines(gpu, ok),
@@ -79,24 +91,32 @@ export async function doctorCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-
 /** doctor's GPU lines: NVML's state, the driver, each device and its energy counter; nvidia-smi when NVML is absent. */
 function gpuDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
   const n = gpu.nvml;
   const lines = [
-    `  ${ok(n.available)} NVML    ${n.available ? `${n.library ?? 'loaded'}, driver ${n.driverVersion ?? '?'}, ${n.devices.length} GPU(s)` : n.reason ?? 'not available'}`,
+    `  ${ok(n.available)} NVML    ${n.available ? `${n.library ?? 'loaded'}, driver ${n.driverVersion ?? '?'}, ${n.devices.length} GPU(s)` : (n.reason ?? 'not available')}`,
   ];
   for (const d of n.devices) {
-    const energy = d.energyCounter ? 'energy counter works' : `no energy counter (${d.energyError?.message ?? 'not supported'}): power samples integrated`;
-    lines.push(`            #${d.index} ${d.name} ${d.uuid}: ${energy}; power ${d.power}${d.migEnabled ? '; MIG enabled' : ''}`);
+    const energy = d.energyCounter
+      ? 'energy counter works'
+      : `no energy counter (${d.energyError?.message ?? 'not supported'}): power samples integrated`;
+    lines.push(
+      `            #${d.index} ${d.name} ${d.uuid}: ${energy}; power ${d.power}${d.migEnabled ? '; MIG enabled' : ''}`,
+    );
   }
   if (gpu.nvidiaSmi) {
     const s = gpu.nvidiaSmi;
     const devs = gpu.devices.map((d) => `#${d.index} ${d.name}`).join(', ');
-    lines.push(`  ${ok(s.available)} nvidia-smi ${s.available ? `driver ${s.driverVersion ?? '?'}: ${devs} (power.draw samples)` : s.reason ?? 'not available'}`);
+    lines.push(
+      `  ${ok(s.available)} nvidia-smi ${s.available ? `driver ${s.driverVersion ?? '?'}: ${devs} (power.draw samples)` : (s.reason ?? 'not available')}`,
+    );
   }
   lines.push(...amdDoctorLines(gpu, ok));
-  const meters = [gpu.source === 'none' ? '' : `NVIDIA: ${gpu.source}`, gpu.amd && gpu.amd.source !== 'none' ? `AMD: ${gpu.amd.source}` : ''].filter(Boolean);
+  const meters = [
+    gpu.source === 'none' ? '' : `NVIDIA: ${gpu.source}`,
+    gpu.amd && gpu.amd.source !== 'none' ? `AMD: ${gpu.amd.source}` : '',
+  ].filter(Boolean);
   lines.push(`  GPU meter ${meters.length ? meters.join(', ') : 'none: GPU energy is not metered'}`);
   return lines;
 }
@@ -105,10 +125,20 @@ function gpuDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
 function amdDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
   const a = gpu.amd;
   if (!a) return [];
-  const lines = [`  ${ok(a.amdSmi.available)} amd-smi ${a.amdSmi.available ? `${a.devices.length} GPU(s)` : a.amdSmi.reason ?? 'not available'}`];
-  if (a.rocmSmi) lines.push(`  ${ok(a.rocmSmi.available)} rocm-smi ${a.rocmSmi.available ? `${a.devices.length} GPU(s)` : a.rocmSmi.reason ?? 'not available'}`);
+  const lines = [
+    `  ${ok(a.amdSmi.available)} amd-smi ${a.amdSmi.available ? `${a.devices.length} GPU(s)` : (a.amdSmi.reason ?? 'not available')}`,
+  ];
+  if (a.rocmSmi)
+    lines.push(
+      `  ${ok(a.rocmSmi.available)} rocm-smi ${a.rocmSmi.available ? `${a.devices.length} GPU(s)` : (a.rocmSmi.reason ?? 'not available')}`,
+    );
   for (const d of a.devices) {
-    const energy = d.energyCounter === undefined ? 'energy counter not read' : d.energyCounter ? 'energy counter works' : 'no energy counter (N/A): power samples integrated';
+    const energy =
+      d.energyCounter === undefined
+        ? 'energy counter not read'
+        : d.energyCounter
+          ? 'energy counter works'
+          : 'no energy counter (N/A): power samples integrated';
     const power = d.powerW === undefined || d.powerW === null ? '' : `; ${d.powerW} W now`;
     lines.push(`            #${d.index} ${d.name} ${d.uuid}: ${energy}${power}`);
   }

@@ -17,13 +17,19 @@ Options:
 `;
 
 export function exportCommand(args: string[]): number {
-  const { values } = parseOptions(args, { format: { type: 'string' }, out: { type: 'string' }, 'keep-secrets': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseOptions(args, {
+    format: { type: 'string' },
+    out: { type: 'string' },
+    'keep-secrets': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     process.stdout.write(EXPORT_HELP);
     return 0;
   }
   const format = values.format ?? 'codecarbon-csv';
-  if (format !== 'codecarbon-csv' && format !== 'json') throw new UsageError(`--format must be codecarbon-csv or json, not "${format}"`);
+  if (format !== 'codecarbon-csv' && format !== 'json')
+    throw new UsageError(`--format must be codecarbon-csv or json, not "${format}"`);
   if (values.out === '') throw new UsageError('--out needs a file name');
   const store = openStore(!values['keep-secrets']);
   const { runs, corrupt } = store.load();
@@ -51,7 +57,8 @@ function writeWhole(file: string, text: string): void {
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     const e = err as NodeJS.ErrnoException;
-    throw new CliError(`cannot write ${file}: ${e.code === 'ENOENT' ? 'no such folder' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'EACCES' ? 'permission denied' : e.message}`);
+    throw new CliError(
+      `cannot write ${file}: ${e.code === 'ENOENT' ? 'no such folder' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'EACCES' ? 'permission denied' : e.message}`,
+    );
   }
 }
-

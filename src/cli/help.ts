@@ -25,4 +25,3 @@ Environment:
   CARBON_METER_PROVIDER    carbon intensity source: static (default), electricitymaps, uk-carbon-intensity, watttime
                            (see 'carbon-meter run --help')
 `;
-

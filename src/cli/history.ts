@@ -13,7 +13,11 @@ Options:
 `;
 
 export function historyCommand(args: string[]): number {
-  const { values } = parseOptions(args, { json: { type: 'boolean' }, limit: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseOptions(args, {
+    json: { type: 'boolean' },
+    limit: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     process.stdout.write(HISTORY_HELP);
     return 0;
@@ -47,7 +51,11 @@ export function historyCommand(args: string[]): number {
   );
   const head = ['started (UTC)', 'name', 'source', 'status', 'duration', 'energy', 'CO₂eq', 'region'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const fmt = (r: string[]) => r.map((v, c) => v.padEnd(widths[c])).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((v, c) => v.padEnd(widths[c]))
+      .join('  ')
+      .trimEnd();
   const lines = [fmt(head), ...rows.map(fmt)];
   if (runs.length > shown.length) lines.push(`(${runs.length - shown.length} older runs; --limit N to show more)`);
   process.stdout.write(lines.join('\n') + '\n');

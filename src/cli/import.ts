@@ -14,7 +14,12 @@ export function importCommand(args: string[]): number {
     process.stdout.write(IMPORT_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(positionals.length ? `takes one file, not ${positionals.length}` : 'needs a file: carbon-meter import emissions.csv');
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length
+        ? `takes one file, not ${positionals.length}`
+        : 'needs a file: carbon-meter import emissions.csv',
+    );
   const file = positionals[0];
   if (!fs.existsSync(file)) throw new CliError(`cannot read ${file}: no such file`);
   if (fs.statSync(file).isDirectory()) throw new CliError(`cannot read ${file}: it is a folder`);

@@ -22,7 +22,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
-    if (cmd !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, cmd)) return await (await COMMANDS[cmd]())(rest);
+    if (cmd !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, cmd))
+      return await (
+        await COMMANDS[cmd]()
+      )(rest);
     switch (cmd) {
       case '--version':
       case '-v':

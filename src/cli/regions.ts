@@ -34,7 +34,9 @@ export function regionsCommand(args: string[]): number {
     .filter(({ region }) => Number.isFinite(region.intensityGPerKWh) && region.intensityGPerKWh > 0)
     .slice(0, limit);
   if (values.json) {
-    process.stdout.write(terminalSafeJson(JSON.stringify(list.map((x) => ({ ...x.region, emissionsKg: x.emissionsKg })))) + '\n');
+    process.stdout.write(
+      terminalSafeJson(JSON.stringify(list.map((x) => ({ ...x.region, emissionsKg: x.emissionsKg })))) + '\n',
+    );
     return 0;
   }
   printLines([

@@ -4,10 +4,24 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { kmByCar, EQUIVALENT_FACTORS } from '../core/equivalents';
-import { escapeControl, formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, sig, terminalSafeJson } from '../core/format';
+import {
+  escapeControl,
+  formatCo2,
+  formatDuration,
+  formatEnergy,
+  formatIntensity,
+  formatPower,
+  sig,
+  terminalSafeJson,
+} from '../core/format';
 import type { HistoryStore } from '../core/history/store';
 import { redactSecrets } from '../core/history/redact';
-import { createIntensityProvider, intensityCacheDir, intensityConfigFromEnv, IntensityConfigError } from '../core/intensity/live';
+import {
+  createIntensityProvider,
+  intensityCacheDir,
+  intensityConfigFromEnv,
+  IntensityConfigError,
+} from '../core/intensity/live';
 import { chooseRegion, createMeterEnvironment, type RegionChoice } from '../core/meter/environment';
 import { MeterHub, type Reading } from '../core/meter/meter';
 import type { Run } from '../core/types';
@@ -45,7 +59,14 @@ export async function runCommand(args: string[]): Promise<number> {
     if (opts.startWithinH !== undefined) {
       // before the signal relay: Ctrl-C while waiting starts nothing (the wait handles its own signals)
       const command = opts.command.map(shQuote).join(' ');
-      const w = await waitForGreenerStart({ withinH: opts.startWithinH, provider: intensity, region: choice.region, command, history: store.load().runs, out: process.stderr });
+      const w = await waitForGreenerStart({
+        withinH: opts.startWithinH,
+        provider: intensity,
+        region: choice.region,
+        command,
+        history: store.load().runs,
+        out: process.stderr,
+      });
       if (!w.go) return 130;
       schedule = w.schedule;
     }
@@ -101,7 +122,14 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const adoption = becomeSubreaper(); // before spawning: orphans of the run stay ours (sampling/subreaper.ts)
   const io = spawnWithOutput(command, { onOutput: (stream, text) => watch?.output(stream, text) });
   const child = io.child;
-  watch = new RunWatch({ budgetG: opts.budgetG, ...monthBudget(opts, store, startedAt), onBudget: opts.onBudget, stopGraceS: opts.stopGraceS, out: process.stderr, progressUnavailable: io.progressUnavailable });
+  watch = new RunWatch({
+    budgetG: opts.budgetG,
+    ...monthBudget(opts, store, startedAt),
+    onBudget: opts.onBudget,
+    stopGraceS: opts.stopGraceS,
+    out: process.stderr,
+    progressUnavailable: io.progressUnavailable,
+  });
   const failure = await started(child, command[0]);
   if (failure !== undefined || child.pid === undefined) return failure ?? 127;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -127,7 +155,15 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   watch.attach(child.pid, io.wrapperPid);
   const pausing =
     opts.pauseAbove !== undefined
-      ? startPausing({ thresholdGPerKWh: opts.pauseAbove, maxDelayS: opts.maxDelayS, provider: intensity, region: choice.region, rootPid: child.pid, wrapperPid: io.wrapperPid, out: process.stderr })
+      ? startPausing({
+          thresholdGPerKWh: opts.pauseAbove,
+          maxDelayS: opts.maxDelayS,
+          provider: intensity,
+          region: choice.region,
+          rootPid: child.pid,
+          wrapperPid: io.wrapperPid,
+          out: process.stderr,
+        })
       : undefined;
   const sub = hub.onReading((r) => {
     if (r.runId !== meter.run.id) return;
@@ -149,8 +185,11 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   // a signal now stops waiting for them
   const outlived = new AbortController();
   relay.onAfterExit = () => outlived.abort();
-  const onOutlived = (n: number) => opts.json || warn(`${n} process(es) outlived the command; metering until they exit`);
-  const run = (await hub.endWhenGone(meter.run.id, exitCode, { signal: outlived.signal, onOutlived, note: relay.note })) ?? meter.run;
+  const onOutlived = (n: number) =>
+    opts.json || warn(`${n} process(es) outlived the command; metering until they exit`);
+  const run =
+    (await hub.endWhenGone(meter.run.id, exitCode, { signal: outlived.signal, onOutlived, note: relay.note })) ??
+    meter.run;
   const saveError = hub.saveError(run.id);
   sub.dispose();
   readout?.clear();

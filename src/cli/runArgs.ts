@@ -151,7 +151,8 @@ export function parseRunArgs(args: string[]): RunArgs {
   };
   try {
     parsed.onBudget = parseOnBudget(values['on-budget']);
-    if (values['start-within'] !== undefined) parsed.startWithinH = parseDurationH(values['start-within'], 'start-within');
+    if (values['start-within'] !== undefined)
+      parsed.startWithinH = parseDurationH(values['start-within'], 'start-within');
     parsed.maxDelayS = parseDurationH(values['max-delay'] ?? '6h', 'max-delay') * 3600;
   } catch (err) {
     throw new UsageError((err as Error).message);

@@ -38,13 +38,19 @@ export interface WatchOptions {
 }
 
 /** The monthly budget and what this month's runs in the history used before `nowMs`; {} without --budget-month-kg. */
-export function monthBudget(opts: { budgetMonthKg?: number }, store: Pick<HistoryStore, 'load'>, nowMs: number): Pick<WatchOptions, 'budgetMonthKg' | 'monthUsedKg'> {
+export function monthBudget(
+  opts: { budgetMonthKg?: number },
+  store: Pick<HistoryStore, 'load'>,
+  nowMs: number,
+): Pick<WatchOptions, 'budgetMonthKg' | 'monthUsedKg'> {
   if (opts.budgetMonthKg === undefined) return {};
   let runs: Run[] = [];
   try {
     runs = store.load().runs;
   } catch (err) {
-    process.stderr.write(`carbon-meter: the history could not be read for the monthly budget (counted as 0 used): ${escapeControl(errorMessage(err))}\n`);
+    process.stderr.write(
+      `carbon-meter: the history could not be read for the monthly budget (counted as 0 used): ${escapeControl(errorMessage(err))}\n`,
+    );
   }
   return { budgetMonthKg: opts.budgetMonthKg, monthUsedKg: monthUsedKg(runs, nowMs) };
 }
@@ -75,9 +81,14 @@ export class RunWatch {
     if (limit !== undefined) this.budget = new BudgetWatch(config, limit, used);
     if (used !== undefined && opts.budgetMonthKg !== undefined) {
       const left = Math.max(0, opts.budgetMonthKg - used);
-      this.say(`this month's runs have emitted ${formatCo2(used)} CO₂eq of the monthly budget of ${formatCo2(opts.budgetMonthKg)}: ${formatCo2(left)} left for this run`);
+      this.say(
+        `this month's runs have emitted ${formatCo2(used)} CO₂eq of the monthly budget of ${formatCo2(opts.budgetMonthKg)}: ${formatCo2(left)} left for this run`,
+      );
     }
-    if (this.budget && opts.progressUnavailable) this.say(`no forecast for this run (${opts.progressUnavailable}); the budget is checked against the emissions so far`);
+    if (this.budget && opts.progressUnavailable)
+      this.say(
+        `no forecast for this run (${opts.progressUnavailable}); the budget is checked against the emissions so far`,
+      );
   }
 
   /** The processes to stop on the budget: the tree under `rootPid`, but not `wrapperPid` (util-linux script). */
@@ -104,15 +115,23 @@ export class RunWatch {
 
   /** A meter reading of this run: forecast, budget, and the record's fields (so checkpoints carry them). */
   reading(r: Reading): void {
-    const f = this.forecaster.observeEnergy({ t: r.t, energyKWh: r.run.energyKWh.total, emissionsKg: r.run.emissionsKg });
+    const f = this.forecaster.observeEnergy({
+      t: r.t,
+      energyKWh: r.run.energyKWh.total,
+      emissionsKg: r.run.emissionsKg,
+    });
     if (f) this.progressAt = f.t;
     this.fill(r.run);
     if (!this.budget) return;
     for (const e of this.budget.check(r.t, r.run.emissionsKg, this.forecaster.current?.predictedKg)) {
       if (e.kind === 'forecast-over') {
-        this.say(`the forecast (${formatCo2(e.forecastG / 1000)} CO₂eq at the end) is over the budget of ${formatCo2(e.limitG / 1000)}${this.opts.onBudget === 'stop' ? '; the run will be stopped when it reaches the budget' : ''}`);
+        this.say(
+          `the forecast (${formatCo2(e.forecastG / 1000)} CO₂eq at the end) is over the budget of ${formatCo2(e.limitG / 1000)}${this.opts.onBudget === 'stop' ? '; the run will be stopped when it reaches the budget' : ''}`,
+        );
       } else {
-        this.say(`the run has emitted ${formatCo2(e.emissionsG / 1000)} CO₂eq, its budget is ${formatCo2(e.limitG / 1000)}${e.stop ? `: stopping it (SIGINT, then SIGTERM in ${this.opts.stopGraceS} s)` : ''}`);
+        this.say(
+          `the run has emitted ${formatCo2(e.emissionsG / 1000)} CO₂eq, its budget is ${formatCo2(e.limitG / 1000)}${e.stop ? `: stopping it (SIGINT, then SIGTERM in ${this.opts.stopGraceS} s)` : ''}`,
+        );
         if (e.stop) this.stop();
       }
     }
@@ -146,11 +165,17 @@ export class RunWatch {
       if (u) this.forecaster.observeProgress(this.progressAt ?? this.now(), u.fraction, u.label);
     }
     // progress printed after the last tick takes the run's latest figures (the final tick comes after the record)
-    this.forecaster.observeEnergy({ t: Math.max(this.now(), this.progressAt ?? 0), energyKWh: run.energyKWh.total, emissionsKg: run.emissionsKg });
+    this.forecaster.observeEnergy({
+      t: Math.max(this.now(), this.progressAt ?? 0),
+      energyKWh: run.energyKWh.total,
+      emissionsKg: run.emissionsKg,
+    });
     this.fill(run);
     if (this.stoppedBy) {
       run.stoppedBy = this.stoppedBy;
-      (run.notes ??= []).push(`stopped by Carbon Meter on its budget of ${formatCo2((this.budget?.limitG ?? 0) / 1000)} CO₂eq`);
+      (run.notes ??= []).push(
+        `stopped by Carbon Meter on its budget of ${formatCo2((this.budget?.limitG ?? 0) / 1000)} CO₂eq`,
+      );
     }
   }
 

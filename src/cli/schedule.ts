@@ -9,7 +9,14 @@ import { formatDuration, formatPercent } from '../core/format';
 import type { IntensityProvider } from '../core/intensity/provider';
 import type { RegionInfo } from '../core/intensity/regions';
 import { PAUSE_CAVEAT, PauseController } from '../core/schedule/pause';
-import { assumedRun, planGreenerStart, realClock, startWaitRecord, waitUntil, type Clock } from '../core/schedule/startTime';
+import {
+  assumedRun,
+  planGreenerStart,
+  realClock,
+  startWaitRecord,
+  waitUntil,
+  type Clock,
+} from '../core/schedule/startTime';
 import { foreignProcesses, processTree, signalTree } from '../core/schedule/tree';
 import type { PauseRecord, RunSchedule } from '../core/schedule/types';
 import type { Run } from '../core/types';
@@ -58,7 +65,11 @@ export async function waitForGreenerStart(o: StartWaitOptions): Promise<{ go: bo
   const assumed = assumedRun(o.history, o.command);
   const plan = source
     ? await planGreenerStart(source, o.region, assumed, requestedAt, o.withinH)
-    : ({ kind: 'now', reason: 'the intensity provider is static (annual averages): no forecast; choose one with --provider', assumed } as const);
+    : ({
+        kind: 'now',
+        reason: 'the intensity provider is static (annual averages): no forecast; choose one with --provider',
+        assumed,
+      } as const);
   if (plan.kind === 'now') {
     say(`--start-within: running now: ${plan.reason}`);
     return { go: true, schedule: { startedNowReason: plan.reason } };
@@ -102,7 +113,13 @@ export function startPausing(o: PausingOptions): { finish(energyKWh: number): Pa
   const except = new Set(o.wrapperPid !== undefined ? [o.wrapperPid] : []);
   const controller = new PauseController(o.thresholdGPerKWh, o.maxDelayS, o.provider.granularityMs, {
     now: () => Date.now(),
-    forecast: (t) => (source ? source.forecast(o.region, t, 1) : Promise.resolve({ ok: false, reason: 'the intensity provider is static (annual averages); choose a live one with --provider' })),
+    forecast: (t) =>
+      source
+        ? source.forecast(o.region, t, 1)
+        : Promise.resolve({
+            ok: false,
+            reason: 'the intensity provider is static (annual averages); choose a live one with --provider',
+          }),
     pause: () => {
       const foreign = foreignProcesses(processTree(o.rootPid).filter((p) => !except.has(p)));
       if (foreign.length) return `process(es) ${foreign.slice(0, 5).join(', ')} belong to another user`;

@@ -109,8 +109,7 @@ export class SignalRelay {
         this.opts.say(`${sig}: finishing the run's record; a second signal quits without it`);
         // processes that outlived the command are no longer waited for (the run closes with a note)
         this.onAfterExit?.();
-      }
-      else process.exit(128 + (os.constants.signals[sig] ?? 0));
+      } else process.exit(128 + (os.constants.signals[sig] ?? 0));
       return;
     }
     if (this.count > 1) {
@@ -136,7 +135,10 @@ export class SignalRelay {
         `waiting for it to stop${graced ? ` (SIGKILL in ${this.opts.killAfterS} s)` : ''}; a second signal stops it with SIGKILL`,
     );
     if (graced) {
-      this.graceTimer = setTimeout(() => this.kill(`it did not stop within ${this.opts.killAfterS} s of ${sig}`), this.opts.killAfterS * 1000);
+      this.graceTimer = setTimeout(
+        () => this.kill(`it did not stop within ${this.opts.killAfterS} s of ${sig}`),
+        this.opts.killAfterS * 1000,
+      );
       this.graceTimer.unref();
     }
   }
@@ -234,4 +236,3 @@ class Witness {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
   }
 }
-

@@ -54,14 +54,16 @@ export function parseSince(text: string, now = Date.now()): number {
     return now - Number(m[1]) * unit;
   }
   const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text.length === 10 ? `${text}T00:00:00` : text).getTime() : NaN;
-  if (!Number.isFinite(t)) throw new SlurmUsageError(`--since must be a duration (7d, 12h, 30m, 2w) or a date (2026-01-31), not "${text}"`);
+  if (!Number.isFinite(t))
+    throw new SlurmUsageError(`--since must be a duration (7d, 12h, 30m, 2w) or a date (2026-01-31), not "${text}"`);
   return t;
 }
 
 function num(v: string | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new SlurmUsageError(`--${name} must be a number from ${min} to ${max}, not "${v}"`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new SlurmUsageError(`--${name} must be a number from ${min} to ${max}, not "${v}"`);
   return n;
 }
 
@@ -121,7 +123,8 @@ export async function slurmCommand(args: string[], env: NodeJS.ProcessEnv = proc
       throw new SlurmUsageError('give either one JOBID or --since D');
     }
     const jobId = positionals[0];
-    if (jobId !== undefined && !/^\d+(_\d+)?(\+\d+)?$/.test(jobId)) throw new SlurmUsageError(`"${jobId}" is not a SLURM job id (123, 123_4)`);
+    if (jobId !== undefined && !/^\d+(_\d+)?(\+\d+)?$/.test(jobId))
+      throw new SlurmUsageError(`"${jobId}" is not a SLURM job id (123, 123_4)`);
     const overrides: ClusterConfig = {};
     const from: Partial<Record<keyof ClusterConfig, string>> = {};
     const put = <K extends keyof ClusterConfig>(k: K, v: ClusterConfig[K] | undefined, flag: string) => {
@@ -145,14 +148,21 @@ export async function slurmCommand(args: string[], env: NodeJS.ProcessEnv = proc
       overrides,
       overridesFrom: from,
       settingName: values.clusters ?? env.CARBON_METER_CLUSTERS ?? 'carbonMeter.clusters',
-      fallbackRegion: () => ({ region: env.CARBON_METER_REGION, from: 'CARBON_METER_REGION', pue: num(env.CARBON_METER_PUE, 'CARBON_METER_PUE', 1, 3), pueFrom: 'CARBON_METER_PUE' }),
+      fallbackRegion: () => ({
+        region: env.CARBON_METER_REGION,
+        from: 'CARBON_METER_REGION',
+        pue: num(env.CARBON_METER_PUE, 'CARBON_METER_PUE', 1, 3),
+        pueFrom: 'CARBON_METER_PUE',
+      }),
       localHost: localHostOf(hw),
       log: (_l, m) => warn(m),
     });
     const history = new HistoryStore(env.CARBON_METER_HOME || HistoryStore.defaultDir(env));
     const jobs = new SlurmJobStore(history.dir);
     const ctx: Ctx = { commands, accountant, history, jobs, json: !!values.json, warn };
-    return jobId !== undefined ? await oneJob(ctx, jobId) : await since(ctx, parseSince(values.since!), !!values['all-users']);
+    return jobId !== undefined
+      ? await oneJob(ctx, jobId)
+      : await since(ctx, parseSince(values.since!), !!values['all-users']);
   } catch (err) {
     if (err instanceof SlurmUsageError) {
       warn(`${err.message}\nRun 'carbon-meter slurm --help' for usage.`);
@@ -185,7 +195,17 @@ async function oneJob(ctx: Ctx, jobId: string): Promise<number> {
       ctx.warn(`job ${jobId} is unknown to sacct and squeue (wrong id, another cluster, or purged from the database)`);
       return 1;
     }
-    groups = q.map((e) => ({ job: { jobId: e.jobId, name: '', state: e.state, stateText: e.state, allocTres: {}, ...(e.elapsedS !== undefined ? { elapsedS: e.elapsedS } : {}) }, steps: [] }));
+    groups = q.map((e) => ({
+      job: {
+        jobId: e.jobId,
+        name: '',
+        state: e.state,
+        stateText: e.state,
+        allocTres: {},
+        ...(e.elapsedS !== undefined ? { elapsedS: e.elapsedS } : {}),
+      },
+      steps: [],
+    }));
   }
   const runs: Run[] = [];
   const lines: string[] = [];
@@ -195,13 +215,23 @@ async function oneJob(ctx: Ctx, jobId: string): Promise<number> {
       const run = await ctx.accountant.run(g);
       ctx.jobs.track({ jobId: g.job.jobId, submittedAt: g.job.submitMs ?? Date.now(), via: 'cli' });
       runs.push(run);
-      lines.push(describe(run, `${g.job.state}, so far; tracked: it is recorded when it ends (next 'carbon-meter slurm' or a VS Code window)`));
+      lines.push(
+        describe(
+          run,
+          `${g.job.state}, so far; tracked: it is recorded when it ends (next 'carbon-meter slurm' or a VS Code window)`,
+        ),
+      );
     } else {
       const run = await ctx.accountant.run(g);
       const what = ctx.jobs.record(ctx.history, run);
       untrackIfDone(ctx, g, records);
-      runs.push(what === 'already' ? ctx.history.get(run.id) ?? run : run);
-      lines.push(describe(run, what === 'recorded' ? `recorded in ${ctx.history.dir}` : 'already in the history (not recorded again)'));
+      runs.push(what === 'already' ? (ctx.history.get(run.id) ?? run) : run);
+      lines.push(
+        describe(
+          run,
+          what === 'recorded' ? `recorded in ${ctx.history.dir}` : 'already in the history (not recorded again)',
+        ),
+      );
     }
   }
   if (ctx.json) process.stdout.write(JSON.stringify(runs.length === 1 ? runs[0] : runs) + '\n');
@@ -215,7 +245,16 @@ async function addLiveCpu(ctx: Ctx, g: SlurmJob): Promise<void> {
   try {
     const live = await ctx.commands.sstat(g.job.jobId);
     const finished = g.steps.filter((s) => !isActiveState(s.state));
-    const running: SlurmRecord[] = live.map((s) => ({ jobId: g.job.jobId, stepId: s.stepId, name: s.stepId, state: 'RUNNING', stateText: 'RUNNING', allocTres: {}, totalCpuS: s.cpuS ?? 0, ...(s.energyJ ? { energyJ: s.energyJ } : {}) }));
+    const running: SlurmRecord[] = live.map((s) => ({
+      jobId: g.job.jobId,
+      stepId: s.stepId,
+      name: s.stepId,
+      state: 'RUNNING',
+      stateText: 'RUNNING',
+      allocTres: {},
+      totalCpuS: s.cpuS ?? 0,
+      ...(s.energyJ ? { energyJ: s.energyJ } : {}),
+    }));
     g.steps = [...finished, ...running];
   } catch (err) {
     ctx.warn(`live CPU time unavailable: ${errorMessage(err)}`);
@@ -225,7 +264,8 @@ async function addLiveCpu(ctx: Ctx, g: SlurmJob): Promise<void> {
 function untrackIfDone(ctx: Ctx, g: SlurmJob, all: SlurmRecord[]): void {
   ctx.jobs.untrack({ jobId: g.job.jobId });
   const base = g.job.jobIdRaw && g.job.jobId.includes('_') ? g.job.jobId.split('_')[0] : undefined;
-  if (base && !all.some((r) => r.stepId === undefined && belongsTo(r, base) && isActiveState(r.state))) ctx.jobs.untrack({ jobId: base });
+  if (base && !all.some((r) => r.stepId === undefined && belongsTo(r, base) && isActiveState(r.state)))
+    ctx.jobs.untrack({ jobId: base });
 }
 
 async function since(ctx: Ctx, sinceMs: number, allUsers: boolean): Promise<number> {
@@ -254,7 +294,9 @@ async function since(ctx: Ctx, sinceMs: number, allUsers: boolean): Promise<numb
   if (ctx.json) {
     process.stdout.write(JSON.stringify(out) + '\n');
   } else {
-    lines.push(`${added} job(s) recorded in ${ctx.history.dir}, ${already} already there${active ? `, ${active} still pending or running (tracked)` : ''}.`);
+    lines.push(
+      `${added} job(s) recorded in ${ctx.history.dir}, ${already} already there${active ? `, ${active} still pending or running (tracked)` : ''}.`,
+    );
     process.stdout.write(lines.join('\n') + '\n');
   }
   return 0;

@@ -17,7 +17,8 @@ export const DEFAULT_TRAINING_PATTERNS: readonly string[] = [
   '^(?:\\S*/)?(?:julia|Rscript)\\s',
 ];
 
-const WRAPPERS = /^(?:time|nohup|nice(?:\s+-n\s+-?\d+)?|exec|command|uv\s+run|poetry\s+run|pipenv\s+run|conda\s+run(?:\s+-n\s+\S+)?|srun|env)\s+/;
+const WRAPPERS =
+  /^(?:time|nohup|nice(?:\s+-n\s+-?\d+)?|exec|command|uv\s+run|poetry\s+run|pipenv\s+run|conda\s+run(?:\s+-n\s+\S+)?|srun|env)\s+/;
 const ENV_ASSIGN = /^[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"[^"]*"|\S*)\s+/;
 
 /** Removes leading `VAR=value` assignments and wrappers such as `time`, `nohup`, `uv run`. */
@@ -51,7 +52,8 @@ export function compilePatterns(patterns: readonly string[]): CompiledPatterns {
 }
 
 /** Commands that start a Python interpreter but are not runs: REPLs without a script, pip, version queries. */
-const NOT_A_RUN = /^(?:\S*\/)?(?:python|python3(?:\.\d+)?|py)(?:\s+(?:-V|--version|-m\s+(?:pip|venv|http\.server|json\.tool|pytest|ensurepip|site|pydoc|idlelib))\b|\s*$)/;
+const NOT_A_RUN =
+  /^(?:\S*\/)?(?:python|python3(?:\.\d+)?|py)(?:\s+(?:-V|--version|-m\s+(?:pip|venv|http\.server|json\.tool|pytest|ensurepip|site|pydoc|idlelib))\b|\s*$)/;
 
 export function isTrainingCommand(commandLine: string, patterns: CompiledPatterns): boolean {
   const s = stripCommandPrefixes(commandLine);

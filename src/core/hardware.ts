@@ -66,7 +66,11 @@ async function readHardware(gpus?: () => Promise<GpuInfo[]>): Promise<Hardware> 
  * the distribution as systeminformation's osInfo() names it: DISTRIB_ID or NAME, and the version from PRETTY_NAME,
  * VERSION, DISTRIB_RELEASE or VERSION_ID, read from /etc/*-release and /usr/lib/os-release.
  */
-export function readLinux(etc = '/etc', cpuinfo = '/proc/cpuinfo', usrLib = '/usr/lib/os-release'): { sockets: number; distro?: string } {
+export function readLinux(
+  etc = '/etc',
+  cpuinfo = '/proc/cpuinfo',
+  usrLib = '/usr/lib/os-release',
+): { sockets: number; distro?: string } {
   const ids = new Set<string>();
   try {
     for (const m of fs.readFileSync(cpuinfo, 'latin1').matchAll(/^physical id\s*:\s*(\d+)/gm)) ids.add(m[1]);
@@ -93,7 +97,12 @@ export function readLinux(etc = '/etc', cpuinfo = '/proc/cpuinfo', usrLib = '/us
     }
     for (const line of text.split('\n')) {
       const eq = line.indexOf('=');
-      if (eq > 0) release[line.slice(0, eq).trim().toUpperCase()] = line.slice(eq + 1).split('=')[0].trim().replace(/"/g, '');
+      if (eq > 0)
+        release[line.slice(0, eq).trim().toUpperCase()] = line
+          .slice(eq + 1)
+          .split('=')[0]
+          .trim()
+          .replace(/"/g, '');
     }
   }
   return { sockets: ids.size || 1, distro: distroName(release) };
@@ -108,4 +117,3 @@ function distroName(r: Record<string, string>): string | undefined {
   if (version.includes('(')) version = version.split('(')[0].trim();
   return `${distro} ${version || r.DISTRIB_RELEASE || r.VERSION_ID || 'unknown'}`.trim();
 }
-

@@ -121,14 +121,43 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
       const what = vscode.l10n.t('Training entry point: {0}.', entry.label);
       const tooltip = [what, ...text.tooltip].join('\n');
       if (text.run) {
-        lenses.push(new vscode.CodeLens(range, { title: text.primary, command: 'carbonMeter.showFileRuns', arguments: [file], tooltip: `${tooltip}\n${vscode.l10n.t('Click to see the runs of this file.')}` }));
-        if (k === 0) lenses.push(new vscode.CodeLens(range, { title: `$(play) ${vscode.l10n.t('Run')}`, command: 'carbonMeter.runFileMetered', arguments: [file], tooltip: vscode.l10n.t('Run this file in a terminal, metered by Carbon Meter') }));
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: text.primary,
+            command: 'carbonMeter.showFileRuns',
+            arguments: [file],
+            tooltip: `${tooltip}\n${vscode.l10n.t('Click to see the runs of this file.')}`,
+          }),
+        );
+        if (k === 0)
+          lenses.push(
+            new vscode.CodeLens(range, {
+              title: `$(play) ${vscode.l10n.t('Run')}`,
+              command: 'carbonMeter.runFileMetered',
+              arguments: [file],
+              tooltip: vscode.l10n.t('Run this file in a terminal, metered by Carbon Meter'),
+            }),
+          );
       } else {
-        lenses.push(new vscode.CodeLens(range, { title: text.primary, command: 'carbonMeter.runFileMetered', arguments: [file], tooltip: `${tooltip}\n${vscode.l10n.t('Run this file in a terminal, metered by Carbon Meter.')}` }));
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: text.primary,
+            command: 'carbonMeter.runFileMetered',
+            arguments: [file],
+            tooltip: `${tooltip}\n${vscode.l10n.t('Run this file in a terminal, metered by Carbon Meter.')}`,
+          }),
+        );
       }
       if (k !== 0) return;
       if (!notebook) {
-        lenses.push(new vscode.CodeLens(range, { title: `$(debug-alt) ${vscode.l10n.t('Debug')}`, command: 'carbonMeter.debugFileMetered', arguments: [file], tooltip: vscode.l10n.t('Debug this file, metered by Carbon Meter') }));
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `$(debug-alt) ${vscode.l10n.t('Debug')}`,
+            command: 'carbonMeter.debugFileMetered',
+            arguments: [file],
+            tooltip: vscode.l10n.t('Debug this file, metered by Carbon Meter'),
+          }),
+        );
       }
       if (text.estimate) lenses.push(new vscode.CodeLens(range, { title: text.estimate, command: '', tooltip }));
       const runAt = this.runAt?.lens(range, file, runs);
@@ -155,7 +184,9 @@ export class TrainingCodeLensProvider implements vscode.CodeLensProvider, vscode
   private detect(document: vscode.TextDocument): TrainingEntrypoint[] {
     return this.detections.get(document.uri.toString(), document.version, () => {
       const last = document.lineAt(document.lineCount - 1).range.end;
-      return document.offsetAt(last) > MAX_CODELENS_FILE_CHARS ? [] : this.documents.detect(document.uri.toString(), document.getText());
+      return document.offsetAt(last) > MAX_CODELENS_FILE_CHARS
+        ? []
+        : this.documents.detect(document.uri.toString(), document.getText());
     });
   }
 

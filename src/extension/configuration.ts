@@ -56,7 +56,9 @@ export class Configuration implements vscode.Disposable {
       if (!e.affectsConfiguration('carbonMeter')) return;
       this.read();
       this.log.info('settings changed');
-      this._onDidChange.fire({ affects: (...sections) => sections.some((s) => e.affectsConfiguration(`${SETTINGS_PREFIX}${s}`)) });
+      this._onDidChange.fire({
+        affects: (...sections) => sections.some((s) => e.affectsConfiguration(`${SETTINGS_PREFIX}${s}`)),
+      });
     });
   }
 
@@ -83,7 +85,8 @@ export class Configuration implements vscode.Disposable {
     this.shownProblems.add(message);
     const open = vscode.l10n.t('Open Settings');
     void vscode.window.showWarningMessage(`Carbon Meter: ${message}`, open).then((choice) => {
-      if (choice === open) void vscode.commands.executeCommand('workbench.action.openSettings', settingKey ?? 'carbonMeter');
+      if (choice === open)
+        void vscode.commands.executeCommand('workbench.action.openSettings', settingKey ?? 'carbonMeter');
     });
   }
 

@@ -38,7 +38,9 @@ export class DebugWatcher implements vscode.Disposable {
         createDebugAdapterTracker: (session) => this.tracker(session),
       }),
       vscode.debug.onDidStartDebugSession((session) => {
-        this.service.log.debug(`debug: session "${session.name}" (${session.type}) started${session.parentSession ? ` under "${session.parentSession.name}"` : ''}`);
+        this.service.log.debug(
+          `debug: session "${session.name}" (${session.type}) started${session.parentSession ? ` under "${session.parentSession.name}"` : ''}`,
+        );
         // js-debug names the child session of a Node process "<file> [<pid>]" (1.139: "busy.js [14455] « launch name")
         const m = /\[(\d+)\](?:\s|$)/.exec(session.name);
         if (m && session.parentSession) void this.meter(session, Number(m[1]), 'js-debug child session');
@@ -72,7 +74,8 @@ export class DebugWatcher implements vscode.Disposable {
               }
               const root = this.rootSession(session);
               if (!this.runOfSession.has(root.id)) await this.processEventOrEnd(root, PROCESS_EVENT_BOUND_MS);
-              if (!this.runOfSession.has(root.id)) void this.meter(session, child.pid, 'runInTerminal shell child', shell);
+              if (!this.runOfSession.has(root.id))
+                void this.meter(session, child.pid, 'runInTerminal shell child', shell);
             });
           }
         }
@@ -104,7 +107,13 @@ export class DebugWatcher implements vscode.Disposable {
     return s;
   }
 
-  private async meter(session: vscode.DebugSession, pid: number, how: string, reaperPid?: number, processEvent?: DapProcessEventBody): Promise<void> {
+  private async meter(
+    session: vscode.DebugSession,
+    pid: number,
+    how: string,
+    reaperPid?: number,
+    processEvent?: DapProcessEventBody,
+  ): Promise<void> {
     if (this.service.settings.debugMode === 'off') {
       this.service.log.info(`debug: not metering "${session.name}": carbonMeter.debug.meter is "off"`);
       return;
@@ -122,14 +131,16 @@ export class DebugWatcher implements vscode.Disposable {
       this.service.log.info(`debug: "${session.name}" (pid ${pid}) is already metered in ${inRun}`);
       return;
     }
-    const program = [cfg.program ?? cfg.module ?? cfg.name, ...(Array.isArray(cfg.args) ? cfg.args : [])].filter(Boolean).join(' ');
+    const program = [cfg.program ?? cfg.module ?? cfg.name, ...(Array.isArray(cfg.args) ? cfg.args : [])]
+      .filter(Boolean)
+      .join(' ');
     this.service.log.info(`debug: "${root.name}" (${root.type}) debuggee pid ${pid} from the ${how}; ${plan.why}`);
     this.runOfSession.set(root.id, '');
     const meter = await this.service.start({
       pid,
       command: program || root.name,
       name: typeof cfg.program === 'string' ? cfg.program.split(/[\\/]/).pop() : root.name,
-      cwd: typeof cfg.cwd === 'string' ? cfg.cwd : root.workspaceFolder?.uri.fsPath ?? '',
+      cwd: typeof cfg.cwd === 'string' ? cfg.cwd : (root.workspaceFolder?.uri.fsPath ?? ''),
       source: 'debug',
       reaperPid,
       countFromProcessStart: plan.countFromProcessStart,

@@ -67,7 +67,14 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
       const details = vscode.l10n.t('Show details');
       void vscode.window
         .showInformationMessage(
-          vscode.l10n.t('Carbon Meter: {0} {1}: {2} CO₂eq ({3}, {4}).', run.name, run.status, formatCo2(run.emissionsKg), formatEnergy(run.energyKWh.total), run.intensity.region),
+          vscode.l10n.t(
+            'Carbon Meter: {0} {1}: {2} CO₂eq ({3}, {4}).',
+            run.name,
+            run.status,
+            formatCo2(run.emissionsKg),
+            formatEnergy(run.energyKWh.total),
+            run.intensity.region,
+          ),
           details,
         )
         .then((c) => c === details && executeCommand('carbonMeter.showRun', run.id));
@@ -75,7 +82,9 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   );
   const cpu = process.cpuUsage(cpuAtStart);
   const activationCpuMs = ((cpu.user + cpu.system) / 1000).toFixed(1);
-  log.info(`Carbon Meter ${context.extension.packageJSON.version} active (${vscode.env.appName}, remote: ${vscode.env.remoteName ?? 'none'}); activation: ${activationCpuMs} ms CPU`);
+  log.info(
+    `Carbon Meter ${context.extension.packageJSON.version} active (${vscode.env.appName}, remote: ${vscode.env.remoteName ?? 'none'}); activation: ${activationCpuMs} ms CPU`,
+  );
   return {
     service,
     scheduled,

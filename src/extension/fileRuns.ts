@@ -67,7 +67,9 @@ export class FileRuns implements vscode.Disposable {
     const rel = path.relative(cwd, uri.fsPath);
     const file = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : uri.fsPath;
     const python = shellQuote(this.interpreter(uri).path);
-    return uri.fsPath.toLowerCase().endsWith('.ipynb') ? `${python} -m jupyter execute ${shellQuote(file)}` : `${python} ${shellQuote(file)}`;
+    return uri.fsPath.toLowerCase().endsWith('.ipynb')
+      ? `${python} -m jupyter execute ${shellQuote(file)}`
+      : `${python} ${shellQuote(file)}`;
   }
 
   async runFile(uri?: vscode.Uri): Promise<void> {
@@ -78,7 +80,9 @@ export class FileRuns implements vscode.Disposable {
       return;
     }
     if (file.scheme !== 'file') {
-      void vscode.window.showWarningMessage(t('Carbon Meter: save "{0}" to a file first, then run it.', path.basename(file.path)));
+      void vscode.window.showWarningMessage(
+        t('Carbon Meter: save "{0}" to a file first, then run it.', path.basename(file.path)),
+      );
       return;
     }
     await this.saveIfDirty(file);
@@ -90,14 +94,20 @@ export class FileRuns implements vscode.Disposable {
     if (!created) {
       // a terminal used before may be elsewhere now
       const here = integration?.cwd?.fsPath;
-      if (integration && here && path.resolve(here) !== path.resolve(cwd)) await runAndWait(integration, `cd ${shellQuote(cwd)}`, 10_000);
+      if (integration && here && path.resolve(here) !== path.resolve(cwd))
+        await runAndWait(integration, `cd ${shellQuote(cwd)}`, 10_000);
       else if (!integration) terminal.sendText(`cd ${shellQuote(cwd)}`);
     }
     const s = this.service.settings;
     // with shell integration, the terminal watcher meters what looks like training; anything else is metered here
-    const watched = !!integration && s.terminalMode !== 'off' && (s.terminalMode === 'all' || isTrainingCommand(command, s.terminalPatterns));
+    const watched =
+      !!integration &&
+      s.terminalMode !== 'off' &&
+      (s.terminalMode === 'all' || isTrainingCommand(command, s.terminalPatterns));
     const startedAt = Date.now();
-    this.service.log.info(`CodeLens: running "${command}" in ${cwd} (terminal "${terminal.name}"${watched ? '' : ', metered directly'})`);
+    this.service.log.info(
+      `CodeLens: running "${command}" in ${cwd} (terminal "${terminal.name}"${watched ? '' : ', metered directly'})`,
+    );
     let execution: vscode.TerminalShellExecution | undefined;
     if (integration) execution = integration.executeCommand(command);
     else terminal.sendText(command);
@@ -111,16 +121,31 @@ export class FileRuns implements vscode.Disposable {
       const pid = await t.processId;
       if (pid && (await childProcesses(pid)).length === 0) return { terminal: t, created: false };
     }
-    return { terminal: vscode.window.createTerminal({ name: TERMINAL_NAME, cwd, iconPath: new vscode.ThemeIcon('pulse') }), created: true };
+    return {
+      terminal: vscode.window.createTerminal({ name: TERMINAL_NAME, cwd, iconPath: new vscode.ThemeIcon('pulse') }),
+      created: true,
+    };
   }
 
-  private async meterDirectly(terminal: vscode.Terminal, command: string, cwd: string, startedAt: number, execution?: vscode.TerminalShellExecution): Promise<void> {
+  private async meterDirectly(
+    terminal: vscode.Terminal,
+    command: string,
+    cwd: string,
+    startedAt: number,
+    execution?: vscode.TerminalShellExecution,
+  ): Promise<void> {
     const shellPid = await terminal.processId;
     if (!shellPid) {
       this.service.log.warn(`CodeLens: cannot meter "${command}": the terminal has no process id`);
       return;
     }
-    const meter = await meterShellCommand(this.service, { shellPid, commandLine: command, cwd, startedAt, who: 'CodeLens' });
+    const meter = await meterShellCommand(this.service, {
+      shellPid,
+      commandLine: command,
+      cwd,
+      startedAt,
+      who: 'CodeLens',
+    });
     if (!meter || !execution) return;
     // one listener per run, gone once it has fired
     const end = vscode.window.onDidEndTerminalShellExecution((e) => {
@@ -140,18 +165,31 @@ export class FileRuns implements vscode.Disposable {
       return;
     }
     if (file.fsPath.toLowerCase().endsWith('.ipynb')) {
-      void vscode.window.showInformationMessage(t('Carbon Meter: debug notebook cells with the notebook\'s own "Debug Cell"; use "Run" to meter the whole notebook.'));
+      void vscode.window.showInformationMessage(
+        t(
+          'Carbon Meter: debug notebook cells with the notebook\'s own "Debug Cell"; use "Run" to meter the whole notebook.',
+        ),
+      );
       return;
     }
-    const type = vscode.extensions.getExtension('ms-python.debugpy') ? 'debugpy' : vscode.extensions.getExtension('ms-python.python') ? 'python' : undefined;
+    const type = vscode.extensions.getExtension('ms-python.debugpy')
+      ? 'debugpy'
+      : vscode.extensions.getExtension('ms-python.python')
+        ? 'python'
+        : undefined;
     if (!type) {
       const install = t('Show the Python Debugger');
-      const choice = await vscode.window.showWarningMessage(t('Carbon Meter: debugging Python needs the Python Debugger extension (ms-python.debugpy).'), install);
+      const choice = await vscode.window.showWarningMessage(
+        t('Carbon Meter: debugging Python needs the Python Debugger extension (ms-python.debugpy).'),
+        install,
+      );
       if (choice === install) await vscode.commands.executeCommand('workbench.extensions.search', 'ms-python.debugpy');
       return;
     }
     if (this.service.settings.debugMode === 'off') {
-      void vscode.window.showWarningMessage(t('Carbon Meter: debug sessions are not metered (carbonMeter.debug.meter is "off").'));
+      void vscode.window.showWarningMessage(
+        t('Carbon Meter: debug sessions are not metered (carbonMeter.debug.meter is "off").'),
+      );
     }
     await this.saveIfDirty(file);
     const python = this.interpreter(file);
@@ -167,7 +205,8 @@ export class FileRuns implements vscode.Disposable {
     };
     this.service.log.info(`CodeLens: debugging ${file.fsPath} (${type})`);
     const ok = await vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(file), config);
-    if (!ok) void vscode.window.showWarningMessage(t('Carbon Meter: the debugger did not start; see the Debug Console.'));
+    if (!ok)
+      void vscode.window.showWarningMessage(t('Carbon Meter: the debugger did not start; see the Debug Console.'));
   }
 
   async showFileRuns(uri?: vscode.Uri): Promise<void> {
@@ -181,7 +220,10 @@ export class FileRuns implements vscode.Disposable {
     const name = path.basename(file.path);
     if (!runs.length) {
       const run = t('Run with Carbon Meter');
-      const choice = await vscode.window.showInformationMessage(t('Carbon Meter: no run of {0} in the history yet.', name), run);
+      const choice = await vscode.window.showInformationMessage(
+        t('Carbon Meter: no run of {0} in the history yet.', name),
+        run,
+      );
       if (choice === run) await this.runFile(file);
       return;
     }
@@ -195,7 +237,10 @@ export class FileRuns implements vscode.Disposable {
       })),
       all,
     ];
-    const pick = await vscode.window.showQuickPick(items, { title: t('Carbon Meter: runs of {0} ({1})', name, runs.length), matchOnDetail: true });
+    const pick = await vscode.window.showQuickPick(items, {
+      title: t('Carbon Meter: runs of {0} ({1})', name, runs.length),
+      matchOnDetail: true,
+    });
     if (!pick) return;
     await vscode.commands.executeCommand('carbonMeter.showHistory', pick.id);
   }
@@ -207,7 +252,10 @@ export class FileRuns implements vscode.Disposable {
 }
 
 /** The terminal's shell integration, waiting up to `boundMs` for it to activate. */
-function shellIntegrationOf(terminal: vscode.Terminal, boundMs: number): Promise<vscode.TerminalShellIntegration | undefined> {
+function shellIntegrationOf(
+  terminal: vscode.Terminal,
+  boundMs: number,
+): Promise<vscode.TerminalShellIntegration | undefined> {
   if (terminal.shellIntegration) return Promise.resolve(terminal.shellIntegration);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {

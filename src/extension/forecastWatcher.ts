@@ -31,7 +31,10 @@ export class ForecastWatcher implements vscode.Disposable {
     let o = this.outlooks.get(run.id);
     if (!o) {
       const s = this.service.settings;
-      const budget = s.budgetPerRunG || s.budgetMonthlyKg ? { perRunG: s.budgetPerRunG, monthlyKg: s.budgetMonthlyKg, onBudget: s.onBudget } : undefined;
+      const budget =
+        s.budgetPerRunG || s.budgetMonthlyKg
+          ? { perRunG: s.budgetPerRunG, monthlyKg: s.budgetMonthlyKg, onBudget: s.onBudget }
+          : undefined;
       let history: Run[] = [];
       if (budget?.monthlyKg) {
         try {
@@ -73,7 +76,13 @@ export class ForecastWatcher implements vscode.Disposable {
       if (e.kind === 'forecast-over') void this.warn(run, e.forecastG, e.limitG);
       else if (e.stop) {
         this.stop(run);
-        void vscode.window.showWarningMessage(vscode.l10n.t('Carbon Meter: {0} reached its budget of {1} CO₂eq and is being stopped.', run.name, formatCo2(e.limitG / 1000)));
+        void vscode.window.showWarningMessage(
+          vscode.l10n.t(
+            'Carbon Meter: {0} reached its budget of {1} CO₂eq and is being stopped.',
+            run.name,
+            formatCo2(e.limitG / 1000),
+          ),
+        );
       }
     }
   }
@@ -82,7 +91,12 @@ export class ForecastWatcher implements vscode.Disposable {
     const stop = vscode.l10n.t('Stop run');
     const keep = vscode.l10n.t('Keep going');
     const choice = await vscode.window.showWarningMessage(
-      vscode.l10n.t('Carbon Meter: {0} is forecast to emit {1} CO₂eq, over its budget of {2}.', run.name, formatCo2(forecastG / 1000), formatCo2(limitG / 1000)),
+      vscode.l10n.t(
+        'Carbon Meter: {0} is forecast to emit {1} CO₂eq, over its budget of {2}.',
+        run.name,
+        formatCo2(forecastG / 1000),
+        formatCo2(limitG / 1000),
+      ),
       stop,
       keep,
     );

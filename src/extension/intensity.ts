@@ -7,12 +7,7 @@
  * provider inside it.
  */
 import * as vscode from 'vscode';
-import {
-  bestStartTime,
-  formatStartTimeTip,
-  intensityLevel,
-  profileFromRun,
-} from '../core/advice/greenerTime';
+import { bestStartTime, formatStartTimeTip, intensityLevel, profileFromRun } from '../core/advice/greenerTime';
 import { formatIntensity } from '../core/format';
 import {
   createIntensityProvider,
@@ -81,7 +76,8 @@ export class IntensityService implements vscode.Disposable {
   private async readSecrets(): Promise<IntensitySecrets> {
     const s = this.settings.provider;
     const out: IntensitySecrets = {};
-    if (s === 'electricitymaps') out.electricityMapsToken = (await this.secrets.get(SECRET_KEYS.electricityMapsToken)) || undefined;
+    if (s === 'electricitymaps')
+      out.electricityMapsToken = (await this.secrets.get(SECRET_KEYS.electricityMapsToken)) || undefined;
     if (s === 'watttime') {
       out.wattTimeUsername = (await this.secrets.get(SECRET_KEYS.wattTimeUsername)) || undefined;
       out.wattTimePassword = (await this.secrets.get(SECRET_KEYS.wattTimePassword)) || undefined;
@@ -135,9 +131,12 @@ export class IntensityService implements vscode.Disposable {
       { label: 'Electricity Maps', description: t('API token (auth-token)'), id: 'electricitymaps' },
       { label: 'WattTime', description: t('username and password'), id: 'watttime' },
     ];
-    let id: LiveProviderId | undefined = preselect === 'electricitymaps' || preselect === 'watttime' ? preselect : undefined;
+    let id: LiveProviderId | undefined =
+      preselect === 'electricitymaps' || preselect === 'watttime' ? preselect : undefined;
     if (!id) {
-      const pick = await vscode.window.showQuickPick(items, { title: t('Carbon Meter: set the API key of which intensity provider?') });
+      const pick = await vscode.window.showQuickPick(items, {
+        title: t('Carbon Meter: set the API key of which intensity provider?'),
+      });
       id = pick?.id;
     }
     if (!id) return;
@@ -155,7 +154,11 @@ export class IntensityService implements vscode.Disposable {
       else await this.secrets.delete(SECRET_KEYS.electricityMapsToken);
       this.service.log.info(`Electricity Maps token ${token.trim() ? 'saved to' : 'removed from'} the secret storage`);
     } else {
-      const username = await vscode.window.showInputBox({ title: t('WattTime username'), prompt: note, ignoreFocusOut: true });
+      const username = await vscode.window.showInputBox({
+        title: t('WattTime username'),
+        prompt: note,
+        ignoreFocusOut: true,
+      });
       if (username === undefined) return;
       if (!username.trim()) {
         await this.secrets.delete(SECRET_KEYS.wattTimeUsername);
@@ -164,7 +167,12 @@ export class IntensityService implements vscode.Disposable {
         void vscode.window.showInformationMessage(t('Carbon Meter: WattTime credentials removed.'));
         return;
       }
-      const password = await vscode.window.showInputBox({ title: t('WattTime password'), prompt: note, password: true, ignoreFocusOut: true });
+      const password = await vscode.window.showInputBox({
+        title: t('WattTime password'),
+        prompt: note,
+        password: true,
+        ignoreFocusOut: true,
+      });
       if (password === undefined) return;
       await this.secrets.store(SECRET_KEYS.wattTimeUsername, username.trim());
       if (password) await this.secrets.store(SECRET_KEYS.wattTimePassword, password);
@@ -174,8 +182,14 @@ export class IntensityService implements vscode.Disposable {
     this.credentialsSetAtMs = Date.now();
     if (this.settings.provider !== id) {
       const use = t('Use {0}', PROVIDER_LABELS[id]);
-      const choice = await vscode.window.showInformationMessage(t('Carbon Meter: key saved. The intensity provider is {0}.', PROVIDER_LABELS[this.settings.provider]), use);
-      if (choice === use) await vscode.workspace.getConfiguration('carbonMeter').update('intensity.provider', id, vscode.ConfigurationTarget.Global);
+      const choice = await vscode.window.showInformationMessage(
+        t('Carbon Meter: key saved. The intensity provider is {0}.', PROVIDER_LABELS[this.settings.provider]),
+        use,
+      );
+      if (choice === use)
+        await vscode.workspace
+          .getConfiguration('carbonMeter')
+          .update('intensity.provider', id, vscode.ConfigurationTarget.Global);
     } else {
       void vscode.window.showInformationMessage(t('Carbon Meter: key saved for {0}.', PROVIDER_LABELS[id]));
     }
@@ -202,13 +216,21 @@ export class IntensityService implements vscode.Disposable {
       const forecast = await inner.forecast(region, now);
       const points = forecast.ok ? forecast.points : [];
       const nowPoint = points.find((p) => p.fromMs <= now && now < p.toMs);
-      const level = intensityLevel({ currentGPerKWh: reading.gPerKWh, forecast: points, nowMs: now, index: nowPoint?.index, signalIndex: forecast.signalIndex });
+      const level = intensityLevel({
+        currentGPerKWh: reading.gPerKWh,
+        forecast: points,
+        nowMs: now,
+        index: nowPoint?.index,
+        signalIndex: forecast.signalIndex,
+      });
       if (level?.level !== 'high') return;
       this.lastHighNoticeMs = now;
       const t = vscode.l10n.t;
       const previous = this.previousRun(run);
       const profile = previous ? profileFromRun(previous) : [{ durationS: 3600, powerW: 100 }];
-      const tip = forecast.ok ? bestStartTime(points, profile, { nowMs: now, horizonH: inner.forecastHorizonH }) : undefined;
+      const tip = forecast.ok
+        ? bestStartTime(points, profile, { nowMs: now, horizonH: inner.forecastHorizonH })
+        : undefined;
       let advice = '';
       if (tip && !tip.startsNow && tip.savingFraction >= 0.05) {
         advice = previous
@@ -220,10 +242,21 @@ export class IntensityService implements vscode.Disposable {
       const marginal = reading.factorType === 'marginal' ? t(' (marginal)') : '';
       const stop = t('Don’t Show Again');
       const choice = await vscode.window.showInformationMessage(
-        t('Carbon Meter: {0} started during a high-intensity period: {1}{2} in {3} ({4}). {5}', run.name, formatIntensity(reading.gPerKWh), marginal, region.name, level.reason, advice),
+        t(
+          'Carbon Meter: {0} started during a high-intensity period: {1}{2} in {3} ({4}). {5}',
+          run.name,
+          formatIntensity(reading.gPerKWh),
+          marginal,
+          region.name,
+          level.reason,
+          advice,
+        ),
         stop,
       );
-      if (choice === stop) await vscode.workspace.getConfiguration('carbonMeter').update('intensity.notifyHighIntensity', false, vscode.ConfigurationTarget.Global);
+      if (choice === stop)
+        await vscode.workspace
+          .getConfiguration('carbonMeter')
+          .update('intensity.notifyHighIntensity', false, vscode.ConfigurationTarget.Global);
     } catch (err) {
       this.service.log.warn(`high-intensity check failed: ${errorMessage(err)}`);
     }
@@ -233,7 +266,13 @@ export class IntensityService implements vscode.Disposable {
   private previousRun(run: Run): Run | undefined {
     try {
       const { runs } = this.service.history();
-      return runs.find((r) => r.id !== run.id && r.status !== 'running' && r.durationS > 0 && (r.command === run.command || r.name === run.name));
+      return runs.find(
+        (r) =>
+          r.id !== run.id &&
+          r.status !== 'running' &&
+          r.durationS > 0 &&
+          (r.command === run.command || r.name === run.name),
+      );
     } catch {
       return undefined;
     }

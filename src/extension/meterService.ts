@@ -24,7 +24,10 @@ import { errorMessage } from '../core/errors';
 export type HistoryChange = ({ origin: 'here' } & HistoryAppend) | ({ origin: 'elsewhere' } & ExternalChange);
 
 /** What an adapter knows of a run it wants metered; the service adds the region and PUE. */
-export type StartRequest = Pick<RunSpec, 'pid' | 'command' | 'name' | 'cwd' | 'source' | 'reaperPid' | 'startedAt' | 'countFromProcessStart'>;
+export type StartRequest = Pick<
+  RunSpec,
+  'pid' | 'command' | 'name' | 'cwd' | 'source' | 'reaperPid' | 'startedAt' | 'countFromProcessStart'
+>;
 
 export class MeterService implements vscode.Disposable {
   /** the one reader of `carbonMeter.*` (configuration.ts) */
@@ -49,9 +52,12 @@ export class MeterService implements vscode.Disposable {
 
   constructor(readonly log: vscode.LogOutputChannel) {
     this.config = new Configuration(log);
-    this.store = new HistoryStore(this.settings.historyPath || process.env.CARBON_METER_HOME || HistoryStore.defaultDir(), {
-      redactSecrets: this.settings.redactSecrets,
-    });
+    this.store = new HistoryStore(
+      this.settings.historyPath || process.env.CARBON_METER_HOME || HistoryStore.defaultDir(),
+      {
+        redactSecrets: this.settings.redactSecrets,
+      },
+    );
     this.log.info(`history: ${this.store.dir}`);
     try {
       for (const r of this.store.recoverInterrupted()) {
@@ -103,9 +109,17 @@ export class MeterService implements vscode.Disposable {
           intervalMs: s.intervalS * 1000,
           intensity: this.intensity,
         });
-        const cpu = env.cpu.kind === 'rapl' ? `RAPL (${env.cpu.domains.join(', ')})` : `${env.cpu.tdp.method} TDP ${env.cpu.tdp.tdpW} W: ${env.cpu.tdp.detail}`;
-        this.log.info(`machine: ${env.hardware.cpuModel}, ${env.hardware.logicalCpus} logical CPUs, ${env.hardware.ramGB} GB; CPU power: ${cpu}`);
-        if (!env.rapl.readable) this.log.info(`RAPL not used: ${env.rapl.reason ?? 'not readable'}${env.rapl.fix ? ` (fix: ${env.rapl.fix})` : ''}`);
+        const cpu =
+          env.cpu.kind === 'rapl'
+            ? `RAPL (${env.cpu.domains.join(', ')})`
+            : `${env.cpu.tdp.method} TDP ${env.cpu.tdp.tdpW} W: ${env.cpu.tdp.detail}`;
+        this.log.info(
+          `machine: ${env.hardware.cpuModel}, ${env.hardware.logicalCpus} logical CPUs, ${env.hardware.ramGB} GB; CPU power: ${cpu}`,
+        );
+        if (!env.rapl.readable)
+          this.log.info(
+            `RAPL not used: ${env.rapl.reason ?? 'not readable'}${env.rapl.fix ? ` (fix: ${env.rapl.fix})` : ''}`,
+          );
         const hub = new MeterHub(env, this.store, {
           intervalMs: s.intervalS * 1000,
           exitGraceMs: 3000,
@@ -114,7 +128,9 @@ export class MeterService implements vscode.Disposable {
         hub.onReading((r) => this._onReading.fire(r));
         hub.onRunStarted((r) => this._onRunStarted.fire(r));
         hub.onRunFinished((r) => {
-          this.log.info(`finished ${r.name} (${r.id}): ${r.status}, ${r.energyKWh.total.toExponential(3)} kWh, ${(r.emissionsKg * 1000).toFixed(3)} g CO₂eq`);
+          this.log.info(
+            `finished ${r.name} (${r.id}): ${r.status}, ${r.energyKWh.total.toExponential(3)} kWh, ${(r.emissionsKg * 1000).toFixed(3)} g CO₂eq`,
+          );
           this._onRunFinished.fire(r); // the store already announced its record (onHistoryChanged, origin 'here')
         });
         this.hubInstance = hub;
@@ -131,7 +147,12 @@ export class MeterService implements vscode.Disposable {
   regionChoice(): RegionChoice {
     const s = this.settings;
     try {
-      return chooseRegion({ region: s.region || process.env.CARBON_METER_REGION, regionFrom: s.region ? 'setting carbonMeter.region' : 'CARBON_METER_REGION', pue: s.pue, pueFrom: 'setting carbonMeter.pue' });
+      return chooseRegion({
+        region: s.region || process.env.CARBON_METER_REGION,
+        regionFrom: s.region ? 'setting carbonMeter.region' : 'CARBON_METER_REGION',
+        pue: s.pue,
+        pueFrom: 'setting carbonMeter.pue',
+      });
     } catch (err) {
       if (err instanceof UnknownRegionError) {
         this.problem(`${err.message} Using a guess from the time zone until it is fixed.`, 'carbonMeter.region');
@@ -156,7 +177,9 @@ export class MeterService implements vscode.Disposable {
       place: choice,
       notes: choice.warnings,
     });
-    this.log.info(`metering ${req.source} run "${meter.run.command}" (pid ${req.pid}) as ${meter.run.id}; region ${choice.region.code} (${choice.reason})`);
+    this.log.info(
+      `metering ${req.source} run "${meter.run.command}" (pid ${req.pid}) as ${meter.run.id}; region ${choice.region.code} (${choice.reason})`,
+    );
     return meter;
   }
 

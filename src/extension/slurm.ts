@@ -25,7 +25,11 @@ export class SlurmService implements vscode.Disposable {
 
   constructor(private readonly service: MeterService) {
     const s = service.settings;
-    this.item = vscode.window.createStatusBarItem('carbonMeter.slurm', s.statusBarAlignment === 'left' ? vscode.StatusBarAlignment.Left : vscode.StatusBarAlignment.Right, s.statusBarPriority - 1);
+    this.item = vscode.window.createStatusBarItem(
+      'carbonMeter.slurm',
+      s.statusBarAlignment === 'left' ? vscode.StatusBarAlignment.Left : vscode.StatusBarAlignment.Right,
+      s.statusBarPriority - 1,
+    );
     this.item.name = vscode.l10n.t('Carbon Meter: SLURM jobs');
     this.item.command = 'carbonMeter.showHistory';
     this.tracker = this.build();
@@ -43,13 +47,21 @@ export class SlurmService implements vscode.Disposable {
     } catch (err) {
       log.warn(`slurm: this machine's CPU is unknown (${errorMessage(err)})`);
     }
-    const commands = new SlurmCommands({ binDir: process.env.CARBON_METER_SLURM_BIN || undefined, onCall: (c, a) => log.debug(`slurm: ${c} ${a.join(' ')}`) });
+    const commands = new SlurmCommands({
+      binDir: process.env.CARBON_METER_SLURM_BIN || undefined,
+      onCall: (c, a) => log.debug(`slurm: ${c} ${a.join(' ')}`),
+    });
     this.commands = commands;
     const accountant = new SlurmAccountant(commands, {
       clusters: () => this.clusters(),
       fallbackRegion: () => {
         const s = this.service.settings;
-        return { region: s.region || undefined, from: 'setting carbonMeter.region', pue: s.pue, pueFrom: 'setting carbonMeter.pue' };
+        return {
+          region: s.region || undefined,
+          from: 'setting carbonMeter.region',
+          pue: s.pue,
+          pueFrom: 'setting carbonMeter.pue',
+        };
       },
       localHost,
       log: (level, msg) => log[level](`slurm: ${msg}`),
@@ -70,7 +82,17 @@ export class SlurmService implements vscode.Disposable {
         if (!s.notifyOnFinish) return;
         const details = vscode.l10n.t('Show details');
         void vscode.window
-          .showInformationMessage(vscode.l10n.t('Carbon Meter: {0} {1}: {2} CO₂eq ({3}, {4}).', run.name, run.status, formatCo2(run.emissionsKg), formatEnergy(run.energyKWh.total), run.intensity.region), details)
+          .showInformationMessage(
+            vscode.l10n.t(
+              'Carbon Meter: {0} {1}: {2} CO₂eq ({3}, {4}).',
+              run.name,
+              run.status,
+              formatCo2(run.emissionsKg),
+              formatEnergy(run.energyKWh.total),
+              run.intensity.region,
+            ),
+            details,
+          )
           .then((c) => c === details && vscode.commands.executeCommand('carbonMeter.showRun', run.id));
       }),
     );
@@ -105,12 +127,23 @@ export class SlurmService implements vscode.Disposable {
       found ??= reader.end();
       if (!found && submitter === 'sbatch') found = await this.lookUpSubmitted(submittedAt, cwd);
       if (!found) {
-        this.service.log.info(`slurm: "${commandLine}" printed no job id; 'carbon-meter slurm --since 1h' brings its job in`);
+        this.service.log.info(
+          `slurm: "${commandLine}" printed no job id; 'carbon-meter slurm --since 1h' brings its job in`,
+        );
         return;
       }
       const cluster = found.cluster ?? clusterOption(commandLine);
-      this.service.log.info(`slurm: ${submitter} submitted job ${found.jobId}${cluster ? ` on ${cluster}` : ''}: following it`);
-      (await this.tracker).add({ jobId: found.jobId, ...(cluster ? { cluster } : {}), command: commandLine, cwd, submittedAt, via: 'terminal' });
+      this.service.log.info(
+        `slurm: ${submitter} submitted job ${found.jobId}${cluster ? ` on ${cluster}` : ''}: following it`,
+      );
+      (await this.tracker).add({
+        jobId: found.jobId,
+        ...(cluster ? { cluster } : {}),
+        command: commandLine,
+        cwd,
+        submittedAt,
+        via: 'terminal',
+      });
     })();
   }
 
@@ -130,11 +163,15 @@ export class SlurmService implements vscode.Disposable {
       try {
         const found = submittedJobFromRecords(await commands.sacctSince(sinceMs), { sinceMs, cwd });
         if (found && 'ambiguous' in found) {
-          this.service.log.info(`slurm: the job of an sbatch in ${cwd} is one of ${found.ambiguous.join(', ')}; not guessing ('carbon-meter slurm JOBID' records one)`);
+          this.service.log.info(
+            `slurm: the job of an sbatch in ${cwd} is one of ${found.ambiguous.join(', ')}; not guessing ('carbon-meter slurm JOBID' records one)`,
+          );
           return undefined;
         }
         if (found) {
-          this.service.log.info(`slurm: sbatch's output was not seen; job ${found.jobId} found in SLURM's records (submitted from ${cwd})`);
+          this.service.log.info(
+            `slurm: sbatch's output was not seen; job ${found.jobId} found in SLURM's records (submitted from ${cwd})`,
+          );
           return found;
         }
       } catch (err) {
@@ -151,12 +188,16 @@ export class SlurmService implements vscode.Disposable {
       return;
     }
     const one = jobs.length === 1 ? jobs[0] : undefined;
-    this.item.text = one ? `$(server-process) SLURM ${one.jobId} ${one.state}` : `$(server-process) ${vscode.l10n.t('SLURM: {0} jobs', jobs.length)}`;
+    this.item.text = one
+      ? `$(server-process) SLURM ${one.jobId} ${one.state}`
+      : `$(server-process) ${vscode.l10n.t('SLURM: {0} jobs', jobs.length)}`;
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${vscode.l10n.t('Carbon Meter: SLURM jobs')}**\n\n`);
     for (const j of jobs) {
       const elapsed = j.elapsedS !== undefined ? ` · ${formatDuration(j.elapsedS)}` : '';
-      md.appendMarkdown(`- \`${j.jobId}\` ${j.state}${elapsed}${j.command ? ` · ${j.command.replace(/[`\\]/g, '').slice(0, 80)}` : ''}\n`);
+      md.appendMarkdown(
+        `- \`${j.jobId}\` ${j.state}${elapsed}${j.command ? ` · ${j.command.replace(/[`\\]/g, '').slice(0, 80)}` : ''}\n`,
+      );
     }
     md.appendMarkdown(`\n${vscode.l10n.t('Recorded in the history when they end (checked at most every 30 s).')}`);
     this.item.tooltip = md;

@@ -112,7 +112,7 @@ export class StatusBar implements vscode.Disposable {
 
   get tooltipText(): string {
     const t = this.item.tooltip;
-    return typeof t === 'string' ? t : t?.value ?? '';
+    return typeof t === 'string' ? t : (t?.value ?? '');
   }
 
   private render(): void {
@@ -122,14 +122,18 @@ export class StatusBar implements vscode.Disposable {
       item.text = `$(pulse) ${formatCo2(kg)} CO₂eq · ${formatPower(w)}`;
       item.tooltip = this.tooltip(this.live.list(), true);
       item.backgroundColor = undefined;
-      item.accessibilityInformation = { label: `Carbon Meter: ${this.live.size} run(s) metered, ${formatCo2(kg)} CO₂ equivalent so far, ${formatPower(w)}` };
+      item.accessibilityInformation = {
+        label: `Carbon Meter: ${this.live.size} run(s) metered, ${formatCo2(kg)} CO₂ equivalent so far, ${formatPower(w)}`,
+      };
       return;
     }
     if (this.lastFinished && Date.now() - this.lastFinished.at < FINAL_FIGURE_MS) {
       const r = this.lastFinished.run;
       item.text = `$(check) ${formatCo2(r.emissionsKg)} CO₂eq`;
       item.tooltip = this.tooltip([r], false);
-      item.accessibilityInformation = { label: `Carbon Meter: ${r.name} ${r.status}, ${formatCo2(r.emissionsKg)} CO₂ equivalent` };
+      item.accessibilityInformation = {
+        label: `Carbon Meter: ${r.name} ${r.status}, ${formatCo2(r.emissionsKg)} CO₂ equivalent`,
+      };
       return;
     }
     const today = this.today.totals();
@@ -147,7 +151,9 @@ export class StatusBar implements vscode.Disposable {
     const md = new vscode.MarkdownString('', true);
     md.isTrusted = { enabledCommands: LINK_COMMANDS };
     md.supportHtml = false;
-    md.appendMarkdown(`**Carbon Meter** · ${live ? vscode.l10n.t('metering {0} run(s)', String(runs.length)) : runs[0].status}\n\n`);
+    md.appendMarkdown(
+      `**Carbon Meter** · ${live ? vscode.l10n.t('metering {0} run(s)', String(runs.length)) : runs[0].status}\n\n`,
+    );
     for (const r of runs) {
       md.appendMarkdown('---\n\n');
       md.appendMarkdown(`$(terminal) `);
@@ -156,12 +162,20 @@ export class StatusBar implements vscode.Disposable {
       md.appendCodeblock(r.command.length > 200 ? `${r.command.slice(0, 200)}…` : r.command, 'shell');
       const p = r.power;
       md.appendMarkdown(`| | energy | power | method |\n|---|---:|---:|---|\n`);
-      md.appendMarkdown(`| CPU | ${formatEnergy(r.energyKWh.cpu)} | ${formatPower(live ? p.cpu.lastW : p.cpu.meanW)} | ${p.cpu.method} |\n`);
-      md.appendMarkdown(`| GPU | ${formatEnergy(r.energyKWh.gpu)} | ${formatPower(live ? p.gpu.lastW : p.gpu.meanW)} | ${p.gpu.method} |\n`);
-      md.appendMarkdown(`| RAM | ${formatEnergy(r.energyKWh.ram)} | ${formatPower(live ? p.ram.lastW : p.ram.meanW)} | ${p.ram.method} |\n`);
+      md.appendMarkdown(
+        `| CPU | ${formatEnergy(r.energyKWh.cpu)} | ${formatPower(live ? p.cpu.lastW : p.cpu.meanW)} | ${p.cpu.method} |\n`,
+      );
+      md.appendMarkdown(
+        `| GPU | ${formatEnergy(r.energyKWh.gpu)} | ${formatPower(live ? p.gpu.lastW : p.gpu.meanW)} | ${p.gpu.method} |\n`,
+      );
+      md.appendMarkdown(
+        `| RAM | ${formatEnergy(r.energyKWh.ram)} | ${formatPower(live ? p.ram.lastW : p.ram.meanW)} | ${p.ram.method} |\n`,
+      );
       md.appendMarkdown(`| **total** × PUE ${r.pue} | **${formatEnergy(r.energyKWh.total)}** | | |\n\n`);
       md.appendMarkdown(`**${formatCo2(r.emissionsKg)} CO₂eq** at ${formatIntensity(r.intensity.gPerKWh)} · `);
-      md.appendText(`${r.intensity.region}${r.intensity.regionName ? ` (${r.intensity.regionName})` : ''} · ${r.intensity.source} · ${r.intensity.method}${r.intensity.guessed ? ' · region guessed' : ''}`);
+      md.appendText(
+        `${r.intensity.region}${r.intensity.regionName ? ` (${r.intensity.regionName})` : ''} · ${r.intensity.source} · ${r.intensity.method}${r.intensity.guessed ? ' · region guessed' : ''}`,
+      );
       md.appendMarkdown('\n\n');
       const forecast = forecastLine(r);
       if (forecast) md.appendMarkdown(`$(graph-line) `).appendText(forecast).appendMarkdown('\n\n');
@@ -191,12 +205,21 @@ export class StatusBar implements vscode.Disposable {
 /** "≈ 85 g CO₂eq at the end · 15 % (budget 100 g)" from the run's latest forecast (core/forecast). */
 function forecastLine(r: Run): string | undefined {
   const f = r.forecasts?.[r.forecasts.length - 1];
-  if (!f || r.status !== 'running') return r.budget ? vscode.l10n.t('budget {0}', formatCo2(r.budget.limitG / 1000)) : undefined;
-  const line = vscode.l10n.t('≈ {0} CO₂eq at the end · {1} % done', formatCo2(f.predictedKg), String(Math.round(f.progress * 100)));
+  if (!f || r.status !== 'running')
+    return r.budget ? vscode.l10n.t('budget {0}', formatCo2(r.budget.limitG / 1000)) : undefined;
+  const line = vscode.l10n.t(
+    '≈ {0} CO₂eq at the end · {1} % done',
+    formatCo2(f.predictedKg),
+    String(Math.round(f.progress * 100)),
+  );
   return r.budget ? `${line} · ${vscode.l10n.t('budget {0}', formatCo2(r.budget.limitG / 1000))}` : line;
 }
 
-const LINK_COMMANDS: readonly CommandId[] = ['carbonMeter.showHistory', 'carbonMeter.stopMetering', 'carbonMeter.openSettings'];
+const LINK_COMMANDS: readonly CommandId[] = [
+  'carbonMeter.showHistory',
+  'carbonMeter.stopMetering',
+  'carbonMeter.openSettings',
+];
 
 function links(live = false): string {
   return [

@@ -33,12 +33,26 @@ export class TaskWatcher implements vscode.Disposable {
     const task = execution.task;
     const commandLine = taskCommandLine(task);
     const mode = this.service.settings.tasksMode;
-    if (mode === 'off' || (mode === 'training' && !isTrainingCommand(commandLine, this.service.settings.terminalPatterns))) {
-      this.service.log.info(`task "${task.name}": not metered (carbonMeter.tasks.meter is "${mode}"; command "${commandLine}")`);
+    if (
+      mode === 'off' ||
+      (mode === 'training' && !isTrainingCommand(commandLine, this.service.settings.terminalPatterns))
+    ) {
+      this.service.log.info(
+        `task "${task.name}": not metered (carbonMeter.tasks.meter is "${mode}"; command "${commandLine}")`,
+      );
       return undefined;
     }
-    const folder = task.scope && typeof task.scope === 'object' ? task.scope.uri.fsPath : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const meter = await this.service.start({ pid, command: commandLine, name: task.name, cwd: folder ?? '', source: 'task' });
+    const folder =
+      task.scope && typeof task.scope === 'object'
+        ? task.scope.uri.fsPath
+        : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const meter = await this.service.start({
+      pid,
+      command: commandLine,
+      name: task.name,
+      cwd: folder ?? '',
+      source: 'task',
+    });
     return meter?.run.id;
   }
 

@@ -33,7 +33,11 @@ export class TerminalWatcher implements vscode.Disposable {
     );
   }
 
-  private async onStart(terminal: vscode.Terminal, execution: vscode.TerminalShellExecution, startedAt: number): Promise<string | undefined> {
+  private async onStart(
+    terminal: vscode.Terminal,
+    execution: vscode.TerminalShellExecution,
+    startedAt: number,
+  ): Promise<string | undefined> {
     const commandLine = execution.commandLine.value.trim();
     const log = this.service.log;
     const mode = this.service.settings.terminalMode;
@@ -43,7 +47,9 @@ export class TerminalWatcher implements vscode.Disposable {
       return undefined;
     }
     if (mode === 'training' && !isTrainingCommand(commandLine, this.service.settings.terminalPatterns)) {
-      log.info(`terminal: not metering "${commandLine}": it does not look like training (carbonMeter.terminal.patterns)`);
+      log.info(
+        `terminal: not metering "${commandLine}": it does not look like training (carbonMeter.terminal.patterns)`,
+      );
       return undefined;
     }
     const shellPid = await terminal.processId;
@@ -72,8 +78,17 @@ export async function meterShellCommand(
 ): Promise<Meter | undefined> {
   const child = await findCommandProcess(req.shellPid, req.commandLine);
   if (!child) {
-    service.log.info(`${req.who}: "${req.commandLine}" ended or could not be found under the shell (pid ${req.shellPid}) within ${FIND_COMMAND_BOUND_MS / 1000} s`);
+    service.log.info(
+      `${req.who}: "${req.commandLine}" ended or could not be found under the shell (pid ${req.shellPid}) within ${FIND_COMMAND_BOUND_MS / 1000} s`,
+    );
     return undefined;
   }
-  return service.start({ pid: child.pid, command: req.commandLine, cwd: req.cwd, source: 'terminal', reaperPid: req.shellPid, startedAt: req.startedAt });
+  return service.start({
+    pid: child.pid,
+    command: req.commandLine,
+    cwd: req.cwd,
+    source: 'terminal',
+    reaperPid: req.shellPid,
+    startedAt: req.startedAt,
+  });
 }

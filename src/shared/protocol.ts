@@ -24,7 +24,15 @@ import {
 } from '../core/view/table';
 import type { RegionAdvice, RegionTip, TimeAdvice, TipGroup } from '../core/advice/tips';
 import type { EquivalentSource, PeriodTotals } from '../core/view/totals';
-import type { ComponentPower, GpuInfo, Hardware, NotebookCellFootprint, Run, RunIntensity, RunPower } from '../core/types';
+import type {
+  ComponentPower,
+  GpuInfo,
+  Hardware,
+  NotebookCellFootprint,
+  Run,
+  RunIntensity,
+  RunPower,
+} from '../core/types';
 import { MAX_CELLS, MAX_FIRST_LINE } from '../core/notebook/cells';
 import { isObject as isObj } from '../core/util/isObject';
 
@@ -35,7 +43,11 @@ export type { TableQuery, RunRow, TablePage, SortKey } from '../core/view/table'
 export const HISTORY_VIEW_TYPE = 'carbonMeter.history';
 
 /** Settings the panel may open. */
-export const OPENABLE_SETTINGS = ['carbonMeter.intensity.provider', 'carbonMeter.advice.regions', 'carbonMeter.region'] as const;
+export const OPENABLE_SETTINGS = [
+  'carbonMeter.intensity.provider',
+  'carbonMeter.advice.regions',
+  'carbonMeter.region',
+] as const;
 export type OpenableSetting = (typeof OPENABLE_SETTINGS)[number];
 
 /** UI state the webview keeps with `setState` (and hands back in `ready` after a reload). */
@@ -73,7 +85,11 @@ type Check = (x: unknown, path: string) => string | undefined;
 const str =
   (max = Infinity): Check =>
   (x, p) =>
-    typeof x !== 'string' ? `${p} is not a string` : x.length > max ? `${p} is longer than ${max} characters` : undefined;
+    typeof x !== 'string'
+      ? `${p} is not a string`
+      : x.length > max
+        ? `${p} is longer than ${max} characters`
+        : undefined;
 const num: Check = (x, p) => (typeof x === 'number' && Number.isFinite(x) ? undefined : `${p} is not a finite number`);
 const int: Check = (x, p) => (Number.isInteger(x) ? undefined : `${p} is not an integer`);
 const bool: Check = (x, p) => (typeof x === 'boolean' ? undefined : `${p} is not a boolean`);
@@ -144,7 +160,9 @@ type TaggedChecks<U, Tag extends keyof U> = {
 };
 
 function tagged<U, Tag extends keyof U & string>(tag: Tag, variants: TaggedChecks<NoInfer<U>, Tag>): Check {
-  const byTag = new Map<unknown, Check>(Object.entries<Checks<unknown>>(variants).map(([v, fields]) => [v, shape<unknown>(fields)]));
+  const byTag = new Map<unknown, Check>(
+    Object.entries<Checks<unknown>>(variants).map(([v, fields]) => [v, shape<unknown>(fields)]),
+  );
   return (x, p) => {
     if (!isObj(x)) return `${p} is not an object`;
     const check = typeof x[tag] === 'string' ? byTag.get(x[tag]) : undefined;
@@ -184,7 +202,20 @@ const uiStateCheck = shape<UiState>({ query: queryCheck, openRunId: optional(run
  * What the history store already requires of a run (core/history/records.ts `runProblem`); the panel checks the rest
  * (runExtras). A field added to Run must be checked in one of the two places.
  */
-type CheckedByStore = 'id' | 'name' | 'command' | 'cwd' | 'source' | 'startedAt' | 'status' | 'durationS' | 'cpuSeconds' | 'emissionsKg' | 'pue' | 'energyKWh' | 'notes';
+type CheckedByStore =
+  | 'id'
+  | 'name'
+  | 'command'
+  | 'cwd'
+  | 'source'
+  | 'startedAt'
+  | 'status'
+  | 'durationS'
+  | 'cpuSeconds'
+  | 'emissionsKg'
+  | 'pue'
+  | 'energyKWh'
+  | 'notes';
 const componentExtras = shape<Omit<ComponentPower, 'method' | 'detail' | 'meanW' | 'lastW'>>({
   unavailableReason: optional(str()),
   tdpW: optional(num),
@@ -221,7 +252,12 @@ const runExtras = shape<Omit<Run, CheckedByStore>>({
     os: optional(str()),
     hostname: optional(str()),
   }),
-  forecasts: optional(arrayOf(shape<NonNullable<Run['forecasts']>[number]>({ t: num, progress: num, predictedKWh: num, predictedKg: num }), MAX_FORECASTS)),
+  forecasts: optional(
+    arrayOf(
+      shape<NonNullable<Run['forecasts']>[number]>({ t: num, progress: num, predictedKWh: num, predictedKg: num }),
+      MAX_FORECASTS,
+    ),
+  ),
   budget: optional(
     shape<NonNullable<Run['budget']>>({
       limitG: num,
@@ -330,7 +366,14 @@ const adviceCheck = shape<RegionAdvice>({
   actualKg: num,
   ownPue: num,
   region: optional(str()),
-  groups: arrayOf(shape<TipGroup>({ key: oneOf(['countries', 'cloud', 'yours', 'near', 'providers']), tips: arrayOf(tipCheck, 100), compared: num }), 3),
+  groups: arrayOf(
+    shape<TipGroup>({
+      key: oneOf(['countries', 'cloud', 'yours', 'near', 'providers']),
+      tips: arrayOf(tipCheck, 100),
+      compared: num,
+    }),
+    3,
+  ),
   best: optional(shape({ regionGPerKWh: num, tip: tipCheck })),
   configured: arrayOf(str(), 1000),
   problems: arrayOf(str(), 1000),
@@ -349,7 +392,13 @@ const timeCheck = tagged<TimeAdvice, 'kind'>('kind', {
     savingFraction: num,
     savingKg: num,
     horizonH: num,
-    pause: optional(shape<NonNullable<Extract<TimeAdvice, { kind: 'forecast' }>['pause']>>({ thresholdGPerKWh: num, savingFraction: num, finishMs: num })),
+    pause: optional(
+      shape<NonNullable<Extract<TimeAdvice, { kind: 'forecast' }>['pause']>>({
+        thresholdGPerKWh: num,
+        savingFraction: num,
+        finishMs: num,
+      }),
+    ),
     factorType: oneOf(['average', 'marginal']),
     source: str(400),
   },
@@ -415,7 +464,8 @@ const chartCheck: Check = (x, p) => {
   const series = (x as { series: { t: unknown[]; kg: unknown[]; id: unknown[]; name: unknown[] }[] }).series;
   for (let i = 0; i < series.length; i++) {
     const s = series[i];
-    if (s.kg.length !== s.t.length || s.id.length !== s.t.length || s.name.length !== s.t.length) return `${p}.series[${i}] has series of different lengths`;
+    if (s.kg.length !== s.t.length || s.id.length !== s.t.length || s.name.length !== s.t.length)
+      return `${p}.series[${i}] has series of different lengths`;
   }
   return undefined;
 };
@@ -474,7 +524,8 @@ const HOST_MESSAGES: TaggedChecks<HostMessage, 'type'> = {
 function parseMessage<M>(x: unknown, table: Readonly<Record<string, Readonly<Record<string, Check>>>>): M | string {
   if (!isObj(x)) return 'message is not an object';
   const fields = typeof x.type === 'string' && Object.hasOwn(table, x.type) ? table[x.type] : undefined;
-  if (!fields) return `unknown message type ${JSON.stringify(typeof x.type === 'string' ? x.type.slice(0, 40) : x.type)}`;
+  if (!fields)
+    return `unknown message type ${JSON.stringify(typeof x.type === 'string' ? x.type.slice(0, 40) : x.type)}`;
   for (const [k, check] of Object.entries(fields)) {
     const problem = check(x[k], k);
     if (problem) return `${String(x.type)} message: ${problem}`;

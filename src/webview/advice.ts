@@ -13,7 +13,9 @@ function groupTitle(g: TipGroup): string {
     case 'cloud':
       return t('Greenest cloud regions');
     case 'yours':
-      return g.compared > g.tips.length ? t('Your regions (greenest {0} of {1})', g.tips.length, g.compared) : t('Your regions');
+      return g.compared > g.tips.length
+        ? t('Your regions (greenest {0} of {1})', g.tips.length, g.compared)
+        : t('Your regions');
     case 'near':
       return t('Greenest grids near yours (within 1,000 km)');
     case 'providers':
@@ -21,16 +23,34 @@ function groupTitle(g: TipGroup): string {
   }
 }
 
-function settingButton(key: 'carbonMeter.advice.regions' | 'carbonMeter.intensity.provider', label: string, post: (m: WebviewMessage) => void): HTMLButtonElement {
+function settingButton(
+  key: 'carbonMeter.advice.regions' | 'carbonMeter.intensity.provider',
+  label: string,
+  post: (m: WebviewMessage) => void,
+): HTMLButtonElement {
   const b = h('button', { type: 'button', class: 'link', 'data-key': `setting-${key}` }, label);
   b.addEventListener('click', () => post({ type: 'openSettings', key }));
   return b;
 }
 
 /** Fills `container` with the tips of `advice` (for one run, or for all runs). */
-export function renderRegionAdvice(container: HTMLElement, advice: RegionAdvice, subject: 'run' | 'runs', post: (m: WebviewMessage) => void): void {
+export function renderRegionAdvice(
+  container: HTMLElement,
+  advice: RegionAdvice,
+  subject: 'run' | 'runs',
+  post: (m: WebviewMessage) => void,
+): void {
   if (!advice.groups.length) {
-    replace(container, h('p', { class: 'muted' }, subject === 'run' ? t('No energy was recorded for this run, so there is nothing to compare.') : t('No energy recorded yet.')));
+    replace(
+      container,
+      h(
+        'p',
+        { class: 'muted' },
+        subject === 'run'
+          ? t('No energy was recorded for this run, so there is nothing to compare.')
+          : t('No energy recorded yet.'),
+      ),
+    );
     return;
   }
   const max = Math.max(advice.actualKg, ...advice.groups.flatMap((g) => g.tips.map((x) => x.emissionsKg)));
@@ -65,19 +85,40 @@ export function renderRegionAdvice(container: HTMLElement, advice: RegionAdvice,
       'p',
       { class: 'tip-actual' },
       subject === 'run'
-        ? t('This run: {0} of energy before PUE, {1} CO₂eq{2}.', formatEnergy(advice.energyKWh), formatCo2(advice.actualKg), advice.region ? t(' in {0}', advice.region) : '')
-        : t('All runs: {0} of energy before PUE, {1} CO₂eq.', formatEnergy(advice.energyKWh), formatCo2(advice.actualKg)),
+        ? t(
+            'This run: {0} of energy before PUE, {1} CO₂eq{2}.',
+            formatEnergy(advice.energyKWh),
+            formatCo2(advice.actualKg),
+            advice.region ? t(' in {0}', advice.region) : '',
+          )
+        : t(
+            'All runs: {0} of energy before PUE, {1} CO₂eq.',
+            formatEnergy(advice.energyKWh),
+            formatCo2(advice.actualKg),
+          ),
       h('span', { class: 'tip-track', 'aria-hidden': 'true' }, actualBar),
     ),
     advice.best
       ? h(
           'p',
           { class: 'tip-best', 'data-key': 'best-usable' },
-          t('Your region {0}: {1} · the best region you can use: {2}, {3}', advice.region ?? '', formatIntensity(advice.best.regionGPerKWh), advice.best.tip.code, formatIntensity(advice.best.tip.intensityGPerKWh)),
+          t(
+            'Your region {0}: {1} · the best region you can use: {2}, {3}',
+            advice.region ?? '',
+            formatIntensity(advice.best.regionGPerKWh),
+            advice.best.tip.code,
+            formatIntensity(advice.best.tip.intensityGPerKWh),
+          ),
         )
       : null,
     h('div', { class: 'tip-groups' }, ...groups),
-    h('p', { class: 'note' }, annualAverageNote(t), ' ', t('Cloud regions include their provider\u2019s PUE; countries keep the PUE of the run.')),
+    h(
+      'p',
+      { class: 'note' },
+      annualAverageNote(t),
+      ' ',
+      t('Cloud regions include their provider\u2019s PUE; countries keep the PUE of the run.'),
+    ),
     advice.problems.length
       ? h(
           'div',
@@ -88,7 +129,13 @@ export function renderRegionAdvice(container: HTMLElement, advice: RegionAdvice,
         )
       : null,
     !yours && !advice.problems.length
-      ? h('p', { class: 'note' }, t('List the regions you can use in carbonMeter.advice.regions to compare them here.'), ' ', settingButton('carbonMeter.advice.regions', t('Open the setting'), post))
+      ? h(
+          'p',
+          { class: 'note' },
+          t('List the regions you can use in carbonMeter.advice.regions to compare them here.'),
+          ' ',
+          settingButton('carbonMeter.advice.regions', t('Open the setting'), post),
+        )
       : null,
   );
 }
@@ -106,26 +153,63 @@ function when(ms: number): string {
  * plans it again from the forecast and schedules its recorded command in its folder) or, with no greener start or
  * no forecast, "Run now".
  */
-export function renderTimeAdvice(container: HTMLElement, advice: TimeAdvice, post: (m: WebviewMessage) => void, run?: { id: string; canRerun: boolean }): void {
+export function renderTimeAdvice(
+  container: HTMLElement,
+  advice: TimeAdvice,
+  post: (m: WebviewMessage) => void,
+  run?: { id: string; canRerun: boolean },
+): void {
   const line = h('span', null, timeAdviceText(advice, t, when));
   container.dataset.kind = advice.kind;
   const actions = run?.canRerun && advice.kind !== 'pending' ? runAtActions(advice, run.id, post) : [];
   if (advice.kind === 'forecast' || advice.kind === 'pending') replace(container, line, ...actions);
-  else replace(container, line, ' ', settingButton('carbonMeter.intensity.provider', t('Open the setting'), post), ...actions);
+  else
+    replace(
+      container,
+      line,
+      ' ',
+      settingButton('carbonMeter.intensity.provider', t('Open the setting'), post),
+      ...actions,
+    );
 }
 
 function runAtActions(advice: TimeAdvice, id: string, post: (m: WebviewMessage) => void): HTMLElement[] {
   if (advice.kind === 'forecast' && !advice.startsNow && advice.savingFraction > 0) {
     const b = h(
       'button',
-      { type: 'button', 'data-key': 'run-at', title: t('Runs the command of this run again, in its folder, in a terminal at {0}, while VS Code is open (a reload cancels it). The status bar shows what is scheduled.', when(advice.startMs)) },
+      {
+        type: 'button',
+        'data-key': 'run-at',
+        title: t(
+          'Runs the command of this run again, in its folder, in a terminal at {0}, while VS Code is open (a reload cancels it). The status bar shows what is scheduled.',
+          when(advice.startMs),
+        ),
+      },
       t('Run at {0} ({1})', when(advice.startMs), formatPercent(-advice.savingFraction)),
     );
     b.addEventListener('click', () => post({ type: 'runAt', id }));
-    return [h('p', { class: 'tip-actions' }, b, ' ', h('span', { class: 'muted' }, t('in a terminal, while VS Code is open')))];
+    return [
+      h(
+        'p',
+        { class: 'tip-actions' },
+        b,
+        ' ',
+        h('span', { class: 'muted' }, t('in a terminal, while VS Code is open')),
+      ),
+    ];
   }
-  const why = advice.kind === 'forecast' ? t('Now is the greenest start.') : t('No forecast of a greener hour is available.');
-  const b = h('button', { type: 'button', class: 'secondary', 'data-key': 'run-now', title: t('Runs the command of this run again now, in a terminal, metered.') }, t('Run now'));
+  const why =
+    advice.kind === 'forecast' ? t('Now is the greenest start.') : t('No forecast of a greener hour is available.');
+  const b = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      'data-key': 'run-now',
+      title: t('Runs the command of this run again now, in a terminal, metered.'),
+    },
+    t('Run now'),
+  );
   b.addEventListener('click', () => post({ type: 'rerun', id }));
   return [h('p', { class: 'tip-actions' }, h('span', { class: 'muted' }, why), ' ', b)];
 }
@@ -141,11 +225,23 @@ export function monthBudgetLine(b: { limitKg: number; usedKg: number }): HTMLEle
     {
       class: over ? 'total-budget over' : 'total-budget',
       'data-key': 'month-budget',
-      title: t('carbonMeter.budget.monthlyKg: the emissions of the runs started this calendar month (UTC), against the monthly budget. Each run is warned (or stopped) when its forecast (or its emissions) would go over what is left.'),
+      title: t(
+        'carbonMeter.budget.monthlyKg: the emissions of the runs started this calendar month (UTC), against the monthly budget. Each run is warned (or stopped) when its forecast (or its emissions) would go over what is left.',
+      ),
     },
     over
-      ? t('Monthly budget: {0} of {1} used, over by {2}', formatCo2(b.usedKg), formatCo2(b.limitKg), formatCo2(b.usedKg - b.limitKg))
-      : t('Monthly budget: {0} of {1} used ({2})', formatCo2(b.usedKg), formatCo2(b.limitKg), `${Math.round(fraction * 100)} %`),
+      ? t(
+          'Monthly budget: {0} of {1} used, over by {2}',
+          formatCo2(b.usedKg),
+          formatCo2(b.limitKg),
+          formatCo2(b.usedKg - b.limitKg),
+        )
+      : t(
+          'Monthly budget: {0} of {1} used ({2})',
+          formatCo2(b.usedKg),
+          formatCo2(b.limitKg),
+          `${Math.round(fraction * 100)} %`,
+        ),
     h('span', { class: 'tip-track', 'aria-hidden': 'true' }, bar),
   );
 }

@@ -72,13 +72,33 @@ export class App {
         h(
           'div',
           { class: 'actions', role: 'group', 'aria-label': t('Import and export') },
-          button(t('Import CodeCarbon CSV…'), { type: 'import' }, 'import', t('Add the runs of a CodeCarbon emissions.csv (runs already in the history are skipped).')),
-          button(t('Export CSV…'), { type: 'export', format: 'csv' }, 'export-csv', t('The runs that match the filters, as a CodeCarbon emissions.csv.')),
-          button(t('Export JSON…'), { type: 'export', format: 'json' }, 'export-json', t('The runs that match the filters, as JSON records.')),
+          button(
+            t('Import CodeCarbon CSV…'),
+            { type: 'import' },
+            'import',
+            t('Add the runs of a CodeCarbon emissions.csv (runs already in the history are skipped).'),
+          ),
+          button(
+            t('Export CSV…'),
+            { type: 'export', format: 'csv' },
+            'export-csv',
+            t('The runs that match the filters, as a CodeCarbon emissions.csv.'),
+          ),
+          button(
+            t('Export JSON…'),
+            { type: 'export', format: 'json' },
+            'export-json',
+            t('The runs that match the filters, as JSON records.'),
+          ),
         ),
       ),
       h('section', { class: 'totals-section', 'aria-label': t('Totals') }, this.totals),
-      h('section', { class: 'card advice-card', 'aria-labelledby': 'advice-title' }, h('h2', { id: 'advice-title' }, t('Greener regions for all your runs')), this.totalsAdvice),
+      h(
+        'section',
+        { class: 'card advice-card', 'aria-labelledby': 'advice-title' },
+        h('h2', { id: 'advice-title' }, t('Greener regions for all your runs')),
+        this.totalsAdvice,
+      ),
       this.chartSection,
       h('div', { class: 'layout' }, this.table.el, this.detail.el),
     );
@@ -166,8 +186,16 @@ export class App {
           { class: `total card period-${p.period}`, role: 'listitem', 'data-period': p.period },
           h('h2', null, periodLabel(p.period)),
           h('p', { class: 'total-co2' }, formatCo2(p.emissionsKg), h('span', { class: 'unit' }, ' CO₂eq')),
-          h('p', { class: 'total-sub' }, `${formatEnergy(p.energyKWh)} · ${p.runs === 1 ? t('1 run') : t('{0} runs', nf.format(p.runs))}${p.running ? ` · ${t('{0} running', p.running)}` : ''}`),
-          h('p', { class: 'total-eq', title: tip }, t('≈ {0} km by car · {1} phone charges', nf1.format(p.carKm), nf1.format(p.smartphoneCharges))),
+          h(
+            'p',
+            { class: 'total-sub' },
+            `${formatEnergy(p.energyKWh)} · ${p.runs === 1 ? t('1 run') : t('{0} runs', nf.format(p.runs))}${p.running ? ` · ${t('{0} running', p.running)}` : ''}`,
+          ),
+          h(
+            'p',
+            { class: 'total-eq', title: tip },
+            t('≈ {0} km by car · {1} phone charges', nf1.format(p.carKm), nf1.format(p.smartphoneCharges)),
+          ),
           p.period === 'month' && s.monthBudget ? monthBudgetLine(s.monthBudget) : null,
         ),
       ),
@@ -194,10 +222,24 @@ export class App {
     const bySource = RUN_SOURCES.filter((src) => c.series.some((x) => x.source === src))
       .map((src) => `${sourceLabel(src)} ${nf.format(c.series.find((x) => x.source === src)!.count)}`)
       .join(', ');
-    this.chartCanvas.setAttribute('aria-label', t('CO₂eq of {0} runs over time on a logarithmic scale, by source: {1}. The table below lists them.', nf.format(c.total), bySource));
+    this.chartCanvas.setAttribute(
+      'aria-label',
+      t(
+        'CO₂eq of {0} runs over time on a logarithmic scale, by source: {1}. The table below lists them.',
+        nf.format(c.total),
+        bySource,
+      ),
+    );
     this.runsChart.update(c);
     const notes: string[] = [];
-    if (c.shown < c.total) notes.push(t('{0} of {1} runs drawn: the least and the most emitting of each time slice.', nf.format(c.shown), nf.format(c.total)));
+    if (c.shown < c.total)
+      notes.push(
+        t(
+          '{0} of {1} runs drawn: the least and the most emitting of each time slice.',
+          nf.format(c.shown),
+          nf.format(c.total),
+        ),
+      );
     if (c.zero) notes.push(t('{0} run(s) without emissions not drawn (logarithmic scale).', nf.format(c.zero)));
     notes.push(t('Click a point to open the run.'));
     text(this.chartNote, notes.join(' '));

@@ -23,7 +23,16 @@ import type { RunSource } from '../core/types';
 import { t } from './l10n';
 import { readTheme, withAlpha, type ChartTheme } from './theme';
 
-Chart.register(ScatterController, LineController, PointElement, LineElement, LinearScale, LogarithmicScale, Filler, Tooltip);
+Chart.register(
+  ScatterController,
+  LineController,
+  PointElement,
+  LineElement,
+  LinearScale,
+  LogarithmicScale,
+  Filler,
+  Tooltip,
+);
 
 type XY = { x: number; y: number };
 
@@ -57,7 +66,12 @@ export function formatWhen(ms: number): string {
   return Number.isFinite(ms) ? fullFmt.format(ms) : '–';
 }
 
-const shortFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+const shortFmt = new Intl.DateTimeFormat(undefined, {
+  day: 'numeric',
+  month: 'short',
+  hour: '2-digit',
+  minute: '2-digit',
+});
 const shortYearFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 
 /** A compact date for the table: "23 Nov, 19:56" this year, "23 Nov 2025" before. */
@@ -66,7 +80,9 @@ export function formatWhenShort(ms: number): string {
   return new Date(ms).getFullYear() === new Date().getFullYear() ? shortFmt.format(ms) : shortYearFmt.format(ms);
 }
 
-const NICE_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+const NICE_STEPS_S = [
+  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
+];
 
 /** A round tick step (1 min, 5 min, 1 h, 2 h …) giving at most `max` ticks over `spanS` seconds. */
 export function niceStepS(spanS: number, max = 7): number {
@@ -121,7 +137,13 @@ function durationAxis(a: ReturnType<typeof axis>, spanS: number) {
     ...a,
     min: 0,
     max: spanS > 0 ? spanS : undefined,
-    ticks: { ...a.ticks, stepSize: niceStepS(spanS), maxRotation: 0, autoSkip: true, callback: (v: number | string) => tickDuration(Number(v)) },
+    ticks: {
+      ...a.ticks,
+      stepSize: niceStepS(spanS),
+      maxRotation: 0,
+      autoSkip: true,
+      callback: (v: number | string) => tickDuration(Number(v)),
+    },
   };
 }
 
@@ -159,7 +181,11 @@ export class RunsChartView {
     }
     const spanDays = (hi - lo) / 86400;
     if (!this.chart) {
-      this.chart = new Chart(this.canvas, { type: 'scatter', data: { datasets }, options: this.options(theme, spanDays) });
+      this.chart = new Chart(this.canvas, {
+        type: 'scatter',
+        data: { datasets },
+        options: this.options(theme, spanDays),
+      });
     } else {
       this.chart.data.datasets = datasets;
       this.chart.options = this.options(theme, spanDays);

@@ -7,7 +7,11 @@ export type Child = Node | string | number | null | undefined | false;
 export type Attrs = Record<string, string | number | boolean | null | undefined>;
 
 /** An element with attributes (set with setAttribute, booleans as presence) and children (strings become text nodes). */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs | null = null, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs | null = null,
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   if (attrs) {
     for (const [k, v] of Object.entries(attrs)) {
@@ -46,7 +50,14 @@ export function keepFocus(container: Element, update: () => void): void {
   const active = document.activeElement as HTMLElement | null;
   const key = active && container.contains(active) ? active.dataset.key : undefined;
   update();
-  if (key !== undefined && !(document.activeElement && container.contains(document.activeElement) && (document.activeElement as HTMLElement).dataset.key === key)) {
+  if (
+    key !== undefined &&
+    !(
+      document.activeElement &&
+      container.contains(document.activeElement) &&
+      (document.activeElement as HTMLElement).dataset.key === key
+    )
+  ) {
     const again = container.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`);
     again?.focus({ preventScroll: true });
   }

@@ -19,4 +19,6 @@ export function loadBundle(): void {
 }
 
 export const t: Translate = (message, ...args) =>
-  (bundle[message] ?? message).replace(/\{(\d+)\}/g, (m, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : m));
+  (bundle[message] ?? message).replace(/\{(\d+)\}/g, (m, i: string) =>
+    args[Number(i)] !== undefined ? String(args[Number(i)]) : m,
+  );

@@ -3,7 +3,15 @@
  * stop; arrows, Home/End, PageUp/PageDown change rows and pages; Enter or Space opens a run), filters and paging.
  * The host filters, sorts and pages; this renders the page it sends.
  */
-import { PAGE_SIZES, RUN_SOURCES, RUN_STATUSES, type RunRow, type SortKey, type TablePage, type TableQuery } from '../core/view/table';
+import {
+  PAGE_SIZES,
+  RUN_SOURCES,
+  RUN_STATUSES,
+  type RunRow,
+  type SortKey,
+  type TablePage,
+  type TableQuery,
+} from '../core/view/table';
 import { formatCo2, formatDuration, formatEnergy } from '../core/format';
 import type { RunSource, RunStatus } from '../core/types';
 import { formatWhen, formatWhenShort, sourceLabel } from './charts';
@@ -13,7 +21,13 @@ import { t } from './l10n';
 const nf = new Intl.NumberFormat();
 
 export function statusLabel(s: RunStatus): string {
-  return s === 'running' ? t('running') : s === 'completed' ? t('completed') : s === 'failed' ? t('failed') : t('interrupted');
+  return s === 'running'
+    ? t('running')
+    : s === 'completed'
+      ? t('completed')
+      : s === 'failed'
+        ? t('failed')
+        : t('interrupted');
 }
 
 const STATUS_ICON: Record<RunStatus, string> = { running: '●', completed: '✓', failed: '✕', interrupted: '!' };
@@ -28,14 +42,14 @@ interface Column {
 
 function columns(): Column[] {
   return [
-  { key: 'name', label: t('Run'), cls: 'col-run', desc: false },
-  { key: 'startedAt', label: t('Started'), cls: 'col-when', desc: true },
-  { key: 'durationS', label: t('Duration'), cls: 'col-duration num', desc: true },
-  { key: 'energyKWh', label: t('Energy'), cls: 'col-energy num', desc: true },
-  { key: 'emissionsKg', label: t('CO₂eq'), cls: 'col-co2 num', desc: true },
-  { key: 'region', label: t('Region'), cls: 'col-region', desc: false },
-  { key: 'source', label: t('Source'), cls: 'col-source', desc: false },
-  { key: 'status', label: t('Status'), cls: 'col-status', desc: false },
+    { key: 'name', label: t('Run'), cls: 'col-run', desc: false },
+    { key: 'startedAt', label: t('Started'), cls: 'col-when', desc: true },
+    { key: 'durationS', label: t('Duration'), cls: 'col-duration num', desc: true },
+    { key: 'energyKWh', label: t('Energy'), cls: 'col-energy num', desc: true },
+    { key: 'emissionsKg', label: t('CO₂eq'), cls: 'col-co2 num', desc: true },
+    { key: 'region', label: t('Region'), cls: 'col-region', desc: false },
+    { key: 'source', label: t('Source'), cls: 'col-source', desc: false },
+    { key: 'status', label: t('Status'), cls: 'col-status', desc: false },
   ];
 }
 
@@ -46,7 +60,14 @@ export interface TableHandlers {
 
 export class RunsTable {
   readonly el: HTMLElement;
-  private readonly search = h('input', { type: 'search', class: 'search', placeholder: t('Filter: name, command, region, folder…'), 'aria-label': t('Filter runs by text'), 'data-key': 'filter-text', spellcheck: 'false' });
+  private readonly search = h('input', {
+    type: 'search',
+    class: 'search',
+    placeholder: t('Filter: name, command, region, folder…'),
+    'aria-label': t('Filter runs by text'),
+    'data-key': 'filter-text',
+    spellcheck: 'false',
+  });
   private readonly source = h('select', { 'aria-label': t('Filter by source'), 'data-key': 'filter-source' });
   private readonly status = h('select', { 'aria-label': t('Filter by status'), 'data-key': 'filter-status' });
   private readonly count = h('p', { class: 'count', role: 'status', 'aria-live': 'polite' });
@@ -83,21 +104,46 @@ export class RunsTable {
         this.focusRow(0);
       }
     });
-    this.source.addEventListener('change', () => this.handlers.query({ source: this.source.value as RunSource | 'all', page: 0 }));
-    this.status.addEventListener('change', () => this.handlers.query({ status: this.status.value as RunStatus | 'all', page: 0 }));
+    this.source.addEventListener('change', () =>
+      this.handlers.query({ source: this.source.value as RunSource | 'all', page: 0 }),
+    );
+    this.status.addEventListener('change', () =>
+      this.handlers.query({ status: this.status.value as RunStatus | 'all', page: 0 }),
+    );
     for (const size of PAGE_SIZES) this.pageSize.append(h('option', { value: String(size) }, t('{0} per page', size)));
     this.pageSize.value = String(initial.pageSize);
-    this.pageSize.addEventListener('change', () => this.handlers.query({ pageSize: Number(this.pageSize.value) as TableQuery['pageSize'], page: 0 }));
+    this.pageSize.addEventListener('change', () =>
+      this.handlers.query({ pageSize: Number(this.pageSize.value) as TableQuery['pageSize'], page: 0 }),
+    );
 
     for (const c of columns()) {
-      const b = h('button', { type: 'button', class: 'sort', 'data-key': `sort-${c.key}` }, c.label, h('span', { class: 'arrow', 'aria-hidden': 'true' }));
+      const b = h(
+        'button',
+        { type: 'button', class: 'sort', 'data-key': `sort-${c.key}` },
+        c.label,
+        h('span', { class: 'arrow', 'aria-hidden': 'true' }),
+      );
       b.addEventListener('click', () => {
         const same = this.query.sort === c.key;
-        this.handlers.query({ sort: c.key, dir: same ? (this.query.dir === 'asc' ? 'desc' : 'asc') : c.desc ? 'desc' : 'asc', page: 0 });
+        this.handlers.query({
+          sort: c.key,
+          dir: same ? (this.query.dir === 'asc' ? 'desc' : 'asc') : c.desc ? 'desc' : 'asc',
+          page: 0,
+        });
       });
       this.headRow.append(h('th', { scope: 'col', class: c.cls, 'data-col': c.key }, b));
     }
-    this.table.append(h('caption', { class: 'visually-hidden' }, t('Runs. Sort with the column buttons; in the rows, arrow keys move, Enter opens a run, Page Up and Page Down change pages.')), h('thead', null, this.headRow), this.tbody);
+    this.table.append(
+      h(
+        'caption',
+        { class: 'visually-hidden' },
+        t(
+          'Runs. Sort with the column buttons; in the rows, arrow keys move, Enter opens a run, Page Up and Page Down change pages.',
+        ),
+      ),
+      h('thead', null, this.headRow),
+      this.tbody,
+    );
     this.tbody.addEventListener('keydown', (e) => this.onKey(e));
     this.tbody.addEventListener('click', (e) => {
       const tr = (e.target as HTMLElement).closest('tr');
@@ -108,14 +154,20 @@ export class RunsTable {
     });
 
     const navButton = (label: string, aria: string, key: string, go: () => number) => {
-      const b = h('button', { type: 'button', class: 'icon', 'aria-label': aria, title: aria, 'data-key': `page-${key}` }, label);
+      const b = h(
+        'button',
+        { type: 'button', class: 'icon', 'aria-label': aria, title: aria, 'data-key': `page-${key}` },
+        label,
+      );
       b.addEventListener('click', () => this.handlers.query({ page: go() }));
       return b;
     };
     this.nav = {
       first: navButton('«', t('First page'), 'first', () => 0),
       prev: navButton('‹', t('Previous page'), 'prev', () => Math.max(0, this.query.page - 1)),
-      next: navButton('›', t('Next page'), 'next', () => Math.min((this.page?.pageCount ?? 1) - 1, this.query.page + 1)),
+      next: navButton('›', t('Next page'), 'next', () =>
+        Math.min((this.page?.pageCount ?? 1) - 1, this.query.page + 1),
+      ),
       last: navButton('»', t('Last page'), 'last', () => (this.page?.pageCount ?? 1) - 1),
     };
     this.el = h(
@@ -125,7 +177,16 @@ export class RunsTable {
       h('div', { class: 'filters', role: 'search' }, this.search, this.source, this.status),
       h('div', { class: 'table-scroll' }, this.table),
       this.empty,
-      h('nav', { class: 'pager', 'aria-label': t('Pages') }, this.nav.first, this.nav.prev, this.pageInfo, this.nav.next, this.nav.last, this.pageSize),
+      h(
+        'nav',
+        { class: 'pager', 'aria-label': t('Pages') },
+        this.nav.first,
+        this.nav.prev,
+        this.pageInfo,
+        this.nav.next,
+        this.nav.last,
+        this.pageSize,
+      ),
     );
   }
 
@@ -145,10 +206,18 @@ export class RunsTable {
     this.selectedId = selectedId;
     const q = page.query;
     // what the rows show (the input may hold text not applied yet)
-    Object.assign(this.el.dataset, { text: q.text, source: q.source, status: q.status, sort: `${q.sort} ${q.dir}`, page: String(q.page) });
+    Object.assign(this.el.dataset, {
+      text: q.text,
+      source: q.source,
+      status: q.status,
+      sort: `${q.sort} ${q.dir}`,
+      page: String(q.page),
+    });
     // the host clamps the page; the rest is what the user chose (keep what is being typed)
-    if (q.text === this.query.text && q.source === this.query.source && q.status === this.query.status) this.query = { ...this.query, page: q.page };
-    if (document.activeElement !== this.search && this.search.value !== this.query.text && !this.typing) this.search.value = this.query.text;
+    if (q.text === this.query.text && q.source === this.query.source && q.status === this.query.status)
+      this.query = { ...this.query, page: q.page };
+    if (document.activeElement !== this.search && this.search.value !== this.query.text && !this.typing)
+      this.search.value = this.query.text;
 
     this.fillSelect(this.source, t('All sources'), RUN_SOURCES, page.facets.source, sourceLabel, this.query.source);
     this.fillSelect(this.status, t('All statuses'), RUN_STATUSES, page.facets.status, statusLabel, this.query.status);
@@ -162,13 +231,16 @@ export class RunsTable {
       if (arrow) text(arrow, active ? (q.dir === 'asc' ? ' ▲' : ' ▼') : '');
     }
 
-    const focusedRow = this.tbody.contains(document.activeElement) ? ((document.activeElement as HTMLElement).closest('tr') as HTMLTableRowElement | null) : null;
+    const focusedRow = this.tbody.contains(document.activeElement)
+      ? ((document.activeElement as HTMLElement).closest('tr') as HTMLTableRowElement | null)
+      : null;
     const focusedId = focusedRow?.dataset.id;
     const focusedIndex = focusedRow ? this.rows().indexOf(focusedRow) : -1;
     const tabStopId = focusedId ?? (this.tbody.querySelector('tr[tabindex="0"]') as HTMLElement | null)?.dataset.id;
     replace(this.tbody, ...page.rows.map((r) => this.row(r)));
     const rows = this.rows();
-    const stop = rows.find((r) => r.dataset.id === tabStopId) ?? rows.find((r) => r.dataset.id === selectedId) ?? rows[0];
+    const stop =
+      rows.find((r) => r.dataset.id === tabStopId) ?? rows.find((r) => r.dataset.id === selectedId) ?? rows[0];
     if (stop) stop.tabIndex = 0;
     const after = this.focusAfterRender;
     if (after && after.page === q.page && rows.length) {
@@ -191,7 +263,13 @@ export class RunsTable {
           ? t('No run matches the filters ({0} in the history).', nf.format(page.total))
           : ''
         : filtered
-          ? t('{0}–{1} of {2} matching runs ({3} in the history)', nf.format(from), nf.format(to), nf.format(page.matched), nf.format(page.total))
+          ? t(
+              '{0}–{1} of {2} matching runs ({3} in the history)',
+              nf.format(from),
+              nf.format(to),
+              nf.format(page.matched),
+              nf.format(page.total),
+            )
           : t('{0}–{1} of {2} runs', nf.format(from), nf.format(to), nf.format(page.total)),
     );
     this.table.hidden = page.rows.length === 0;
@@ -208,7 +286,15 @@ export class RunsTable {
         replace(
           this.empty,
           h('p', { class: 'empty-title' }, t('No runs yet.')),
-          h('p', null, t('Run a training script in the integrated terminal (for example python train.py), or meter it anywhere with '), h('code', null, 'carbon-meter run -- python train.py'), '.'),
+          h(
+            'p',
+            null,
+            t(
+              'Run a training script in the integrated terminal (for example python train.py), or meter it anywhere with ',
+            ),
+            h('code', null, 'carbon-meter run -- python train.py'),
+            '.',
+          ),
         );
       }
     }
@@ -217,14 +303,23 @@ export class RunsTable {
     this.nav.next.disabled = this.nav.last.disabled = q.page >= page.pageCount - 1;
   }
 
-  private fillSelect<T extends string>(sel: HTMLSelectElement, allLabel: string, values: readonly T[], counts: Partial<Record<T, number>>, label: (v: T) => string, chosen: string): void {
+  private fillSelect<T extends string>(
+    sel: HTMLSelectElement,
+    allLabel: string,
+    values: readonly T[],
+    counts: Partial<Record<T, number>>,
+    label: (v: T) => string,
+    chosen: string,
+  ): void {
     const options = [h('option', { value: 'all' }, allLabel)];
     for (const v of values) {
       const n = counts[v] ?? 0;
       if (!n && v !== chosen) continue;
       options.push(h('option', { value: v }, `${label(v)} (${nf.format(n)})`));
     }
-    const same = sel.options.length === options.length && options.every((o, i) => sel.options[i].value === o.value && sel.options[i].textContent === o.textContent);
+    const same =
+      sel.options.length === options.length &&
+      options.every((o, i) => sel.options[i].value === o.value && sel.options[i].textContent === o.textContent);
     if (!same) replace(sel, ...options);
     sel.value = chosen;
   }
@@ -233,15 +328,39 @@ export class RunsTable {
     const exit = r.exitCode !== undefined && r.exitCode !== null && r.status === 'failed' ? ` (${r.exitCode})` : '';
     const tr = h(
       'tr',
-      { 'data-id': r.id, 'data-key': `row-${r.id}`, tabindex: '-1', class: `row status-${r.status}`, 'aria-current': r.id === this.selectedId ? 'true' : null },
-      h('td', { class: 'col-run' }, h('span', { class: 'run-name' }, r.name), h('span', { class: 'run-command' }, r.command)),
+      {
+        'data-id': r.id,
+        'data-key': `row-${r.id}`,
+        tabindex: '-1',
+        class: `row status-${r.status}`,
+        'aria-current': r.id === this.selectedId ? 'true' : null,
+      },
+      h(
+        'td',
+        { class: 'col-run' },
+        h('span', { class: 'run-name' }, r.name),
+        h('span', { class: 'run-command' }, r.command),
+      ),
       h('td', { class: 'col-when', title: formatWhen(r.startedAt) }, formatWhenShort(r.startedAt)),
       h('td', { class: 'col-duration num' }, formatDuration(r.durationS)),
       h('td', { class: 'col-energy num' }, formatEnergy(r.energyKWh)),
       h('td', { class: 'col-co2 num' }, formatCo2(r.emissionsKg)),
-      h('td', { class: 'col-region', title: r.guessed ? t('guessed from the time zone') : null }, r.region + (r.guessed ? ' ~' : '')),
+      h(
+        'td',
+        { class: 'col-region', title: r.guessed ? t('guessed from the time zone') : null },
+        r.region + (r.guessed ? ' ~' : ''),
+      ),
       h('td', { class: 'col-source' }, h('span', { class: `source source-${r.source}` }, sourceLabel(r.source))),
-      h('td', { class: 'col-status' }, h('span', { class: `badge badge-${r.status}` }, h('span', { class: 'badge-icon', 'aria-hidden': 'true' }, STATUS_ICON[r.status]), statusLabel(r.status) + exit)),
+      h(
+        'td',
+        { class: 'col-status' },
+        h(
+          'span',
+          { class: `badge badge-${r.status}` },
+          h('span', { class: 'badge-icon', 'aria-hidden': 'true' }, STATUS_ICON[r.status]),
+          statusLabel(r.status) + exit,
+        ),
+      ),
     );
     return tr;
   }

@@ -25,7 +25,10 @@ export interface ChartTheme {
 }
 
 export function isHighContrast(): boolean {
-  return document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light');
+  return (
+    document.body.classList.contains('vscode-high-contrast') ||
+    document.body.classList.contains('vscode-high-contrast-light')
+  );
 }
 
 export function readTheme(): ChartTheme {
@@ -44,7 +47,16 @@ export function readTheme(): ChartTheme {
     fontFamily: cssVar('--vscode-font-family', 'system-ui, sans-serif'),
     fontSize: parseFloat(cssVar('--vscode-font-size', '13px')) || 13,
     highContrast: isHighContrast(),
-    source: { terminal: blue, debug: orange, task: purple, notebook: orange, cli: green, slurm: green, 'codecarbon-import': yellow, manual: red },
+    source: {
+      terminal: blue,
+      debug: orange,
+      task: purple,
+      notebook: orange,
+      cli: green,
+      slurm: green,
+      'codecarbon-import': yellow,
+      manual: red,
+    },
     cpu: blue,
     gpu: orange,
     ram: purple,
@@ -57,7 +69,8 @@ export function readTheme(): ChartTheme {
 export function withAlpha(color: string, alpha: number): string {
   const c = color.trim();
   let m = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/i.exec(c);
-  if (m) return `rgba(${parseInt(m[1] + m[1], 16)}, ${parseInt(m[2] + m[2], 16)}, ${parseInt(m[3] + m[3], 16)}, ${alpha})`;
+  if (m)
+    return `rgba(${parseInt(m[1] + m[1], 16)}, ${parseInt(m[2] + m[2], 16)}, ${parseInt(m[3] + m[3], 16)}, ${alpha})`;
   m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})(?:[0-9a-f]{2})?$/i.exec(c);
   if (m) return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${alpha})`;
   m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/i.exec(c);

@@ -181,7 +181,10 @@ export const CHROMIUM_ARGS: readonly string[] = [
  * tracked files. `npm run docs:screenshots` sets CARBON_METER_DOCS_SHOTS=1 to refresh `docs/` on purpose.
  */
 export function screenshotDir(): string {
-  const dir = process.env.CARBON_METER_DOCS_SHOTS === '1' ? path.join(repoRoot(), 'docs') : path.join(repoRoot(), 'out', 'screenshots');
+  const dir =
+    process.env.CARBON_METER_DOCS_SHOTS === '1'
+      ? path.join(repoRoot(), 'docs')
+      : path.join(repoRoot(), 'out', 'screenshots');
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -266,10 +269,7 @@ function errorText(e: unknown): string {
  * from fn count as "not yet". Throws after timeoutMs with the message and the
  * last value or error seen.
  */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  opts: WaitForOptions = {},
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitForOptions = {}): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const intervalMs = opts.intervalMs ?? 200;
   const deadline = Date.now() + timeoutMs;
@@ -283,7 +283,9 @@ export async function waitFor<T>(
       last = `last error: ${errorText(e)}`;
     }
     if (Date.now() >= deadline) {
-      throw new Error(`Timed out after ${(timeoutMs / 1000).toFixed(1)} s waiting for ${opts.message ?? 'a condition'} (${last})`);
+      throw new Error(
+        `Timed out after ${(timeoutMs / 1000).toFixed(1)} s waiting for ${opts.message ?? 'a condition'} (${last})`,
+      );
     }
     await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }
@@ -409,9 +411,11 @@ export async function killTree(pid: number, graceMs = 5_000): Promise<void> {
   }
   for (const p of descendants(...[...pids].filter(isAlive))) pids.add(p);
   signalAll(pid, [...pids].filter(isAlive), 'SIGKILL');
-  await waitFor(() => ![...pids].some(isAlive), { timeoutMs: 5_000, intervalMs: 50, message: `process tree of ${pid} to die` }).catch(
-    () => undefined,
-  );
+  await waitFor(() => ![...pids].some(isAlive), {
+    timeoutMs: 5_000,
+    intervalMs: 50,
+    message: `process tree of ${pid} to die`,
+  }).catch(() => undefined);
 }
 
 function killTreeSync(pid: number): void {
@@ -475,7 +479,11 @@ function runToCompletion(
     child.stderr.on('data', (d: Buffer) => tail.push(d.toString()));
     const timer = setTimeout(() => {
       void killTree(child.pid!, 1_000);
-      reject(new Error(`harness: \`${path.basename(file)} ${args.join(' ')}\` took over ${timeoutMs / 1000} s:\n${tail.text(40)}`));
+      reject(
+        new Error(
+          `harness: \`${path.basename(file)} ${args.join(' ')}\` took over ${timeoutMs / 1000} s:\n${tail.text(40)}`,
+        ),
+      );
     }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -550,7 +558,10 @@ class CodeServerProcess implements CodeServer {
   logsDir(): string {
     const logs = path.join(this.userDataDir, 'logs');
     try {
-      const dirs = fs.readdirSync(logs).filter((d) => fs.statSync(path.join(logs, d)).isDirectory()).sort();
+      const dirs = fs
+        .readdirSync(logs)
+        .filter((d) => fs.statSync(path.join(logs, d)).isDirectory())
+        .sort();
       if (dirs.length) return path.join(logs, dirs[dirs.length - 1]);
     } catch {
       /* no logs yet */
@@ -564,9 +575,7 @@ class CodeServerProcess implements CodeServer {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await Promise.all(
-        [...this.browsers].map((b) => Promise.race([b.close().catch(() => undefined), sleep(10_000)])),
-      );
+      await Promise.all([...this.browsers].map((b) => Promise.race([b.close().catch(() => undefined), sleep(10_000)])));
       this.browsers.clear();
       await killTree(this.pid);
       live.delete(this);
@@ -598,7 +607,9 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
   if (!fs.statSync(workspace, { throwIfNoEntry: false })?.isDirectory()) {
     throw new Error(`harness: workspace ${workspace} is not a folder`);
   }
-  const extensionDevelopmentPath = opts.extensionDevelopmentPath ? path.resolve(opts.extensionDevelopmentPath) : undefined;
+  const extensionDevelopmentPath = opts.extensionDevelopmentPath
+    ? path.resolve(opts.extensionDevelopmentPath)
+    : undefined;
   if (extensionDevelopmentPath && !fs.existsSync(path.join(extensionDevelopmentPath, 'package.json'))) {
     throw new Error(`harness: extensionDevelopmentPath ${extensionDevelopmentPath} has no package.json`);
   }
@@ -627,7 +638,12 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
     for (const vsix of vsixes) {
       const abs = path.resolve(vsix);
       if (!fs.existsSync(abs)) throw new Error(`harness: vsix ${abs} does not exist`);
-      const r = await runToCompletion(install.node, [install.entry, ...common, '--install-extension', abs], env, 180_000);
+      const r = await runToCompletion(
+        install.node,
+        [install.entry, ...common, '--install-extension', abs],
+        env,
+        180_000,
+      );
       if (r.code !== 0) throw new Error(`harness: installing ${abs} failed (exit ${r.code}):\n${r.output}`);
     }
 
@@ -637,8 +653,10 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
       const args = [
         install.entry,
         ...common,
-        '--auth', 'none',
-        '--bind-addr', `127.0.0.1:${port}`,
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${port}`,
         '--disable-telemetry',
         '--disable-update-check',
         '--disable-workspace-trust',
@@ -646,9 +664,21 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
         ...(smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
         workspace,
       ];
-      const child = cp.spawn(install.node, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: workspace });
+      const child = cp.spawn(install.node, args, {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        cwd: workspace,
+      });
       const server = new CodeServerProcess(
-        child, port, tmpRoot, userDataDir, extensionsDir, workspace, smokeTestDriver, extensionDevelopmentPath,
+        child,
+        port,
+        tmpRoot,
+        userDataDir,
+        extensionsDir,
+        workspace,
+        smokeTestDriver,
+        extensionDevelopmentPath,
       );
       live.add(server);
       started = server;
@@ -810,7 +840,8 @@ async function runCommandOnce(page: Page, title: string, timeoutMs: number): Pro
           const box = document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input');
           if (!box || box.value !== query) return null;
           const rows = Array.from(document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row'));
-          const label = (r: Element) => norm(r.querySelector('.label-name')?.textContent ?? r.getAttribute('aria-label'));
+          const label = (r: Element) =>
+            norm(r.querySelector('.label-name')?.textContent ?? r.getAttribute('aria-label'));
           // Some commands are listed without their category ("Create New Terminal (With Profile)").
           const bare = norm(title.replace(/^[^:]+:\s*/, ''));
           const row = rows.find((r) => label(r) === norm(title)) ?? rows.find((r) => label(r) === bare);
@@ -860,7 +891,9 @@ const PROMPT_DECORATION = '.terminal-command-decoration.codicon-terminal-decorat
 export async function terminalText(page: Page): Promise<string> {
   return page.evaluate((sel) => {
     const rows = document.querySelectorAll(`${sel} .xterm-rows > div`);
-    return Array.from(rows, (r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).join('\n').trimEnd();
+    return Array.from(rows, (r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd())
+      .join('\n')
+      .trimEnd();
   }, ACTIVE_TERMINAL);
 }
 
@@ -971,7 +1004,8 @@ export async function runExtensionHostTests(opts: ExtensionHostTestOptions): Pro
   const t0 = Date.now();
   const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
   const testsPath = path.resolve(opts.testsPath);
-  if (!fs.existsSync(testsPath)) throw new Error(`harness: testsPath ${testsPath} does not exist (compile the tests first)`);
+  if (!fs.existsSync(testsPath))
+    throw new Error(`harness: testsPath ${testsPath} does not exist (compile the tests first)`);
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'carbon-meter-exthost-'));
   const resultFile = path.join(tmp, 'result.json');
@@ -1064,7 +1098,9 @@ export async function runExtensionHostTests(opts: ExtensionHostTestOptions): Pro
     const parts: string[] = [];
     parts.push(testOutput.trim() ? testOutput.trimEnd() : consoleLines.join('\n') || '(no test output)');
     if (exthostLog && (!record || record.state !== 'done')) {
-      parts.push('--- extension host log (last 60 lines) ---\n' + exthostLog.trimEnd().split('\n').slice(-60).join('\n'));
+      parts.push(
+        '--- extension host log (last 60 lines) ---\n' + exthostLog.trimEnd().split('\n').slice(-60).join('\n'),
+      );
     }
     parts.push(`[exthost tests] exit code ${exitCode}: ${verdict} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     parts.push(summaryLine(record, exitCode));

@@ -31,7 +31,10 @@ function message(e: unknown): string {
 function extensionRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file) && (JSON.parse(fs.readFileSync(file, 'utf8')) as { engines?: { vscode?: string } }).engines?.vscode) {
+    if (
+      fs.existsSync(file) &&
+      (JSON.parse(fs.readFileSync(file, 'utf8')) as { engines?: { vscode?: string } }).engines?.vscode
+    ) {
       return dir;
     }
     if (path.dirname(dir) === dir) throw new Error(`no extension package.json above ${__dirname}`);
@@ -87,7 +90,9 @@ async function main(): Promise<number> {
 
     const record = readRecord(resultFile);
     if (exitCode === 0 && record?.state !== 'done') {
-      console.error(`runElectron: VS Code exited with 0 but the tests recorded ${record ? `"${record.state}"` : 'nothing'}: the extension host probably died.`);
+      console.error(
+        `runElectron: VS Code exited with 0 but the tests recorded ${record ? `"${record.state}"` : 'nothing'}: the extension host probably died.`,
+      );
       exitCode = 1;
     }
     if (exitCode === 0 && (record?.failures ?? 0) > 0) exitCode = 1;

@@ -23,7 +23,9 @@ import { packTestExtensions, testExtensions } from './testExtensions';
 
 function usage(message: string): never {
   console.error(`runExthost: ${message}`);
-  console.error('usage: runExthost [--workspace DIR | --template DIR] [--glob GLOB[,GLOB]] [--grep REGEX] [--timeout-ms N]');
+  console.error(
+    'usage: runExthost [--workspace DIR | --template DIR] [--glob GLOB[,GLOB]] [--grep REGEX] [--timeout-ms N]',
+  );
   process.exit(2);
 }
 
@@ -52,7 +54,9 @@ async function main(): Promise<number> {
   const env: Record<string, string> = { ...ws.env };
   if (opt.glob) env.CARBON_METER_TEST_GLOB = opt.glob;
   if (opt.grep) env.CARBON_METER_TEST_GREP = opt.grep;
-  console.log(`runExthost: workspace ${ws.workspace}${ws.template ? ` (copy of ${path.relative(root, ws.template)})` : ''}`);
+  console.log(
+    `runExthost: workspace ${ws.workspace}${ws.template ? ` (copy of ${path.relative(root, ws.template)})` : ''}`,
+  );
   try {
     // test-only extensions (test/vscode-fixture-*/ flagged "carbonMeterTestExtension"), installed next to ours
     const extra = testExtensions(root);

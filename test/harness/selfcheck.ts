@@ -97,13 +97,20 @@ async function uiCheck(shotPath: string): Promise<void> {
       await runCommand(page, 'Harness Fixture: Say Hello');
       await statusBarItem(page, 'Fixture: hello 1').waitFor({ timeout: 30_000 });
     });
-    check('command from the palette updates the status bar item', (await statusBarItem(page, 'Fixture: hello 1').count()) === 1);
+    check(
+      'command from the palette updates the status bar item',
+      (await statusBarItem(page, 'Fixture: hello 1').count()) === 1,
+    );
 
     await timed('webview panel from the palette', async () => {
       await runCommand(page, 'Harness Fixture: Show Panel');
       const frame = await findInWebviews(page, '#fixture-hello');
       const heading = (await frame.textContent('#fixture-hello')) ?? '';
-      check('webview content is readable (findInWebviews)', /Hello from the fixture webview \(1\)/.test(heading), heading);
+      check(
+        'webview content is readable (findInWebviews)',
+        /Hello from the fixture webview \(1\)/.test(heading),
+        heading,
+      );
     });
 
     await timed('new terminal, `echo hi`', () => openTerminalAndRun(page, 'echo hi', { waitForOutput: /^hi$/m }));
@@ -164,7 +171,11 @@ async function exthostCheck(): Promise<void> {
       fail.exitCode === 1 && fail.record?.passes === 1 && fail.record?.failures === 1,
       fail.output,
     );
-    check('failure message is in the output', /fails on purpose/.test(fail.output) && /expected by the self-check/.test(fail.output), fail.output);
+    check(
+      'failure message is in the output',
+      /fails on purpose/.test(fail.output) && /expected by the self-check/.test(fail.output),
+      fail.output,
+    );
 
     const crash = await timed('exthost run: host dies mid-run', () => run('test/crash.test.js'));
     check('dead extension host → exit code 1', crash.exitCode === 1, crash.output);

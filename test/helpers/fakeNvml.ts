@@ -27,7 +27,11 @@ export function buildFakeNvml(): FakeNvml | { skip: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-nvml-'));
   const libDir = path.join(dir, 'lib');
   fs.mkdirSync(libDir);
-  const r = spawnSync('gcc', ['-shared', '-fPIC', '-O2', '-o', path.join(libDir, 'libnvidia-ml.so.1'), FAKE_NVML_SOURCE], { encoding: 'utf8' });
+  const r = spawnSync(
+    'gcc',
+    ['-shared', '-fPIC', '-O2', '-o', path.join(libDir, 'libnvidia-ml.so.1'), FAKE_NVML_SOURCE],
+    { encoding: 'utf8' },
+  );
   if (r.error) return { skip: `gcc is not installed (${r.error.message}): the NVML stand-in cannot be built` };
   if (r.status !== 0) throw new Error(`gcc failed to build the NVML stand-in:\n${r.stderr}`);
   const scenario = path.join(dir, 'scenario.txt');

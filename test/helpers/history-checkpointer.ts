@@ -11,10 +11,13 @@ const [dir, nArg] = process.argv.slice(2);
 const store = new HistoryStore(dir, { durable: false });
 const started = Date.now();
 const runs = Array.from({ length: Number(nArg ?? 1) }, (_, i) =>
-  makeRun({ name: `killed-${i}`, status: 'running', endedAt: undefined, exitCode: undefined, pid: process.pid }, {
-    startedAt: new Date(started),
-    durationS: 0,
-  }),
+  makeRun(
+    { name: `killed-${i}`, status: 'running', endedAt: undefined, exitCode: undefined, pid: process.pid },
+    {
+      startedAt: new Date(started),
+      durationS: 0,
+    },
+  ),
 );
 process.stdout.write(`ids ${JSON.stringify(runs.map((r) => r.id))}\n`);
 

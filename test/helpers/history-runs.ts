@@ -65,14 +65,26 @@ export function makeRun(over: Partial<Run> = {}, shape: RunShape = {}): Run {
         lastW: cpuW + 1.5,
         tdpW: 105,
       },
-      gpu: { method: 'measured', detail: 'nvidia-smi power.draw, split by GPU memory share', meanW: gpuW, lastW: gpuW - 3.2 },
+      gpu: {
+        method: 'measured',
+        detail: 'nvidia-smi power.draw, split by GPU memory share',
+        meanW: gpuW,
+        lastW: gpuW - 3.2,
+      },
       ram: { method: 'modelled', detail: '0.375 W/GB × resident memory', meanW: ramW, lastW: ramW, wPerGB: 0.375 },
     },
     hardware: {
       cpuModel: 'AMD Ryzen 9 5900X 12-Core Processor',
       logicalCpus: 24,
       ramGB: 62.7,
-      gpus: [{ index: 0, name: 'NVIDIA GeForce RTX 3090', uuid: 'GPU-5d1f9a4c-0b1e-4c35-a6a3-1f0c9d2b7e11', memoryMB: 24576 }],
+      gpus: [
+        {
+          index: 0,
+          name: 'NVIDIA GeForce RTX 3090',
+          uuid: 'GPU-5d1f9a4c-0b1e-4c35-a6a3-1f0c9d2b7e11',
+          memoryMB: 24576,
+        },
+      ],
       os: 'Linux 6.8.0-48-generic',
       hostname: 'gpu-box',
     },

@@ -53,10 +53,11 @@ const HALF_HOUR = 1_800_000;
 const FIVE_MIN = 300_000;
 
 /** Regions the GB regional endpoint knows, by outward postcode (real DNO names). */
-export const UK_POSTCODES: Record<string, { regionid: number; dnoregion: string; shortname: string; offset: number }> = {
-  RG10: { regionid: 12, dnoregion: 'SSE South', shortname: 'South England', offset: 11 },
-  M1: { regionid: 3, dnoregion: 'Electricity North West', shortname: 'North West England', offset: -7 },
-};
+export const UK_POSTCODES: Record<string, { regionid: number; dnoregion: string; shortname: string; offset: number }> =
+  {
+    RG10: { regionid: 12, dnoregion: 'SSE South', shortname: 'South England', offset: 11 },
+    M1: { regionid: 3, dnoregion: 'Electricity North West', shortname: 'North West England', offset: -7 },
+  };
 
 export function ukIndex(g: number): string {
   return g < 50 ? 'very low' : g < 130 ? 'low' : g < 210 ? 'moderate' : g < 310 ? 'high' : 'very high';
@@ -174,7 +175,8 @@ export class IntensityServer {
   }
 
   private electricityMaps(endpoint: Endpoint, u: URL, req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (req.headers['auth-token'] !== EM_TOKEN) return json(res, 401, { status: 'error', message: 'Invalid auth-token' });
+    if (req.headers['auth-token'] !== EM_TOKEN)
+      return json(res, 401, { status: 'error', message: 'Invalid auth-token' });
     const zone = u.searchParams.get('zone');
     const dc = u.searchParams.get('dataCenterProvider');
     const key = zone ?? `${dc}/${u.searchParams.get('dataCenterRegion')}`;
@@ -195,9 +197,14 @@ export class IntensityServer {
         estimationMethod: null,
       });
     }
-    if (!this.emForecastAllowed) return json(res, 403, { status: 'error', message: 'Forecasts are not included in your plan' });
+    if (!this.emForecastAllowed)
+      return json(res, 403, { status: 'error', message: 'Forecasts are not included in your plan' });
     const forecast = [];
-    for (let i = 0; i < 24; i++) forecast.push({ carbonIntensity: this.intensityAt(hour + i * HOUR), datetime: new Date(hour + i * HOUR).toISOString() });
+    for (let i = 0; i < 24; i++)
+      forecast.push({
+        carbonIntensity: this.intensityAt(hour + i * HOUR),
+        datetime: new Date(hour + i * HOUR).toISOString(),
+      });
     return json(res, 200, { zone: zoneName, forecast, updatedAt: new Date(this.now()).toISOString() });
   }
 
@@ -236,13 +243,19 @@ export class IntensityServer {
     const parts = u.pathname.split('/');
     if (endpoint === 'uk.national') {
       const from = decodeURIComponent(parts[2]);
-      if (!Number.isFinite(Date.parse(from))) return json(res, 400, { error: { code: '400 Bad Request', message: 'Please enter a valid ISO 8601 datetime' } });
+      if (!Number.isFinite(Date.parse(from)))
+        return json(res, 400, {
+          error: { code: '400 Bad Request', message: 'Please enter a valid ISO 8601 datetime' },
+        });
       return json(res, 200, { data: this.periods(from) });
     }
     const from = decodeURIComponent(parts[3]);
     const pc = decodeURIComponent(parts[6]).toUpperCase();
     const region = UK_POSTCODES[pc];
-    if (!region) return json(res, 400, { error: { code: '400 Bad Request', message: 'Please enter a valid postcode i.e. RG10 or SW1.' } });
+    if (!region)
+      return json(res, 400, {
+        error: { code: '400 Bad Request', message: 'Please enter a valid postcode i.e. RG10 or SW1.' },
+      });
     return json(res, 200, {
       data: {
         regionid: region.regionid,
@@ -265,7 +278,11 @@ export class IntensityServer {
       const lat = Number(u.searchParams.get('latitude'));
       const lon = Number(u.searchParams.get('longitude'));
       if (lat > 37 && lat < 42 && lon > -124 && lon < -119) {
-        return json(res, 200, { region: 'CAISO_NORTH', region_full_name: 'California ISO Northern', signal_type: 'co2_moer' });
+        return json(res, 200, {
+          region: 'CAISO_NORTH',
+          region_full_name: 'California ISO Northern',
+          signal_type: 'co2_moer',
+        });
       }
       return json(res, 400, { error: 'Coordinates not found in any region' });
     }
@@ -277,10 +294,18 @@ export class IntensityServer {
     if (endpoint === 'wt.signal-index') {
       return json(res, 200, {
         data: [{ point_time: new Date(step).toISOString().replace('.000Z', '+00:00'), value: this.signalIndex }],
-        meta: { data_point_period_seconds: 300, region, signal_type: 'co2_moer', units: 'percentile', warnings: [], model },
+        meta: {
+          data_point_period_seconds: 300,
+          region,
+          signal_type: 'co2_moer',
+          units: 'percentile',
+          warnings: [],
+          model,
+        },
       });
     }
-    if (!this.wtForecastAllowed) return json(res, 403, { error: `Your account does not have access to forecasts for ${region}` });
+    if (!this.wtForecastAllowed)
+      return json(res, 403, { error: `Your account does not have access to forecasts for ${region}` });
     const hours = Number(u.searchParams.get('horizon_hours') ?? '24');
     const data = [];
     for (let i = 0; i < Math.max(1, hours * 12); i++) {

@@ -32,7 +32,11 @@ export function spawnLines(command: string, args: string[], opts: SpawnOptions =
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => {
       for (const w of waiters.splice(0)) {
-        w.reject(new Error(`${command} ended (${code ?? signal}) before a line matched ${w.match}; stdout:\n${lines.join('\n')}\nstderr:\n${err}`));
+        w.reject(
+          new Error(
+            `${command} ended (${code ?? signal}) before a line matched ${w.match}; stdout:\n${lines.join('\n')}\nstderr:\n${err}`,
+          ),
+        );
       }
       resolve({ code, signal });
     });

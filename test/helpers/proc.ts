@@ -35,7 +35,8 @@ export function spawnHelper(name: string, args: string[]): Helper {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     // 'close': the process has exited and its output has been read to the end
     child.on('close', (code, signal) => {
-      for (const w of waiters.splice(0)) w.reject(new Error(`${name} exited (${code ?? signal}) first; stderr: ${err}`));
+      for (const w of waiters.splice(0))
+        w.reject(new Error(`${name} exited (${code ?? signal}) first; stderr: ${err}`));
       resolve({ code, signal });
     });
   });

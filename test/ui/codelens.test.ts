@@ -13,7 +13,18 @@ import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { HistoryStore } from '../../src/core/history/store';
 import type { Run } from '../../src/core/types';
-import { openWorkbench, repoRoot, runCommand, screenshot, screenshotDir, startCodeServer, terminalText, waitFor, type CodeServer, type Workbench } from '../harness/codeServer';
+import {
+  openWorkbench,
+  repoRoot,
+  runCommand,
+  screenshot,
+  screenshotDir,
+  startCodeServer,
+  terminalText,
+  waitFor,
+  type CodeServer,
+  type Workbench,
+} from '../harness/codeServer';
 
 const ROOT = repoRoot();
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'codelens', 'workspace');
@@ -28,25 +39,34 @@ describe('CodeLens (UI, code-server + Chromium)', function () {
   let page: Page;
 
   /** A lens link in the editor (CodeLens renders a command as an anchor, a label without command as a span). */
-  const lens = (text: string | RegExp): Locator => page.locator('.monaco-editor .codelens-decoration > a', { hasText: text }).first();
+  const lens = (text: string | RegExp): Locator =>
+    page.locator('.monaco-editor .codelens-decoration > a', { hasText: text }).first();
   const lensTexts = async () =>
-    page.$$eval('.monaco-editor .codelens-decoration > a, .monaco-editor .codelens-decoration > span:not(.codicon)', (els) =>
-      els.map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()).filter((t) => t && t !== '|'),
+    page.$$eval(
+      '.monaco-editor .codelens-decoration > a, .monaco-editor .codelens-decoration > span:not(.codicon)',
+      (els) => els.map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()).filter((t) => t && t !== '|'),
     );
   const runsOfFixture = (): Run[] => store.load().runs.filter((r) => r.command.includes('train_tiny.py'));
   /** 1-based line of the main block in the fixture. */
-  const guardLine = fs.readFileSync(path.join(FIXTURE, 'train_tiny.py'), 'utf8').split('\n').findIndex((l) => l.startsWith('if __name__')) + 1;
+  const guardLine =
+    fs
+      .readFileSync(path.join(FIXTURE, 'train_tiny.py'), 'utf8')
+      .split('\n')
+      .findIndex((l) => l.startsWith('if __name__')) + 1;
 
   /** Scrolls the editor to a line (Go to Line centres it), then waits for the main block's lenses to be on screen. */
   async function revealMainBlock(line = guardLine): Promise<void> {
     await runCommand(page, 'Go to Line/Column...');
     await page.keyboard.type(String(line));
     await page.keyboard.press('Enter');
-    await page.locator('.monaco-editor .codelens-decoration', { hasText: 'Debug' }).waitFor({ state: 'visible', timeout: 30_000 });
+    await page
+      .locator('.monaco-editor .codelens-decoration', { hasText: 'Debug' })
+      .waitFor({ state: 'visible', timeout: 30_000 });
   }
 
   before(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'extension.js'))) throw new Error('dist/extension.js is missing: run `npm run build` first');
+    if (!fs.existsSync(path.join(ROOT, 'dist', 'extension.js')))
+      throw new Error('dist/extension.js is missing: run `npm run build` first');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-codelens-ui-'));
     const workspace = path.join(tmp, 'workspace');
     fs.cpSync(FIXTURE, workspace, { recursive: true });
@@ -77,7 +97,10 @@ describe('CodeLens (UI, code-server + Chromium)', function () {
   it('shows the lenses on the training script', async () => {
     await runCommand(page, 'Go to File...');
     await page.locator('.quick-input-widget .quick-input-box input').fill('train_tiny.py');
-    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'train_tiny.py' }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'train_tiny.py' })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await page.keyboard.press('Enter');
     await page.locator('.monaco-editor .view-lines', { hasText: 'def train(epochs)' }).waitFor({ timeout: 60_000 });
     await lens('Run with Carbon Meter').waitFor({ timeout: 90_000 });
@@ -88,27 +111,50 @@ describe('CodeLens (UI, code-server + Chromium)', function () {
   it('"Run with Carbon Meter" starts a metered run in a terminal; the lens then shows its footprint', async () => {
     // the lens above the main block (the last one in the file)
     await revealMainBlock();
-    await page.locator('.monaco-editor .codelens-decoration', { hasText: 'Debug' }).locator('a', { hasText: 'Run with Carbon Meter' }).click();
-    await waitFor(async () => /training done/.test(await terminalText(page)), { timeoutMs: 120_000, message: 'the run to end in the terminal' });
-    const run = await waitFor(() => runsOfFixture().find((r) => r.status !== 'running'), { timeoutMs: 60_000, message: 'the run in the history' });
+    await page
+      .locator('.monaco-editor .codelens-decoration', { hasText: 'Debug' })
+      .locator('a', { hasText: 'Run with Carbon Meter' })
+      .click();
+    await waitFor(async () => /training done/.test(await terminalText(page)), {
+      timeoutMs: 120_000,
+      message: 'the run to end in the terminal',
+    });
+    const run = await waitFor(() => runsOfFixture().find((r) => r.status !== 'running'), {
+      timeoutMs: 60_000,
+      message: 'the run in the history',
+    });
     assert.equal(run.source, 'terminal');
     assert.equal(run.status, 'completed');
     assert.match(run.command, /^python3 train_tiny\.py$/);
     assert.ok(run.cpuSeconds > 0.3, `cpuSeconds ${run.cpuSeconds}`);
-    const footprint = await waitFor(async () => (await lensTexts()).find((t) => t.startsWith('last run')), { timeoutMs: 60_000, message: 'the lens to show the run' });
+    const footprint = await waitFor(async () => (await lensTexts()).find((t) => t.startsWith('last run')), {
+      timeoutMs: 60_000,
+      message: 'the lens to show the run',
+    });
     assert.match(footprint, /^last run [\d.]+ (?:mg|g) CO₂eq · [\d.]+ (?:mWh|Wh) · [\d.]+ s \(just now\)$/);
     const grams = /^last run ([\d.]+) (mg|g)/.exec(footprint)!;
     const shownKg = Number(grams[1]) / (grams[2] === 'mg' ? 1e6 : 1e3);
-    assert.ok(Math.abs(shownKg - run.emissionsKg) / run.emissionsKg < 0.01, `the lens shows this run: ${footprint} vs ${run.emissionsKg} kg`);
+    assert.ok(
+      Math.abs(shownKg - run.emissionsKg) / run.emissionsKg < 0.01,
+      `the lens shows this run: ${footprint} vs ${run.emissionsKg} kg`,
+    );
   });
 
   it('after a second run, estimates the next one with the best greener region', async () => {
     await revealMainBlock();
     await lens(/^\s*Run\s*$/).click();
-    await waitFor(() => runsOfFixture().filter((r) => r.status !== 'running').length >= 2, { timeoutMs: 120_000, message: 'the second run in the history' });
+    await waitFor(() => runsOfFixture().filter((r) => r.status !== 'running').length >= 2, {
+      timeoutMs: 120_000,
+      message: 'the second run in the history',
+    });
     let seen: string[] = [];
-    const estimate = await waitFor(async () => (seen = await lensTexts()).find((t) => t.startsWith('next run')), { timeoutMs: 60_000, message: 'the estimate lens' }).catch((e: Error) => {
-      throw new Error(`${e.message}; lenses: ${seen.join(' | ')}; runs: ${JSON.stringify(runsOfFixture().map((r) => [r.command, r.cwd, r.status, r.energyKWh, r.emissionsKg]))}`);
+    const estimate = await waitFor(async () => (seen = await lensTexts()).find((t) => t.startsWith('next run')), {
+      timeoutMs: 60_000,
+      message: 'the estimate lens',
+    }).catch((e: Error) => {
+      throw new Error(
+        `${e.message}; lenses: ${seen.join(' | ')}; runs: ${JSON.stringify(runsOfFixture().map((r) => [r.command, r.cwd, r.status, r.energyKWh, r.emissionsKg]))}`,
+      );
     });
     assert.match(estimate, /^next run ≈ [\d.]+ (?:mg|g) CO₂eq · [\d.]+ s · −\d+ % in [A-Z]{2}$/);
     // both lensed lines on screen: def train() and the main block

@@ -60,7 +60,9 @@ describe('History panel (UI, code-server + Chromium)', function () {
   /** Types a filter and waits for the table to show its result. */
   async function filterText(text: string): Promise<void> {
     await frame.fill('input.search', text);
-    await waitFor(async () => (await frame.getAttribute('.runs-section', 'data-text')) === text, { message: `the table filtered by "${text}"` });
+    await waitFor(async () => (await frame.getAttribute('.runs-section', 'data-text')) === text, {
+      message: `the table filtered by "${text}"`,
+    });
   }
 
   async function detailTitle(): Promise<string> {
@@ -76,7 +78,8 @@ describe('History panel (UI, code-server + Chromium)', function () {
   }
 
   before(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'webview.js'))) throw new Error('dist/webview.js is missing: run `npm run build` first');
+    if (!fs.existsSync(path.join(ROOT, 'dist', 'webview.js')))
+      throw new Error('dist/webview.js is missing: run `npm run build` first');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-panel-ui-'));
     const workspace = path.join(tmp, 'workspace');
     fs.mkdirSync(workspace);
@@ -119,10 +122,16 @@ describe('History panel (UI, code-server + Chromium)', function () {
     const totals = await frame.$$eval('.total h2', (els) => els.map((e) => e.textContent));
     assert.deepEqual(totals, ['Today', 'This week', 'This month', 'All time']);
     assert.match((await frame.textContent('.total.period-all .total-sub')) ?? '', /81 runs/);
-    assert.match((await frame.getAttribute('.total.period-all .total-eq', 'title')) ?? '', /US EPA Greenhouse Gas Equivalencies Calculator/);
+    assert.match(
+      (await frame.getAttribute('.total.period-all .total-eq', 'title')) ?? '',
+      /US EPA Greenhouse Gas Equivalencies Calculator/,
+    );
     const tips = await frame.$$eval('.advice-card .tip-text', (els) => els.map((e) => e.textContent ?? ''));
     assert.ok(tips.length >= 6);
-    assert.ok(tips.some((t) => /^in gcp:europe-north1 these runs would have emitted .+ instead of .+ \(−\d+\s%\)$/.test(t)), tips.join('\n'));
+    assert.ok(
+      tips.some((t) => /^in gcp:europe-north1 these runs would have emitted .+ instead of .+ \(−\d+\s%\)$/.test(t)),
+      tips.join('\n'),
+    );
     assert.match((await frame.textContent('.advice-card .note')) ?? '', /Annual averages/);
   });
 
@@ -134,8 +143,12 @@ describe('History panel (UI, code-server + Chromium)', function () {
     const shown = await frame.evaluate(() => ({
       command: document.querySelector('#detail .command')?.textContent,
       notes: Array.from(document.querySelectorAll('#detail .notes li'), (li) => li.textContent),
-      gpus: Array.from(document.querySelectorAll('#detail dd'), (dd) => dd.textContent).find((t) => t?.includes('iframe')),
-      dangerous: Array.from(document.querySelectorAll('img, iframe, svg, a, object, embed'), (e) => e.outerHTML.slice(0, 200)),
+      gpus: Array.from(document.querySelectorAll('#detail dd'), (dd) => dd.textContent).find((t) =>
+        t?.includes('iframe'),
+      ),
+      dangerous: Array.from(document.querySelectorAll('img, iframe, svg, a, object, embed'), (e) =>
+        e.outerHTML.slice(0, 200),
+      ),
       csp: document.body.dataset.cspViolations ?? '0',
     }));
     assert.equal(shown.command, seeded.runs.find((r) => r.id === seeded.injectionRunId)!.command);
@@ -155,14 +168,32 @@ describe('History panel (UI, code-server + Chromium)', function () {
       window.postMessage({ type: 'snapshot', seq: 1e9, snapshot: { table: '<img src=x onerror=alert(6)>' } }, '*');
       window.postMessage({ type: 'eval', code: 'alert(7)' }, '*');
     });
-    await waitFor(async () => (await frame.evaluate(() => document.body.dataset.rejected)) === '2', { message: 'two messages rejected' });
+    await waitFor(async () => (await frame.evaluate(() => document.body.dataset.rejected)) === '2', {
+      message: 'two messages rejected',
+    });
     assert.deepEqual(await rowNames(), before, 'the panel is unchanged');
     const logs = server.logsDir();
     const channel = (dir: string): string[] =>
-      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? channel(path.join(dir, e.name)) : /Carbon Meter\.log$/.test(e.name) ? [path.join(dir, e.name)] : []));
-    await waitFor(() => channel(logs).some((f) => /ignored a malformed message from the extension: snapshot message: snapshot\.generatedAt/.test(fs.readFileSync(f, 'utf8'))), {
-      message: 'the webview\'s warning in the Carbon Meter log',
-    });
+      fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap((e) =>
+          e.isDirectory()
+            ? channel(path.join(dir, e.name))
+            : /Carbon Meter\.log$/.test(e.name)
+              ? [path.join(dir, e.name)]
+              : [],
+        );
+    await waitFor(
+      () =>
+        channel(logs).some((f) =>
+          /ignored a malformed message from the extension: snapshot message: snapshot\.generatedAt/.test(
+            fs.readFileSync(f, 'utf8'),
+          ),
+        ),
+      {
+        message: "the webview's warning in the Carbon Meter log",
+      },
+    );
     assert.deepEqual(dialogs, []);
   });
 
@@ -174,18 +205,31 @@ describe('History panel (UI, code-server + Chromium)', function () {
     await filterText('');
     await frame.selectOption('select[aria-label="Filter by source"]', 'debug');
     const debug = seeded.runs.filter((r) => r.source === 'debug');
-    await waitFor(async () => (await countText()).includes(`of ${debug.length} matching runs`), { message: 'the source filter' });
-    assert.ok((await frame.$$eval('#runs-table tbody td.col-source', (els) => els.map((e) => e.textContent))).every((s) => s === 'debug'));
+    await waitFor(async () => (await countText()).includes(`of ${debug.length} matching runs`), {
+      message: 'the source filter',
+    });
+    assert.ok(
+      (await frame.$$eval('#runs-table tbody td.col-source', (els) => els.map((e) => e.textContent))).every(
+        (s) => s === 'debug',
+      ),
+    );
     await frame.selectOption('select[aria-label="Filter by source"]', 'all');
     await frame.selectOption('select[aria-label="Filter by status"]', 'failed');
     const failed = seeded.runs.filter((r) => r.status === 'failed');
-    await waitFor(async () => (await countText()).includes(`of ${failed.length} matching runs`), { message: 'the status filter' });
+    await waitFor(async () => (await countText()).includes(`of ${failed.length} matching runs`), {
+      message: 'the status filter',
+    });
     await frame.selectOption('select[aria-label="Filter by status"]', 'all');
     await waitFor(async () => (await countText()) === '1–50 of 81 runs', { message: 'no filter' });
 
     await frame.click('th[data-col="emissionsKg"] button');
     const biggest = [...seeded.runs].sort((a, b) => b.emissionsKg - a.emissionsKg)[0];
-    await waitFor(async () => (await rowNames())[0] === biggest.name && (await frame.getAttribute('th[data-col="emissionsKg"]', 'aria-sort')) === 'descending', { message: 'sorted by CO₂eq' });
+    await waitFor(
+      async () =>
+        (await rowNames())[0] === biggest.name &&
+        (await frame.getAttribute('th[data-col="emissionsKg"]', 'aria-sort')) === 'descending',
+      { message: 'sorted by CO₂eq' },
+    );
     await frame.click('button[aria-label="Next page"]');
     await waitFor(async () => (await countText()) === '51–81 of 81 runs', { message: 'page 2' });
     assert.equal((await rowNames()).length, 31);
@@ -200,18 +244,37 @@ describe('History panel (UI, code-server + Chromium)', function () {
     await frame.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.id ?? '');
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
-    const focused = await frame.evaluate(() => (document.activeElement as HTMLElement).closest('tr')?.querySelector('.run-name')?.textContent);
+    const focused = await frame.evaluate(
+      () => (document.activeElement as HTMLElement).closest('tr')?.querySelector('.run-name')?.textContent,
+    );
     assert.equal(focused, names[2]);
     await page.keyboard.press('Enter');
     await waitFor(async () => (await detailTitle()) === names[2], { message: 'the detail opened with Enter' });
-    assert.equal(await frame.evaluate(() => document.activeElement?.id), 'detail-title', 'the focus moves to the detail');
-    assert.equal(await frame.evaluate(() => document.querySelectorAll('#runs-table tbody tr[tabindex="0"]').length), 1, 'one tab stop in the table');
+    assert.equal(
+      await frame.evaluate(() => document.activeElement?.id),
+      'detail-title',
+      'the focus moves to the detail',
+    );
+    assert.equal(
+      await frame.evaluate(() => document.querySelectorAll('#runs-table tbody tr[tabindex="0"]').length),
+      1,
+      'one tab stop in the table',
+    );
     await page.keyboard.press('Escape');
     await waitFor(() => frame.isHidden('#detail'), { message: 'the detail to close' });
-    assert.equal(await frame.evaluate(() => (document.activeElement as HTMLElement).closest('tr')?.querySelector('.run-name')?.textContent), names[2]);
+    assert.equal(
+      await frame.evaluate(
+        () => (document.activeElement as HTMLElement).closest('tr')?.querySelector('.run-name')?.textContent,
+      ),
+      names[2],
+    );
     await page.keyboard.press('PageDown');
     await waitFor(async () => (await countText()) === '51–81 of 81 runs', { message: 'PageDown to page 2' });
-    assert.equal(await frame.evaluate(() => (document.activeElement as HTMLElement).closest('tr')?.rowIndex), 1, 'the first row of page 2 has the focus');
+    assert.equal(
+      await frame.evaluate(() => (document.activeElement as HTMLElement).closest('tr')?.rowIndex),
+      1,
+      'the first row of page 2 has the focus',
+    );
     await page.keyboard.press('PageUp');
     await waitFor(async () => (await countText()) === '1–50 of 81 runs', { message: 'PageUp to page 1' });
   });
@@ -225,7 +288,10 @@ describe('History panel (UI, code-server + Chromium)', function () {
     assert.match((await frame.textContent('#detail .sub .note')) ?? '', /^\d+ samples, drawn as \d+ points/);
     assert.match((await frame.textContent('#detail .detail-sub')) ?? '', /^running · terminal/);
     assert.equal(await frame.isDisabled('[data-key="action-deleteRun"]'), true, 'a run in progress cannot be deleted');
-    assert.match((await frame.textContent('#detail .time-tip')) ?? '', /Set carbonMeter\.intensity\.provider to a live source to get greener-hour tips\./);
+    assert.match(
+      (await frame.textContent('#detail .time-tip')) ?? '',
+      /Set carbonMeter\.intensity\.provider to a live source to get greener-hour tips\./,
+    );
   });
 
   it('is themed: dark, light and high contrast, chart colours included (README screenshots)', async () => {
@@ -237,7 +303,10 @@ describe('History panel (UI, code-server + Chromium)', function () {
       frame.evaluate(() => ({
         body: document.body.className,
         // the theme's colour, without an alpha (as the panel draws it)
-        blue: getComputedStyle(document.body).getPropertyValue('--vscode-charts-blue').trim().replace(/^(#[0-9a-f]{6})[0-9a-f]{2}$/i, '$1'),
+        blue: getComputedStyle(document.body)
+          .getPropertyValue('--vscode-charts-blue')
+          .trim()
+          .replace(/^(#[0-9a-f]{6})[0-9a-f]{2}$/i, '$1'),
         swatch: (document.querySelector('#detail .swatch') as HTMLElement).style.getPropertyValue('--swatch').trim(),
         bg: getComputedStyle(document.body).backgroundColor,
       }));
@@ -250,18 +319,25 @@ describe('History panel (UI, code-server + Chromium)', function () {
     await screenshot(page, path.join(DOCS, 'panel-dark.png'));
 
     await setTheme('Light Modern');
-    await waitFor(async () => (await colours()).body.includes('vscode-light'), { message: 'the light theme in the webview' });
-    await waitFor(async () => {
-      const c = await colours();
-      return c.swatch === c.blue && c.swatch !== dark.swatch;
-    }, { message: 'the chart colours of the light theme' });
+    await waitFor(async () => (await colours()).body.includes('vscode-light'), {
+      message: 'the light theme in the webview',
+    });
+    await waitFor(
+      async () => {
+        const c = await colours();
+        return c.swatch === c.blue && c.swatch !== dark.swatch;
+      },
+      { message: 'the chart colours of the light theme' },
+    );
     const light = await colours();
     assert.notEqual(light.bg, dark.bg);
     await sleep(500);
     await screenshot(page, path.join(DOCS, 'panel-light.png'));
 
     await setTheme('Dark High Contrast');
-    await waitFor(async () => (await colours()).body.includes('vscode-high-contrast'), { message: 'the high-contrast theme in the webview' });
+    await waitFor(async () => (await colours()).body.includes('vscode-high-contrast'), {
+      message: 'the high-contrast theme in the webview',
+    });
     const hc = await colours();
     assert.equal(hc.swatch, hc.blue);
     await sleep(500);
@@ -276,8 +352,15 @@ describe('History panel (UI, code-server + Chromium)', function () {
     await sleep(500);
     const m = await frame.evaluate(() => {
       const table = document.querySelector('.runs-section .table-scroll') as HTMLElement;
-      const visibleCols = Array.from(document.querySelectorAll('#runs-table thead th')).filter((th) => getComputedStyle(th).display !== 'none').length;
-      return { width: window.innerWidth, page: document.documentElement.scrollWidth - document.documentElement.clientWidth, table: table.scrollWidth - table.clientWidth, visibleCols };
+      const visibleCols = Array.from(document.querySelectorAll('#runs-table thead th')).filter(
+        (th) => getComputedStyle(th).display !== 'none',
+      ).length;
+      return {
+        width: window.innerWidth,
+        page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        table: table.scrollWidth - table.clientWidth,
+        visibleCols,
+      };
     });
     assert.ok(m.width >= 380 && m.width <= 420, `webview ${m.width} px`);
     assert.ok(m.page <= 0, `the page overflows by ${m.page} px`);
@@ -291,7 +374,10 @@ describe('History panel (UI, code-server + Chromium)', function () {
     const open = await detailTitle();
     assert.equal(open, 'gpt2-medium-pretrain');
     // as a user does it: the workbench saves its state (the open panel, the webview's state), then reloads
-    const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+    const navigated = page.waitForEvent('framenavigated', {
+      predicate: (f) => f === page.mainFrame(),
+      timeout: 60_000,
+    });
     await runCommand(page, 'Developer: Reload Window');
     await navigated;
     await waitForWorkbench(page, 90_000, server);

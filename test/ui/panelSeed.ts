@@ -21,14 +21,43 @@ export interface Seeded {
   timeResolvedRunId: string;
 }
 
-
 const PROJECTS = [
-  { name: 'resnet50-imagenet', command: 'python train.py --config configs/resnet50.yaml --epochs 12', cwd: '/home/ada/projects/vision', gpuW: 265 },
-  { name: 'bert-base-finetune', command: 'torchrun --nproc_per_node 2 finetune.py --model bert-base-uncased --task mnli', cwd: '/home/ada/projects/nlp', gpuW: 210 },
-  { name: 'llama-7b-lora', command: 'accelerate launch train_lora.py --model llama-7b --rank 16 --bf16', cwd: '/home/ada/projects/llm', gpuW: 290 },
-  { name: 'vit-small-cifar10', command: 'python -m vit.train --dataset cifar10 --batch-size 256', cwd: '/home/ada/projects/vision', gpuW: 180 },
-  { name: 'whisper-tiny-asr', command: 'python finetune_whisper.py --size tiny --lang fr', cwd: '/home/ada/projects/speech', gpuW: 150 },
-  { name: 'xgboost-tabular', command: 'python tabular/xgb_search.py --trials 40', cwd: '/home/ada/projects/tabular', gpuW: 0 },
+  {
+    name: 'resnet50-imagenet',
+    command: 'python train.py --config configs/resnet50.yaml --epochs 12',
+    cwd: '/home/ada/projects/vision',
+    gpuW: 265,
+  },
+  {
+    name: 'bert-base-finetune',
+    command: 'torchrun --nproc_per_node 2 finetune.py --model bert-base-uncased --task mnli',
+    cwd: '/home/ada/projects/nlp',
+    gpuW: 210,
+  },
+  {
+    name: 'llama-7b-lora',
+    command: 'accelerate launch train_lora.py --model llama-7b --rank 16 --bf16',
+    cwd: '/home/ada/projects/llm',
+    gpuW: 290,
+  },
+  {
+    name: 'vit-small-cifar10',
+    command: 'python -m vit.train --dataset cifar10 --batch-size 256',
+    cwd: '/home/ada/projects/vision',
+    gpuW: 180,
+  },
+  {
+    name: 'whisper-tiny-asr',
+    command: 'python finetune_whisper.py --size tiny --lang fr',
+    cwd: '/home/ada/projects/speech',
+    gpuW: 150,
+  },
+  {
+    name: 'xgboost-tabular',
+    command: 'python tabular/xgb_search.py --trials 40',
+    cwd: '/home/ada/projects/tabular',
+    gpuW: 0,
+  },
 ];
 
 const REGIONS = [
@@ -39,7 +68,14 @@ const REGIONS = [
 ];
 
 /** Samples of a run: warm-up, epochs with evaluation dips, noise. */
-function samplesFor(t0: number, durationS: number, intervalS: number, gpuW: number, r: () => number, intensity: (t: number) => number): Sample[] {
+function samplesFor(
+  t0: number,
+  durationS: number,
+  intervalS: number,
+  gpuW: number,
+  r: () => number,
+  intensity: (t: number) => number,
+): Sample[] {
   const out: Sample[] = [];
   const n = Math.max(2, Math.floor(durationS / intervalS));
   for (let i = 1; i <= n; i++) {
@@ -51,7 +87,7 @@ function samplesFor(t0: number, durationS: number, intervalS: number, gpuW: numb
     out.push({
       t,
       cpuW: 28 + 18 * r() + (evaluating ? 22 : 0),
-      gpuW: gpuW ? ((evaluating ? 0.45 : 1) * gpuW * warm + 15 * r()) : 0,
+      gpuW: gpuW ? (evaluating ? 0.45 : 1) * gpuW * warm + 15 * r() : 0,
       ramW: 3.2 + 1.2 * warm + 0.3 * Math.sin(s / 400),
       gPerKWh: intensity(t),
     });
@@ -100,7 +136,17 @@ export function seedHistory(dir: string, now: number = Date.now()): Seeded {
   const store = new HistoryStore(dir, { durable: false });
   const r = rng(2026);
   const runs: Run[] = [];
-  const sources: RunSource[] = ['terminal', 'terminal', 'terminal', 'cli', 'cli', 'debug', 'task', 'terminal', 'codecarbon-import'];
+  const sources: RunSource[] = [
+    'terminal',
+    'terminal',
+    'terminal',
+    'cli',
+    'cli',
+    'debug',
+    'task',
+    'terminal',
+    'codecarbon-import',
+  ];
   const DAY = 86400_000;
   let i = 0;
   for (; i < 78; i++) {
@@ -122,13 +168,27 @@ export function seedHistory(dir: string, now: number = Date.now()): Seeded {
         status,
         exitCode: status === 'failed' ? 1 : status === 'interrupted' ? null : 0,
       },
-      { startedAt: new Date(started), durationS, gpuW: p.gpuW, pue: reg.pue, gPerKWh: reg.g, region: reg.code, regionName: reg.name },
+      {
+        startedAt: new Date(started),
+        durationS,
+        gpuW: p.gpuW,
+        pue: reg.pue,
+        gPerKWh: reg.g,
+        region: reg.code,
+        regionName: reg.name,
+      },
     );
     if (!p.gpuW) run.hardware = { ...run.hardware, gpus: [] };
     if (source === 'codecarbon-import') {
       run.notes = ['imported from CodeCarbon 2.8.3 (emissions.csv, line ' + (i + 2) + ')'];
       run.intensity.source = 'CodeCarbon import';
-      for (const c of ['cpu', 'gpu', 'ram'] as const) run.power[c] = { method: 'default', detail: 'imported from CodeCarbon', meanW: run.power[c].meanW, lastW: run.power[c].lastW };
+      for (const c of ['cpu', 'gpu', 'ram'] as const)
+        run.power[c] = {
+          method: 'default',
+          detail: 'imported from CodeCarbon',
+          meanW: run.power[c].meanW,
+          lastW: run.power[c].lastW,
+        };
       store.append(run);
     } else {
       const samples = samplesFor(started, durationS, Math.max(1, durationS / 1500), p.gpuW, r, () => reg.g);
@@ -142,11 +202,29 @@ export function seedHistory(dir: string, now: number = Date.now()): Seeded {
   // a time-resolved run (a live intensity source), yesterday
   const trStart = now - DAY - 5 * 3600_000;
   const tr = makeRun(
-    { id: newId(trStart, i++), name: 'gpt2-medium-pretrain', command: 'python pretrain.py --model gpt2-medium --steps 20000', cwd: '/home/ada/projects/llm', source: 'terminal' },
+    {
+      id: newId(trStart, i++),
+      name: 'gpt2-medium-pretrain',
+      command: 'python pretrain.py --model gpt2-medium --steps 20000',
+      cwd: '/home/ada/projects/llm',
+      source: 'terminal',
+    },
     { startedAt: new Date(trStart), durationS: 4 * 3600, gpuW: 280, region: 'FR', regionName: 'France', gPerKWh: 45 },
   );
-  tr.intensity = { ...tr.intensity, method: 'time-resolved', source: 'Electricity Maps (live, hourly)', regionReason: 'setting carbonMeter.region' };
-  const trSamples = samplesFor(trStart, 4 * 3600, 5, 280, r, (t) => 45 + 25 * Math.sin((2 * Math.PI * (t - trStart)) / (6 * 3600000)) + ((t / 3600000) % 1 < 0.5 ? 3 : 0));
+  tr.intensity = {
+    ...tr.intensity,
+    method: 'time-resolved',
+    source: 'Electricity Maps (live, hourly)',
+    regionReason: 'setting carbonMeter.region',
+  };
+  const trSamples = samplesFor(
+    trStart,
+    4 * 3600,
+    5,
+    280,
+    r,
+    (t) => 45 + 25 * Math.sin((2 * Math.PI * (t - trStart)) / (6 * 3600000)) + ((t / 3600000) % 1 < 0.5 ? 3 : 0),
+  );
   applySamples(tr, trStart, trSamples);
   store.checkpoint({ ...tr, status: 'running' }, trSamples);
   store.finish(tr);
@@ -155,7 +233,13 @@ export function seedHistory(dir: string, now: number = Date.now()): Seeded {
   // the injection attempt
   const injStart = now - 2 * DAY;
   const inj = makeRun(
-    { id: newId(injStart, i++), name: INJECTION_NAME, command: 'python "<script>alert(2)</script>.py" --name \'"><svg onload=alert(3)>\'', cwd: '/tmp/<b>bold</b>', source: 'cli' },
+    {
+      id: newId(injStart, i++),
+      name: INJECTION_NAME,
+      command: 'python "<script>alert(2)</script>.py" --name \'"><svg onload=alert(3)>\'',
+      cwd: '/tmp/<b>bold</b>',
+      source: 'cli',
+    },
     { startedAt: new Date(injStart), durationS: 300, gpuW: 0, region: 'DE', regionName: 'Germany', gPerKWh: 380.95 },
   );
   inj.notes = ['<a href="javascript:alert(4)">click me</a>'];
@@ -166,8 +250,24 @@ export function seedHistory(dir: string, now: number = Date.now()): Seeded {
   // a run in progress: 10 h at 1 Hz so far, checkpointed by this process (alive while the test runs)
   const longStart = now - 10 * 3600_000 - 60_000;
   const long = makeRun(
-    { id: newId(longStart, i++), name: 'llama-7b-full-finetune', command: 'torchrun --nproc_per_node 1 train_full.py --model llama-7b --epochs 3', cwd: '/home/ada/projects/llm', source: 'terminal', status: 'running', exitCode: null, endedAt: undefined },
-    { startedAt: new Date(longStart), durationS: 36000, gpuW: 300, region: 'DE', regionName: 'Germany', gPerKWh: 380.95 },
+    {
+      id: newId(longStart, i++),
+      name: 'llama-7b-full-finetune',
+      command: 'torchrun --nproc_per_node 1 train_full.py --model llama-7b --epochs 3',
+      cwd: '/home/ada/projects/llm',
+      source: 'terminal',
+      status: 'running',
+      exitCode: null,
+      endedAt: undefined,
+    },
+    {
+      startedAt: new Date(longStart),
+      durationS: 36000,
+      gpuW: 300,
+      region: 'DE',
+      regionName: 'Germany',
+      gPerKWh: 380.95,
+    },
   );
   const longSamples = samplesFor(longStart, 36000, 1, 300, r, () => 380.95);
   applySamples(long, longStart, longSamples);

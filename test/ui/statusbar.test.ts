@@ -68,7 +68,10 @@ describe('Carbon Meter UI (code-server + Chromium)', function () {
   it('installs from the .vsix and activates: the status bar shows the idle readout', async () => {
     const item = statusBarItemById(page, ITEM);
     await item.waitFor({ timeout: 120_000 });
-    await waitFor(async () => /today/.test((await item.textContent()) ?? ''), { timeoutMs: 60_000, message: 'the idle readout' });
+    await waitFor(async () => /today/.test((await item.textContent()) ?? ''), {
+      timeoutMs: 60_000,
+      message: 'the idle readout',
+    });
   });
 
   it('`ls` in the terminal is not metered', async () => {
@@ -111,23 +114,33 @@ describe('Carbon Meter UI (code-server + Chromium)', function () {
     await screenshot(page, path.join(screenshotDir(), 'status-bar.png'));
     await page.mouse.move(10, 10);
 
-    const run = await waitFor(() => runs().find((r) => r.status === 'completed' && r.source === 'terminal'), { timeoutMs: 120_000, message: 'a completed run in the history' });
+    const run = await waitFor(() => runs().find((r) => r.status === 'completed' && r.source === 'terminal'), {
+      timeoutMs: 120_000,
+      message: 'a completed run in the history',
+    });
     assert.match(run.command, /python3 busy\.py 8/);
     assert.equal(run.exitCode, 0);
     assert.equal(run.intensity.region, 'FR');
     assert.ok(run.cpuSeconds >= 7 && run.cpuSeconds <= 10, `cpuSeconds ${run.cpuSeconds}`);
     // 8 CPU seconds at the TDP model's ≤ ~20 W per busy core: a sensible energy, neither zero nor absurd
     assert.ok(run.energyKWh.total > 1e-6 && run.energyKWh.total < 1e-3, `energy ${run.energyKWh.total} kWh`);
-    await waitFor(async () => /✓|check|CO₂eq/.test((await item.textContent()) ?? '') && !/W$/.test(((await item.textContent()) ?? '').trim()), {
-      timeoutMs: 30_000,
-      message: 'the final figure',
-    });
+    await waitFor(
+      async () =>
+        /✓|check|CO₂eq/.test((await item.textContent()) ?? '') && !/W$/.test(((await item.textContent()) ?? '').trim()),
+      {
+        timeoutMs: 30_000,
+        message: 'the final figure',
+      },
+    );
   });
 
   it('a debug session of a Node script is metered', async () => {
     const before = runs().length;
     await runCommand(page, 'Debug: Start Debugging');
-    const run = await waitFor(() => runs().find((r) => r.source === 'debug' && r.status !== 'running'), { timeoutMs: 120_000, message: 'a debug run in the history' });
+    const run = await waitFor(() => runs().find((r) => r.source === 'debug' && r.status !== 'running'), {
+      timeoutMs: 120_000,
+      message: 'a debug run in the history',
+    });
     assert.match(run.command, /busy\.js/);
     assert.ok(run.cpuSeconds >= 2, `cpuSeconds ${run.cpuSeconds}: ${JSON.stringify(run)}`);
     assert.equal(runs().length, before + 1);
@@ -136,7 +149,10 @@ describe('Carbon Meter UI (code-server + Chromium)', function () {
   it('"Stop Metering" stops metering; the process goes on', async () => {
     const item = statusBarItemById(page, ITEM);
     await openTerminalAndRun(page, 'python3 busy.py 120');
-    await waitFor(async () => /W$/.test(((await item.textContent()) ?? '').trim()), { timeoutMs: 60_000, message: 'a live figure' });
+    await waitFor(async () => /W$/.test(((await item.textContent()) ?? '').trim()), {
+      timeoutMs: 60_000,
+      message: 'a live figure',
+    });
     await runCommand(page, 'Carbon Meter: Stop Metering');
     const run = await waitFor(() => runs().find((r) => r.command.includes('busy.py 120') && r.status !== 'running'), {
       timeoutMs: 60_000,

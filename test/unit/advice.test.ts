@@ -14,7 +14,6 @@ import { J_PER_KWH, type Run, type RunSource, type RunStatus, type Sample } from
 import { makeRun } from '../helpers/history-runs';
 import { rng } from '../helpers/random';
 
-
 const SOURCES: RunSource[] = ['terminal', 'debug', 'task', 'cli', 'codecarbon-import'];
 const STATUSES: RunStatus[] = ['completed', 'completed', 'completed', 'failed', 'interrupted'];
 
@@ -36,7 +35,14 @@ function manyRuns(n: number, end = Date.UTC(2026, 10, 25, 12), days = 365, seed 
           status: STATUSES[i % STATUSES.length],
           id: `20261101T000000Z-bench-${i.toString(36).padStart(6, '0')}`,
         },
-        { startedAt, durationS, cpuW: 20 + 60 * r(), gpuW: r() < 0.3 ? 0 : 100 + 250 * r(), gPerKWh: 30 + 500 * r(), region },
+        {
+          startedAt,
+          durationS,
+          cpuW: 20 + 60 * r(),
+          gpuW: r() < 0.3 ? 0 : 100 + 250 * r(),
+          gPerKWh: 30 + 500 * r(),
+          region,
+        },
       ),
     );
   }
@@ -72,7 +78,7 @@ describe('advice: totals', () => {
     assert.equal(starts.month, new Date(2026, 10, 1).getTime());
     const runs = [
       makeRun({ status: 'running' }, { startedAt: at(2026, 10, 25, 9), gPerKWh: 100 }), // today, running
-      makeRun({}, { startedAt: at(2026, 10, 25, 0, ), gPerKWh: 100 }), // today (midnight + 0 h … 10 h)
+      makeRun({}, { startedAt: at(2026, 10, 25, 0), gPerKWh: 100 }), // today (midnight + 0 h … 10 h)
       makeRun({}, { startedAt: at(2026, 10, 23), gPerKWh: 100 }), // Monday: this week
       makeRun({}, { startedAt: at(2026, 10, 22), gPerKWh: 100 }), // Sunday: last week, this month
       makeRun({}, { startedAt: at(2026, 9, 31), gPerKWh: 100 }), // October
@@ -150,7 +156,10 @@ describe('advice: the table of runs', () => {
     assert.equal(bert.matched, runs.filter((r) => r.name.includes('bert')).length);
     assert.ok(bert.rows.every((r) => r.name.includes('bert')));
     assert.equal(table.query({ text: '--seed 123 ' }).matched, 1);
-    assert.equal(table.query({ text: 'gcp:europe-west4' }).matched, runs.filter((r) => r.intensity.region === 'gcp:europe-west4').length);
+    assert.equal(
+      table.query({ text: 'gcp:europe-west4' }).matched,
+      runs.filter((r) => r.intensity.region === 'gcp:europe-west4').length,
+    );
     const debug = table.query({ source: 'debug' });
     assert.equal(debug.matched, runs.filter((r) => r.source === 'debug').length);
     const failedTask = table.query({ source: 'task', status: 'failed', pageSize: 100 });
@@ -167,8 +176,20 @@ describe('advice: the table of runs', () => {
       [{ sort: 'emissionsKg', dir: 'desc' }, (a, b) => b.emissionsKg - a.emissionsKg],
       [{ sort: 'energyKWh', dir: 'asc' }, (a, b) => a.energyKWh.total - b.energyKWh.total],
       [{ sort: 'durationS', dir: 'desc' }, (a, b) => b.durationS - a.durationS],
-      [{ sort: 'name', dir: 'asc' }, (a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : a.name.toLowerCase() > b.name.toLowerCase() ? 1 : 0)],
-      [{ sort: 'region', dir: 'desc' }, (a, b) => (a.intensity.region.toLowerCase() > b.intensity.region.toLowerCase() ? -1 : a.intensity.region.toLowerCase() < b.intensity.region.toLowerCase() ? 1 : 0)],
+      [
+        { sort: 'name', dir: 'asc' },
+        (a, b) =>
+          a.name.toLowerCase() < b.name.toLowerCase() ? -1 : a.name.toLowerCase() > b.name.toLowerCase() ? 1 : 0,
+      ],
+      [
+        { sort: 'region', dir: 'desc' },
+        (a, b) =>
+          a.intensity.region.toLowerCase() > b.intensity.region.toLowerCase()
+            ? -1
+            : a.intensity.region.toLowerCase() < b.intensity.region.toLowerCase()
+              ? 1
+              : 0,
+      ],
     ];
     const byId = new Map(runs.map((r) => [r.id, r]));
     for (const [q, cmp] of checks) {
@@ -195,7 +216,14 @@ describe('advice: the table of runs', () => {
 
   it('normalises queries: unknown values fall back to the defaults', () => {
     assert.deepEqual(normaliseQuery(undefined), DEFAULT_QUERY);
-    const q = normaliseQuery({ sort: 'bogus' as never, dir: 'up' as never, page: -3, pageSize: 7 as never, source: 'x' as never, text: 'y'.repeat(500) });
+    const q = normaliseQuery({
+      sort: 'bogus' as never,
+      dir: 'up' as never,
+      page: -3,
+      pageSize: 7 as never,
+      source: 'x' as never,
+      text: 'y'.repeat(500),
+    });
     assert.equal(q.sort, 'startedAt');
     assert.equal(q.dir, 'desc');
     assert.equal(q.page, 0);
@@ -269,7 +297,10 @@ describe('advice: the runs chart', () => {
 describe('advice: power series', () => {
   const t0 = Date.UTC(2026, 10, 23, 21);
   const samples = tenHourSamples(t0);
-  const run = makeRun({ intensity: { ...makeRun().intensity, method: 'time-resolved' } }, { startedAt: new Date(t0), durationS: 36000, pue: 1.2 });
+  const run = makeRun(
+    { intensity: { ...makeRun().intensity, method: 'time-resolved' } },
+    { startedAt: new Date(t0), durationS: 36000, pue: 1.2 },
+  );
 
   it('a 10 h run at 1 Hz draws at most 2,000 points per series', () => {
     const p = powerSeries(run, samples)!;
@@ -310,7 +341,10 @@ describe('advice: power series', () => {
 
   it('gives nothing for a run without samples, and skips damaged samples', () => {
     assert.equal(powerSeries(run, []), undefined);
-    const p = powerSeries(run, [{ t: t0 + 1000, cpuW: Number.NaN, gpuW: 0, ramW: 0 }, { t: t0 + 2000, cpuW: 10, gpuW: 0, ramW: 1 }])!;
+    const p = powerSeries(run, [
+      { t: t0 + 1000, cpuW: Number.NaN, gpuW: 0, ramW: 0 },
+      { t: t0 + 2000, cpuW: 10, gpuW: 0, ramW: 1 },
+    ])!;
     assert.equal(p.t.length, 1);
   });
 });
@@ -340,7 +374,10 @@ describe('advice: the snapshot', () => {
   it('at 10,000 runs with a 10 h run open, the snapshot is under 300 KB', () => {
     const t0 = Date.UTC(2026, 10, 24, 1);
     const runs = manyRuns(10_000, undefined, 3 * 365, 5);
-    const open = makeRun({ id: '20261124T010000Z-long-000001', intensity: { ...makeRun().intensity, method: 'time-resolved' } }, { startedAt: new Date(t0), durationS: 36000 });
+    const open = makeRun(
+      { id: '20261124T010000Z-long-000001', intensity: { ...makeRun().intensity, method: 'time-resolved' } },
+      { startedAt: new Date(t0), durationS: 36000 },
+    );
     runs.unshift(open);
     const samples = tenHourSamples(t0);
     const s = new PanelModel().build({

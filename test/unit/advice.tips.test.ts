@@ -1,9 +1,23 @@
 /** Greener-region and greener-time advice, and their sentences. */
 import * as assert from 'node:assert/strict';
-import { annualAverageNote, formatCo2Pair, regionTipBasis, regionTipText, timeAdviceText, untranslated } from '../../src/core/advice/text';
+import {
+  annualAverageNote,
+  formatCo2Pair,
+  regionTipBasis,
+  regionTipText,
+  timeAdviceText,
+  untranslated,
+} from '../../src/core/advice/text';
 import { greenerTimeForRun, type ForecastSource } from '../../src/core/advice/greenerTime';
 import { PanelModel } from '../../src/core/view/snapshot';
-import { regionAdvice, resolveAdviceRegions, runRegionAdvice, timeAdvice, timeAdviceFromForecast, totalsRegionAdvice } from '../../src/core/advice/tips';
+import {
+  regionAdvice,
+  resolveAdviceRegions,
+  runRegionAdvice,
+  timeAdvice,
+  timeAdviceFromForecast,
+  totalsRegionAdvice,
+} from '../../src/core/advice/tips';
 import { listRegions, resolveRegion } from '../../src/core/intensity/regions';
 import { makeRun } from '../helpers/history-runs';
 
@@ -16,7 +30,10 @@ describe('advice: greener regions', () => {
     const yours = advice.groups.find((g) => g.key === 'yours')!;
     assert.equal(yours.tips.length, 1);
     const text = regionTipText(yours.tips[0], advice.actualKg, 'run');
-    assert.equal(text.replace(/\u00a0/g, ' '), 'in gcp:europe-north1 this run would have emitted 0.7 g instead of 9.8 g (−93 %)');
+    assert.equal(
+      text.replace(/\u00a0/g, ' '),
+      'in gcp:europe-north1 this run would have emitted 0.7 g instead of 9.8 g (−93 %)',
+    );
     assert.match(text, /0\.7\u00a0g .* 9\.8\u00a0g \(−93\u00a0%\)$/, 'a figure and its unit stay on one line');
   });
 
@@ -61,7 +78,9 @@ describe('advice: greener regions', () => {
   });
 
   it('compares the regions of carbonMeter.advice.regions, groups included, and reports the unknown ones', () => {
-    const a = regionAdvice(1, 0.5, 1, 'FR', { userRegions: ['gcp:*', 'aws:eu-north-1', 'mars:olympus-1', 'FR', 42 as unknown as string] });
+    const a = regionAdvice(1, 0.5, 1, 'FR', {
+      userRegions: ['gcp:*', 'aws:eu-north-1', 'mars:olympus-1', 'FR', 42 as unknown as string],
+    });
     const yours = a.groups.find((g) => g.key === 'yours')!;
     const gcpCount = listRegions().filter((r) => r.provider === 'gcp').length;
     assert.equal(yours.compared, gcpCount + 2); // FR included in the compared set, but not suggested (own region)
@@ -78,7 +97,10 @@ describe('advice: greener regions', () => {
     const a = regionAdvice(1, 0.01, 1, 'SE', { userRegions: ['PL'] });
     const tip = a.groups.find((g) => g.key === 'yours')!.tips[0];
     assert.ok(tip.change! > 0);
-    assert.match(regionTipText(tip, a.actualKg, 'run'), /^in Poland \(PL\) this run would have emitted .+ instead of 10\sg \(\+\d+\s%\)$/);
+    assert.match(
+      regionTipText(tip, a.actualKg, 'run'),
+      /^in Poland \(PL\) this run would have emitted .+ instead of 10\sg \(\+\d+\s%\)$/,
+    );
   });
 
   it('has nothing to compare for a run without energy', () => {
@@ -105,8 +127,14 @@ describe('advice: greener regions', () => {
     assert.equal(same.region, 'FR');
     const mixed = totalsRegionAdvice([a, makeRun({}, { region: 'DE' })]);
     assert.equal(mixed.region, undefined);
-    assert.match(regionTipText(same.groups[0].tips[0], same.actualKg, 'runs'), /^in .+ \([A-Z]{2}\) these runs would have emitted /);
-    assert.match(regionTipText(same.groups[1].tips[0], same.actualKg, 'runs'), /^in (gcp|aws|azure):\S+ these runs would have emitted /);
+    assert.match(
+      regionTipText(same.groups[0].tips[0], same.actualKg, 'runs'),
+      /^in .+ \([A-Z]{2}\) these runs would have emitted /,
+    );
+    assert.match(
+      regionTipText(same.groups[1].tips[0], same.actualKg, 'runs'),
+      /^in (gcp|aws|azure):\S+ these runs would have emitted /,
+    );
   });
 
   it('every tip says where its figures come from, and the note says they are annual averages', () => {
@@ -141,7 +169,12 @@ describe('advice: greener hours', () => {
 
   it('for a time-resolved run, gives the range the run saw', () => {
     const a = timeAdvice({ method: 'time-resolved' }, [120, 80.5, Number.NaN, 300]);
-    assert.deepEqual(a, { kind: 'no-forecast', settingKey: 'carbonMeter.intensity.provider', minGPerKWh: 80.5, maxGPerKWh: 300 });
+    assert.deepEqual(a, {
+      kind: 'no-forecast',
+      settingKey: 'carbonMeter.intensity.provider',
+      minGPerKWh: 80.5,
+      maxGPerKWh: 300,
+    });
     assert.match(timeAdviceText(a), /ranged from 80\.5 gCO₂eq\/kWh to 300 gCO₂eq\/kWh/);
     assert.equal(timeAdvice({ method: 'time-resolved' }, []).kind, 'needs-live-source');
   });
@@ -167,7 +200,12 @@ describe('advice: greener hours from a live forecast', () => {
       ok
         ? {
             ok: true,
-            points: Array.from({ length: 48 }, (_, i) => ({ fromMs: t + i * H, toMs: t + (i + 1) * H, gPerKWh: i >= 5 && i < 9 ? 60 : 300, forecast: true })),
+            points: Array.from({ length: 48 }, (_, i) => ({
+              fromMs: t + i * H,
+              toMs: t + (i + 1) * H,
+              gPerKWh: i >= 5 && i < 9 ? 60 : 300,
+              forecast: true,
+            })),
             factorType: 'average',
             source: 'Test Grid',
             coveredUntilMs: t + 48 * H,
@@ -177,7 +215,9 @@ describe('advice: greener hours from a live forecast', () => {
 
   it('gives the best start for a run like this one, and says it in words', async () => {
     const region = resolveRegion('GB');
-    const advice = timeAdviceFromForecast(await greenerTimeForRun(source(), region, [{ durationS: 2 * 3600, powerW: 300 }], now));
+    const advice = timeAdviceFromForecast(
+      await greenerTimeForRun(source(), region, [{ durationS: 2 * 3600, powerW: 300 }], now),
+    );
     assert.equal(advice.kind, 'forecast');
     if (advice.kind !== 'forecast') return;
     assert.equal(advice.startMs, now + 5 * H);
@@ -185,12 +225,21 @@ describe('advice: greener hours from a live forecast', () => {
     assert.ok(Math.abs(advice.savingFraction - 0.8) < 1e-9, String(advice.savingFraction));
     assert.equal(advice.source, 'Test Grid');
     const text = timeAdviceText(advice, untranslated, (ms) => `+${(ms - now) / H} h`).replace(/\u00a0/g, ' ');
-    assert.equal(text, 'A run like this one started at +5 h instead of now would emit 80 % less (144 g; forecast by Test Grid, average emissions).');
+    assert.equal(
+      text,
+      'A run like this one started at +5 h instead of now would emit 80 % less (144 g; forecast by Test Grid, average emissions).',
+    );
   });
 
   it('says when the provider has no forecast, and why', async () => {
-    const advice = timeAdviceFromForecast(await greenerTimeForRun(source(false), resolveRegion('GB'), [{ durationS: 3600, powerW: 100 }], now));
-    assert.deepEqual(advice, { kind: 'unavailable', settingKey: 'carbonMeter.intensity.provider', reason: 'forecasts are not in this account’s plan' });
+    const advice = timeAdviceFromForecast(
+      await greenerTimeForRun(source(false), resolveRegion('GB'), [{ durationS: 3600, powerW: 100 }], now),
+    );
+    assert.deepEqual(advice, {
+      kind: 'unavailable',
+      settingKey: 'carbonMeter.intensity.provider',
+      reason: 'forecasts are not in this account’s plan',
+    });
     assert.equal(timeAdviceText(advice), 'No greener-hour tip: forecasts are not in this account’s plan');
   });
 

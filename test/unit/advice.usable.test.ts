@@ -29,7 +29,10 @@ describe('advice: regions the user can use', () => {
     assert.ok(g.tips.length > 0);
     for (const t of g.tips) assert.match(t.code, /^aws:/);
     for (let i = 1; i < g.tips.length; i++) assert.ok(g.tips[i - 1].emissionsKg <= g.tips[i].emissionsKg);
-    assert.equal(g.compared, listRegions().filter((r) => r.kind === 'cloud' && r.provider === 'aws' && r.intensityGPerKWh > 0).length);
+    assert.equal(
+      g.compared,
+      listRegions().filter((r) => r.kind === 'cloud' && r.provider === 'aws' && r.intensityGPerKWh > 0).length,
+    );
     assert.ok(!a.groups.some((x) => x.key === 'cloud'), 'the world list gives way to the usable one');
   });
 
@@ -39,7 +42,10 @@ describe('advice: regions the user can use', () => {
     for (const r of [...all.near, ...all.providers]) assert.ok(r.intensityGPerKWh > 0, r.code);
     for (const z of zero) assert.ok(![...all.near, ...all.providers].some((r) => r.code === z.code), z.code);
     const plain = regionAdvice(1, 1, 1, 'DE');
-    assert.deepEqual(plain.groups.map((g) => g.key), ['countries', 'cloud']);
+    assert.deepEqual(
+      plain.groups.map((g) => g.key),
+      ['countries', 'cloud'],
+    );
     assert.equal(plain.best, undefined);
     assert.equal(countryDistanceKm('DE', 'ZZ'), undefined);
     assert.deepEqual(usableRegions({ homeCountry: 'ZZ', providers: [] }), { near: [], providers: [] });

@@ -1,7 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { compilePatterns, DEFAULT_TRAINING_PATTERNS, isTrainingCommand, stripCommandPrefixes } from '../../src/core/classify';
+import {
+  compilePatterns,
+  DEFAULT_TRAINING_PATTERNS,
+  isTrainingCommand,
+  stripCommandPrefixes,
+} from '../../src/core/classify';
 import { readSettings } from '../../src/extension/settings';
 
 const defaults = compilePatterns(DEFAULT_TRAINING_PATTERNS);
@@ -24,7 +29,22 @@ describe('training command detection', () => {
     './train.py --lr 3e-4',
     '.venv/bin/python train.py',
   ];
-  const notTraining = ['ls -la', 'git status', 'pip install torch', 'python -m pip install -r requirements.txt', 'python --version', 'python', 'python3 -m venv .venv', 'cd src', 'nvidia-smi', 'npm test', 'echo python train.py', 'cat train.py', 'vim train.py', 'python -m pytest tests'];
+  const notTraining = [
+    'ls -la',
+    'git status',
+    'pip install torch',
+    'python -m pip install -r requirements.txt',
+    'python --version',
+    'python',
+    'python3 -m venv .venv',
+    'cd src',
+    'nvidia-smi',
+    'npm test',
+    'echo python train.py',
+    'cat train.py',
+    'vim train.py',
+    'python -m pytest tests',
+  ];
   for (const c of training) it(`meters: ${c}`, () => assert.equal(isTrainingCommand(c, defaults), true));
   for (const c of notTraining) it(`does not meter: ${c}`, () => assert.equal(isTrainingCommand(c, defaults), false));
 
@@ -40,7 +60,9 @@ describe('training command detection', () => {
 
   it('package.json shows the same default patterns as the code uses', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8'));
-    const section = pkg.contributes.configuration.find((s: { properties: Record<string, unknown> }) => 'carbonMeter.terminal.patterns' in s.properties);
+    const section = pkg.contributes.configuration.find(
+      (s: { properties: Record<string, unknown> }) => 'carbonMeter.terminal.patterns' in s.properties,
+    );
     assert.deepEqual(section.properties['carbonMeter.terminal.patterns'].default, DEFAULT_TRAINING_PATTERNS);
   });
 });
@@ -72,12 +94,28 @@ describe('settings', () => {
     assert.equal(settings.gpuEnabled, true);
     assert.equal(settings.terminalPatterns.regexes.length, 1);
     const keys = problems.map((p) => p.key).sort();
-    assert.deepEqual(keys, ['carbonMeter.gpu.enabled', 'carbonMeter.pue', 'carbonMeter.sampling.intervalSeconds', 'carbonMeter.terminal.meter', 'carbonMeter.terminal.patterns']);
-    assert.match(problems.find((p) => p.key === 'carbonMeter.sampling.intervalSeconds')!.message, /from 0\.5 to 60\. Using 1/);
+    assert.deepEqual(keys, [
+      'carbonMeter.gpu.enabled',
+      'carbonMeter.pue',
+      'carbonMeter.sampling.intervalSeconds',
+      'carbonMeter.terminal.meter',
+      'carbonMeter.terminal.patterns',
+    ]);
+    assert.match(
+      problems.find((p) => p.key === 'carbonMeter.sampling.intervalSeconds')!.message,
+      /from 0\.5 to 60\. Using 1/,
+    );
   });
 
   it('accepts every valid value', () => {
-    const { settings, problems } = read({ region: ' FR ', pue: 1.2, 'sampling.intervalSeconds': 0.5, 'terminal.meter': 'all', 'cpu.tdpWatts': 65, 'statusBar.alignment': 'left' });
+    const { settings, problems } = read({
+      region: ' FR ',
+      pue: 1.2,
+      'sampling.intervalSeconds': 0.5,
+      'terminal.meter': 'all',
+      'cpu.tdpWatts': 65,
+      'statusBar.alignment': 'left',
+    });
     assert.deepEqual(problems, []);
     assert.equal(settings.region, 'FR');
     assert.equal(settings.pue, 1.2);

@@ -29,7 +29,10 @@ describe('CLI: run arguments', () => {
       own: ['--name', 'n', '--json'],
       command: ['python', 'train.py', '--json'],
     });
-    assert.deepEqual(splitRunArgs(['--name=n', '--', '--weird-program', '-x']), { own: ['--name=n'], command: ['--weird-program', '-x'] });
+    assert.deepEqual(splitRunArgs(['--name=n', '--', '--weird-program', '-x']), {
+      own: ['--name=n'],
+      command: ['--weird-program', '-x'],
+    });
     assert.deepEqual(splitRunArgs(['--region', 'FR']), { own: ['--region', 'FR'], command: [] });
     // an unknown option stays the CLI's, so it is reported instead of run
     assert.deepEqual(splitRunArgs(['--bogus', 'true']), { own: ['--bogus'], command: ['true'] });

@@ -12,14 +12,20 @@ describe('CLI child stdio', () => {
     assert.match(none.progressUnavailable ?? '', /util-linux script .* is not available/);
     assert.equal(none.child.stdout, null, 'inherited');
     assert.equal(await exitOf(none), 0);
-    const redirected = spawnWithOutput(['true'], { isTTY: { stdout: true, stderr: true, stdin: false }, scriptCommand: 'script' });
+    const redirected = spawnWithOutput(['true'], {
+      isTTY: { stdout: true, stderr: true, stdin: false },
+      scriptCommand: 'script',
+    });
     assert.match(redirected.progressUnavailable ?? '', /input does not come from one/);
     assert.equal(await exitOf(redirected), 0);
   });
 
   it('reads and passes through what goes to a pipe, leaving a terminal stream to the command', async () => {
     const seen: string[] = [];
-    const io = spawnWithOutput([process.execPath, '-e', 'process.stderr.write("")'], { isTTY: { stdout: true, stderr: false }, onOutput: (s, t) => seen.push(`${s}:${t}`) });
+    const io = spawnWithOutput([process.execPath, '-e', 'process.stderr.write("")'], {
+      isTTY: { stdout: true, stderr: false },
+      onOutput: (s, t) => seen.push(`${s}:${t}`),
+    });
     assert.equal(io.child.stdout, null);
     assert.ok(io.child.stderr);
     assert.match(io.reading ?? '', /^stderr/);

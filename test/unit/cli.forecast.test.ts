@@ -28,7 +28,25 @@ describe('carbon-meter run: forecast and budget', function () {
 
   it('reads the progress a real process prints and keeps bounded forecasts in the record', async () => {
     const home = tmpHome();
-    const r = await runCli(CLI, ['run', '--json', '--region', 'DE', '--interval', '0.5', '--', process.execPath, EPOCHS, '0.3', '6', '0.3', 'keras'], { CARBON_METER_HOME: home });
+    const r = await runCli(
+      CLI,
+      [
+        'run',
+        '--json',
+        '--region',
+        'DE',
+        '--interval',
+        '0.5',
+        '--',
+        process.execPath,
+        EPOCHS,
+        '0.3',
+        '6',
+        '0.3',
+        'keras',
+      ],
+      { CARBON_METER_HOME: home },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Epoch 6\/6/, 'the output is passed through');
     const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -47,7 +65,28 @@ describe('carbon-meter run: forecast and budget', function () {
     const home = tmpHome();
     const r = await runCli(
       CLI,
-      ['run', '--json', '--region', 'PL', '--interval', '0.5', '--budget-g', '0.002', '--on-budget', 'stop', '--stop-grace', '60', '--', process.execPath, EPOCHS, '0.1', '0', '0.2', 'plain', '--forever'],
+      [
+        'run',
+        '--json',
+        '--region',
+        'PL',
+        '--interval',
+        '0.5',
+        '--budget-g',
+        '0.002',
+        '--on-budget',
+        'stop',
+        '--stop-grace',
+        '60',
+        '--',
+        process.execPath,
+        EPOCHS,
+        '0.1',
+        '0',
+        '0.2',
+        'plain',
+        '--forever',
+      ],
       { CARBON_METER_HOME: home },
     );
     assert.match(r.stdout, /checkpoint saved at epoch \d+/, `the script handled SIGINT; stderr: ${r.stderr}`);
@@ -64,7 +103,27 @@ describe('carbon-meter run: forecast and budget', function () {
 
   it('warns once, on stderr, when the forecast goes over the budget, and lets the run finish', async () => {
     const home = tmpHome();
-    const r = await runCli(CLI, ['run', '--json', '--region', 'PL', '--interval', '0.5', '--budget-g', '0.0001', '--', process.execPath, EPOCHS, '0.1', '5', '0.3', 'plain'], { CARBON_METER_HOME: home });
+    const r = await runCli(
+      CLI,
+      [
+        'run',
+        '--json',
+        '--region',
+        'PL',
+        '--interval',
+        '0.5',
+        '--budget-g',
+        '0.0001',
+        '--',
+        process.execPath,
+        EPOCHS,
+        '0.1',
+        '5',
+        '0.3',
+        'plain',
+      ],
+      { CARBON_METER_HOME: home },
+    );
     assert.equal(r.code, 0, r.stderr);
     const warnings = r.stderr.split('\n').filter((l) => /is over the budget/.test(l));
     assert.ok(warnings.length <= 1, r.stderr);
@@ -103,7 +162,10 @@ describe('carbon-meter run: forecast and budget', function () {
       const now = new Date();
       const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
       store.append({ ...makeRun({}, { startedAt: new Date(monthStart + 1000), durationS: 60 }), emissionsKg: 1 });
-      store.append({ ...makeRun({}, { startedAt: new Date(monthStart - 86_400_000), durationS: 60 }), emissionsKg: 50 });
+      store.append({
+        ...makeRun({}, { startedAt: new Date(monthStart - 86_400_000), durationS: 60 }),
+        emissionsKg: 50,
+      });
       return home;
     }
 
@@ -111,7 +173,28 @@ describe('carbon-meter run: forecast and budget', function () {
       const home = seededHome();
       const r = await runCli(
         CLI,
-        ['run', '--json', '--region', 'PL', '--interval', '0.5', '--budget-month-kg', '1.000002', '--on-budget', 'stop', '--stop-grace', '60', '--', process.execPath, EPOCHS, '0.1', '0', '0.2', 'plain', '--forever'],
+        [
+          'run',
+          '--json',
+          '--region',
+          'PL',
+          '--interval',
+          '0.5',
+          '--budget-month-kg',
+          '1.000002',
+          '--on-budget',
+          'stop',
+          '--stop-grace',
+          '60',
+          '--',
+          process.execPath,
+          EPOCHS,
+          '0.1',
+          '0',
+          '0.2',
+          'plain',
+          '--forever',
+        ],
         { CARBON_METER_HOME: home },
       );
       assert.match(r.stderr, /this month's runs have emitted 1(\.0+)? kg CO₂eq of the monthly budget/, r.stderr);
@@ -129,7 +212,25 @@ describe('carbon-meter run: forecast and budget', function () {
       const home = seededHome();
       const r = await runCli(
         CLI,
-        ['run', '--json', '--region', 'PL', '--interval', '0.5', '--budget-g', '1000', '--budget-month-kg', '1.0000001', '--', process.execPath, EPOCHS, '0.1', '5', '0.3', 'plain'],
+        [
+          'run',
+          '--json',
+          '--region',
+          'PL',
+          '--interval',
+          '0.5',
+          '--budget-g',
+          '1000',
+          '--budget-month-kg',
+          '1.0000001',
+          '--',
+          process.execPath,
+          EPOCHS,
+          '0.1',
+          '5',
+          '0.3',
+          'plain',
+        ],
         { CARBON_METER_HOME: home },
       );
       assert.equal(r.code, 0, r.stderr);
@@ -144,7 +245,11 @@ describe('carbon-meter run: forecast and budget', function () {
     for (const bad of ['-1', 'ten', '']) {
       it(`refuses --budget-month-kg "${bad}" with one line and exit code 2, running nothing`, async () => {
         const home = tmpHome();
-        const r = await runCli(CLI, ['run', `--budget-month-kg=${bad}`, '--', process.execPath, '-e', 'console.log("ran")'], { CARBON_METER_HOME: home });
+        const r = await runCli(
+          CLI,
+          ['run', `--budget-month-kg=${bad}`, '--', process.execPath, '-e', 'console.log("ran")'],
+          { CARBON_METER_HOME: home },
+        );
         assert.equal(r.code, 2);
         assert.doesNotMatch(r.stdout, /ran/);
         assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

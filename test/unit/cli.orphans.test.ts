@@ -29,7 +29,9 @@ function reported(file: string): { n: number; cpuS: number } {
 
 async function meter(script: string): Promise<{ run: Run; stderr: string }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-orphans-'));
-  const r = await runCli(CLI, ['run', '--json', '--region', 'FR', '--interval', '0.5', '--', 'sh', '-c', script], { CARBON_METER_HOME: home });
+  const r = await runCli(CLI, ['run', '--json', '--region', 'FR', '--interval', '0.5', '--', 'sh', '-c', script], {
+    CARBON_METER_HOME: home,
+  });
   assert.equal(r.code, 0, r.stderr);
   return { run: JSON.parse(r.stdout) as Run, stderr: r.stderr };
 }
@@ -78,9 +80,15 @@ describe('carbon-meter run: processes that leave the tree', function () {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-orphans-home-'));
     const record = path.join(dir, 'run.json');
     const args = ['run', '--json-out', record, '--region', 'FR', '--interval', '0.5', '--', 'sh', '-c', script];
-    const r = await runCli(CLI, args, { CARBON_METER_HOME: home }, {
-      onStderr: (text) => /outlived the command/.test(text) && !fs.existsSync(release) && fs.writeFileSync(release, ''),
-    });
+    const r = await runCli(
+      CLI,
+      args,
+      { CARBON_METER_HOME: home },
+      {
+        onStderr: (text) =>
+          /outlived the command/.test(text) && !fs.existsSync(release) && fs.writeFileSync(release, ''),
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.ok(fs.existsSync(release), `the CLI said nothing outlived the command: ${r.stderr}`);
     const run = JSON.parse(fs.readFileSync(record, 'utf8')) as Run;
@@ -97,8 +105,14 @@ describe('carbon-meter run: processes that leave the tree', function () {
     }, 0);
     assert.ok(run.cpuSeconds >= kernelS - 0.02, `run ${run.cpuSeconds} CPU s, orphans alone ${kernelS}`);
     // on top: 150 subshells and shell start-ups (a few ms each); a double count would be 2×
-    assert.ok(run.cpuSeconds <= kernelS * 1.3 + 150 * 0.02 + 0.5, `run ${run.cpuSeconds} CPU s, orphans alone ${kernelS}`);
-    assert.ok(run.notes?.some((n) => /outlived the command/.test(n)), `notes: ${JSON.stringify(run.notes)}`);
+    assert.ok(
+      run.cpuSeconds <= kernelS * 1.3 + 150 * 0.02 + 0.5,
+      `run ${run.cpuSeconds} CPU s, orphans alone ${kernelS}`,
+    );
+    assert.ok(
+      run.notes?.some((n) => /outlived the command/.test(n)),
+      `notes: ${JSON.stringify(run.notes)}`,
+    );
   });
 
   it('ends at once when nothing outlives the command', async () => {

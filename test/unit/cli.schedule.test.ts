@@ -27,14 +27,22 @@ describe('carbon-meter run: greener start and pausing', function () {
   beforeEach(async () => {
     server = await IntensityServer.start();
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cli-sched-'));
-    env = { CARBON_METER_HOME: home, CARBON_METER_PROVIDER: 'uk-carbon-intensity', CARBON_METER_UK_CARBON_INTENSITY_URL: server.url };
+    env = {
+      CARBON_METER_HOME: home,
+      CARBON_METER_PROVIDER: 'uk-carbon-intensity',
+      CARBON_METER_UK_CARBON_INTENSITY_URL: server.url,
+    };
   });
   afterEach(async () => {
     await server.close();
   });
 
   it('--start-within with no forecast says why and runs now', async () => {
-    const r = await runCli(CLI, ['run', '--json', '--region', 'DE', '--start-within', '12h', '--', process.execPath, '-e', 'console.log("ran")'], { CARBON_METER_HOME: home });
+    const r = await runCli(
+      CLI,
+      ['run', '--json', '--region', 'DE', '--start-within', '12h', '--', process.execPath, '-e', 'console.log("ran")'],
+      { CARBON_METER_HOME: home },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /--start-within: running now: the intensity provider is static/);
     const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -46,10 +54,25 @@ describe('carbon-meter run: greener start and pausing', function () {
     server.intensityAt = (t) => (t >= dip && t < dip + 4 * HALF ? 50 : 350);
     const marker = path.join(home, 'started');
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CARBON_METER_')));
-    const child = spawn(process.execPath, [CLI, 'run', '--region', 'GB', '--start-within', '12h', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`], {
-      env: { ...clean, ...env, CARBON_METER_NVIDIA_SMI: '/nonexistent/nvidia-smi' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'run',
+        '--region',
+        'GB',
+        '--start-within',
+        '12h',
+        '--',
+        process.execPath,
+        '-e',
+        `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`,
+      ],
+      {
+        env: { ...clean, ...env, CARBON_METER_NVIDIA_SMI: '/nonexistent/nvidia-smi' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -58,7 +81,10 @@ describe('carbon-meter run: greener start and pausing', function () {
       if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no wait announced: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    assert.match(stderr, /50 instead of 350 g\/kWh, −86 % for a run like this one \(no earlier run of this command: 1 h assumed; /);
+    assert.match(
+      stderr,
+      /50 instead of 350 g\/kWh, −86 % for a run like this one \(no earlier run of this command: 1 h assumed; /,
+    );
     child.kill('SIGINT');
     assert.equal(await closed, 130);
     assert.match(stderr, /interrupted while waiting: nothing was started/);
@@ -67,7 +93,27 @@ describe('carbon-meter run: greener start and pausing', function () {
 
   it('--pause-above pauses the run while the intensity is above, at most --max-delay, and records it', async () => {
     server.intensityAt = () => 420;
-    const r = await runCli(CLI, ['run', '--json', '--region', 'GB', '--pause-above', '200', '--max-delay', '2s', '--', process.execPath, EPOCHS, '0.5', '3', '0.3', 'plain'], env);
+    const r = await runCli(
+      CLI,
+      [
+        'run',
+        '--json',
+        '--region',
+        'GB',
+        '--pause-above',
+        '200',
+        '--max-delay',
+        '2s',
+        '--',
+        process.execPath,
+        EPOCHS,
+        '0.5',
+        '3',
+        '0.3',
+        'plain',
+      ],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /pausing keeps memory allocated \(GPU memory included\)/);
     assert.match(r.stderr, /paused: 420 g\/kWh is above 200 g\/kWh/);

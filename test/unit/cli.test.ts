@@ -23,7 +23,10 @@ function cli(args: string[], home: string, extraEnv: Record<string, string> = {}
 }
 
 function history(home: string): Run[] {
-  const r = spawnSync(process.execPath, [CLI, 'history', '--json'], { env: { ...process.env, CARBON_METER_HOME: home }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'history', '--json'], {
+    env: { ...process.env, CARBON_METER_HOME: home },
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -41,10 +44,17 @@ describe('carbon-meter CLI', function () {
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 1, 'exactly one JSON object on stdout');
     const run: Run = JSON.parse(lines[0]);
-    const accounted = JSON.parse(r.stderr.trim().split('\n').find((l) => l.startsWith('{"cpuSeconds"'))!).cpuSeconds;
+    const accounted = JSON.parse(
+      r.stderr
+        .trim()
+        .split('\n')
+        .find((l) => l.startsWith('{"cpuSeconds"'))!,
+    ).cpuSeconds;
     assert.ok(accounted > 2, `the workload used ${accounted} s`);
     const err = Math.abs(run.cpuSeconds - accounted) / accounted;
-    console.log(`      cpuSeconds metered ${run.cpuSeconds} vs accounted by the OS ${accounted.toFixed(3)} (${(err * 100).toFixed(2)} %)`);
+    console.log(
+      `      cpuSeconds metered ${run.cpuSeconds} vs accounted by the OS ${accounted.toFixed(3)} (${(err * 100).toFixed(2)} %)`,
+    );
     assert.ok(err <= 0.03, `metered ${run.cpuSeconds} s vs ${accounted} s`);
     assert.equal(run.status, 'completed');
     assert.equal(run.exitCode, 0);
@@ -54,9 +64,12 @@ describe('carbon-meter CLI', function () {
     assert.ok(run.energyKWh.cpu > 0 && run.energyKWh.ram > 0);
     assert.equal(run.energyKWh.gpu, 0);
     assert.match(run.power.gpu.unavailableReason ?? '', /nvidia-smi/);
-    assert.ok(Math.abs(run.energyKWh.total - (run.energyKWh.cpu + run.energyKWh.gpu + run.energyKWh.ram) * run.pue) < 1e-12);
+    assert.ok(
+      Math.abs(run.energyKWh.total - (run.energyKWh.cpu + run.energyKWh.gpu + run.energyKWh.ram) * run.pue) < 1e-12,
+    );
     assert.ok(Math.abs(run.emissionsKg - (run.energyKWh.total * run.intensity.gPerKWh) / 1000) < 1e-9);
-    for (const k of ['id', 'name', 'command', 'cwd', 'startedAt', 'endedAt', 'durationS', 'hardware'] as const) assert.ok(run[k] !== undefined, k);
+    for (const k of ['id', 'name', 'command', 'cwd', 'startedAt', 'endedAt', 'durationS', 'hardware'] as const)
+      assert.ok(run[k] !== undefined, k);
     assert.equal(run.name, 'spawn_two.py');
     const stored = history(home);
     assert.equal(stored.length, 1);
@@ -83,9 +96,24 @@ describe('carbon-meter CLI', function () {
       ].join('\n'),
       { mode: 0o755 },
     );
-    const r = await cli(['run', '--json', '--region', 'FR', '--interval', '0.5', '--', PYTHON, path.join(ROOT, 'test', 'fixtures', 'workspace', 'busy.py'), '3'], home, {
-      CARBON_METER_NVIDIA_SMI: fake,
-    });
+    const r = await cli(
+      [
+        'run',
+        '--json',
+        '--region',
+        'FR',
+        '--interval',
+        '0.5',
+        '--',
+        PYTHON,
+        path.join(ROOT, 'test', 'fixtures', 'workspace', 'busy.py'),
+        '3',
+      ],
+      home,
+      {
+        CARBON_METER_NVIDIA_SMI: fake,
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     const run: Run = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(run.power.gpu.method, 'measured', JSON.stringify(run.power.gpu));
@@ -146,13 +174,21 @@ describe('carbon-meter CLI', function () {
 
   it('forwards SIGTERM to the command and records it', async () => {
     const home = tmpHome();
-    const child = spawn(process.execPath, [CLI, 'run', '--json', '--region', 'FR', '--', PYTHON, '-c', 'import time\nwhile True: time.sleep(0.05)'], {
-      env: { ...process.env, CARBON_METER_HOME: home },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'run', '--json', '--region', 'FR', '--', PYTHON, '-c', 'import time\nwhile True: time.sleep(0.05)'],
+      {
+        env: { ...process.env, CARBON_METER_HOME: home },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
-    await waitFor(() => fs.existsSync(path.join(home, 'running')) && fs.readdirSync(path.join(home, 'running')).some((f) => f.endsWith('.json')));
+    await waitFor(
+      () =>
+        fs.existsSync(path.join(home, 'running')) &&
+        fs.readdirSync(path.join(home, 'running')).some((f) => f.endsWith('.json')),
+    );
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.on('close', r));
     assert.equal(code, 143);
@@ -195,10 +231,17 @@ describe('carbon-meter CLI', function () {
   it('keeps every run when several CLIs write at once', async () => {
     const home = tmpHome();
     const results = await Promise.all(
-      [1, 2, 3, 4].map((i) => cli(['run', '--json', '--region', 'FR', '--name', `job-${i}`, '--', PYTHON, '-c', 'sum(range(2_000_000))'], home)),
+      [1, 2, 3, 4].map((i) =>
+        cli(
+          ['run', '--json', '--region', 'FR', '--name', `job-${i}`, '--', PYTHON, '-c', 'sum(range(2_000_000))'],
+          home,
+        ),
+      ),
     );
     for (const r of results) assert.equal(r.code, 0, r.stderr);
-    const names = history(home).map((r) => r.name).sort();
+    const names = history(home)
+      .map((r) => r.name)
+      .sort();
     assert.deepEqual(names, ['job-1', 'job-2', 'job-3', 'job-4']);
   });
 
@@ -208,7 +251,9 @@ describe('carbon-meter CLI', function () {
     const csv = await cli(['export', '--format', 'codecarbon-csv'], home);
     assert.equal(csv.code, 0, csv.stderr);
     const [header, row] = csv.stdout.trim().split('\n');
-    assert.ok(header.startsWith('timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power'));
+    assert.ok(
+      header.startsWith('timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power'),
+    );
     assert.ok(row.includes('"a,b ""quoted"""'));
     const out = path.join(home, 'export.json');
     assert.equal((await cli(['export', '--format', 'json', '--out', out], home)).code, 0);

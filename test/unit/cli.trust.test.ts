@@ -35,19 +35,33 @@ function cli(args: string[], home: string): Promise<CliResult> {
 }
 
 /** The CLI's stdout through a real pipe (sh's `|`) into `cat`, and the CLI's own exit status. */
-function throughPipe(args: string[], home: string, reader = 'cat'): Promise<{ out: Buffer; rc: number; stderr: string }> {
+function throughPipe(
+  args: string[],
+  home: string,
+  reader = 'cat',
+): Promise<{ out: Buffer; rc: number; stderr: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-pipe-'));
   const outFile = path.join(dir, 'out');
   const rcFile = path.join(dir, 'rc');
   return new Promise((resolve, reject) => {
     const sh = spawn('sh', ['-c', `{ "$NODE" "$CLI" "$@"; echo $? >"$RC"; } | ${reader} >"$OUT"`, 'sh', ...args], {
-      env: { ...process.env, NODE: process.execPath, CLI, RC: rcFile, OUT: outFile, CARBON_METER_HOME: home, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
+      env: {
+        ...process.env,
+        NODE: process.execPath,
+        CLI,
+        RC: rcFile,
+        OUT: outFile,
+        CARBON_METER_HOME: home,
+        CARBON_METER_NVIDIA_SMI: '/nonexistent',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     sh.stderr.on('data', (d) => (stderr += d));
     sh.on('error', reject);
-    sh.on('close', () => resolve({ out: fs.readFileSync(outFile), rc: Number(fs.readFileSync(rcFile, 'utf8')), stderr }));
+    sh.on('close', () =>
+      resolve({ out: fs.readFileSync(outFile), rc: Number(fs.readFileSync(rcFile, 'utf8')), stderr }),
+    );
   });
 }
 
@@ -68,7 +82,9 @@ describe('carbon-meter CLI: whole and clean output', function () {
     if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
     home = tmpHome();
     const t0 = Date.UTC(2026, 0, 1);
-    const runs = Array.from({ length: RUNS }, (_, i) => makeRun({ name: `train-${i}.py` }, { startedAt: new Date(t0 + i * 60_000) }));
+    const runs = Array.from({ length: RUNS }, (_, i) =>
+      makeRun({ name: `train-${i}.py` }, { startedAt: new Date(t0 + i * 60_000) }),
+    );
     new HistoryStore(home, { durable: false }).appendMany(runs);
     ids = runs.map((r) => r.id);
   });
@@ -101,7 +117,21 @@ describe('carbon-meter CLI: whole and clean output', function () {
   it('run --json: the record is the whole last line after a chatty command; --json-out has it alone', async () => {
     const h = tmpHome();
     const file = path.join(h, 'record.json');
-    const r = await cli(['run', '--json', '--json-out', file, '--region', 'FR', '--', 'sh', '-c', 'echo epoch 1; echo "{not json"; printf "progress 99%%"'], h);
+    const r = await cli(
+      [
+        'run',
+        '--json',
+        '--json-out',
+        file,
+        '--region',
+        'FR',
+        '--',
+        'sh',
+        '-c',
+        'echo epoch 1; echo "{not json"; printf "progress 99%%"',
+      ],
+      h,
+    );
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n').filter(Boolean);
     assert.equal(lines[lines.length - 2], 'progress 99%', 'the unfinished line stays the command’s');
@@ -130,7 +160,10 @@ describe('carbon-meter CLI: whole and clean output', function () {
     // OSC 52 (clipboard write), an 8-bit CSI and a bidi override in a CodeCarbon project_name
     const csv = path.join(h, 'emissions.csv');
     const imported = makeRun({ name: 'p\x1b]52;c;cm0gLXJmIH4=\x07\x9b2J\u202e\nq' });
-    fs.writeFileSync(csv, runsToCodeCarbonCsv([imported], () => 'FRA'));
+    fs.writeFileSync(
+      csv,
+      runsToCodeCarbonCsv([imported], () => 'FRA'),
+    );
     const imp = await cli(['import', csv], h);
     assert.equal(imp.code, 0, imp.stderr);
     const table = await cli(['history'], h);
@@ -206,7 +239,11 @@ describe('carbon-meter CLI: arguments and errors', function () {
     const list: { code: string; intensityGPerKWh: number }[] = JSON.parse(r.stdout);
     assert.ok(list.length > 100);
     assert.ok(list.every((x) => x.intensityGPerKWh > 0));
-    assert.equal(list.some((x) => x.code === 'CF'), false, 'Central African Republic (0 in CO2.js) is not listed');
+    assert.equal(
+      list.some((x) => x.code === 'CF'),
+      false,
+      'Central African Republic (0 in CO2.js) is not listed',
+    );
     const top = await cli(['regions', '--limit', '3'], h);
     assert.equal(top.stdout.trimEnd().split('\n').length, 4);
     assert.match((await cli(['regions', '--help'], h)).stdout, /--limit N/);
@@ -220,9 +257,13 @@ describe('carbon-meter CLI: signals', function () {
   /** The CLI on a new pseudo-terminal (session leader, foreground group), metering sigcount.py. */
   function onTerminal(extra: string[] = []) {
     const h = tmpHome();
-    const p = spawnLines(PYTHON, [PTYRUN, process.execPath, CLI, 'run', '--quiet', '--region', 'FR', ...extra, '--', PYTHON, SIGCOUNT], {
-      env: { ...process.env, CARBON_METER_HOME: h, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
-    });
+    const p = spawnLines(
+      PYTHON,
+      [PTYRUN, process.execPath, CLI, 'run', '--quiet', '--region', 'FR', ...extra, '--', PYTHON, SIGCOUNT],
+      {
+        env: { ...process.env, CARBON_METER_HOME: h, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
+      },
+    );
     return p;
   }
 
@@ -257,10 +298,14 @@ describe('carbon-meter CLI: signals', function () {
   function grouped(extra: string[], sigcountArgs: string[] = []) {
     const h = tmpHome();
     const file = path.join(h, 'record.json');
-    const p = spawnLines(process.execPath, [CLI, 'run', '--quiet', '--json-out', file, ...extra, '--', PYTHON, SIGCOUNT, ...sigcountArgs], {
-      env: { ...process.env, CARBON_METER_HOME: h, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
-      detached: true,
-    });
+    const p = spawnLines(
+      process.execPath,
+      [CLI, 'run', '--quiet', '--json-out', file, ...extra, '--', PYTHON, SIGCOUNT, ...sigcountArgs],
+      {
+        env: { ...process.env, CARBON_METER_HOME: h, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
+        detached: true,
+      },
+    );
     return { p, file };
   }
 
@@ -300,7 +345,10 @@ describe('carbon-meter CLI: signals', function () {
     assert.equal(code, 137, p.stderr());
     assert.match(p.stderr(), /SIGKILL: it did not stop within 1 s of SIGTERM/);
     const run: Run = JSON.parse(fs.readFileSync(file, 'utf8'));
-    assert.ok(run.notes?.some((n) => /SIGKILL/.test(n)), JSON.stringify(run.notes));
+    assert.ok(
+      run.notes?.some((n) => /SIGKILL/.test(n)),
+      JSON.stringify(run.notes),
+    );
   });
 
   it('a second signal stops a command that ignores the first with SIGKILL', async () => {

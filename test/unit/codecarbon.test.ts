@@ -50,7 +50,10 @@ describe('CodeCarbon interop', () => {
 
   describe('import', () => {
     it('reads a 3.x file; flush rows of one run_id collapse into its final row', () => {
-      const { runs, errors } = parseCodeCarbonCsv(fixture('emissions-v3.csv'), { fileName: 'emissions.csv', fromAlpha3: (c) => A3_TO_A2[c] });
+      const { runs, errors } = parseCodeCarbonCsv(fixture('emissions-v3.csv'), {
+        fileName: 'emissions.csv',
+        fromAlpha3: (c) => A3_TO_A2[c],
+      });
       assert.deepEqual(errors, []);
       assert.deepEqual(
         runs.map((r) => r.name),
@@ -158,7 +161,10 @@ describe('CodeCarbon interop', () => {
         ['NVIDIA A100-SXM4-80GB', 'NVIDIA A100-SXM4-40GB'],
       );
       assert.equal(runs[1].durationS, 10);
-      assert.ok(runs[1].notes!.some((n) => n.includes('line 3')), 'line numbers count physical lines');
+      assert.ok(
+        runs[1].notes!.some((n) => n.includes('line 3')),
+        'line numbers count physical lines',
+      );
     });
 
     it('derives ids from run_id: importing twice, or a file with more flushes, adds nothing new', () => {
@@ -185,8 +191,15 @@ describe('CodeCarbon interop', () => {
     it('reports bad rows with their line numbers and keeps the others', () => {
       const header = CODECARBON_COLUMNS.join(',');
       const good = fixture('emissions-v3.csv').split('\n')[4];
-      const line = (v: Partial<Record<(typeof CODECARBON_COLUMNS)[number], string>>) => CODECARBON_COLUMNS.map((c) => v[c] ?? '').join(',');
-      const base = { timestamp: '2025-01-01T00:00:00', project_name: 'x', duration: '10', emissions: '0.1', energy_consumed: '3' };
+      const line = (v: Partial<Record<(typeof CODECARBON_COLUMNS)[number], string>>) =>
+        CODECARBON_COLUMNS.map((c) => v[c] ?? '').join(',');
+      const base = {
+        timestamp: '2025-01-01T00:00:00',
+        project_name: 'x',
+        duration: '10',
+        emissions: '0.1',
+        energy_consumed: '3',
+      };
       const text = [
         header,
         good,
@@ -209,7 +222,10 @@ describe('CodeCarbon interop', () => {
     });
 
     it('refuses a file that is not an emissions.csv', () => {
-      assert.match(parseCodeCarbonCsv('a,b,c\n1,2,3\n').errors[0].reason, /not a CodeCarbon emissions.csv: no column timestamp, duration, emissions/);
+      assert.match(
+        parseCodeCarbonCsv('a,b,c\n1,2,3\n').errors[0].reason,
+        /not a CodeCarbon emissions.csv: no column timestamp, duration, emissions/,
+      );
       assert.deepEqual(parseCodeCarbonCsv('').errors, [{ line: 1, reason: 'empty file' }]);
       const unterminated = parseCodeCarbonCsv(`${CODECARBON_COLUMNS.join(',')}\n2025-01-01T00:00:00,"oops`);
       assert.deepEqual(unterminated.runs, []);
@@ -218,8 +234,11 @@ describe('CodeCarbon interop', () => {
   });
 
   describe('export', () => {
-    it('writes the 3.x header and CodeCarbon\'s units, PUE included in the component energies', () => {
-      const run = makeRun({ name: 'train, "big" model' }, { durationS: 3600, cpuW: 40, gpuW: 250, ramW: 5, pue: 1.2, gPerKWh: 56 });
+    it("writes the 3.x header and CodeCarbon's units, PUE included in the component energies", () => {
+      const run = makeRun(
+        { name: 'train, "big" model' },
+        { durationS: 3600, cpuW: 40, gpuW: 250, ramW: 5, pue: 1.2, gPerKWh: 56 },
+      );
       const csv = runsToCodeCarbonCsv([run], (a2) => A2_TO_A3[a2]);
       const lines = csv.split('\n');
       assert.equal(lines[0], CODECARBON_COLUMNS.join(','));
@@ -256,7 +275,9 @@ describe('CodeCarbon interop', () => {
       assert.equal(row.cloud_region, 'eu-west-3');
       assert.equal(row.on_cloud, 'Y');
       assert.equal(row.country_iso_code, '');
-      const [sub] = cells(runsToCodeCarbonCsv([makeRun({}, { region: 'US-CAL-CISO', regionName: 'California' })], (a2) => A2_TO_A3[a2]));
+      const [sub] = cells(
+        runsToCodeCarbonCsv([makeRun({}, { region: 'US-CAL-CISO', regionName: 'California' })], (a2) => A2_TO_A3[a2]),
+      );
       assert.equal(sub.country_iso_code, 'USA');
       assert.equal(sub.region, 'cal-ciso');
     });
@@ -264,8 +285,27 @@ describe('CodeCarbon interop', () => {
     it('round-trips: export → import gives the same figures', () => {
       const runs: Run[] = [
         makeRun({ name: 'plain' }, { startedAt: new Date('2025-11-03T08:00:00.000Z'), durationS: 1843, pue: 1 }),
-        makeRun({ name: 'cloud, PUE 1.135' }, { startedAt: new Date('2025-11-04T08:00:00.000Z'), durationS: 5423.9, pue: 1.135, region: 'aws:eu-west-3', gPerKWh: 52 }),
-        makeRun({ name: 'cpu only\nwith a line break' }, { startedAt: new Date('2025-11-05T08:00:00.000Z'), durationS: 61.5, gpuW: 0, region: 'DE', regionName: 'Germany', gPerKWh: 381 }),
+        makeRun(
+          { name: 'cloud, PUE 1.135' },
+          {
+            startedAt: new Date('2025-11-04T08:00:00.000Z'),
+            durationS: 5423.9,
+            pue: 1.135,
+            region: 'aws:eu-west-3',
+            gPerKWh: 52,
+          },
+        ),
+        makeRun(
+          { name: 'cpu only\nwith a line break' },
+          {
+            startedAt: new Date('2025-11-05T08:00:00.000Z'),
+            durationS: 61.5,
+            gpuW: 0,
+            region: 'DE',
+            regionName: 'Germany',
+            gPerKWh: 381,
+          },
+        ),
       ];
       runs[2].hardware = { ...runs[2].hardware, gpus: [] };
       const csv = runsToCodeCarbonCsv(runs, (a2) => A2_TO_A3[a2]);
@@ -297,7 +337,10 @@ describe('CodeCarbon interop', () => {
         assert.equal(Date.parse(b.endedAt!) - Date.parse(b.startedAt), Math.round(r.durationS * 1000));
       });
       // and the import of the export is stable
-      const twice = parseCodeCarbonCsv(runsToCodeCarbonCsv(back.runs, (a2) => A2_TO_A3[a2]), { fromAlpha3: (a3) => A3_TO_A2[a3] });
+      const twice = parseCodeCarbonCsv(
+        runsToCodeCarbonCsv(back.runs, (a2) => A2_TO_A3[a2]),
+        { fromAlpha3: (a3) => A3_TO_A2[a3] },
+      );
       assert.deepEqual(
         twice.runs.map((r) => [r.energyKWh.total, r.emissionsKg, r.durationS]),
         back.runs.map((r) => [r.energyKWh.total, r.emissionsKg, r.durationS]),
@@ -340,17 +383,36 @@ describe('CodeCarbon interop', () => {
           const records = [];
           for (let i = 0; i < text.length; i += size) records.push(...reader.push(text.slice(i, i + size)));
           records.push(...reader.end());
-          assert.deepEqual({ records, errors: reader.errors }, whole, `chunks of ${size} of ${JSON.stringify(text.slice(0, 30))}`);
+          assert.deepEqual(
+            { records, errors: reader.errors },
+            whole,
+            `chunks of ${size} of ${JSON.stringify(text.slice(0, 30))}`,
+          );
         }
       }
     });
   });
 
   describe('formula injection (OWASP CSV injection)', () => {
-    const names = ['=HYPERLINK("http://evil.example","click")', '+1+2', '-2+3', '@SUM(A1)', '\tx', '\rx', "'=already", "'plain", 'plain', '-', 'a=b'];
+    const names = [
+      '=HYPERLINK("http://evil.example","click")',
+      '+1+2',
+      '-2+3',
+      '@SUM(A1)',
+      '\tx',
+      '\rx',
+      "'=already",
+      "'plain",
+      'plain',
+      '-',
+      'a=b',
+    ];
 
     it('escapes text cells that start with = + - @ tab or CR: a leading quote, and the cell quoted', () => {
-      assert.equal(csvField('=HYPERLINK("http://evil.example","click")'), '"\'=HYPERLINK(""http://evil.example"",""click"")"');
+      assert.equal(
+        csvField('=HYPERLINK("http://evil.example","click")'),
+        '"\'=HYPERLINK(""http://evil.example"",""click"")"',
+      );
       assert.equal(csvField('+1'), `"'+1"`);
       assert.equal(csvField('-1'), `"'-1"`);
       assert.equal(csvField('@x'), `"'@x"`);
@@ -387,7 +449,23 @@ describe('CodeCarbon interop', () => {
   describe('bad rows', () => {
     const header = CODECARBON_COLUMNS.join(',');
     const row = (over: Partial<Record<string, string>> = {}) =>
-      CODECARBON_COLUMNS.map((c) => over[c] ?? ({ timestamp: '2025-03-01T10:00:00', project_name: 'p', run_id: over.run_id ?? 'r', duration: '60', emissions: '0.001', energy_consumed: '0.01', cpu_energy: '0.01', pue: '1' } as Record<string, string>)[c] ?? '').join(',');
+      CODECARBON_COLUMNS.map(
+        (c) =>
+          over[c] ??
+          (
+            {
+              timestamp: '2025-03-01T10:00:00',
+              project_name: 'p',
+              run_id: over.run_id ?? 'r',
+              duration: '60',
+              emissions: '0.001',
+              energy_consumed: '0.01',
+              cpu_energy: '0.01',
+              pue: '1',
+            } as Record<string, string>
+          )[c] ??
+          '',
+      ).join(',');
 
     it('skips each bad row with its line and reason, and keeps every valid row', () => {
       const csv = [
@@ -444,10 +522,16 @@ describe('CodeCarbon interop', () => {
           ['negative gpu_energy', 3, [17, 152, 287]],
         ],
       );
-      assert.match(summariseImportProblems(r.problems), /^6 row\(s\) skipped: 3 × invalid duration \(lines 13, 148, 284; e\.g\. invalid duration: 1e13 s/);
+      assert.match(
+        summariseImportProblems(r.problems),
+        /^6 row\(s\) skipped: 3 × invalid duration \(lines 13, 148, 284; e\.g\. invalid duration: 1e13 s/,
+      );
       const runs = new HistoryStore(store.dir).load().runs;
       assert.equal(runs.length, 300);
-      assert.ok(runs.every((x) => x.durationS >= 100), 'the longest row of each run_id wins');
+      assert.ok(
+        runs.every((x) => x.durationS >= 100),
+        'the longest row of each run_id wins',
+      );
       const again = importCodeCarbonFile(store, file);
       assert.equal(again.added, 0);
       assert.equal(again.known, 300);
@@ -459,17 +543,49 @@ describe('CodeCarbon interop', () => {
         header,
         row({ run_id: 'plain' }),
         row({ run_id: 'quoted', project_name: '"say ""hi"", \\ back\tslash"', os: '' }),
-        row({ run_id: 'unicode', project_name: 'żółw 🐢 \u2028', country_iso_code: 'FRA', country_name: 'France', region: 'idf' }),
-        row({ run_id: 'cloud', cloud_provider: 'AWS', cloud_region: 'eu-west-3', country_name: 'France', gpu_model: '"2 x A100, 1 x T4"' }),
-        row({ run_id: 'parts', energy_consumed: '', cpu_energy: '1e-9', gpu_energy: '0.3333333333333333', pue: '1.58', cpu_utilization_percent: '37.5', cpu_count: '8' }),
-        row({ run_id: '', project_name: 'no-id', tracking_mode: 'machine', gpu_count: '2', codecarbon_version: '2.8.0' }),
+        row({
+          run_id: 'unicode',
+          project_name: 'żółw 🐢 \u2028',
+          country_iso_code: 'FRA',
+          country_name: 'France',
+          region: 'idf',
+        }),
+        row({
+          run_id: 'cloud',
+          cloud_provider: 'AWS',
+          cloud_region: 'eu-west-3',
+          country_name: 'France',
+          gpu_model: '"2 x A100, 1 x T4"',
+        }),
+        row({
+          run_id: 'parts',
+          energy_consumed: '',
+          cpu_energy: '1e-9',
+          gpu_energy: '0.3333333333333333',
+          pue: '1.58',
+          cpu_utilization_percent: '37.5',
+          cpu_count: '8',
+        }),
+        row({
+          run_id: '',
+          project_name: 'no-id',
+          tracking_mode: 'machine',
+          gpu_count: '2',
+          codecarbon_version: '2.8.0',
+        }),
         row({ run_id: 'secret', project_name: 'train --api-key=abc123' }),
         row({ run_id: 'formula', project_name: "'=HYPERLINK(1)", emissions: '1e-300', duration: '0' }),
       ].join('\n');
-      const { runs, errors } = parseCodeCarbonCsv(odd + '\n' + row({ run_id: 'plain', duration: '30' }), { fileName: 'e.csv', fromAlpha3: (a3) => A3_TO_A2[a3] });
+      const { runs, errors } = parseCodeCarbonCsv(odd + '\n' + row({ run_id: 'plain', duration: '30' }), {
+        fileName: 'e.csv',
+        fromAlpha3: (a3) => A3_TO_A2[a3],
+      });
       assert.deepEqual(errors, []);
       assert.equal(runs.length, 8);
-      assert.ok(runs[0].notes!.some((n) => /superseded/.test(n)), 'a superseded note is part of the line');
+      assert.ok(
+        runs[0].notes!.some((n) => /superseded/.test(n)),
+        'a superseded note is part of the line',
+      );
       const at = new Date(Date.UTC(2025, 5, 1)).toISOString();
       for (const run of runs) {
         assert.equal(importedRunLine(run, at), runLine(run, at), run.name);
@@ -480,7 +596,10 @@ describe('CodeCarbon interop', () => {
     it('importCodeCarbonFile starts on a fresh line after a torn last line, and redacts project names', () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cc-import-'));
       const file = path.join(dir, 'emissions.csv');
-      fs.writeFileSync(file, [header, row({ run_id: 'a', project_name: 'x --password=hunter2' }), row({ run_id: 'b' })].join('\n'));
+      fs.writeFileSync(
+        file,
+        [header, row({ run_id: 'a', project_name: 'x --password=hunter2' }), row({ run_id: 'b' })].join('\n'),
+      );
       const store = new HistoryStore(path.join(dir, 'home'), { durable: false });
       fs.mkdirSync(store.dir, { recursive: true });
       fs.writeFileSync(store.historyPath, '{"v":1,"kind":"run","at":"2025'); // a writer killed mid-line
@@ -488,7 +607,10 @@ describe('CodeCarbon interop', () => {
       assert.equal(r.added, 2);
       const load = new HistoryStore(store.dir).load();
       assert.equal(load.runs.length, 2);
-      assert.deepEqual(load.corrupt.map((c) => c.line), [1]);
+      assert.deepEqual(
+        load.corrupt.map((c) => c.line),
+        [1],
+      );
       assert.ok(load.runs.some((x) => x.name === 'x --password=***'));
       assert.ok(!fs.readFileSync(store.historyPath, 'utf8').includes('hunter2'));
     });
@@ -500,7 +622,10 @@ describe('CodeCarbon interop', () => {
       fs.writeFileSync(path.join(dir, 'empty.csv'), '');
       assert.match(importCodeCarbonFile(store, path.join(dir, 'empty.csv')).fatal!, /is empty/);
       fs.writeFileSync(path.join(dir, 'other.csv'), 'a,b\n1,2\n');
-      assert.match(importCodeCarbonFile(store, path.join(dir, 'other.csv')).fatal!, /not a CodeCarbon emissions\.csv: no column timestamp/);
+      assert.match(
+        importCodeCarbonFile(store, path.join(dir, 'other.csv')).fatal!,
+        /not a CodeCarbon emissions\.csv: no column timestamp/,
+      );
     });
   });
 });

@@ -28,7 +28,9 @@ export interface Score {
 /** Does the detector put at least one lens on this file? */
 async function hasLens(file: string): Promise<boolean> {
   const text = fs.readFileSync(file, 'utf8');
-  const found = file.endsWith('.ipynb') ? await detectNotebookEntrypoints(parseNotebook(text)) : await detectTrainingEntrypoints(text);
+  const found = file.endsWith('.ipynb')
+    ? await detectNotebookEntrypoints(parseNotebook(text))
+    : await detectTrainingEntrypoints(text);
   return found.length > 0;
 }
 
@@ -59,11 +61,18 @@ function line(name: string, s: Score): string {
 
 /** The labelled files of both parts: [path, trains]. */
 function labelled(): { tune: [string, boolean][]; heldout: [string, boolean][] } {
-  const original = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, unknown[]>;
+  const original = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8')) as Record<
+    string,
+    unknown[]
+  >;
   const realworld = JSON.parse(fs.readFileSync(path.join(REALWORLD, 'labels.json'), 'utf8')) as Record<string, boolean>;
-  const tune: [string, boolean][] = Object.entries(original).map(([f, lenses]) => [path.join(FIXTURES, 'corpus', f), lenses.length > 0]);
+  const tune: [string, boolean][] = Object.entries(original).map(([f, lenses]) => [
+    path.join(FIXTURES, 'corpus', f),
+    lenses.length > 0,
+  ]);
   const heldout: [string, boolean][] = [];
-  for (const [f, trains] of Object.entries(realworld)) (f.startsWith('heldout/') ? heldout : tune).push([path.join(REALWORLD, f), trains]);
+  for (const [f, trains] of Object.entries(realworld))
+    (f.startsWith('heldout/') ? heldout : tune).push([path.join(REALWORLD, f), trains]);
   return { tune, heldout };
 }
 
@@ -75,7 +84,9 @@ describe('CodeLens: real-world-style corpus, file by file', () => {
     assert.ok(heldout.length >= 25, `${heldout.length} held out`);
     for (const part of ['tune', 'heldout']) {
       const onDisk = fs.readdirSync(path.join(REALWORLD, part)).map((f) => `${part}/${f}`);
-      const inLabels = [...tune, ...heldout].map(([f]) => path.relative(REALWORLD, f).split(path.sep).join('/')).filter((f) => f.startsWith(`${part}/`));
+      const inLabels = [...tune, ...heldout]
+        .map(([f]) => path.relative(REALWORLD, f).split(path.sep).join('/'))
+        .filter((f) => f.startsWith(`${part}/`));
       assert.deepEqual(onDisk.sort(), inLabels.sort(), `labels.json covers ${part}/`);
     }
     const negatives = [...tune, ...heldout].filter(([, t]) => !t).length;
@@ -95,15 +106,27 @@ describe('CodeLens: real-world-style corpus, file by file', () => {
 
 describe('CodeLens: blind corpus by a second author, file by file (reported, never tuned on)', () => {
   const labels = JSON.parse(fs.readFileSync(path.join(BLIND, 'labels.json'), 'utf8')) as Record<string, boolean>;
-  const part = (name: string): [string, boolean][] => Object.entries(labels).filter(([f]) => f.startsWith(`${name}/`)).map(([f, t]) => [path.join(BLIND, f), t]);
+  const part = (name: string): [string, boolean][] =>
+    Object.entries(labels)
+      .filter(([f]) => f.startsWith(`${name}/`))
+      .map(([f, t]) => [path.join(BLIND, f), t]);
 
   it('has at least 60 files that train and 60 look-alikes, labelled, in a checked part and a kept-back fifth', () => {
     const all = Object.values(labels);
     assert.ok(all.filter((t) => t).length >= 60, 'files that train');
     assert.ok(all.filter((t) => !t).length >= 60, 'look-alikes');
     for (const name of ['check', 'final']) {
-      const onDisk = fs.readdirSync(path.join(BLIND, name)).map((f) => `${name}/${f}`).sort();
-      assert.deepEqual(onDisk, Object.keys(labels).filter((f) => f.startsWith(`${name}/`)).sort(), `labels.json covers ${name}/`);
+      const onDisk = fs
+        .readdirSync(path.join(BLIND, name))
+        .map((f) => `${name}/${f}`)
+        .sort();
+      assert.deepEqual(
+        onDisk,
+        Object.keys(labels)
+          .filter((f) => f.startsWith(`${name}/`))
+          .sort(),
+        `labels.json covers ${name}/`,
+      );
     }
     assert.ok(part('final').length >= Object.keys(labels).length / 6, 'a fifth kept back');
   });

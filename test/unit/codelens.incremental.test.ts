@@ -7,7 +7,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DocumentDetectors, detectTrainingEntrypointsSync, initDetector, PythonDocument } from '../../src/core/codelens';
+import {
+  DocumentDetectors,
+  detectTrainingEntrypointsSync,
+  initDetector,
+  PythonDocument,
+} from '../../src/core/codelens';
 import { parsePython } from '../../src/core/codelens/parser';
 import { scanStatements } from '../../src/core/codelens/python';
 
@@ -29,7 +34,21 @@ function randomEdit(text: string, rand: () => number): string {
   const row = Math.floor(rand() * lines.length);
   const line = lines[row];
   const col = Math.floor(rand() * (line.length + 1));
-  const pieces = ['x', '(', ')', ':', '    ', '@decorator', 'else:', '"""', '\\', 'model.fit(X, y)', 'optimizer.step()', 'def train():', 'for epoch in range(3):'];
+  const pieces = [
+    'x',
+    '(',
+    ')',
+    ':',
+    '    ',
+    '@decorator',
+    'else:',
+    '"""',
+    '\\',
+    'model.fit(X, y)',
+    'optimizer.step()',
+    'def train():',
+    'for epoch in range(3):',
+  ];
   switch (Math.floor(rand() * 8)) {
     case 0: // type a character or a piece
       lines[row] = line.slice(0, col) + pieces[Math.floor(rand() * pieces.length)] + line.slice(col);
@@ -52,8 +71,9 @@ function randomEdit(text: string, rand: () => number): string {
     case 6: // join with the next line
       if (row + 1 < lines.length) lines.splice(row, 2, line + lines[row + 1]);
       break;
-    default: // cut a block of lines and paste it elsewhere
+    default:
       {
+        // cut a block of lines and paste it elsewhere
         const cut = lines.splice(row, 1 + Math.floor(rand() * 5));
         lines.splice(Math.floor(rand() * (lines.length + 1)), 0, ...cut);
       }
@@ -75,7 +95,10 @@ describe('CodeLens: detection that follows edits', () => {
   before(async () => initDetector());
 
   it('equals a full parse after every edit that leaves valid Python, over random edits of the corpus', () => {
-    const files = fs.readdirSync(CORPUS).filter((f) => f.endsWith('.py')).sort();
+    const files = fs
+      .readdirSync(CORPUS)
+      .filter((f) => f.endsWith('.py'))
+      .sort();
     const rand = mulberry32(20261126);
     let compared = 0;
     let reparsedOnly = 0;
@@ -107,7 +130,8 @@ describe('CodeLens: detection that follows edits', () => {
 
   it('re-parses only the top-level statement an edit touched, and moves the ones below', () => {
     const head = 'import torch\n\n\ndef helper(x):\n    return x * 2\n\n\n';
-    const body = 'def main():\n    model = Net()\n    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n    for epoch in range(3):\n        loss = model(x).sum()\n        loss.backward()\n        opt.step()\n\n\n';
+    const body =
+      'def main():\n    model = Net()\n    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n    for epoch in range(3):\n        loss = model(x).sum()\n        loss.backward()\n        opt.step()\n\n\n';
     const tail = 'if __name__ == "__main__":\n    main()\n';
     const doc = new PythonDocument();
     const before = doc.detect(head + body + tail);

@@ -70,18 +70,32 @@ describe('CodeLens: runs matched to files', () => {
   it('resolves ~ with a home folder, and Windows paths', () => {
     assert.equal(resolveRunTarget('python ~/train.py', CWD, { home: '/home/ada' })?.path, '/home/ada/train.py');
     assert.equal(resolveRunTarget('python ~/train.py', CWD), undefined);
-    assert.equal(resolveRunTarget('python src\\train.py', 'C:\\Users\\ada\\proj')?.path, 'C:\\Users\\ada\\proj\\src\\train.py');
-    assert.equal(resolveRunTarget('& "C:\\Python311\\python.exe" D:\\jobs\\train.py', 'C:\\Users\\ada')?.path, 'D:\\jobs\\train.py');
+    assert.equal(
+      resolveRunTarget('python src\\train.py', 'C:\\Users\\ada\\proj')?.path,
+      'C:\\Users\\ada\\proj\\src\\train.py',
+    );
+    assert.equal(
+      resolveRunTarget('& "C:\\Python311\\python.exe" D:\\jobs\\train.py', 'C:\\Users\\ada')?.path,
+      'D:\\jobs\\train.py',
+    );
   });
 
   it('reads debug runs: the program, or the module', () => {
-    assert.equal(resolveRunTarget('/home/ada/proj/train.py --epochs 1', '/home/ada/proj', { debug: true })?.path, '/home/ada/proj/train.py');
+    assert.equal(
+      resolveRunTarget('/home/ada/proj/train.py --epochs 1', '/home/ada/proj', { debug: true })?.path,
+      '/home/ada/proj/train.py',
+    );
     assert.equal(resolveRunTarget('pkg.train', '/home/ada/proj', { debug: true })?.path, '/home/ada/proj/pkg/train.py');
     assert.equal(resolveRunTarget('pkg.train', '/home/ada/proj'), undefined);
   });
 
   it('splits shell words and segments', () => {
-    assert.deepEqual(shellSegments('A=1 python "a b.py" x && echo "done;" ; ls | wc'), [['A=1', 'python', 'a b.py', 'x'], ['echo', 'done;'], ['ls'], ['wc']]);
+    assert.deepEqual(shellSegments('A=1 python "a b.py" x && echo "done;" ; ls | wc'), [
+      ['A=1', 'python', 'a b.py', 'x'],
+      ['echo', 'done;'],
+      ['ls'],
+      ['wc'],
+    ]);
     assert.deepEqual(shellSegments('python t.py 2>&1'), [['python', 't.py', '2>&1']]);
   });
 
@@ -112,7 +126,10 @@ describe('CodeLens: lens texts', () => {
   const NOW = Date.parse('2025-03-01T12:00:00Z');
   // 30 min at 250 W in France: 0.125 kWh, 56 g/kWh → 7 g
   const fr = (startIso: string, over: Partial<Run> = {}) =>
-    makeRun({ command: 'python train.py', cwd: CWD, ...over }, { startedAt: new Date(startIso), durationS: 1800, cpuW: 40, gpuW: 200, ramW: 10, gPerKWh: 56, region: 'FR' });
+    makeRun(
+      { command: 'python train.py', cwd: CWD, ...over },
+      { startedAt: new Date(startIso), durationS: 1800, cpuW: 40, gpuW: 200, ramW: 10, gPerKWh: 56, region: 'FR' },
+    );
 
   it('says "Run with Carbon Meter" for a file without runs', () => {
     const t = fileLensText([], { now: NOW });
@@ -134,11 +151,18 @@ describe('CodeLens: lens texts', () => {
     const failed = fr('2025-03-01T09:30:00Z', { status: 'failed', exitCode: 1 });
     assert.match(fileLensText([failed], { now: NOW }).primary, /\(failed, 2 h ago\)$/);
     const running = fr('2025-03-01T11:50:00Z', { status: 'running', durationS: 600 });
-    assert.match(fileLensText([running, failed], { now: NOW }).primary, /^\$\(pulse\) running now: 7 g CO₂eq so far · 10 min$/);
+    assert.match(
+      fileLensText([running, failed], { now: NOW }).primary,
+      /^\$\(pulse\) running now: 7 g CO₂eq so far · 10 min$/,
+    );
   });
 
   it('estimates the next run from two runs or more, with the best greener region', () => {
-    const runs = [fr('2025-03-01T09:30:00Z'), fr('2025-02-28T09:30:00Z', { durationS: 3600 }), fr('2025-02-27T09:30:00Z')];
+    const runs = [
+      fr('2025-03-01T09:30:00Z'),
+      fr('2025-02-28T09:30:00Z', { durationS: 3600 }),
+      fr('2025-02-27T09:30:00Z'),
+    ];
     const est = estimateNextRun(runs);
     assert.ok(est);
     assert.equal(est.basedOn, 3);

@@ -32,7 +32,8 @@ type Expected = Record<string, (number | { cell: number; line: number })[]>;
 /** 1-based lines (or "cell:line") the detector gives for a corpus file. */
 function detectedKeys(file: string): string[] {
   const text = fs.readFileSync(path.join(CORPUS, file), 'utf8');
-  if (file.endsWith('.ipynb')) return detectNotebookEntrypointsSync(parseNotebook(text)).map((e) => `${e.cell}:${e.line + 1}`);
+  if (file.endsWith('.ipynb'))
+    return detectNotebookEntrypointsSync(parseNotebook(text)).map((e) => `${e.cell}:${e.line + 1}`);
   return detectTrainingEntrypointsSync(text).map((e) => String(e.line + 1));
 }
 
@@ -64,7 +65,8 @@ describe('CodeLens: the corpus', () => {
       tp += hits;
       fp += got.length - hits;
       fn += want.length - hits;
-      if (hits !== got.length || hits !== want.length) misses.push(`${file}: got [${got.join(', ')}], expected [${want.join(', ')}]`);
+      if (hits !== got.length || hits !== want.length)
+        misses.push(`${file}: got [${got.join(', ')}], expected [${want.join(', ')}]`);
     }
     const precision = tp / (tp + fp);
     const recall = tp / (tp + fn);
@@ -82,7 +84,8 @@ describe('CodeLens: the corpus', () => {
       const found = detectTrainingEntrypointsSync(fs.readFileSync(path.join(CORPUS, file), 'utf8'));
       assert.ok(found.length <= MAX_LENSES, file);
       for (let i = 1; i < found.length; i++) assert.ok(found[i - 1].score >= found[i].score, `${file} is ranked`);
-      for (const e of found) assert.ok(e.score > 0 && e.score <= 1 && e.label.length > 0, `${file}: ${JSON.stringify(e)}`);
+      for (const e of found)
+        assert.ok(e.score > 0 && e.score <= 1 && e.label.length > 0, `${file}: ${JSON.stringify(e)}`);
     }
   });
 
@@ -104,9 +107,15 @@ describe('CodeLens: the corpus', () => {
       ],
     );
     const keras = detectTrainingEntrypointsSync(fs.readFileSync(path.join(CORPUS, 'keras_mnist.py'), 'utf8'));
-    assert.deepEqual(keras.map((e) => [e.kind, e.label]), [['call', 'model.fit()']]);
+    assert.deepEqual(
+      keras.map((e) => [e.kind, e.label]),
+      [['call', 'model.fit()']],
+    );
     const gan = detectTrainingEntrypointsSync(fs.readFileSync(path.join(CORPUS, 'torch_gan.py'), 'utf8'));
-    assert.deepEqual(gan.map((e) => e.kind), ['main', 'function']);
+    assert.deepEqual(
+      gan.map((e) => e.kind),
+      ['main', 'function'],
+    );
     assert.equal(gan[1].label, 'train_gan()');
   });
 });
@@ -125,7 +134,9 @@ describe('CodeLens: the Python scanner', () => {
   });
 
   it('blanks strings and drops comments, but keeps short identifier-like literals', () => {
-    const s = scanStatements('a = "model.fit(X, y)"  # trainer.fit(m)\nif __name__ == \'__main__\':\n    b = """\nfor epoch in range(3):\n    optimizer.step()\n"""\n');
+    const s = scanStatements(
+      'a = "model.fit(X, y)"  # trainer.fit(m)\nif __name__ == \'__main__\':\n    b = """\nfor epoch in range(3):\n    optimizer.step()\n"""\n',
+    );
     assert.deepEqual(
       s.map((t) => t.text),
       ['a = ""', 'if __name__ == "__main__":', 'b = ""'],
@@ -156,7 +167,16 @@ describe('CodeLens: the Python scanner', () => {
   });
 
   it('never throws on broken source and ends unterminated strings and brackets at the end', () => {
-    for (const src of ['x = (', '"""never closed\nfor epoch in range(3):\n  opt.step()', "s = 'abc\ny = 1", ')))]]}}', '\\', '', '\t\t\n  \n', 'é = "ü" # ∑']) {
+    for (const src of [
+      'x = (',
+      '"""never closed\nfor epoch in range(3):\n  opt.step()',
+      "s = 'abc\ny = 1",
+      ')))]]}}',
+      '\\',
+      '',
+      '\t\t\n  \n',
+      'é = "ü" # ∑',
+    ]) {
       if (src.startsWith('"""')) {
         // the grammar recovers from the unterminated string and reads the loop after it: no throw is what matters
         assert.ok(Array.isArray(detectTrainingEntrypointsSync(src)));
@@ -308,8 +328,15 @@ describe('CodeLens: the detection cache', () => {
     cache.get('a', 1, () => 'a2'); // a is now the most recent
     cache.get('c', 1, () => 'c1');
     assert.equal(cache.size, 2);
-    assert.equal(cache.get('a', 1, () => 'again'), 'a1');
-    assert.equal(cache.get('b', 1, () => 'b2'), 'b2', 'b was dropped');
+    assert.equal(
+      cache.get('a', 1, () => 'again'),
+      'a1',
+    );
+    assert.equal(
+      cache.get('b', 1, () => 'b2'),
+      'b2',
+      'b was dropped',
+    );
   });
 });
 
@@ -318,9 +345,12 @@ describe('CodeLens: rules that follow the data (the cases a name-based scanner m
 
   it('finds gradient descent written by hand, whatever the names', () => {
     const numpy = 'for i in range(100):\n    dW1 = X.T @ dh\n    W1 += -lr * dW1\n';
-    const purePython = 'for epoch in range(100):\n    dm = sum(x * (y - m * x) for x, y in data)\n    m = m - lr * dm\n';
-    const karpathy = 'for k in range(100):\n    total.backward()\n    for p in model.parameters():\n        p.data += -learning_rate * p.grad\n';
-    const listComp = 'def update(params, x, y):\n    grads = grad(loss)(params, x, y)\n    return [(w - step_size * dw, b - step_size * db) for (w, b), (dw, db) in zip(params, grads)]\nfor epoch in range(8):\n    params = update(params, x, y)\n';
+    const purePython =
+      'for epoch in range(100):\n    dm = sum(x * (y - m * x) for x, y in data)\n    m = m - lr * dm\n';
+    const karpathy =
+      'for k in range(100):\n    total.backward()\n    for p in model.parameters():\n        p.data += -learning_rate * p.grad\n';
+    const listComp =
+      'def update(params, x, y):\n    grads = grad(loss)(params, x, y)\n    return [(w - step_size * dw, b - step_size * db) for (w, b), (dw, db) in zip(params, grads)]\nfor epoch in range(8):\n    params = update(params, x, y)\n';
     const treeUtil = 'for it in range(500):\n    params = jax.tree_util.tree_map(lambda p, g: p - lr * g, params, g)\n';
     const tape = 'for epoch in range(20):\n    dW, db = tape.gradient(loss, [W, b])\n    W.assign_sub(lr * dW)\n';
     for (const src of [numpy, purePython, karpathy, listComp, treeUtil, tape]) assert.ok(trains(src), src);
@@ -328,26 +358,48 @@ describe('CodeLens: rules that follow the data (the cases a name-based scanner m
 
   it('does not take an update of an input (an attack, DeepDream, a parabola) for training', () => {
     assert.ok(!trains('for _ in range(15):\n    x = x - step * df(x)\n'));
-    assert.ok(!trains('for step in range(100):\n    gradients = tape.gradient(loss, img)\n    img = img + gradients * step_size\n'));
+    assert.ok(
+      !trains(
+        'for step in range(100):\n    gradients = tape.gradient(loss, img)\n    img = img + gradients * step_size\n',
+      ),
+    );
   });
 
   it('recognises runners and trainers by what they are built from, not by the variable name', () => {
     assert.ok(trains('from mmengine.runner import Runner\nr = Runner.from_cfg(cfg)\nr.train()\n'));
     assert.ok(!trains('import torchvision\nr = torchvision.models.resnet18()\nr.train()\n'));
-    assert.ok(trains('from lightning.pytorch.cli import LightningCLI\nclass MyCLI(LightningCLI):\n    pass\nMyCLI(Model, DataModule)\n'));
+    assert.ok(
+      trains(
+        'from lightning.pytorch.cli import LightningCLI\nclass MyCLI(LightningCLI):\n    pass\nMyCLI(Model, DataModule)\n',
+      ),
+    );
     assert.ok(trains('from lightning.pytorch.cli import LightningCLI as CLI\nCLI(Model)\n'));
-    assert.ok(trains('for i_episode in range(1000):\n    next_state, reward, done, _ = env.step(action)\n    agent.step(state, action, reward, next_state, done)\n'));
+    assert.ok(
+      trains(
+        'for i_episode in range(1000):\n    next_state, reward, done, _ = env.step(action)\n    agent.step(state, action, reward, next_state, done)\n',
+      ),
+    );
     assert.ok(trains('from gensim.models import Word2Vec\nmodel = Word2Vec(sentences, vector_size=100)\n'));
-    assert.ok(trains('import jax\ndef body(i, p):\n    return p - lr * jax.grad(loss)(p)\nparams = jax.lax.fori_loop(0, 100, body, params)\n'));
+    assert.ok(
+      trains(
+        'import jax\ndef body(i, p):\n    return p - lr * jax.grad(loss)(p)\nparams = jax.lax.fori_loop(0, 100, body, params)\n',
+      ),
+    );
     assert.ok(trains('import os\nos.system("accelerate launch --multi_gpu finetune.py --epochs 3")\n'));
-    assert.ok(trains('import subprocess\ncmd = ["torchrun", "--nproc_per_node=8", "main.py"]\nsubprocess.run(cmd, check=True)\n'));
+    assert.ok(
+      trains(
+        'import subprocess\ncmd = ["torchrun", "--nproc_per_node=8", "main.py"]\nsubprocess.run(cmd, check=True)\n',
+      ),
+    );
     assert.ok(!trains('import subprocess\nsubprocess.run(["python", "evaluate.py", "--ckpt", "last.pt"])\n'));
   });
 
   it('finds no training where no model parameter is optimised', () => {
-    const lrPlot = 'opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\nfor _ in range(100):\n    lrs.append(sched.get_last_lr())\n    opt.step()\n    sched.step()\n';
+    const lrPlot =
+      'opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\nfor _ in range(100):\n    lrs.append(sched.get_last_lr())\n    opt.step()\n    sched.step()\n';
     assert.ok(!trains(lrPlot));
-    const bpe = 'from tokenizers import Tokenizer, models, trainers\ntokenizer = Tokenizer(models.BPE())\ntrainer = trainers.BpeTrainer(vocab_size=32000)\ntokenizer.train(files, trainer=trainer)\n';
+    const bpe =
+      'from tokenizers import Tokenizer, models, trainers\ntokenizer = Tokenizer(models.BPE())\ntrainer = trainers.BpeTrainer(vocab_size=32000)\ntokenizer.train(files, trainer=trainer)\n';
     assert.ok(!trains(bpe));
   });
 

@@ -38,7 +38,10 @@ describe('extension/commandIds: the CommandId union and package.json', () => {
       assert.match(c.command, /^carbonMeter\.[a-z]+[A-Z][A-Za-z]*$/);
       assert.equal(c.category, 'Carbon Meter', c.command);
       const key = /^%(.+)%$/.exec(c.title)?.[1];
-      assert.ok(key && typeof nls[key] === 'string' && nls[key].length > 0, `${c.command}: title ${c.title} is not in package.nls.json`);
+      assert.ok(
+        key && typeof nls[key] === 'string' && nls[key].length > 0,
+        `${c.command}: title ${c.title} is not in package.nls.json`,
+      );
     }
   });
 

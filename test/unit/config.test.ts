@@ -42,7 +42,14 @@ describe('config: shared checks', () => {
     assert.equal(r.stringList('lBad', 'a list', []), undefined);
     assert.deepEqual(
       r.problems.map((p) => p.key),
-      ['carbonMeter.sBad', 'carbonMeter.nLow', 'carbonMeter.bBad', 'carbonMeter.eBad', 'carbonMeter.uBad', 'carbonMeter.lBad'],
+      [
+        'carbonMeter.sBad',
+        'carbonMeter.nLow',
+        'carbonMeter.bBad',
+        'carbonMeter.eBad',
+        'carbonMeter.uBad',
+        'carbonMeter.lBad',
+      ],
     );
     assert.equal(r.problems[1].message, 'carbonMeter.nLow is -1; expected a number from 0 to 10. Using 1.');
     assert.equal(r.problems[3].message, 'carbonMeter.eBad is "z"; expected one of "a", "b". Using "a".');
@@ -52,17 +59,36 @@ describe('config: shared checks', () => {
   it('the three readers say the same for the same mistake', () => {
     const core = readSettings((k) => (k === 'gpu.enabled' ? 'yes' : undefined)).problems;
     const lens = readCodeLensSettings((k) => (k === 'codeLens.enabled' ? 'yes' : undefined)).problems;
-    const intensity = readIntensitySettings((k) => (k === 'intensity.notifyHighIntensity' ? 'yes' : undefined)).problems;
-    assert.deepEqual(core.map((p) => p.message), ['carbonMeter.gpu.enabled is "yes"; expected true or false. Using true.']);
-    assert.deepEqual(lens.map((p) => p.message), ['carbonMeter.codeLens.enabled is "yes"; expected true or false. Using true.']);
-    assert.deepEqual(intensity.map((p) => p.message), ['carbonMeter.intensity.notifyHighIntensity is "yes"; expected true or false. Using false.']);
+    const intensity = readIntensitySettings((k) =>
+      k === 'intensity.notifyHighIntensity' ? 'yes' : undefined,
+    ).problems;
+    assert.deepEqual(
+      core.map((p) => p.message),
+      ['carbonMeter.gpu.enabled is "yes"; expected true or false. Using true.'],
+    );
+    assert.deepEqual(
+      lens.map((p) => p.message),
+      ['carbonMeter.codeLens.enabled is "yes"; expected true or false. Using true.'],
+    );
+    assert.deepEqual(
+      intensity.map((p) => p.message),
+      ['carbonMeter.intensity.notifyHighIntensity is "yes"; expected true or false. Using false.'],
+    );
   });
 
   it('advice.regions is read once, checked, and [] when unset or wrong', () => {
     assert.deepEqual(readSettings(() => undefined).settings.adviceRegions, []);
-    assert.deepEqual(readSettings((k) => (k === 'advice.regions' ? ['FR', 'gcp:*'] : undefined)).settings.adviceRegions, ['FR', 'gcp:*']);
+    assert.deepEqual(
+      readSettings((k) => (k === 'advice.regions' ? ['FR', 'gcp:*'] : undefined)).settings.adviceRegions,
+      ['FR', 'gcp:*'],
+    );
     const bad = readSettings((k) => (k === 'advice.regions' ? 'FR' : undefined));
     assert.deepEqual(bad.settings.adviceRegions, []);
-    assert.deepEqual(bad.problems, [{ key: 'carbonMeter.advice.regions', message: 'carbonMeter.advice.regions is "FR"; expected a list of region codes. Using [].' }]);
+    assert.deepEqual(bad.problems, [
+      {
+        key: 'carbonMeter.advice.regions',
+        message: 'carbonMeter.advice.regions is "FR"; expected a list of region codes. Using [].',
+      },
+    ]);
   });
 });

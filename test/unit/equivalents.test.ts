@@ -35,7 +35,7 @@ describe('equivalents', () => {
 
   it('kmByCar: 1 kg ≈ 4.095 km; 0.393 kg = one mile', () => {
     close(kmByCar(1), 1000 / (393 / 1.609344));
-    close(kmByCar(1), 4.0950, 1e-4);
+    close(kmByCar(1), 4.095, 1e-4);
     close(kmByCar(0.393), KM_PER_MILE);
     assert.equal(kmByCar(0), 0);
   });

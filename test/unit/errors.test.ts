@@ -15,7 +15,10 @@ describe('core/errors', () => {
     } catch (err) {
       caught = err;
     }
-    assert.match(errorMessage(caught), /^ENOENT: no such file or directory, open '\/nonexistent\/carbon-meter\/errors-test'$/);
+    assert.match(
+      errorMessage(caught),
+      /^ENOENT: no such file or directory, open '\/nonexistent\/carbon-meter\/errors-test'$/,
+    );
   });
 
   it('a thrown string, an object with a message, and other values', () => {

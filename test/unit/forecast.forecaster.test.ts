@@ -8,7 +8,15 @@ import { rng } from '../helpers/random';
  * A simulated run on a controlled clock: a set-up phase, then equal epochs, a meter reading every `tickS`, the
  * power jittering around `powerW`. The workload prints its progress (`lines(k)` after epoch k) at the exact time.
  */
-function simulate(opts: { setupS: number; epochs: number; epochS: number; tickS: number; powerW: number; jitter: number; print: (k: number, n: number) => string }) {
+function simulate(opts: {
+  setupS: number;
+  epochs: number;
+  epochS: number;
+  tickS: number;
+  powerW: number;
+  jitter: number;
+  print: (k: number, n: number) => string;
+}) {
   const r = rng(7);
   const parser = new ProgressParser();
   const fc = new RunForecaster();
@@ -38,20 +46,35 @@ function simulate(opts: { setupS: number; epochs: number; epochS: number; tickS:
 
 const formats: Record<string, (k: number, n: number) => string> = {
   'plain epoch lines': (k, n) => (k ? `epoch ${k}/${n} loss=${(1 / k).toFixed(3)}\n` : 'data loaded\n'),
-  'Keras headers': (k, n) => (k < n ? `${k ? '\r32/32 [==============================] - 1s - loss: 0.3\n' : ''}Epoch ${k + 1}/${n}\n` : '\r32/32 [==============================] - 1s - loss: 0.3\n'),
-  'a tqdm bar over all steps': (k, n) => `\r${k * 10}%|${'█'.repeat(k)}${' '.repeat(n - k)}| ${k * 100}/${n * 100} [00:0${k}<00:10, 9.87it/s]`,
+  'Keras headers': (k, n) =>
+    k < n
+      ? `${k ? '\r32/32 [==============================] - 1s - loss: 0.3\n' : ''}Epoch ${k + 1}/${n}\n`
+      : '\r32/32 [==============================] - 1s - loss: 0.3\n',
+  'a tqdm bar over all steps': (k, n) =>
+    `\r${k * 10}%|${'█'.repeat(k)}${' '.repeat(n - k)}| ${k * 100}/${n * 100} [00:0${k}<00:10, 9.87it/s]`,
 };
 
 describe('forecaster', () => {
   for (const [name, print] of Object.entries(formats)) {
     it(`one-second set-up and ten equal epochs (${name}): the first forecast at 20–40 % is within 10 % of the end`, () => {
-      const { finalKWh, forecasts } = simulate({ setupS: 1, epochs: 10, epochS: 1, tickS: 0.25, powerW: 100, jitter: 0.15, print });
+      const { finalKWh, forecasts } = simulate({
+        setupS: 1,
+        epochs: 10,
+        epochS: 1,
+        tickS: 0.25,
+        powerW: 100,
+        jitter: 0.15,
+        print,
+      });
       const first = forecasts.find((f) => f.progress >= 0.2 && f.progress <= 0.4);
       assert.ok(first, `a forecast between 20 and 40 %: ${JSON.stringify(forecasts)}`);
       const err = Math.abs(first.predictedKWh - finalKWh) / finalKWh;
       assert.ok(err <= 0.1, `forecast ${first.predictedKWh} vs final ${finalKWh}: ${(err * 100).toFixed(1)} % off`);
       const naive = naiveForecastKWh(first.energyAtProgress, first.progress)!;
-      assert.ok(Math.abs(naive - finalKWh) / finalKWh > 0.2, 'energy ÷ progress is far off on this run (the set-up would distort it)');
+      assert.ok(
+        Math.abs(naive - finalKWh) / finalKWh > 0.2,
+        'energy ÷ progress is far off on this run (the set-up would distort it)',
+      );
     });
   }
 
@@ -98,7 +121,10 @@ describe('budget', () => {
   it('warns once when the forecast goes over, and reaches once', () => {
     const w = new BudgetWatch({ perRunG: 50, onBudget: 'stop' }, 50);
     assert.deepEqual(w.check(0, 0.01, 0.04), []);
-    assert.deepEqual(w.check(1000, 0.02, 0.06).map((e) => e.kind), ['forecast-over']);
+    assert.deepEqual(
+      w.check(1000, 0.02, 0.06).map((e) => e.kind),
+      ['forecast-over'],
+    );
     assert.deepEqual(w.check(2000, 0.03, 0.07), []);
     const r = w.check(3000, 0.05, 0.07);
     assert.deepEqual(r, [{ kind: 'reached', emissionsG: 50, limitG: 50, stop: true }]);

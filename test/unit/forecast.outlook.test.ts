@@ -21,7 +21,10 @@ describe('run outlook (extension hosts) and budget settings', () => {
     o.output(now + 1500, 'epoch 1/10 loss=0.3\n');
     // 0.005 kWh at the start of epoch 1 (1.5 s), 0.02 at its end (1.5 s): 0.02 + 0.15 × 0.9 = 0.155 kWh, 62 g > 50 g
     const events = at(2000, 0.03);
-    assert.deepEqual(events.map((e) => e.kind), ['forecast-over']);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['forecast-over'],
+    );
     assert.ok(Math.abs(o.forecast!.predictedKWh - 0.155) < 1e-9, String(o.forecast?.predictedKWh));
     o.output(now + 2500, 'epoch 2/10 loss=0.2\n');
     assert.deepEqual(at(3000, 0.05), []);
@@ -32,7 +35,11 @@ describe('run outlook (extension hosts) and budget settings', () => {
   });
 
   it('budget settings: checked, with safe defaults', () => {
-    const values: Record<string, unknown> = { 'budget.perRunGrams': 85, 'budget.monthlyKg': -3, 'budget.onBudget': 'explode' };
+    const values: Record<string, unknown> = {
+      'budget.perRunGrams': 85,
+      'budget.monthlyKg': -3,
+      'budget.onBudget': 'explode',
+    };
     const { settings, problems } = readSettings((k) => values[k]);
     assert.equal(settings.budgetPerRunG, 85);
     assert.equal(settings.budgetMonthlyKg, undefined);

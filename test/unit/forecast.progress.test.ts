@@ -19,21 +19,38 @@ describe('progress parser', () => {
   it('reads Keras epochs and the step bar inside each epoch (\\r redraws)', () => {
     const p = new ProgressParser();
     assert.equal(p.push('Epoch 1/4\n')?.fraction, 0);
-    assert.equal(p.push('\r 5/10 [==============>...............] - ETA: 1s - loss: 0.61')?.fraction, undefined, 'unterminated: not read yet');
-    assert.equal(p.push('\r10/10 [==============================] - 2s 150ms/step - loss: 0.5\n')?.fraction, 0.25, 'the redraw at 5/10 (0.125), then 10/10: the newest');
+    assert.equal(
+      p.push('\r 5/10 [==============>...............] - ETA: 1s - loss: 0.61')?.fraction,
+      undefined,
+      'unterminated: not read yet',
+    );
+    assert.equal(
+      p.push('\r10/10 [==============================] - 2s 150ms/step - loss: 0.5\n')?.fraction,
+      0.25,
+      'the redraw at 5/10 (0.125), then 10/10: the newest',
+    );
     assert.equal(p.fraction, 0.25);
     assert.equal(p.push('Epoch 2/4\n'), undefined, 'the header of epoch 2 says no more than the end of epoch 1');
-    assert.equal(p.push('\x1b[1m 5/10\x1b[0m \x1b[32m━━━━━━━━━━\x1b[0m\x1b[37m━━━━━━━━━━\x1b[0m \x1b[1m1s\x1b[0m 120ms/step - loss: 0.4\r')?.fraction, 0.375);
+    assert.equal(
+      p.push(
+        '\x1b[1m 5/10\x1b[0m \x1b[32m━━━━━━━━━━\x1b[0m\x1b[37m━━━━━━━━━━\x1b[0m \x1b[1m1s\x1b[0m 120ms/step - loss: 0.4\r',
+      )?.fraction,
+      0.375,
+    );
     assert.equal(p.label, 'epoch 2/4');
   });
 
   it('reads tqdm bars redrawn with \\r, even cut mid-line across chunks', () => {
-    const bar = (k: number) => `\r${String(k * 10).padStart(3)}%|${'█'.repeat(k)}${' '.repeat(10 - k)}| ${k * 10}/100 [00:0${k}<00:10, 9.87it/s]`;
+    const bar = (k: number) =>
+      `\r${String(k * 10).padStart(3)}%|${'█'.repeat(k)}${' '.repeat(10 - k)}| ${k * 10}/100 [00:0${k}<00:10, 9.87it/s]`;
     const text = Array.from({ length: 11 }, (_, k) => bar(k)).join('') + '\n';
     const chunks: string[] = [];
     for (let i = 0; i < text.length; i += 7) chunks.push(text.slice(i, i + 7));
     const got = progressOf(chunks);
-    assert.deepEqual(got, [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1].filter((x) => got.includes(x)));
+    assert.deepEqual(
+      got,
+      [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1].filter((x) => got.includes(x)),
+    );
     assert.equal(got[got.length - 1], 1);
     assert.ok(got.length >= 9);
   });
@@ -49,7 +66,12 @@ describe('progress parser', () => {
   });
 
   it('PyTorch tutorial lines: epoch and step within it', () => {
-    assert.deepEqual(progressOf('Epoch [1/5], Step [100/200], Loss: 0.31\nEpoch [1/5], Step [200/200], Loss: 0.2\nEpoch [2/5], Step [100/200], Loss: 0.1\n'), [0.1, 0.2, 0.3]);
+    assert.deepEqual(
+      progressOf(
+        'Epoch [1/5], Step [100/200], Loss: 0.31\nEpoch [1/5], Step [200/200], Loss: 0.2\nEpoch [2/5], Step [100/200], Loss: 0.1\n',
+      ),
+      [0.1, 0.2, 0.3],
+    );
   });
 
   it('plain "epoch k/N" with metrics is reported at the end of epoch k', () => {
@@ -59,7 +81,10 @@ describe('progress parser', () => {
 
   it('tqdm with an epoch description, and Lightning rich bars (0-based epochs)', () => {
     assert.deepEqual(progressOf('Epoch 3/20: 100%|██████████| 50/50 [00:02<00:00]\n'), [0.15]);
-    assert.deepEqual(progressOf('Epoch 0/9  ━━━━━━━ 50/100 0:00:04\nEpoch 1/9  ━━━━━━━ 50/100 0:00:04\n'), [0.05, 0.15]);
+    assert.deepEqual(
+      progressOf('Epoch 0/9  ━━━━━━━ 50/100 0:00:04\nEpoch 1/9  ━━━━━━━ 50/100 0:00:04\n'),
+      [0.05, 0.15],
+    );
   });
 
   it("Lightning's tqdm bar without a total of epochs gives no run progress", () => {

@@ -17,7 +17,8 @@ import type { Run } from '../../src/core/types';
 import { buildFakeNvml, H100_0, H100_1, until, type FakeNvml } from '../helpers/fakeNvml';
 
 const NAME = 'NVIDIA H100 80GB HBM3';
-const dev = (i: number, uuid: string, energyMJ: number, powerMW: number): string => `device ${i} ${uuid} ${energyMJ} ${powerMW} 0 ${NAME}`;
+const dev = (i: number, uuid: string, energyMJ: number, powerMW: number): string =>
+  `device ${i} ${uuid} ${energyMJ} ${powerMW} 0 ${NAME}`;
 
 describe('meter/MeterHub: a run closed by the tick gets a last GPU reading', function () {
   this.timeout(120_000);
@@ -32,12 +33,29 @@ describe('meter/MeterHub: a run closed by the tick gets a last GPU reading', fun
   it('the counter read after the processes are gone is counted before the run is written', async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-final-gpu-'));
     const go = path.join(home, 'go');
-    const child = spawn(process.execPath, ['-e', `const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(go)})) clearInterval(t); }, 20);`], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(go)})) clearInterval(t); }, 20);`,
+      ],
+      { stdio: 'ignore' },
+    );
     const pid = child.pid!;
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const at = (e: number): string[] => [dev(0, H100_0, e, 650_000), dev(1, H100_1, 3_000_000, 60_000), `proc 0 ${pid} ${20 * 2 ** 30}`];
+    const at = (e: number): string[] => [
+      dev(0, H100_0, e, 650_000),
+      dev(1, H100_1, 3_000_000, 60_000),
+      `proc 0 ${pid} ${20 * 2 ** 30}`,
+    ];
     fake.write(at(1_000_000));
-    const gpu = new GpuMonitors({ nvidia: { nvml: { env: fake.env, intervalMs: 3_600_000 }, nvidiaSmi: { command: '/nonexistent/carbon-meter-test/nvidia-smi' } }, amd: false });
+    const gpu = new GpuMonitors({
+      nvidia: {
+        nvml: { env: fake.env, intervalMs: 3_600_000 },
+        nvidiaSmi: { command: '/nonexistent/carbon-meter-test/nvidia-smi' },
+      },
+      amd: false,
+    });
     const hub = new MeterHub(
       {
         hardware: { cpuModel: 'Test CPU', logicalCpus: 2, ramGB: 16, gpus: [] },
@@ -50,7 +68,13 @@ describe('meter/MeterHub: a run closed by the tick gets a last GPU reading', fun
     );
     const finished = new Promise<Run>((resolve) => hub.onRunFinished(resolve));
     try {
-      const meter = hub.start({ pid, command: 'node train.js', cwd: home, source: 'terminal', place: { region: resolveRegion('FR'), reason: 'test', guessed: false, pue: 1, pueSource: 'test' } });
+      const meter = hub.start({
+        pid,
+        command: 'node train.js',
+        cwd: home,
+        source: 'terminal',
+        place: { region: resolveRegion('FR'), reason: 'test', guessed: false, pue: 1, pueSource: 'test' },
+      });
       // the reader's one reading (1000 J) is in once the run shows on GPU 0
       for (;;) {
         await hub.tickAll();
@@ -61,7 +85,10 @@ describe('meter/MeterHub: a run closed by the tick gets a last GPU reading', fun
       fs.writeFileSync(go, '');
       await exited;
       hub.setExitCode(meter.run.id, 0); // as the terminal watcher does
-      await until(() => !fs.existsSync(`/proc/${pid}/stat`) || /\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')), 'the process to be gone');
+      await until(
+        () => !fs.existsSync(`/proc/${pid}/stat`) || /\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')),
+        'the process to be gone',
+      );
       let run: Run | undefined;
       void finished.then((r) => (run = r));
       while (!run) {
@@ -69,7 +96,10 @@ describe('meter/MeterHub: a run closed by the tick gets a last GPU reading', fun
         await new Promise((r) => setImmediate(r));
       }
       const gpuJ = run.energyKWh.gpu * 3.6e6;
-      assert.ok(Math.abs(gpuJ - 900) <= 900 * 0.05, `${gpuJ} J, expected 900 J (the reading taken when the run closed)`);
+      assert.ok(
+        Math.abs(gpuJ - 900) <= 900 * 0.05,
+        `${gpuJ} J, expected 900 J (the reading taken when the run closed)`,
+      );
       assert.equal(run.power.gpu.source, 'NVML total-energy counter');
     } finally {
       hub.dispose();

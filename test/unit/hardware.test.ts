@@ -9,9 +9,25 @@ describe('hardware inventory on Linux, from files (no systeminformation, no shel
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-hw-'));
     const etc = path.join(dir, 'etc');
     fs.mkdirSync(etc);
-    fs.writeFileSync(path.join(etc, 'os-release'), 'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nVERSION="24.04.1 LTS (Noble Numbat)"\n');
+    fs.writeFileSync(
+      path.join(etc, 'os-release'),
+      'PRETTY_NAME="Ubuntu 24.04.1 LTS"\nNAME="Ubuntu"\nVERSION_ID="24.04"\nVERSION="24.04.1 LTS (Noble Numbat)"\n',
+    );
     const cpuinfo = path.join(dir, 'cpuinfo');
-    fs.writeFileSync(cpuinfo, ['processor\t: 0', 'physical id\t: 0', '', 'processor\t: 1', 'physical id\t: 1', '', 'processor\t: 2', 'physical id\t: 1', ''].join('\n'));
+    fs.writeFileSync(
+      cpuinfo,
+      [
+        'processor\t: 0',
+        'physical id\t: 0',
+        '',
+        'processor\t: 1',
+        'physical id\t: 1',
+        '',
+        'processor\t: 2',
+        'physical id\t: 1',
+        '',
+      ].join('\n'),
+    );
     const r = readLinux(etc, cpuinfo, path.join(dir, 'none'));
     assert.equal(r.sockets, 2);
     assert.equal(r.distro, 'Ubuntu 24.04.1 LTS');

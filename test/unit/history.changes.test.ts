@@ -72,7 +72,10 @@ describe('history: change events', () => {
       own.checkpointed('20261126T040000Z-abc-000001', 1000);
       assert.ok(own.isOwnCheckpointName('20261126T040000Z-abc-000001.json'));
       assert.ok(!own.isOwnCheckpointName('20261126T040000Z-abc-000002.json'));
-      assert.ok(!own.isOwnCheckpointName('20261126T040000Z-abc-000001.json.recovering-12-0a0b0c0d'), 'a claim is someone else recovering');
+      assert.ok(
+        !own.isOwnCheckpointName('20261126T040000Z-abc-000001.json.recovering-12-0a0b0c0d'),
+        'a claim is someone else recovering',
+      );
       assert.ok(own.isOwnRunningDirMtime(1000));
       assert.ok(!own.isOwnRunningDirMtime(1001));
     });
@@ -101,15 +104,25 @@ describe('history: change events', () => {
         store.finish({ ...live, status: 'completed' });
         assert.deepEqual(
           appended.map((a) => [a.runs.map((r) => r.name), a.deletedIds]),
-          [[['done'], []], [[], [done.id]], [['live'], []]],
+          [
+            [['done'], []],
+            [[], [done.id]],
+            [['live'], []],
+          ],
         );
         // another writer appends: the one report says "appended", not "checkpoints" (ours were skipped)
         other.append(makeRun({ name: 'from another window' }));
-        assert.deepEqual(await next(external, wake, 'report of the other append'), { appended: true, checkpoints: false });
+        assert.deepEqual(await next(external, wake, 'report of the other append'), {
+          appended: true,
+          checkpoints: false,
+        });
         // another writer checkpoints while we append: "checkpoints" only
         store.append(makeRun({ name: 'ours again' }));
         other.checkpoint(makeRun({ name: 'their live run', status: 'running' }));
-        assert.deepEqual(await next(external, wake, 'report of the other checkpoint'), { appended: false, checkpoints: true });
+        assert.deepEqual(await next(external, wake, 'report of the other checkpoint'), {
+          appended: false,
+          checkpoints: true,
+        });
         assert.equal(external.length, 0, JSON.stringify(external));
         assert.ok(store.load().runs.some((r) => r.name === 'from another window'));
       } finally {
@@ -144,7 +157,10 @@ describe('history: change events', () => {
       ];
       // an independent observer proves that the checkpoint file really is rewritten
       const writes: string[] = [];
-      const observer = fs.watch(path.join(dir, 'running'), (_e, name) => name && !String(name).includes('.tmp-') && writes.push(String(name)));
+      const observer = fs.watch(
+        path.join(dir, 'running'),
+        (_e, name) => name && !String(name).includes('.tmp-') && writes.push(String(name)),
+      );
       try {
         const place = { region: resolveRegion('DE'), reason: 'test', guessed: false, pue: 1, pueSource: 'test' };
         const meter = hub.start({ pid: child.pid!, command: 'sleep 120', cwd: dir, source: 'terminal', place });
@@ -152,7 +168,8 @@ describe('history: change events', () => {
         for (let k = 1; k <= 6; k++) await hub.tickAll(t0 + k * 10_000);
         const file = `${meter.run.id}.json`;
         const deadline = Date.now() + DEADLINE_MS;
-        while (writes.filter((n) => n === file).length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        while (writes.filter((n) => n === file).length < 6 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
         assert.ok(writes.filter((n) => n === file).length >= 6, `checkpoint writes seen: ${writes.length}`);
         const finished: Run[] = [];
         hub.onRunFinished((r) => finished.push(r));
@@ -180,7 +197,10 @@ describe('history: change events', () => {
       midnight.setHours(0, 0, 0, 0);
       const y = makeRun({ name: 'yesterday' }, { startedAt: new Date(midnight.getTime() - 3600_000) });
       const a = makeRun({ name: 'a' }, { startedAt: new Date(Math.max(midnight.getTime(), now - 60_000)) });
-      const running = makeRun({ name: 'running', status: 'running' }, { startedAt: new Date(Math.max(midnight.getTime(), now - 30_000)) });
+      const running = makeRun(
+        { name: 'running', status: 'running' },
+        { startedAt: new Date(Math.max(midnight.getTime(), now - 30_000)) },
+      );
       const today = new TodayRuns();
       today.reset([y, a, running], now);
       const expected = periodTotals([y, a, running], now)[0];
@@ -206,7 +226,10 @@ describe('history: change events', () => {
       live.finished(r1);
       const ended = { ...r1, status: 'completed' as const };
       live.reading({ runId: r1.id, t: 2, elapsedS: 2, run: ended, powerW: { cpu: 10, gpu: 0, ram: 2, total: 12 } });
-      assert.deepEqual(live.list().map((r) => r.name), ['two']);
+      assert.deepEqual(
+        live.list().map((r) => r.name),
+        ['two'],
+      );
       assert.equal(live.get(r2.id), r2);
     });
   });

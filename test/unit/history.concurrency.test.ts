@@ -49,19 +49,19 @@ describe('HistoryStore with concurrent writers (real processes)', () => {
       const w = run.name.split(' ')[0];
       perWriter.set(w, (perWriter.get(w) ?? 0) + 1);
     }
-    assert.deepEqual(
-      [...perWriter].sort(),
-      [
-        ['writer-0', 500],
-        ['writer-1', 500],
-        ['writer-2', 500],
-        ['writer-3', 500],
-      ],
-    );
+    assert.deepEqual([...perWriter].sort(), [
+      ['writer-0', 500],
+      ['writer-1', 500],
+      ['writer-2', 500],
+      ['writer-3', 500],
+    ]);
     // every record is one whole line. A writer that looks at the end of the file while another one's line is
     // being copied in may take it for a torn line and start on a fresh line: that leaves a blank line, which
     // readers skip, never a broken record.
-    const lines = fs.readFileSync(path.join(dir, 'history.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+    const lines = fs
+      .readFileSync(path.join(dir, 'history.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     assert.equal(lines.length, 2000);
     assert.ok(lines.every((l) => l.length > 2000 && l.length < 8000));
 

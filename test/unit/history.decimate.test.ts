@@ -3,7 +3,6 @@ import { decimateSamples, stepEnergyJ } from '../../src/core/history/decimate';
 import type { Sample } from '../../src/core/types';
 import { rng } from '../helpers/random';
 
-
 /** A 10 h training run at 1 Hz: warm-up, epochs with evaluation dips, noise, a stall, a time-varying intensity. */
 function tenHourRun(): Sample[] {
   const r = rng(42);
@@ -63,9 +62,13 @@ describe('decimateSamples', () => {
     // the step integral (what the meter integrates) is preserved exactly, per component too
     const rel = (a: number, b: number) => Math.abs(a - b) / b;
     assert.ok(rel(stepEnergyJ(kept), stepEnergyJ(raw)) < 1e-9);
-    for (const k of ['cpuW', 'gpuW', 'ramW'] as const) assert.ok(rel(perComponentJ(kept, k), perComponentJ(raw, k)) < 1e-9);
+    for (const k of ['cpuW', 'gpuW', 'ramW'] as const)
+      assert.ok(rel(perComponentJ(kept, k), perComponentJ(raw, k)) < 1e-9);
     // a chart's trapezoid integral stays within 1 %
-    assert.ok(rel(trapezoidJ(kept), trapezoidJ(raw)) < 0.01, `trapezoid off by ${rel(trapezoidJ(kept), trapezoidJ(raw))}`);
+    assert.ok(
+      rel(trapezoidJ(kept), trapezoidJ(raw)) < 0.01,
+      `trapezoid off by ${rel(trapezoidJ(kept), trapezoidJ(raw))}`,
+    );
     // intensity is energy-weighted, so energy × intensity (the emissions) is preserved too
     assert.ok(rel(emissionsWeight(kept), emissionsWeight(raw)) < 1e-9);
 
@@ -115,7 +118,7 @@ describe('decimateSamples', () => {
     assert.equal(d[1].cpuW + d[2].cpuW, (1 + 2 + 3 + 4) / 4 + (5 + 6 + 7 + 8) / 4);
   });
 
-  it('a bucket\'s power is the time-weighted mean of its samples', () => {
+  it("a bucket's power is the time-weighted mean of its samples", () => {
     // one bucket between first and last: 1 s at 10 W then 3 s at 30 W → 25 W over 4 s
     const s: Sample[] = [
       { t: 0, cpuW: 0, gpuW: 0, ramW: 0 },

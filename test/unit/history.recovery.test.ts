@@ -17,7 +17,8 @@ function readCheckpoints(dir: string): Map<string, Checkpoint> {
   const out = new Map<string, Checkpoint>();
   const running = path.join(dir, 'running');
   for (const name of fs.readdirSync(running)) {
-    if (name.endsWith('.json')) out.set(name.slice(0, -5), JSON.parse(fs.readFileSync(path.join(running, name), 'utf8')));
+    if (name.endsWith('.json'))
+      out.set(name.slice(0, -5), JSON.parse(fs.readFileSync(path.join(running, name), 'utf8')));
   }
   return out;
 }
@@ -50,7 +51,7 @@ describe('HistoryStore recovery (real processes)', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('recovers a run whose meter was killed with SIGKILL as interrupted, with its last checkpoint\'s energy', async function () {
+  it("recovers a run whose meter was killed with SIGKILL as interrupted, with its last checkpoint's energy", async function () {
     if (process.platform === 'win32') this.skip(); // no SIGKILL semantics to test there
     const { ids, pid } = await killedMeter(dir, 1, 5);
     const [id] = ids;
@@ -97,7 +98,9 @@ describe('HistoryStore recovery (real processes)', () => {
       a.send('go');
       b.send('go');
       const [ra, rb] = await Promise.all(
-        [a, b].map(async (h) => JSON.parse((await h.waitForLine((l) => l.startsWith('recovered '))).slice(10)) as string[]),
+        [a, b].map(
+          async (h) => JSON.parse((await h.waitForLine((l) => l.startsWith('recovered '))).slice(10)) as string[],
+        ),
       );
       await Promise.all([a.exited, b.exited]);
       assert.equal(a.stderr() + b.stderr(), '');
@@ -162,7 +165,12 @@ describe('HistoryStore recovery (real processes)', () => {
     const dead = await deadPid();
     // A died after claiming, before appending
     const a = makeRun({ status: 'running', name: 'a' });
-    writeCheckpoint(dir, a, { pid: dead, host: os.hostname(), heartbeatAt: new Date().toISOString() }, `.recovering-${dead}-${hostTag()}`);
+    writeCheckpoint(
+      dir,
+      a,
+      { pid: dead, host: os.hostname(), heartbeatAt: new Date().toISOString() },
+      `.recovering-${dead}-${hostTag()}`,
+    );
     // B died after appending, before removing its claim
     const b = makeRun({ status: 'running', name: 'b' });
     const bOwner = { pid: dead, host: os.hostname(), heartbeatAt: new Date().toISOString() };
@@ -171,7 +179,10 @@ describe('HistoryStore recovery (real processes)', () => {
 
     // while claimed, load() shows both as interrupted rather than losing them
     assert.deepEqual(
-      store.load().runs.map((r) => [r.name, r.status]).sort(),
+      store
+        .load()
+        .runs.map((r) => [r.name, r.status])
+        .sort(),
       [
         ['a', 'interrupted'],
         ['b', 'interrupted'],

@@ -186,8 +186,14 @@ describe('HistoryStore', () => {
         // the incremental reader and a fresh one agree
         loaded = s.load();
         assert.deepEqual(loaded.runs.map((r) => r.name).sort(), ['a', 'b', 'c']);
-        assert.deepEqual(loaded.runs.find((r) => r.name === 'b'), b);
-        assert.deepEqual(loaded.runs.find((r) => r.name === 'c'), c);
+        assert.deepEqual(
+          loaded.runs.find((r) => r.name === 'b'),
+          b,
+        );
+        assert.deepEqual(
+          loaded.runs.find((r) => r.name === 'c'),
+          c,
+        );
         assert.equal(loaded.corrupt.length, 1);
         assert.equal(loaded.corrupt[0].line, 2);
         assert.match(loaded.corrupt[0].reason, /not JSON/);
@@ -295,11 +301,7 @@ describe('HistoryStore', () => {
       assert.equal(cp.owner.host, os.hostname());
       assert.ok(Number.isFinite(Date.parse(cp.owner.heartbeatAt)));
       if (process.platform === 'linux') assert.equal(typeof cp.owner.startTicks, 'number');
-      assert.deepEqual(
-        fs.readdirSync(path.join(dir, 'running')),
-        [`${run.id}.json`],
-        'no temporary file left behind',
-      );
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'running')), [`${run.id}.json`], 'no temporary file left behind');
     });
 
     it('running runs are merged into the history in start order', () => {
@@ -347,7 +349,7 @@ describe('HistoryStore', () => {
       assert.deepEqual(fs.readdirSync(path.join(dir, 'samples')), [`${run.id}.jsonl`]);
     });
 
-    it('keeps a long running run\'s sample file bounded while it runs', () => {
+    it("keeps a long running run's sample file bounded while it runs", () => {
       const s = new HistoryStore(dir, { durable: false, maxSamples: 50 });
       const run = makeRun({ status: 'running' });
       let t = 0;
@@ -451,11 +453,17 @@ describe('HistoryStore', () => {
       assert.equal(HistoryStore.defaultDir({}, 'linux', '/home/ada'), '/home/ada/.local/share/carbon-meter');
       assert.equal(HistoryStore.defaultDir({ XDG_DATA_HOME: '/xdg' }, 'linux', '/home/ada'), '/xdg/carbon-meter');
       // relative XDG paths are invalid per the spec
-      assert.equal(HistoryStore.defaultDir({ XDG_DATA_HOME: 'rel' }, 'linux', '/home/ada'), '/home/ada/.local/share/carbon-meter');
+      assert.equal(
+        HistoryStore.defaultDir({ XDG_DATA_HOME: 'rel' }, 'linux', '/home/ada'),
+        '/home/ada/.local/share/carbon-meter',
+      );
     });
 
     it('macOS: ~/Library/Application Support', () => {
-      assert.equal(HistoryStore.defaultDir({}, 'darwin', '/Users/ada'), '/Users/ada/Library/Application Support/carbon-meter');
+      assert.equal(
+        HistoryStore.defaultDir({}, 'darwin', '/Users/ada'),
+        '/Users/ada/Library/Application Support/carbon-meter',
+      );
     });
 
     it('Windows: %LOCALAPPDATA%', () => {
@@ -463,7 +471,10 @@ describe('HistoryStore', () => {
         HistoryStore.defaultDir({ LOCALAPPDATA: 'C:\\Users\\ada\\AppData\\Local' }, 'win32', 'C:\\Users\\ada'),
         'C:\\Users\\ada\\AppData\\Local\\carbon-meter',
       );
-      assert.equal(HistoryStore.defaultDir({}, 'win32', 'C:\\Users\\ada'), 'C:\\Users\\ada\\AppData\\Local\\carbon-meter');
+      assert.equal(
+        HistoryStore.defaultDir({}, 'win32', 'C:\\Users\\ada'),
+        'C:\\Users\\ada\\AppData\\Local\\carbon-meter',
+      );
     });
   });
 

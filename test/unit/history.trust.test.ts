@@ -36,7 +36,10 @@ async function waitFor(cond: () => boolean, what: string, boundMs = 60_000): Pro
 }
 
 function historyJson(home: string): Run[] {
-  const r = spawnSync(process.execPath, [CLI, 'history', '--json'], { env: { ...process.env, CARBON_METER_HOME: home }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'history', '--json'], {
+    env: { ...process.env, CARBON_METER_HOME: home },
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -61,10 +64,27 @@ describe('history: the store keeps its promises (issue 9)', function () {
   describe('checkpoints with a long sampling interval', () => {
     it('run --interval 60 killed with -9 is recovered with the energy and CPU time up to its last checkpoint', async () => {
       const home = tmpDir();
-      const child = spawn(process.execPath, [CLI, 'run', '--region', 'FR', '--interval', '60', '--checkpoint', '1', '--quiet', '--', process.execPath, ...BUSY], {
-        env: { ...process.env, CARBON_METER_HOME: home },
-        stdio: 'ignore',
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          'run',
+          '--region',
+          'FR',
+          '--interval',
+          '60',
+          '--checkpoint',
+          '1',
+          '--quiet',
+          '--',
+          process.execPath,
+          ...BUSY,
+        ],
+        {
+          env: { ...process.env, CARBON_METER_HOME: home },
+          stdio: 'ignore',
+        },
+      );
       const runningDir = path.join(home, 'running');
       let victim: Run | undefined;
       try {
@@ -119,7 +139,10 @@ describe('history: the store keeps its promises (issue 9)', function () {
       const back = new HistoryStore(home).get(run.id)!;
       assert.equal(back.status, 'completed');
       assert.equal(back.durationS, 30);
-      assert.ok(back.notes?.some((n) => n.startsWith('power samples not saved')), JSON.stringify(back.notes));
+      assert.ok(
+        back.notes?.some((n) => n.startsWith('power samples not saved')),
+        JSON.stringify(back.notes),
+      );
       assert.equal(fs.existsSync(path.join(store.runningDir, `${run.id}.json`)), false);
     });
 
@@ -145,7 +168,10 @@ describe('history: the store keeps its promises (issue 9)', function () {
       }
       const back = new HistoryStore(home).get(run.id)!;
       assert.equal(back.status, 'completed');
-      assert.ok(back.notes?.some((n) => /power samples not saved.*ENOSPC/.test(n)), JSON.stringify(back.notes));
+      assert.ok(
+        back.notes?.some((n) => /power samples not saved.*ENOSPC/.test(n)),
+        JSON.stringify(back.notes),
+      );
     });
 
     it('a full history disk fails the write loudly (an exception), never silently', function () {
@@ -165,7 +191,9 @@ describe('history: the store keeps its promises (issue 9)', function () {
     it('run says the record was NOT saved, and why, instead of "Saved to"', async () => {
       const home = path.join(tmpDir(), 'home');
       fs.writeFileSync(home, 'a file, not a folder');
-      const r = await runCli(CLI, ['run', '--region', 'FR', '--quiet', '--', process.execPath, '-e', ''], { CARBON_METER_HOME: home });
+      const r = await runCli(CLI, ['run', '--region', 'FR', '--quiet', '--', process.execPath, '-e', ''], {
+        CARBON_METER_HOME: home,
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /Saved to/);
       assert.match(r.stderr, /NOT saved .*could not write the history in .*home: (ENOTDIR|EEXIST)/);
@@ -184,7 +212,10 @@ describe('history: the store keeps its promises (issue 9)', function () {
       fs.writeFileSync(path.join(running, name), '{"v":1,"run":{"id":"20261123T215412Z-1a2b-00000a"');
       const first = await runCli(CLI, ['history'], { CARBON_METER_HOME: home });
       assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stderr, new RegExp(`unreadable .*running/${name} \\(not JSON.*\\): set aside as .*running/${name}\\.corrupt-\\d+`));
+      assert.match(
+        first.stderr,
+        new RegExp(`unreadable .*running/${name} \\(not JSON.*\\): set aside as .*running/${name}\\.corrupt-\\d+`),
+      );
       assert.doesNotMatch(first.stderr, /line 0/);
       const second = await runCli(CLI, ['history'], { CARBON_METER_HOME: home });
       assert.equal(second.stderr, '', 'reported once');
@@ -224,8 +255,11 @@ describe('history: the store keeps its promises (issue 9)', function () {
       store.finish({ ...run, status: 'completed' });
       const text = fs.readFileSync(store.historyPath, 'utf8');
       assert.doesNotMatch(text, /abc123|hunter2/);
-      assert.equal(store.get(run.id)!.command, `python train.py --api-key=${REDACTED} --lr=0.001 https://bob:${REDACTED}@x.example/data`);
-      assert.equal(run.command, secretCommand, 'the caller\'s object is not changed');
+      assert.equal(
+        store.get(run.id)!.command,
+        `python train.py --api-key=${REDACTED} --lr=0.001 https://bob:${REDACTED}@x.example/data`,
+      );
+      assert.equal(run.command, secretCommand, "the caller's object is not changed");
 
       const keep = new HistoryStore(tmpDir(), { durable: false, redactSecrets: false });
       keep.append(makeRun({ command: secretCommand }));
@@ -245,7 +279,21 @@ describe('history: the store keeps its promises (issue 9)', function () {
 
     it('the CLI redacts by default, keeps them with --keep-secrets, and export --out files are private (0600)', async () => {
       const home = tmpDir();
-      const args = ['run', '--region', 'FR', '--quiet', '--json', '--', process.execPath, '-e', '', '--', '--token', 'ghp_secretvalue', 'password=pw1'];
+      const args = [
+        'run',
+        '--region',
+        'FR',
+        '--quiet',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        '',
+        '--',
+        '--token',
+        'ghp_secretvalue',
+        'password=pw1',
+      ];
       const r1 = await runCli(CLI, args, { CARBON_METER_HOME: home });
       assert.equal(r1.code, 0, r1.stderr);
       assert.doesNotMatch(r1.stdout, /secretvalue|pw1/);

@@ -43,7 +43,17 @@ describe('intensity/cloudRegions: generated module vs data/cloud-regions.csv', (
   };
 
   it('keeps the source columns of the shared table, plus country', () => {
-    assert.deepEqual(header, ['provider', 'region', 'location', 'grid_gco2e_per_kwh', 'provider_cfe', 'pue', 'year', 'source', 'country']);
+    assert.deepEqual(header, [
+      'provider',
+      'region',
+      'location',
+      'grid_gco2e_per_kwh',
+      'provider_cfe',
+      'pue',
+      'year',
+      'source',
+      'country',
+    ]);
   });
 
   it('cloudRegions.generated.ts equals the parsed CSV, row for row (run scripts/gen-regions.mjs after editing the CSV)', () => {

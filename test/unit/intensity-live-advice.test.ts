@@ -67,7 +67,11 @@ describe('advice/greenerTime', () => {
       const curve = new IntensityCurve(pts);
       let best = Infinity;
       // every start on a 10-second grid
-      for (let s = T0 + 7 * 60_000; s <= T0 + 7 * 60_000 + 24 * HOUR && s + durationS * 1000 <= curve.coveredUntilMs; s += 10_000) {
+      for (
+        let s = T0 + 7 * 60_000;
+        s <= T0 + 7 * 60_000 + 24 * HOUR && s + durationS * 1000 <= curve.coveredUntilMs;
+        s += 10_000
+      ) {
         best = Math.min(best, curve.integral(s, s + durationS * 1000)! / (durationS * 1000));
       }
       assert.ok(a.meanGPerKWh <= best + 1e-9, `seed ${seed}: ${a.meanGPerKWh} vs grid ${best}`);
@@ -106,8 +110,20 @@ describe('advice/greenerTime', () => {
     const long = bestStartTime(pts, [{ durationS: 1800, powerW: 100 }], { nowMs: T0, horizonH: 48 })!;
     assert.equal(long.startMs, T0 + 40 * HOUR);
     assert.equal(formatStartTimeTip(long, T0, 'UTC'), 'start at Wed 04:00: −97 %');
-    assert.equal(bestStartTime(pts, [{ durationS: 49 * 3600, powerW: 100 }], { nowMs: T0 }), undefined, 'longer than the forecast');
-    assert.equal(bestStartTime(pts.filter((_, i) => i !== 3), [{ durationS: 3 * 3600, powerW: 100 }], { nowMs: T0, horizonH: 1 }), undefined, 'a gap');
+    assert.equal(
+      bestStartTime(pts, [{ durationS: 49 * 3600, powerW: 100 }], { nowMs: T0 }),
+      undefined,
+      'longer than the forecast',
+    );
+    assert.equal(
+      bestStartTime(
+        pts.filter((_, i) => i !== 3),
+        [{ durationS: 3 * 3600, powerW: 100 }],
+        { nowMs: T0, horizonH: 1 },
+      ),
+      undefined,
+      'a gap',
+    );
   });
 
   it('pause above a threshold for a long run: the cleanest periods within twice its duration', () => {
@@ -132,13 +148,26 @@ describe('advice/greenerTime', () => {
     assert.ok(Math.abs(p.emissionsKg - 0.1) < 1e-12);
     assert.ok(Math.abs(p.savingFraction - 2 / 3) < 1e-12);
     assert.equal(formatPauseTip(p, T0, 'UTC'), 'pause while above 100 g/kWh: −67 %, finishing 19:00');
-    assert.equal(pauseAboveThreshold(pts, [{ durationS: 1800, powerW: 250 }], { nowMs: T0 }), undefined, 'short runs are not paused');
-    assert.equal(pauseAboveThreshold(pts, [{ durationS: 9 * 3600, powerW: 250 }], { nowMs: T0 }), undefined, 'the forecast is too short');
+    assert.equal(
+      pauseAboveThreshold(pts, [{ durationS: 1800, powerW: 250 }], { nowMs: T0 }),
+      undefined,
+      'short runs are not paused',
+    );
+    assert.equal(
+      pauseAboveThreshold(pts, [{ durationS: 9 * 3600, powerW: 250 }], { nowMs: T0 }),
+      undefined,
+      'the forecast is too short',
+    );
   });
 
   it('profiles: from a run (mean power incl. PUE) and from samples, coarsened without losing energy', () => {
     assert.deepEqual(profileFromRun({ durationS: 7200, energyKWh: { total: 2 } }), [{ durationS: 7200, powerW: 1000 }]);
-    const samples = Array.from({ length: 500 }, (_, i) => ({ t: T0 + (i + 1) * 1000, cpuW: 10 + (i % 7), gpuW: i % 3 === 0 ? 200 : 150, ramW: 3 }));
+    const samples = Array.from({ length: 500 }, (_, i) => ({
+      t: T0 + (i + 1) * 1000,
+      cpuW: 10 + (i % 7),
+      gpuW: i % 3 === 0 ? 200 : 150,
+      ramW: 3,
+    }));
     const prof = profileFromSamples(samples, T0, 1.5, 48);
     assert.equal(prof.length, 48);
     const exact = samples.reduce((e, s) => e + ((s.cpuW + s.gpuW + s.ramW) * 1.5) / 3.6e6, 0);

@@ -34,8 +34,14 @@ describe('intensity/live: configuration', () => {
   it('CLI environment: static by default; --provider wins over CARBON_METER_PROVIDER', () => {
     assert.deepEqual(intensityConfigFromEnv({}), { provider: 'static' });
     assert.equal(intensityConfigFromEnv({ CARBON_METER_PROVIDER: 'watttime' }).provider, 'watttime');
-    assert.equal(intensityConfigFromEnv({ CARBON_METER_PROVIDER: 'watttime' }, 'uk-carbon-intensity').provider, 'uk-carbon-intensity');
-    assert.throws(() => intensityConfigFromEnv({}, 'carbonara'), /--provider must be one of static, electricitymaps, uk-carbon-intensity, watttime, not "carbonara"/);
+    assert.equal(
+      intensityConfigFromEnv({ CARBON_METER_PROVIDER: 'watttime' }, 'uk-carbon-intensity').provider,
+      'uk-carbon-intensity',
+    );
+    assert.throws(
+      () => intensityConfigFromEnv({}, 'carbonara'),
+      /--provider must be one of static, electricitymaps, uk-carbon-intensity, watttime, not "carbonara"/,
+    );
     assert.throws(() => intensityConfigFromEnv({ CARBON_METER_PROVIDER: 'x' }), /CARBON_METER_PROVIDER must be one of/);
   });
 
@@ -70,7 +76,10 @@ describe('intensity/live: configuration', () => {
       wattTimeLatitude: 38.5,
       wattTimeLongitude: -121.5,
     });
-    assert.throws(() => intensityConfigFromEnv({ CARBON_METER_UK_CARBON_INTENSITY_URL: 'ftp://x' }, 'uk-carbon-intensity'), /must be an http\(s\) URL/);
+    assert.throws(
+      () => intensityConfigFromEnv({ CARBON_METER_UK_CARBON_INTENSITY_URL: 'ftp://x' }, 'uk-carbon-intensity'),
+      /must be an http\(s\) URL/,
+    );
     assert.throws(() => intensityConfigFromEnv({ CARBON_METER_INTENSITY_TIMEOUT: 'soon' }), /must be a number/);
   });
 
@@ -103,7 +112,10 @@ describe('intensity/live: configuration', () => {
       'carbonMeter.intensity.timeoutSeconds',
       'carbonMeter.intensity.watttime.latitude',
     ]);
-    assert.match(bad.problems.find((p) => p.key === 'carbonMeter.intensity.provider')!.message, /"carbon-oracle"; expected one of "static", "electricitymaps", "uk-carbon-intensity", "watttime". Using "static"/);
+    assert.match(
+      bad.problems.find((p) => p.key === 'carbonMeter.intensity.provider')!.message,
+      /"carbon-oracle"; expected one of "static", "electricitymaps", "uk-carbon-intensity", "watttime". Using "static"/,
+    );
   });
 
   it('settings + secrets → the provider of the chosen source, with its own base URL', () => {
@@ -125,10 +137,17 @@ describe('intensity/live: configuration', () => {
       const p = createIntensityProvider(config, { cacheDir: dir });
       assert.ok(p instanceof ElectricityMapsProvider);
       assert.equal((p as ElectricityMapsProvider).baseUrl, 'http://127.0.0.1:1/v3');
-      assert.ok(createIntensityProvider({ provider: 'uk-carbon-intensity' }, { cacheDir: dir }) instanceof UkCarbonIntensityProvider);
+      assert.ok(
+        createIntensityProvider({ provider: 'uk-carbon-intensity' }, { cacheDir: dir }) instanceof
+          UkCarbonIntensityProvider,
+      );
       assert.ok(createIntensityProvider({ provider: 'watttime' }, { cacheDir: dir }) instanceof WattTimeProvider);
       assert.ok(createIntensityProvider({ provider: 'static' }, { cacheDir: dir }) instanceof StaticIntensityProvider);
-      assert.equal((createIntensityProvider({ provider: 'uk-carbon-intensity' }, { cacheDir: dir }) as UkCarbonIntensityProvider).baseUrl, DEFAULT_BASE_URLS['uk-carbon-intensity']);
+      assert.equal(
+        (createIntensityProvider({ provider: 'uk-carbon-intensity' }, { cacheDir: dir }) as UkCarbonIntensityProvider)
+          .baseUrl,
+        DEFAULT_BASE_URLS['uk-carbon-intensity'],
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -139,11 +158,22 @@ describe('intensity/live: configuration', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
     const nls = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8'));
     const section = pkg.contributes.configuration.find((c: { title: string }) => c.title === 'Carbon intensity');
-    const props = section.properties as Record<string, { default: unknown; enum?: string[]; markdownDescription: string; scope?: string }>;
-    assert.deepEqual(Object.keys(props).sort(), Object.values(INTENSITY_SETTING_KEYS).map((k) => `carbonMeter.${k}`).sort());
+    const props = section.properties as Record<
+      string,
+      { default: unknown; enum?: string[]; markdownDescription: string; scope?: string }
+    >;
+    assert.deepEqual(
+      Object.keys(props).sort(),
+      Object.values(INTENSITY_SETTING_KEYS)
+        .map((k) => `carbonMeter.${k}`)
+        .sort(),
+    );
     assert.deepEqual(props['carbonMeter.intensity.provider'].enum, [...INTENSITY_PROVIDER_IDS]);
     assert.equal(props['carbonMeter.intensity.electricitymaps.baseUrl'].default, DEFAULT_BASE_URLS.electricitymaps);
-    assert.equal(props['carbonMeter.intensity.ukCarbonIntensity.baseUrl'].default, DEFAULT_BASE_URLS['uk-carbon-intensity']);
+    assert.equal(
+      props['carbonMeter.intensity.ukCarbonIntensity.baseUrl'].default,
+      DEFAULT_BASE_URLS['uk-carbon-intensity'],
+    );
     assert.equal(props['carbonMeter.intensity.watttime.baseUrl'].default, DEFAULT_BASE_URLS.watttime);
     for (const [key, p] of Object.entries(props)) {
       assert.ok(nls[p.markdownDescription.slice(1, -1)], `${key} has a description`);
@@ -217,11 +247,30 @@ describe('intensity/live: the CLI with --provider', () => {
 
   it('--provider uk-carbon-intensity: the run is time-resolved, its samples carry the intensity, two runs share one request', async () => {
     const env = { CARBON_METER_UK_CARBON_INTENSITY_URL: server.url };
-    const r = await cli(['run', '--provider', 'uk-carbon-intensity', '--region', 'GB', '--interval', '0.5', '--json', '--', process.execPath, '-e', BUSY], env);
+    const r = await cli(
+      [
+        'run',
+        '--provider',
+        'uk-carbon-intensity',
+        '--region',
+        'GB',
+        '--interval',
+        '0.5',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        BUSY,
+      ],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     const run = JSON.parse(r.stdout) as Run;
     assert.equal(run.intensity.method, 'time-resolved');
-    assert.match(run.intensity.source, /Carbon Intensity API \(National Energy System Operator, CC BY 4\.0\), Great Britain national/);
+    assert.match(
+      run.intensity.source,
+      /Carbon Intensity API \(National Energy System Operator, CC BY 4\.0\), Great Britain national/,
+    );
     assert.equal(run.intensity.fallback, undefined);
     assert.equal(run.intensity.factorType, 'average');
     assert.ok(fs.existsSync(path.join(home, 'intensity-cache')));
@@ -229,11 +278,32 @@ describe('intensity/live: the CLI with --provider', () => {
     assert.ok(samples.length >= 2);
     for (const s of samples) assert.equal(s.gPerKWh, server.intensityAt(Math.floor(s.t / 1_800_000) * 1_800_000));
     const seen = samples.map((s) => s.gPerKWh!);
-    assert.ok(run.intensity.gPerKWh >= Math.min(...seen) - 1e-3 && run.intensity.gPerKWh <= Math.max(...seen) + 1e-3, 'the energy-weighted mean of the values in force');
+    assert.ok(
+      run.intensity.gPerKWh >= Math.min(...seen) - 1e-3 && run.intensity.gPerKWh <= Math.max(...seen) + 1e-3,
+      'the energy-weighted mean of the values in force',
+    );
 
-    const again = await cli(['run', '--provider', 'uk-carbon-intensity', '--region', 'GB', '--interval', '0.5', '--json', '--', process.execPath, '-e', '0'], env);
+    const again = await cli(
+      [
+        'run',
+        '--provider',
+        'uk-carbon-intensity',
+        '--region',
+        'GB',
+        '--interval',
+        '0.5',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        '0',
+      ],
+      env,
+    );
     assert.equal(again.code, 0, again.stderr);
-    const periods = new Set([run.startedAt, run.endedAt!, JSON.parse(again.stdout).endedAt].map((t) => Math.floor(Date.parse(t) / 1_800_000)));
+    const periods = new Set(
+      [run.startedAt, run.endedAt!, JSON.parse(again.stdout).endedAt].map((t) => Math.floor(Date.parse(t) / 1_800_000)),
+    );
     assert.equal(server.count('uk.national'), periods.size, 'one request per half hour, whatever the number of runs');
   });
 
@@ -267,11 +337,29 @@ describe('intensity/live: the CLI with --provider', () => {
 
   it('a server error: the run completes with the static average and says why', async () => {
     server.fail('uk.national', { status: 502 });
-    const r = await cli(['run', '--provider', 'uk-carbon-intensity', '--region', 'GB', '--interval', '0.5', '--', process.execPath, '-e', BUSY], {
-      CARBON_METER_UK_CARBON_INTENSITY_URL: server.url,
-    });
+    const r = await cli(
+      [
+        'run',
+        '--provider',
+        'uk-carbon-intensity',
+        '--region',
+        'GB',
+        '--interval',
+        '0.5',
+        '--',
+        process.execPath,
+        '-e',
+        BUSY,
+      ],
+      {
+        CARBON_METER_UK_CARBON_INTENSITY_URL: server.url,
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /fallback: Carbon Intensity API for Great Britain: server error \(HTTP 502\); using the static annual average instead/);
+    assert.match(
+      r.stderr,
+      /fallback: Carbon Intensity API for Great Britain: server error \(HTTP 502\); using the static annual average instead/,
+    );
     assert.equal(r.stderr.split('\n').filter((l) => /^carbon-meter: .*HTTP 502/.test(l)).length, 1);
   });
 
@@ -281,7 +369,12 @@ describe('intensity/live: the CLI with --provider', () => {
     assert.match(bad.stderr, /--provider must be one of static, electricitymaps, uk-carbon-intensity, watttime/);
     const help = await cli(['run', '--help']);
     assert.equal(help.code, 0);
-    for (const s of ['--provider NAME', 'CARBON_METER_UK_CARBON_INTENSITY_URL', 'CARBON_METER_ELECTRICITYMAPS_TOKEN', 'CARBON_METER_WATTTIME_USERNAME']) {
+    for (const s of [
+      '--provider NAME',
+      'CARBON_METER_UK_CARBON_INTENSITY_URL',
+      'CARBON_METER_ELECTRICITYMAPS_TOKEN',
+      'CARBON_METER_WATTTIME_USERNAME',
+    ]) {
       assert.ok(help.stdout.includes(s), s);
     }
   });

@@ -43,7 +43,10 @@ class FakeProc {
     const file = path.join(this.root, String(pid), 'stat');
     const text = fs.readFileSync(file, 'latin1');
     const close = text.lastIndexOf(')');
-    const rest = text.slice(close + 2).replace(/\n$/, '').split(' ');
+    const rest = text
+      .slice(close + 2)
+      .replace(/\n$/, '')
+      .split(' ');
     rest[14 - 3] = String(Number(rest[14 - 3]) + ticks);
     fs.writeFileSync(file, `${text.slice(0, close + 1)} ${rest.join(' ')}\n`);
   }
@@ -100,7 +103,11 @@ describe('intensity/live: a run spanning a change of intensity, through MeterHub
   }
 
   it('emissions are exactly Σ Eᵢ × Iᵢ over ticks on both sides of the jump', async () => {
-    const provider = new UkCarbonIntensityProvider({ cacheDir: path.join(home, 'intensity-cache'), baseUrl: server.url, pollMs: 10 });
+    const provider = new UkCarbonIntensityProvider({
+      cacheDir: path.join(home, 'intensity-cache'),
+      baseUrl: server.url,
+      pollMs: 10,
+    });
     const store = new HistoryStore(home, { durable: false });
     hub = new MeterHub(environment(provider), store, { intervalMs: 3_600_000 }); // the test drives the ticks
 
@@ -141,13 +148,23 @@ describe('intensity/live: a run spanning a change of intensity, through MeterHub
       prevTicks = total;
       prevT = t;
     }
-    assert.deepEqual([...seen].sort((a, b) => a - b), [90, 410]);
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      [90, 410],
+    );
 
     const run = meter.run;
-    assert.ok(Math.abs(run.energyKWh.total - expectedKWh) <= expectedKWh * 1e-12, `${run.energyKWh.total} vs ${expectedKWh}`);
-    assert.ok(Math.abs(run.emissionsKg * 1000 - expectedG) <= expectedG * 1e-12, `${run.emissionsKg * 1000} g vs Σ Eᵢ × Iᵢ = ${expectedG} g`);
+    assert.ok(
+      Math.abs(run.energyKWh.total - expectedKWh) <= expectedKWh * 1e-12,
+      `${run.energyKWh.total} vs ${expectedKWh}`,
+    );
+    assert.ok(
+      Math.abs(run.emissionsKg * 1000 - expectedG) <= expectedG * 1e-12,
+      `${run.emissionsKg * 1000} g vs Σ Eᵢ × Iᵢ = ${expectedG} g`,
+    );
     // not the same as the mean intensity × the energy, nor as either value alone
-    for (const flat of [90, 410, (90 + 410) / 2]) assert.ok(Math.abs(expectedKWh * flat - expectedG) > expectedG * 1e-3);
+    for (const flat of [90, 410, (90 + 410) / 2])
+      assert.ok(Math.abs(expectedKWh * flat - expectedG) > expectedG * 1e-3);
     assert.equal(run.intensity.method, 'time-resolved');
     assert.ok(Math.abs(run.intensity.gPerKWh - expectedG / expectedKWh) < 1e-3, 'the energy-weighted mean');
     assert.match(run.intensity.source, /Carbon Intensity API/);
@@ -173,10 +190,20 @@ describe('intensity/live: a run spanning a change of intensity, through MeterHub
   });
 
   it('the hub starts the first refresh itself when a run starts, and not again within the period', async () => {
-    const provider = new UkCarbonIntensityProvider({ cacheDir: path.join(home, 'intensity-cache'), baseUrl: server.url, pollMs: 10 });
+    const provider = new UkCarbonIntensityProvider({
+      cacheDir: path.join(home, 'intensity-cache'),
+      baseUrl: server.url,
+      pollMs: 10,
+    });
     hub = new MeterHub(environment(provider), new HistoryStore(home, { durable: false }), { intervalMs: 3_600_000 });
     const now = Date.now();
-    const meter = hub.start({ pid: 4242, command: 'python train.py', cwd: '/work', source: 'terminal', place: { region: GB, reason: 'test', guessed: false, pue: 1, pueSource: 'test' } });
+    const meter = hub.start({
+      pid: 4242,
+      command: 'python train.py',
+      cwd: '/work',
+      source: 'terminal',
+      place: { region: GB, reason: 'test', guessed: false, pue: 1, pueSource: 'test' },
+    });
     await hub.intensityIdle();
     assert.equal(server.count('uk.national'), 1);
     const periodEnd = Math.ceil((now + 1) / HALF_HOUR) * HALF_HOUR;
@@ -200,7 +227,13 @@ describe('intensity/live: a run spanning a change of intensity, through MeterHub
     });
     const store = new HistoryStore(home, { durable: false });
     hub = new MeterHub(environment(provider), store, { intervalMs: 3_600_000 });
-    const meter = hub.start({ pid: 4242, command: 'python train.py', cwd: '/work', source: 'cli', place: { region: GB, reason: 'test', guessed: false, pue: 1, pueSource: 'test' } });
+    const meter = hub.start({
+      pid: 4242,
+      command: 'python train.py',
+      cwd: '/work',
+      source: 'cli',
+      place: { region: GB, reason: 'test', guessed: false, pue: 1, pueSource: 'test' },
+    });
     await hub.intensityIdle();
     const t = Date.now();
     for (let i = 1; i <= 5; i++) {

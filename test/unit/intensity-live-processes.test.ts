@@ -39,7 +39,11 @@ interface Child {
 }
 
 function child(kind: 'uk' | 'watttime', cacheDir: string, baseUrl: string, t: number): Child {
-  const proc = spawn(process.execPath, ['-e', CHILD, LIVE, REGIONS, kind, cacheDir, baseUrl, String(t), WT_USERNAME, WT_PASSWORD], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    ['-e', CHILD, LIVE, REGIONS, kind, cacheDir, baseUrl, String(t), WT_USERNAME, WT_PASSWORD],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   const lines: string[] = [];
   const waiters: { match: (l: string) => boolean; resolve: (l: string) => void }[] = [];
   let err = '';

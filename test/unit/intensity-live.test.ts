@@ -27,7 +27,16 @@ import {
 } from '../../src/core/intensity/live';
 import { resolveRegion } from '../../src/core/intensity/regions';
 import { deadPid } from '../helpers/proc';
-import { EM_TOKEN, IntensityServer, UK_POSTCODES, WT_PASSWORD, WT_TOKEN, WT_USERNAME, type Endpoint, type Failure } from '../helpers/intensityServer';
+import {
+  EM_TOKEN,
+  IntensityServer,
+  UK_POSTCODES,
+  WT_PASSWORD,
+  WT_TOKEN,
+  WT_USERNAME,
+  type Endpoint,
+  type Failure,
+} from '../helpers/intensityServer';
 
 const HOUR = 3_600_000;
 const HALF_HOUR = 1_800_000;
@@ -111,21 +120,40 @@ describe('intensity/live: parsing the documented response shapes', () => {
   });
 
   it('Electricity Maps: a value that is not a number is malformed', () => {
-    assert.throws(() => parseElectricityMapsLatest({ zone: 'FR', carbonIntensity: '56', datetime: '2024-01-01T00:00:00Z' }), { name: 'LiveIntensityError', kind: 'malformed' });
-    assert.throws(() => parseElectricityMapsLatest({ zone: 'FR', carbonIntensity: 56, datetime: 'yesterday' }), { kind: 'malformed' });
+    assert.throws(
+      () => parseElectricityMapsLatest({ zone: 'FR', carbonIntensity: '56', datetime: '2024-01-01T00:00:00Z' }),
+      { name: 'LiveIntensityError', kind: 'malformed' },
+    );
+    assert.throws(() => parseElectricityMapsLatest({ zone: 'FR', carbonIntensity: 56, datetime: 'yesterday' }), {
+      kind: 'malformed',
+    });
     assert.throws(() => parseElectricityMapsForecast({ zone: 'FR' }), { kind: 'malformed' });
   });
 
   it('GB national: actual where published, else forecast; the index is kept; times are `hh:mmZ`', () => {
     const s = parseUkNational({
       data: [
-        { from: '2018-01-20T12:00Z', to: '2018-01-20T12:30Z', intensity: { forecast: 266, actual: 263, index: 'moderate' } },
-        { from: '2018-01-20T12:30Z', to: '2018-01-20T13:00Z', intensity: { forecast: 270, actual: null, index: 'high' } },
+        {
+          from: '2018-01-20T12:00Z',
+          to: '2018-01-20T12:30Z',
+          intensity: { forecast: 266, actual: 263, index: 'moderate' },
+        },
+        {
+          from: '2018-01-20T12:30Z',
+          to: '2018-01-20T13:00Z',
+          intensity: { forecast: 270, actual: null, index: 'high' },
+        },
       ],
     });
     assert.deepEqual(s.points, [
       { fromMs: Date.UTC(2018, 0, 20, 12), toMs: Date.UTC(2018, 0, 20, 12, 30), gPerKWh: 263, index: 'moderate' },
-      { fromMs: Date.UTC(2018, 0, 20, 12, 30), toMs: Date.UTC(2018, 0, 20, 13), gPerKWh: 270, index: 'high', forecast: true },
+      {
+        fromMs: Date.UTC(2018, 0, 20, 12, 30),
+        toMs: Date.UTC(2018, 0, 20, 13),
+        gPerKWh: 270,
+        index: 'high',
+        forecast: true,
+      },
     ]);
   });
 
@@ -151,7 +179,15 @@ describe('intensity/live: parsing the documented response shapes', () => {
       const s = parseUkRegional(body);
       assert.equal(s.region?.shortname, 'North West England');
       assert.equal(s.region?.regionid, 3);
-      assert.deepEqual(s.points, [{ fromMs: Date.UTC(2018, 0, 20, 12), toMs: Date.UTC(2018, 0, 20, 12, 30), gPerKWh: 266, index: 'moderate', forecast: true }]);
+      assert.deepEqual(s.points, [
+        {
+          fromMs: Date.UTC(2018, 0, 20, 12),
+          toMs: Date.UTC(2018, 0, 20, 12, 30),
+          gPerKWh: 266,
+          index: 'moderate',
+          forecast: true,
+        },
+      ]);
     }
     assert.throws(() => parseUkRegional({ data: [] }), { kind: 'unknown-zone' });
     assert.throws(() => parseUkRegional({ data: { regionid: 3 } }), { kind: 'malformed' });
@@ -193,13 +229,22 @@ describe('intensity/live: parsing the documented response shapes', () => {
       ],
     );
     assert.throws(() => parseWattTimeForecast({ data: [], meta: { units: 'percentile' } }), { kind: 'malformed' });
-    assert.throws(() => parseWattTimeForecast({ data: [{ point_time: '2024-05-01T00:00:00+00:00', value: 'high' }] }), { kind: 'malformed' });
+    assert.throws(() => parseWattTimeForecast({ data: [{ point_time: '2024-05-01T00:00:00+00:00', value: 'high' }] }), {
+      kind: 'malformed',
+    });
   });
 
   it('WattTime signal index: the latest percentile', () => {
     const s = parseWattTimeSignalIndex({
       data: [{ point_time: '2024-05-01T00:05:00+00:00', value: 62 }],
-      meta: { data_point_period_seconds: 300, region: 'CAISO_NORTH', signal_type: 'co2_moer', units: 'percentile', warnings: [], model: { date: '2022-10-01' } },
+      meta: {
+        data_point_period_seconds: 300,
+        region: 'CAISO_NORTH',
+        signal_type: 'co2_moer',
+        units: 'percentile',
+        warnings: [],
+        model: { date: '2022-10-01' },
+      },
     });
     assert.deepEqual(s, { value: 62, atMs: Date.UTC(2024, 4, 1, 0, 5) });
     assert.throws(() => parseWattTimeSignalIndex({ data: [{ value: 140 }] }), { kind: 'malformed' });
@@ -389,7 +434,10 @@ describe('intensity/live: providers against the local server', () => {
       const p = new ElectricityMapsProvider({ ...harness(dir, `${server.url}/v3`).opts, token: EM_TOKEN });
       const region = resolveRegion('gcp:europe-west9');
       await p.refresh(region, now);
-      assert.equal(server.requests[0].url, '/v3/carbon-intensity/latest?dataCenterProvider=gcp&dataCenterRegion=europe-west9');
+      assert.equal(
+        server.requests[0].url,
+        '/v3/carbon-intensity/latest?dataCenterProvider=gcp&dataCenterRegion=europe-west9',
+      );
       assert.equal(p.at(region, now).method, 'time-resolved');
     });
 
@@ -450,7 +498,10 @@ describe('intensity/live: providers against the local server', () => {
         const p2 = new ElectricityMapsProvider({ ...harness(dir2, `${server.url}/v3`).opts, token: EM_TOKEN });
         const denied = await p2.forecast(FR, now);
         assert.equal(denied.ok, false);
-        assert.match(!denied.ok ? denied.reason : '', /not allowed by this account's plan \(HTTP 403: Forecasts are not included/);
+        assert.match(
+          !denied.ok ? denied.reason : '',
+          /not allowed by this account's plan \(HTTP 403: Forecasts are not included/,
+        );
         await p2.forecast(FR, now + 2 * HOUR);
         assert.equal(server.count('em.forecast'), 2, 'not asked again after the 403');
       } finally {
@@ -474,7 +525,10 @@ describe('intensity/live: providers against the local server', () => {
       assert.equal(r.gPerKWh, stepped(step) * 0.45359237);
       assert.match(r.source, /marginal operating emissions rate \(MOER\), not an average/);
       const login = server.requests.find((x) => x.endpoint === 'wt.login')!;
-      assert.equal(login.headers.authorization, `Basic ${Buffer.from(`${WT_USERNAME}:${WT_PASSWORD}`).toString('base64')}`);
+      assert.equal(
+        login.headers.authorization,
+        `Basic ${Buffer.from(`${WT_USERNAME}:${WT_PASSWORD}`).toString('base64')}`,
+      );
       const fc = server.requests.find((x) => x.endpoint === 'wt.forecast')!;
       assert.equal(fc.headers.authorization, `Bearer ${WT_TOKEN}`);
       assert.match(fc.url, /^\/v3\/forecast\?region=CAISO_NORTH&signal_type=co2_moer&horizon_hours=24$/);
@@ -488,7 +542,12 @@ describe('intensity/live: providers against the local server', () => {
     });
 
     it('a location is turned into a region once', async () => {
-      const p = new WattTimeProvider({ ...harness(dir, server.url).opts, ...creds, latitude: 38.58, longitude: -121.49 });
+      const p = new WattTimeProvider({
+        ...harness(dir, server.url).opts,
+        ...creds,
+        latitude: 38.58,
+        longitude: -121.49,
+      });
       await p.refresh(GB, now);
       await p.refresh(GB, now + FIVE_MIN);
       assert.equal(server.count('wt.region-from-loc'), 1);
@@ -515,7 +574,12 @@ describe('intensity/live: providers against the local server', () => {
 
     it('a wrong password: the login is refused; the password is never shown', async () => {
       const h = harness(dir, server.url);
-      const p = new WattTimeProvider({ ...h.opts, username: WT_USERNAME, password: 'hunter2-wrong', region: 'CAISO_NORTH' });
+      const p = new WattTimeProvider({
+        ...h.opts,
+        username: WT_USERNAME,
+        password: 'hunter2-wrong',
+        region: 'CAISO_NORTH',
+      });
       await p.refresh(GB, now);
       const r = p.at(GB, now);
       assert.match(r.fallback ?? '', /WattTime refused the username or password/);
@@ -541,14 +605,26 @@ describe('intensity/live: providers against the local server', () => {
 
   describe('every failure falls back to the static average, told once and logged', () => {
     type Make = (h: Harness) => LiveIntensityProvider;
-    const providers: { name: string; endpoint: Endpoint; make: Make; region: () => typeof GB; granularity: number; unknownZone: Failure }[] = [
+    const providers: {
+      name: string;
+      endpoint: Endpoint;
+      make: Make;
+      region: () => typeof GB;
+      granularity: number;
+      unknownZone: Failure;
+    }[] = [
       {
         name: 'GB Carbon Intensity (regional)',
         endpoint: 'uk.regional',
         make: (h) => new UkCarbonIntensityProvider({ ...h.opts, postcode: 'RG10' }),
         region: () => GB,
         granularity: HALF_HOUR,
-        unknownZone: { status: 400, body: JSON.stringify({ error: { code: '400 Bad Request', message: 'Please enter a valid postcode i.e. RG10 or SW1.' } }) },
+        unknownZone: {
+          status: 400,
+          body: JSON.stringify({
+            error: { code: '400 Bad Request', message: 'Please enter a valid postcode i.e. RG10 or SW1.' },
+          }),
+        },
       },
       {
         name: 'Electricity Maps',
@@ -561,20 +637,36 @@ describe('intensity/live: providers against the local server', () => {
       {
         name: 'WattTime',
         endpoint: 'wt.forecast',
-        make: (h) => new WattTimeProvider({ ...h.opts, username: WT_USERNAME, password: WT_PASSWORD, region: 'CAISO_NORTH' }),
+        make: (h) =>
+          new WattTimeProvider({ ...h.opts, username: WT_USERNAME, password: WT_PASSWORD, region: 'CAISO_NORTH' }),
         region: () => GB,
         granularity: FIVE_MIN,
         unknownZone: { status: 400, body: JSON.stringify({ error: 'Invalid region: CAISO_NORTH' }) },
       },
     ];
     const failures = (unknownZone: Failure): { name: string; failure: Failure; reason: RegExp; kind: string }[] => [
-      { name: '401', failure: { status: 401, body: '{"error":"Unauthorized"}' }, reason: /refused \(HTTP 401/, kind: 'unauthorized' },
-      { name: '429 with Retry-After', failure: { status: 429, headers: { 'retry-after': '120' } }, reason: /too many requests \(HTTP 429; asked to wait 120 s\)/, kind: 'rate-limited' },
+      {
+        name: '401',
+        failure: { status: 401, body: '{"error":"Unauthorized"}' },
+        reason: /refused \(HTTP 401/,
+        kind: 'unauthorized',
+      },
+      {
+        name: '429 with Retry-After',
+        failure: { status: 429, headers: { 'retry-after': '120' } },
+        reason: /too many requests \(HTTP 429; asked to wait 120 s\)/,
+        kind: 'rate-limited',
+      },
       { name: '500', failure: { status: 500 }, reason: /server error \(HTTP 500\)/, kind: 'server' },
       { name: '503', failure: { status: 503 }, reason: /server error \(HTTP 503\)/, kind: 'server' },
       { name: 'timeout', failure: 'hang', reason: /no answer within 0\.3 s/, kind: 'timeout' },
       { name: 'malformed JSON', failure: 'malformed', reason: /not valid JSON/, kind: 'malformed' },
-      { name: 'JSON of the wrong shape', failure: 'wrong-shape', reason: /no "(data|forecast)" list|no region object|not an object|not a number|datetime/, kind: 'malformed' },
+      {
+        name: 'JSON of the wrong shape',
+        failure: 'wrong-shape',
+        reason: /no "(data|forecast)" list|no region object|not an object|not a number|datetime/,
+        kind: 'malformed',
+      },
       { name: 'unknown zone', failure: unknownZone, reason: /unknown zone/, kind: 'unknown-zone' },
     ];
     for (const prov of providers) {
@@ -598,7 +690,10 @@ describe('intensity/live: providers against the local server', () => {
           assert.equal(h.problems.length, 1, `told once: ${JSON.stringify(h.problems)}`);
           assert.equal(h.problems[0].kind, f.kind);
           assert.equal(h.problems[0].providerId, p.id);
-          assert.ok(h.logs.some((l) => l.level === 'warn' && f.reason.test(l.message)), 'logged');
+          assert.ok(
+            h.logs.some((l) => l.level === 'warn' && f.reason.test(l.message)),
+            'logged',
+          );
           // 429 and unknown zones also hold the next period back; the others ask once per period
           const expected = f.kind === 'rate-limited' || f.kind === 'unknown-zone' ? 1 : 2;
           assert.equal(server.count(prov.endpoint), expected);
@@ -619,12 +714,20 @@ describe('intensity/live: providers against the local server', () => {
       await b.refresh(GB, now + 6 * HALF_HOUR);
       assert.equal(server.count('uk.national'), 1);
       assert.match(b.at(GB, now).fallback ?? '', /HTTP 429; asked to wait 120 s/);
-      const entry = new IntensityCache(dir).read(fs.readdirSync(dir).find((f) => f.endsWith('.json'))!.slice(0, -5))!;
+      const entry = new IntensityCache(dir).read(
+        fs
+          .readdirSync(dir)
+          .find((f) => f.endsWith('.json'))!
+          .slice(0, -5),
+      )!;
       assert.ok(entry.retryAfterUntilMs! >= now + 119_000 && entry.retryAfterUntilMs! <= Date.now() + 120_000);
     });
 
     it('an HTTP-date is honoured too', async () => {
-      server.fail('em.latest', { status: 429, headers: { 'retry-after': new Date(Date.now() + 90_000).toUTCString() } });
+      server.fail('em.latest', {
+        status: 429,
+        headers: { 'retry-after': new Date(Date.now() + 90_000).toUTCString() },
+      });
       const p = new ElectricityMapsProvider({ ...harness(dir, `${server.url}/v3`).opts, token: EM_TOKEN });
       await p.refresh(FR, now);
       await p.refresh(FR, now + 3 * HOUR);
@@ -697,7 +800,10 @@ describe('intensity/live: providers against the local server', () => {
       const name = p.entryName({ key: 'national', describe: '', params: {} }, 'current');
       fs.mkdirSync(dir, { recursive: true });
       const old = new Date(Date.now() - 60_000).toISOString();
-      fs.writeFileSync(path.join(dir, `${name}.p${p.period(now)}.g0.claim`), JSON.stringify({ pid: process.pid, host: os.hostname(), heartbeatAt: old }));
+      fs.writeFileSync(
+        path.join(dir, `${name}.p${p.period(now)}.g0.claim`),
+        JSON.stringify({ pid: process.pid, host: os.hostname(), heartbeatAt: old }),
+      );
       await p.refresh(GB, now);
       assert.equal(server.count('uk.national'), 1);
       assert.equal(p.at(GB, now).method, 'time-resolved');

@@ -231,14 +231,25 @@ describe('intensity/regions: unknown regions and suggestions', () => {
   it('a provider alone lists its regions; in provider:region form its regions come before countries', () => {
     const aws = suggestRegions('aws', 5);
     assert.equal(aws.length, 5);
-    assert.ok(aws.every((c) => c.startsWith('aws:')), aws.join());
+    assert.ok(
+      aws.every((c) => c.startsWith('aws:')),
+      aws.join(),
+    );
     assert.deepEqual(suggestRegions('azure:france'), ['azure:francecentral', 'FR']);
     assert.deepEqual(suggestRegions('aws:us-east'), ['aws:us-east-1', 'aws:us-east-2']);
     assert.deepEqual(suggestRegions('uk-london'), ['GB', 'gcp:europe-west2', 'aws:eu-west-2']);
   });
 
   it('every suggestion resolves, and nonsense gets none', () => {
-    for (const input of ['frr', 'aws:eu-west3', 'gcp:europe-west99', 'fr-paris', 'germany', 'azure:france', 'us-east1']) {
+    for (const input of [
+      'frr',
+      'aws:eu-west3',
+      'gcp:europe-west99',
+      'fr-paris',
+      'germany',
+      'azure:france',
+      'us-east1',
+    ]) {
       const s = suggestRegions(input);
       assert.ok(s.length > 0, input);
       for (const code of s) assert.ok(findRegion(code), `${input} → ${code} does not resolve`);

@@ -6,7 +6,10 @@ import { TZDATA_VERSION, ZONE_COUNTRY } from '../../src/core/intensity/timezones
 
 describe('intensity/regions: guessRegionFromTimeZone', () => {
   it('Europe/Paris → FR, with the reason', () => {
-    assert.deepEqual(guessRegionFromTimeZone('Europe/Paris'), { code: 'FR', reason: 'guessed from the time zone Europe/Paris' });
+    assert.deepEqual(guessRegionFromTimeZone('Europe/Paris'), {
+      code: 'FR',
+      reason: 'guessed from the time zone Europe/Paris',
+    });
   });
 
   it('America/New_York → US, Asia/Kolkata → IN, Europe/Berlin → DE, Australia/Sydney → AU', () => {

@@ -14,7 +14,8 @@ import { NvmlMonitor } from '../../src/core/power/gpuNvml';
 import { buildFakeNvml, H100_0, H100_1, until, type FakeNvml } from '../helpers/fakeNvml';
 
 const NAME = 'NVIDIA H100 80GB HBM3';
-const dev = (i: number, uuid: string, energyMJ: number, powerMW: number): string => `device ${i} ${uuid} ${energyMJ} ${powerMW} 0 ${NAME}`;
+const dev = (i: number, uuid: string, energyMJ: number, powerMW: number): string =>
+  `device ${i} ${uuid} ${energyMJ} ${powerMW} 0 ${NAME}`;
 const MIG_A = 'MIG-1f0c8d2e-5b3a-5e71-9c44-0a6b2d8e4f11';
 const MIG_B = 'MIG-7d2e9a10-3c4b-5f62-8e15-1b7c3e9f5a22';
 
@@ -53,26 +54,52 @@ describe('power/nvml: MIG UUIDs, minor numbers, processes the driver cannot see'
     return m.latest();
   }
 
-  it('a MIG UUID in CUDA_VISIBLE_DEVICES names the GPU that holds it; the other GPU is not the run\'s', async () => {
-    const s = await read([dev(0, H100_0, 1_000_000, 300_000), dev(1, H100_1, 2_000_000, 300_000), 'mig 0', `migdev 0 ${MIG_A} 1`, `migdev 0 ${MIG_B} 2`, 'minor 1 3', 'proc 0 4242 1073741824 2', 'proc 1 4242 1073741824']);
-    assert.deepEqual(s.devices[0]!.migDevices, [{ uuid: MIG_A, gpuInstanceId: 1 }, { uuid: MIG_B, gpuInstanceId: 2 }]);
+  it("a MIG UUID in CUDA_VISIBLE_DEVICES names the GPU that holds it; the other GPU is not the run's", async () => {
+    const s = await read([
+      dev(0, H100_0, 1_000_000, 300_000),
+      dev(1, H100_1, 2_000_000, 300_000),
+      'mig 0',
+      `migdev 0 ${MIG_A} 1`,
+      `migdev 0 ${MIG_B} 2`,
+      'minor 1 3',
+      'proc 0 4242 1073741824 2',
+      'proc 1 4242 1073741824',
+    ]);
+    assert.deepEqual(s.devices[0]!.migDevices, [
+      { uuid: MIG_A, gpuInstanceId: 1 },
+      { uuid: MIG_B, gpuInstanceId: 2 },
+    ]);
     assert.equal(s.devices[0]!.minor, 0);
     assert.equal(s.devices[1]!.minor, 3);
     const visible = parseCudaVisibleDevices(MIG_B)!;
     assert.equal(isVisible(visible, s.devices[0]!), true);
     assert.equal(isVisible(visible, s.devices[1]!), undefined); // no MIG device listed there: the list cannot say
-    assert.equal(isVisible(visible, { index: 1, uuid: H100_1, migDevices: [{ uuid: MIG_A, gpuInstanceId: 1 }] }), false);
+    assert.equal(
+      isVisible(visible, { index: 1, uuid: H100_1, migDevices: [{ uuid: MIG_A, gpuInstanceId: 1 }] }),
+      false,
+    );
     const step = new GpuEnergyAccount({ cudaVisibleDevices: `${MIG_B},0` }).step(s, [4242], 1);
     assert.match(step.shareRule, /GPU 0 100 %: used only by the run: whole device/);
     assert.match(step.shareRule, /GPU 1 0 %: not in the run's CUDA_VISIBLE_DEVICES/);
   });
 
   it('the driver lists no process anywhere: the one /dev/nvidia<minor> the run holds open is its device (an estimate)', async () => {
-    const s = await read([dev(0, H100_0, 1_000_000, 650_000), dev(1, H100_1, 3_000_000, 60_000), 'minor 0 0', 'minor 1 1']);
-    const procRoot = fakeProc({ 4242: ['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia0', 'pipe:[12345]'], 4243: ['/dev/null'] });
+    const s = await read([
+      dev(0, H100_0, 1_000_000, 650_000),
+      dev(1, H100_1, 3_000_000, 60_000),
+      'minor 0 0',
+      'minor 1 1',
+    ]);
+    const procRoot = fakeProc({
+      4242: ['/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia0', 'pipe:[12345]'],
+      4243: ['/dev/null'],
+    });
     assert.deepEqual([...openGpuNodes([4242, 4243, 999999], procRoot)], ['/dev/nvidia0']);
     const step = new GpuEnergyAccount({ gpuEnv: {}, procRoot }).step(s, [4242, 4243], 1);
-    assert.match(step.shareRule, /GPU 0 100 %: the driver lists no process on any GPU \(a container hides them from it\); the run holds \/dev\/nvidia0 open: charged whole \(estimate\)/);
+    assert.match(
+      step.shareRule,
+      /GPU 0 100 %: the driver lists no process on any GPU \(a container hides them from it\); the run holds \/dev\/nvidia0 open: charged whole \(estimate\)/,
+    );
     assert.match(step.shareRule, /GPU 1 0 %: idle: no compute process/);
     assert.equal(step.powerW, 650);
     // several nodes held and no CUDA_VISIBLE_DEVICES: which one is busy cannot be told
@@ -85,9 +112,16 @@ describe('power/nvml: MIG UUIDs, minor numbers, processes the driver cannot see'
   });
 
   it('a process list with someone on it: the open node is not evidence (the normal rules apply)', async () => {
-    const s = await read([dev(0, H100_0, 1_000_000, 650_000), dev(1, H100_1, 3_000_000, 60_000), 'proc 1 5151 1073741824']);
+    const s = await read([
+      dev(0, H100_0, 1_000_000, 650_000),
+      dev(1, H100_1, 3_000_000, 60_000),
+      'proc 1 5151 1073741824',
+    ]);
     const procRoot = fakeProc({ 4242: ['/dev/nvidia0'] });
     const step = new GpuEnergyAccount({ gpuEnv: {}, procRoot }).step(s, [4242], 1);
-    assert.match(step.shareRule, /GPU 0 0 %: idle: no compute process; GPU 1 0 %: used only by 1 process outside the run/);
+    assert.match(
+      step.shareRule,
+      /GPU 0 0 %: idle: no compute process; GPU 1 0 %: used only by 1 process outside the run/,
+    );
   });
 });

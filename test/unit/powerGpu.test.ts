@@ -61,7 +61,14 @@ function groupMembers(pgid: number): number[] {
 
 const monitors: NvidiaSmiMonitor[] = [];
 function monitor(name: string, opts: NvidiaSmiOptions = {}): NvidiaSmiMonitor {
-  const m = new NvidiaSmiMonitor({ command: fake(name), intervalMs: 100, timeoutMs: 1000, appsEveryMs: 200, retryMs: 100, ...opts });
+  const m = new NvidiaSmiMonitor({
+    command: fake(name),
+    intervalMs: 100,
+    timeoutMs: 1000,
+    appsEveryMs: 200,
+    retryMs: 100,
+    ...opts,
+  });
   monitors.push(m);
   return m;
 }
@@ -92,7 +99,9 @@ describe('power/gpu: parsing nvidia-smi output', () => {
   });
 
   it('reads "[N/A]" and "[Not Supported]" as null', () => {
-    const d = parseGpuLine('0, GPU-8fcd5062-3eb1-4a7d-c243-715fae9b0265, NVIDIA GeForce GT 1030, [N/A], [Not Supported], 35, 1021, 2048');
+    const d = parseGpuLine(
+      '0, GPU-8fcd5062-3eb1-4a7d-c243-715fae9b0265, NVIDIA GeForce GT 1030, [N/A], [Not Supported], 35, 1021, 2048',
+    );
     assert.equal(d?.powerW, null);
     assert.equal(d?.powerLimitW, null);
     assert.equal(d?.utilizationPct, 35);
@@ -100,7 +109,11 @@ describe('power/gpu: parsing nvidia-smi output', () => {
 
   it('keeps fields beyond the reading, in the order asked', () => {
     const extra: Record<string, string> = {};
-    const d = parseGpuLine(`1, ${A100_1}, NVIDIA A100-SXM4-40GB, 535.129.03`, ['index', 'uuid', 'name', 'driver_version'], extra);
+    const d = parseGpuLine(
+      `1, ${A100_1}, NVIDIA A100-SXM4-40GB, 535.129.03`,
+      ['index', 'uuid', 'name', 'driver_version'],
+      extra,
+    );
     assert.deepEqual(d, { index: 1, uuid: A100_1, name: 'NVIDIA A100-SXM4-40GB', powerW: null });
     assert.deepEqual(extra, { driver_version: '535.129.03' });
   });
@@ -120,7 +133,7 @@ describe('power/gpu: parsing nvidia-smi output', () => {
     }
   });
 
-  it('parseNumberField: numbers, units, the driver\'s placeholders, garbage', () => {
+  it("parseNumberField: numbers, units, the driver's placeholders, garbage", () => {
     assert.equal(parseNumberField(' 61.42 '), 61.42);
     assert.equal(parseNumberField('61.42 W'), 61.42);
     assert.equal(parseNumberField('1024 MiB'), 1024);
@@ -133,7 +146,11 @@ describe('power/gpu: parsing nvidia-smi output', () => {
   });
 
   it('reads compute-app lines, "[N/A]" memory and the no-process message', () => {
-    assert.deepEqual(parseComputeAppLine(`${A100_0}, 4242, 30000`), { gpuUuid: A100_0, pid: 4242, usedMemoryMB: 30000 });
+    assert.deepEqual(parseComputeAppLine(`${A100_0}, 4242, 30000`), {
+      gpuUuid: A100_0,
+      pid: 4242,
+      usedMemoryMB: 30000,
+    });
     assert.deepEqual(parseComputeAppLine(`${A100_0}, 4242, [N/A]`), { gpuUuid: A100_0, pid: 4242, usedMemoryMB: null });
     assert.equal(parseComputeAppLine('No running processes found'), null);
     assert.equal(parseComputeAppLine('pid, gpu, memory'), undefined);
@@ -149,7 +166,14 @@ describe('power/gpu: parsing nvidia-smi output', () => {
 
 describe('power/gpu: the fake nvidia-smi executables', () => {
   it('are executable and print real nvidia-smi CSV', () => {
-    const r = spawnSync(fake('one-gpu'), ['--query-gpu=index,uuid,name,power.draw,power.limit,utilization.gpu,memory.used,memory.total', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
+    const r = spawnSync(
+      fake('one-gpu'),
+      [
+        '--query-gpu=index,uuid,name,power.draw,power.limit,utilization.gpu,memory.used,memory.total',
+        '--format=csv,noheader,nounits',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, `0, ${A100_0}, NVIDIA A100-SXM4-40GB, 61.42, 400.00, 0, 4, 40960\n`);
     for (const f of fs.readdirSync(FAKES)) {
@@ -165,7 +189,16 @@ describe('power/gpu: probeNvidiaSmi', () => {
     assert.equal(p.available, true);
     assert.equal(p.driverVersion, '535.129.03');
     assert.deepEqual(p.devices, [
-      { index: 0, uuid: A100_0, name: 'NVIDIA A100-SXM4-40GB', powerW: 61.42, powerLimitW: 400, utilizationPct: 0, memoryUsedMB: 4, memoryTotalMB: 40960 },
+      {
+        index: 0,
+        uuid: A100_0,
+        name: 'NVIDIA A100-SXM4-40GB',
+        powerW: 61.42,
+        powerLimitW: 400,
+        utilizationPct: 0,
+        memoryUsedMB: 4,
+        memoryTotalMB: 40960,
+      },
     ]);
     assert.equal(p.reason, undefined);
   });
@@ -188,7 +221,11 @@ describe('power/gpu: probeNvidiaSmi', () => {
   it('says when nvidia-smi is not there', async () => {
     const missing = fake('does-not-exist');
     const p = await probeNvidiaSmi(missing, 5000);
-    assert.deepEqual(p, { available: false, devices: [], reason: `nvidia-smi not found at ${missing}: GPU energy not metered` });
+    assert.deepEqual(p, {
+      available: false,
+      devices: [],
+      reason: `nvidia-smi not found at ${missing}: GPU energy not metered`,
+    });
     const bare = await probeNvidiaSmi('carbon-meter-test-no-such-nvidia-smi', 5000);
     assert.equal(bare.reason, 'carbon-meter-test-no-such-nvidia-smi not found on PATH: GPU energy not metered');
   });
@@ -232,7 +269,8 @@ function sleepers(): number[] {
   for (const e of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (fs.readFileSync(`/proc/${e}/cmdline`, 'utf8') === 'sleep\u00002147483647\u0000' && alive(Number(e))) out.push(Number(e));
+      if (fs.readFileSync(`/proc/${e}/cmdline`, 'utf8') === 'sleep\u00002147483647\u0000' && alive(Number(e)))
+        out.push(Number(e));
     } catch {
       // gone
     }
@@ -266,14 +304,26 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
     assert.equal(s.ok, true);
     assert.equal(s.reason, undefined);
     assert.deepEqual(s.devices, [
-      { index: 0, uuid: A100_0, name: 'NVIDIA A100-SXM4-40GB', powerW: 61.42, powerLimitW: 400, utilizationPct: 0, memoryUsedMB: 4, memoryTotalMB: 40960 },
+      {
+        index: 0,
+        uuid: A100_0,
+        name: 'NVIDIA A100-SXM4-40GB',
+        powerW: 61.42,
+        powerLimitW: 400,
+        utilizationPct: 0,
+        memoryUsedMB: 4,
+        memoryTotalMB: 40960,
+      },
     ]);
     assert.deepEqual(s.processes, [{ gpuUuid: A100_0, pid: 4242, usedMemoryMB: 1024 }]);
     assert.ok(s.at >= t0 && s.at <= Date.now());
     assert.ok(s.processesAt! >= t0);
     const stats = m.stats();
     assert.equal(stats.powerSpawns, 1);
-    assert.ok(stats.appsSpawns >= 1 && stats.appsSpawns <= Math.floor((Date.now() - t0) / 200) + 2, `${stats.appsSpawns} process queries`);
+    assert.ok(
+      stats.appsSpawns >= 1 && stats.appsSpawns <= Math.floor((Date.now() - t0) / 200) + 2,
+      `${stats.appsSpawns} process queries`,
+    );
     // latest() never starts a process
     for (let i = 0; i < 10_000; i++) m.latest();
     assert.equal(m.stats().powerSpawns, 1);
@@ -282,7 +332,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
     assert.equal(m.latest().devices[0]!.powerW, 61.42);
   });
 
-  it('reads several GPUs from one child and attributes the run\'s two of them', async () => {
+  it("reads several GPUs from one child and attributes the run's two of them", async () => {
     const m = monitor('multi-gpu');
     m.start();
     await until(() => m.latest().devices.length === 4 && m.latest().processes.length === 2);
@@ -300,7 +350,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
     assert.equal(m.stats().powerSpawns, 1);
   });
 
-  it('splits a shared GPU by the run\'s share of its compute memory', async () => {
+  it("splits a shared GPU by the run's share of its compute memory", async () => {
     const m = monitor('shared-gpu');
     m.start();
     await until(() => m.latest().devices.length === 3 && m.latest().processes.length === 4);
@@ -397,7 +447,10 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
     m.start();
     await until(() => m.latest().ok);
     await until(() => !m.latest().ok && /failed/.test(m.latest().reason ?? ''));
-    assert.equal(m.latest().reason, 'nvidia-smi failed (exit code 15): Unable to determine the device handle for GPU0000:00:04.0: Unknown Error');
+    assert.equal(
+      m.latest().reason,
+      'nvidia-smi failed (exit code 15): Unable to determine the device handle for GPU0000:00:04.0: Unknown Error',
+    );
     assert.deepEqual(m.latest().devices, []);
     await until(() => m.latest().ok);
     assert.ok(m.stats().powerSpawns >= 2);
@@ -445,12 +498,29 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
 });
 
 describe('power/gpu: attributeGpuPower', () => {
-  const device = (index: number, uuid: string, powerW: number | null) => ({ index, uuid, name: 'NVIDIA A100-SXM4-40GB', powerW });
-  const snap = (processes: GpuSnapshot['processes'], devices = [device(0, A100_0, 300)]): GpuSnapshot => ({ ok: true, devices, processes, at: 0 });
+  const device = (index: number, uuid: string, powerW: number | null) => ({
+    index,
+    uuid,
+    name: 'NVIDIA A100-SXM4-40GB',
+    powerW,
+  });
+  const snap = (processes: GpuSnapshot['processes'], devices = [device(0, A100_0, 300)]): GpuSnapshot => ({
+    ok: true,
+    devices,
+    processes,
+    at: 0,
+  });
 
   it('gives nothing when the snapshot is not ok, and says why', () => {
-    const a = attributeGpuPower({ ok: false, devices: [], processes: [], at: 0, reason: 'nvidia-smi not found on PATH: GPU energy not metered' }, new Set([1]));
-    assert.deepEqual(a, { powerW: 0, perDevice: [], detail: 'GPU not metered: nvidia-smi not found on PATH: GPU energy not metered' });
+    const a = attributeGpuPower(
+      { ok: false, devices: [], processes: [], at: 0, reason: 'nvidia-smi not found on PATH: GPU energy not metered' },
+      new Set([1]),
+    );
+    assert.deepEqual(a, {
+      powerW: 0,
+      perDevice: [],
+      detail: 'GPU not metered: nvidia-smi not found on PATH: GPU energy not metered',
+    });
   });
 
   it('gives nothing for an idle GPU (no compute process)', () => {
@@ -459,7 +529,7 @@ describe('power/gpu: attributeGpuPower', () => {
     assert.equal(a.perDevice[0]!.rule, 'no compute process');
   });
 
-  it('gives all of a GPU used by the run\'s processes only', () => {
+  it("gives all of a GPU used by the run's processes only", () => {
     const a = attributeGpuPower(
       snap([
         { gpuUuid: A100_0, pid: 10, usedMemoryMB: 100 },
@@ -473,15 +543,34 @@ describe('power/gpu: attributeGpuPower', () => {
   it('splits by memory, and by count when one figure is missing or all are zero', () => {
     const tracked = new Set([10]);
     assert.equal(
-      attributeGpuPower(snap([{ gpuUuid: A100_0, pid: 10, usedMemoryMB: 1000 }, { gpuUuid: A100_0, pid: 20, usedMemoryMB: 3000 }]), tracked).powerW,
+      attributeGpuPower(
+        snap([
+          { gpuUuid: A100_0, pid: 10, usedMemoryMB: 1000 },
+          { gpuUuid: A100_0, pid: 20, usedMemoryMB: 3000 },
+        ]),
+        tracked,
+      ).powerW,
       75,
     );
     assert.equal(
-      attributeGpuPower(snap([{ gpuUuid: A100_0, pid: 10, usedMemoryMB: 1000 }, { gpuUuid: A100_0, pid: 20, usedMemoryMB: null }]), tracked).powerW,
+      attributeGpuPower(
+        snap([
+          { gpuUuid: A100_0, pid: 10, usedMemoryMB: 1000 },
+          { gpuUuid: A100_0, pid: 20, usedMemoryMB: null },
+        ]),
+        tracked,
+      ).powerW,
       150,
     );
     assert.equal(
-      attributeGpuPower(snap([{ gpuUuid: A100_0, pid: 10, usedMemoryMB: 0 }, { gpuUuid: A100_0, pid: 20, usedMemoryMB: 0 }, { gpuUuid: A100_0, pid: 30, usedMemoryMB: 0 }]), tracked).powerW,
+      attributeGpuPower(
+        snap([
+          { gpuUuid: A100_0, pid: 10, usedMemoryMB: 0 },
+          { gpuUuid: A100_0, pid: 20, usedMemoryMB: 0 },
+          { gpuUuid: A100_0, pid: 30, usedMemoryMB: 0 },
+        ]),
+        tracked,
+      ).powerW,
       100,
     );
   });
@@ -502,6 +591,9 @@ describe('power/gpu: attributeGpuPower', () => {
       a.perDevice.map((d) => d.share),
       [0, 1, 0],
     );
-    assert.match(a.detail, /GPU 0 0 % \(no compute process\), GPU 1 100 % \(used only by the run\), GPU 2 0 % \(used only by 1 process outside the run\)$/);
+    assert.match(
+      a.detail,
+      /GPU 0 0 % \(no compute process\), GPU 1 100 % \(used only by the run\), GPU 2 0 % \(used only by 1 process outside the run\)$/,
+    );
   });
 });

@@ -16,13 +16,19 @@ import {
 } from '../../src/core/power/gpu/amdSmi';
 import { GpuMonitors, joinSnapshots } from '../../src/core/power/gpu/choose';
 import { amdVisibleDevices } from '../../src/core/power/gpu/visible';
-import { GpuEnergyAccount, SOURCE_AMD_SMI_COUNTER, SOURCE_AMD_SMI_POWER, SOURCE_ROCM_SMI_COUNTER } from '../../src/core/power/gpuAccount';
+import {
+  GpuEnergyAccount,
+  SOURCE_AMD_SMI_COUNTER,
+  SOURCE_AMD_SMI_POWER,
+  SOURCE_ROCM_SMI_COUNTER,
+} from '../../src/core/power/gpuAccount';
 import type { Run } from '../../src/core/types';
 import { runCli } from '../helpers/cli';
 import { ROOT } from '../helpers/fakeNvml';
 
 const FIX = path.join(__dirname, '..', '..', '..', 'test', 'fixtures');
-const amdFixture = (scenario: string, file: string): string => fs.readFileSync(path.join(FIX, 'amd-smi', scenario, file), 'utf8');
+const amdFixture = (scenario: string, file: string): string =>
+  fs.readFileSync(path.join(FIX, 'amd-smi', scenario, file), 'utf8');
 const amdTool = (scenario: string): string => path.join(FIX, 'amd-smi', scenario, 'amd-smi');
 const rocmTool = (scenario: string): string => path.join(FIX, 'rocm-smi', scenario, 'rocm-smi');
 const MISSING_AMD = '/nonexistent/carbon-meter-test/amd-smi';
@@ -61,7 +67,14 @@ const calls = (state: string): string[] => {
 
 const monitors: AmdMonitor[] = [];
 function monitor(opts: AmdOptions, state?: string): AmdMonitor {
-  const m = new AmdMonitor({ intervalMs: 30, processesEveryMs: 30, timeoutMs: 20_000, retryMs: 60_000, env: { ...process.env, ...(state ? { FAKE_AMD_STATE: state } : {}) }, ...opts });
+  const m = new AmdMonitor({
+    intervalMs: 30,
+    processesEveryMs: 30,
+    timeoutMs: 20_000,
+    retryMs: 60_000,
+    env: { ...process.env, ...(state ? { FAKE_AMD_STATE: state } : {}) },
+    ...opts,
+  });
   monitors.push(m);
   return m;
 }
@@ -76,7 +89,9 @@ afterEach(async () => {
 
 describe('power/gpu/amdSmi: parsing amd-smi and rocm-smi JSON (fixtures in the real layouts)', () => {
   it('reads metric output of ROCm 6.0 (bare numbers, one device as an object), 6.2 (value/unit lists) and 7 (gpu_data)', () => {
-    assert.deepEqual(parseAmdMetric(amdFixture('rocm-6.0', 'metric.1.json')), [{ index: 0, powerW: 412, energyJ: 1843000.5 }]);
+    assert.deepEqual(parseAmdMetric(amdFixture('rocm-6.0', 'metric.1.json')), [
+      { index: 0, powerW: 412, energyJ: 1843000.5 },
+    ]);
     assert.deepEqual(parseAmdMetric(amdFixture('rocm-6.2', 'metric.2.json')), [
       { index: 0, powerW: 600, energyJ: 250600.125 },
       { index: 1, powerW: 300, energyJ: 81534.5 },
@@ -86,7 +101,9 @@ describe('power/gpu/amdSmi: parsing amd-smi and rocm-smi JSON (fixtures in the r
       { index: 0, powerW: 700, energyJ: 6400 },
       { index: 1, powerW: 140, energyJ: 9280 },
     ]);
-    assert.deepEqual(parseAmdMetric(amdFixture('radeon-no-energy', 'metric.1.json')), [{ index: 0, powerW: 200, energyJ: null }]);
+    assert.deepEqual(parseAmdMetric(amdFixture('radeon-no-energy', 'metric.1.json')), [
+      { index: 0, powerW: 200, energyJ: null },
+    ]);
   });
 
   it('reads process lists of every layout: pid, memory, gfx engine time; "No running processes detected" is none', () => {
@@ -99,18 +116,36 @@ describe('power/gpu/amdSmi: parsing amd-smi and rocm-smi JSON (fixtures in the r
         [1, 4243, 'python3', 17186168832, 1_400_000_000],
       ],
     );
-    assert.deepEqual(parseAmdProcesses(amdFixture('rocm-6.0', 'process.1.json'))?.map((p) => [p.index, p.pid, p.memBytes, p.gfxNs]), [[0, 4242, 21481136128, 750_000_000]]);
-    assert.deepEqual(parseAmdProcesses(amdFixture('rocm-7', 'process.1.json'))?.map((p) => [p.index, p.pid, p.gfxNs]), [[0, 4242, 2_000_000_000]]);
+    assert.deepEqual(
+      parseAmdProcesses(amdFixture('rocm-6.0', 'process.1.json'))?.map((p) => [p.index, p.pid, p.memBytes, p.gfxNs]),
+      [[0, 4242, 21481136128, 750_000_000]],
+    );
+    assert.deepEqual(
+      parseAmdProcesses(amdFixture('rocm-7', 'process.1.json'))?.map((p) => [p.index, p.pid, p.gfxNs]),
+      [[0, 4242, 2_000_000_000]],
+    );
   });
 
   it('reads list and static: UUIDs and market names', () => {
-    assert.deepEqual(parseAmdList(amdFixture('rocm-6.2', 'list.json'))?.map((d) => [d.index, d.uuid, d.bdf]), [
-      [0, MI300X_0, '0000:0c:00.0'],
-      [1, MI300X_1, '0000:22:00.0'],
-      [2, MI300X_2, '0000:38:00.0'],
-    ]);
-    assert.deepEqual(parseAmdList(amdFixture('rocm-6.0', 'list.json'))?.map((d) => d.uuid), ['4bff740c-0000-1000-8046-1b2ad9e3c6f0']);
-    assert.deepEqual([...parseAmdStaticNames(amdFixture('rocm-7', 'static.json'))], [[0, 'AMD Instinct MI300X'], [1, 'AMD Instinct MI300X']]);
+    assert.deepEqual(
+      parseAmdList(amdFixture('rocm-6.2', 'list.json'))?.map((d) => [d.index, d.uuid, d.bdf]),
+      [
+        [0, MI300X_0, '0000:0c:00.0'],
+        [1, MI300X_1, '0000:22:00.0'],
+        [2, MI300X_2, '0000:38:00.0'],
+      ],
+    );
+    assert.deepEqual(
+      parseAmdList(amdFixture('rocm-6.0', 'list.json'))?.map((d) => d.uuid),
+      ['4bff740c-0000-1000-8046-1b2ad9e3c6f0'],
+    );
+    assert.deepEqual(
+      [...parseAmdStaticNames(amdFixture('rocm-7', 'static.json'))],
+      [
+        [0, 'AMD Instinct MI300X'],
+        [1, 'AMD Instinct MI300X'],
+      ],
+    );
   });
 
   it('reads rocm-smi JSON: power (either name), the accumulated energy in µJ → J, none when a card has no counter', () => {
@@ -119,11 +154,24 @@ describe('power/gpu/amdSmi: parsing amd-smi and rocm-smi JSON (fixtures in the r
     assert.equal(one![0]!.powerW, 250);
     assert.ok(Math.abs(one![0]!.energyJ! - 40250.55295221) < 1e-6);
     const two = parseRocmSmi(fs.readFileSync(path.join(FIX, 'rocm-smi', 'two-cards', 'metric.1.json'), 'utf8'));
-    assert.deepEqual(two?.map((c) => [c.index, c.powerW, c.energyJ === null]), [[0, 301, false], [1, 95, true]]);
+    assert.deepEqual(
+      two?.map((c) => [c.index, c.powerW, c.energyJ === null]),
+      [
+        [0, 301, false],
+        [1, 95, true],
+      ],
+    );
   });
 
   it('says "not this output" for the human-readable format, CSV or an error text, never a wrong number', () => {
-    for (const text of ['GPU: 0\n    POWER:\n        SOCKET_POWER: 600 W', 'gpu,socket_power\n0,600', '', 'ERROR:root:Driver not loaded', '{"foo": 1}', '[{"gpu": "x"}]']) {
+    for (const text of [
+      'GPU: 0\n    POWER:\n        SOCKET_POWER: 600 W',
+      'gpu,socket_power\n0,600',
+      '',
+      'ERROR:root:Driver not loaded',
+      '{"foo": 1}',
+      '[{"gpu": "x"}]',
+    ]) {
       assert.equal(parseAmdMetric(text), undefined, text);
       assert.equal(parseAmdProcesses(text), undefined, text);
     }
@@ -180,15 +228,27 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
     await until(() => m.latest().ok, 'the first amd-smi reading');
     const s0 = m.latest();
     assert.equal(s0.source, 'amd-smi');
-    assert.deepEqual(s0.devices.map((d) => [d.index, d.uuid, d.name, d.vendor, d.source]), [
-      [0, MI300X_0, 'AMD Instinct MI300X', 'amd', 'amd-smi'],
-      [1, MI300X_1, 'AMD Instinct MI300X', 'amd', 'amd-smi'],
-      [2, MI300X_2, 'AMD Instinct MI300X', 'amd', 'amd-smi'],
-    ]);
+    assert.deepEqual(
+      s0.devices.map((d) => [d.index, d.uuid, d.name, d.vendor, d.source]),
+      [
+        [0, MI300X_0, 'AMD Instinct MI300X', 'amd', 'amd-smi'],
+        [1, MI300X_1, 'AMD Instinct MI300X', 'amd', 'amd-smi'],
+        [2, MI300X_2, 'AMD Instinct MI300X', 'amd', 'amd-smi'],
+      ],
+    );
     // the stand-in has given its last metric and process files (then it repeats them)
-    await until(() => count(state, 'amd-smi-metric') >= 5 && count(state, 'amd-smi-process') >= 3 && m.latest().devices[0]?.energyJ === 251800.125, 'the last readings');
+    await until(
+      () =>
+        count(state, 'amd-smi-metric') >= 5 &&
+        count(state, 'amd-smi-process') >= 3 &&
+        m.latest().devices[0]?.energyJ === 251800.125,
+      'the last readings',
+    );
     const s1 = m.latest();
-    assert.deepEqual(s1.devices.map((d) => d.energyJ), [251800.125, 82134.5, 12300]);
+    assert.deepEqual(
+      s1.devices.map((d) => d.energyJ),
+      [251800.125, 82134.5, 12300],
+    );
     const util0 = s1.devices[0]!.processUtil!;
     assert.deepEqual(util0.map((u) => u.pid).sort(), [4242, 5151]);
     assert.equal(s1.devices[0]!.utilLabel, 'gfx engine time');
@@ -198,14 +258,22 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
     const step = account.step(s1, [4242, 4243], 1);
     const e0 = s0.devices.map((d) => d.energyJ!);
     const expected = (251800.125 - e0[0]!) * 0.75 + (82134.5 - e0[1]!) * 1;
-    assert.ok(Math.abs(step.joules - expected) <= Math.max(1e-6, expected * 0.05), `${step.joules} J, expected ${expected} J`);
+    assert.ok(
+      Math.abs(step.joules - expected) <= Math.max(1e-6, expected * 0.05),
+      `${step.joules} J, expected ${expected} J`,
+    );
     assert.equal(step.source, SOURCE_AMD_SMI_COUNTER);
     assert.match(step.shareRule, /AMD GPU 0 75 %: shared: split by gfx engine time \(estimate\)/);
     assert.match(step.shareRule, /AMD GPU 1 100 %: used only by the run: whole device/);
     assert.match(step.shareRule, /AMD GPU 2 0 %: idle: no compute process/);
     assert.ok(Math.abs(step.powerW - (600 * 0.75 + 300)) < 750 * 0.01, `${step.powerW} W`); // the split is rounded to 0.1 %
     // one amd-smi call at a time, every one of them a metric, process, list or static call
-    assert.ok(calls(state).every((c) => /^amd-smi (metric --power --energy --json|process --json|list --json|static --asic --json)$/.test(c)), calls(state).join('\n'));
+    assert.ok(
+      calls(state).every((c) =>
+        /^amd-smi (metric --power --energy --json|process --json|list --json|static --asic --json)$/.test(c),
+      ),
+      calls(state).join('\n'),
+    );
   });
 
   it('ROCm 6.0 (one device printed as an object) and ROCm 7 ({"gpu_data": [...]}) read the same way', async () => {
@@ -213,14 +281,31 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
     const m7 = monitor({ amdSmi: amdTool('rocm-7'), rocmSmi: MISSING_ROCM }, stateDir());
     m60.start();
     m7.start();
-    await until(() => m60.latest().ok && m7.latest().ok && m7.latest().processes.length > 0 && m60.latest().processes.length > 0, 'readings of both');
+    await until(
+      () => m60.latest().ok && m7.latest().ok && m7.latest().processes.length > 0 && m60.latest().processes.length > 0,
+      'readings of both',
+    );
     const a = m60.latest();
-    assert.deepEqual(a.devices.map((d) => [d.uuid, d.name, d.powerW]), [['4bff740c-0000-1000-8046-1b2ad9e3c6f0', 'AMD GPU', 412]]);
-    assert.deepEqual(a.processes, [{ gpuUuid: '4bff740c-0000-1000-8046-1b2ad9e3c6f0', pid: 4242, usedMemoryMB: 21481136128 / 2 ** 20 }]);
+    assert.deepEqual(
+      a.devices.map((d) => [d.uuid, d.name, d.powerW]),
+      [['4bff740c-0000-1000-8046-1b2ad9e3c6f0', 'AMD GPU', 412]],
+    );
+    assert.deepEqual(a.processes, [
+      { gpuUuid: '4bff740c-0000-1000-8046-1b2ad9e3c6f0', pid: 4242, usedMemoryMB: 21481136128 / 2 ** 20 },
+    ]);
     const b = m7.latest();
-    assert.deepEqual(b.devices.map((d) => [d.index, d.uuid, d.name]), [[0, MI300X_0, 'AMD Instinct MI300X'], [1, MI300X_1, 'AMD Instinct MI300X']]);
+    assert.deepEqual(
+      b.devices.map((d) => [d.index, d.uuid, d.name]),
+      [
+        [0, MI300X_0, 'AMD Instinct MI300X'],
+        [1, MI300X_1, 'AMD Instinct MI300X'],
+      ],
+    );
     const step = new GpuEnergyAccount({ gpuEnv: {} }).step(b, [4242], 1);
-    assert.match(step.shareRule, /AMD GPU 0 100 %: used only by the run: whole device; AMD GPU 1 0 %: idle: no compute process/);
+    assert.match(
+      step.shareRule,
+      /AMD GPU 0 100 %: used only by the run: whole device; AMD GPU 1 0 %: idle: no compute process/,
+    );
   });
 
   it('no energy counter (Radeon, "N/A"): power samples integrated over the readings, said so', async () => {
@@ -229,7 +314,10 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
     m.start();
     await until(() => m.latest().ok && m.latest().processes.length > 0, 'a reading and the processes');
     const s0 = m.latest();
-    await until(() => count(state, 'amd-smi-metric') >= 4 && m.latest().devices[0]!.seq! > s0.devices[0]!.seq!, 'later readings');
+    await until(
+      () => count(state, 'amd-smi-metric') >= 4 && m.latest().devices[0]!.seq! > s0.devices[0]!.seq!,
+      'later readings',
+    );
     const s1 = m.latest();
     const account = new GpuEnergyAccount({ gpuEnv: {} });
     account.begin(s0);
@@ -249,19 +337,31 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
     await until(() => m.latest().ok, 'a rocm-smi reading');
     const s0 = m.latest();
     assert.equal(s0.source, 'rocm-smi');
-    assert.deepEqual(s0.devices.map((d) => [d.uuid, d.name, d.powerW]), [['rocm-smi:card0', 'AMD Instinct MI210', 250]]);
-    await until(() => count(state, 'rocm-smi-metric') >= 4 && m.latest().devices[0]!.seq! > s0.devices[0]!.seq!, 'the last reading');
+    assert.deepEqual(
+      s0.devices.map((d) => [d.uuid, d.name, d.powerW]),
+      [['rocm-smi:card0', 'AMD Instinct MI210', 250]],
+    );
+    await until(
+      () => count(state, 'rocm-smi-metric') >= 4 && m.latest().devices[0]!.seq! > s0.devices[0]!.seq!,
+      'the last reading',
+    );
     const s1 = m.latest();
     const mine = new GpuEnergyAccount({ gpuEnv: { hip: '0' } });
     mine.begin(s0);
     const step = mine.step(s1, [4242], 1);
     assert.ok(Math.abs(step.joules - (s1.devices[0]!.energyJ! - s0.devices[0]!.energyJ!)) < 1e-6);
     assert.equal(step.source, SOURCE_ROCM_SMI_COUNTER);
-    assert.match(step.shareRule, /AMD GPU 0 100 %: process list not readable \(rocm-smi does not list the processes of each GPU\); named in the run's HIP\/ROCR_VISIBLE_DEVICES, charged whole/);
+    assert.match(
+      step.shareRule,
+      /AMD GPU 0 100 %: process list not readable \(rocm-smi does not list the processes of each GPU\); named in the run's HIP\/ROCR_VISIBLE_DEVICES, charged whole/,
+    );
     const other = new GpuEnergyAccount({ gpuEnv: {} });
     other.begin(s0);
     assert.equal(other.step(s1, [4242], 1).joules, 0);
-    assert.ok(calls(state).every((c) => /^rocm-smi (--showproductname --json|--showpower --showenergycounter --json)$/.test(c)), calls(state).join('\n'));
+    assert.ok(
+      calls(state).every((c) => /^rocm-smi (--showproductname --json|--showpower --showenergycounter --json)$/.test(c)),
+      calls(state).join('\n'),
+    );
   });
 
   it('a hanging amd-smi is killed and said in one line; the next try waits for the backoff', async () => {
@@ -274,12 +374,15 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
     assert.equal(calls(state).length, 1);
   });
 
-  it('a driver that is not loaded: amd-smi\'s own words, one call (no retry loop)', async () => {
+  it("a driver that is not loaded: amd-smi's own words, one call (no retry loop)", async () => {
     const state = stateDir();
     const m = monitor({ amdSmi: amdTool('fail'), rocmSmi: MISSING_ROCM }, state);
     m.start();
     await until(() => !!m.latest().reason && !/waiting/.test(m.latest().reason ?? ''), 'the failure');
-    assert.equal(m.latest().reason, 'amd-smi list failed (exit code 255): ERROR:root:Driver not loaded (amdgpu not found in modules)');
+    assert.equal(
+      m.latest().reason,
+      'amd-smi list failed (exit code 255): ERROR:root:Driver not loaded (amdgpu not found in modules)',
+    );
     assert.equal(calls(state).length, 1);
   });
 
@@ -294,7 +397,10 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
     const m = monitor({ amdSmi: MISSING_AMD, rocmSmi: MISSING_ROCM });
     m.start();
     await until(() => m.unavailable !== undefined, 'the verdict');
-    assert.equal(m.unavailable, `amd-smi not found at ${MISSING_AMD}; rocm-smi not found at ${MISSING_ROCM}: GPU energy not metered`);
+    assert.equal(
+      m.unavailable,
+      `amd-smi not found at ${MISSING_AMD}; rocm-smi not found at ${MISSING_ROCM}: GPU energy not metered`,
+    );
     assert.equal(m.latest().ok, false);
     const before = m.stats().calls;
     m.stop();
@@ -316,7 +422,13 @@ describe('power/gpu/choose: NVIDIA and AMD together', function () {
       await until(() => g.latest().ok && g.latest().processes.length > 0 && g.nvidia!.absent, 'AMD readings');
       const s = g.latest();
       assert.equal(s.reason, undefined);
-      assert.deepEqual(s.devices.map((d) => [d.vendor, d.source, d.index]), [['amd', 'amd-smi', 0], ['amd', 'amd-smi', 1]]);
+      assert.deepEqual(
+        s.devices.map((d) => [d.vendor, d.source, d.index]),
+        [
+          ['amd', 'amd-smi', 0],
+          ['amd', 'amd-smi', 1],
+        ],
+      );
     } finally {
       g.stop();
       await g.whenIdle();
@@ -324,35 +436,92 @@ describe('power/gpu/choose: NVIDIA and AMD together', function () {
   });
 
   it('joins the two snapshots: devices of both, each with its source; a failing present vendor is named', () => {
-    const nv: GpuSnapshot = { ok: true, devices: [{ index: 0, uuid: 'GPU-1', name: 'H100', powerW: 500, energyJ: 10 }], processes: [], at: 1, source: 'nvml', seq: 7 };
-    const amdBad: GpuSnapshot = { ok: false, devices: [], processes: [], at: 2, source: 'amd-smi', reason: 'amd-smi metric did not answer within 10 s; it was stopped' };
-    const j = joinSnapshots([{ snap: nv, absent: false, vendor: 'NVIDIA' }, { snap: amdBad, absent: false, vendor: 'AMD' }]);
+    const nv: GpuSnapshot = {
+      ok: true,
+      devices: [{ index: 0, uuid: 'GPU-1', name: 'H100', powerW: 500, energyJ: 10 }],
+      processes: [],
+      at: 1,
+      source: 'nvml',
+      seq: 7,
+    };
+    const amdBad: GpuSnapshot = {
+      ok: false,
+      devices: [],
+      processes: [],
+      at: 2,
+      source: 'amd-smi',
+      reason: 'amd-smi metric did not answer within 10 s; it was stopped',
+    };
+    const j = joinSnapshots([
+      { snap: nv, absent: false, vendor: 'NVIDIA' },
+      { snap: amdBad, absent: false, vendor: 'AMD' },
+    ]);
     assert.equal(j.ok, true);
-    assert.deepEqual(j.devices.map((d) => [d.uuid, d.source, d.seq]), [['GPU-1', 'nvml', 7]]);
+    assert.deepEqual(
+      j.devices.map((d) => [d.uuid, d.source, d.seq]),
+      [['GPU-1', 'nvml', 7]],
+    );
     assert.equal(j.reason, 'AMD: amd-smi metric did not answer within 10 s; it was stopped');
-    assert.equal(joinSnapshots([{ snap: nv, absent: false, vendor: 'NVIDIA' }, { snap: amdBad, absent: true, vendor: 'AMD' }]).reason, undefined);
-    const nvBad: GpuSnapshot = { ok: false, devices: [], processes: [], at: 1, reason: 'nvidia-smi not found on PATH: GPU energy not metered' };
-    const none = joinSnapshots([{ snap: nvBad, absent: true, vendor: 'NVIDIA' }, { snap: { ...amdBad, reason: 'amd-smi not found on PATH; rocm-smi not found on PATH: GPU energy not metered' }, absent: true, vendor: 'AMD' }]);
+    assert.equal(
+      joinSnapshots([
+        { snap: nv, absent: false, vendor: 'NVIDIA' },
+        { snap: amdBad, absent: true, vendor: 'AMD' },
+      ]).reason,
+      undefined,
+    );
+    const nvBad: GpuSnapshot = {
+      ok: false,
+      devices: [],
+      processes: [],
+      at: 1,
+      reason: 'nvidia-smi not found on PATH: GPU energy not metered',
+    };
+    const none = joinSnapshots([
+      { snap: nvBad, absent: true, vendor: 'NVIDIA' },
+      {
+        snap: { ...amdBad, reason: 'amd-smi not found on PATH; rocm-smi not found on PATH: GPU energy not metered' },
+        absent: true,
+        vendor: 'AMD',
+      },
+    ]);
     assert.equal(none.ok, false);
-    assert.equal(none.reason, 'nvidia-smi not found on PATH: GPU energy not metered; amd-smi not found on PATH; rocm-smi not found on PATH: GPU energy not metered');
-    const both = joinSnapshots([{ snap: { ...nvBad, reason: 'NVML did not answer' }, absent: false, vendor: 'NVIDIA' }, { snap: amdBad, absent: false, vendor: 'AMD' }]);
-    assert.equal(both.reason, 'NVIDIA: NVML did not answer; AMD: amd-smi metric did not answer within 10 s; it was stopped');
+    assert.equal(
+      none.reason,
+      'nvidia-smi not found on PATH: GPU energy not metered; amd-smi not found on PATH; rocm-smi not found on PATH: GPU energy not metered',
+    );
+    const both = joinSnapshots([
+      { snap: { ...nvBad, reason: 'NVML did not answer' }, absent: false, vendor: 'NVIDIA' },
+      { snap: amdBad, absent: false, vendor: 'AMD' },
+    ]);
+    assert.equal(
+      both.reason,
+      'NVIDIA: NVML did not answer; AMD: amd-smi metric did not answer within 10 s; it was stopped',
+    );
   });
 
   it('probeAmd (doctor): devices, names and whether the energy counter works', async () => {
     const p = await probeAmd({ amdSmi: amdTool('rocm-6.2'), rocmSmi: MISSING_ROCM, energy: true });
     assert.equal(p.source, 'amd-smi');
-    assert.deepEqual(p.devices.map((d) => [d.index, d.name, d.uuid, d.energyCounter, d.powerW]), [
-      [0, 'AMD Instinct MI300X', MI300X_0, true, 600],
-      [1, 'AMD Instinct MI300X', MI300X_1, true, 300],
-      [2, 'AMD Instinct MI300X', MI300X_2, true, 100],
-    ]);
+    assert.deepEqual(
+      p.devices.map((d) => [d.index, d.name, d.uuid, d.energyCounter, d.powerW]),
+      [
+        [0, 'AMD Instinct MI300X', MI300X_0, true, 600],
+        [1, 'AMD Instinct MI300X', MI300X_1, true, 300],
+        [2, 'AMD Instinct MI300X', MI300X_2, true, 100],
+      ],
+    );
     const r = await probeAmd({ amdSmi: MISSING_AMD, rocmSmi: rocmTool('mi210'), energy: true });
     assert.equal(r.source, 'rocm-smi');
-    assert.deepEqual(r.devices.map((d) => [d.name, d.energyCounter, d.powerW]), [['AMD Instinct MI210', true, 250]]);
+    assert.deepEqual(
+      r.devices.map((d) => [d.name, d.energyCounter, d.powerW]),
+      [['AMD Instinct MI210', true, 250]],
+    );
     const none = await probeAmd({ amdSmi: amdTool('fail'), rocmSmi: MISSING_ROCM });
     assert.equal(none.source, 'none');
-    assert.equal(none.amdSmi.reason, 'amd-smi list failed (exit code 255): ERROR:root:Driver not loaded (amdgpu not found in modules)');
+    assert.equal(
+      none.amdSmi.reason,
+      'amd-smi list failed (exit code 255): ERROR:root:Driver not loaded (amdgpu not found in modules)',
+    );
   });
 });
 
@@ -371,14 +540,18 @@ describe('power/gpu: carbon-meter run meters an AMD GPU through amd-smi (dist/cl
     fs.writeFileSync(stepFile, '1');
     // the command: writes its pid, then waits for the test's go (no clock involved)
     const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(go)})) clearInterval(t); }, 20);`;
-    const done = runCli(path.join(ROOT, 'dist', 'cli.js'), ['run', '--json', '--region', 'FR', '--checkpoint', '1', '--', process.execPath, '-e', script], {
-      CARBON_METER_HOME: home,
-      CARBON_METER_NVIDIA_SMI: '/nonexistent/carbon-meter-test/nvidia-smi',
-      PATH: `${path.join(FIX, 'amd-smi', 'rocm-7')}:${process.env.PATH ?? ''}`,
-      FAKE_AMD_STATE: state,
-      FAKE_AMD_PID_FILE: pidFile,
-      FAKE_AMD_STEP_FILE: stepFile,
-    });
+    const done = runCli(
+      path.join(ROOT, 'dist', 'cli.js'),
+      ['run', '--json', '--region', 'FR', '--checkpoint', '1', '--', process.execPath, '-e', script],
+      {
+        CARBON_METER_HOME: home,
+        CARBON_METER_NVIDIA_SMI: '/nonexistent/carbon-meter-test/nvidia-smi',
+        PATH: `${path.join(FIX, 'amd-smi', 'rocm-7')}:${process.env.PATH ?? ''}`,
+        FAKE_AMD_STATE: state,
+        FAKE_AMD_PID_FILE: pidFile,
+        FAKE_AMD_STEP_FILE: stepFile,
+      },
+    );
     const running = path.join(home, 'running');
     const checkpoint = (): Run | undefined => {
       for (const f of fs.existsSync(running) ? fs.readdirSync(running) : []) {
@@ -390,7 +563,10 @@ describe('power/gpu: carbon-meter run meters an AMD GPU through amd-smi (dist/cl
       }
       return undefined;
     };
-    await until(() => /AMD GPU 0 100 %/.test(checkpoint()?.power.gpu.shareRule ?? ''), 'the meter to see the run on AMD GPU 0');
+    await until(
+      () => /AMD GPU 0 100 %/.test(checkpoint()?.power.gpu.shareRule ?? ''),
+      'the meter to see the run on AMD GPU 0',
+    );
     fs.writeFileSync(stepFile, '3'); // the counter moves from 5000 J to 6400 J on GPU 0 (9000 → 9280 J on the idle GPU 1)
     await until(() => (checkpoint()?.energyKWh.gpu ?? 0) > 0, 'the meter to read the counter again');
     fs.writeFileSync(go, '');
@@ -401,7 +577,10 @@ describe('power/gpu: carbon-meter run meters an AMD GPU through amd-smi (dist/cl
     assert.ok(Math.abs(gpuJ - 1400) <= 1400 * 0.05, `${gpuJ} J, expected 1400 J`);
     assert.equal(run.power.gpu.method, 'measured');
     assert.match(run.power.gpu.source ?? '', /amd-smi energy counter/);
-    assert.match(run.power.gpu.shareRule ?? '', /AMD GPU 0 100 %: used only by the run: whole device; AMD GPU 1 0 %: idle: no compute process/);
+    assert.match(
+      run.power.gpu.shareRule ?? '',
+      /AMD GPU 0 100 %: used only by the run: whole device; AMD GPU 1 0 %: idle: no compute process/,
+    );
     assert.deepEqual(
       run.hardware.gpus.filter((g) => g.uuid === MI300X_0 || g.uuid === MI300X_1).map((g) => g.name),
       ['AMD Instinct MI300X', 'AMD Instinct MI300X'],
@@ -409,16 +588,24 @@ describe('power/gpu: carbon-meter run meters an AMD GPU through amd-smi (dist/cl
   });
 
   it('doctor lists amd-smi, each AMD GPU and its energy counter; --json carries the same', async () => {
-    const env = { PATH: `${path.join(FIX, 'amd-smi', 'rocm-6.2')}:${process.env.PATH ?? ''}`, CARBON_METER_NVIDIA_SMI: '/nonexistent/carbon-meter-test/nvidia-smi' };
+    const env = {
+      PATH: `${path.join(FIX, 'amd-smi', 'rocm-6.2')}:${process.env.PATH ?? ''}`,
+      CARBON_METER_NVIDIA_SMI: '/nonexistent/carbon-meter-test/nvidia-smi',
+    };
     const r = await runCli(path.join(ROOT, 'dist', 'cli.js'), ['doctor'], env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /✓ amd-smi 3 GPU\(s\)/);
     assert.match(r.stdout, new RegExp(`#0 AMD Instinct MI300X ${MI300X_0}: energy counter works; 600 W now`));
     assert.match(r.stdout, /GPU meter AMD: amd-smi/);
     const j = await runCli(path.join(ROOT, 'dist', 'cli.js'), ['doctor', '--json'], env);
-    const rep = JSON.parse(j.stdout) as { gpu: { available: boolean; amd: { source: string; devices: { uuid: string }[] } } };
+    const rep = JSON.parse(j.stdout) as {
+      gpu: { available: boolean; amd: { source: string; devices: { uuid: string }[] } };
+    };
     assert.equal(rep.gpu.available, true);
     assert.equal(rep.gpu.amd.source, 'amd-smi');
-    assert.deepEqual(rep.gpu.amd.devices.map((d) => d.uuid), [MI300X_0, MI300X_1, MI300X_2]);
+    assert.deepEqual(
+      rep.gpu.amd.devices.map((d) => d.uuid),
+      [MI300X_0, MI300X_1, MI300X_2],
+    );
   });
 });

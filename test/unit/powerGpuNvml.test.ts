@@ -6,7 +6,14 @@
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { forgetAbsentTools, type GpuSnapshot } from '../../src/core/power/gpu';
-import { deviceShare, GpuEnergyAccount, isVisible, parseCudaVisibleDevices, SOURCE_NVML_COUNTER, SOURCE_NVML_POWER } from '../../src/core/power/gpuAccount';
+import {
+  deviceShare,
+  GpuEnergyAccount,
+  isVisible,
+  parseCudaVisibleDevices,
+  SOURCE_NVML_COUNTER,
+  SOURCE_NVML_POWER,
+} from '../../src/core/power/gpuAccount';
 import { AutoGpuMonitor, forgetNvmlAbsence, probeGpus } from '../../src/core/power/gpuMonitor';
 import { NvmlMonitor, probeNvml, type NvmlOptions } from '../../src/core/power/gpuNvml';
 import { buildFakeNvml, H100_0, H100_1, ROOT, until, type FakeNvml } from '../helpers/fakeNvml';
@@ -17,7 +24,8 @@ import type { Run } from '../../src/core/types';
 import { runCli } from '../helpers/cli';
 
 const NAME = 'NVIDIA H100 80GB HBM3';
-const dev = (i: number, uuid: string, energyMJ: number | '-', powerMW: number | '-', tsUs = 0): string => `device ${i} ${uuid} ${energyMJ} ${powerMW} ${tsUs} ${NAME}`;
+const dev = (i: number, uuid: string, energyMJ: number | '-', powerMW: number | '-', tsUs = 0): string =>
+  `device ${i} ${uuid} ${energyMJ} ${powerMW} ${tsUs} ${NAME}`;
 const GiB = 2 ** 30;
 
 describe('power/gpuNvml: NVML through the reader child, against the stand-in library', function () {
@@ -81,14 +89,22 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
     assert.equal(a.devices?.[1]?.energyError?.message, 'Not Supported (3)');
     const p = await probeGpus('nvidia-smi', { nvml: { env: fake.env } });
     assert.equal(p.source, 'nvml');
-    assert.deepEqual(p.devices.map((d) => d.uuid), [H100_0, H100_1]);
+    assert.deepEqual(
+      p.devices.map((d) => d.uuid),
+      [H100_0, H100_1],
+    );
   });
 
-  it('exclusive use: the counter difference of the run\'s device, whole; an idle second device is not charged', async () => {
+  it("exclusive use: the counter difference of the run's device, whole; an idle second device is not charged", async () => {
     const pid = runProcess();
     const m = monitor();
     m.start();
-    const at = (e0: number, e1: number) => [dev(0, H100_0, e0, 700_000), dev(1, H100_1, e1, 70_000), `proc 0 ${pid} ${40 * GiB}`, `util 0 ${pid} 98 40 ${e0}`];
+    const at = (e0: number, e1: number) => [
+      dev(0, H100_0, e0, 700_000),
+      dev(1, H100_1, e1, 70_000),
+      `proc 0 ${pid} ${40 * GiB}`,
+      `util 0 ${pid} 98 40 ${e0}`,
+    ];
     const acc = new GpuEnergyAccount({ rootPid: pid });
     acc.begin(await show(m, at(1_000_000, 5_000_000), energyIs(1000)));
     let j = 0;
@@ -105,16 +121,30 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
     assert.ok(Math.abs(lingering.joules - 100) < 1, String(lingering.joules));
     assert.match(lingering.shareRule, /GPU 0 100 %: used only by the run/);
     // the run's process has gone at the next reading: its last interval is still its own
-    const gone = acc.step(await show(m, [dev(0, H100_0, 2_900_000, 80_000), dev(1, H100_1, 5_400_000, 70_000)], energyIs(2900)), [pid], 1);
+    const gone = acc.step(
+      await show(m, [dev(0, H100_0, 2_900_000, 80_000), dev(1, H100_1, 5_400_000, 70_000)], energyIs(2900)),
+      [pid],
+      1,
+    );
     assert.ok(Math.abs(gone.joules - 100) < 1, String(gone.joules));
-    assert.match(gone.shareRule, /^GPU 0 100 %: used only by the run: whole device \(until the run left it\); GPU 1 0 %: idle/);
+    assert.match(
+      gone.shareRule,
+      /^GPU 0 100 %: used only by the run: whole device \(until the run left it\); GPU 1 0 %: idle/,
+    );
   });
 
   it('a device shared with a foreign process is split by SM utilisation, labelled an estimate; memory when utilisation is not reported', async () => {
     const pid = runProcess();
     const m = monitor();
     m.start();
-    const shared = (e: number, extra: string[] = []) => [dev(0, H100_0, e, 500_000), `proc 0 ${pid} ${3 * GiB}`, `proc 0 999999 ${1 * GiB}`, `util 0 ${pid} 60 10 ${e}`, `util 0 999999 20 5 ${e}`, ...extra];
+    const shared = (e: number, extra: string[] = []) => [
+      dev(0, H100_0, e, 500_000),
+      `proc 0 ${pid} ${3 * GiB}`,
+      `proc 0 999999 ${1 * GiB}`,
+      `util 0 ${pid} 60 10 ${e}`,
+      `util 0 999999 20 5 ${e}`,
+      ...extra,
+    ];
     const acc = new GpuEnergyAccount({ rootPid: pid });
     acc.begin(await show(m, shared(10_000_000), energyIs(10_000)));
     const s = acc.step(await show(m, shared(11_000_000), energyIs(11_000)), [pid], 1);
@@ -123,26 +153,41 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
 
     const m2 = monitor();
     m2.start();
-    const noUtil = (e: number) => shared(e, ['fail nvmlDeviceGetProcessUtilization 3']).filter((l) => !l.startsWith('util'));
+    const noUtil = (e: number) =>
+      shared(e, ['fail nvmlDeviceGetProcessUtilization 3']).filter((l) => !l.startsWith('util'));
     const acc2 = new GpuEnergyAccount({ rootPid: pid });
     acc2.begin(await show(m2, noUtil(20_000_000), energyIs(20_000)));
     const s2 = acc2.step(await show(m2, noUtil(22_000_000), energyIs(22_000)), [pid], 1);
     assert.ok(Math.abs(s2.joules - 1500) <= 1500 * 0.05, `${s2.joules} J, expected 1500 J`);
-    assert.match(s2.shareRule, /shared: split by memory, the run 3072 of 4096 MiB \(estimate; SM utilisation not reported \(nvmlDeviceGetProcessUtilization: Not Supported \(3\)\)\)/);
+    assert.match(
+      s2.shareRule,
+      /shared: split by memory, the run 3072 of 4096 MiB \(estimate; SM utilisation not reported \(nvmlDeviceGetProcessUtilization: Not Supported \(3\)\)\)/,
+    );
   });
 
   it('CUDA_VISIBLE_DEVICES of the run: a device it cannot see is never charged; with no process list, the named device is', async () => {
-    const pid = runProcess({ ...process.env, CUDA_VISIBLE_DEVICES: H100_1.slice(0, 12), CUDA_DEVICE_ORDER: 'PCI_BUS_ID' });
+    const pid = runProcess({
+      ...process.env,
+      CUDA_VISIBLE_DEVICES: H100_1.slice(0, 12),
+      CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
+    });
     const m = monitor();
     m.start();
-    const noList = (e: number) => [dev(0, H100_0, e, 300_000), dev(1, H100_1, e * 2, 400_000), 'fail nvmlDeviceGetComputeRunningProcesses_v3 4'];
+    const noList = (e: number) => [
+      dev(0, H100_0, e, 300_000),
+      dev(1, H100_1, e * 2, 400_000),
+      'fail nvmlDeviceGetComputeRunningProcesses_v3 4',
+    ];
     const acc = new GpuEnergyAccount({ rootPid: pid });
     acc.begin(await show(m, noList(1_000_000), energyIs(1000)));
     const s = acc.step(await show(m, noList(1_100_000), energyIs(1100)), [pid], 1);
     // device 1 went from 2000 J to 2200 J: the run's; device 0 is not visible to it
     assert.ok(Math.abs(s.joules - 200) <= 10, `${s.joules} J, expected 200 J`);
     assert.match(s.shareRule, /GPU 0 0 %: not in the run's CUDA_VISIBLE_DEVICES/);
-    assert.match(s.shareRule, /GPU 1 100 %: process list not readable \(nvmlDeviceGetComputeRunningProcesses_v3: Insufficient Permissions \(4\)\); named in the run's CUDA_VISIBLE_DEVICES, charged whole/);
+    assert.match(
+      s.shareRule,
+      /GPU 1 100 %: process list not readable \(nvmlDeviceGetComputeRunningProcesses_v3: Insufficient Permissions \(4\)\); named in the run's CUDA_VISIBLE_DEVICES, charged whole/,
+    );
   });
 
   it('a counter that goes back (driver reloaded) restarts the difference', async () => {
@@ -160,7 +205,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
     assert.match(last.shareRule, /energy counter restarted 1× \(driver reloaded\)/);
   });
 
-  it('energy counter not supported: power samples integrated over the driver\'s timestamps, and said so', async () => {
+  it("energy counter not supported: power samples integrated over the driver's timestamps, and said so", async () => {
     const pid = runProcess();
     const m = monitor();
     m.start();
@@ -225,11 +270,20 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
   it('neither NVML nor nvidia-smi: one reason, and the missing tool is not started again', async () => {
     forgetAbsentTools();
     const env = { ...fake.env, LD_LIBRARY_PATH: path.join(fake.dir, 'empty') };
-    const a = new AutoGpuMonitor({ nvml: { env }, nvidiaSmi: { command: 'carbon-meter-test-no-such-nvidia-smi', intervalMs: 100, appsEveryMs: 100 } });
+    const a = new AutoGpuMonitor({
+      nvml: { env },
+      nvidiaSmi: { command: 'carbon-meter-test-no-such-nvidia-smi', intervalMs: 100, appsEveryMs: 100 },
+    });
     monitors.push(a);
     a.start();
-    await until(() => a.source === 'nvidia-smi' && /not found on PATH/.test(a.latest().reason ?? ''), 'both to be found missing');
-    assert.match(a.latest().reason!, /^carbon-meter-test-no-such-nvidia-smi not found on PATH: GPU energy not metered; NVML library not found \(libnvidia-ml\.so\.1: cannot open shared object file/);
+    await until(
+      () => a.source === 'nvidia-smi' && /not found on PATH/.test(a.latest().reason ?? ''),
+      'both to be found missing',
+    );
+    assert.match(
+      a.latest().reason!,
+      /^carbon-meter-test-no-such-nvidia-smi not found on PATH: GPU energy not metered; NVML library not found \(libnvidia-ml\.so\.1: cannot open shared object file/,
+    );
     const acc = new GpuEnergyAccount();
     const s = acc.step(a.latest(), [1], 1);
     assert.equal(s.detail, `0 W: ${a.latest().reason}`);
@@ -250,7 +304,10 @@ describe('power/gpuAccount: CUDA_VISIBLE_DEVICES', () => {
     const uuid = parseCudaVisibleDevices(`${H100_1.slice(0, 10)}`)!;
     assert.equal(isVisible(uuid, { index: 0, uuid: H100_0 }), false);
     assert.equal(isVisible(uuid, { index: 1, uuid: H100_1 }), true);
-    assert.equal(isVisible(parseCudaVisibleDevices('MIG-4b8f1c2e-9a7d-4c39-8e0f-3d1b6a5c7e21')!, { index: 0, uuid: H100_0 }), undefined);
+    assert.equal(
+      isVisible(parseCudaVisibleDevices('MIG-4b8f1c2e-9a7d-4c39-8e0f-3d1b6a5c7e21')!, { index: 0, uuid: H100_0 }),
+      undefined,
+    );
   });
 });
 
@@ -267,15 +324,23 @@ describe('power/gpuNvml: carbon-meter run meters a GPU through NVML (dist/cli.js
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-nvml-cli-'));
     const pidFile = path.join(home, 'pid');
     const go = path.join(home, 'go');
-    const at = (e: number, pid?: number) => [dev(0, H100_0, e, 650_000), dev(1, H100_1, 3_000_000, 60_000), ...(pid ? [`proc 0 ${pid} ${20 * GiB}`, `util 0 ${pid} 97 30 ${e}`] : [])];
+    const at = (e: number, pid?: number) => [
+      dev(0, H100_0, e, 650_000),
+      dev(1, H100_1, 3_000_000, 60_000),
+      ...(pid ? [`proc 0 ${pid} ${20 * GiB}`, `util 0 ${pid} 97 30 ${e}`] : []),
+    ];
     fake.write(at(1_000_000));
     // the command: writes its pid, then waits for the test's go (no clock involved)
     const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); const t = setInterval(() => { if (require('fs').existsSync(${JSON.stringify(go)})) { clearInterval(t); } }, 20);`;
-    const done = runCli(path.join(ROOT, 'dist', 'cli.js'), ['run', '--json', '--region', 'FR', '--checkpoint', '1', '--', process.execPath, '-e', script], {
-      CARBON_METER_HOME: home,
-      LD_LIBRARY_PATH: fake.libDir,
-      FAKE_NVML_SCENARIO: fake.scenario,
-    });
+    const done = runCli(
+      path.join(ROOT, 'dist', 'cli.js'),
+      ['run', '--json', '--region', 'FR', '--checkpoint', '1', '--', process.execPath, '-e', script],
+      {
+        CARBON_METER_HOME: home,
+        LD_LIBRARY_PATH: fake.libDir,
+        FAKE_NVML_SCENARIO: fake.scenario,
+      },
+    );
     await until(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').length > 0, 'the command to start');
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     fake.write(at(1_000_000, pid));
@@ -300,8 +365,17 @@ describe('power/gpuNvml: carbon-meter run meters a GPU through NVML (dist/cli.js
     assert.ok(Math.abs(gpuJ - 900) <= 900 * 0.05, `${gpuJ} J, expected 900 J`);
     assert.equal(run.power.gpu.method, 'measured');
     assert.equal(run.power.gpu.source, 'NVML total-energy counter');
-    assert.match(run.power.gpu.shareRule ?? '', /GPU 0 100 %: used only by the run: whole device; GPU 1 0 %: idle: no compute process/);
-    assert.deepEqual(run.hardware.gpus.map((g) => [g.name, g.uuid]), [[NAME, H100_0], [NAME, H100_1]]);
+    assert.match(
+      run.power.gpu.shareRule ?? '',
+      /GPU 0 100 %: used only by the run: whole device; GPU 1 0 %: idle: no compute process/,
+    );
+    assert.deepEqual(
+      run.hardware.gpus.map((g) => [g.name, g.uuid]),
+      [
+        [NAME, H100_0],
+        [NAME, H100_1],
+      ],
+    );
   });
 });
 

@@ -4,7 +4,7 @@ import { RAM_MODEL_SOURCE, RAM_W_PER_GB, ramPowerDetail, ramPowerW } from '../..
 const GB = 1024 ** 3;
 
 describe('power/ram', () => {
-  it('uses CodeCarbon v2\'s 3 W per 8 GB', () => {
+  it("uses CodeCarbon v2's 3 W per 8 GB", () => {
     assert.equal(RAM_W_PER_GB, 3 / 8);
     // Green Algorithms (0.3725 W/GB) and Cloud Carbon Footprint (0.392 W/GB) are within 5 %
     for (const other of [0.3725, 0.392]) assert.ok(Math.abs(other - RAM_W_PER_GB) / RAM_W_PER_GB < 0.05, String(other));
@@ -32,6 +32,9 @@ describe('power/ram', () => {
       ramPowerDetail(RAM_W_PER_GB, 6 * GB),
       `0.375 W/GB × resident memory of the run, now 6 GB = 2.25 W (${RAM_MODEL_SOURCE})`,
     );
-    assert.equal(ramPowerDetail(0.5, 2 * GB), '0.5 W/GB × resident memory of the run, now 2 GB = 1 W (set by the user)');
+    assert.equal(
+      ramPowerDetail(0.5, 2 * GB),
+      '0.5 W/GB × resident memory of the run, now 2 GB = 1 W (set by the user)',
+    );
   });
 });

@@ -47,9 +47,20 @@ after(() => {
 describe('power/rapl: the fixtures', () => {
   it('look like sysfs: flat symlinks under class/powercap into devices/virtual/powercap', () => {
     const root = path.join(FIXTURES, 'xeon-2s', 'class', 'powercap');
-    assert.deepEqual(fs.readdirSync(root).sort(), ['intel-rapl', 'intel-rapl:0', 'intel-rapl:0:0', 'intel-rapl:0:1', 'intel-rapl:1', 'intel-rapl:1:0', 'intel-rapl:1:1']);
+    assert.deepEqual(fs.readdirSync(root).sort(), [
+      'intel-rapl',
+      'intel-rapl:0',
+      'intel-rapl:0:0',
+      'intel-rapl:0:1',
+      'intel-rapl:1',
+      'intel-rapl:1:0',
+      'intel-rapl:1:1',
+    ]);
     assert.ok(fs.lstatSync(path.join(root, 'intel-rapl:0')).isSymbolicLink());
-    assert.equal(fs.readlinkSync(path.join(root, 'intel-rapl:0:0')), '../../devices/virtual/powercap/intel-rapl/intel-rapl:0/intel-rapl:0:0');
+    assert.equal(
+      fs.readlinkSync(path.join(root, 'intel-rapl:0:0')),
+      '../../devices/virtual/powercap/intel-rapl/intel-rapl:0/intel-rapl:0:0',
+    );
     assert.equal(fs.readFileSync(path.join(root, 'intel-rapl:0', 'name'), 'utf8'), 'package-0\n');
     assert.equal(fs.readFileSync(path.join(root, 'intel-rapl:0', 'energy_uj'), 'utf8'), '123456789\n');
     assert.equal(fs.readFileSync(path.join(root, 'intel-rapl:0', 'max_energy_range_uj'), 'utf8'), '262143328850\n');
@@ -89,7 +100,9 @@ describe('power/rapl: probeRapl', () => {
     const { root } = copyFixture('amd-epyc');
     const p = probeRapl(root);
     assert.equal(p.readable, true);
-    assert.deepEqual(p.domains, [{ name: 'package-0', dir: path.join(root, 'intel-rapl:0'), maxEnergyRangeUj: 65532610987 }]);
+    assert.deepEqual(p.domains, [
+      { name: 'package-0', dir: path.join(root, 'intel-rapl:0'), maxEnergyRangeUj: 65532610987 },
+    ]);
   });
 
   it('says so when a powercap folder has no RAPL package zone', () => {
@@ -142,7 +155,9 @@ describe('power/rapl: permission denied (a real EACCES)', () => {
       const probe = probeRapl(root);
       let readerError: string | undefined;
       try {
-        new RaplReader([{ name: 'package-0', dir: path.join(root, 'intel-rapl:0'), maxEnergyRangeUj: 1 }]).readDeltaUj();
+        new RaplReader([
+          { name: 'package-0', dir: path.join(root, 'intel-rapl:0'), maxEnergyRangeUj: 1 },
+        ]).readDeltaUj();
       } catch (err) {
         readerError = (err as NodeJS.ErrnoException).code;
       }
@@ -156,7 +171,11 @@ describe('power/rapl: permission denied (a real EACCES)', () => {
     fs.chmodSync(path.join(base, 'power'), 0o755);
     fs.chmodSync(path.join(base, 'errors.js'), 0o644);
     // let nobody traverse the temporary folder and read everything but the counter
-    for (let dir = base; dir !== path.dirname(dir) && dir.startsWith(os.tmpdir()) && dir !== os.tmpdir(); dir = path.dirname(dir)) {
+    for (
+      let dir = base;
+      dir !== path.dirname(dir) && dir.startsWith(os.tmpdir()) && dir !== os.tmpdir();
+      dir = path.dirname(dir)
+    ) {
       fs.chmodSync(dir, 0o755);
     }
     fs.chmodSync(moduleCopy, 0o644);
@@ -186,7 +205,10 @@ describe('power/rapl: permission denied (a real EACCES)', () => {
       probe.domains.map((d) => d.name),
       ['package-0', 'package-1'],
     );
-    assert.match(probe.reason!, /^permission denied reading .*intel-rapl:0\/energy_uj: since the fix for CVE-2020-8694 \(Linux ≥ 5\.10\)/);
+    assert.match(
+      probe.reason!,
+      /^permission denied reading .*intel-rapl:0\/energy_uj: since the fix for CVE-2020-8694 \(Linux ≥ 5\.10\)/,
+    );
     assert.match(probe.reason!, /readable by root only/);
     assert.ok(probe.fix!.startsWith(`run \`sudo chmod a+r ${root}/intel-rapl:*/energy_uj\``), probe.fix);
     assert.match(probe.fix!, /udev rule/);
@@ -223,7 +245,10 @@ describe('power/rapl: error classification', () => {
   });
 
   it('the fix command names the root that was probed', () => {
-    assert.match(raplFixCommand('/host/sys/class/powercap/'), /^run `sudo chmod a\+r \/host\/sys\/class\/powercap\/intel-rapl:\*\/energy_uj`/);
+    assert.match(
+      raplFixCommand('/host/sys/class/powercap/'),
+      /^run `sudo chmod a\+r \/host\/sys\/class\/powercap\/intel-rapl:\*\/energy_uj`/,
+    );
   });
 });
 
@@ -268,7 +293,10 @@ describe('power/rapl: RaplReader', () => {
     const file = path.join(root, 'intel-rapl:1', 'energy_uj');
     fs.renameSync(file, `${file}.away`);
     writeEnergy(root, 'intel-rapl:0', 123456789 + 100);
-    assert.throws(() => reader.readDeltaUj(), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+    assert.throws(
+      () => reader.readDeltaUj(),
+      (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+    );
     fs.renameSync(`${file}.away`, file);
     writeEnergy(root, 'intel-rapl:1', 234567890 + 20);
     assert.equal(reader.readDeltaUj(), 120);

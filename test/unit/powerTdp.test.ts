@@ -23,7 +23,7 @@ describe('power/tdp: the compiled table', () => {
     .slice(1)
     .filter((l) => l.length > 0);
 
-  it('data/cpu_power.csv is CodeCarbon\'s file: header, row shape, size', () => {
+  it("data/cpu_power.csv is CodeCarbon's file: header, row shape, size", () => {
     assert.equal(csvText.split('\n')[0], 'Name,TDP');
     assert.equal(csvRows.length, 2161);
     for (const row of csvRows) assert.match(row, /^[^,]+,\d+$/, row);
@@ -52,7 +52,9 @@ describe('power/tdp: the compiled table', () => {
   });
 
   it('scripts/gen-cpu-tdp.mjs --check agrees that the TS file matches the CSV', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'gen-cpu-tdp.mjs'), '--check'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'gen-cpu-tdp.mjs'), '--check'], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /matches/);
   });
@@ -115,7 +117,10 @@ describe('power/tdp: lookupCpuTdp', () => {
       assert.equal(r.tdpW, tdp);
       assert.equal(r.matchedModel, model);
       assert.equal(r.source, CPU_TDP_SOURCE);
-      assert.match(r.detail, new RegExp(`^TDP ${tdp} W \\(${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, CodeCarbon cpu_power.csv`));
+      assert.match(
+        r.detail,
+        new RegExp(`^TDP ${tdp} W \\(${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, CodeCarbon cpu_power.csv`),
+      );
     });
   }
 
@@ -139,7 +144,10 @@ describe('power/tdp: lookupCpuTdp', () => {
     assert.equal(r.method, 'default');
     assert.equal(r.tdpW, 8);
     assert.equal(r.matchedModel, undefined);
-    assert.match(r.detail, /"AMD EPYC" is not in CodeCarbon's CPU table \(the name has no model number\): 4 W × 2 logical CPUs = 8 W \(CodeCarbon's fallback\)/);
+    assert.match(
+      r.detail,
+      /"AMD EPYC" is not in CodeCarbon's CPU table \(the name has no model number\): 4 W × 2 logical CPUs = 8 W \(CodeCarbon's fallback\)/,
+    );
     assert.match(r.source, /4 W per logical CPU/);
   });
 
@@ -158,7 +166,13 @@ describe('power/tdp: lookupCpuTdp', () => {
   });
 
   it('virtual CPUs get the fallback', () => {
-    for (const name of ['QEMU Virtual CPU version 2.5+', 'Common KVM processor', 'Intel(R) Xeon(R) CPU @ 2.20GHz', 'unknown CPU', '']) {
+    for (const name of [
+      'QEMU Virtual CPU version 2.5+',
+      'Common KVM processor',
+      'Intel(R) Xeon(R) CPU @ 2.20GHz',
+      'unknown CPU',
+      '',
+    ]) {
       const r = lookupCpuTdp(name, 4);
       assert.equal(r.method, 'default', name);
       assert.equal(r.tdpW, 16, name);
@@ -177,7 +191,10 @@ describe('power/tdp: lookupCpuTdp', () => {
     assert.equal(m.kind, 'ambiguous');
     const r = lookupCpuTdp('Intel(R) Core(TM)2 Quad CPU    Q6600  @ 2.40GHz', 4);
     assert.equal(r.method, 'default');
-    assert.match(r.detail, /matches several models with different TDPs \(Intel Core 2 Quad Q6600 \(105W\) 105 W, Intel Core 2 Quad Q6600 \(95W\) 95 W\)/);
+    assert.match(
+      r.detail,
+      /matches several models with different TDPs \(Intel Core 2 Quad Q6600 \(105W\) 105 W, Intel Core 2 Quad Q6600 \(95W\) 95 W\)/,
+    );
   });
 
   it('the first row of a repeated name wins, as in CodeCarbon', () => {
@@ -219,7 +236,11 @@ describe('power/tdp: lookupCpuTdp', () => {
         assert.equal(m.row.tdpW, tdpW, name);
       } else {
         assert.equal(m.kind, 'ambiguous', name);
-        if (m.kind === 'ambiguous') assert.ok(m.candidates.some((c) => c.name === name), name);
+        if (m.kind === 'ambiguous')
+          assert.ok(
+            m.candidates.some((c) => c.name === name),
+            name,
+          );
         ambiguous++;
       }
     }

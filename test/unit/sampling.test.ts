@@ -27,7 +27,10 @@ class FakeProc {
     const text = fs.readFileSync(file, 'latin1');
     const close = text.lastIndexOf(')');
     const head = text.slice(0, close + 1);
-    const rest = text.slice(close + 2).replace(/\n$/, '').split(' ');
+    const rest = text
+      .slice(close + 2)
+      .replace(/\n$/, '')
+      .split(' ');
     for (const [n, v] of Object.entries(fields)) rest[Number(n) - 3] = String(v);
     fs.writeFileSync(file, `${head} ${rest.join(' ')}\n`);
   }
@@ -39,11 +42,17 @@ class FakeProc {
   reap(pid: number, parent: number): void {
     const c = parseProcStat(fs.readFileSync(path.join(this.root, String(pid), 'stat'), 'latin1'));
     const p = parseProcStat(fs.readFileSync(path.join(this.root, String(parent), 'stat'), 'latin1'));
-    this.set(parent, { 16: p.cutimeTicks + c.utimeTicks + c.cutimeTicks, 17: p.cstimeTicks + c.stimeTicks + c.cstimeTicks });
+    this.set(parent, {
+      16: p.cutimeTicks + c.utimeTicks + c.cutimeTicks,
+      17: p.cstimeTicks + c.stimeTicks + c.cstimeTicks,
+    });
     this.remove(pid);
     for (const tid of fs.readdirSync(path.join(this.root, String(parent), 'task'))) {
       const f = path.join(this.root, String(parent), 'task', tid, 'children');
-      const kids = fs.readFileSync(f, 'latin1').split(' ').filter((x) => x && Number(x) !== pid);
+      const kids = fs
+        .readFileSync(f, 'latin1')
+        .split(' ')
+        .filter((x) => x && Number(x) !== pid);
       fs.writeFileSync(f, kids.map((k) => `${k} `).join(''));
     }
   }
@@ -175,9 +184,15 @@ describe('procfs sampling', () => {
     assert.equal(s.rootAlive, false);
     assert.deepEqual([...s.pids].sort(), [4301, 4302, 4303]);
     // an orphan that was never seen under its parent, and a child the adopter spawned itself
-    for (const [pid, start] of [[4500, 49100], [4600, 49100]]) {
+    for (const [pid, start] of [
+      [4500, 49100],
+      [4600, 49100],
+    ]) {
       fs.cpSync(path.join(proc.root, '4303'), path.join(proc.root, String(pid)), { recursive: true });
-      fs.renameSync(path.join(proc.root, String(pid), 'task', '4303'), path.join(proc.root, String(pid), 'task', String(pid)));
+      fs.renameSync(
+        path.join(proc.root, String(pid), 'task', '4303'),
+        path.join(proc.root, String(pid), 'task', String(pid)),
+      );
       const f = path.join(proc.root, String(pid), 'stat');
       fs.writeFileSync(f, fs.readFileSync(f, 'latin1').replace(/^4303 /, `${pid} `));
       proc.set(pid, { 4: 4100, 14: 60, 15: 0, 22: start });
@@ -220,7 +235,11 @@ describe('procfs sampling', () => {
   it('meters a real process tree through the real /proc', async function () {
     if (process.platform !== 'linux') this.skip(); // the /proc sampler is Linux-only; systeminformation covers the rest
     // a shell that starts two busy children and waits for them
-    const child = spawn('sh', ['-c', 'for i in 1 2; do (i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done) & done; wait'], { stdio: 'ignore' });
+    const child = spawn(
+      'sh',
+      ['-c', 'for i in 1 2; do (i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done) & done; wait'],
+      { stdio: 'ignore' },
+    );
     const sampler = new ProcfsTreeSampler(child.pid!, { reaperPid: process.pid, logicalCpus: os.cpus().length });
     let maxPids = 0;
     const exited = new Promise((r) => child.once('exit', r));
@@ -264,7 +283,10 @@ describe('procfs sampling', () => {
       // test runs, systeminformation computes the share from /proc against all CPUs' ticks (a share of the whole
       // machine); on macOS (`ps` %cpu) and Windows it is a share of one CPU, which is what the sampler assumes.
       const expected = used / os.cpus().length;
-      assert.ok(s.cpuSeconds > expected * 0.6 && s.cpuSeconds < expected * 1.4 + 0.05, `cpu ${s.cpuSeconds}, kernel ${used}`);
+      assert.ok(
+        s.cpuSeconds > expected * 0.6 && s.cpuSeconds < expected * 1.4 + 0.05,
+        `cpu ${s.cpuSeconds}, kernel ${used}`,
+      );
       assert.ok(s.rssBytes > 10 * 1024 * 1024);
     } finally {
       child.kill('SIGKILL');

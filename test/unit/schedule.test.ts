@@ -73,7 +73,17 @@ describe('schedule: greener start and pausing', function () {
     const dip = Math.floor(t0 / HALF) * HALF + 10 * HALF;
     server.intensityAt = (t) => (t >= dip && t < dip + 2 * HALF ? 60 : 300);
     const provider = new UkCarbonIntensityProvider({ cacheDir: dir, baseUrl: server.url });
-    const assumed = assumedRun([{ command: 'python train.py', status: 'completed', durationS: 3600, energyKWh: { cpu: 0, gpu: 0, ram: 0, total: 0.5 } }], 'python train.py');
+    const assumed = assumedRun(
+      [
+        {
+          command: 'python train.py',
+          status: 'completed',
+          durationS: 3600,
+          energyKWh: { cpu: 0, gpu: 0, ram: 0, total: 0.5 },
+        },
+      ],
+      'python train.py',
+    );
     assert.equal(assumed.durationS, 3600);
     const plan = await planGreenerStart(provider, resolveRegion('GB'), assumed, t0, 12);
     assert.equal(plan.kind, 'wait');
@@ -81,7 +91,10 @@ describe('schedule: greener start and pausing', function () {
     assert.equal(plan.advice.startMs, dip);
     assert.ok(Math.abs(plan.advice.savingFraction - (1 - 60 / 300)) < 1e-9);
     const steps: number[] = [];
-    assert.equal(await waitUntil(plan.advice.startMs, clock, new AbortController().signal, (left) => steps.push(left)), true);
+    assert.equal(
+      await waitUntil(plan.advice.startMs, clock, new AbortController().signal, (left) => steps.push(left)),
+      true,
+    );
     assert.ok(clock.now() >= dip && steps.length >= 2, 'waited in steps, on the test clock');
 
     const tooFar = await planGreenerStart(provider, resolveRegion('GB'), assumed, t0, 1);

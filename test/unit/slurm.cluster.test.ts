@@ -19,23 +19,35 @@ const SCRIPT = path.join(ROOT, 'scripts', 'slurm', 'local-cluster.sh');
 const DEADLINE_MS = 600_000;
 const TERMINAL = /^(COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|BOOT_FAIL|DEADLINE|PREEMPTED)/;
 
-function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): { status: number | null; stdout: string; stderr: string } {
+function sh(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string } = {},
+): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, timeout: 60_000 });
-  return { status: r.error ? -1 : r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+  return {
+    status: r.error ? -1 : r.status,
+    stdout: r.stdout ?? '',
+    stderr: (r.stderr ?? '') + (r.error ? String(r.error) : ''),
+  };
 }
 
 function clusterReady(): boolean {
   const r = sh('sinfo', ['-h', '-o', '%t']);
-  return r.status === 0 && /^(idle|mix|alloc)/m.test(r.stdout) && sh('sacctmgr', ['-n', 'list', 'cluster']).status === 0;
+  return (
+    r.status === 0 && /^(idle|mix|alloc)/m.test(r.stdout) && sh('sacctmgr', ['-n', 'list', 'cluster']).status === 0
+  );
 }
 
 /** Why the cluster cannot be used, or undefined once it runs (started here if need be). */
 function ensureCluster(): string | undefined {
   if (clusterReady()) return undefined;
   if (process.platform !== 'linux') return `SLURM tests need Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'the local SLURM cluster is not running and starting it needs root (run scripts/slurm/local-cluster.sh start as root)';
+  if (process.getuid?.() !== 0)
+    return 'the local SLURM cluster is not running and starting it needs root (run scripts/slurm/local-cluster.sh start as root)';
   const r = spawnSync('bash', [SCRIPT, 'start'], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) return `scripts/slurm/local-cluster.sh start failed (exit ${r.status}): ${(r.stderr || String(r.error ?? '')).trim().split('\n').slice(-3).join(' | ')}`;
+  if (r.status !== 0)
+    return `scripts/slurm/local-cluster.sh start failed (exit ${r.status}): ${(r.stderr || String(r.error ?? '')).trim().split('\n').slice(-3).join(' | ')}`;
   return clusterReady() ? undefined : 'the local SLURM cluster started but its node is not idle (sinfo)';
 }
 
@@ -100,7 +112,8 @@ describe('carbon-meter slurm on a real SLURM cluster', function () {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  const cli = (args: string[]) => runCli(CLI, ['slurm', ...args], { CARBON_METER_HOME: home, CARBON_METER_REGION: 'FR' });
+  const cli = (args: string[]) =>
+    runCli(CLI, ['slurm', ...args], { CARBON_METER_HOME: home, CARBON_METER_REGION: 'FR' });
   const historyLines = () => fs.readFileSync(path.join(home, 'history.jsonl'), 'utf8').trim().split('\n');
 
   it('accounts a job with known CPU work: cpuSeconds within 5 % of sacct TotalCPU, recorded once', async () => {
@@ -115,10 +128,16 @@ describe('carbon-meter slurm on a real SLURM cluster', function () {
     assert.equal(run.source, 'slurm');
     assert.equal(run.status, 'completed');
     assert.equal(run.exitCode, 0);
-    assert.ok(Math.abs(run.cpuSeconds - totalCpu) <= 0.05 * totalCpu, `cpuSeconds ${run.cpuSeconds} vs TotalCPU ${totalCpu}`);
+    assert.ok(
+      Math.abs(run.cpuSeconds - totalCpu) <= 0.05 * totalCpu,
+      `cpuSeconds ${run.cpuSeconds} vs TotalCPU ${totalCpu}`,
+    );
     assert.ok(run.cpuSeconds >= 3);
     assert.equal(run.intensity.region, 'FR');
-    assert.ok(run.energyKWh.cpu > 0 && run.power.cpu.method !== 'measured', 'modelled: the test cluster has no energy plugin');
+    assert.ok(
+      run.energyKWh.cpu > 0 && run.power.cpu.method !== 'measured',
+      'modelled: the test cluster has no energy plugin',
+    );
     assert.ok(run.notes?.some((n) => /SLURM recorded no energy/.test(n)));
     assert.equal(run.cwd, work);
     // asked again: not recorded twice
@@ -141,28 +160,46 @@ describe('carbon-meter slurm on a real SLURM cluster', function () {
 
   it('shows a running job live and tracks it; once cancelled it is recorded as failed', async () => {
     const id = sbatch(work, ['-J', 'cancelme', '--wrap', 'exec sleep 600']);
-    await until(`job ${id} to run`, () => (/RUNNING/.test(sh('squeue', ['-h', '-j', id, '-o', '%T']).stdout) ? true : undefined));
+    await until(`job ${id} to run`, () =>
+      /RUNNING/.test(sh('squeue', ['-h', '-j', id, '-o', '%T']).stdout) ? true : undefined,
+    );
     const live = await cli([id, '--json']);
     assert.equal(live.code, 0, live.stderr);
     const liveRun = JSON.parse(live.stdout) as Run;
     assert.equal(liveRun.status, 'running');
     assert.equal(liveRun.endedAt, undefined);
-    assert.ok(!fs.existsSync(path.join(home, 'history.jsonl')) || !fs.readFileSync(path.join(home, 'history.jsonl'), 'utf8').includes(liveRun.id), 'a running job is not recorded');
-    assert.ok(fs.readdirSync(path.join(home, 'slurm', 'tracked')).some((f) => f.endsWith(`-${id}.json`)), 'and it is tracked');
+    assert.ok(
+      !fs.existsSync(path.join(home, 'history.jsonl')) ||
+        !fs.readFileSync(path.join(home, 'history.jsonl'), 'utf8').includes(liveRun.id),
+      'a running job is not recorded',
+    );
+    assert.ok(
+      fs.readdirSync(path.join(home, 'slurm', 'tracked')).some((f) => f.endsWith(`-${id}.json`)),
+      'and it is tracked',
+    );
     assert.equal(sh('scancel', [id]).status, 0);
     assert.match((await waitState(id, TERMINAL)).state, /^CANCELLED/);
     const r = await cli([id, '--json']);
     const run = JSON.parse(r.stdout) as Run;
     assert.equal(run.status, 'failed');
-    assert.ok(run.notes?.some((n) => /SLURM state CANCELLED/.test(n)), JSON.stringify(run.notes));
+    assert.ok(
+      run.notes?.some((n) => /SLURM state CANCELLED/.test(n)),
+      JSON.stringify(run.notes),
+    );
     assert.ok(run.endedAt);
-    assert.ok(!fs.readdirSync(path.join(home, 'slurm', 'tracked')).some((f) => f.endsWith(`-${id}.json`)), 'no longer tracked');
+    assert.ok(
+      !fs.readdirSync(path.join(home, 'slurm', 'tracked')).some((f) => f.endsWith(`-${id}.json`)),
+      'no longer tracked',
+    );
   });
 
   it('accounts each task of an array job as a run of its own', async () => {
     const id = sbatch(work, ['-J', 'arr', '--array=1-3', '--wrap', BURN(1)]);
     const tasks = await until(`array ${id} to end`, () => {
-      const out = sh('sacct', ['-n', '-P', '-j', id, '-o', 'JobID,State,TotalCPU']).stdout.trim().split('\n').filter(Boolean);
+      const out = sh('sacct', ['-n', '-P', '-j', id, '-o', 'JobID,State,TotalCPU'])
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean);
       const rows = out.map((l) => l.split('|')).filter((x) => !x[0].includes('.'));
       return rows.length === 3 && rows.every((x) => TERMINAL.test(x[1])) ? rows : undefined;
     });
@@ -186,7 +223,9 @@ describe('carbon-meter slurm on a real SLURM cluster', function () {
     const since = new Date(Date.now() - 86_400_000);
     const p = (n: number) => String(n).padStart(2, '0');
     const s = `${since.getFullYear()}-${p(since.getMonth() + 1)}-${p(since.getDate())}T${p(since.getHours())}:${p(since.getMinutes())}:${p(since.getSeconds())}`;
-    await until(`sacct -S to list job ${id}`, () => (sh('sacct', ['-n', '-P', '-S', s, '-o', 'JobID']).stdout.split('\n').includes(id) ? true : undefined));
+    await until(`sacct -S to list job ${id}`, () =>
+      sh('sacct', ['-n', '-P', '-S', s, '-o', 'JobID']).stdout.split('\n').includes(id) ? true : undefined,
+    );
     const first = await cli(['--since', '1d', '--json']);
     assert.equal(first.code, 0, first.stderr);
     const runs = JSON.parse(first.stdout) as Run[];
@@ -205,7 +244,10 @@ describe('carbon-meter slurm on a real SLURM cluster', function () {
     const gone = await cli(['999999']);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /job 999999 is unknown to sacct and squeue/);
-    const missing = await runCli(CLI, ['slurm', '1'], { CARBON_METER_HOME: home, CARBON_METER_SLURM_BIN: path.join(work, 'nothing-here') });
+    const missing = await runCli(CLI, ['slurm', '1'], {
+      CARBON_METER_HOME: home,
+      CARBON_METER_SLURM_BIN: path.join(work, 'nothing-here'),
+    });
     assert.equal(missing.code, 127);
     assert.match(missing.stderr, /sacct not found in .*nothing-here/);
   });

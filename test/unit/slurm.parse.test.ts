@@ -8,7 +8,13 @@ import * as path from 'node:path';
 import { groupJobs, jobToRun, measuredEnergy, slurmRunId, type SlurmJob } from '../../src/core/slurm/account';
 import { firstNode } from '../../src/core/slurm/accountant';
 import { parseClustersConfig, resolveCluster } from '../../src/core/slurm/config';
-import { clusterOption, JobIdReader, jobIdInOutput, slurmSubmitter, submittedJobFromRecords } from '../../src/core/slurm/detect';
+import {
+  clusterOption,
+  JobIdReader,
+  jobIdInOutput,
+  slurmSubmitter,
+  submittedJobFromRecords,
+} from '../../src/core/slurm/detect';
 import { lookupGpuPower } from '../../src/core/slurm/gpuPower';
 import { parseSacctJson } from '../../src/core/slurm/json';
 import { gpusInTres, parseSacct, parseSacctTable, parseSlurmDuration, parseTres } from '../../src/core/slurm/parse';
@@ -45,7 +51,10 @@ describe('SLURM parsing', () => {
   });
 
   it('counts typed and untyped GPUs in AllocTRES', () => {
-    assert.deepEqual(gpusInTres(parseTres('billing=8,cpu=8,gres/gpu=4,gres/gpu:a100=4,mem=64G,node=1')), { count: 4, types: [{ type: 'a100', count: 4 }] });
+    assert.deepEqual(gpusInTres(parseTres('billing=8,cpu=8,gres/gpu=4,gres/gpu:a100=4,mem=64G,node=1')), {
+      count: 4,
+      types: [{ type: 'a100', count: 4 }],
+    });
     assert.equal(gpusInTres(parseTres('cpu=8,gres/gpu:v100=2,gres/gpu:t4=1')).count, 3);
   });
 
@@ -62,14 +71,20 @@ describe('SLURM parsing', () => {
     );
     const [job] = groupJobs(records);
     assert.deepEqual(measuredEnergy(job), { energyJ: 4.58e6, from: 'the job allocation' });
-    const run = jobToRun(job, { cluster: resolveCluster('archer2', { archer2: { region: 'GB', pue: 1.1 } }), energyPlugin: 'acct_gather_energy/pm_counters' });
+    const run = jobToRun(job, {
+      cluster: resolveCluster('archer2', { archer2: { region: 'GB', pue: 1.1 } }),
+      energyPlugin: 'acct_gather_energy/pm_counters',
+    });
     assert.equal(run.power.cpu.method, 'measured');
     assert.match(run.power.cpu.detail, /ConsumedEnergyRaw 4580 kJ from the job allocation.*whole nodes/);
     // the page says: "4.58 MJ … resulting in 1.27 kWh"
     assert.equal(run.energyKWh.cpu.toFixed(2), '1.27');
     assert.ok(Math.abs(run.energyKWh.total - (4.58e6 / 3.6e6) * 1.1) < 1e-9);
     assert.equal(run.energyKWh.ram, 0);
-    assert.equal(run.power.ram.unavailableReason, 'included in the energy SLURM measured (acct_gather_energy/pm_counters)');
+    assert.equal(
+      run.power.ram.unavailableReason,
+      'included in the energy SLURM measured (acct_gather_energy/pm_counters)',
+    );
     assert.equal(run.pue, 1.1);
     assert.equal(run.intensity.region, 'GB');
     assert.equal(run.durationS, 8388);
@@ -78,7 +93,13 @@ describe('SLURM parsing', () => {
 
   it('falls back to the extern step, then the largest step, when the job line has no energy', () => {
     const base = { name: 'x', state: 'COMPLETED', stateText: 'COMPLETED', allocTres: {} };
-    const j: SlurmJob = { job: { jobId: '1', ...base }, steps: [{ jobId: '1', stepId: 'batch', ...base, energyJ: 10 }, { jobId: '1', stepId: '0', ...base, energyJ: 30 }] };
+    const j: SlurmJob = {
+      job: { jobId: '1', ...base },
+      steps: [
+        { jobId: '1', stepId: 'batch', ...base, energyJ: 10 },
+        { jobId: '1', stepId: '0', ...base, energyJ: 30 },
+      ],
+    };
     assert.deepEqual(measuredEnergy(j), { energyJ: 30, from: 'step 0 (the largest step; steps overlap)' });
     j.steps.push({ jobId: '1', stepId: 'extern', ...base, energyJ: 50 });
     assert.equal(measuredEnergy(j)?.energyJ, 50);
@@ -98,7 +119,10 @@ describe('SLURM parsing', () => {
     );
     const steps = jobs[0];
     assert.equal(steps.job.totalCpuS, 3.788);
-    const run = jobToRun(steps, { cluster: cluster({ cpuTdpW: 100 }), node: { name: 'vm', cpus: 2, sockets: 1, features: [] } });
+    const run = jobToRun(steps, {
+      cluster: cluster({ cpuTdpW: 100 }),
+      node: { name: 'vm', cpus: 2, sockets: 1, features: [] },
+    });
     assert.equal(run.cpuSeconds, 0.044 + 2.511 + 1.232);
     assert.equal(run.power.cpu.method, 'modelled');
     // 100 W ÷ 2 logical CPUs × 3.787 CPU s
@@ -107,13 +131,27 @@ describe('SLURM parsing', () => {
     assert.equal(run.source, 'slurm');
     assert.equal(run.status, 'completed');
     assert.equal(run.startedAt, new Date(1795655793 * 1000).toISOString());
-    assert.ok(run.notes?.some((n) => /SLURM recorded no energy/.test(n)), 'says why the energy is modelled');
+    assert.ok(
+      run.notes?.some((n) => /SLURM recorded no energy/.test(n)),
+      'says why the energy is modelled',
+    );
   });
 
   it('reads the same jobs from the recorded sacct --json (data parser v0.0.38) alike', () => {
     const fromJson = groupJobs(parseSacctJson(read('local-22.05-steps-array.json')));
     const fromTable = groupJobs(parseSacct(read('local-22.05-steps-array.parsable2.txt')));
-    const key = (js: SlurmJob[]) => js.map((j) => [j.job.jobId, j.job.state, j.steps.map((s) => s.stepId).sort().join(','), Number(j.steps.reduce((a, s) => a + (s.totalCpuS ?? 0), 0).toFixed(2))]).sort();
+    const key = (js: SlurmJob[]) =>
+      js
+        .map((j) => [
+          j.job.jobId,
+          j.job.state,
+          j.steps
+            .map((s) => s.stepId)
+            .sort()
+            .join(','),
+          Number(j.steps.reduce((a, s) => a + (s.totalCpuS ?? 0), 0).toFixed(2)),
+        ])
+        .sort();
     assert.deepEqual(key(fromJson), key(fromTable));
   });
 
@@ -149,7 +187,12 @@ describe('SLURM parsing', () => {
       { jobId: '13_[2-5]', state: 'PENDING', elapsedS: 0, nodes: 1, reason: '(Resources)' },
     ]);
     // as sstat -a -P printed it on the test cluster for a running batch job
-    assert.deepEqual(parseSstat('JobID|TRESUsageInTot|ConsumedEnergyRaw\n2.batch|cpu=00:00:03,energy=0,fs/disk=1690105,mem=14852K,pages=0,vmem=19156K|0\n'), [{ stepId: 'batch', cpuS: 3, energyJ: 0 }]);
+    assert.deepEqual(
+      parseSstat(
+        'JobID|TRESUsageInTot|ConsumedEnergyRaw\n2.batch|cpu=00:00:03,energy=0,fs/disk=1690105,mem=14852K,pages=0,vmem=19156K|0\n',
+      ),
+      [{ stepId: 'batch', cpuS: 3, energyJ: 0 }],
+    );
     assert.equal(firstNode('nid[001002,001004]'), 'nid001002');
     assert.equal(firstNode('node[01-04],gpu07'), 'node01');
     assert.equal(firstNode('None assigned'), undefined);
@@ -180,12 +223,19 @@ describe('SLURM parsing', () => {
     assert.equal(bare.power.cpu.method, 'default');
     assert.match(bare.power.cpu.detail, /4 W per logical CPU.*cpuModel/);
     // a per-cluster GPU power and measured-energy switch
-    const set = jobToRun(groupJobs(records)[0], { cluster: cluster({ gpuPowerW: 250, useMeasuredEnergy: false }), node });
+    const set = jobToRun(groupJobs(records)[0], {
+      cluster: cluster({ gpuPowerW: 250, useMeasuredEnergy: false }),
+      node,
+    });
     assert.match(set.power.gpu.detail, /250 W per GPU \(carbonMeter.clusters.c.gpuPowerW\)/);
   });
 
   it('a cancelled job is a failed run with the signal as its exit code', () => {
-    const [j] = groupJobs(parseSacct('JobID|JobName|State|ExitCode|ElapsedRaw|TotalCPU|AllocTRES\n9|sleep|CANCELLED by 0|0:15|4|00:00.010|cpu=1,mem=1G,node=1\n'));
+    const [j] = groupJobs(
+      parseSacct(
+        'JobID|JobName|State|ExitCode|ElapsedRaw|TotalCPU|AllocTRES\n9|sleep|CANCELLED by 0|0:15|4|00:00.010|cpu=1,mem=1G,node=1\n',
+      ),
+    );
     const run = jobToRun(j, { cluster: cluster() });
     assert.equal(run.status, 'failed');
     assert.equal(run.exitCode, 143);
@@ -193,7 +243,11 @@ describe('SLURM parsing', () => {
   });
 
   it('validates carbonMeter.clusters with one line per problem and keeps the good entries', () => {
-    const { clusters, problems } = parseClustersConfig({ a: { region: 'FR', pue: 5, colour: 'x' }, b: 3, '*': { region: 'DE' } });
+    const { clusters, problems } = parseClustersConfig({
+      a: { region: 'FR', pue: 5, colour: 'x' },
+      b: 3,
+      '*': { region: 'DE' },
+    });
     assert.deepEqual(clusters, { a: { region: 'FR' }, '*': { region: 'DE' } });
     assert.equal(problems.length, 3);
     assert.ok(problems.every((p) => !p.includes('\n')));
@@ -202,7 +256,10 @@ describe('SLURM parsing', () => {
     const bad = resolveCluster('x', { x: { region: 'Atlantis' } });
     assert.equal(bad.place.region.code, 'WORLD');
     assert.ok(bad.notes.some((n) => /world average/.test(n)));
-    assert.equal(resolveCluster('a', clusters, { overrides: { pue: 1.4 }, overridesFrom: { pue: '--pue' } }).place.pueSource, 'set by --pue');
+    assert.equal(
+      resolveCluster('a', clusters, { overrides: { pue: 1.4 }, overridesFrom: { pue: '--pue' } }).place.pueSource,
+      'set by --pue',
+    );
     assert.equal(parseClustersConfig([1]).problems.length, 1);
   });
 
@@ -231,9 +288,18 @@ describe('SLURM parsing', () => {
     const root = path.join(__dirname, '..', '..', '..');
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
     const nls = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8'));
-    const prop = pkg.contributes.configuration.map((c: { properties: Record<string, unknown> }) => c.properties['carbonMeter.clusters']).find(Boolean);
+    const prop = pkg.contributes.configuration
+      .map((c: { properties: Record<string, unknown> }) => c.properties['carbonMeter.clusters'])
+      .find(Boolean);
     const keys = Object.keys(prop.additionalProperties.properties);
-    const sample = Object.fromEntries(keys.map((k) => [k, ({ string: 'FR', number: 1.5, boolean: true } as Record<string, unknown>)[prop.additionalProperties.properties[k].type]]));
+    const sample = Object.fromEntries(
+      keys.map((k) => [
+        k,
+        ({ string: 'FR', number: 1.5, boolean: true } as Record<string, unknown>)[
+          prop.additionalProperties.properties[k].type
+        ],
+      ]),
+    );
     assert.deepEqual(parseClustersConfig({ c: sample }).problems, []);
     assert.equal(parseClustersConfig({ c: { ...sample, extra: 1 } }).problems.length, 1);
     for (const k of keys) assert.ok(nls[prop.additionalProperties.properties[k].markdownDescription.slice(1, -1)], k);
@@ -250,12 +316,22 @@ describe('slurm: the job an sbatch submitted, from the records, when its output 
   const t0 = Date.parse('2026-11-26T03:26:25Z');
   const rec = (jobId: string, workDir: string, submitMs: number) => ({ jobId, workDir, submitMs });
   it('one job from this folder since the command began: its id (array tasks and steps folded)', () => {
-    const records = [rec('70', '/w', t0 - 60_000), rec('73', '/w/', t0), rec('73.batch', '/w', t0), rec('74', '/other', t0 + 1000)];
+    const records = [
+      rec('70', '/w', t0 - 60_000),
+      rec('73', '/w/', t0),
+      rec('73.batch', '/w', t0),
+      rec('74', '/other', t0 + 1000),
+    ];
     assert.deepEqual(submittedJobFromRecords(records, { sinceMs: t0 - 1000, cwd: '/w' }), { jobId: '73' });
-    assert.deepEqual(submittedJobFromRecords([rec('80_1', '/w', t0), rec('80_2', '/w', t0)], { sinceMs: t0, cwd: '/w' }), { jobId: '80' });
+    assert.deepEqual(
+      submittedJobFromRecords([rec('80_1', '/w', t0), rec('80_2', '/w', t0)], { sinceMs: t0, cwd: '/w' }),
+      { jobId: '80' },
+    );
   });
   it('none, or two candidates: no guess', () => {
     assert.equal(submittedJobFromRecords([rec('70', '/w', t0 - 60_000)], { sinceMs: t0, cwd: '/w' }), undefined);
-    assert.deepEqual(submittedJobFromRecords([rec('81', '/w', t0), rec('82', '/w', t0)], { sinceMs: t0, cwd: '/w' }), { ambiguous: ['81', '82'] });
+    assert.deepEqual(submittedJobFromRecords([rec('81', '/w', t0), rec('82', '/w', t0)], { sinceMs: t0, cwd: '/w' }), {
+      ambiguous: ['81', '82'],
+    });
   });
 });

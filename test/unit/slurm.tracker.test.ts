@@ -65,7 +65,12 @@ function fakeSlurm(dir: string): { bin: string; log: string; out: string; calls:
   for (const cmd of ['sacct', 'squeue']) {
     fs.writeFileSync(path.join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >> "${log}"\ncat "${out}"\n`, { mode: 0o755 });
   }
-  return { bin, log, out, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []) };
+  return {
+    bin,
+    log,
+    out,
+    calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []),
+  };
 }
 
 function setup(binDir: string, clock: ManualClock, home: string, onCall?: (c: string) => void) {
@@ -92,7 +97,13 @@ describe('SLURM job tracker', () => {
     const recorded: Run[] = [];
     tracker.onRecorded((r) => recorded.push(r));
 
-    tracker.add({ jobId: '3', submittedAt: clock.now(), via: 'terminal', command: 'sbatch steps.sh', cwd: '/tmp/slurmrec' });
+    tracker.add({
+      jobId: '3',
+      submittedAt: clock.now(),
+      via: 'terminal',
+      command: 'sbatch steps.sh',
+      cwd: '/tmp/slurmrec',
+    });
     await clock.advance(0, tracker);
     assert.deepEqual(fake.calls().length, 1, 'the first job is asked about at once');
     assert.equal(tracker.jobs()[0].state, 'RUNNING');
@@ -127,7 +138,11 @@ describe('SLURM job tracker', () => {
     assert.equal(fake.calls().length, 2);
     await clock.advance(1, tracker);
     assert.equal(fake.calls().length, 3);
-    assert.deepEqual(recorded.map((r) => r.id).sort(), ['slurm-testcluster-3', 'slurm-testcluster-4_1', 'slurm-testcluster-4_2']);
+    assert.deepEqual(recorded.map((r) => r.id).sort(), [
+      'slurm-testcluster-3',
+      'slurm-testcluster-4_1',
+      'slurm-testcluster-4_2',
+    ]);
     const runs = history.load().runs;
     assert.equal(runs.length, 3);
     const r3 = runs.find((r) => r.id === 'slurm-testcluster-3')!;
@@ -158,10 +173,16 @@ describe('SLURM job tracker', () => {
     const clock = new ManualClock();
     const { history, tracker } = setup(fake.bin, clock, home);
     tracker.start();
-    assert.deepEqual(tracker.jobs().map((j) => [j.jobId, j.state]), [['3', 'SUBMITTED']]);
+    assert.deepEqual(
+      tracker.jobs().map((j) => [j.jobId, j.state]),
+      [['3', 'SUBMITTED']],
+    );
     await clock.advance(0, tracker);
     assert.equal(fake.calls().length, 1);
-    assert.deepEqual(history.load().runs.map((r) => r.id), ['slurm-testcluster-3']);
+    assert.deepEqual(
+      history.load().runs.map((r) => r.id),
+      ['slurm-testcluster-3'],
+    );
     tracker.dispose();
   });
 
@@ -170,13 +191,32 @@ describe('SLURM job tracker', () => {
     fs.writeFileSync(fake.out, FINAL.replace(/\|testcluster\|/g, '|gpu|'));
     const clock = new ManualClock();
     const { tracker, history } = setup(fake.bin, clock, path.join(tmp, 'home'));
-    tracker.add({ jobId: '3', cluster: 'gpu', submittedAt: clock.now(), via: 'terminal', command: 'sbatch -M gpu steps.sh' });
-    tracker.add({ jobId: '4', cluster: 'other', submittedAt: clock.now(), via: 'terminal', command: 'sbatch -M other arr.sh' });
+    tracker.add({
+      jobId: '3',
+      cluster: 'gpu',
+      submittedAt: clock.now(),
+      via: 'terminal',
+      command: 'sbatch -M gpu steps.sh',
+    });
+    tracker.add({
+      jobId: '4',
+      cluster: 'other',
+      submittedAt: clock.now(),
+      via: 'terminal',
+      command: 'sbatch -M other arr.sh',
+    });
     await clock.advance(0, tracker);
     assert.equal(fake.calls().length, 1);
     assert.match(fake.calls()[0], /--clusters=all/);
-    assert.deepEqual(history.load().runs.map((r) => r.id), ['slurm-gpu-3'], "job 4 of cluster gpu is not cluster other's job 4");
-    assert.deepEqual(tracker.jobs().map((j) => j.jobId), ['4']);
+    assert.deepEqual(
+      history.load().runs.map((r) => r.id),
+      ['slurm-gpu-3'],
+      "job 4 of cluster gpu is not cluster other's job 4",
+    );
+    assert.deepEqual(
+      tracker.jobs().map((j) => j.jobId),
+      ['4'],
+    );
     tracker.dispose();
   });
 
@@ -202,18 +242,40 @@ describe('SLURM job tracker', () => {
     const bin = path.join(tmp, 'bin');
     fs.mkdirSync(bin);
     fs.writeFileSync(path.join(bin, 'sacct'), '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, 'squeue'), '#!/bin/sh\necho "slurm_load_jobs error: Unable to contact slurm controller (connect failure)" >&2\nexit 1\n', { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'squeue'),
+      '#!/bin/sh\necho "slurm_load_jobs error: Unable to contact slurm controller (connect failure)" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
     const commands = new SlurmCommands({ binDir: bin, timeoutMs: 300 });
-    await assert.rejects(commands.sacct(['1']), (e: unknown) => e instanceof SlurmCommandError && e.kind === 'timeout' && /^sacct did not answer within 0.3 s/.test(e.message));
-    await assert.rejects(commands.squeue(['1']), (e: unknown) => e instanceof SlurmCommandError && e.kind === 'failed' && e.message === 'squeue failed: slurm_load_jobs error: Unable to contact slurm controller (connect failure)');
+    await assert.rejects(
+      commands.sacct(['1']),
+      (e: unknown) =>
+        e instanceof SlurmCommandError && e.kind === 'timeout' && /^sacct did not answer within 0.3 s/.test(e.message),
+    );
+    await assert.rejects(
+      commands.squeue(['1']),
+      (e: unknown) =>
+        e instanceof SlurmCommandError &&
+        e.kind === 'failed' &&
+        e.message === 'squeue failed: slurm_load_jobs error: Unable to contact slurm controller (connect failure)',
+    );
   });
 
   it('follows the jobs with squeue when accounting is unavailable, still one call per interval', async () => {
     const bin = path.join(tmp, 'bin');
     fs.mkdirSync(bin);
     const log = path.join(tmp, 'calls.log');
-    fs.writeFileSync(path.join(bin, 'sacct'), `#!/bin/sh\necho "sacct $*" >> "${log}"\necho "sacct: error: Problem talking to the database: Connection refused" >&2\nexit 1\n`, { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, 'squeue'), `#!/bin/sh\necho "squeue $*" >> "${log}"\necho "8|RUNNING|0:42|1|vm"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'sacct'),
+      `#!/bin/sh\necho "sacct $*" >> "${log}"\necho "sacct: error: Problem talking to the database: Connection refused" >&2\nexit 1\n`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(
+      path.join(bin, 'squeue'),
+      `#!/bin/sh\necho "squeue $*" >> "${log}"\necho "8|RUNNING|0:42|1|vm"\n`,
+      { mode: 0o755 },
+    );
     const clock = new ManualClock();
     const { tracker } = setup(bin, clock, path.join(tmp, 'home'));
     const problems: string[] = [];
@@ -223,8 +285,14 @@ describe('SLURM job tracker', () => {
     assert.match(problems[0], /sacct failed: .*Connection refused; following the jobs with squeue instead/);
     await clock.advance(MIN_POLL_INTERVAL_MS, tracker);
     const calls = fs.readFileSync(log, 'utf8').trim().split('\n');
-    assert.deepEqual(calls.map((c) => c.split(' ')[0]), ['sacct', 'squeue']);
-    assert.deepEqual(tracker.jobs().map((j) => [j.jobId, j.state, j.elapsedS]), [['8', 'RUNNING', 42]]);
+    assert.deepEqual(
+      calls.map((c) => c.split(' ')[0]),
+      ['sacct', 'squeue'],
+    );
+    assert.deepEqual(
+      tracker.jobs().map((j) => [j.jobId, j.state, j.elapsedS]),
+      [['8', 'RUNNING', 42]],
+    );
     tracker.dispose();
   });
 });

@@ -22,7 +22,12 @@ function activate(context) {
       return count;
     }),
     vscode.commands.registerCommand('harnessFixture.showPanel', () => {
-      const panel = vscode.window.createWebviewPanel('harnessFixture.panel', 'Fixture Panel', vscode.ViewColumn.One, {});
+      const panel = vscode.window.createWebviewPanel(
+        'harnessFixture.panel',
+        'Fixture Panel',
+        vscode.ViewColumn.One,
+        {},
+      );
       panel.webview.html = `<!DOCTYPE html><html><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline';">
 </head><body><h1 id="fixture-hello" style="color: var(--vscode-foreground)">Hello from the fixture webview (${count})</h1></body></html>`;

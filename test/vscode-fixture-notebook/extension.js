@@ -21,10 +21,15 @@ function activate(context) {
     vscode.commands.registerCommand('carbonMeterNotebookFixture.openAndRun', async () => {
       const folder = vscode.workspace.workspaceFolders?.[0];
       if (!folder) throw new Error('no workspace folder');
-      const nb = await vscode.workspace.openNotebookDocument(vscode.Uri.file(path.join(folder.uri.fsPath, 'notebooks', 'train.ipynb')));
+      const nb = await vscode.workspace.openNotebookDocument(
+        vscode.Uri.file(path.join(folder.uri.fsPath, 'notebooks', 'train.ipynb')),
+      );
       await vscode.window.showNotebookDocument(nb);
       controller.controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
-      await vscode.commands.executeCommand('notebook.selectKernel', { id: controller.controller.id, extension: EXTENSION_ID });
+      await vscode.commands.executeCommand('notebook.selectKernel', {
+        id: controller.controller.id,
+        extension: EXTENSION_ID,
+      });
       await vscode.commands.executeCommand('notebook.execute', nb.uri);
     }),
   );

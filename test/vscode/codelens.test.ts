@@ -53,7 +53,11 @@ const titles = (lenses: vscode.CodeLens[]) =>
 /** The main lens (the footprint, or "Run with Carbon Meter") on the first lensed line. */
 const primary = (lenses: vscode.CodeLens[]) => lenses.find((l) => l.command?.title.startsWith('$(pulse)'))!;
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, boundMs = 60_000, what = 'condition'): Promise<T> {
+async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  boundMs = 60_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + boundMs;
   let last: unknown;
   for (;;) {
@@ -66,7 +70,9 @@ async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefin
 }
 
 async function setCodeLens(key: string, value: unknown): Promise<void> {
-  await vscode.workspace.getConfiguration('carbonMeter').update(`codeLens.${key}`, value, vscode.ConfigurationTarget.Global);
+  await vscode.workspace
+    .getConfiguration('carbonMeter')
+    .update(`codeLens.${key}`, value, vscode.ConfigurationTarget.Global);
 }
 
 describe('CodeLens in VS Code', function () {
@@ -85,14 +91,22 @@ describe('CodeLens in VS Code', function () {
   });
 
   it('puts "Run with Carbon Meter" and "Debug" on the main block and on def train() of a training script', async () => {
-    const lenses = await waitFor(async () => {
-      const l = await lensesOf(train);
-      return l.length > 0 && l;
-    }, 60_000, 'lenses on train_tiny.py');
+    const lenses = await waitFor(
+      async () => {
+        const l = await lensesOf(train);
+        return l.length > 0 && l;
+      },
+      60_000,
+      'lenses on train_tiny.py',
+    );
     const text = fs.readFileSync(train.fsPath, 'utf8').split('\n');
     const guard = text.findIndex((l) => l.startsWith('if __name__ == "__main__":')) + 1;
     const def = text.findIndex((l) => l.startsWith('def train(')) + 1;
-    assert.deepEqual(titles(lenses), [`${def}: $(pulse) Run with Carbon Meter`, `${guard}: $(pulse) Run with Carbon Meter`, `${guard}: $(debug-alt) Debug`]);
+    assert.deepEqual(titles(lenses), [
+      `${def}: $(pulse) Run with Carbon Meter`,
+      `${guard}: $(pulse) Run with Carbon Meter`,
+      `${guard}: $(debug-alt) Debug`,
+    ]);
     const run = lenses.find((l) => l.range.start.line === guard - 1 && l.command?.title.startsWith('$(pulse)'))!;
     assert.equal(run.command?.command, 'carbonMeter.runFileMetered');
     assert.equal((run.command?.arguments?.[0] as vscode.Uri).fsPath, train.fsPath);
@@ -117,31 +131,58 @@ describe('CodeLens in VS Code', function () {
     const file = copyFixture('workspace/train_tiny.py', 'history_train.py');
     const cwd = path.dirname(file.fsPath);
     const run = (hoursAgo: number): Run =>
-      makeRun({ command: 'python3 history_train.py', cwd, source: 'cli', name: 'history_train.py' }, { startedAt: new Date(Date.now() - hoursAgo * 3600_000), durationS: 840, gpuW: 100, cpuW: 30, ramW: 5, gPerKWh: 350, region: 'DE', regionName: 'Germany' });
+      makeRun(
+        { command: 'python3 history_train.py', cwd, source: 'cli', name: 'history_train.py' },
+        {
+          startedAt: new Date(Date.now() - hoursAgo * 3600_000),
+          durationS: 840,
+          gpuW: 100,
+          cpuW: 30,
+          ramW: 5,
+          gPerKWh: 350,
+          region: 'DE',
+          regionName: 'Germany',
+        },
+      );
     a.service.store.append(run(3));
-    const one = await waitFor(async () => {
-      const l = await lensesOf(file);
-      return l.some((x) => /last run/.test(x.command?.title ?? '')) && l;
-    }, 30_000, 'the last-run lens');
+    const one = await waitFor(
+      async () => {
+        const l = await lensesOf(file);
+        return l.some((x) => /last run/.test(x.command?.title ?? '')) && l;
+      },
+      30_000,
+      'the last-run lens',
+    );
     assert.match(primary(one).command!.title, /^\$\(pulse\) last run [\d.]+ g CO₂eq · [\d.]+ Wh · 14 min \(3 h ago\)$/);
     assert.equal(primary(one).command!.command, 'carbonMeter.showFileRuns');
-    assert.ok(titles(one).some((t) => t.endsWith('$(play) Run')), titles(one).join('\n'));
+    assert.ok(
+      titles(one).some((t) => t.endsWith('$(play) Run')),
+      titles(one).join('\n'),
+    );
     assert.ok(!titles(one).some((t) => /next run/.test(t)), 'one run: no estimate');
 
     a.service.store.append(run(1));
-    const two = await waitFor(async () => {
-      const l = await lensesOf(file);
-      return l.some((x) => /next run/.test(x.command?.title ?? '')) && l;
-    }, 30_000, 'the estimate lens');
+    const two = await waitFor(
+      async () => {
+        const l = await lensesOf(file);
+        return l.some((x) => /next run/.test(x.command?.title ?? '')) && l;
+      },
+      30_000,
+      'the estimate lens',
+    );
     const estimate = two.find((x) => /next run/.test(x.command?.title ?? ''))!;
     assert.match(estimate.command!.title, /^\$\(graph-line\) next run ≈ [\d.]+ g CO₂eq · 14 min · −\d+ % in [A-Z]{2}$/);
     assert.match(primary(two).command!.title, /\(46 min ago\)$/, 'the newest run, ended 46 min ago');
 
     await setCodeLens('show', ['greenerRegion']);
-    const only = await waitFor(async () => {
-      const l = await lensesOf(file);
-      return l.some((x) => /^\$\(globe\)/.test(x.command?.title ?? '')) && l;
-    }, 30_000, 'the greener-region-only lens');
+    const only = await waitFor(
+      async () => {
+        const l = await lensesOf(file);
+        return l.some((x) => /^\$\(globe\)/.test(x.command?.title ?? '')) && l;
+      },
+      30_000,
+      'the greener-region-only lens',
+    );
     assert.match(primary(only).command!.title, /^\$\(pulse\) Run with Carbon Meter$/);
   });
 
@@ -159,14 +200,22 @@ describe('CodeLens in VS Code', function () {
     await vscode.window.showNotebookDocument(nb);
     const fitCell = nb.cellAt(3);
     // the cells' editor models appear as the notebook editor renders them
-    const lenses = await waitFor(async () => {
-      const l = await lensesOf(fitCell.document.uri).catch(() => []);
-      return l.length > 0 && l;
-    }, 30_000, 'a lens on the training cell');
+    const lenses = await waitFor(
+      async () => {
+        const l = await lensesOf(fitCell.document.uri).catch(() => []);
+        return l.length > 0 && l;
+      },
+      30_000,
+      'a lens on the training cell',
+    );
     assert.deepEqual(titles(lenses), ['2: $(pulse) Run with Carbon Meter']);
     for (const c of nb.getCells()) {
       if (c.index === 3 || c.kind !== vscode.NotebookCellKind.Code) continue;
-      const other = await waitFor(async () => lensesOf(c.document.uri).catch(() => undefined), 30_000, `cell ${c.index} rendered`);
+      const other = await waitFor(
+        async () => lensesOf(c.document.uri).catch(() => undefined),
+        30_000,
+        `cell ${c.index} rendered`,
+      );
       assert.deepEqual(titles(other), [], `cell ${c.index}`);
     }
   });
@@ -175,10 +224,14 @@ describe('CodeLens in VS Code', function () {
     const a = await api();
     const file = copyFixture('workspace/train_tiny.py', 'run_train.py');
     const runLens = primary(
-      await waitFor(async () => {
-        const l = await lensesOf(file);
-        return l.length > 0 && l;
-      }, 30_000, 'lenses'),
+      await waitFor(
+        async () => {
+          const l = await lensesOf(file);
+          return l.length > 0 && l;
+        },
+        30_000,
+        'lenses',
+      ),
     );
     assert.equal(runLens.command!.title, '$(pulse) Run with Carbon Meter');
     const finished = new Promise<Run>((resolve) => {
@@ -196,10 +249,14 @@ describe('CodeLens in VS Code', function () {
     assert.equal(run.status, 'completed');
     assert.ok(run.cpuSeconds > 0.3, `cpuSeconds ${run.cpuSeconds}`);
     assert.match(run.command, /^python3? .*run_train\.py$/);
-    const after = await waitFor(async () => {
-      const l = await lensesOf(file);
-      return l.some((x) => /last run/.test(x.command?.title ?? '')) && l;
-    }, 30_000, 'the lens to show the run');
+    const after = await waitFor(
+      async () => {
+        const l = await lensesOf(file);
+        return l.some((x) => /last run/.test(x.command?.title ?? '')) && l;
+      },
+      30_000,
+      'the lens to show the run',
+    );
     assert.match(primary(after).command!.title, /^\$\(pulse\) last run .+ CO₂eq · .+ · .+ \(just now\)$/);
     terminal.dispose();
   });

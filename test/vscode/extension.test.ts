@@ -56,7 +56,15 @@ describe('Carbon Meter in VS Code', function () {
     const a = await api();
     assert.ok(a.service);
     const commands = await vscode.commands.getCommands(true);
-    for (const c of ['showHistory', 'stopMetering', 'meterProcess', 'meterTerminalProcess', 'showRun', 'openSettings', 'showLog']) {
+    for (const c of [
+      'showHistory',
+      'stopMetering',
+      'meterProcess',
+      'meterTerminalProcess',
+      'showRun',
+      'openSettings',
+      'showLog',
+    ]) {
       assert.ok(commands.includes(`carbonMeter.${c}`), c);
     }
   });
@@ -126,7 +134,13 @@ describe('Carbon Meter in VS Code', function () {
   it('meters a task', async () => {
     const a = await api();
     const finished = nextFinished(a, (r) => r.source === 'task');
-    const task = new vscode.Task({ type: 'shell' }, vscode.TaskScope.Workspace, 'cm-train-task', 'test', new vscode.ShellExecution(`python3 ${workspaceFile('busy.py')} 1`));
+    const task = new vscode.Task(
+      { type: 'shell' },
+      vscode.TaskScope.Workspace,
+      'cm-train-task',
+      'test',
+      new vscode.ShellExecution(`python3 ${workspaceFile('busy.py')} 1`),
+    );
     await vscode.tasks.executeTask(task);
     const run = await finished;
     assert.equal(run.name, 'cm-train-task');
@@ -159,12 +173,23 @@ describe('Carbon Meter in VS Code', function () {
     try {
       t1.shellIntegration!.executeCommand(`python3 ${workspaceFile('busy.py')} 60 first`);
       t2.shellIntegration!.executeCommand(`python3 ${workspaceFile('busy.py')} 60 second`);
-      const pair = await waitFor(() => {
-        const m = a.service.active();
-        return m.length === 2 && m.every((x) => x.run.emissionsKg > 0) ? m : undefined;
-      }, 60_000, 'two metered runs');
+      const pair = await waitFor(
+        () => {
+          const m = a.service.active();
+          return m.length === 2 && m.every((x) => x.run.emissionsKg > 0) ? m : undefined;
+        },
+        60_000,
+        'two metered runs',
+      );
       // the readout is rendered at most once a second: wait for one that includes both runs
-      await waitFor(() => /metering 2 run/.test(a.statusBar.tooltip) && /busy\.py 60 second/.test(a.statusBar.tooltip) && /busy\.py 60 first/.test(a.statusBar.tooltip), 30_000, 'a readout of both runs');
+      await waitFor(
+        () =>
+          /metering 2 run/.test(a.statusBar.tooltip) &&
+          /busy\.py 60 second/.test(a.statusBar.tooltip) &&
+          /busy\.py 60 first/.test(a.statusBar.tooltip),
+        30_000,
+        'a readout of both runs',
+      );
       // the readout shows the sum: more than either run alone, even read after it was rendered
       const grams = () => {
         const m = /([\d.]+)\s*(mg|g|kg) CO₂eq/.exec(a.statusBar.text);
@@ -200,7 +225,11 @@ describe('Carbon Meter in VS Code', function () {
       });
       terminal.shellIntegration!.executeCommand(`python3 ${workspaceFile('busy.py')} 60`);
       const run = await started;
-      await waitFor(() => a.service.active().find((m) => m.run.id === run.id && m.run.cpuSeconds > 0.5), 30_000, 'some CPU time');
+      await waitFor(
+        () => a.service.active().find((m) => m.run.id === run.id && m.run.cpuSeconds > 0.5),
+        30_000,
+        'some CPU time',
+      );
       const finished = nextFinished(a, (r) => r.id === run.id);
       await vscode.commands.executeCommand('carbonMeter.stopMetering', run.id);
       const done = await finished;

@@ -71,7 +71,9 @@ class TestUi implements PanelUi {
 }
 
 function webviewTabs(): vscode.Tab[] {
-  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(HISTORY_VIEW_TYPE));
+  return vscode.window.tabGroups.all
+    .flatMap((g) => g.tabs)
+    .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(HISTORY_VIEW_TYPE));
 }
 
 async function closeHistoryTabs(): Promise<void> {
@@ -92,7 +94,16 @@ describe('History panel (extension host)', function () {
     extensionUri = vscode.extensions.getExtension(EXT_ID)!.extensionUri;
     const t0 = Date.now() - 3 * 86400_000;
     for (let i = 0; i < 12; i++) {
-      seeded.push(makeRun({ name: `panel-seed-${i}`, source: i % 3 === 0 ? 'debug' : 'cli', status: i % 4 === 3 ? 'failed' : 'completed' }, { startedAt: new Date(t0 + i * 3600_000), durationS: 600 + i * 60 }));
+      seeded.push(
+        makeRun(
+          {
+            name: `panel-seed-${i}`,
+            source: i % 3 === 0 ? 'debug' : 'cli',
+            status: i % 4 === 3 ? 'failed' : 'completed',
+          },
+          { startedAt: new Date(t0 + i * 3600_000), durationS: 600 + i * 60 },
+        ),
+      );
     }
     seeded.push(makeRun({ name: '<img src=x onerror=alert(1)>' }, { startedAt: new Date(t0 - 3600_000) }));
     a.service.store.appendMany(seeded);
@@ -128,17 +139,22 @@ describe('History panel (extension host)', function () {
     const opts = p.panel.webview.options;
     assert.equal(opts.enableScripts, true);
     assert.equal(opts.enableCommandUris, false);
-    assert.deepEqual(
-      opts.localResourceRoots?.map((u) => path.relative(extensionUri.fsPath, u.fsPath)).sort(),
-      ['dist', 'media'],
-    );
+    assert.deepEqual(opts.localResourceRoots?.map((u) => path.relative(extensionUri.fsPath, u.fsPath)).sort(), [
+      'dist',
+      'media',
+    ]);
     const html = p.panel.webview.html;
-    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1]?.replace(/&#39;|&apos;/g, "'");
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)"/
+      .exec(html)?.[1]
+      ?.replace(/&#39;|&apos;/g, "'");
     assert.ok(csp, 'a CSP meta tag');
     const nonce = /'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1];
     assert.ok(nonce && nonce.length >= 16, 'a nonce');
     const src = p.panel.webview.cspSource;
-    assert.equal(csp, `default-src 'none'; script-src 'nonce-${nonce}'; style-src ${src} 'nonce-${nonce}'; img-src ${src} data:; font-src ${src}`);
+    assert.equal(
+      csp,
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src ${src} 'nonce-${nonce}'; img-src ${src} data:; font-src ${src}`,
+    );
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
     const scripts = [...html.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1]);
     const executable = scripts.filter((s) => !/type="application\/json"/.test(s));
@@ -156,7 +172,10 @@ describe('History panel (extension host)', function () {
     assert.equal(s.historyDir, a.service.store.dir);
     assert.ok(s.runCount >= seeded.length);
     assert.ok(s.table.rows.length > 0);
-    const names = a.service.store.load().runs.slice(0, 50).map((r) => r.name);
+    const names = a.service.store
+      .load()
+      .runs.slice(0, 50)
+      .map((r) => r.name);
     assert.deepEqual(
       s.table.rows.map((r) => r.name),
       names,
@@ -191,7 +210,18 @@ describe('History panel (extension host)', function () {
 
   it('filters, sorts and pages in the host: the webview gets one page', async () => {
     const p = await open();
-    await p.handleMessage({ type: 'query', query: { text: 'panel-seed', source: 'debug', status: 'all', sort: 'durationS', dir: 'asc', page: 0, pageSize: 25 } });
+    await p.handleMessage({
+      type: 'query',
+      query: {
+        text: 'panel-seed',
+        source: 'debug',
+        status: 'all',
+        sort: 'durationS',
+        dir: 'asc',
+        page: 0,
+        pageSize: 25,
+      },
+    });
     const s = p.stats.last!;
     const expected = seeded.filter((r) => r.source === 'debug');
     assert.equal(s.table.matched, expected.length);
@@ -216,13 +246,20 @@ describe('History panel (extension host)', function () {
       a.service.store.append(r);
       await sleep(250);
     }
-    await waitFor(() => p.stats.last?.table.rows.some((r) => r.id === added[9].id), 'the last appended run in a snapshot');
+    await waitFor(
+      () => p.stats.last?.table.rows.some((r) => r.id === added[9].id),
+      'the last appended run in a snapshot',
+    );
     const times = p.stats.postedAt.slice(from);
     const reasons = p.stats.reasons.slice(from);
     assert.ok(times.length >= 2, `${times.length} live snapshot(s)`);
     assert.ok(times.length <= 4, `${times.length} snapshots for 10 appends over 2.5 s`);
-    assert.ok(reasons.every((r) => r.startsWith('live:')), reasons.join(', '));
-    for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= LIVE_UPDATE_MS - 20, `snapshots ${times[i] - times[i - 1]} ms apart`);
+    assert.ok(
+      reasons.every((r) => r.startsWith('live:')),
+      reasons.join(', '),
+    );
+    for (let i = 1; i < times.length; i++)
+      assert.ok(times[i] - times[i - 1] >= LIVE_UPDATE_MS - 20, `snapshots ${times[i] - times[i - 1]} ms apart`);
   });
 
   it('shows a run in progress and updates it from its readings, at most once a second', async () => {
@@ -253,13 +290,20 @@ describe('History panel (extension host)', function () {
         if (row?.status === 'running' && seen[seen.length - 1] !== row.emissionsKg) seen.push(row.emissionsKg);
       }, 50);
       await finished;
-      await waitFor(() => p.stats.last?.table.rows.find((r) => r.id === run.id && r.status === 'completed'), 'the finished run in the panel');
+      await waitFor(
+        () => p.stats.last?.table.rows.find((r) => r.id === run.id && r.status === 'completed'),
+        'the finished run in the panel',
+      );
       clearInterval(watch);
       assert.ok(seen.length >= 2, `the running row was updated ${seen.length} time(s)`);
       for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], 'its CO₂eq grows');
       const times = p.stats.postedAt.slice(from);
-      assert.ok(p.stats.reasons.slice(from).some((r) => r === 'live: reading'), p.stats.reasons.slice(from).join(', '));
-      for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= LIVE_UPDATE_MS - 20, `snapshots ${times[i] - times[i - 1]} ms apart`);
+      assert.ok(
+        p.stats.reasons.slice(from).some((r) => r === 'live: reading'),
+        p.stats.reasons.slice(from).join(', '),
+      );
+      for (let i = 1; i < times.length; i++)
+        assert.ok(times[i] - times[i - 1] >= LIVE_UPDATE_MS - 20, `snapshots ${times[i] - times[i - 1]} ms apart`);
     } finally {
       terminal.dispose();
     }
@@ -277,8 +321,13 @@ describe('History panel (extension host)', function () {
     await sleep(2 * LIVE_UPDATE_MS + 500);
     assert.equal(p.stats.snapshots, before, 'no snapshot while hidden');
     p.panel.reveal();
-    await waitFor(() => p.stats.snapshots > before && p.stats.last?.table.rows.some((r) => r.id === hiddenRun.id), 'a snapshot once shown');
-    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputText && t.input.uri.fsPath === doc.uri.fsPath);
+    await waitFor(
+      () => p.stats.snapshots > before && p.stats.last?.table.rows.some((r) => r.id === hiddenRun.id),
+      'a snapshot once shown',
+    );
+    const tab = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .find((t) => t.input instanceof vscode.TabInputText && t.input.uri.fsPath === doc.uri.fsPath);
     if (tab) await vscode.window.tabGroups.close(tab);
   });
 
@@ -296,7 +345,9 @@ describe('History panel (extension host)', function () {
     // the webview may have been rebuilt (and said ready with its older state): the run asked for stays open
     await sleep(1000);
     assert.equal(p.stats.last?.detail?.run.id, seeded[6].id, `readies ${readies} → ${p.stats.readies}`);
-    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputText && t.input.uri.fsPath === doc.uri.fsPath);
+    const tab = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .find((t) => t.input instanceof vscode.TabInputText && t.input.uri.fsPath === doc.uri.fsPath);
     if (tab) await vscode.window.tabGroups.close(tab);
   });
 
@@ -321,10 +372,17 @@ describe('History panel (extension host)', function () {
     const port = (server.address() as { port: number }).port;
     const cfg = vscode.workspace.getConfiguration('carbonMeter');
     try {
-      await cfg.update('intensity.ukCarbonIntensity.baseUrl', `http://127.0.0.1:${port}`, vscode.ConfigurationTarget.Global);
+      await cfg.update(
+        'intensity.ukCarbonIntensity.baseUrl',
+        `http://127.0.0.1:${port}`,
+        vscode.ConfigurationTarget.Global,
+      );
       await cfg.update('intensity.provider', 'uk-carbon-intensity', vscode.ConfigurationTarget.Global);
       await waitFor(() => a.service.intensity?.id === 'uk-carbon-intensity', 'the live provider');
-      const run = makeRun({ name: 'gb-run' }, { region: 'GB', regionName: 'United Kingdom', durationS: 2 * 3600, gPerKWh: 250 });
+      const run = makeRun(
+        { name: 'gb-run' },
+        { region: 'GB', regionName: 'United Kingdom', durationS: 2 * 3600, gPerKWh: 250 },
+      );
       a.service.store.append(run);
       const p = await open(run.id);
       await waitFor(() => p.stats.last?.detail?.run.id === run.id, 'the run');
@@ -379,7 +437,18 @@ describe('History panel (extension host)', function () {
   it('exports the filtered runs as CodeCarbon CSV and as JSON', async () => {
     const p = await open();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-export-'));
-    await p.handleMessage({ type: 'query', query: { text: 'panel-seed', source: 'cli', status: 'all', sort: 'startedAt', dir: 'desc', page: 0, pageSize: 50 } });
+    await p.handleMessage({
+      type: 'query',
+      query: {
+        text: 'panel-seed',
+        source: 'cli',
+        status: 'all',
+        sort: 'startedAt',
+        dir: 'desc',
+        page: 0,
+        pageSize: 50,
+      },
+    });
     const expected = a.service.store.load().runs.filter((r) => r.name.includes('panel-seed') && r.source === 'cli');
     ui.saveTo = vscode.Uri.file(path.join(dir, 'emissions.csv'));
     await p.handleMessage({ type: 'export', format: 'csv' });
@@ -409,10 +478,16 @@ describe('History panel (extension host)', function () {
     await p.handleMessage({ type: 'import' });
     assert.equal(a.service.store.load().runs.length, before + expected.length);
     for (const r of expected) assert.equal(a.service.store.get(r.id)?.source, 'codecarbon-import');
-    await waitFor(() => p.stats.last && p.stats.last.runCount === before + expected.length, 'a snapshot with the imported runs');
+    await waitFor(
+      () => p.stats.last && p.stats.last.runCount === before + expected.length,
+      'a snapshot with the imported runs',
+    );
     await p.handleMessage({ type: 'import' });
     assert.equal(a.service.store.load().runs.length, before + expected.length, 'nothing twice');
-    assert.match(ui.infos[ui.infos.length - 1], new RegExp(`imported 0 run\\(s\\).*${expected.length} already in the history`));
+    assert.match(
+      ui.infos[ui.infos.length - 1],
+      new RegExp(`imported 0 run\\(s\\).*${expected.length} already in the history`),
+    );
   });
 
   it('re-runs a run in a terminal in its folder, where the terminal watcher meters it', async () => {

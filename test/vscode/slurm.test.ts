@@ -23,8 +23,10 @@ async function waitFor<T>(fn: () => T | undefined | false, boundMs: number, what
 
 function slurmUnavailable(): string | undefined {
   const r = spawnSync('sinfo', ['-h', '-o', '%t'], { encoding: 'utf8', timeout: 30_000 });
-  if (r.error) return `sinfo cannot run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): SLURM is not installed; run scripts/slurm/local-cluster.sh start as root`;
-  if (r.status !== 0 || !/^(idle|mix|alloc)/m.test(r.stdout)) return `the local SLURM cluster is not up (sinfo: ${(r.stderr || r.stdout).trim()}); run scripts/slurm/local-cluster.sh start as root`;
+  if (r.error)
+    return `sinfo cannot run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): SLURM is not installed; run scripts/slurm/local-cluster.sh start as root`;
+  if (r.status !== 0 || !/^(idle|mix|alloc)/m.test(r.stdout))
+    return `the local SLURM cluster is not up (sinfo: ${(r.stderr || r.stdout).trim()}); run scripts/slurm/local-cluster.sh start as root`;
   return undefined;
 }
 
@@ -49,10 +51,15 @@ describe('SLURM jobs from the terminal', function () {
     try {
       await waitFor(() => terminal.shellIntegration, 30_000, 'shell integration');
       const marker = `cm-exthost-${Date.now()}`;
-      terminal.shellIntegration!.executeCommand(`sbatch -J ${marker} -o /dev/null --wrap 'python3 -c "sum(range(10**6))"'`);
+      terminal.shellIntegration!.executeCommand(
+        `sbatch -J ${marker} -o /dev/null --wrap 'python3 -c "sum(range(10**6))"'`,
+      );
       // the job is followed (at most one sacct call per 30 s) and recorded once it ended
       const run = await waitFor(
-        () => a.service.store.load().runs.find((r: Run) => !before.has(r.id) && r.source === 'slurm' && r.name.startsWith(marker)),
+        () =>
+          a.service.store
+            .load()
+            .runs.find((r: Run) => !before.has(r.id) && r.source === 'slurm' && r.name.startsWith(marker)),
         200_000,
         `a slurm run for job ${marker} in the history`,
       );

@@ -73,14 +73,22 @@ export class IntensityCurve {
   private readonly gaps: [number, number][] = [];
 
   constructor(points: readonly IntensityPoint[]) {
-    const sorted = points.filter((p) => p.toMs > p.fromMs && Number.isFinite(p.gPerKWh)).sort((a, b) => a.fromMs - b.fromMs);
+    const sorted = points
+      .filter((p) => p.toMs > p.fromMs && Number.isFinite(p.gPerKWh))
+      .sort((a, b) => a.fromMs - b.fromMs);
     for (let i = 0; i < sorted.length; i++) {
       const p = sorted[i];
       const start = Math.max(p.fromMs, this.ends.length ? this.ends[this.ends.length - 1] : -Infinity);
       const end = i + 1 < sorted.length ? Math.min(p.toMs, sorted[i + 1].fromMs) : p.toMs;
       if (end <= start) continue;
-      if (this.ends.length && start > this.ends[this.ends.length - 1]) this.gaps.push([this.ends[this.ends.length - 1], start]);
-      this.prefix.push(this.starts.length ? this.prefix[this.prefix.length - 1] + this.g[this.g.length - 1] * (this.ends[this.ends.length - 1] - this.starts[this.starts.length - 1]) : 0);
+      if (this.ends.length && start > this.ends[this.ends.length - 1])
+        this.gaps.push([this.ends[this.ends.length - 1], start]);
+      this.prefix.push(
+        this.starts.length
+          ? this.prefix[this.prefix.length - 1] +
+              this.g[this.g.length - 1] * (this.ends[this.ends.length - 1] - this.starts[this.starts.length - 1])
+          : 0,
+      );
       this.starts.push(start);
       this.ends.push(end);
       this.g.push(p.gPerKWh);
@@ -211,8 +219,15 @@ export interface StartTimeOptions {
 }
 
 /** The best start time in the next `horizonH` hours; undefined when the forecast does not cover a run from now. */
-export function bestStartTime(points: readonly IntensityPoint[], profile: readonly PowerSegment[], opts: StartTimeOptions): StartTimeAdvice | undefined {
-  const prof = coarsen(profile.filter((s) => s.durationS > 0), 48);
+export function bestStartTime(
+  points: readonly IntensityPoint[],
+  profile: readonly PowerSegment[],
+  opts: StartTimeOptions,
+): StartTimeAdvice | undefined {
+  const prof = coarsen(
+    profile.filter((s) => s.durationS > 0),
+    48,
+  );
   if (!prof.length) return undefined;
   const curve = new IntensityCurve(points);
   const now = opts.nowMs;
@@ -273,7 +288,11 @@ export interface PauseOptions {
  * run in the cleanest periods until the run's time is done; that is pausing whenever the intensity is above the
  * threshold (the dirtiest period still used). Undefined for short runs or when the forecast is too short.
  */
-export function pauseAboveThreshold(points: readonly IntensityPoint[], profile: readonly PowerSegment[], opts: PauseOptions): PauseAdvice | undefined {
+export function pauseAboveThreshold(
+  points: readonly IntensityPoint[],
+  profile: readonly PowerSegment[],
+  opts: PauseOptions,
+): PauseAdvice | undefined {
   const durS = profileDurationS(profile);
   const minS = opts.minDurationS ?? 3600;
   const stretch = Math.max(1, opts.maxStretch ?? 2);
@@ -387,8 +406,11 @@ export function intensityLevel(input: LevelInput): { level: IntensityLevel; reas
 
 /** "03:00" in the given time zone; with the weekday ("Tue 03:00") when it is not the same day as `nowMs`. */
 export function formatClock(ms: number, nowMs: number, timeZone?: string): string {
-  const time = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone }).format(ms);
-  const day = (x: number) => new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone }).format(x);
+  const time = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone }).format(
+    ms,
+  );
+  const day = (x: number) =>
+    new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone }).format(x);
   if (day(ms) === day(nowMs)) return time;
   const weekday = new Intl.DateTimeFormat('en-GB', { weekday: 'short', timeZone }).format(ms);
   return `${weekday} ${time}`;
@@ -396,7 +418,8 @@ export function formatClock(ms: number, nowMs: number, timeZone?: string): strin
 
 /** "start at 03:00: −38 %", or "now is the cleanest time in the next 24 h". */
 export function formatStartTimeTip(advice: StartTimeAdvice, nowMs: number, timeZone?: string): string {
-  if (advice.startsNow || advice.savingFraction <= 0) return `now is the cleanest time to start in the next ${advice.horizonH} h`;
+  if (advice.startsNow || advice.savingFraction <= 0)
+    return `now is the cleanest time to start in the next ${advice.horizonH} h`;
   return `start at ${formatClock(advice.startMs, nowMs, timeZone)}: ${formatPercent(-advice.savingFraction)}`;
 }
 
@@ -436,10 +459,22 @@ export async function greenerTimeForRun(
   opts: { horizonH?: number; maxStretch?: number; minPauseDurationS?: number } = {},
 ): Promise<GreenerTimeForRun> {
   const horizonH = opts.horizonH ?? provider.forecastHorizonH ?? 24;
-  const f = await provider.forecast(region, nowMs, horizonH + profileDurationS(profile) / 3600 * (opts.maxStretch ?? 2));
+  const f = await provider.forecast(
+    region,
+    nowMs,
+    horizonH + (profileDurationS(profile) / 3600) * (opts.maxStretch ?? 2),
+  );
   if (!f.ok) return { kind: 'unavailable', reason: f.reason };
   const start = bestStartTime(f.points, profile, { nowMs, horizonH });
-  if (!start) return { kind: 'unavailable', reason: `the forecast (until ${new Date(f.coveredUntilMs).toISOString()}) does not cover a run this long from now` };
-  const pause = pauseAboveThreshold(f.points, profile, { nowMs, maxStretch: opts.maxStretch, minDurationS: opts.minPauseDurationS });
+  if (!start)
+    return {
+      kind: 'unavailable',
+      reason: `the forecast (until ${new Date(f.coveredUntilMs).toISOString()}) does not cover a run this long from now`,
+    };
+  const pause = pauseAboveThreshold(f.points, profile, {
+    nowMs,
+    maxStretch: opts.maxStretch,
+    minDurationS: opts.minPauseDurationS,
+  });
   return { kind: 'tips', start, pause, factorType: f.factorType, source: f.source };
 }

@@ -8,7 +8,8 @@ import type { RegionTip, TimeAdvice } from './tips';
 export type Translate = (message: string, ...args: (string | number)[]) => string;
 
 /** Fills `{0}`, `{1}` … in an untranslated message. */
-export const untranslated: Translate = (message, ...args) => message.replace(/\{(\d+)\}/g, (m, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : m));
+export const untranslated: Translate = (message, ...args) =>
+  message.replace(/\{(\d+)\}/g, (m, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : m));
 
 /**
  * Two masses of CO₂eq in the same unit (the one that reads best for the larger), so they compare at a glance:
@@ -33,7 +34,12 @@ function nbsp(s: string): string {
 }
 
 /** "in gcp:europe-north1 this run would have emitted 0.7 g instead of 9.8 g (−93 %)" (spaces inside figures are no-break) */
-export function regionTipText(tip: RegionTip, actualKg: number, subject: 'run' | 'runs', t: Translate = untranslated): string {
+export function regionTipText(
+  tip: RegionTip,
+  actualKg: number,
+  subject: 'run' | 'runs',
+  t: Translate = untranslated,
+): string {
   const change = tip.change === undefined ? '' : ` (${nbsp(formatPercent(tip.change))})`;
   const [there, here] = formatCo2Pair(tip.emissionsKg, actualKg);
   return subject === 'run'
@@ -60,12 +66,28 @@ export function annualAverageNote(t: Translate = untranslated): string {
 }
 
 /** The greener-time line. `when` writes a time ("14:00", "Tue 07:30"); the default is ISO 8601 in UTC. */
-export function timeAdviceText(advice: TimeAdvice, t: Translate = untranslated, when: (ms: number) => string = (ms) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC'): string {
+export function timeAdviceText(
+  advice: TimeAdvice,
+  t: Translate = untranslated,
+  when: (ms: number) => string = (ms) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+): string {
   if (advice.kind === 'forecast') {
     const emissions = advice.factorType === 'marginal' ? t('marginal emissions') : t('average emissions');
     const start = advice.startsNow
-      ? t('Now is the cleanest time to start a run like this one in the next {0} h (forecast by {1}, {2}).', advice.horizonH, advice.source, emissions)
-      : t('A run like this one started at {0} instead of now would emit {1} less ({2}; forecast by {3}, {4}).', when(advice.startMs), nbsp(formatPercent(-advice.savingFraction).replace(/^−/, '')), nbsp(formatCo2(advice.savingKg)), advice.source, emissions);
+      ? t(
+          'Now is the cleanest time to start a run like this one in the next {0} h (forecast by {1}, {2}).',
+          advice.horizonH,
+          advice.source,
+          emissions,
+        )
+      : t(
+          'A run like this one started at {0} instead of now would emit {1} less ({2}; forecast by {3}, {4}).',
+          when(advice.startMs),
+          nbsp(formatPercent(-advice.savingFraction).replace(/^−/, '')),
+          nbsp(formatCo2(advice.savingKg)),
+          advice.source,
+          emissions,
+        );
     if (!advice.pause) return start;
     return `${start} ${t('Pausing it while the intensity is above {0} would save {1}, finishing at {2}.', nbsp(formatIntensity(advice.pause.thresholdGPerKWh)), nbsp(formatPercent(-advice.pause.savingFraction).replace(/^−/, '')), when(advice.pause.finishMs))}`;
   }

@@ -7,7 +7,14 @@
  * Every intensity here is an annual average (CO2.js/Ember for countries, Google and Cloud Carbon Footprint for
  * cloud regions), not the intensity at the hour of the run: the UI says so next to the tips.
  */
-import { greenerRegions, listRegions, resolveRegion, UnknownRegionError, WORLD_CODE, type RegionInfo } from '../intensity/regions';
+import {
+  greenerRegions,
+  listRegions,
+  resolveRegion,
+  UnknownRegionError,
+  WORLD_CODE,
+  type RegionInfo,
+} from '../intensity/regions';
 import type { Run, RunIntensity } from '../types';
 import type { GreenerTimeForRun } from './greenerTime';
 import { energyBeforePueKWh } from './energy';
@@ -115,13 +122,20 @@ let candidateCache: { countries: RegionInfo[]; cloud: RegionInfo[] } | undefined
 function candidates(): { countries: RegionInfo[]; cloud: RegionInfo[] } {
   if (!candidateCache) {
     const all = listRegions().filter((r) => r.code !== WORLD_CODE && r.intensityGPerKWh > 0);
-    candidateCache = { countries: all.filter((r) => r.kind === 'country'), cloud: all.filter((r) => r.kind === 'cloud') };
+    candidateCache = {
+      countries: all.filter((r) => r.kind === 'country'),
+      cloud: all.filter((r) => r.kind === 'cloud'),
+    };
   }
   return candidateCache;
 }
 
 /** The user's regions setting, resolved: regions (deduplicated, in order) and the entries that name nothing known. */
-export function resolveAdviceRegions(entries: readonly unknown[] | undefined): { regions: RegionInfo[]; problems: string[]; configured: string[] } {
+export function resolveAdviceRegions(entries: readonly unknown[] | undefined): {
+  regions: RegionInfo[];
+  problems: string[];
+  configured: string[];
+} {
   const regions = new Map<string, RegionInfo>();
   const problems: string[] = [];
   const configured: string[] = [];
@@ -143,14 +157,26 @@ export function resolveAdviceRegions(entries: readonly unknown[] | undefined): {
   return { regions: [...regions.values()], problems, configured };
 }
 
-function tipsFrom(list: readonly RegionInfo[], energyKWh: number, actualKg: number, ownPue: number, exclude: string | undefined, limit: number): TipGroup['tips'] {
+function tipsFrom(
+  list: readonly RegionInfo[],
+  energyKWh: number,
+  actualKg: number,
+  ownPue: number,
+  exclude: string | undefined,
+  limit: number,
+): TipGroup['tips'] {
   const rows: { c: Candidate; kg: number; pue: number }[] = [];
   for (const region of list) {
     if (exclude && region.code.toLowerCase() === exclude) continue;
     const pue = region.kind === 'cloud' ? (region.pue ?? 1) : ownPue;
     rows.push({ c: { region }, kg: (energyKWh * pue * region.intensityGPerKWh) / 1000, pue });
   }
-  rows.sort((a, b) => a.kg - b.kg || a.c.region.intensityGPerKWh - b.c.region.intensityGPerKWh || (a.c.region.code < b.c.region.code ? -1 : 1));
+  rows.sort(
+    (a, b) =>
+      a.kg - b.kg ||
+      a.c.region.intensityGPerKWh - b.c.region.intensityGPerKWh ||
+      (a.c.region.code < b.c.region.code ? -1 : 1),
+  );
   return rows.slice(0, limit).map(({ c: { region }, kg, pue }) => ({
     code: region.code,
     name: region.name,
@@ -169,7 +195,13 @@ function tipsFrom(list: readonly RegionInfo[], energyKWh: number, actualKg: numb
  * What `energyKWh` (before PUE) that emitted `actualKg` would have emitted in the greenest countries, the greenest
  * cloud regions and the user's own regions (annual averages). `region` (the run's) is left out of the lists.
  */
-export function regionAdvice(energyKWh: number, actualKg: number, ownPue: number, region: string | undefined, opts: AdviceOptions = {}): RegionAdvice {
+export function regionAdvice(
+  energyKWh: number,
+  actualKg: number,
+  ownPue: number,
+  region: string | undefined,
+  opts: AdviceOptions = {},
+): RegionAdvice {
   const e = Number.isFinite(energyKWh) && energyKWh > 0 ? energyKWh : 0;
   const actual = Number.isFinite(actualKg) && actualKg > 0 ? actualKg : 0;
   const pue = Number.isFinite(ownPue) && ownPue >= 1 ? ownPue : 1;
@@ -182,19 +214,49 @@ export function regionAdvice(energyKWh: number, actualKg: number, ownPue: number
   if (e > 0) {
     const { countries, cloud } = candidates();
     const can = opts.usable ? usableRegions(opts.usable) : { near: [], providers: [] };
-    if (can.near.length) groups.push({ key: 'near', tips: tipsFrom(can.near, e, actual, pue, exclude, perGroup), compared: can.near.length });
-    else groups.push({ key: 'countries', tips: tipsFrom(countries, e, actual, pue, exclude, perGroup), compared: countries.length });
-    if (can.providers.length) groups.push({ key: 'providers', tips: tipsFrom(can.providers, e, actual, pue, exclude, perGroup), compared: can.providers.length });
-    else groups.push({ key: 'cloud', tips: tipsFrom(cloud, e, actual, pue, exclude, perGroup), compared: cloud.length });
+    if (can.near.length)
+      groups.push({
+        key: 'near',
+        tips: tipsFrom(can.near, e, actual, pue, exclude, perGroup),
+        compared: can.near.length,
+      });
+    else
+      groups.push({
+        key: 'countries',
+        tips: tipsFrom(countries, e, actual, pue, exclude, perGroup),
+        compared: countries.length,
+      });
+    if (can.providers.length)
+      groups.push({
+        key: 'providers',
+        tips: tipsFrom(can.providers, e, actual, pue, exclude, perGroup),
+        compared: can.providers.length,
+      });
+    else
+      groups.push({ key: 'cloud', tips: tipsFrom(cloud, e, actual, pue, exclude, perGroup), compared: cloud.length });
     if (user.regions.length) {
-      groups.push({ key: 'yours', tips: tipsFrom(user.regions, e, actual, pue, exclude, perUser), compared: user.regions.length });
+      groups.push({
+        key: 'yours',
+        tips: tipsFrom(user.regions, e, actual, pue, exclude, perUser),
+        compared: user.regions.length,
+      });
     }
     const reachable = [...can.near, ...can.providers, ...user.regions];
     const own = ownIntensity(region);
     const top = reachable.length ? tipsFrom(reachable, e, actual, pue, exclude, 1)[0] : undefined;
     if (top && own !== undefined) best = { regionGPerKWh: own, tip: top };
   }
-  return { energyKWh: e, actualKg: actual, ownPue: pue, region, groups, configured: user.configured, problems: user.problems, basis: 'annual-average', ...(best ? { best } : {}) };
+  return {
+    energyKWh: e,
+    actualKg: actual,
+    ownPue: pue,
+    region,
+    groups,
+    configured: user.configured,
+    problems: user.problems,
+    basis: 'annual-average',
+    ...(best ? { best } : {}),
+  };
 }
 
 function ownIntensity(code: string | undefined): number | undefined {
@@ -255,7 +317,8 @@ export function timeAdvice(intensity: Pick<RunIntensity, 'method'>, seenGPerKWh:
 
 /** The greener-time line from a live provider's answer (core/advice/greenerTime.ts `greenerTimeForRun`). */
 export function timeAdviceFromForecast(r: GreenerTimeForRun): TimeAdvice {
-  if (r.kind === 'unavailable') return { kind: 'unavailable', settingKey: INTENSITY_PROVIDER_SETTING, reason: r.reason };
+  if (r.kind === 'unavailable')
+    return { kind: 'unavailable', settingKey: INTENSITY_PROVIDER_SETTING, reason: r.reason };
   const a: TimeAdvice = {
     kind: 'forecast',
     settingKey: INTENSITY_PROVIDER_SETTING,
@@ -267,6 +330,11 @@ export function timeAdviceFromForecast(r: GreenerTimeForRun): TimeAdvice {
     factorType: r.factorType,
     source: r.source,
   };
-  if (r.pause && r.pause.savingFraction > 0) a.pause = { thresholdGPerKWh: r.pause.thresholdGPerKWh, savingFraction: r.pause.savingFraction, finishMs: r.pause.finishMs };
+  if (r.pause && r.pause.savingFraction > 0)
+    a.pause = {
+      thresholdGPerKWh: r.pause.thresholdGPerKWh,
+      savingFraction: r.pause.savingFraction,
+      finishMs: r.pause.finishMs,
+    };
   return a;
 }

@@ -92,6 +92,11 @@ export function usableRegions(ctx: UsableContext): UsableRegions {
     }
   }
   const wanted = new Set(ctx.providers.map((p) => p.toLowerCase()));
-  const providers = wanted.size ? listRegions().filter((r) => r.kind === 'cloud' && r.provider !== undefined && wanted.has(String(r.provider).toLowerCase()) && usable(r)) : [];
+  const providers = wanted.size
+    ? listRegions().filter(
+        (r) =>
+          r.kind === 'cloud' && r.provider !== undefined && wanted.has(String(r.provider).toLowerCase()) && usable(r),
+      )
+    : [];
   return { near, providers };
 }

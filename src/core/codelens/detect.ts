@@ -21,9 +21,11 @@ export { MAX_LENSES, type DetectOptions, type EntrypointKind, type TrainingEntry
 export { mayTrain, optimisationStep, trainingCall, type CallEvidence } from './evidence';
 export { DocumentDetectors, PythonDocument } from './incremental';
 
-
 /** The lines of a Python file where training starts, best first, MAX_LENSES at most. `line` is 0-based. */
-export async function detectTrainingEntrypoints(source: string, opts: DetectOptions = {}): Promise<TrainingEntrypoint[]> {
+export async function detectTrainingEntrypoints(
+  source: string,
+  opts: DetectOptions = {},
+): Promise<TrainingEntrypoint[]> {
   await initDetector();
   return detectTrainingEntrypointsSync(source, opts);
 }

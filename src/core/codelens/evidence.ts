@@ -15,15 +15,18 @@ import type { FileNames } from './flow';
 export const MAIN_GUARD = /^if\s*\(?\s*(?:__name__\s*==\s*"__main__"|"__main__"\s*==\s*__name__)\s*\)?\s*:/;
 export const DEF = /^(?:async\s+)?def\s+([A-Za-z_]\w*)/;
 export const LOOP = /^(?:async\s+)?(?:for|while)\b/;
-export const EPOCH_LOOP = /^(?:async\s+)?(?:for\b[^:]*\b(?:epochs?|ep|steps?|global_step|iterations?|iters?|rounds?|updates?|episodes?)\b|while\b)/;
+export const EPOCH_LOOP =
+  /^(?:async\s+)?(?:for\b[^:]*\b(?:epochs?|ep|steps?|global_step|iterations?|iters?|rounds?|updates?|episodes?)\b|while\b)/;
 
 /** Optimiser-like receivers of `.step(` (not schedulers, not environments). */
 const STEP_RECEIVER = /opt|scaler|engine|trainer/i;
 /** What an optimiser is built from: `adam = torch.optim.Adam(…)`. */
-const OPTIMIZER_CLASS = /optim|^(?:Adam\w*|SGD|RMSprop|Adagrad|Adadelta|Adamax|NAdam|RAdam|LBFGS|Lion|Lamb|LAMB|Adafactor|Sophia\w*|Shampoo|Muon)$/;
+const OPTIMIZER_CLASS =
+  /optim|^(?:Adam\w*|SGD|RMSprop|Adagrad|Adadelta|Adamax|NAdam|RAdam|LBFGS|Lion|Lamb|LAMB|Adafactor|Sophia\w*|Shampoo|Muon)$/;
 /** RL agents and learners: `agent.step(state, action, reward, next_state, done)`, `agent.replay(32)`, `agent.learn()`. */
 const AGENT_RECEIVER = /agent|learner/i;
-const AGENT_LEARN = /\.\s*(?:(?:step|update|train_step)\s*\(\s*[^)\s]|(?:replay|learn|optimize_model|optimize|train_model|experience_replay)\s*\()/;
+const AGENT_LEARN =
+  /\.\s*(?:(?:step|update|train_step)\s*\(\s*[^)\s]|(?:replay|learn|optimize_model|optimize|train_model|experience_replay)\s*\()/;
 const NOT_STEP_RECEIVER = /sched/i;
 /** Steps, each behind a substring that must be there first (most statements have none of them). */
 const STEP_PATTERNS: [string, RegExp][] = [
@@ -40,16 +43,22 @@ const STEP_PATTERNS: [string, RegExp][] = [
   ['optimizer_step', /\boptimizer_step\s*\(/],
 ];
 /** A statement without any of these cannot step. */
-const STEP_GATE = /step|grad|apply_updates|minimize|train_on_batch|partial_fit|-=|lambda|nlp|epoch|batch|iter|replay|learn|optimize/;
+const STEP_GATE =
+  /step|grad|apply_updates|minimize|train_on_batch|partial_fit|-=|lambda|nlp|epoch|batch|iter|replay|learn|optimize/;
 /** A statement without any of these cannot train. */
-const TRAIN_GATE = /fit|train|learn|tune|LightningCLI|search|cross_val|_curve|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|launch|spawn|agent|\(/;
+const TRAIN_GATE =
+  /fit|train|learn|tune|LightningCLI|search|cross_val|_curve|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|launch|spawn|agent|\(/;
 
 /** Functions that do one step of training when called (imported from elsewhere; local ones are read). */
-export const STEP_NAME = /^(?:train_(?:one_)?epoch|train_step|train_batch|training_step|train_iter(?:ation)?|run_epoch|fit_epoch|train_on_batch|update_step|sgd_step|learn_step)$/;
-const STEP_CALL = /(?:^|[^\w])(train_(?:one_)?epoch|train_step|train_batch|training_step|train_iter(?:ation)?|run_epoch|fit_epoch|train_on_batch|update_step|sgd_step|learn_step)\s*\(/g;
-const TRAIN_CALL = /(^|[^\w])((?:train|fit|finetune|fine_tune|pretrain)\w*|\w+_(?:train|finetune|fine_tune|pretrain)|run_train\w*|do_train)\s*\(/g;
+export const STEP_NAME =
+  /^(?:train_(?:one_)?epoch|train_step|train_batch|training_step|train_iter(?:ation)?|run_epoch|fit_epoch|train_on_batch|update_step|sgd_step|learn_step)$/;
+const STEP_CALL =
+  /(?:^|[^\w])(train_(?:one_)?epoch|train_step|train_batch|training_step|train_iter(?:ation)?|run_epoch|fit_epoch|train_on_batch|update_step|sgd_step|learn_step)\s*\(/g;
+const TRAIN_CALL =
+  /(^|[^\w])((?:train|fit|finetune|fine_tune|pretrain)\w*|\w+_(?:train|finetune|fine_tune|pretrain)|run_train\w*|do_train)\s*\(/g;
 /** Functions that train when called (imported from elsewhere; local ones are read). */
-export const TRAIN_NAME = /^(?:(?:train|fit|finetune|fine_tune|pretrain)(?:_\w+)?|\w+_(?:train|finetune|fine_tune|pretrain)|run_train\w*|do_train)$/;
+export const TRAIN_NAME =
+  /^(?:(?:train|fit|finetune|fine_tune|pretrain)(?:_\w+)?|\w+_(?:train|finetune|fine_tune|pretrain)|run_train\w*|do_train)$/;
 /** Names that look like training and are not: data splits, loaders, transforms, step helpers. */
 export const NOT_TRAIN_NAME =
   /split|loader|dataset|data|transform|path|dir$|files?$|size|idx|indices|index|mask|label|sampler|config|cfg|args|_df$|_ds$|_x$|_y$|_set$|_sets$|_gen$|generator|features|texts?$|images|examples|_ids$|new_from_iterator|_loss(?:es)?$|_acc(?:uracy)?$|_metrics?$|_scores?$|_time$|_hist(?:ory)?$|writer|_log$|^fit_(?:predict|resample|on_)/i;
@@ -59,14 +68,18 @@ const PREPROCESSING =
   /scaler|encoder|enc$|^enc|vectori[sz]er|^vec|tfidf|imputer|^pca|svd|tokeni[sz]er|normali[sz]er|binari[sz]er|discreti[sz]er|poly|selector|selectkbest|variancethreshold|columntransformer|functiontransformer|quantiletransformer|powertransformer|kfold|splitter|tsne|umap|isomap|nystroem|rbfsampler|preprocess|^prep|^ohe$|^le$|^mlb$|^ct$|reducer/i;
 const MODEL_LIKE =
   /model|net\b|net$|network|clf|classif|regress|estimator|pipe|search|grid|^gs$|^rs$|forest|boost|xgb|lgb|gbm|catboost|^rf$|svc|svr|svm|^knn|kneighbors|tree|booster|ensemble|stack|vot|^lr$|logreg|logistic|linear|ridge|lasso|elastic|bayes|^nb$|perceptron|mlp|autoencoder|^ae$|vae|gan|tuner|agent|learner|kmeans|means|cluster|prophet|arima|sarimax|sequential|transformer$|^m$|^clf|^reg$/i;
-const TRAIN_ARGS = /\bepochs?\s*=|\b[xX]_?train\b|\btrain_(?:ds|dataset|data|loader|dataloader|gen|generator|x|X|y)\b|\bcallbacks\s*=|\bvalidation_data\s*=|\bvalidation_split\s*=|\bdatamodule\b|\btrain_dataloaders\s*=|\bsteps_per_epoch\s*=|\bbatch_size\s*=/;
-const TREE_TRAIN_RECEIVER = /trainer|^xgb$|xgboost|^lgb$|lightgbm|booster|catboost|tuner|runner|^algo|algorithm|agent|learner|solver/i;
+const TRAIN_ARGS =
+  /\bepochs?\s*=|\b[xX]_?train\b|\btrain_(?:ds|dataset|data|loader|dataloader|gen|generator|x|X|y)\b|\bcallbacks\s*=|\bvalidation_data\s*=|\bvalidation_split\s*=|\bdatamodule\b|\btrain_dataloaders\s*=|\bsteps_per_epoch\s*=|\bbatch_size\s*=/;
+const TREE_TRAIN_RECEIVER =
+  /trainer|^xgb$|xgboost|^lgb$|lightgbm|booster|catboost|tuner|runner|^algo|algorithm|agent|learner|solver/i;
 /** Tokenizer trainers (BPE, WordPiece, SentencePiece): a vocabulary, not model parameters. */
 const TOKENIZER = /tokeni[sz]er|sentencepiece|^spm$|bpe|wordpiece|unigram|wordlevel|vocab/i;
 /** gensim models train when built on a corpus: `Word2Vec(sentences, …)`, `LdaMulticore(corpus=bow, …)`. */
-const GENSIM_TRAINING = /\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\(\s*(?!\)|[A-Za-z_]\w*\s*=(?!=))|\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\([^)]*\b(?:sentences|corpus|documents|corpus_file|corpus_iterable)\s*=/;
+const GENSIM_TRAINING =
+  /\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\(\s*(?!\)|[A-Za-z_]\w*\s*=(?!=))|\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\([^)]*\b(?:sentences|corpus|documents|corpus_file|corpus_iterable)\s*=/;
 /** Launchers that run a function in workers: `notebook_launcher(training_loop, …)`, `launch(main, …)`. */
-const LAUNCHER_CALL = /\b(?:notebook_launcher|spawn|launch|start_processes|agent)\s*\(\s*(?:[^,()]*,\s*function\s*=\s*)?([A-Za-z_]\w*)/;
+const LAUNCHER_CALL =
+  /\b(?:notebook_launcher|spawn|launch|start_processes|agent)\s*\(\s*(?:[^,()]*,\s*function\s*=\s*)?([A-Za-z_]\w*)/;
 const FIT_LIKE_METHODS = /\.\s*(fit_one_cycle|fine_tune|fit_flat_cos|fit_sgdr|fit_generator|train_model)\s*\(/;
 
 export interface CallEvidence {
@@ -78,7 +91,8 @@ export interface CallEvidence {
 /** `name = Ctor(…)` and `self.name = Ctor(…)` across the file: what each name holds. */
 export type Constructors = Map<string, string>;
 
-const MODULE_RECEIVER = /model|net|module|encoder|decoder|backbone|policy|critic|actor|generator|discriminator|head|^[gd]$/i;
+const MODULE_RECEIVER =
+  /model|net|module|encoder|decoder|backbone|policy|critic|actor|generator|discriminator|head|^[gd]$/i;
 export const ASSIGN_CTOR = /^(?:self\s*\.\s*)?([A-Za-z_]\w*)\s*(?::[^=]+)?=\s*([A-Za-z_][\w.]*)\s*\(/;
 
 function lastSegment(dotted: string): string {
@@ -127,7 +141,12 @@ function argsAt(text: string, open: number): string {
 export function constructed(callee: string, names?: FileNames): string {
   const parts = callee.split('.');
   let last = parts[parts.length - 1];
-  if (parts.length > 1 && /^(?:from_\w+|build|create|load|make|setup)$/.test(last) && /^[A-Z]/.test(parts[parts.length - 2])) last = parts[parts.length - 2];
+  if (
+    parts.length > 1 &&
+    /^(?:from_\w+|build|create|load|make|setup)$/.test(last) &&
+    /^[A-Z]/.test(parts[parts.length - 2])
+  )
+    last = parts[parts.length - 2];
   if (!names) return last;
   last = names.aliases.get(last) ?? last;
   return names.trainerClasses.get(last) ?? last;
@@ -148,7 +167,12 @@ function fitsModel(receiver: string, args: string, ctors: Constructors): 0 | 1 |
 }
 
 /** A training call on this statement, if any. `local` holds the names of functions defined in the file. */
-export function trainingCall(text: string, ctors: Constructors = new Map(), local: ReadonlySet<string> = new Set(), names?: FileNames): CallEvidence | undefined {
+export function trainingCall(
+  text: string,
+  ctors: Constructors = new Map(),
+  local: ReadonlySet<string> = new Set(),
+  names?: FileNames,
+): CallEvidence | undefined {
   if (!TRAIN_GATE.test(text)) return undefined;
   let best: CallEvidence | undefined;
   const consider = (e: CallEvidence) => {
@@ -170,24 +194,33 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
           consider({ strength: 2, label: `${receiver}.train()` });
         } else if (args && !/^(?:True|False|mode\s*=.*|not\s+\w+|[A-Za-z_][\w.]*)$/.test(args)) {
           // model.train() and model.train(False) switch a torch module's mode; with real arguments it trains
-          consider({ strength: TRAIN_ARGS.test(args) || /\bdata\s*=|num_boost_round|dtrain|train_set|total_examples/.test(args) ? 2 : 1, label: `${receiver}.train()` });
+          consider({
+            strength:
+              TRAIN_ARGS.test(args) || /\bdata\s*=|num_boost_round|dtrain|train_set|total_examples/.test(args) ? 2 : 1,
+            label: `${receiver}.train()`,
+          });
         }
       }
     }
-    if (/\bTrainer\s*\(.*\)\s*\.\s*(?:fit|train)\s*\(/.test(text)) consider({ strength: 2, label: 'Trainer().train()' });
+    if (/\bTrainer\s*\(.*\)\s*\.\s*(?:fit|train)\s*\(/.test(text))
+      consider({ strength: 2, label: 'Trainer().train()' });
   }
   const fm = FIT_LIKE_METHODS.exec(text);
   if (fm) consider({ strength: 2, label: `${receiverAt(text, fm.index)}.${fm[1]}()` });
   if (/\bLightningCLI\s*\(/.test(text)) consider({ strength: 2, label: 'LightningCLI()' });
   if (names?.cliNames.size && text.includes('(')) {
-    for (const cli of names.cliNames) if (new RegExp(`(?:^|[^\\w.])${cli}\\s*\\(`).test(text) && !/^class\s/.test(text)) consider({ strength: 2, label: `${cli}()` });
+    for (const cli of names.cliNames)
+      if (new RegExp(`(?:^|[^\\w.])${cli}\\s*\\(`).test(text) && !/^class\s/.test(text))
+        consider({ strength: 2, label: `${cli}()` });
   }
   const gensim = GENSIM_TRAINING.exec(text);
   if (gensim) consider({ strength: 2, label: `${gensim[1] ?? gensim[2]}()` });
   const launched = LAUNCHER_CALL.exec(text);
-  if (launched && !local.has(launched[1]) && /train/i.test(launched[1]) && !NOT_TRAIN_NAME.test(launched[1])) consider({ strength: 1, label: `${launched[1]}()` });
+  if (launched && !local.has(launched[1]) && /train/i.test(launched[1]) && !NOT_TRAIN_NAME.test(launched[1]))
+    consider({ strength: 1, label: `${launched[1]}()` });
   if (/\btuner\s*\.\s*search\s*\(/.test(text)) consider({ strength: 2, label: 'tuner.search()' });
-  if (/\.\s*learn\s*\(\s*(?:total_timesteps|\d)/.test(text)) consider({ strength: 2, label: `${receiverAt(text, text.indexOf('.learn'))}.learn()` });
+  if (/\.\s*learn\s*\(\s*(?:total_timesteps|\d)/.test(text))
+    consider({ strength: 2, label: `${receiverAt(text, text.indexOf('.learn'))}.learn()` });
   const cv = /\b(cross_val_score|cross_validate|cross_val_predict|learning_curve|validation_curve)\s*\(/.exec(text);
   if (cv) consider({ strength: 1, label: `${cv[1]}()` });
   if (best || !/train|fit|tune/.test(text)) return best;
@@ -196,7 +229,14 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
   named.lastIndex = 0;
   for (let m = named.exec(text); m; m = named.exec(text)) {
     const name = m[2];
-    if (local.has(name) || ctors.has(name) || !TRAIN_NAME.test(name) || NOT_TRAIN_NAME.test(name) || STEP_NAME.test(name)) continue;
+    if (
+      local.has(name) ||
+      ctors.has(name) ||
+      !TRAIN_NAME.test(name) ||
+      NOT_TRAIN_NAME.test(name) ||
+      STEP_NAME.test(name)
+    )
+      continue;
     const dotted = m[1] === '.';
     if (dotted && (name === 'train' || name === 'fit')) continue; // judged above
     if (/^(?:def|class)\s/.test(text)) continue;
@@ -206,7 +246,11 @@ export function trainingCall(text: string, ctors: Constructors = new Map(), loca
 }
 
 /** An optimisation step on this statement? */
-export function optimisationStep(text: string, local: ReadonlySet<string> = new Set(), ctors: Constructors = new Map()): boolean {
+export function optimisationStep(
+  text: string,
+  local: ReadonlySet<string> = new Set(),
+  ctors: Constructors = new Map(),
+): boolean {
   if (!STEP_GATE.test(text)) return false;
   if (text.includes('step')) {
     const re = /([\w[\]().]+)\s*\.\s*step\s*\(/g;
@@ -225,15 +269,19 @@ export function optimisationStep(text: string, local: ReadonlySet<string> = new 
   return false;
 }
 
-export const SERVER_CREATE = /^(?:[A-Za-z_]\w*)\s*=\s*(?:[\w.]*\.)?(?:Flask|FastAPI|Starlette|Sanic|Quart|Bottle|Litestar|APIRouter)\s*\(|^(?:[A-Za-z_]\w*)\s*=\s*gr\s*\.\s*(?:Interface|Blocks|ChatInterface)\s*\(/;
-export const SERVER_RUN = /\b(?:uvicorn|waitress|hypercorn|socketio|web)\s*\.\s*(?:run|serve|run_app)\s*\(|\b(?:app|application|server|httpd|demo|iface|interface|ui)\s*\.\s*(?:run|launch|serve|serve_forever)\s*\(|\bst\s*\.\s*(?:title|write)\s*\(/;
+export const SERVER_CREATE =
+  /^(?:[A-Za-z_]\w*)\s*=\s*(?:[\w.]*\.)?(?:Flask|FastAPI|Starlette|Sanic|Quart|Bottle|Litestar|APIRouter)\s*\(|^(?:[A-Za-z_]\w*)\s*=\s*gr\s*\.\s*(?:Interface|Blocks|ChatInterface)\s*\(/;
+export const SERVER_RUN =
+  /\b(?:uvicorn|waitress|hypercorn|socketio|web)\s*\.\s*(?:run|serve|run_app)\s*\(|\b(?:app|application|server|httpd|demo|iface|interface|ui)\s*\.\s*(?:run|launch|serve|serve_forever)\s*\(|\bst\s*\.\s*(?:title|write)\s*\(/;
 export const CLI_COMMAND_DECORATOR = /^@\s*[\w.]*\b(?:command|main|callback)\b/;
 
 /** Loops written as calls: `jax.lax.fori_loop`, `lax.scan`, `lax.while_loop`. */
 export const LOOP_CALL = /\b(?:fori_loop|scan|while_loop)\s*\(/;
 /** Calls that run a command, and commands that train: `os.system("accelerate launch train.py")`. */
-const RUNS_COMMAND = /\b(?:subprocess\s*\.\s*(?:run|call|check_call|check_output|Popen)|os\s*\.\s*(?:system|popen|exec\w*)|check_call|Popen)\s*\(\s*(?:f?["'[]|([A-Za-z_]\w*))?/;
-const TRAINING_COMMAND = /\b(?:torchrun|accelerate["',\s]+launch|deepspeed|horovodrun|python[\d.]*["',\s]+(?:-m["',\s]+)?[\w/.-]*(?:train|finetune|fine_tune|pretrain)[\w.-]*)\b|["'](?:torchrun|deepspeed|horovodrun)["']/;
+const RUNS_COMMAND =
+  /\b(?:subprocess\s*\.\s*(?:run|call|check_call|check_output|Popen)|os\s*\.\s*(?:system|popen|exec\w*)|check_call|Popen)\s*\(\s*(?:f?["'[]|([A-Za-z_]\w*))?/;
+const TRAINING_COMMAND =
+  /\b(?:torchrun|accelerate["',\s]+launch|deepspeed|horovodrun|python[\d.]*["',\s]+(?:-m["',\s]+)?[\w/.-]*(?:train|finetune|fine_tune|pretrain)[\w.-]*)\b|["'](?:torchrun|deepspeed|horovodrun)["']/;
 
 /** Does this statement run a training command (in its own text, or in the variable it passes)? */
 export function launchesTraining(raw: string, source: string): boolean {
@@ -247,7 +295,8 @@ export function launchesTraining(raw: string, source: string): boolean {
 
 /** Statements that may update a parameter by hand (read from the tree only then). */
 export const FLOW_GATE = /(?:[-+]=|=[^=].*[-+]|assign_(?:sub|add)|lambda|^return\b.*[-+])/;
-export const TRAINING_WORD = /^(?:train|fit|finetune|fine_tune|pretrain|cross_val|run_train|do_train)|_curve$|_(?:train|finetune|fine_tune|pretrain)$/;
+export const TRAINING_WORD =
+  /^(?:train|fit|finetune|fine_tune|pretrain|cross_val|run_train|do_train)|_curve$|_(?:train|finetune|fine_tune|pretrain)$/;
 
 export function isWordChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57);
@@ -271,7 +320,8 @@ export function isModeSwitch(text: string, dot: number, after: number): boolean 
 }
 
 /** A file without any of these words has no lens (most Python files): the parse is skipped. */
-const CHEAP_GATE = /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun/;
+const CHEAP_GATE =
+  /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun/;
 
 /** Could a file with this text get a lens at all? Most Python files cannot, and are not parsed. */
 export function mayTrain(source: string): boolean {

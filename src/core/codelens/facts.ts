@@ -53,12 +53,63 @@ const SERVER = 2;
  * TRAINING_WORD and `-=`), or creates or starts a web server.
  */
 const CALL_WORDS = new Map<string, number>([
-  ...['step', 'apply_gradients', 'update', 'minimize', 'train_on_batch', 'partial_fit', 'sub_', 'add_', 'search', 'learn', 'apply_updates', 'LightningCLI', 'run_epoch', 'update_step', 'sgd_step', 'learn_step', 'optimizer_step', 'map', 'tree_map', 'Word2Vec', 'Doc2Vec', 'FastText', 'LdaModel', 'LdaMulticore', 'LsiModel', 'HdpModel', 'notebook_launcher', 'spawn', 'launch', 'start_processes', 'agent', 'replay', 'optimize_model', 'optimize', 'experience_replay'].map(
-    (w) => [w, TRAINS] as [string, number],
-  ),
-  ...['Flask', 'FastAPI', 'Starlette', 'Sanic', 'Quart', 'Bottle', 'Litestar', 'APIRouter', 'Interface', 'Blocks', 'ChatInterface', 'run', 'launch', 'serve', 'serve_forever', 'run_app', 'title', 'write'].map(
-    (w) => [w, SERVER] as [string, number],
-  ),
+  ...[
+    'step',
+    'apply_gradients',
+    'update',
+    'minimize',
+    'train_on_batch',
+    'partial_fit',
+    'sub_',
+    'add_',
+    'search',
+    'learn',
+    'apply_updates',
+    'LightningCLI',
+    'run_epoch',
+    'update_step',
+    'sgd_step',
+    'learn_step',
+    'optimizer_step',
+    'map',
+    'tree_map',
+    'Word2Vec',
+    'Doc2Vec',
+    'FastText',
+    'LdaModel',
+    'LdaMulticore',
+    'LsiModel',
+    'HdpModel',
+    'notebook_launcher',
+    'spawn',
+    'launch',
+    'start_processes',
+    'agent',
+    'replay',
+    'optimize_model',
+    'optimize',
+    'experience_replay',
+  ].map((w) => [w, TRAINS] as [string, number]),
+  ...[
+    'Flask',
+    'FastAPI',
+    'Starlette',
+    'Sanic',
+    'Quart',
+    'Bottle',
+    'Litestar',
+    'APIRouter',
+    'Interface',
+    'Blocks',
+    'ChatInterface',
+    'run',
+    'launch',
+    'serve',
+    'serve_forever',
+    'run_app',
+    'title',
+    'write',
+  ].map((w) => [w, SERVER] as [string, number]),
 ]);
 
 /** A file computes a loss or a gradient somewhere: without one, `optimizer.step()` moves nothing (an LR-schedule plot). */
@@ -132,19 +183,26 @@ export function chunkShape(stmts: readonly Statement[]): ChunkShape {
     owner[i] = top ? top.fn : -1;
     const t = s.text;
     const k = (kind[i] = KIND_OF_TYPE.get(s.type) ?? OTHER);
-    if (s.type === 'import_from_statement' || s.type === 'class_definition') declarations.push({ text: t, type: s.type });
+    if (s.type === 'import_from_statement' || s.type === 'class_definition')
+      declarations.push({ text: t, type: s.type });
     if (k === IS_DECORATOR) {
       pendingDecorators.push(t);
       continue;
     }
     if (k === IS_DEF) {
-      fns.push({ name: DEF.exec(t)![1], at: i, isMethod: scopes.length > 0 && scopes[scopes.length - 1].isClass, decorators: pendingDecorators });
+      fns.push({
+        name: DEF.exec(t)![1],
+        at: i,
+        isMethod: scopes.length > 0 && scopes[scopes.length - 1].isClass,
+        decorators: pendingDecorators,
+      });
       scopes.push({ end: s.blockEnd, fn: fns.length - 1, isClass: false });
     } else if (k === IS_CLASS) {
       scopes.push({ end: s.blockEnd, fn: top ? top.fn : -1, isClass: true });
     } else if (k === OTHER) {
       const c = t.charCodeAt(0);
-      if ((c === 102 || c === 119 || c === 97) && LOOP.test(t)) loop[i] = 1; // for, while, async
+      if ((c === 102 || c === 119 || c === 97) && LOOP.test(t))
+        loop[i] = 1; // for, while, async
       else if (LOOP_CALL.test(t)) loop[i] = 1; // jax.lax.fori_loop(0, n, body, state): a loop over `body`
       if (t.includes('=') && t.includes('(')) {
         const a = ASSIGN_CTOR.exec(t);
@@ -156,8 +214,25 @@ export function chunkShape(stmts: readonly Statement[]): ChunkShape {
   const texts = stmts.map((st) => st.text);
   const { lrNames, gradNames } = collectRateAndGradNames(texts);
   const ids = [...new Set(texts.join('\n').match(IDENTIFIER) ?? [])];
-  const contribution = JSON.stringify([ctors, fns.map((x) => [x.name, x.isMethod]), declarations.map((d) => d.text), [...lrNames], [...gradNames]]);
-  return { kind, owner, loop, fns, ctors, declarations, lrNames: [...lrNames], gradNames: [...gradNames], ids, contribution };
+  const contribution = JSON.stringify([
+    ctors,
+    fns.map((x) => [x.name, x.isMethod]),
+    declarations.map((d) => d.text),
+    [...lrNames],
+    [...gradNames],
+  ]);
+  return {
+    kind,
+    owner,
+    loop,
+    fns,
+    ctors,
+    declarations,
+    lrNames: [...lrNames],
+    gradNames: [...gradNames],
+    ids,
+    contribution,
+  };
 }
 
 /** Does the file compute a loss or a gradient anywhere (comments included)? */
@@ -199,7 +274,8 @@ export function relevantKey(shape: ChunkShape, ctx: FileContext): string {
     const lr = ctx.lrNames.has(id);
     const grad = ctx.gradNames.has(id);
     const cli = ctx.names.cliNames.has(id);
-    if (ctor !== undefined || local || lr || grad || cli) key += `|${id}:${ctor ?? ''}${local ? 'f' : ''}${lr ? 'r' : ''}${grad ? 'g' : ''}${cli ? 'c' : ''}`;
+    if (ctor !== undefined || local || lr || grad || cli)
+      key += `|${id}:${ctor ?? ''}${local ? 'f' : ''}${lr ? 'r' : ''}${grad ? 'g' : ''}${cli ? 'c' : ''}`;
   }
   return key;
 }
@@ -285,14 +361,21 @@ export function chunkEvidence(chunk: Chunk, ctx: FileContext, source: string, ke
     }
     if (!call[i] && RUNS_SOMETHING.test(t)) {
       volatile = true;
-      if (launchesTraining(chunk.text.slice(stmts[i].start, stmts[i].end), source)) call[i] = { strength: 1, label: 'training command' };
+      if (launchesTraining(chunk.text.slice(stmts[i].start, stmts[i].end), source))
+        call[i] = { strength: 1, label: 'training command' };
     }
     const at = chunk.treeStart + stmts[i].start;
-    if (!step[i] && FLOW_GATE.test(t) && isParameterUpdate(chunk.tree.tree, t, at, at + stmts[i].end - stmts[i].start, ctx.lrNames, ctx.gradNames)) step[i] = 1;
+    if (
+      !step[i] &&
+      FLOW_GATE.test(t) &&
+      isParameterUpdate(chunk.tree.tree, t, at, at + stmts[i].end - stmts[i].start, ctx.lrNames, ctx.gradNames)
+    )
+      step[i] = 1;
     // `train_op = optimizer.minimize(loss)`: whatever runs train_op steps
     if (step[i] && owner[i] === -1) {
       const h = /^([A-Za-z_]\w*)\s*=(?!=)(.*)$/.exec(t);
-      if (h && /\.\s*(?:minimize|apply_gradients)\s*\(/.test(h[2]) && !new RegExp(`\\b${h[1]}\\b`).test(h[2])) handles.push(h[1]);
+      if (h && /\.\s*(?:minimize|apply_gradients)\s*\(/.test(h[2]) && !new RegExp(`\\b${h[1]}\\b`).test(h[2]))
+        handles.push(h[1]);
     }
   }
   return { key, volatile, serverish, step, call, refs, handles };
@@ -355,7 +438,18 @@ export function assemble(chunks: readonly Chunk[]): Facts {
   let b = 0;
   for (const c of chunks) {
     const fb = x.fns.length;
-    for (const f of c.shape.fns) x.fns.push({ name: f.name, at: b + f.at, isMethod: f.isMethod, decorators: f.decorators, step: false, call: false, refs: new Set(), stepsT: false, trainsT: false });
+    for (const f of c.shape.fns)
+      x.fns.push({
+        name: f.name,
+        at: b + f.at,
+        isMethod: f.isMethod,
+        decorators: f.decorators,
+        step: false,
+        call: false,
+        refs: new Set(),
+        stepsT: false,
+        trainsT: false,
+      });
     const { shape, stmts } = c;
     const ev = c.evidence!;
     for (let j = 0; j < stmts.length; j++) {

@@ -13,9 +13,11 @@
 import type { Node, Tree } from 'web-tree-sitter';
 
 /** Names of a learning rate or step size. */
-export const LR_NAME = /^(?:lr|alpha|eta|step_size|stepsize|learning_rate|learningrate|lr_\w+|\w+_lr|\w*learning_rate\w*)$/i;
+export const LR_NAME =
+  /^(?:lr|alpha|eta|step_size|stepsize|learning_rate|learningrate|lr_\w+|\w+_lr|\w*learning_rate\w*)$/i;
 /** Names of what training does not update: inputs, images, perturbations, the `x` of a function being minimised. */
-const INPUT_NAME = /^(?:x|xs|x_adv|img|imgs|image|images|input|inputs|delta|noise|z|latent|adv|perturbation|pert|sample|samples|pos|position|positions|vel|velocity|t|time)$/i;
+const INPUT_NAME =
+  /^(?:x|xs|x_adv|img|imgs|image|images|input|inputs|delta|noise|z|latent|adv|perturbation|pert|sample|samples|pos|position|positions|vel|velocity|t|time)$/i;
 /** A statement's text that may hold an update: an augmented assignment, or an assignment with a sum or difference. */
 const UPDATE_GATE = /[-+]=|=[^=][^\n]*[-+]|assign_(?:sub|add)\s*\(|^return\b.*[-+]/;
 
@@ -65,13 +67,27 @@ export function collectRateAndGradNames(texts: readonly string[]): { lrNames: Se
  * Is this statement (character range in the tree) a parameter update of gradient descent, or of a rule with a
  * learning rate? `lrNames`, `gradNames`: see collectRateAndGradNames.
  */
-export function isParameterUpdate(tree: Tree, text: string, start: number, end: number, lrNames: ReadonlySet<string>, gradNames: ReadonlySet<string>): boolean {
+export function isParameterUpdate(
+  tree: Tree,
+  text: string,
+  start: number,
+  end: number,
+  lrNames: ReadonlySet<string>,
+  gradNames: ReadonlySet<string>,
+): boolean {
   if (!UPDATE_GATE.test(text) && !text.includes('lambda')) return false;
   const stmt = tree.rootNode.descendantForIndex(start, Math.max(start, end - 1));
   if (!stmt) return false;
   let node: Node | null = stmt;
   // the statement itself: climb while the parent spans exactly the same text (an assignment in its expression_statement)
-  while (node.parent && node.parent.startIndex === node.startIndex && node.parent.endIndex === node.endIndex && node.parent.type !== 'block' && node.parent.type !== 'module') node = node.parent;
+  while (
+    node.parent &&
+    node.parent.startIndex === node.startIndex &&
+    node.parent.endIndex === node.endIndex &&
+    node.parent.type !== 'block' &&
+    node.parent.type !== 'module'
+  )
+    node = node.parent;
   if (!node) return false;
   if (node.type === 'return_statement' && returnedUpdate(node, gradNames)) return true;
   for (const n of node.descendantsOfType(['augmented_assignment', 'assignment', 'lambda', 'call'])) {
@@ -95,7 +111,9 @@ function augmentedUpdate(n: Node, lrNames: ReadonlySet<string>, gradNames: Reado
   const r = right.text;
   if (op === '-=') return mentionsGradient(r, base, gradNames) || (mentionsRate(r, lrNames) && /\*/.test(r));
   // `+=` adds a negative step (`+= -lr * g`), or a rule's update with a learning rate (`+= update * xi`)
-  return /\*/.test(r) && (mentionsRate(r, lrNames) || (mentionsGradient(r, base, gradNames) && /(?:^|[(*\s])-/.test(r)));
+  return (
+    /\*/.test(r) && (mentionsRate(r, lrNames) || (mentionsGradient(r, base, gradNames) && /(?:^|[(*\s])-/.test(r)))
+  );
 }
 
 /** `m = m - lr * dm`, `params = [(w - lr * dw, …) for …]`, `Q[s, a] = Q[s, a] + alpha * (…)`. */
@@ -118,12 +136,20 @@ function assignedUpdate(n: Node, lrNames: ReadonlySet<string>, gradNames: Readon
     const sameAsTarget = base === target || right.type.endsWith('comprehension') || right.type === 'call';
     if (!sameAsTarget) continue;
     const rt = r.text;
-    if (op === '-' && (mentionsGradient(rt, base, gradNames) || (/\*/.test(rt) && mentionsRate(rt, lrNames)))) return true;
+    if (op === '-' && (mentionsGradient(rt, base, gradNames) || (/\*/.test(rt) && mentionsRate(rt, lrNames))))
+      return true;
     if (op === '+' && /\*/.test(rt) && mentionsRate(rt, lrNames) && base === target) return true;
   }
   // `w = (1 - eta * lam) * w + eta * y[i] * X[i]`: the target from itself, with a learning rate
   const rt = right.text;
-  return right.type === 'binary_operator' && new RegExp(`\\b${escape(target)}\\b`).test(rt) && mentionsRate(rt, lrNames) && /\*/.test(rt) && /[-+]/.test(rt) && !/^(?:i|j|k|n|count|total|step|it|iter|epoch)$/.test(target);
+  return (
+    right.type === 'binary_operator' &&
+    new RegExp(`\\b${escape(target)}\\b`).test(rt) &&
+    mentionsRate(rt, lrNames) &&
+    /\*/.test(rt) &&
+    /[-+]/.test(rt) &&
+    !/^(?:i|j|k|n|count|total|step|it|iter|epoch)$/.test(target)
+  );
 }
 
 /** `return [(w - lr * dw, b - lr * db) for (w, b), (dw, db) in zip(params, grads)]`: new parameters from gradients. */
@@ -141,12 +167,22 @@ function returnedUpdate(n: Node, gradNames: ReadonlySet<string>): boolean {
 
 /** `lambda p, g: p - lr * g` (tree_map over parameters and gradients). */
 function lambdaUpdate(n: Node): boolean {
-  const params = n.childForFieldName('parameters')?.namedChildren.filter((c): c is Node => !!c && c.type === 'identifier').map((c) => c.text) ?? [];
+  const params =
+    n
+      .childForFieldName('parameters')
+      ?.namedChildren.filter((c): c is Node => !!c && c.type === 'identifier')
+      .map((c) => c.text) ?? [];
   const body = n.childForFieldName('body');
   if (params.length < 2 || !body || body.type !== 'binary_operator') return false;
   const l = body.childForFieldName('left');
   const r = body.childForFieldName('right');
-  return body.childForFieldName('operator')?.text === '-' && l?.text === params[0] && !!r && /\*/.test(r.text) && new RegExp(`\\b${params[1]}\\b`).test(r.text);
+  return (
+    body.childForFieldName('operator')?.text === '-' &&
+    l?.text === params[0] &&
+    !!r &&
+    /\*/.test(r.text) &&
+    new RegExp(`\\b${params[1]}\\b`).test(r.text)
+  );
 }
 
 /** TensorFlow variables: `W.assign_sub(lr * dW)`. */
@@ -199,7 +235,7 @@ export function fileNames(stmts: readonly { text: string; type: string }[]): Fil
   const cliNames = new Set<string>([...aliases].filter(([, real]) => CLI_BASE.test(real)).map(([local]) => local));
   const trainerClasses = new Map<string, string>();
   // classes in order of definition; a class deriving from an earlier local trainer class is one too
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [name, bases] of classes) {
       if (trainerClasses.has(name)) continue;

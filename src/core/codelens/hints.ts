@@ -91,7 +91,9 @@ function countriesWithCloudRegions(): RegionInfo[] {
   if (!cloudCountries) {
     const all = listRegions();
     const codes = new Set(all.filter((r) => r.kind === 'cloud' && r.countryAlpha2).map((r) => r.countryAlpha2));
-    cloudCountries = all.filter((r) => r.kind === 'country' && r.code !== WORLD_CODE && codes.has(r.code) && r.intensityGPerKWh > 0);
+    cloudCountries = all.filter(
+      (r) => r.kind === 'country' && r.code !== WORLD_CODE && codes.has(r.code) && r.intensityGPerKWh > 0,
+    );
   }
   return cloudCountries;
 }
@@ -100,7 +102,13 @@ function countriesWithCloudRegions(): RegionInfo[] {
  * The greenest place for `energyBeforePueKWh` compared with `actualKg`, or undefined when none saves MIN_SAVING.
  * `userRegions`: codes and groups as `greenerRegions` takes them ("FR", "gcp:*"); unknown entries are ignored.
  */
-export function bestGreenerRegion(energyBeforePueKWh: number, actualKg: number, ownPue: number, region: string, userRegions?: readonly string[]): GreenerRegion | undefined {
+export function bestGreenerRegion(
+  energyBeforePueKWh: number,
+  actualKg: number,
+  ownPue: number,
+  region: string,
+  userRegions?: readonly string[],
+): GreenerRegion | undefined {
   if (!(energyBeforePueKWh > 0) || !(actualKg > 0)) return undefined;
   let candidates: RegionInfo[];
   let among: string;
@@ -130,14 +138,26 @@ export function bestGreenerRegion(energyBeforePueKWh: number, actualKg: number, 
     const pue = r.kind === 'cloud' ? (r.pue ?? 1) : ownPue;
     const kg = (energyBeforePueKWh * pue * r.intensityGPerKWh) / 1000;
     if (!best || kg < best.emissionsKg || (kg === best.emissionsKg && r.code < best.code)) {
-      best = { code: r.code, name: r.name, emissionsKg: kg, change: (kg - actualKg) / actualKg, intensityGPerKWh: r.intensityGPerKWh, pue, among };
+      best = {
+        code: r.code,
+        name: r.name,
+        emissionsKg: kg,
+        change: (kg - actualKg) / actualKg,
+        intensityGPerKWh: r.intensityGPerKWh,
+        pue,
+        among,
+      };
     }
   }
   return best && best.change <= -MIN_SAVING ? best : undefined;
 }
 
 /** The next run of a file, from its runs (newest first); undefined with fewer than two finished runs. */
-export function estimateNextRun(runs: readonly Run[], next: NextRunContext = {}, userRegions?: readonly string[]): NextRunEstimate | undefined {
+export function estimateNextRun(
+  runs: readonly Run[],
+  next: NextRunContext = {},
+  userRegions?: readonly string[],
+): NextRunEstimate | undefined {
   const finished = runs.filter((r) => r.status !== 'running');
   const completed = finished.filter((r) => r.status === 'completed');
   const pool = (completed.length >= 2 ? completed : finished).slice(0, ESTIMATE_WINDOW);
@@ -220,7 +240,11 @@ export function fileLensText(runs: readonly Run[], opts: LensTextOptions = {}): 
     );
     tooltip.push(t('Command: {0}', last.command));
   }
-  tooltip.push(runs.length ? t('{0} run(s) of this file in the history.', runs.length) : t('No run of this file in the history yet.'));
+  tooltip.push(
+    runs.length
+      ? t('{0} run(s) of this file in the history.', runs.length)
+      : t('No run of this file in the history yet.'),
+  );
 
   let estimate: string | undefined;
   let detail: NextRunEstimate | undefined;
@@ -228,8 +252,10 @@ export function fileLensText(runs: readonly Run[], opts: LensTextOptions = {}): 
     detail = estimateNextRun(runs, opts.next, opts.userRegions);
     if (detail) {
       const parts: string[] = [];
-      if (show.has('estimate')) parts.push(t('next run ≈ {0} · {1}', co2(detail.emissionsKg), formatDuration(detail.durationS)));
-      if (show.has('greenerRegion') && detail.greener) parts.push(t('{0} in {1}', formatPercent(detail.greener.change), detail.greener.code));
+      if (show.has('estimate'))
+        parts.push(t('next run ≈ {0} · {1}', co2(detail.emissionsKg), formatDuration(detail.durationS)));
+      if (show.has('greenerRegion') && detail.greener)
+        parts.push(t('{0} in {1}', formatPercent(detail.greener.change), detail.greener.code));
       if (parts.length) estimate = `${show.has('estimate') ? '$(graph-line)' : '$(globe)'} ${parts.join(' · ')}`;
       if (show.has('estimate')) {
         tooltip.push(

@@ -23,7 +23,18 @@
  * 5,000 lines), so no change event needs to be passed in and nothing can drift from the document.
  */
 import { mayTrain } from './evidence';
-import { assemble, chunkEvidence, chunkShape, fileContext, hasLoss, relevantKey, SharedTree, type Chunk, type Facts, type FileContext } from './facts';
+import {
+  assemble,
+  chunkEvidence,
+  chunkShape,
+  fileContext,
+  hasLoss,
+  relevantKey,
+  SharedTree,
+  type Chunk,
+  type Facts,
+  type FileContext,
+} from './facts';
 import { chooseLenses, type DetectOptions, type TrainingEntrypoint } from './lenses';
 import { parsePython } from './parser';
 import { topLevelStatements } from './python';
@@ -95,7 +106,18 @@ export class PythonDocument {
     const chunks: Chunk[] = tops.map((t) => {
       tree.retain();
       // one literal with every field, so that all chunks share one shape (a spread made property reads slow)
-      const chunk: Chunk = { text: t.text, start: t.start + offset, line: t.line + line, lines: t.lines, stmts: t.stmts, hasError: t.hasError, tree, treeStart: t.start, shape: chunkShape(t.stmts), evidence: undefined };
+      const chunk: Chunk = {
+        text: t.text,
+        start: t.start + offset,
+        line: t.line + line,
+        lines: t.lines,
+        stmts: t.stmts,
+        hasError: t.hasError,
+        tree,
+        treeStart: t.start,
+        shape: chunkShape(t.stmts),
+        evidence: undefined,
+      };
       return chunk;
     });
     if (!chunks.length) tree.tree.delete();
@@ -139,7 +161,8 @@ export class PythonDocument {
       // a region must start and end where top-level statements do: not on an indented line or an `else:`, not
       // before the block of a header or the definition of a decorator
       while (first > 0 && needsPrevious(source, from, to + delta)) from = chunks[--first].start;
-      while (last < chunks.length - 1 && (needsNext(source, from, to + delta) || continues(chunks[last + 1]))) to = chunks[++last].start + chunks[last].text.length;
+      while (last < chunks.length - 1 && (needsNext(source, from, to + delta) || continues(chunks[last + 1])))
+        to = chunks[++last].start + chunks[last].text.length;
       const text = source.slice(from, to + delta);
       const fresh = text.trim() ? this.read(text, from, lineAt(source, from, chunks, first)) : [];
       if (fresh.some((c) => c.hasError) && (first > 0 || last < chunks.length - 1)) {
@@ -192,7 +215,7 @@ function contribution(chunks: readonly Chunk[]): string {
 
 /** The first line of code (not blank, not a comment) of source[from, to). */
 function firstCodeLine(source: string, from: number, to: number): string | undefined {
-  for (let k = from; k < to; ) {
+  for (let k = from; k < to;) {
     let e = source.indexOf('\n', k);
     if (e < 0 || e > to) e = to;
     const line = source.slice(k, e);
@@ -205,7 +228,7 @@ function firstCodeLine(source: string, from: number, to: number): string | undef
 
 /** The last line of code of source[from, to), trimmed. */
 function lastCodeLine(source: string, from: number, to: number): string | undefined {
-  for (let e = to; e > from; ) {
+  for (let e = to; e > from;) {
     const k = Math.max(from, source.lastIndexOf('\n', e - 1) + 1);
     const t = source.slice(k, e).trim();
     if (t && !t.startsWith('#')) return t;

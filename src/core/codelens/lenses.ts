@@ -17,7 +17,16 @@
  *
  * Pure and synchronous; linear in the statements, on typed arrays.
  */
-import { CLI_COMMAND_DECORATOR, EPOCH_LOOP, MAIN_GUARD, NOT_TRAIN_NAME, SERVER_CREATE, SERVER_RUN, STEP_NAME, TRAIN_NAME } from './evidence';
+import {
+  CLI_COMMAND_DECORATOR,
+  EPOCH_LOOP,
+  MAIN_GUARD,
+  NOT_TRAIN_NAME,
+  SERVER_CREATE,
+  SERVER_RUN,
+  STEP_NAME,
+  TRAIN_NAME,
+} from './evidence';
 import { IS_DECORATOR, IS_IMPORT, OTHER, type Facts, type Fn } from './facts';
 
 export type EntrypointKind = 'main' | 'function' | 'loop' | 'call';
@@ -44,10 +53,14 @@ export interface DetectOptions {
 
 export const MAX_LENSES = 3;
 
-
-
 /** Fixed point over the call graph: `pred(f)` holds directly or through a function f refers to. */
-function propagate(fns: Fn[], callers: number[][], direct: (f: Fn) => boolean, set: (f: Fn) => void, get: (f: Fn) => boolean): void {
+function propagate(
+  fns: Fn[],
+  callers: number[][],
+  direct: (f: Fn) => boolean,
+  set: (f: Fn) => void,
+  get: (f: Fn) => boolean,
+): void {
   const work: number[] = [];
   for (let i = 0; i < fns.length; i++) {
     const f = fns[i];
@@ -84,7 +97,11 @@ function isTestModule(x: Facts): boolean {
     const t = x.text[i];
     if (kind[i] === IS_IMPORT) {
       if (/^(?:import|from)\s+(?:pytest|unittest|hypothesis)\b/.test(t)) imports = true;
-    } else if (/^(?:async\s+)?def\s+test_\w+\s*\(/.test(t) || /^class\s+Test\w*/.test(t) || /^class\s+\w+\s*\(\s*(?:unittest\.)?TestCase\s*\)/.test(t)) {
+    } else if (
+      /^(?:async\s+)?def\s+test_\w+\s*\(/.test(t) ||
+      /^class\s+Test\w*/.test(t) ||
+      /^class\s+\w+\s*\(\s*(?:unittest\.)?TestCase\s*\)/.test(t)
+    ) {
       testFns++;
     }
   }
@@ -101,12 +118,24 @@ export function chooseLenses(x: Facts, opts: DetectOptions): TrainingEntrypoint[
   const refsStep = (i: number) => (x.refs[i] ?? []).some((g) => fns[g].stepsT);
   const callers: number[][] = fns.map(() => []);
   fns.forEach((f, i) => f.refs.forEach((g) => callers[g].push(i)));
-  propagate(fns, callers, (f) => f.step || f.call, (f) => (f.stepsT = true), (f) => f.stepsT);
+  propagate(
+    fns,
+    callers,
+    (f) => f.step || f.call,
+    (f) => (f.stepsT = true),
+    (f) => f.stepsT,
+  );
   const stepsOrTrains = (i: number) => x.step[i] === 1 || x.call[i] !== undefined || refsStep(i);
   const trainingLoop = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (loop[i] && blockHas(x, i, stepsOrTrains)) trainingLoop[i] = 1;
   for (let i = 0; i < n; i++) if (trainingLoop[i] && owner[i] >= 0) fns[owner[i]].trainsT = true;
-  propagate(fns, callers, (f) => f.call || f.trainsT, (f) => (f.trainsT = true), (f) => f.trainsT);
+  propagate(
+    fns,
+    callers,
+    (f) => f.call || f.trainsT,
+    (f) => (f.trainsT = true),
+    (f) => f.trainsT,
+  );
   const refsTrain = (i: number) => (x.refs[i] ?? []).some((g) => fns[g].trainsT);
 
   // what runs: module-level statements, and what they reach

@@ -36,16 +36,75 @@ export interface ResolveOptions {
 }
 
 const PYTHON = /^(?:python(?:[23](?:\.\d+)?)?|pythonw|py|pypy3?|ipython3?)(?:\.exe)?$/i;
-const LAUNCHERS = new Set(['torchrun', 'deepspeed', 'composer', 'accelerate', 'lightning', 'fabric', 'horovodrun', 'colossalai']);
+const LAUNCHERS = new Set([
+  'torchrun',
+  'deepspeed',
+  'composer',
+  'accelerate',
+  'lightning',
+  'fabric',
+  'horovodrun',
+  'colossalai',
+]);
 /** Programs that run the command that follows them, possibly after options of their own. */
 const WRAPPERS = new Set([
-  'time', 'nohup', 'nice', 'ionice', 'taskset', 'numactl', 'stdbuf', 'timeout', 'xvfb-run', 'caffeinate', 'exec', 'command',
-  'sudo', 'env', 'chrt', 'unbuffer', 'srun', 'mpirun', 'mpiexec', 'prun', 'aprun', 'jsrun', 'ray', 'sbatch', 'flock',
-  'uv', 'poetry', 'pipenv', 'pdm', 'hatch', 'rye', 'pixi', 'conda', 'mamba', 'micromamba', 'carbon-meter', 'npx', 'codecarbon',
-  'call', 'start',
+  'time',
+  'nohup',
+  'nice',
+  'ionice',
+  'taskset',
+  'numactl',
+  'stdbuf',
+  'timeout',
+  'xvfb-run',
+  'caffeinate',
+  'exec',
+  'command',
+  'sudo',
+  'env',
+  'chrt',
+  'unbuffer',
+  'srun',
+  'mpirun',
+  'mpiexec',
+  'prun',
+  'aprun',
+  'jsrun',
+  'ray',
+  'sbatch',
+  'flock',
+  'uv',
+  'poetry',
+  'pipenv',
+  'pdm',
+  'hatch',
+  'rye',
+  'pixi',
+  'conda',
+  'mamba',
+  'micromamba',
+  'carbon-meter',
+  'npx',
+  'codecarbon',
+  'call',
+  'start',
 ]);
-const LAUNCHER_MODULES = new Set(['torch.distributed.run', 'torch.distributed.launch', 'accelerate.commands.launch', 'deepspeed.launcher.runner', 'torch.distributed.elastic.multiprocessing']);
-const NOTEBOOK_MODULES = new Set(['jupyter', 'nbconvert', 'papermill', 'nbclient', 'jupyter_client', 'ipython', 'IPython']);
+const LAUNCHER_MODULES = new Set([
+  'torch.distributed.run',
+  'torch.distributed.launch',
+  'accelerate.commands.launch',
+  'deepspeed.launcher.runner',
+  'torch.distributed.elastic.multiprocessing',
+]);
+const NOTEBOOK_MODULES = new Set([
+  'jupyter',
+  'nbconvert',
+  'papermill',
+  'nbclient',
+  'jupyter_client',
+  'ipython',
+  'IPython',
+]);
 const DOTTED_MODULE = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
 const SCRIPT_FILE = /\.(?:py|pyw)$/i;
 const NOTEBOOK_FILE = /\.ipynb$/i;
@@ -129,7 +188,12 @@ function firstProgram(words: string[], from = 0): number {
 
 function looksRunnable(word: string): boolean {
   const b = basename(word);
-  return PYTHON.test(b) || LAUNCHERS.has(b.replace(/\.exe$/i, '').toLowerCase()) || SCRIPT_FILE.test(word) || NOTEBOOK_FILE.test(word);
+  return (
+    PYTHON.test(b) ||
+    LAUNCHERS.has(b.replace(/\.exe$/i, '').toLowerCase()) ||
+    SCRIPT_FILE.test(word) ||
+    NOTEBOOK_FILE.test(word)
+  );
 }
 
 /** What a command (as words) runs, if it is Python. */
@@ -204,7 +268,8 @@ function fileOf(word: string): Found {
 function moduleRun(mod: string, rest: string[], depth: number): Found | undefined {
   if (LAUNCHER_MODULES.has(mod)) return launcherArgs(rest, depth);
   if (NOTEBOOK_MODULES.has(mod) || mod.startsWith('jupyter')) return firstNotebook(rest);
-  if (mod === 'accelerate' || mod === 'accelerate.commands.accelerate_cli') return rest[0] === 'launch' ? launcherArgs(rest.slice(1), depth) : undefined;
+  if (mod === 'accelerate' || mod === 'accelerate.commands.accelerate_cli')
+    return rest[0] === 'launch' ? launcherArgs(rest.slice(1), depth) : undefined;
   return DOTTED_MODULE.test(mod) ? { kind: 'module', module: mod } : undefined;
 }
 
@@ -228,12 +293,19 @@ function launcherArgs(args: string[], depth: number): Found | undefined {
     }
     if (a === '--') {
       const next = args.slice(i + 1);
-      return noPython ? resolveWords(next, depth + 1) : next[0] ? (moduleMode ? moduleRun(next[0], next.slice(1), depth) : fileOf(next[0])) : undefined;
+      return noPython
+        ? resolveWords(next, depth + 1)
+        : next[0]
+          ? moduleMode
+            ? moduleRun(next[0], next.slice(1), depth)
+            : fileOf(next[0])
+          : undefined;
     }
     if (a.startsWith('-')) continue;
     if (SCRIPT_FILE.test(a) || NOTEBOOK_FILE.test(a)) return fileOf(a);
     if (noPython && looksRunnable(a)) return resolveWords(args.slice(i), depth + 1);
-    if (moduleMode && DOTTED_MODULE.test(a) && a.includes('.') && !/^\d/.test(a)) return moduleRun(a, args.slice(i + 1), depth);
+    if (moduleMode && DOTTED_MODULE.test(a) && a.includes('.') && !/^\d/.test(a))
+      return moduleRun(a, args.slice(i + 1), depth);
   }
   return undefined;
 }
@@ -274,7 +346,13 @@ export function resolveRunTarget(command: string, cwd: string, opts: ResolveOpti
       const rel = found.module.split('.').join('/');
       const file = abs(rel + '.py');
       if (!file) return undefined;
-      return { kind: 'module', path: file, alternatives: [p.join(dir, rel, '__main__.py')], moduleFile: rel + '.py', cwd: dir };
+      return {
+        kind: 'module',
+        path: file,
+        alternatives: [p.join(dir, rel, '__main__.py')],
+        moduleFile: rel + '.py',
+        cwd: dir,
+      };
     }
     const file = abs(found.file);
     return file ? { kind: found.kind, path: file, cwd: dir } : undefined;
@@ -302,7 +380,10 @@ export class RunFileIndex {
       else this.byPath.set(k, [run]);
     };
     for (const run of runs) {
-      const target = resolveRunTarget(run.command ?? '', run.cwd ?? '', { debug: run.source === 'debug', home: opts.home });
+      const target = resolveRunTarget(run.command ?? '', run.cwd ?? '', {
+        debug: run.source === 'debug',
+        home: opts.home,
+      });
       if (!target) {
         unmatched++;
         continue;
@@ -312,7 +393,12 @@ export class RunFileIndex {
       if (target.moduleFile) {
         const windows = isWindowsPath(target.cwd);
         const sep = windows ? '\\' : '/';
-        this.modules.push({ cwd: normaliseFilePath(target.cwd), suffix: normaliseFilePath(sep + target.moduleFile.split('/').join(sep)), run, windows });
+        this.modules.push({
+          cwd: normaliseFilePath(target.cwd),
+          suffix: normaliseFilePath(sep + target.moduleFile.split('/').join(sep)),
+          run,
+          windows,
+        });
       }
     }
     this.unmatched = unmatched;

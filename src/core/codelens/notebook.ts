@@ -21,13 +21,19 @@ export interface NotebookCellSource {
  * The lenses of a notebook, from its cells in order (`code: false` for markdown and cells in other languages).
  * IPython magics and shell lines (`%time`, `!pip install`) are harmless.
  */
-export async function detectNotebookEntrypoints(cells: readonly NotebookCellSource[], maxLenses = MAX_LENSES): Promise<NotebookCellEntrypoint[]> {
+export async function detectNotebookEntrypoints(
+  cells: readonly NotebookCellSource[],
+  maxLenses = MAX_LENSES,
+): Promise<NotebookCellEntrypoint[]> {
   await initDetector();
   return detectNotebookEntrypointsSync(cells, maxLenses);
 }
 
 /** As detectNotebookEntrypoints, once `initDetector()` has finished. */
-export function detectNotebookEntrypointsSync(cells: readonly NotebookCellSource[], maxLenses = MAX_LENSES): NotebookCellEntrypoint[] {
+export function detectNotebookEntrypointsSync(
+  cells: readonly NotebookCellSource[],
+  maxLenses = MAX_LENSES,
+): NotebookCellEntrypoint[] {
   const parts: string[] = [];
   const starts: { cell: number; line: number }[] = [];
   let line = 0;
@@ -51,7 +57,10 @@ export function detectNotebookEntrypointsSync(cells: readonly NotebookCellSource
 
 /** The cells of an .ipynb file (nbformat 4): code cells are Python unless the notebook says another language. */
 export function parseNotebook(json: string): NotebookCellSource[] {
-  const nb = JSON.parse(json) as { cells?: { cell_type?: string; source?: string | string[]; metadata?: { vscode?: { languageId?: string } } }[]; metadata?: { language_info?: { name?: string }; kernelspec?: { language?: string } } };
+  const nb = JSON.parse(json) as {
+    cells?: { cell_type?: string; source?: string | string[]; metadata?: { vscode?: { languageId?: string } } }[];
+    metadata?: { language_info?: { name?: string }; kernelspec?: { language?: string } };
+  };
   const lang = (nb.metadata?.language_info?.name ?? nb.metadata?.kernelspec?.language ?? 'python').toLowerCase();
   return (nb.cells ?? []).map((c) => {
     const source = Array.isArray(c.source) ? c.source.join('') : (c.source ?? '');

@@ -36,7 +36,10 @@ function wasmCandidates(file: string, pkg: string): string[] {
 
 function findWasm(file: string, pkg: string): string {
   const found = wasmCandidates(file, pkg).find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`CodeLens: ${file} not found next to the extension or in node_modules (${pkg}); reinstall the extension`);
+  if (!found)
+    throw new Error(
+      `CodeLens: ${file} not found next to the extension or in node_modules (${pkg}); reinstall the extension`,
+    );
   return found;
 }
 
@@ -48,7 +51,9 @@ export function initDetector(): Promise<void> {
     const ts = require('web-tree-sitter') as typeof import('web-tree-sitter');
     const runtime = findWasm(RUNTIME_WASM, 'web-tree-sitter');
     await ts.Parser.init({ locateFile: () => runtime } as Parameters<typeof ts.Parser.init>[0]);
-    const language: Language = await ts.Language.load(new Uint8Array(fs.readFileSync(findWasm(PYTHON_WASM, 'tree-sitter-python'))));
+    const language: Language = await ts.Language.load(
+      new Uint8Array(fs.readFileSync(findWasm(PYTHON_WASM, 'tree-sitter-python'))),
+    );
     const p = new ts.Parser();
     p.setLanguage(language);
     parser = p;

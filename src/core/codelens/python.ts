@@ -145,7 +145,14 @@ export function topLevelStatements(tree: Tree, source: string): TopLevel[] {
         st.end -= start;
       }
       const hasError = anyError && (type === 'ERROR' || c.currentNode.hasError);
-      out.push({ text: source.slice(start, end), start, line: startRow, lines: c.endPosition.row - startRow, stmts, hasError });
+      out.push({
+        text: source.slice(start, end),
+        start,
+        line: startRow,
+        lines: c.endPosition.row - startRow,
+        stmts,
+        hasError,
+      });
     } while (c.gotoNextSibling());
   } finally {
     c.delete();
@@ -158,7 +165,16 @@ function simple(c: TreeCursor, source: string, type: string): Statement {
   const end = c.endIndex;
   const startPos = c.startPosition;
   const endPos = c.endPosition;
-  return { line: startPos.row, endLine: endPos.row, indent: startPos.column, text: cleanText(c, source, start, end), blockEnd: -1, type, start, end };
+  return {
+    line: startPos.row,
+    endLine: endPos.row,
+    indent: startPos.column,
+    text: cleanText(c, source, start, end),
+    blockEnd: -1,
+    type,
+    start,
+    end,
+  };
 }
 
 /** A compound statement: its header, then its blocks, then its clauses as statements of their own. */
@@ -167,7 +183,16 @@ function walkCompound(c: TreeCursor, source: string, out: Statement[]): void {
   const start = c.startIndex;
   const startPos = c.startPosition;
   const index = out.length;
-  const self: Statement = { line: startPos.row, endLine: startPos.row, indent: startPos.column, text: '', blockEnd: index, type, start, end: c.endIndex };
+  const self: Statement = {
+    line: startPos.row,
+    endLine: startPos.row,
+    indent: startPos.column,
+    text: '',
+    blockEnd: index,
+    type,
+    start,
+    end: c.endIndex,
+  };
   out.push(self);
   let headerDone = false;
   const node = c.currentNode;
@@ -250,5 +275,7 @@ function keptString(raw: string): string {
 }
 
 function oneLine(text: string): string {
-  return text.indexOf('\n') < 0 && text.indexOf('\r') < 0 ? text : text.replace(/\\\r?\n/g, ' ').replace(/\r?\n|\r/g, ' ');
+  return text.indexOf('\n') < 0 && text.indexOf('\r') < 0
+    ? text
+    : text.replace(/\\\r?\n/g, ' ').replace(/\r?\n|\r/g, ' ');
 }

@@ -16,10 +16,16 @@ export interface CodeLensSettings {
 /** A wrong `carbonMeter.codeLens.*` value (the shared SettingProblem). */
 export type CodeLensSettingsProblem = SettingProblem;
 
-export const DEFAULT_CODELENS_SETTINGS: Readonly<CodeLensSettings> = Object.freeze({ enabled: true, show: new Set<LensHint>(LENS_HINTS) });
+export const DEFAULT_CODELENS_SETTINGS: Readonly<CodeLensSettings> = Object.freeze({
+  enabled: true,
+  show: new Set<LensHint>(LENS_HINTS),
+});
 
 /** `get(key)` returns the configured value of `carbonMeter.<key>` (or undefined). */
-export function readCodeLensSettings(get: SettingGetter): { settings: CodeLensSettings; problems: CodeLensSettingsProblem[] } {
+export function readCodeLensSettings(get: SettingGetter): {
+  settings: CodeLensSettings;
+  problems: CodeLensSettingsProblem[];
+} {
   const r = new SettingsReader(get);
   const enabled = r.bool('codeLens.enabled', DEFAULT_CODELENS_SETTINGS.enabled);
   let show = new Set<LensHint>(LENS_HINTS);
@@ -29,11 +35,17 @@ export function readCodeLensSettings(get: SettingGetter): { settings: CodeLensSe
   if (Array.isArray(s)) {
     const unknown = s.filter((x) => !isHint(x));
     if (unknown.length) {
-      r.problem('codeLens.show', `carbonMeter.codeLens.show has ${unknown.map((x) => JSON.stringify(x)).join(', ')}; expected ${expected}. Ignoring ${unknown.length === 1 ? 'it' : 'them'}.`);
+      r.problem(
+        'codeLens.show',
+        `carbonMeter.codeLens.show has ${unknown.map((x) => JSON.stringify(x)).join(', ')}; expected ${expected}. Ignoring ${unknown.length === 1 ? 'it' : 'them'}.`,
+      );
     }
     show = new Set(s.filter(isHint));
   } else if (s !== undefined && s !== null) {
-    r.problem('codeLens.show', `carbonMeter.codeLens.show is ${JSON.stringify(s)}; expected a list of ${expected}. Showing all.`);
+    r.problem(
+      'codeLens.show',
+      `carbonMeter.codeLens.show is ${JSON.stringify(s)}; expected a list of ${expected}. Showing all.`,
+    );
   }
   return { settings: { enabled, show }, problems: r.problems };
 }

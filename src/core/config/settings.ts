@@ -47,7 +47,10 @@ export function readSettings(get: SettingGetter): { settings: Settings; problems
   const patterns = r.stringList('terminal.patterns', 'a list of regular expressions', 'the defaults');
   const compiled = compilePatterns(patterns ?? DEFAULT_TRAINING_PATTERNS);
   for (const p of compiled.invalid) {
-    r.problem('terminal.patterns', `carbonMeter.terminal.patterns: "${p.pattern}" is not a valid regular expression (${p.error}); it is ignored.`);
+    r.problem(
+      'terminal.patterns',
+      `carbonMeter.terminal.patterns: "${p.pattern}" is not a valid regular expression (${p.error}); it is ignored.`,
+    );
   }
   const settings: Settings = {
     region: r.str('region', ''),
@@ -69,7 +72,8 @@ export function readSettings(get: SettingGetter): { settings: Settings; problems
     budgetPerRunG: r.num('budget.perRunGrams', 0, 0, 1e12) || undefined,
     budgetMonthlyKg: r.num('budget.monthlyKg', 0, 0, 1e12) || undefined,
     onBudget: r.oneOf('budget.onBudget', ['warn', 'stop'] as const, 'warn'),
-    adviceRegions: r.stringList(ADVICE_REGIONS_SETTING.slice(SETTINGS_PREFIX.length), 'a list of region codes', []) ?? [],
+    adviceRegions:
+      r.stringList(ADVICE_REGIONS_SETTING.slice(SETTINGS_PREFIX.length), 'a list of region codes', []) ?? [],
   };
   return { settings, problems: r.problems };
 }

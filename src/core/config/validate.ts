@@ -28,7 +28,10 @@ export class SettingsReader {
 
   /** Records a problem with the standard message. */
   bad(key: string, value: unknown, expected: string, fallback: unknown): void {
-    this.problem(key, `${SETTINGS_PREFIX}${key} is ${JSON.stringify(value)}; expected ${expected}. Using ${JSON.stringify(fallback)}.`);
+    this.problem(
+      key,
+      `${SETTINGS_PREFIX}${key} is ${JSON.stringify(value)}; expected ${expected}. Using ${JSON.stringify(fallback)}.`,
+    );
   }
 
   /** Records a problem with its own message. */

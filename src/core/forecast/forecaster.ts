@@ -81,7 +81,7 @@ export class RunForecaster {
   /** The run reached `progress` (0–1) at time t. Its energy is known at the next reading. */
   observeProgress(t: number, progress: number, label = ''): void {
     if (!(progress >= 0 && progress <= 1) || !Number.isFinite(t)) return;
-    const prev = this.waiting.length ? this.waiting[this.waiting.length - 1].progress : this.latest?.progress ?? -1;
+    const prev = this.waiting.length ? this.waiting[this.waiting.length - 1].progress : (this.latest?.progress ?? -1);
     if (progress <= prev) return;
     if (this.last && t <= this.last.t) {
       // printed before the latest reading we already have: take that reading's figures (the tick has passed)
@@ -138,7 +138,12 @@ export class RunForecaster {
       emissionsKg: p.emissionsKg,
     };
     this._current = f;
-    this.keep({ t: f.t, progress: round(f.progress, 4), predictedKWh: round(f.predictedKWh, 9), predictedKg: round(f.predictedKg, 9) });
+    this.keep({
+      t: f.t,
+      progress: round(f.progress, 4),
+      predictedKWh: round(f.predictedKWh, 9),
+      predictedKg: round(f.predictedKg, 9),
+    });
   }
 
   private keep(pt: ForecastPoint): void {

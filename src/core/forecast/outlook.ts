@@ -20,7 +20,12 @@ export class RunOutlook {
     runId?: string,
   ) {
     if (!budget) return;
-    const used = budget.monthlyKg ? monthUsedKg(history.filter((r) => r.id !== runId), nowMs) : 0;
+    const used = budget.monthlyKg
+      ? monthUsedKg(
+          history.filter((r) => r.id !== runId),
+          nowMs,
+        )
+      : 0;
     const limit = runLimitG(budget, used);
     if (limit !== undefined) this.budget = new BudgetWatch(budget, limit, budget.monthlyKg ? used : undefined);
   }

@@ -37,11 +37,17 @@ const NUM = '(\\d{1,9})';
 const EPOCH = new RegExp(`\\bepoch\\b\\s*[:#]?\\s*[[(]?\\s*${NUM}\\s*(?:/|of)\\s*${NUM}\\s*[\\])]?`, 'i');
 /** Lightning's tqdm description "Epoch 2:" (0-based, no total) */
 const EPOCH_NO_TOTAL = /\bepoch\s+(\d{1,9})\s*:/i;
-const STEP = new RegExp(`\\b(?:step|steps|iter|iteration|iterations|batch|it)\\b\\s*[:#]?\\s*[[(]?\\s*${NUM}\\s*(?:/|of)\\s*${NUM}`, 'i');
+const STEP = new RegExp(
+  `\\b(?:step|steps|iter|iteration|iterations|batch|it)\\b\\s*[:#]?\\s*[[(]?\\s*${NUM}\\s*(?:/|of)\\s*${NUM}`,
+  'i',
+);
 /** tqdm: "| 45/100 [" ; Keras 2: "45/100 [==" ; Keras 3: "45/100 ━━" ; rich (Lightning): "━━━━ 45/100 0:00:04" */
-const BAR = new RegExp(`(?:\\|\\s*${NUM}/${NUM}\\s*\\[)|(?:^\\s*${NUM}/${NUM}\\s+(?:\\[[=>.]|[━─]))|(?:[━─╸╺]\\s+${NUM}/${NUM}\\b)`);
+const BAR = new RegExp(
+  `(?:\\|\\s*${NUM}/${NUM}\\s*\\[)|(?:^\\s*${NUM}/${NUM}\\s+(?:\\[[=>.]|[━─]))|(?:[━─╸╺]\\s+${NUM}/${NUM}\\b)`,
+);
 const TQDM_PERCENT = /(\d{1,3}(?:\.\d+)?)%\|/;
-const WORD_PERCENT = /(?:\bprogress\b[^0-9%]{0,12}(\d{1,3}(?:\.\d+)?)\s?%)|(?:(\d{1,3}(?:\.\d+)?)\s?%\s*(?:complete|completed|done)\b)/i;
+const WORD_PERCENT =
+  /(?:\bprogress\b[^0-9%]{0,12}(\d{1,3}(?:\.\d+)?)\s?%)|(?:(\d{1,3}(?:\.\d+)?)\s?%\s*(?:complete|completed|done)\b)/i;
 const MAX_PENDING = 8192;
 
 interface Counter {
@@ -81,7 +87,8 @@ export function parseProgressLine(raw: string): LineProgress | undefined {
   if (e) {
     out.epoch = counter(e[1], e[2]);
     // Keras: the header line is only "Epoch 3/20"
-    out.epochHeader = line.slice(e.index + e[0].length).replace(/[\s:,.-]/g, '') === '' && line.slice(0, e.index).trim() === '';
+    out.epochHeader =
+      line.slice(e.index + e[0].length).replace(/[\s:,.-]/g, '') === '' && line.slice(0, e.index).trim() === '';
     rest = line.slice(0, e.index) + ' ' + line.slice(e.index + e[0].length);
   } else {
     const n = EPOCH_NO_TOTAL.exec(line);
@@ -164,7 +171,13 @@ export class ProgressParser {
       this.epochs = { done: index, total, zeroBased };
       if (p.inner && p.inner.total !== p.epoch.total) this.innerInEpoch = p.inner;
       const ended = !p.inner && !p.epochHeader; // "epoch 3/20 loss 0.41": reported at the end of the epoch
-      const within = p.inner ? p.inner.done / p.inner.total : ended ? 1 : (this.innerInEpoch ? this.innerInEpoch.done / this.innerInEpoch.total : 0);
+      const within = p.inner
+        ? p.inner.done / p.inner.total
+        : ended
+          ? 1
+          : this.innerInEpoch
+            ? this.innerInEpoch.done / this.innerInEpoch.total
+            : 0;
       return { fraction: (index + within) / total, unit: 'epoch', label: `epoch ${index + 1}/${total}` };
     }
     if (p.epochIndex !== undefined) this.lightningEpoch = p.epochIndex;
@@ -172,7 +185,11 @@ export class ProgressParser {
       // a bar or step counter inside the current epoch (Keras' step bar after "Epoch 3/20")
       this.innerInEpoch = p.inner;
       const { done, total } = this.epochs;
-      return { fraction: (done + p.inner.done / p.inner.total) / total, unit: 'epoch', label: `epoch ${done + 1}/${total}` };
+      return {
+        fraction: (done + p.inner.done / p.inner.total) / total,
+        unit: 'epoch',
+        label: `epoch ${done + 1}/${total}`,
+      };
     }
     if (p.inner) {
       // Lightning's per-epoch bar ("Epoch 2: 45/100") has no epoch total: no run progress from it

@@ -77,7 +77,10 @@ export class OwnWrites {
   historyChanged(st: fs.Stats | undefined): boolean {
     const key = st ? { dev: st.dev, ino: st.ino, size: st.size } : undefined;
     const h = this.history;
-    const same = h === undefined ? key === undefined : key !== undefined && h.dev === key.dev && h.ino === key.ino && h.size === key.size;
+    const same =
+      h === undefined
+        ? key === undefined
+        : key !== undefined && h.dev === key.dev && h.ino === key.ino && h.size === key.size;
     this.history = key;
     return !same;
   }
@@ -107,7 +110,12 @@ function statOrUndefined(file: string): fs.Stats | undefined {
  * writes (in `own`) are skipped. Falls back to polling (1 s) where fs.watch is unavailable (some network and
  * container file systems).
  */
-export function watchHistory(paths: WatchPaths, own: OwnWrites, onChange: (change: ExternalChange) => void, debounceMs = 200): Disposable {
+export function watchHistory(
+  paths: WatchPaths,
+  own: OwnWrites,
+  onChange: (change: ExternalChange) => void,
+  debounceMs = 200,
+): Disposable {
   let disposed = false;
   let timer: NodeJS.Timeout | undefined;
   let historyTouched = false;
@@ -160,7 +168,12 @@ export function watchHistory(paths: WatchPaths, own: OwnWrites, onChange: (chang
   }
   watchDir(paths.dir, true, (n) => n === null || n === 'history.jsonl', paths.historyPath);
   // temporary files come before a rename (its event follows); an unnamed event may be anyone's
-  watchDir(paths.runningDir, false, (n) => n === null || (!n.includes('.tmp-') && !own.isOwnCheckpointName(n)), paths.runningDir);
+  watchDir(
+    paths.runningDir,
+    false,
+    (n) => n === null || (!n.includes('.tmp-') && !own.isOwnCheckpointName(n)),
+    paths.runningDir,
+  );
   return {
     dispose: () => {
       disposed = true;

@@ -84,7 +84,14 @@ export type CodeCarbonColumn = (typeof CODECARBON_COLUMNS)[number];
  */
 export const CODECARBON_V2_COLUMNS: readonly string[] = CODECARBON_COLUMNS.filter(
   (c) =>
-    !['water_consumed', 'cpu_utilization_percent', 'gpu_utilization_percent', 'ram_utilization_percent', 'ram_used_gb', 'wue'].includes(c),
+    ![
+      'water_consumed',
+      'cpu_utilization_percent',
+      'gpu_utilization_percent',
+      'ram_utilization_percent',
+      'ram_used_gb',
+      'wue',
+    ].includes(c),
 );
 // 2.x put on_cloud and pue after tracking_mode, exactly where the filter leaves them.
 
@@ -163,14 +170,17 @@ export function runsToCodeCarbonCsv(
   runs: Run[],
   toAlpha3OrOpts: CodeCarbonExportOptions | CodeCarbonExportOptions['toAlpha3'] = {},
 ): string {
-  const opts: CodeCarbonExportOptions = typeof toAlpha3OrOpts === 'function' ? { toAlpha3: toAlpha3OrOpts } : (toAlpha3OrOpts ?? {});
+  const opts: CodeCarbonExportOptions =
+    typeof toAlpha3OrOpts === 'function' ? { toAlpha3: toAlpha3OrOpts } : (toAlpha3OrOpts ?? {});
   const lines = [CODECARBON_COLUMNS.join(',')];
   for (const run of runs) {
     const pue = run.pue > 0 ? run.pue : 1;
     const endMs = run.endedAt ? Date.parse(run.endedAt) : Date.parse(run.startedAt) + run.durationS * 1000;
     const where = regionColumns(run, opts.toAlpha3);
     const cpuUtil =
-      run.durationS > 0 && run.hardware.logicalCpus > 0 ? (run.cpuSeconds / (run.durationS * run.hardware.logicalCpus)) * 100 : undefined;
+      run.durationS > 0 && run.hardware.logicalCpus > 0
+        ? (run.cpuSeconds / (run.durationS * run.hardware.logicalCpus)) * 100
+        : undefined;
     const row: Record<CodeCarbonColumn, string | number | undefined> = {
       timestamp: localTimestamp(endMs),
       project_name: run.name,
@@ -252,7 +262,11 @@ export function parseCodeCarbonCsv(text: string, opts: CodeCarbonImportOptions =
       byKey.set(result.id, { run: result, line: rec.line, merged: 0 });
     } else {
       const keepNew = result.durationS >= prev.run.durationS;
-      byKey.set(result.id, { run: keepNew ? result : prev.run, line: keepNew ? rec.line : prev.line, merged: prev.merged + 1 });
+      byKey.set(result.id, {
+        run: keepNew ? result : prev.run,
+        line: keepNew ? rec.line : prev.line,
+        merged: prev.merged + 1,
+      });
     }
   }
   for (const { run, merged } of byKey.values()) {

@@ -105,7 +105,11 @@ export function codeCarbonHeader(rec: CsvRecord): CodeCarbonHeader | CodeCarbonR
     missing.push('energy_consumed');
   }
   if (missing.length) {
-    return { line: rec.line, kind: 'not a CodeCarbon emissions.csv', reason: `not a CodeCarbon emissions.csv: no column ${missing.join(', ')}` };
+    return {
+      line: rec.line,
+      kind: 'not a CodeCarbon emissions.csv',
+      reason: `not a CodeCarbon emissions.csv: no column ${missing.join(', ')}`,
+    };
   }
   const ix = {} as Record<ReadColumn, number>;
   for (const c of READ_COLUMNS) ix[c] = col.get(c) ?? -1;
@@ -113,7 +117,11 @@ export function codeCarbonHeader(rec: CsvRecord): CodeCarbonHeader | CodeCarbonR
 }
 
 /** One data row as a Run, or why it cannot be one. Never throws. The run passed `runProblem`. */
-export function codeCarbonRow(header: CodeCarbonHeader, rec: CsvRecord, opts: CodeCarbonImportOptions = {}): Run | CodeCarbonRowError {
+export function codeCarbonRow(
+  header: CodeCarbonHeader,
+  rec: CsvRecord,
+  opts: CodeCarbonImportOptions = {},
+): Run | CodeCarbonRowError {
   if (rec.fields.length !== header.width) {
     return {
       line: rec.line,
@@ -224,9 +232,11 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
   if (bad) return bad;
   const [durationS, emissionsKg, cpuE, gpuE, ramE, consumed, , , , cpuCount, gpuCount, ramTotal, utilization] = n;
   if (durationS === undefined) return `invalid duration: ${JSON.stringify(row.get('duration').slice(0, 40))}`;
-  if (durationS > MAX_IMPORT_DURATION_S) return `invalid duration: ${row.get('duration').slice(0, 40)} s is more than ten years`;
+  if (durationS > MAX_IMPORT_DURATION_S)
+    return `invalid duration: ${row.get('duration').slice(0, 40)} s is more than ten years`;
   const startMs = endMs - durationS * 1000;
-  if (!(startMs >= 0)) return `invalid timestamp: ${JSON.stringify(timestamp.slice(0, 40))} minus the duration is before 1970`;
+  if (!(startMs >= 0))
+    return `invalid timestamp: ${JSON.stringify(timestamp.slice(0, 40))} minus the duration is before 1970`;
   if (emissionsKg === undefined) return `invalid emissions: ${JSON.stringify(row.get('emissions').slice(0, 40))}`;
 
   const pueCell = numberCell(row.get('pue'));
@@ -244,14 +254,20 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
     `imported from CodeCarbon${version ? ' ' + version : ''} ${opts.fileName ? `(${opts.fileName}, line ${line})` : `(line ${line})`}`,
   ];
   if (runId) notes.push(`CodeCarbon run_id ${runId}`);
-  if (row.get('tracking_mode') === 'machine') notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
+  if (row.get('tracking_mode') === 'machine')
+    notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
   if (!haveParts) notes.push('the file has no per-component energy');
   const cpuSeconds = utilization !== undefined && cpuCount ? (utilization / 100) * durationS * cpuCount : 0;
   if (utilization === undefined) notes.push('CPU time not in the file');
 
   const component = (energy: number, c: keyof typeof COMPONENT_POWER_COLUMN) => {
     const meanW = durationS > 0 ? (energy * J_PER_KWH) / durationS : 0;
-    return { method: 'default' as const, detail: IMPORT_DETAIL, meanW, lastW: numberCell(row.get(COMPONENT_POWER_COLUMN[c])) ?? meanW };
+    return {
+      method: 'default' as const,
+      detail: IMPORT_DETAIL,
+      meanW,
+      lastW: numberCell(row.get(COMPONENT_POWER_COLUMN[c])) ?? meanW,
+    };
   };
   const os = row.get('os');
   return {
@@ -270,10 +286,25 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
     pue,
     pueSource: pueCell !== undefined ? 'CodeCarbon pue column' : 'CodeCarbon default (1.0)',
     intensity: intensityOf(row, opts, total > 0 ? (emissionsKg * 1000) / total : 0),
-    power: { cpu: component(energyKWh.cpu, 'cpu'), gpu: component(energyKWh.gpu, 'gpu'), ram: component(energyKWh.ram, 'ram') },
+    power: {
+      cpu: component(energyKWh.cpu, 'cpu'),
+      gpu: component(energyKWh.gpu, 'gpu'),
+      ram: component(energyKWh.ram, 'ram'),
+    },
     hardware: os
-      ? { cpuModel: row.get('cpu_model') || 'unknown', logicalCpus: cpuCount ?? 0, ramGB: ramTotal ?? 0, gpus: parseGpus(row.get('gpu_model'), gpuCount), os }
-      : { cpuModel: row.get('cpu_model') || 'unknown', logicalCpus: cpuCount ?? 0, ramGB: ramTotal ?? 0, gpus: parseGpus(row.get('gpu_model'), gpuCount) },
+      ? {
+          cpuModel: row.get('cpu_model') || 'unknown',
+          logicalCpus: cpuCount ?? 0,
+          ramGB: ramTotal ?? 0,
+          gpus: parseGpus(row.get('gpu_model'), gpuCount),
+          os,
+        }
+      : {
+          cpuModel: row.get('cpu_model') || 'unknown',
+          logicalCpus: cpuCount ?? 0,
+          ramGB: ramTotal ?? 0,
+          gpus: parseGpus(row.get('gpu_model'), gpuCount),
+        },
     notes,
   };
 }

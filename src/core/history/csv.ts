@@ -95,7 +95,11 @@ export class CsvReader {
   }
 
   /** One record with quotes or CR line ends, char by char. 'more': it is cut by the end of the chunk. */
-  private slowRecord(text: string, start: number, final: boolean): { fields?: string[]; line: number; next: number } | 'more' | 'error' {
+  private slowRecord(
+    text: string,
+    start: number,
+    final: boolean,
+  ): { fields?: string[]; line: number; next: number } | 'more' | 'error' {
     const n = text.length;
     const recordLine = this.line;
     let line = this.line;

@@ -14,7 +14,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Run } from '../types';
-import { codeCarbonHeader, codeCarbonRow, importedRunLine, supersededNote, type CodeCarbonHeader, type CodeCarbonImportOptions } from './codecarbonRow';
+import {
+  codeCarbonHeader,
+  codeCarbonRow,
+  importedRunLine,
+  supersededNote,
+  type CodeCarbonHeader,
+  type CodeCarbonImportOptions,
+} from './codecarbonRow';
 import { CsvReader, type CsvRecord } from './csv';
 import type { AppendBatch, HistoryStore } from './store';
 
@@ -58,8 +65,20 @@ export interface CodeCarbonFileImportOptions extends CodeCarbonImportOptions {
 }
 
 /** Streams `file` into `store`. Never throws for bad rows; a failed read or write ends it with `fatal`. */
-export function importCodeCarbonFile(store: HistoryStore, file: string, opts: CodeCarbonFileImportOptions = {}): CodeCarbonFileImport {
-  const out: CodeCarbonFileImport = { rows: 0, added: 0, known: 0, updated: 0, superseded: 0, problems: [], skipped: 0 };
+export function importCodeCarbonFile(
+  store: HistoryStore,
+  file: string,
+  opts: CodeCarbonFileImportOptions = {},
+): CodeCarbonFileImport {
+  const out: CodeCarbonFileImport = {
+    rows: 0,
+    added: 0,
+    known: 0,
+    updated: 0,
+    superseded: 0,
+    problems: [],
+    skipped: 0,
+  };
   const importer = new Importer(store, { fileName: path.basename(file), ...opts }, out);
   let fd: number;
   try {
@@ -80,7 +99,8 @@ export function importCodeCarbonFile(store: HistoryStore, file: string, opts: Co
         out.fatal = `cannot read ${file}: ${(err as Error).message}`;
         break;
       }
-      const records = n > 0 ? reader.push(decoder.write(buf.subarray(0, n))) : [...reader.push(decoder.end()), ...reader.end()];
+      const records =
+        n > 0 ? reader.push(decoder.write(buf.subarray(0, n))) : [...reader.push(decoder.end()), ...reader.end()];
       if (!importer.take(records)) break;
       if (n === 0) break;
     }
@@ -135,7 +155,8 @@ class Importer {
         continue;
       }
       this.consider(run);
-      if ((this.batch.size >= (this.opts.batchRuns ?? BATCH_RUNS) || this.batch.bytes >= BATCH_BYTES) && !this.flush()) return false;
+      if ((this.batch.size >= (this.opts.batchRuns ?? BATCH_RUNS) || this.batch.bytes >= BATCH_BYTES) && !this.flush())
+        return false;
     }
     return true;
   }
@@ -198,6 +219,9 @@ export function summariseImportProblems(problems: ImportProblem[]): string {
   const parts = problems
     .slice()
     .sort((a, b) => b.count - a.count)
-    .map((p) => `${p.count} × ${p.kind} (line${p.lines.length > 1 ? 's' : ''} ${p.lines.join(', ')}${p.count > p.lines.length ? ', …' : ''}; e.g. ${p.example})`);
+    .map(
+      (p) =>
+        `${p.count} × ${p.kind} (line${p.lines.length > 1 ? 's' : ''} ${p.lines.join(', ')}${p.count > p.lines.length ? ', …' : ''}; e.g. ${p.example})`,
+    );
   return `${total} row(s) skipped: ${parts.join('; ')}`;
 }

@@ -96,12 +96,14 @@ export function runProblem(r: unknown): string | undefined {
     const pc = p[c];
     if (!isObj(pc)) return `missing field 'power.${c}'`;
     if (!str(pc.method) || !str(pc.detail)) return `missing field 'power.${c}.method' or 'power.${c}.detail'`;
-    if (!num(pc.meanW) || !num(pc.lastW)) return `missing or non-numeric field 'power.${c}.meanW' or 'power.${c}.lastW'`;
+    if (!num(pc.meanW) || !num(pc.lastW))
+      return `missing or non-numeric field 'power.${c}.meanW' or 'power.${c}.lastW'`;
   }
   const h = r.hardware;
   if (!isObj(h)) return "missing field 'hardware'";
   if (!str(h.cpuModel)) return "missing field 'hardware.cpuModel'";
-  if (!num(h.logicalCpus) || !num(h.ramGB)) return "missing or non-numeric field 'hardware.logicalCpus' or 'hardware.ramGB'";
+  if (!num(h.logicalCpus) || !num(h.ramGB))
+    return "missing or non-numeric field 'hardware.logicalCpus' or 'hardware.ramGB'";
   if (!Array.isArray(h.gpus)) return "missing field 'hardware.gpus'";
   if (r.notes !== undefined && !(Array.isArray(r.notes) && r.notes.every(str))) return "invalid 'notes'";
   return undefined;
@@ -149,7 +151,8 @@ export function checkpointProblem(x: unknown): string | undefined {
   if (problem) return `run: ${problem}`;
   const o = x.owner;
   if (!isObj(o)) return "missing field 'owner'";
-  if (!num(o.pid) || !str(o.host) || !str(o.heartbeatAt)) return "missing field 'owner.pid', 'owner.host' or 'owner.heartbeatAt'";
+  if (!num(o.pid) || !str(o.host) || !str(o.heartbeatAt))
+    return "missing field 'owner.pid', 'owner.host' or 'owner.heartbeatAt'";
   return undefined;
 }
 

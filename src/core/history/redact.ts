@@ -34,7 +34,10 @@ interface Rule {
 
 const RULES: Rule[] = [
   // URLs with credentials: scheme://user:password@host → scheme://user:***@host
-  { re: /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/:@'"]+):([^\s/@'"]+)@/gi, replace: (_m, scheme, user) => `${scheme}${user}:${REDACTED}@` },
+  {
+    re: /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/:@'"]+):([^\s/@'"]+)@/gi,
+    replace: (_m, scheme, user) => `${scheme}${user}:${REDACTED}@`,
+  },
   // '--name=value with spaces' (a shell-quoted word): everything up to the closing quote
   {
     re: new RegExp(`(')(-{0,2}[A-Za-z0-9_.-]*?${SECRET_WORD})=([^']*)'`, 'gi'),
@@ -51,8 +54,14 @@ const RULES: Rule[] = [
     replace: (_m, pre, name, gap) => `${pre}${name}${gap}${REDACTED}`,
   },
   // Authorization credentials
-  { re: /\b(authorization:\s*)((?:basic|bearer|token|digest)\s+)?([^\s'"]+)/gi, replace: (_m, head, kind) => `${head}${kind ?? ''}${REDACTED}` },
-  { re: /\b(Bearer|BEARER|bearer)(\s+)(?!\*\*\*)([A-Za-z0-9._~+/=-]+)/g, replace: (_m, kind, gap) => `${kind}${gap}${REDACTED}` },
+  {
+    re: /\b(authorization:\s*)((?:basic|bearer|token|digest)\s+)?([^\s'"]+)/gi,
+    replace: (_m, head, kind) => `${head}${kind ?? ''}${REDACTED}`,
+  },
+  {
+    re: /\b(Bearer|BEARER|bearer)(\s+)(?!\*\*\*)([A-Za-z0-9._~+/=-]+)/g,
+    replace: (_m, kind, gap) => `${kind}${gap}${REDACTED}`,
+  },
   // tokens recognisable by their prefix
   { re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g, replace: () => REDACTED },
   { re: /\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, replace: () => REDACTED },

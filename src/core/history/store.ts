@@ -52,7 +52,6 @@ export { DEFAULT_MAX_SAMPLES } from './decimate';
 /** A checkpoint from another host (or pid namespace) is only recovered once its heartbeat is this old. */
 export const DEFAULT_STALE_CHECKPOINT_MS = 24 * 3600 * 1000;
 
-
 export interface HistoryStoreOptions {
   /** Points kept per run in its sample file (default 2000). */
   maxSamples?: number;
@@ -142,7 +141,11 @@ export class HistoryStore {
    * `~/.local/share/carbon-meter` (Linux and other Unixes), `~/Library/Application Support/carbon-meter` (macOS),
    * `%LOCALAPPDATA%\carbon-meter` (Windows).
    */
-  static defaultDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home: string = os.homedir()): string {
+  static defaultDir(
+    env: NodeJS.ProcessEnv = process.env,
+    platform: NodeJS.Platform = process.platform,
+    home: string = os.homedir(),
+  ): string {
     const p = platform === 'win32' ? path.win32 : path.posix;
     const explicit = env.CARBON_METER_HOME?.trim();
     if (explicit) return p.isAbsolute(explicit) ? p.normalize(explicit) : path.resolve(explicit);
@@ -216,7 +219,8 @@ export class HistoryStore {
     const problem = runProblem(run);
     if (problem) throw new Error(`cannot checkpoint run ${JSON.stringify(run?.id)}: ${problem}`);
     const warnings: string[] = [];
-    if (newSamples.length) this.sampleFiles.tryWrite(run.id, warnings, () => this.sampleFiles.append(run.id, newSamples));
+    if (newSamples.length)
+      this.sampleFiles.tryWrite(run.id, warnings, () => this.sampleFiles.append(run.id, newSamples));
     fs.mkdirSync(this.runningDir, { recursive: true, mode: 0o700 });
     const body: CheckpointFile = { v: HISTORY_FORMAT_VERSION, run: this.view(run), owner: ownerNow() };
     writeAtomic(this.checkpointPath(run.id), JSON.stringify(body) + '\n', this.durable);
@@ -425,15 +429,15 @@ export class HistoryStore {
     }
   }
 
-
-
   // ---------------------------------------------------------------------------------------------------------------
   // internals: checkpoints
 
   private readCheckpoints(corrupt: CorruptEntry[], onlyId?: string): LiveCheckpoint[] {
     let names: string[];
     try {
-      names = onlyId ? fs.readdirSync(this.runningDir).filter((n) => n.startsWith(onlyId + '.json')) : fs.readdirSync(this.runningDir);
+      names = onlyId
+        ? fs.readdirSync(this.runningDir).filter((n) => n.startsWith(onlyId + '.json'))
+        : fs.readdirSync(this.runningDir);
     } catch (err) {
       if (isNoEnt(err)) return [];
       throw err;
@@ -459,7 +463,11 @@ export class HistoryStore {
         if (!claimed) corrupt.push(this.setAside(file, name, reason));
         continue;
       }
-      out.push({ file, cp: { ...cp, run: this.view(cp.run) }, state: claimed ? 'dead' : ownerState(cp.owner, this.staleMs) });
+      out.push({
+        file,
+        cp: { ...cp, run: this.view(cp.run) },
+        state: claimed ? 'dead' : ownerState(cp.owner, this.staleMs),
+      });
     }
     return out;
   }
@@ -487,7 +495,8 @@ export class HistoryStore {
     const id = c.cp.run.id;
     if (this.idx.deleted.has(id)) return undefined;
     const rec = this.idx.entries.get(id)?.run;
-    const view = c.state === 'alive' ? { ...c.cp.run, status: 'running' as const } : interruptedView(c.cp.run, c.cp.owner);
+    const view =
+      c.state === 'alive' ? { ...c.cp.run, status: 'running' as const } : interruptedView(c.cp.run, c.cp.owner);
     if (!rec || rec.status === 'running') return view;
     // an interrupted record older than this checkpoint: the meter came back (after a long sleep) and wrote more
     if (rec.status === 'interrupted' && !this.hasFinalRecord(id, c.cp.owner)) return view;
@@ -522,6 +531,4 @@ export class HistoryStore {
     }
     this.own.checkpointed(id, mtimeMs);
   }
-
 }
-

@@ -72,7 +72,9 @@ export function co2jsAverageIntensities(): Readonly<Record<string, number>> {
 const PROVIDER_LABEL: Record<CloudProvider, string> = { aws: 'AWS', gcp: 'GCP', azure: 'Azure' };
 
 /** The `source` ids of data/cloud-regions.csv, in words (see data/README.md). */
-export const CLOUD_SOURCES: Readonly<Record<string, { intensity: string; pue: (provider: CloudProvider, pue: number) => string }>> = {
+export const CLOUD_SOURCES: Readonly<
+  Record<string, { intensity: string; pue: (provider: CloudProvider, pue: number) => string }>
+> = {
   'google-region-carbon-info-2024': {
     intensity:
       'Google Cloud, "Carbon free energy for Google Cloud regions" 2024 (GoogleCloudPlatform/region-carbon-info, data/yearly/2024.csv)',
@@ -246,7 +248,10 @@ export function resolveRegion(input: string): RegionInfo {
   const colon = raw.indexOf(':');
   if (colon >= 0) {
     const provider = raw.slice(0, colon).trim().toLowerCase();
-    const id = raw.slice(colon + 1).trim().toLowerCase();
+    const id = raw
+      .slice(colon + 1)
+      .trim()
+      .toLowerCase();
     const found = t.cloudRegions.get(`${provider}:${id}`);
     if (found) return found;
     throw new UnknownRegionError(raw, suggestRegions(raw));
@@ -321,8 +326,31 @@ export function editDistance(a: string, b: string): number {
 
 /** Words of place names too common to point at one place. */
 const GENERIC_WORDS = new Set([
-  'and', 'of', 'the', 'st', 'saint', 'new', 'north', 'south', 'east', 'west', 'central', 'northern', 'southern',
-  'eastern', 'western', 'island', 'islands', 'is', 'republic', 'rep', 'dem', 'united', 'city', 'us', 'uk',
+  'and',
+  'of',
+  'the',
+  'st',
+  'saint',
+  'new',
+  'north',
+  'south',
+  'east',
+  'west',
+  'central',
+  'northern',
+  'southern',
+  'eastern',
+  'western',
+  'island',
+  'islands',
+  'is',
+  'republic',
+  'rep',
+  'dem',
+  'united',
+  'city',
+  'us',
+  'uk',
 ]);
 
 function words(text: string): string[] {
@@ -340,7 +368,9 @@ function words(text: string): string[] {
  * Best first; ties keep the order of `listRegions()`.
  */
 export function suggestRegions(input: string, limit = 3): string[] {
-  const q = String(input ?? '').trim().toLowerCase();
+  const q = String(input ?? '')
+    .trim()
+    .toLowerCase();
   if (q === '' || limit <= 0) return [];
   const t = getTables();
   const tokens = words(q);
@@ -370,7 +400,9 @@ export function suggestRegions(input: string, limit = 3): string[] {
     }
     // Just a provider ('aws') lists that provider's regions.
     if (region.provider === q) score = Math.min(score, 0.5);
-    const nameWords = words(region.kind === 'cloud' ? (region.location ?? '') : region.name).filter((w) => !GENERIC_WORDS.has(w));
+    const nameWords = words(region.kind === 'cloud' ? (region.location ?? '') : region.name).filter(
+      (w) => !GENERIC_WORDS.has(w),
+    );
     // Country codes inside free text ('fr-paris'), not inside a provider:region ('aws:us-east').
     const countryCodes = region.kind === 'country' && !cloudForm ? codes : [];
     for (const token of tokens) {

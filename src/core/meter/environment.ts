@@ -53,7 +53,9 @@ export function rocmSmiCommand(opts: EnvironmentOptions = {}, env = process.env)
   return opts.rocmSmi || env.CARBON_METER_ROCM_SMI || 'rocm-smi';
 }
 
-export async function createMeterEnvironment(opts: EnvironmentOptions = {}): Promise<MeterEnvironment & { rapl: RaplProbe }> {
+export async function createMeterEnvironment(
+  opts: EnvironmentOptions = {},
+): Promise<MeterEnvironment & { rapl: RaplProbe }> {
   const command = nvidiaSmiCommand(opts);
   const hardware = await getHardware({
     gpus:
@@ -97,7 +99,13 @@ export interface RegionChoice extends Place {
  * The region and PUE of a run: what the user set (flag, setting, environment), else a guess from the time zone
  * (said to be a guess), else the world average. Throws UnknownRegionError for a code nobody knows.
  */
-export function chooseRegion(input: { region?: string; regionFrom?: string; pue?: number; pueFrom?: string; timeZone?: string }): RegionChoice {
+export function chooseRegion(input: {
+  region?: string;
+  regionFrom?: string;
+  pue?: number;
+  pueFrom?: string;
+  timeZone?: string;
+}): RegionChoice {
   const warnings: string[] = [];
   let region: RegionInfo;
   let reason: string;
@@ -130,7 +138,7 @@ export function chooseRegion(input: { region?: string; regionFrom?: string; pue?
     if (!Number.isFinite(input.pue) || input.pue < 1 || input.pue > 3) {
       warnings.push(`PUE ${input.pue} is outside 1.0–3.0; using ${region.pue ?? 1}`);
       pue = region.pue ?? 1;
-      pueSource = region.pue ? region.pueSource ?? `${region.provider} published PUE` : 'default (local machine)';
+      pueSource = region.pue ? (region.pueSource ?? `${region.provider} published PUE`) : 'default (local machine)';
     } else {
       pue = input.pue;
       pueSource = `set by ${input.pueFrom ?? 'the user'}`;

@@ -27,9 +27,7 @@ import { VERSION } from '../version';
 import { errorMessage } from '../errors';
 
 /** How CPU power is obtained on this machine, decided once. */
-export type CpuPowerSource =
-  | { kind: 'rapl'; reader: RaplReader; domains: string[] }
-  | { kind: 'tdp'; tdp: TdpLookup };
+export type CpuPowerSource = { kind: 'rapl'; reader: RaplReader; domains: string[] } | { kind: 'tdp'; tdp: TdpLookup };
 
 export interface MeterEnvironment {
   hardware: Hardware;
@@ -136,14 +134,14 @@ export class Meter {
       (process.platform !== 'linux' && !env.procRoot
         ? new SysinfoTreeSampler(spec.pid)
         : new ProcfsTreeSampler(spec.pid, {
-        procRoot: env.procRoot,
-        clkTck: this.clkTck,
-        pageSize: env.pageSize,
-        reaperPid: spec.reaperPid,
-        adopter: spec.adopter,
-        countFromProcessStart: spec.countFromProcessStart ?? true,
-        logicalCpus: env.hardware.logicalCpus,
-      }));
+            procRoot: env.procRoot,
+            clkTck: this.clkTck,
+            pageSize: env.pageSize,
+            reaperPid: spec.reaperPid,
+            adopter: spec.adopter,
+            countFromProcessStart: spec.countFromProcessStart ?? true,
+            logicalCpus: env.hardware.logicalCpus,
+          }));
     this.gpuAccount = new GpuEnergyAccount({ rootPid: spec.pid, procRoot: env.procRoot });
     if ('latest' in env.gpu) this.gpuAccount.begin(env.gpu.latest());
     const start = new Date(startedAt);
@@ -267,7 +265,13 @@ export class Meter {
     this.lastPower = { cpu: cpuW, gpu: gpuW, ram: ramW, total: (cpuW + gpuW + ramW) * this.spec.place.pue };
     if (dtS > 0) {
       if (this.pending.length < MAX_SAMPLE_BUFFER) {
-        this.pending.push({ t: ctx.t, cpuW: round(cpuW, 3), gpuW: round(gpuW, 3), ramW: round(ramW, 3), gPerKWh: intensity.gPerKWh });
+        this.pending.push({
+          t: ctx.t,
+          cpuW: round(cpuW, 3),
+          gpuW: round(gpuW, 3),
+          ramW: round(ramW, 3),
+          gPerKWh: intensity.gPerKWh,
+        });
       }
     }
     this.lastT = ctx.t;
@@ -322,7 +326,9 @@ export class Meter {
     this.sampler.dispose?.();
     if (this.rootEndedAtMs !== undefined && this.endedAtMs !== undefined && this.endedAtMs > this.rootEndedAtMs) {
       const outlivedS = round((this.endedAtMs - this.rootEndedAtMs) / 1000, 1);
-      const adopted = this.lastSample?.adopted ? `, ${this.lastSample.adopted} of them adopted after they left the tree` : '';
+      const adopted = this.lastSample?.adopted
+        ? `, ${this.lastSample.adopted} of them adopted after they left the tree`
+        : '';
       (this.run.notes ??= []).push(
         `${this.outlivingPids} process(es) outlived the command (background, setsid, nohup or daemon${adopted}); metered until the last exited, ${outlivedS} s after the command`,
       );
@@ -371,7 +377,13 @@ function cpuPowerDescription(cpu: CpuPowerSource, hw: Hardware): Run['power']['c
 
 function gpuPowerDescription(gpu: MeterEnvironment['gpu']): Run['power']['gpu'] {
   if ('unavailable' in gpu) {
-    return { method: 'default', detail: `0 W: ${gpu.unavailable}`, meanW: 0, lastW: 0, unavailableReason: gpu.unavailable };
+    return {
+      method: 'default',
+      detail: `0 W: ${gpu.unavailable}`,
+      meanW: 0,
+      lastW: 0,
+      unavailableReason: gpu.unavailable,
+    };
   }
   // 'measured' once the GPU has been read (the first tick); until then nothing is known
   return { method: 'default', detail: 'waiting for the first GPU reading', meanW: 0, lastW: 0 };
@@ -551,7 +563,10 @@ export class MeterHub implements Disposable {
     const st = status ?? (exitCode !== undefined && exitCode !== null && exitCode !== 0 ? 'failed' : 'completed');
     const run = meter.finish(st, exitCode);
     const samples = meter.takePendingSamples();
-    const error = this.safeStore(() => [...(samples.length ? this.store.checkpoint(run, samples) : []), ...this.store.finish(run)]);
+    const error = this.safeStore(() => [
+      ...(samples.length ? this.store.checkpoint(run, samples) : []),
+      ...this.store.finish(run),
+    ]);
     if (error) this.saveErrors.set(run.id, error);
     this._onRunFinished.fire(run);
     if (this.meters.size === 0) this.unschedule();
@@ -701,7 +716,9 @@ export class MeterHub implements Disposable {
       const next: { period: number; pending?: Promise<void> } = { period };
       next.pending = provider
         .refresh(region, now)
-        .catch((err) => this.opts.log?.('warn', `intensity refresh (${provider.id}, ${region.code}) failed: ${errorMessage(err)}`))
+        .catch((err) =>
+          this.opts.log?.('warn', `intensity refresh (${provider.id}, ${region.code}) failed: ${errorMessage(err)}`),
+        )
         .finally(() => (next.pending = undefined));
       this.intensityRefresh.set(key, next);
       waits.push(next.pending);

@@ -9,6 +9,13 @@
  *   gpu/choose.ts     NVIDIA (NVML, else nvidia-smi) and AMD (amd-smi, else rocm-smi) metered together
  */
 export * from './gpu/types';
-export { describeSpawnError, forgetAbsentTools, formatSeconds, isAbsentTool, runOnce, type RunResult } from './gpu/tools';
+export {
+  describeSpawnError,
+  forgetAbsentTools,
+  formatSeconds,
+  isAbsentTool,
+  runOnce,
+  type RunResult,
+} from './gpu/tools';
 export * from './gpu/nvidiaSmi';
 export * from './gpu/nvidiaSmiParse';

@@ -25,7 +25,15 @@
  */
 import type { GpuDeviceReading, GpuProcess, GpuSnapshot, GpuSource } from './gpu';
 import { counterDeltaJ } from './gpu/amdSmi';
-import { amdVisibleDevices, isVisible, openGpuNodes, parseCudaVisibleDevices, readProcessCudaEnv, type GpuEnv, type VisibleEntry } from './gpu/visible';
+import {
+  amdVisibleDevices,
+  isVisible,
+  openGpuNodes,
+  parseCudaVisibleDevices,
+  readProcessCudaEnv,
+  type GpuEnv,
+  type VisibleEntry,
+} from './gpu/visible';
 
 export { amdVisibleDevices, isVisible, parseCudaVisibleDevices, readProcessCudaEnv, type GpuEnv, type VisibleEntry };
 
@@ -67,7 +75,11 @@ export interface HeldNodes {
  * node it holds or its CUDA_VISIBLE_DEVICES names the device (CUDA opens the node of every device it may use, so
  * several held nodes without a list cannot say which is busy). An estimate, said so; undefined: the rule says nothing.
  */
-function heldNodeShare(d: GpuDeviceReading, held: HeldNodes | undefined, visible: VisibleEntry[] | undefined): DeviceShare | undefined {
+function heldNodeShare(
+  d: GpuDeviceReading,
+  held: HeldNodes | undefined,
+  visible: VisibleEntry[] | undefined,
+): DeviceShare | undefined {
   if (!held || d.vendor === 'amd') return undefined;
   const node = `/dev/nvidia${d.minor ?? d.index}`;
   if (!held.nodes.has(node)) return undefined;
@@ -76,18 +88,32 @@ function heldNodeShare(d: GpuDeviceReading, held: HeldNodes | undefined, visible
   if (nvidiaHeld === 1 || (visible && isVisible(visible, d))) {
     return { share: 1, rule: `${why}; the run holds ${node} open: charged whole (estimate)`, estimate: true };
   }
-  return { share: 0, rule: `${why}; the run holds ${nvidiaHeld} GPU nodes open: set CUDA_VISIBLE_DEVICES to charge the one it uses`, estimate: false };
+  return {
+    share: 0,
+    rule: `${why}; the run holds ${nvidiaHeld} GPU nodes open: set CUDA_VISIBLE_DEVICES to charge the one it uses`,
+    estimate: false,
+  };
 }
 
 /** The run's share of one device and the rule that gave it (see the file comment). */
-export function deviceShare(d: GpuDeviceReading, processes: GpuProcess[], pids: Set<number>, visible?: VisibleEntry[], held?: HeldNodes): DeviceShare {
+export function deviceShare(
+  d: GpuDeviceReading,
+  processes: GpuProcess[],
+  pids: Set<number>,
+  visible?: VisibleEntry[],
+  held?: HeldNodes,
+): DeviceShare {
   if (visible) {
     const v = isVisible(visible, d);
     if (v === false) return { share: 0, rule: `not in the run's ${visibleName(d)}`, estimate: false };
   }
   if (d.processesError) {
     if (visible && isVisible(visible, d)) {
-      return { share: 1, rule: `process list not readable (${d.processesError}); named in the run's ${visibleName(d)}, charged whole`, estimate: true };
+      return {
+        share: 1,
+        rule: `process list not readable (${d.processesError}); named in the run's ${visibleName(d)}, charged whole`,
+        estimate: true,
+      };
     }
     return { share: 0, rule: `process list not readable (${d.processesError}); not charged`, estimate: false };
   }
@@ -98,7 +124,13 @@ export function deviceShare(d: GpuDeviceReading, processes: GpuProcess[], pids: 
     if (h) return h;
   }
   if (!mine.length) {
-    return { share: 0, rule: apps.length ? `used only by ${apps.length} process${apps.length === 1 ? '' : 'es'} outside the run` : 'idle: no compute process', estimate: false };
+    return {
+      share: 0,
+      rule: apps.length
+        ? `used only by ${apps.length} process${apps.length === 1 ? '' : 'es'} outside the run`
+        : 'idle: no compute process',
+      estimate: false,
+    };
   }
   if (mine.length === apps.length) return { share: 1, rule: 'used only by the run: whole device', estimate: false };
   if (d.migEnabled && apps.every((p) => p.gpuInstanceId !== undefined && p.gpuInstanceId !== null)) {
@@ -109,7 +141,11 @@ export function deviceShare(d: GpuDeviceReading, processes: GpuProcess[], pids: 
       const mineGi = inGi.filter((p) => pids.has(p.pid));
       if (mineGi.length) share += memoryShare(mineGi, inGi).share / instances.length;
     }
-    return { share, rule: `MIG: split by GPU instance (${instances.length} busy, an equal part each; by memory within one): ${pct(share)}`, estimate: true };
+    return {
+      share,
+      rule: `MIG: split by GPU instance (${instances.length} busy, an equal part each; by memory within one): ${pct(share)}`,
+      estimate: true,
+    };
   }
   const util = d.processUtil;
   const label = d.utilLabel ?? 'SM utilisation';
@@ -117,10 +153,16 @@ export function deviceShare(d: GpuDeviceReading, processes: GpuProcess[], pids: 
     const total = util.reduce((s, u) => s + u.smPct, 0);
     if (total > 0) {
       const run = util.filter((u) => pids.has(u.pid)).reduce((s, u) => s + u.smPct, 0);
-      return { share: run / total, rule: `shared: split by ${label} (estimate): the run ${round1(run)} % of ${round1(total)} %`, estimate: true };
+      return {
+        share: run / total,
+        rule: `shared: split by ${label} (estimate): the run ${round1(run)} % of ${round1(total)} %`,
+        estimate: true,
+      };
     }
   }
-  const why = util ? `no ${label} sample` : `${label} not reported${d.processUtilError ? ` (${d.processUtilError})` : ''}`;
+  const why = util
+    ? `no ${label} sample`
+    : `${label} not reported${d.processUtilError ? ` (${d.processUtilError})` : ''}`;
   const m = memoryShare(mine, apps);
   return { share: m.share, rule: `shared: ${m.rule} (estimate; ${why})`, estimate: true };
 }
@@ -183,7 +225,14 @@ const LABELS: Record<Exclude<GpuSource, 'nvidia-smi'>, [string, string]> = {
 };
 
 /** The device's energy since the state's previous reading, J, and the source label; updates the state. */
-function deviceEnergy(d: GpuDeviceReading, src: GpuSource, st: DeviceState, fresh: boolean, at: number, dtS: number): { joules: number; label: string } {
+function deviceEnergy(
+  d: GpuDeviceReading,
+  src: GpuSource,
+  st: DeviceState,
+  fresh: boolean,
+  at: number,
+  dtS: number,
+): { joules: number; label: string } {
   if (src === 'nvidia-smi') return { joules: (d.powerW ?? 0) * dtS, label: SOURCE_NVIDIA_SMI };
   const [counter, samples] = LABELS[src];
   const t = d.powerAtMs ?? at;
@@ -197,7 +246,11 @@ function deviceEnergy(d: GpuDeviceReading, src: GpuSource, st: DeviceState, fres
           st.resets++;
         }
       } else {
-        const step = counterDeltaJ(st.energyJ, d.energyJ, st.energyAtMs !== undefined && t > st.energyAtMs ? (t - st.energyAtMs) / 1000 : dtS);
+        const step = counterDeltaJ(
+          st.energyJ,
+          d.energyJ,
+          st.energyAtMs !== undefined && t > st.energyAtMs ? (t - st.energyAtMs) / 1000 : dtS,
+        );
         joules = step.joules;
         if (step.event === 'wrap') st.wraps++;
         else if (step.event === 'restart') st.resets++;
@@ -233,10 +286,16 @@ export class GpuEnergyAccount {
    */
   private heldNodes(snap: GpuSnapshot, pids: number[]): HeldNodes | undefined {
     const nvidia = snap.devices.filter((d) => d.vendor !== 'amd');
-    if (!nvidia.length || nvidia.some((d) => d.processesError) || snap.processes.some((p) => nvidia.some((d) => d.uuid === p.gpuUuid))) return undefined;
+    if (
+      !nvidia.length ||
+      nvidia.some((d) => d.processesError) ||
+      snap.processes.some((p) => nvidia.some((d) => d.uuid === p.gpuUuid))
+    )
+      return undefined;
     if (this.opts.heldNodes === false || !pids.length) return undefined;
     const now = Date.now();
-    if (!this.held || now - this.held.at >= 5000) this.held = { nodes: { nodes: openGpuNodes(pids, this.opts.procRoot) }, at: now };
+    if (!this.held || now - this.held.at >= 5000)
+      this.held = { nodes: { nodes: openGpuNodes(pids, this.opts.procRoot) }, at: now };
     return this.held.nodes;
   }
 
@@ -316,9 +375,12 @@ export class GpuEnergyAccount {
     }
     const nvidiaIndices = visible?.some((e) => 'index' in e) && snap.devices.some((d) => d.vendor !== 'amd');
     if (nvidiaIndices && env?.order !== 'PCI_BUS_ID') {
-      rules.push('CUDA_VISIBLE_DEVICES indices read in NVML (PCI bus) order; set CUDA_DEVICE_ORDER=PCI_BUS_ID to be sure');
+      rules.push(
+        'CUDA_VISIBLE_DEVICES indices read in NVML (PCI bus) order; set CUDA_DEVICE_ORDER=PCI_BUS_ID to be sure',
+      );
     }
-    if (amdVisible && snap.devices.some((d) => d.vendor === 'amd')) rules.push('HIP/ROCR_VISIBLE_DEVICES indices read in amd-smi order');
+    if (amdVisible && snap.devices.some((d) => d.vendor === 'amd'))
+      rules.push('HIP/ROCR_VISIBLE_DEVICES indices read in amd-smi order');
     if (snap.reason) rules.push(`not read: ${snap.reason}`); // the other vendor's GPUs, when one of two fails
     const source = [...sources].join(' + ') || (snap.source === 'nvml' ? SOURCE_NVML_COUNTER : SOURCE_NVIDIA_SMI);
     const shareRule = rules.length ? rules.join('; ') : 'no GPU listed';

@@ -63,7 +63,11 @@ export class AutoGpuMonitor implements GpuMonitor {
 
   /** Neither NVML nor nvidia-smi is on this machine: nothing NVIDIA to meter (said once, not retried). */
   get absent(): boolean {
-    return this.mode === 'nvidia-smi' && this.nvmlReason !== undefined && isAbsentTool(this.opts.nvidiaSmi?.command || 'nvidia-smi');
+    return (
+      this.mode === 'nvidia-smi' &&
+      this.nvmlReason !== undefined &&
+      isAbsentTool(this.opts.nvidiaSmi?.command || 'nvidia-smi')
+    );
   }
 
   /** NVML has not answered its first call yet: whether an NVIDIA GPU is here is not known. */
@@ -125,7 +129,14 @@ export class AutoGpuMonitor implements GpuMonitor {
 
 /** What `doctor` and the hardware inventory say about the GPUs (NVIDIA, and AMD when asked). */
 export interface GpuProbe {
-  nvml: { available: boolean; reason?: string; library?: string; driverVersion?: string; devices: NvmlDeviceInfo[]; processFn?: string };
+  nvml: {
+    available: boolean;
+    reason?: string;
+    library?: string;
+    driverVersion?: string;
+    devices: NvmlDeviceInfo[];
+    processFn?: string;
+  };
   nvidiaSmi?: { command: string; available: boolean; reason?: string; driverVersion?: string };
   /** the devices, from NVML or else nvidia-smi */
   devices: { index: number; name: string; uuid: string; memoryMB?: number }[];
@@ -148,11 +159,20 @@ export function probedDevices(p: GpuProbe): { index: number; name: string; uuid:
  */
 export function probeGpus(
   command = 'nvidia-smi',
-  opts: { nvml?: NvmlOptions | false; fresh?: boolean; amd?: { amdSmi?: string; rocmSmi?: string } | false; amdEnergy?: boolean } = {},
+  opts: {
+    nvml?: NvmlOptions | false;
+    fresh?: boolean;
+    amd?: { amdSmi?: string; rocmSmi?: string } | false;
+    amdEnergy?: boolean;
+  } = {},
 ): Promise<GpuProbe> {
   if (!opts.fresh && !opts.nvml && !opts.amdEnergy && probeCache) return probeCache;
-  const amd = opts.amd === false ? Promise.resolve(undefined) : probeAmd({ ...(opts.amd || {}), energy: opts.amdEnergy });
-  const p = (async (): Promise<GpuProbe> => ({ ...(await probeNvidia(command, opts)), ...((await amd) ? { amd: await amd } : {}) }))();
+  const amd =
+    opts.amd === false ? Promise.resolve(undefined) : probeAmd({ ...(opts.amd || {}), energy: opts.amdEnergy });
+  const p = (async (): Promise<GpuProbe> => ({
+    ...(await probeNvidia(command, opts)),
+    ...((await amd) ? { amd: await amd } : {}),
+  }))();
   if (!opts.nvml && !opts.amdEnergy) probeCache = p;
   return p;
 }
@@ -170,13 +190,27 @@ function probeNvidia(command: string, opts: { nvml?: NvmlOptions | false }): Pro
     };
     if (!n.ok && !opts.nvml && isAbsent(n)) nvmlAbsentReason ??= n.reason; // the monitor will not look again
     if (n.ok) {
-      return { nvml, devices: nvml.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid })), source: 'nvml' };
+      return {
+        nvml,
+        devices: nvml.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid })),
+        source: 'nvml',
+      };
     }
     const s = await probeNvidiaSmi(command, 3000);
     return {
       nvml,
-      nvidiaSmi: { command, available: s.available, ...(s.reason ? { reason: s.reason } : {}), ...(s.driverVersion ? { driverVersion: s.driverVersion } : {}) },
-      devices: s.devices.map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, ...(d.memoryTotalMB ? { memoryMB: d.memoryTotalMB } : {}) })),
+      nvidiaSmi: {
+        command,
+        available: s.available,
+        ...(s.reason ? { reason: s.reason } : {}),
+        ...(s.driverVersion ? { driverVersion: s.driverVersion } : {}),
+      },
+      devices: s.devices.map((d) => ({
+        index: d.index,
+        name: d.name,
+        uuid: d.uuid,
+        ...(d.memoryTotalMB ? { memoryMB: d.memoryTotalMB } : {}),
+      })),
       source: s.available ? 'nvidia-smi' : 'none',
     };
   })();

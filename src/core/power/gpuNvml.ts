@@ -66,7 +66,10 @@ export class NvmlMonitor {
   private child: ChildProcess | undefined;
   private running = false;
   private nextId = 1;
-  private pending = new Map<number, { resolve: (a: NvmlAnswer | undefined) => void; timer: NodeJS.Timeout; op: string }>();
+  private pending = new Map<
+    number,
+    { resolve: (a: NvmlAnswer | undefined) => void; timer: NodeJS.Timeout; op: string }
+  >();
   private initAnswer: NvmlInitAnswer | undefined;
   private last: NvmlReadAnswer | undefined;
   private lastFull: NvmlReadAnswer | undefined;
@@ -151,7 +154,11 @@ export class NvmlMonitor {
     const env = { ...(this.opts.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' };
     let child: ChildProcess;
     try {
-      child = spawn(execPath, [this.opts.readerPath ?? defaultReaderPath()], { stdio: ['pipe', 'pipe', 'pipe'], env, windowsHide: true });
+      child = spawn(execPath, [this.opts.readerPath ?? defaultReaderPath()], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env,
+        windowsHide: true,
+      });
     } catch (err) {
       this.fail(`the NVML reader could not be started: ${(err as Error).message}`);
       return;
@@ -162,7 +169,8 @@ export class NvmlMonitor {
     this.stderr = '';
     if (!this.opts.keepAlive) {
       child.unref();
-      for (const s of [child.stdout, child.stderr, child.stdin] as (NodeJS.EventEmitter & { unref?: () => void })[]) s?.unref?.();
+      for (const s of [child.stdout, child.stderr, child.stdin] as (NodeJS.EventEmitter & { unref?: () => void })[])
+        s?.unref?.();
     }
     child.stdin?.on('error', () => undefined);
     let buf = '';
@@ -225,7 +233,9 @@ export class NvmlMonitor {
         this.pending.delete(id);
         resolve(undefined);
         if (this.child === child) {
-          this.fail(`NVML did not answer within ${timeoutMs / 1000} s (${op === 'init' ? 'nvmlInit and the device list' : 'a reading'}); the reader was stopped`);
+          this.fail(
+            `NVML did not answer within ${timeoutMs / 1000} s (${op === 'init' ? 'nvmlInit and the device list' : 'a reading'}); the reader was stopped`,
+          );
         }
       }, timeoutMs);
       if (!this.opts.keepAlive) timer.unref();
@@ -279,7 +289,10 @@ export class NvmlMonitor {
   /** One full reading now (a run is ending: its last moments count); resolves when it is in, or failed. */
   async refresh(): Promise<void> {
     // a CLI whose command has ended has nothing else keeping Node alive while it waits here (the reader is unref'd)
-    const hold = setTimeout(() => undefined, (this.opts.initTimeoutMs ?? 20_000) + (this.opts.readTimeoutMs ?? 3000) + 1000);
+    const hold = setTimeout(
+      () => undefined,
+      (this.opts.initTimeoutMs ?? 20_000) + (this.opts.readTimeoutMs ?? 3000) + 1000,
+    );
     try {
       if (this.initializing) await this.initializing; // the reader is starting: its first reading is the fresh one
       const child = this.child;
@@ -330,7 +343,9 @@ export class NvmlMonitor {
     const r = this.last;
     const full = this.lastFull;
     if (!this.running || !r || !full || !init?.ok) {
-      const reason = !this.running ? this.failure ?? 'the GPU monitor is not running' : this.failure ?? 'waiting for the first NVML reading';
+      const reason = !this.running
+        ? (this.failure ?? 'the GPU monitor is not running')
+        : (this.failure ?? 'waiting for the first NVML reading');
       return { ok: false, devices: [], processes: [], at: Date.now(), reason, source: 'nvml' };
     }
     const devices: GpuDeviceReading[] = [];
@@ -348,7 +363,10 @@ export class NvmlMonitor {
         name: info.name,
         powerW: p.powerMW === null ? null : p.powerMW / 1000,
         energyJ: d.energyMJ === null ? null : d.energyMJ / 1000,
-        processUtil: f.util === null || f.util === undefined ? null : [...(util ?? new Map()).entries()].map(([pid, u]) => ({ pid, smPct: u.smPct })),
+        processUtil:
+          f.util === null || f.util === undefined
+            ? null
+            : [...(util ?? new Map()).entries()].map(([pid, u]) => ({ pid, smPct: u.smPct })),
         migEnabled: info.migEnabled,
       };
       if (p.powerAtUs) reading.powerAtMs = p.powerAtUs / 1000;
@@ -359,14 +377,24 @@ export class NvmlMonitor {
       if (f.procsError) reading.processesError = describeCall(f.procsError);
       devices.push(reading);
       for (const [pid, bytes, gi] of f.procs ?? []) {
-        processes.push({ gpuUuid: info.uuid, pid, usedMemoryMB: bytes === null ? null : bytes / 2 ** 20, gpuInstanceId: gi });
+        processes.push({
+          gpuUuid: info.uuid,
+          pid,
+          usedMemoryMB: bytes === null ? null : bytes / 2 ** 20,
+          gpuInstanceId: gi,
+        });
       }
     }
     return { ok: true, devices, processes, at: r.at, source: 'nvml', seq: this.seq };
   }
 
   stats(): { spawns: number; reads: number; meanReadUs: number; pid?: number } {
-    return { spawns: this.counts.spawns, reads: this.counts.reads, meanReadUs: this.counts.reads ? this.counts.readUs / this.counts.reads : 0, pid: this.child?.pid };
+    return {
+      spawns: this.counts.spawns,
+      reads: this.counts.reads,
+      meanReadUs: this.counts.reads ? this.counts.readUs / this.counts.reads : 0,
+      pid: this.child?.pid,
+    };
   }
 }
 

@@ -142,9 +142,16 @@ export function probeRapl(root = DEFAULT_POWERCAP_ROOT, read: ReadText = readTex
     if (!name.startsWith('package-')) continue; // psys and other top-level zones are not the CPU package
     let maxEnergyRangeUj: number;
     try {
-      maxEnergyRangeUj = parseMicrojoules(read(path.join(dir, 'max_energy_range_uj')), path.join(dir, 'max_energy_range_uj'));
+      maxEnergyRangeUj = parseMicrojoules(
+        read(path.join(dir, 'max_energy_range_uj')),
+        path.join(dir, 'max_energy_range_uj'),
+      );
     } catch (err) {
-      problems.push((err as NodeJS.ErrnoException).code ? classifyRaplError(err, path.join(dir, 'max_energy_range_uj'), root) : { kind: 'other', reason: errorMessage(err) });
+      problems.push(
+        (err as NodeJS.ErrnoException).code
+          ? classifyRaplError(err, path.join(dir, 'max_energy_range_uj'), root)
+          : { kind: 'other', reason: errorMessage(err) },
+      );
       continue;
     }
     const domain: RaplDomain = { name, dir, maxEnergyRangeUj };
@@ -153,7 +160,11 @@ export function probeRapl(root = DEFAULT_POWERCAP_ROOT, read: ReadText = readTex
     try {
       parseMicrojoules(read(energyFile), energyFile);
     } catch (err) {
-      problems.push((err as NodeJS.ErrnoException).code ? classifyRaplError(err, energyFile, root) : { kind: 'other', reason: errorMessage(err) });
+      problems.push(
+        (err as NodeJS.ErrnoException).code
+          ? classifyRaplError(err, energyFile, root)
+          : { kind: 'other', reason: errorMessage(err) },
+      );
     }
   }
 
@@ -189,7 +200,10 @@ export class RaplReader {
   private prev: number[] | undefined;
   private readonly read: ReadText;
 
-  constructor(private readonly domains: RaplDomain[], read: ReadText = readText) {
+  constructor(
+    private readonly domains: RaplDomain[],
+    read: ReadText = readText,
+  ) {
     this.read = read;
   }
 

@@ -69,7 +69,10 @@ function isFiller(word: string): boolean {
 export function modelTokens(normalised: string): string[] {
   return normalised
     .split(' ')
-    .filter((t) => /\d/.test(t) && !/^\d+(?:st|nd|rd|th)$/.test(t) && !/^\d+-core$/.test(t) && !/^\d+(?:\.\d+)?[gm]hz$/.test(t));
+    .filter(
+      (t) =>
+        /\d/.test(t) && !/^\d+(?:st|nd|rd|th)$/.test(t) && !/^\d+-core$/.test(t) && !/^\d+(?:\.\d+)?[gm]hz$/.test(t),
+    );
 }
 
 function modelKey(normalised: string): string {
@@ -136,7 +139,9 @@ export function matchCpuModel(cpuModel: string, idx: TableIndex = tableIndex()):
   const hits = idx.exact.get(q);
   if (hits) {
     // names that differ only in what normalisation drops, e.g. "Q6600 (105W)" and "Q6600 (95W)"
-    return hits.every((h) => h.tdpW === hits[0]!.tdpW) ? { kind: 'exact', row: hits[0]! } : { kind: 'ambiguous', candidates: hits };
+    return hits.every((h) => h.tdpW === hits[0]!.tdpW)
+      ? { kind: 'exact', row: hits[0]! }
+      : { kind: 'ambiguous', candidates: hits };
   }
   const key = modelKey(q);
   if (!key) return { kind: 'none', why: 'the name has no model number' };
@@ -160,7 +165,8 @@ const cache = new Map<string, TdpLookup>();
  */
 export function lookupCpuTdp(cpuModel: string, logicalCpus: number, opts: { sockets?: number } = {}): TdpLookup {
   const cpus = Number.isFinite(logicalCpus) && logicalCpus >= 1 ? Math.floor(logicalCpus) : 1;
-  const sockets = opts.sockets !== undefined && Number.isFinite(opts.sockets) && opts.sockets >= 1 ? Math.floor(opts.sockets) : 1;
+  const sockets =
+    opts.sockets !== undefined && Number.isFinite(opts.sockets) && opts.sockets >= 1 ? Math.floor(opts.sockets) : 1;
   const key = `${cpuModel}\u0000${cpus}\u0000${sockets}`;
   const cached = cache.get(key);
   if (cached) return { ...cached };

@@ -16,7 +16,12 @@ const LOOK_EVERY_MS = 100;
  * is not a shell (bash forks before it execs: the first look may show "bash"). Undefined when the command ended or
  * never appeared.
  */
-export async function findCommandProcess(shellPid: number, commandLine: string, boundMs = FIND_COMMAND_BOUND_MS, procRoot = '/proc'): Promise<ProcessInfo | undefined> {
+export async function findCommandProcess(
+  shellPid: number,
+  commandLine: string,
+  boundMs = FIND_COMMAND_BOUND_MS,
+  procRoot = '/proc',
+): Promise<ProcessInfo | undefined> {
   const wanted = programName(stripCommandPrefixes(commandLine));
   const until = Date.now() + boundMs;
   let fallback: ProcessInfo | undefined;

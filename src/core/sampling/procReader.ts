@@ -51,7 +51,8 @@ export class ProcReader {
       }
     }
     try {
-      const text = h.statFd !== undefined ? this.pread(h.statFd) : fs.readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1');
+      const text =
+        h.statFd !== undefined ? this.pread(h.statFd) : fs.readFileSync(`${this.procRoot}/${pid}/stat`, 'latin1');
       if (text === '') throw new Error('empty');
       return text;
     } catch {

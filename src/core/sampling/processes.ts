@@ -19,7 +19,13 @@ export async function childProcesses(pid: number, procRoot = '/proc'): Promise<P
   }
   const si = await import('systeminformation');
   const { list } = await si.processes();
-  return list.filter((p) => p.parentPid === pid).map((p) => ({ pid: p.pid, ppid: p.parentPid, command: `${p.path ? `${p.path}/` : ''}${p.command} ${p.params}`.trim() }));
+  return list
+    .filter((p) => p.parentPid === pid)
+    .map((p) => ({
+      pid: p.pid,
+      ppid: p.parentPid,
+      command: `${p.path ? `${p.path}/` : ''}${p.command} ${p.params}`.trim(),
+    }));
 }
 
 /**
@@ -65,7 +71,12 @@ export async function listProcesses(procRoot = '/proc'): Promise<ProcessInfo[]> 
   const si = await import('systeminformation');
   const { list } = await si.processes();
   return list
-    .map((p) => ({ pid: p.pid, ppid: p.parentPid, command: `${p.command} ${p.params}`.trim(), startedAt: Date.parse(p.started) || undefined }))
+    .map((p) => ({
+      pid: p.pid,
+      ppid: p.parentPid,
+      command: `${p.command} ${p.params}`.trim(),
+      startedAt: Date.parse(p.started) || undefined,
+    }))
     .sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
 }
 

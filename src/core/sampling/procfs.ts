@@ -46,7 +46,10 @@ export function parseProcStat(text: string): ProcStat {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`not a /proc stat line: ${text.slice(0, 60)}`);
   const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 2).trim().split(' ');
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(' ');
   // rest[0] is field 3 (state); field N is rest[N - 3]
   const f = (n: number): number => Number(rest[n - 3]);
   const stat: ProcStat = {
@@ -283,7 +286,10 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
         // gone before the first sample (a command shorter than a tick): what the reaper accounted is all we know
         const reaperNow = this.readReaperTicks();
         if (reaperNow !== undefined && this.reaperLast !== undefined && reaperNow > this.reaperLast) {
-          this.frozenTicks += Math.min(reaperNow - this.reaperLast, Math.ceil((dtS + 1) * this.clkTck * this.logicalCpus));
+          this.frozenTicks += Math.min(
+            reaperNow - this.reaperLast,
+            Math.ceil((dtS + 1) * this.clkTck * this.logicalCpus),
+          );
         }
         this.reaperLast = reaperNow;
         this.rootAlive = false;
@@ -303,7 +309,8 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
         if (read.has(pid) || (pass === 0 && t.nextRead > this.tickNo)) continue;
         read.add(pid);
         if (!this.refresh(pid, t)) vanished.push([pid, t]);
-        else if (t.state === 'Z' && this.adopter && t.ppid === this.adopter.pid && pid !== this.rootPid) exitedOrphans.push(pid);
+        else if (t.state === 'Z' && this.adopter && t.ppid === this.adopter.pid && pid !== this.rootPid)
+          exitedOrphans.push(pid);
       }
       if (!vanished.length) break;
     }
@@ -338,7 +345,9 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
   private closeVanished(vanished: [number, Tracked][], dtS: number): void {
     const reaperNow = this.readReaperTicks();
     let reaperDelta =
-      reaperNow !== undefined && this.reaperLast !== undefined ? Math.max(0, reaperNow - this.reaperLast - this.reapedSinceReaperRead) : 0;
+      reaperNow !== undefined && this.reaperLast !== undefined
+        ? Math.max(0, reaperNow - this.reaperLast - this.reapedSinceReaperRead)
+        : 0;
     this.reaperLast = reaperNow;
     this.reapedSinceReaperRead = 0;
     if (!vanished.length) return;

@@ -87,7 +87,8 @@ export function becomeSubreaper(platform = process.platform): SubreaperStatus {
   try {
     const prctl = libc.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
     waitpid = libc.func('int waitpid(int, int *, int)') as typeof waitpid;
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) !== 0) return { ok: false, reason: 'prctl(PR_SET_CHILD_SUBREAPER) was refused' };
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) !== 0)
+      return { ok: false, reason: 'prctl(PR_SET_CHILD_SUBREAPER) was refused' };
   } catch (err) {
     return { ok: false, reason: `prctl(PR_SET_CHILD_SUBREAPER) failed (${firstLine(err)})` };
   }

@@ -48,7 +48,7 @@ export class SysinfoTreeSampler implements ProcessTreeSampler {
     const dtS = Math.max(0, (now - this.lastT) / 1000);
     this.lastT = now;
     // systeminformation's cpu is a percentage of one CPU
-    this.cpuSeconds += tree.reduce((a, p) => a + (p.cpu || 0), 0) / 100 * dtS;
+    this.cpuSeconds += (tree.reduce((a, p) => a + (p.cpu || 0), 0) / 100) * dtS;
     if (!tree.length) this.done = true;
     return {
       t: now,

@@ -69,7 +69,9 @@ export class PauseController {
       this.setPaused(false);
       this.exhausted = true;
       this.done = true;
-      this.deps.log(`resumed: the allowed delay (${Math.round(this.maxDelayS)} s) is spent; the run goes on whatever the intensity`);
+      this.deps.log(
+        `resumed: the allowed delay (${Math.round(this.maxDelayS)} s) is spent; the run goes on whatever the intensity`,
+      );
       return Infinity;
     }
     const f = await this.deps.forecast(t).catch((err: Error): ForecastResult => ({ ok: false, reason: err.message }));
@@ -80,7 +82,10 @@ export class PauseController {
     this.lastG = point?.gPerKWh;
     const periodLeft = point ? point.toMs - now : this.granularityMs;
     if (!point) {
-      if (!this.saidUnavailable) this.deps.log(`no intensity for now (${f.ok ? 'the forecast does not cover it' : f.reason}): the run is not paused`);
+      if (!this.saidUnavailable)
+        this.deps.log(
+          `no intensity for now (${f.ok ? 'the forecast does not cover it' : f.reason}): the run is not paused`,
+        );
       this.saidUnavailable = true;
       if (this.paused) this.setPaused(false);
       return clampWait(periodLeft, this.granularityMs);
@@ -96,13 +101,17 @@ export class PauseController {
         }
         this.paused = true;
         this.pauses++;
-        this.deps.log(`paused: ${Math.round(point.gPerKWh)} g/kWh is above ${Math.round(this.thresholdGPerKWh)} g/kWh (${Math.round(left / 1000)} s of delay left)`);
+        this.deps.log(
+          `paused: ${Math.round(point.gPerKWh)} g/kWh is above ${Math.round(this.thresholdGPerKWh)} g/kWh (${Math.round(left / 1000)} s of delay left)`,
+        );
       }
       return clampWait(Math.min(periodLeft, left), this.granularityMs);
     }
     if (this.paused) {
       this.setPaused(false);
-      this.deps.log(`resumed: ${Math.round(point.gPerKWh)} g/kWh is at or below ${Math.round(this.thresholdGPerKWh)} g/kWh`);
+      this.deps.log(
+        `resumed: ${Math.round(point.gPerKWh)} g/kWh is at or below ${Math.round(this.thresholdGPerKWh)} g/kWh`,
+      );
     }
     return clampWait(periodLeft, this.granularityMs);
   }
@@ -124,7 +133,9 @@ export class PauseController {
     if (rec.avoidedMeanGPerKWh !== undefined && rec.runningMeanGPerKWh !== undefined && this.running.ms > 0) {
       // the paused time's worth of work, at the run's mean power, ran at the running intensity instead
       const meanKW = energyKWh / (this.running.ms / 3_600_000);
-      const g = ((meanKW * this.pausedMs) / 3_600_000) * (this.avoided.gMs / this.avoided.ms - this.running.gMs / this.running.ms);
+      const g =
+        ((meanKW * this.pausedMs) / 3_600_000) *
+        (this.avoided.gMs / this.avoided.ms - this.running.gMs / this.running.ms);
       rec.estimatedSavingKg = Math.round(g * 1000) / 1e6;
     }
     if (this.exhausted) rec.delayExhausted = true;

@@ -42,16 +42,30 @@ export interface AssumedRun {
 }
 
 /** The run to plan for: the median duration (and mean power) of the completed earlier runs of the same command. */
-export function assumedRun(history: readonly Pick<Run, 'command' | 'status' | 'durationS' | 'energyKWh'>[], command: string): AssumedRun {
-  const same = history.filter((r) => r.command === command && r.status === 'completed' && r.durationS > 0 && r.energyKWh.total >= 0);
+export function assumedRun(
+  history: readonly Pick<Run, 'command' | 'status' | 'durationS' | 'energyKWh'>[],
+  command: string,
+): AssumedRun {
+  const same = history.filter(
+    (r) => r.command === command && r.status === 'completed' && r.durationS > 0 && r.energyKWh.total >= 0,
+  );
   if (!same.length) {
     // the power does not change which start is best, nor the fraction saved
-    return { profile: [{ durationS: DEFAULT_ASSUMED_DURATION_S, powerW: 100 }], durationS: DEFAULT_ASSUMED_DURATION_S, from: 'no earlier run of this command: 1 h assumed' };
+    return {
+      profile: [{ durationS: DEFAULT_ASSUMED_DURATION_S, powerW: 100 }],
+      durationS: DEFAULT_ASSUMED_DURATION_S,
+      from: 'no earlier run of this command: 1 h assumed',
+    };
   }
   const sorted = same.map((r) => r.durationS).sort((a, b) => a - b);
   const durationS = sorted[Math.floor(sorted.length / 2)];
-  const powerW = (same.reduce((e, r) => e + r.energyKWh.total, 0) * 3.6e6) / same.reduce((d, r) => d + r.durationS, 0) || 100;
-  return { profile: [{ durationS, powerW }], durationS, from: `median of ${same.length} earlier run(s) of this command` };
+  const powerW =
+    (same.reduce((e, r) => e + r.energyKWh.total, 0) * 3.6e6) / same.reduce((d, r) => d + r.durationS, 0) || 100;
+  return {
+    profile: [{ durationS, powerW }],
+    durationS,
+    from: `median of ${same.length} earlier run(s) of this command`,
+  };
 }
 
 export type StartPlan =
@@ -59,7 +73,13 @@ export type StartPlan =
   | { kind: 'now'; reason: string; advice?: StartTimeAdvice; assumed: AssumedRun; source?: string };
 
 /** The best start within `withinH` hours of `nowMs`, or why to start now. */
-export async function planGreenerStart(provider: ForecastSource, region: RegionInfo, assumed: AssumedRun, nowMs: number, withinH: number): Promise<StartPlan> {
+export async function planGreenerStart(
+  provider: ForecastSource,
+  region: RegionInfo,
+  assumed: AssumedRun,
+  nowMs: number,
+  withinH: number,
+): Promise<StartPlan> {
   let f;
   try {
     f = await provider.forecast(region, nowMs, withinH + assumed.durationS / 3600);
@@ -69,9 +89,21 @@ export async function planGreenerStart(provider: ForecastSource, region: RegionI
   if (!f.ok) return { kind: 'now', reason: f.reason, assumed };
   const advice = bestStartTime(f.points, assumed.profile, { nowMs, horizonH: withinH });
   if (!advice) {
-    return { kind: 'now', reason: `the forecast (until ${new Date(f.coveredUntilMs).toISOString()}) does not cover a run of ${Math.round(assumed.durationS / 60)} min from now`, assumed, source: f.source };
+    return {
+      kind: 'now',
+      reason: `the forecast (until ${new Date(f.coveredUntilMs).toISOString()}) does not cover a run of ${Math.round(assumed.durationS / 60)} min from now`,
+      assumed,
+      source: f.source,
+    };
   }
-  if (advice.startsNow || advice.savingFraction <= 0) return { kind: 'now', reason: `now is the cleanest start in the next ${withinH} h`, advice, assumed, source: f.source };
+  if (advice.startsNow || advice.savingFraction <= 0)
+    return {
+      kind: 'now',
+      reason: `now is the cleanest start in the next ${withinH} h`,
+      advice,
+      assumed,
+      source: f.source,
+    };
   return { kind: 'wait', advice, assumed, source: f.source };
 }
 
@@ -79,7 +111,13 @@ export async function planGreenerStart(provider: ForecastSource, region: RegionI
  * Waits until `targetMs` on `clock`, in steps of at most `stepMs` (a suspended laptop wakes up to the right time),
  * calling `onStep` with the time left. Resolves true when the time came, false when `signal` aborted.
  */
-export async function waitUntil(targetMs: number, clock: Clock, signal: AbortSignal, onStep?: (leftMs: number) => void, stepMs = 60_000): Promise<boolean> {
+export async function waitUntil(
+  targetMs: number,
+  clock: Clock,
+  signal: AbortSignal,
+  onStep?: (leftMs: number) => void,
+  stepMs = 60_000,
+): Promise<boolean> {
   for (;;) {
     if (signal.aborted) return false;
     const left = targetMs - clock.now();
@@ -89,7 +127,12 @@ export async function waitUntil(targetMs: number, clock: Clock, signal: AbortSig
   }
 }
 
-export function startWaitRecord(plan: Extract<StartPlan, { kind: 'wait' }>, withinH: number, requestedAtMs: number, startedAtMs: number): StartWait {
+export function startWaitRecord(
+  plan: Extract<StartPlan, { kind: 'wait' }>,
+  withinH: number,
+  requestedAtMs: number,
+  startedAtMs: number,
+): StartWait {
   return {
     withinH,
     requestedAt: new Date(requestedAtMs).toISOString(),

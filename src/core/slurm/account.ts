@@ -23,7 +23,22 @@ export interface SlurmJob {
   steps: SlurmRecord[];
 }
 
-const ACTIVE = new Set(['PENDING', 'RUNNING', 'REQUEUED', 'RESIZING', 'SUSPENDED', 'CONFIGURING', 'COMPLETING', 'STOPPED', 'SIGNALING', 'STAGE_OUT', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESV_DEL_HOLD', 'PREEMPTED_RQ']);
+const ACTIVE = new Set([
+  'PENDING',
+  'RUNNING',
+  'REQUEUED',
+  'RESIZING',
+  'SUSPENDED',
+  'CONFIGURING',
+  'COMPLETING',
+  'STOPPED',
+  'SIGNALING',
+  'STAGE_OUT',
+  'REQUEUE_HOLD',
+  'REQUEUE_FED',
+  'RESV_DEL_HOLD',
+  'PREEMPTED_RQ',
+]);
 
 /** True for a state a job leaves (pending, running, ...); false for COMPLETED, FAILED, CANCELLED, TIMEOUT, ... */
 export function isActiveState(state: string): boolean {
@@ -65,7 +80,7 @@ export interface AccountOptions {
 /** CPU seconds of a job: the sum over its steps (the job line's TotalCPU is 0 in --json for batch jobs). */
 export function jobCpuSeconds(j: SlurmJob): number {
   const steps = j.steps.reduce((s, r) => s + (r.totalCpuS ?? 0), 0);
-  return j.steps.length && steps > 0 ? steps : j.job.totalCpuS ?? 0;
+  return j.steps.length && steps > 0 ? steps : (j.job.totalCpuS ?? 0);
 }
 
 /** The job's measured energy, J, and which record it came from; undefined when SLURM recorded none (blank or 0). */
@@ -74,8 +89,12 @@ export function measuredEnergy(j: SlurmJob): { energyJ: number; from: string } |
   const ext = j.steps.find((s) => s.stepId === 'extern');
   if ((ext?.energyJ ?? 0) > 0) return { energyJ: ext!.energyJ!, from: 'the extern step (the whole allocation)' };
   // steps on the same nodes overlap in time (the batch step spans the srun steps): take the largest, never a sum
-  const best = j.steps.reduce<SlurmRecord | undefined>((b, s) => ((s.energyJ ?? 0) > (b?.energyJ ?? 0) ? s : b), undefined);
-  if (best && (best.energyJ ?? 0) > 0) return { energyJ: best.energyJ!, from: `step ${best.stepId} (the largest step; steps overlap)` };
+  const best = j.steps.reduce<SlurmRecord | undefined>(
+    (b, s) => ((s.energyJ ?? 0) > (b?.energyJ ?? 0) ? s : b),
+    undefined,
+  );
+  if (best && (best.energyJ ?? 0) > 0)
+    return { energyJ: best.energyJ!, from: `step ${best.stepId} (the largest step; steps overlap)` };
   return undefined;
 }
 
@@ -101,19 +120,40 @@ interface CpuModel {
 /** Power of one logical CPU of the job's nodes: a per-cluster setting, the node's CPU model, or CodeCarbon's fallback. */
 export function cpuPowerPerCpu(opts: AccountOptions, nodeName?: string): CpuModel {
   const c = opts.cluster;
-  const cpus = opts.node?.cpus ?? (opts.localHost && nodeName === opts.localHost.hostname ? opts.localHost.logicalCpus : undefined);
+  const cpus =
+    opts.node?.cpus ??
+    (opts.localHost && nodeName === opts.localHost.hostname ? opts.localHost.logicalCpus : undefined);
   const sockets = opts.node?.sockets ?? 1;
   if (c.cpuTdpW !== undefined && cpus) {
     const tdp = c.cpuTdpW * sockets;
-    return { wPerCpu: tdp / cpus, method: 'modelled', tdpW: tdp, detail: `TDP ${c.cpuTdpW} W × ${sockets} socket(s) ÷ ${cpus} logical CPUs per node (${c.from('cpuTdpW')})` };
+    return {
+      wPerCpu: tdp / cpus,
+      method: 'modelled',
+      tdpW: tdp,
+      detail: `TDP ${c.cpuTdpW} W × ${sockets} socket(s) ÷ ${cpus} logical CPUs per node (${c.from('cpuTdpW')})`,
+    };
   }
-  const model = c.cpuModel ?? opts.node?.cpuModel ?? (opts.localHost && nodeName === opts.localHost.hostname ? opts.localHost.cpuModel : undefined);
+  const model =
+    c.cpuModel ??
+    opts.node?.cpuModel ??
+    (opts.localHost && nodeName === opts.localHost.hostname ? opts.localHost.cpuModel : undefined);
   if (model && cpus) {
     const t = lookupCpuTdp(model, cpus, { sockets });
-    const whence = c.cpuModel ? c.from('cpuModel') : opts.node?.cpuModel ? `scontrol show node ${opts.node.name}` : `this machine, node ${nodeName}`;
-    return { wPerCpu: t.tdpW / cpus, method: t.method, tdpW: t.tdpW, detail: `${t.detail} ÷ ${cpus} logical CPUs per node; CPU model from ${whence}` };
+    const whence = c.cpuModel
+      ? c.from('cpuModel')
+      : opts.node?.cpuModel
+        ? `scontrol show node ${opts.node.name}`
+        : `this machine, node ${nodeName}`;
+    return {
+      wPerCpu: t.tdpW / cpus,
+      method: t.method,
+      tdpW: t.tdpW,
+      detail: `${t.detail} ÷ ${cpus} logical CPUs per node; CPU model from ${whence}`,
+    };
   }
-  const why = cpus ? 'the nodes\' CPU model is unknown (scontrol shows none)' : 'the nodes are unknown (scontrol show node gave nothing)';
+  const why = cpus
+    ? "the nodes' CPU model is unknown (scontrol shows none)"
+    : 'the nodes are unknown (scontrol show node gave nothing)';
   return {
     wPerCpu: DEFAULT_W_PER_LOGICAL_CPU,
     method: 'default',
@@ -121,7 +161,13 @@ export function cpuPowerPerCpu(opts: AccountOptions, nodeName?: string): CpuMode
   };
 }
 
-function component(method: ComponentPower['method'], detail: string, energyJ: number, durationS: number, extra: Partial<ComponentPower> = {}): ComponentPower {
+function component(
+  method: ComponentPower['method'],
+  detail: string,
+  energyJ: number,
+  durationS: number,
+  extra: Partial<ComponentPower> = {},
+): ComponentPower {
   const meanW = durationS > 0 ? energyJ / durationS : 0;
   return { method, detail, meanW: round(meanW), lastW: round(meanW), ...extra };
 }
@@ -159,16 +205,37 @@ function modelled(j: SlurmJob, opts: AccountOptions, durationS: number, cpuSecon
   const cpuM = cpuPowerPerCpu(opts, opts.node?.name ?? firstNode(job.nodeList));
   const cpuJ = cpuSeconds * cpuM.wPerCpu;
   const gpuType = cluster.gpuModel ?? gpus.types[0]?.type ?? opts.node?.gpuType;
-  const g = cluster.gpuPowerW !== undefined ? { powerW: cluster.gpuPowerW, method: 'modelled' as const, detail: `${cluster.gpuPowerW} W per GPU (${cluster.from('gpuPowerW')})` } : lookupGpuPower(gpuType);
+  const g =
+    cluster.gpuPowerW !== undefined
+      ? {
+          powerW: cluster.gpuPowerW,
+          method: 'modelled' as const,
+          detail: `${cluster.gpuPowerW} W per GPU (${cluster.from('gpuPowerW')})`,
+        }
+      : lookupGpuPower(gpuType);
   const gpuJ = gpus.count * g.powerW * durationS;
   const ramJ = (memBytes / 1024 ** 3) * RAM_W_PER_GB * durationS;
   const cpuDetail = `TotalCPU ${round(cpuSeconds, 1)} s × ${round(cpuM.wPerCpu, 2)} W per logical CPU: ${cpuM.detail}`;
   return {
     cpu: component(cpuM.method, cpuDetail, cpuJ, durationS, cpuM.tdpW !== undefined ? { tdpW: cpuM.tdpW } : {}),
     gpu: gpus.count
-      ? component(g.method, `${gpus.count} allocated GPU(s) × ${g.detail} × elapsed time (no utilisation data)`, gpuJ, durationS, { tdpW: g.powerW })
-      : component('modelled', 'no GPU allocated (AllocTRES has no gres/gpu)', 0, durationS, { unavailableReason: 'no GPU allocated to the job' }),
-    ram: component('modelled', `${round(memBytes / 1024 ** 3, 2)} GB allocated × ${RAM_W_PER_GB} W/GB × elapsed time (${RAM_MODEL_SOURCE})`, ramJ, durationS, { wPerGB: RAM_W_PER_GB }),
+      ? component(
+          g.method,
+          `${gpus.count} allocated GPU(s) × ${g.detail} × elapsed time (no utilisation data)`,
+          gpuJ,
+          durationS,
+          { tdpW: g.powerW },
+        )
+      : component('modelled', 'no GPU allocated (AllocTRES has no gres/gpu)', 0, durationS, {
+          unavailableReason: 'no GPU allocated to the job',
+        }),
+    ram: component(
+      'modelled',
+      `${round(memBytes / 1024 ** 3, 2)} GB allocated × ${RAM_W_PER_GB} W/GB × elapsed time (${RAM_MODEL_SOURCE})`,
+      ramJ,
+      durationS,
+      { wPerGB: RAM_W_PER_GB },
+    ),
     cpuJ,
     gpuJ,
     ramJ,
@@ -178,7 +245,13 @@ function modelled(j: SlurmJob, opts: AccountOptions, durationS: number, cpuSecon
 }
 
 /** Replaces the components the measurement covers (by the energy plugin: whole node, RAPL CPU+DRAM, or GPUs). */
-function applyMeasured(c: Components, m: { energyJ: number; from: string }, plugin: string | undefined, nodes: number, durationS: number): void {
+function applyMeasured(
+  c: Components,
+  m: { energyJ: number; from: string },
+  plugin: string | undefined,
+  nodes: number,
+  durationS: number,
+): void {
   const scope = energyScope(plugin);
   const name = plugin ?? 'acct_gather_energy';
   const what = `SLURM ConsumedEnergyRaw ${round(m.energyJ / 1000, 3)} kJ from ${m.from}, ${nodes} node(s) summed by SLURM (${name})`;
@@ -189,7 +262,12 @@ function applyMeasured(c: Components, m: { energyJ: number; from: string }, plug
     return;
   }
   c.cpuJ = m.energyJ;
-  c.cpu = component('measured', scope === 'node' ? `${what}: whole nodes (CPU, GPU, memory), not split` : `${what}: CPU packages and DRAM`, c.cpuJ, durationS);
+  c.cpu = component(
+    'measured',
+    scope === 'node' ? `${what}: whole nodes (CPU, GPU, memory), not split` : `${what}: CPU packages and DRAM`,
+    c.cpuJ,
+    durationS,
+  );
   c.ramJ = 0;
   c.ram = component('measured', inNode, 0, durationS, { unavailableReason: inNode });
   if (scope === 'node' && c.gpuCount) {
@@ -204,7 +282,7 @@ export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
   const now = opts.now ?? Date.now();
   const cluster = opts.cluster;
   const startMs = job.startMs ?? job.submitMs ?? now;
-  const endMs = isActiveState(job.state) ? undefined : job.endMs ?? now;
+  const endMs = isActiveState(job.state) ? undefined : (job.endMs ?? now);
   const durationS = Math.max(0, job.elapsedS ?? ((endMs ?? now) - startMs) / 1000);
   const cpuSeconds = jobCpuSeconds(j);
   const exitCode = isActiveState(job.state) ? null : exitCodeOf(job.exitCode);
@@ -219,13 +297,22 @@ export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
         ? 'energy modelled: SLURM recorded no energy for this job (ConsumedEnergyRaw blank or 0: no acct_gather_energy plugin on the cluster)'
         : `energy modelled: measured energy ignored (${cluster.from('useMeasuredEnergy')})`,
     );
-  if (nodes > 1) notes.push(`${nodes} nodes (${job.nodeList ?? '?'}); CPU power per node from ${opts.node?.name ?? firstNode(job.nodeList) ?? 'the first node'}, nodes assumed alike`);
+  if (nodes > 1)
+    notes.push(
+      `${nodes} nodes (${job.nodeList ?? '?'}); CPU power per node from ${opts.node?.name ?? firstNode(job.nodeList) ?? 'the first node'}, nodes assumed alike`,
+    );
   if (j.steps.length) notes.push(`steps: ${j.steps.map((s) => s.stepId).join(', ')}`);
-  if (job.stateText && job.stateText !== 'COMPLETED') notes.push(`SLURM state ${job.stateText}${job.exitCode ? `, exit code ${job.exitCode}` : ''}`);
+  if (job.stateText && job.stateText !== 'COMPLETED')
+    notes.push(`SLURM state ${job.stateText}${job.exitCode ? `, exit code ${job.exitCode}` : ''}`);
   notes.push(...cluster.notes);
 
   const pue = cluster.place.pue;
-  const energyKWh = { cpu: c.cpuJ / J_PER_KWH, gpu: c.gpuJ / J_PER_KWH, ram: c.ramJ / J_PER_KWH, total: ((c.cpuJ + c.gpuJ + c.ramJ) / J_PER_KWH) * pue };
+  const energyKWh = {
+    cpu: c.cpuJ / J_PER_KWH,
+    gpu: c.gpuJ / J_PER_KWH,
+    ram: c.ramJ / J_PER_KWH,
+    total: ((c.cpuJ + c.gpuJ + c.ramJ) / J_PER_KWH) * pue,
+  };
   const region: RegionInfo = cluster.place.region;
   const intensity = new StaticIntensityProvider().at(region, startMs);
   const clusterName = job.cluster ?? cluster.name;

@@ -53,7 +53,10 @@ export class SlurmAccountant {
     try {
       info = (await this.commands.nodes(first))[0];
     } catch (err) {
-      this.opts.log?.('warn', `scontrol show node ${first}: ${errorMessage(err)}; CPU power from the cluster settings or defaults`);
+      this.opts.log?.(
+        'warn',
+        `scontrol show node ${first}: ${errorMessage(err)}; CPU power from the cluster settings or defaults`,
+      );
     }
     this.nodeCache.set(first, info);
     return info;
@@ -73,7 +76,8 @@ export class SlurmAccountant {
       fallbackPueFrom: fb.pueFrom,
     });
     const node = await this.node(j.job.nodeList);
-    const energyPlugin = cfg?.AcctGatherEnergyType && !/\/none$/.test(cfg.AcctGatherEnergyType) ? cfg.AcctGatherEnergyType : undefined;
+    const energyPlugin =
+      cfg?.AcctGatherEnergyType && !/\/none$/.test(cfg.AcctGatherEnergyType) ? cfg.AcctGatherEnergyType : undefined;
     return jobToRun(j, { cluster, node, energyPlugin, localHost: this.opts.localHost, now });
   }
 
@@ -88,6 +92,10 @@ export class SlurmAccountant {
 }
 
 /** This machine's short host name and CPU, for `localHost`. */
-export function localHostOf(hw: { cpuModel: string; logicalCpus: number; sockets?: number }): NonNullable<AccountOptions['localHost']> {
+export function localHostOf(hw: {
+  cpuModel: string;
+  logicalCpus: number;
+  sockets?: number;
+}): NonNullable<AccountOptions['localHost']> {
   return { hostname: os.hostname().split('.')[0], ...hw };
 }

@@ -6,7 +6,15 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { parseSacct, SACCT_FIELDS, type SlurmRecord } from './parse';
-import { parseConfig, parseNodes, parseSqueue, parseSstat, SQUEUE_FORMAT, type NodeInfo, type QueueEntry } from './scontrol';
+import {
+  parseConfig,
+  parseNodes,
+  parseSqueue,
+  parseSstat,
+  SQUEUE_FORMAT,
+  type NodeInfo,
+  type QueueEntry,
+} from './scontrol';
 
 export const DEFAULT_SLURM_TIMEOUT_MS = 20_000;
 
@@ -44,18 +52,40 @@ export class SlurmCommands {
     // epoch seconds in the tables (note: sacct --json of 22.05 fails with this set)
     const env = { ...(this.opts.env ?? process.env), SLURM_TIME_FORMAT: '%s' };
     return new Promise((resolve, reject) => {
-      execFile(exe, args, { env, timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, windowsHide: true }, (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number; signal?: string };
-        if (e.code === 'ENOENT') {
-          reject(new SlurmCommandError('missing', command, `${command} not found${this.opts.binDir ? ` in ${this.opts.binDir}` : ' on PATH'}: SLURM's client commands are needed (run this on a cluster login node)`));
-        } else if (e.killed || e.signal === 'SIGKILL') {
-          reject(new SlurmCommandError('timeout', command, `${command} did not answer within ${this.timeoutMs / 1000} s (slurmctld or slurmdbd busy or down?)`));
-        } else {
-          const why = String(stderr || e.message).trim().split(/\r?\n/).filter(Boolean).slice(-1)[0] ?? `exit code ${e.code}`;
-          reject(new SlurmCommandError('failed', command, `${command} failed: ${why}`));
-        }
-      });
+      execFile(
+        exe,
+        args,
+        { env, timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, windowsHide: true },
+        (err, stdout, stderr) => {
+          if (!err) return resolve(stdout);
+          const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number; signal?: string };
+          if (e.code === 'ENOENT') {
+            reject(
+              new SlurmCommandError(
+                'missing',
+                command,
+                `${command} not found${this.opts.binDir ? ` in ${this.opts.binDir}` : ' on PATH'}: SLURM's client commands are needed (run this on a cluster login node)`,
+              ),
+            );
+          } else if (e.killed || e.signal === 'SIGKILL') {
+            reject(
+              new SlurmCommandError(
+                'timeout',
+                command,
+                `${command} did not answer within ${this.timeoutMs / 1000} s (slurmctld or slurmdbd busy or down?)`,
+              ),
+            );
+          } else {
+            const why =
+              String(stderr || e.message)
+                .trim()
+                .split(/\r?\n/)
+                .filter(Boolean)
+                .slice(-1)[0] ?? `exit code ${e.code}`;
+            reject(new SlurmCommandError('failed', command, `${command} failed: ${why}`));
+          }
+        },
+      );
     });
   }
 
@@ -89,7 +119,9 @@ export class SlurmCommands {
 
   /** CPU time and energy of a running job's steps so far. */
   async sstat(jobId: string): Promise<ReturnType<typeof parseSstat>> {
-    return parseSstat(await this.run('sstat', ['-a', '-P', '-j', jobId, '-o', 'JobID,TRESUsageInTot,ConsumedEnergyRaw']));
+    return parseSstat(
+      await this.run('sstat', ['-a', '-P', '-j', jobId, '-o', 'JobID,TRESUsageInTot,ConsumedEnergyRaw']),
+    );
   }
 
   async nodes(nodeList: string): Promise<NodeInfo[]> {
@@ -104,7 +136,8 @@ export class SlurmCommands {
 /** With --duplicates sacct lists every record of a reused job id; the latest submission wins. */
 function latestOnly(records: SlurmRecord[]): SlurmRecord[] {
   const latest = new Map<string, number>();
-  for (const r of records) if (r.stepId === undefined) latest.set(r.jobId, Math.max(latest.get(r.jobId) ?? -Infinity, r.submitMs ?? 0));
+  for (const r of records)
+    if (r.stepId === undefined) latest.set(r.jobId, Math.max(latest.get(r.jobId) ?? -Infinity, r.submitMs ?? 0));
   const seen = new Set<string>();
   const out: SlurmRecord[] = [];
   let keep = true;

@@ -52,10 +52,17 @@ const KEYS: Record<keyof ClusterConfig, 'string' | 'number' | 'boolean'> = {
   gpuModel: 'string',
   useMeasuredEnergy: 'boolean',
 };
-const RANGES: Partial<Record<keyof ClusterConfig, [number, number]>> = { pue: [1, 3], cpuTdpW: [1, 2000], gpuPowerW: [1, 3000] };
+const RANGES: Partial<Record<keyof ClusterConfig, [number, number]>> = {
+  pue: [1, 3],
+  cpuTdpW: [1, 2000],
+  gpuPowerW: [1, 3000],
+};
 
 /** Checks a `carbonMeter.clusters` value; bad entries are dropped with a one-line problem each. */
-export function parseClustersConfig(value: unknown, settingName = 'carbonMeter.clusters'): { clusters: ClustersConfig; problems: string[] } {
+export function parseClustersConfig(
+  value: unknown,
+  settingName = 'carbonMeter.clusters',
+): { clusters: ClustersConfig; problems: string[] } {
   const clusters: ClustersConfig = {};
   const problems: string[] = [];
   if (value === undefined || value === null) return { clusters, problems };
@@ -76,8 +83,14 @@ export function parseClustersConfig(value: unknown, settingName = 'carbonMeter.c
         continue;
       }
       const range = RANGES[k as keyof ClusterConfig];
-      if (typeof v !== type || (type === 'number' && (!Number.isFinite(v as number) || (range && ((v as number) < range[0] || (v as number) > range[1]))))) {
-        problems.push(`${settingName}.${name}.${k} is ${JSON.stringify(v)}; expected ${type === 'number' && range ? `a number from ${range[0]} to ${range[1]}` : `a ${type}`}; ignored`);
+      if (
+        typeof v !== type ||
+        (type === 'number' &&
+          (!Number.isFinite(v as number) || (range && ((v as number) < range[0] || (v as number) > range[1]))))
+      ) {
+        problems.push(
+          `${settingName}.${name}.${k} is ${JSON.stringify(v)}; expected ${type === 'number' && range ? `a number from ${range[0]} to ${range[1]}` : `a ${type}`}; ignored`,
+        );
         continue;
       }
       (c as Record<string, unknown>)[k] = type === 'string' ? (v as string).trim() : v;
@@ -111,7 +124,13 @@ export function resolveCluster(
   const any = clusters['*'] ?? {};
   const over = opts.overrides ?? {};
   const origin = (k: keyof ClusterConfig): string | undefined =>
-    over[k] !== undefined ? opts.overridesFrom?.[k] ?? 'a command-line flag' : own[k] !== undefined ? `${setting}.${name}.${k}` : any[k] !== undefined ? `${setting}["*"].${k}` : undefined;
+    over[k] !== undefined
+      ? (opts.overridesFrom?.[k] ?? 'a command-line flag')
+      : own[k] !== undefined
+        ? `${setting}.${name}.${k}`
+        : any[k] !== undefined
+          ? `${setting}["*"].${k}`
+          : undefined;
   const pick = <K extends keyof ClusterConfig>(k: K): ClusterConfig[K] => over[k] ?? own[k] ?? any[k];
   const notes: string[] = [];
   const region = pick('region') ?? opts.fallbackRegion;
@@ -125,7 +144,8 @@ export function resolveCluster(
     notes.push(`${errorMessage(err).split('\n')[0]} (${regionFrom}); using the world average`);
     place = chooseRegion({ region: 'WORLD', regionFrom: `fallback for the unknown region "${region}"`, pue, pueFrom });
   }
-  if (!region) notes.push(`no region set for cluster ${name}: ${place.reason}; set ${setting}.${name}.region or --region`);
+  if (!region)
+    notes.push(`no region set for cluster ${name}: ${place.reason}; set ${setting}.${name}.region or --region`);
   notes.push(...place.warnings);
   const r: ResolvedCluster = {
     name,

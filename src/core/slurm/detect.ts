@@ -66,7 +66,11 @@ export class JobIdReader {
  * The job id in a submission's output, or undefined. Only complete lines are read (a number still being printed
  * could grow), unless `ended` says the output is all there.
  */
-export function jobIdInOutput(text: string, submitter: SlurmSubmitter, ended = false): { jobId: string; cluster?: string } | undefined {
+export function jobIdInOutput(
+  text: string,
+  submitter: SlurmSubmitter,
+  ended = false,
+): { jobId: string; cluster?: string } | undefined {
   const all = stripAnsi(text).replace(/\r/g, '');
   const clean = ended ? `${all}\n` : all.slice(0, all.lastIndexOf('\n') + 1);
   for (const re of PATTERNS) {

@@ -55,13 +55,18 @@ export interface GpuPowerLookup {
 
 /** The board power for a GRES type ("a100", "tesla_v100-sxm2-16gb") or a model name ("NVIDIA A100-SXM4-40GB"). */
 export function lookupGpuPower(typeOrModel: string | undefined): GpuPowerLookup {
-  const t = (typeOrModel ?? '').toLowerCase().replace(/^nvidia[ _-]?|^tesla[ _-]?|^amd[ _-]?/g, '').trim();
+  const t = (typeOrModel ?? '')
+    .toLowerCase()
+    .replace(/^nvidia[ _-]?|^tesla[ _-]?|^amd[ _-]?/g, '')
+    .trim();
   if (t) {
     for (const [re, w, name] of TABLE) {
       if (re.test(t)) return { powerW: w, method: 'modelled', detail: `${name} ${w} W (${GPU_POWER_SOURCE})` };
     }
   }
-  const why = t ? `GPU type "${typeOrModel}" is not in the table` : 'the GPUs have no type in SLURM (gres/gpu without a type)';
+  const why = t
+    ? `GPU type "${typeOrModel}" is not in the table`
+    : 'the GPUs have no type in SLURM (gres/gpu without a type)';
   return {
     powerW: DEFAULT_GPU_POWER_W,
     method: 'default',

@@ -127,7 +127,13 @@ export function parseSacctJson(text: string): SlurmRecord[] {
     const stateText = state(job.state);
     const time = isObj(job.time) ? job.time : {};
     const alloc = tresList(dig(job, 'tres', 'allocated'));
-    const rec: SlurmRecord = { jobId, name: s(job.name) ?? '', state: baseState(stateText), stateText, allocTres: alloc };
+    const rec: SlurmRecord = {
+      jobId,
+      name: s(job.name) ?? '',
+      state: baseState(stateText),
+      stateText,
+      allocTres: alloc,
+    };
     if (jobIdRaw) rec.jobIdRaw = jobIdRaw;
     const set = <K extends keyof SlurmRecord>(k: K, v: SlurmRecord[K] | undefined) => {
       if (v !== undefined && v !== '') rec[k] = v;
@@ -152,7 +158,14 @@ export function parseSacctJson(text: string): SlurmRecord[] {
       if (stepId === undefined) continue;
       const st = isObj(step.time) ? step.time : {};
       const sState = state(step.state);
-      const r: SlurmRecord = { jobId, stepId, name: s(dig(step, 'step', 'name')) ?? '', state: baseState(sState), stateText: sState, allocTres: tresList(dig(step, 'tres', 'allocated')) };
+      const r: SlurmRecord = {
+        jobId,
+        stepId,
+        name: s(dig(step, 'step', 'name')) ?? '',
+        state: baseState(sState),
+        stateText: sState,
+        allocTres: tresList(dig(step, 'tres', 'allocated')),
+      };
       const t = secs(st.total);
       if (t !== undefined) r.totalCpuS = t;
       const el = n(st.elapsed);

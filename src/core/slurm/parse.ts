@@ -203,7 +203,8 @@ export function sacctRowsToRecords(rows: Record<string, string>[]): SlurmRecord[
     // a job id starts with a digit; anything else is a continuation of a multi-line field (a --wrap script)
     if (!id || !/^\d/.test(id)) continue;
     const { jobId, stepId } = splitJobId(id);
-    const step = stepId === 'bat+' ? 'batch' : stepId === 'ext+' ? 'extern' : stepId === 'int+' ? 'interactive' : stepId;
+    const step =
+      stepId === 'bat+' ? 'batch' : stepId === 'ext+' ? 'extern' : stepId === 'int+' ? 'interactive' : stepId;
     const stateText = field(row, 'State') ?? '';
     const elapsed = num(field(row, 'ElapsedRaw')) ?? parseSlurmDuration(field(row, 'Elapsed'));
     const energy = parseEnergyJ(field(row, 'ConsumedEnergyRaw')) ?? parseEnergyJ(field(row, 'ConsumedEnergy'));

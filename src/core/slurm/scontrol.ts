@@ -39,7 +39,8 @@ function kvRecords(text: string, first: string): Record<string, string>[] {
   return out;
 }
 
-const CPU_FEATURE = /(xeon|epyc|ryzen|core|platinum|gold|silver|threadripper|cascade|skylake|icelake|sapphire|milan|rome|genoa|grace|neoverse)/i;
+const CPU_FEATURE =
+  /(xeon|epyc|ryzen|core|platinum|gold|silver|threadripper|cascade|skylake|icelake|sapphire|milan|rome|genoa|grace|neoverse)/i;
 
 export function parseNodes(text: string): NodeInfo[] {
   return kvRecords(text, 'NodeName').map((r) => {
@@ -116,6 +117,12 @@ export function parseSstat(text: string): { stepId: string; cpuS?: number; energ
     if (!id || !/^\d/.test(id)) return [];
     const tres = parseTres(c[iTres]);
     const e = iE >= 0 && /^\d+$/.test(c[iE] ?? '') ? Number(c[iE]) : undefined;
-    return [{ stepId: splitJobId(id).stepId ?? '', ...(tres.cpu !== undefined ? { cpuS: tres.cpu } : {}), ...(e !== undefined ? { energyJ: e } : {}) }];
+    return [
+      {
+        stepId: splitJobId(id).stepId ?? '',
+        ...(tres.cpu !== undefined ? { cpuS: tres.cpu } : {}),
+        ...(e !== undefined ? { energyJ: e } : {}),
+      },
+    ];
   });
 }

@@ -87,7 +87,10 @@ export class SlurmTracker {
     for (const p of problems) this.opts.log?.('warn', `slurm: skipped tracked job file ${p}`);
     for (const j of known) this.views.set(j.jobId, { jobId: j.jobId, state: 'SUBMITTED', command: j.command });
     if (known.length) {
-      this.opts.log?.('info', `slurm: reconciling ${known.length} job(s) tracked earlier: ${known.map((j) => j.jobId).join(', ')}`);
+      this.opts.log?.(
+        'info',
+        `slurm: reconciling ${known.length} job(s) tracked earlier: ${known.map((j) => j.jobId).join(', ')}`,
+      );
       this.requestPoll();
     }
     this.fire();
@@ -163,17 +166,27 @@ export class SlurmTracker {
     const records = await this.opts.commands.sacct(ids, { allClusters: tracked.some((t) => t.cluster) });
     const now = this.clock.now();
     for (const t of tracked) {
-      const mine = groupJobs(records.filter((r) => belongsTo(r, t.jobId) && (!t.cluster || !r.cluster || r.cluster === t.cluster)));
+      const mine = groupJobs(
+        records.filter((r) => belongsTo(r, t.jobId) && (!t.cluster || !r.cluster || r.cluster === t.cluster)),
+      );
       if (!mine.length) {
         if (now - t.submittedAt > UNKNOWN_JOB_TTL_MS) {
-          this.opts.log?.('warn', `slurm: job ${t.jobId} is unknown to sacct a day after submission; no longer followed`);
+          this.opts.log?.(
+            'warn',
+            `slurm: job ${t.jobId} is unknown to sacct a day after submission; no longer followed`,
+          );
           this.forget(t);
         }
         continue;
       }
       const active = mine.filter((j) => isActiveState(j.job.state));
       const lead = active[0] ?? mine[mine.length - 1];
-      this.views.set(t.jobId, { jobId: t.jobId, state: active.length ? summarise(active) : lead.job.state, elapsedS: lead.job.elapsedS, command: t.command });
+      this.views.set(t.jobId, {
+        jobId: t.jobId,
+        state: active.length ? summarise(active) : lead.job.state,
+        elapsedS: lead.job.elapsedS,
+        command: t.command,
+      });
       for (const j of mine) if (!isActiveState(j.job.state) && !/[[\]]/.test(j.job.jobId)) await this.record(j, t);
       if (!active.length) this.forget(t);
     }
@@ -185,7 +198,10 @@ export class SlurmTracker {
       const e = q.find((x) => x.jobId === t.jobId || x.jobId.startsWith(`${t.jobId}_`));
       if (e) this.views.set(t.jobId, { jobId: t.jobId, state: e.state, elapsedS: e.elapsedS, command: t.command });
       else {
-        this.opts.log?.('warn', `slurm: job ${t.jobId} left the queue; without accounting (sacct) it cannot be recorded`);
+        this.opts.log?.(
+          'warn',
+          `slurm: job ${t.jobId} left the queue; without accounting (sacct) it cannot be recorded`,
+        );
         this.forget(t);
       }
     }
@@ -196,7 +212,10 @@ export class SlurmTracker {
     if (t.command && !j.job.submitLine) run.command = t.command;
     if (t.cwd && !run.cwd) run.cwd = t.cwd;
     const what = this.opts.jobs.record(this.opts.history, run);
-    this.opts.log?.('info', `slurm: job ${j.job.jobId} ${j.job.state}: ${what === 'recorded' ? `recorded as ${run.id}` : 'already in the history'}`);
+    this.opts.log?.(
+      'info',
+      `slurm: job ${j.job.jobId} ${j.job.state}: ${what === 'recorded' ? `recorded as ${run.id}` : 'already in the history'}`,
+    );
     if (what === 'recorded') this._onRecorded.fire(run);
   }
 
@@ -227,7 +246,9 @@ export class SlurmTracker {
 
 /** A record belongs to tracked job "123" when it is job 123, one of its array tasks (123_4) or het components (123+1). */
 export function belongsTo(r: SlurmRecord, jobId: string): boolean {
-  return r.jobId === jobId || r.jobIdRaw === jobId || r.jobId.startsWith(`${jobId}_`) || r.jobId.startsWith(`${jobId}+`);
+  return (
+    r.jobId === jobId || r.jobIdRaw === jobId || r.jobId.startsWith(`${jobId}_`) || r.jobId.startsWith(`${jobId}+`)
+  );
 }
 
 /** "RUNNING" for one job; "2 RUNNING, 1 PENDING" for an array's tasks. */

@@ -8,7 +8,8 @@ export interface Disposable {
 export type Listener<T> = (value: T) => void;
 
 /** Where a failing listener is reported: the extension's log (set at activation), the CLI's stderr by default. */
-let reportListenerError: (err: unknown) => void = (err) => process.stderr.write(`[carbon-meter] listener failed: ${errorDetail(err)}\n`);
+let reportListenerError: (err: unknown) => void = (err) =>
+  process.stderr.write(`[carbon-meter] listener failed: ${errorDetail(err)}\n`);
 
 /** Sends every listener failure to `report` (the extension's log) instead of stderr. */
 export function setListenerErrorReporter(report: (err: unknown) => void): void {

@@ -63,7 +63,10 @@ function keepEnvelope(points: P[], max: number): P[] {
   const hi: (P | undefined)[] = new Array(buckets);
   for (let i = 0; i < points.length; i++) {
     const p = points[i];
-    const k = span > 0 ? Math.min(buckets - 1, Math.floor(((p.t - t0) / span) * buckets)) : Math.floor((i * buckets) / points.length);
+    const k =
+      span > 0
+        ? Math.min(buckets - 1, Math.floor(((p.t - t0) / span) * buckets))
+        : Math.floor((i * buckets) / points.length);
     if (!lo[k] || p.kg < lo[k]!.kg) lo[k] = p;
     if (!hi[k] || p.kg > hi[k]!.kg) hi[k] = p;
   }
@@ -112,7 +115,9 @@ export function runsChart(runs: readonly Run[], max: number = MAX_RUN_POINTS): R
       t: kept.map((p) => Math.round(p.t / 1000)),
       kg: kept.map((p) => sig4(p.kg)),
       id: kept.map((p) => p.run.id),
-      name: kept.map((p) => (p.run.name.length > CHART_NAME_CHARS ? p.run.name.slice(0, CHART_NAME_CHARS - 1) + '…' : p.run.name)),
+      name: kept.map((p) =>
+        p.run.name.length > CHART_NAME_CHARS ? p.run.name.slice(0, CHART_NAME_CHARS - 1) + '…' : p.run.name,
+      ),
       count: points.length,
     });
   }
@@ -140,8 +145,14 @@ export interface PowerSeries {
  * A run's power series from its samples, at most `max` points per series. The first sample's interval starts at the
  * run's start; a sample without an intensity uses the run's.
  */
-export function powerSeries(run: Run, samples: readonly Sample[], max: number = MAX_POWER_POINTS): PowerSeries | undefined {
-  const clean = samples.filter((s) => Number.isFinite(s.t) && Number.isFinite(s.cpuW) && Number.isFinite(s.gpuW) && Number.isFinite(s.ramW));
+export function powerSeries(
+  run: Run,
+  samples: readonly Sample[],
+  max: number = MAX_POWER_POINTS,
+): PowerSeries | undefined {
+  const clean = samples.filter(
+    (s) => Number.isFinite(s.t) && Number.isFinite(s.cpuW) && Number.isFinite(s.gpuW) && Number.isFinite(s.ramW),
+  );
   if (!clean.length) return undefined;
   const pts = decimateSamples(clean, Math.max(2, Math.min(max, MAX_POWER_POINTS)));
   const started = Date.parse(run.startedAt);

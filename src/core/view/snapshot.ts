@@ -112,7 +112,10 @@ export class PanelModel {
     const table = this.tableFor(runs);
     const query = normaliseQuery(input.query);
     const page = table.query(query);
-    const filtered = query.text.trim() || query.source !== 'all' || query.status !== 'all' ? table.matching({ ...query, sort: 'startedAt' }) : runs;
+    const filtered =
+      query.text.trim() || query.source !== 'all' || query.status !== 'all'
+        ? table.matching({ ...query, sort: 'startedAt' })
+        : runs;
     const userRegions = input.adviceRegions?.filter((x): x is string => typeof x === 'string') ?? [];
     // where the user can run: their providers (from their runs and the setting), the grids near each run's
     const providers = providersOf([...runs.map((r) => r.intensity.region), ...userRegions]);
@@ -124,8 +127,7 @@ export class PanelModel {
       if (run) {
         const samples = input.samples?.(run.id) ?? [];
         detail = runDetail(run, samples, adviceOpts.userRegions, input.greenerTime?.(run, samples), providers);
-      }
-      else missingRunId = input.openRunId;
+      } else missingRunId = input.openRunId;
     }
     return {
       generatedAt: now,
@@ -141,14 +143,26 @@ export class PanelModel {
       detail,
       missingRunId,
       ...(input.monthlyBudgetKg && input.monthlyBudgetKg > 0
-        ? { monthBudget: { limitKg: input.monthlyBudgetKg, usedKg: monthUsedKg(runs, now), fromMs: Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1) } }
+        ? {
+            monthBudget: {
+              limitKg: input.monthlyBudgetKg,
+              usedKg: monthUsedKg(runs, now),
+              fromMs: Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1),
+            },
+          }
         : {}),
     };
   }
 }
 
 /** A run's detail: its record, its power series, greener regions and the greener-time line. */
-export function runDetail(run: Run, samples: readonly Sample[], userRegions: readonly string[] = [], time?: TimeAdvice, providers: readonly string[] = []): RunDetail {
+export function runDetail(
+  run: Run,
+  samples: readonly Sample[],
+  userRegions: readonly string[] = [],
+  time?: TimeAdvice,
+  providers: readonly string[] = [],
+): RunDetail {
   const power = powerSeries(run, samples) ?? null;
   const kg = Number.isFinite(run.emissionsKg) && run.emissionsKg > 0 ? run.emissionsKg : 0;
   const seen = samples.map((s) => s.gPerKWh).filter((g): g is number => typeof g === 'number');

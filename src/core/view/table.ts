@@ -8,9 +8,27 @@
  */
 import type { Run, RunSource, RunStatus } from '../types';
 
-export const RUN_SOURCES: readonly RunSource[] = ['terminal', 'debug', 'task', 'notebook', 'cli', 'slurm', 'codecarbon-import', 'manual'];
+export const RUN_SOURCES: readonly RunSource[] = [
+  'terminal',
+  'debug',
+  'task',
+  'notebook',
+  'cli',
+  'slurm',
+  'codecarbon-import',
+  'manual',
+];
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'interrupted'];
-export const SORT_KEYS = ['startedAt', 'name', 'durationS', 'energyKWh', 'emissionsKg', 'region', 'status', 'source'] as const;
+export const SORT_KEYS = [
+  'startedAt',
+  'name',
+  'durationS',
+  'energyKWh',
+  'emissionsKg',
+  'region',
+  'status',
+  'source',
+] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 export const PAGE_SIZES = [25, 50, 100] as const;
 export type PageSize = (typeof PAGE_SIZES)[number];
@@ -85,7 +103,16 @@ const hayCache = new WeakMap<Run, string>();
 function hayOf(run: Run): string {
   let h = hayCache.get(run);
   if (h === undefined) {
-    h = [run.name, run.command, run.id, run.intensity.region, run.intensity.regionName ?? '', run.cwd, run.source, run.status]
+    h = [
+      run.name,
+      run.command,
+      run.id,
+      run.intensity.region,
+      run.intensity.regionName ?? '',
+      run.cwd,
+      run.source,
+      run.status,
+    ]
       .join('\u0000')
       .toLowerCase();
     // a running run's record changes (status): keep it out of the cache
@@ -145,8 +172,12 @@ export function normaliseQuery(q: Partial<TableQuery> | undefined): TableQuery {
   const x = q ?? {};
   return {
     text: typeof x.text === 'string' ? x.text.slice(0, MAX_FILTER_TEXT) : d.text,
-    source: x.source === 'all' || RUN_SOURCES.includes(x.source as RunSource) ? (x.source as TableQuery['source']) : d.source,
-    status: x.status === 'all' || RUN_STATUSES.includes(x.status as RunStatus) ? (x.status as TableQuery['status']) : d.status,
+    source:
+      x.source === 'all' || RUN_SOURCES.includes(x.source as RunSource) ? (x.source as TableQuery['source']) : d.source,
+    status:
+      x.status === 'all' || RUN_STATUSES.includes(x.status as RunStatus)
+        ? (x.status as TableQuery['status'])
+        : d.status,
     sort: SORT_KEYS.includes(x.sort as SortKey) ? (x.sort as SortKey) : d.sort,
     dir: x.dir === 'asc' || x.dir === 'desc' ? x.dir : d.dir,
     page: Number.isInteger(x.page) && (x.page as number) >= 0 ? (x.page as number) : 0,
@@ -177,7 +208,13 @@ export class RunTable {
       source[run.source] = (source[run.source] ?? 0) + 1;
       status[run.status] = (status[run.status] ?? 0) + 1;
       const start = Date.parse(run.startedAt);
-      return { run, start: Number.isFinite(start) ? start : 0, hay: hayOf(run), name: run.name.toLowerCase(), region: run.intensity.region.toLowerCase() };
+      return {
+        run,
+        start: Number.isFinite(start) ? start : 0,
+        hay: hayOf(run),
+        name: run.name.toLowerCase(),
+        region: run.intensity.region.toLowerCase(),
+      };
     });
     this.facets = { source, status };
   }
@@ -230,6 +267,13 @@ export class RunTable {
       page = pageCount - 1;
       rows = matched ? lastPage : [];
     }
-    return { query: { ...q, page }, rows: rows.map((k) => toRow(k.run)), matched, total: n, pageCount, facets: this.facets };
+    return {
+      query: { ...q, page },
+      rows: rows.map((k) => toRow(k.run)),
+      matched,
+      total: n,
+      pageCount,
+      facets: this.facets,
+    };
   }
 }

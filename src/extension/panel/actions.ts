@@ -28,16 +28,25 @@ export const windowUi: PanelUi = {
     const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, action);
     return choice === action;
   },
-  saveUri: (defaultUri, filters) => Promise.resolve(vscode.window.showSaveDialog({ defaultUri, filters, title: vscode.l10n.t('Export runs') })),
+  saveUri: (defaultUri, filters) =>
+    Promise.resolve(vscode.window.showSaveDialog({ defaultUri, filters, title: vscode.l10n.t('Export runs') })),
   openUri: async (filters) =>
-    (await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, canSelectFolders: false, filters, title: vscode.l10n.t('Import a CodeCarbon emissions.csv'), openLabel: vscode.l10n.t('Import') }))?.[0],
+    (
+      await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        canSelectFiles: true,
+        canSelectFolders: false,
+        filters,
+        title: vscode.l10n.t('Import a CodeCarbon emissions.csv'),
+        openLabel: vscode.l10n.t('Import'),
+      })
+    )?.[0],
   info: (m) => void vscode.window.showInformationMessage(m),
   warn: (m) => void vscode.window.showWarningMessage(m),
   error: (m) => void vscode.window.showErrorMessage(m),
 };
 
 const t = vscode.l10n.t;
-
 
 function existingDir(p: string): boolean {
   try {
@@ -67,7 +76,11 @@ function waitForShellIntegration(terminal: vscode.Terminal, boundMs: number): Pr
  * Types the run's command into a new terminal opened in the run's folder, once the shell reports its prompt through
  * shell integration, so that the terminal watcher sees (and meters) it as it would a command typed by hand.
  */
-export async function rerunInTerminal(run: Run, service: MeterService, ui: PanelUi): Promise<vscode.Terminal | undefined> {
+export async function rerunInTerminal(
+  run: Run,
+  service: MeterService,
+  ui: PanelUi,
+): Promise<vscode.Terminal | undefined> {
   const command = run.command.trim();
   if (!command) {
     ui.warn(t('Carbon Meter: "{0}" has no command to run again (it was imported).', run.name));
@@ -76,19 +89,37 @@ export async function rerunInTerminal(run: Run, service: MeterService, ui: Panel
   const workspaceDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   const cwd = existingDir(run.cwd) ? run.cwd : workspaceDir;
   if (run.cwd && cwd !== run.cwd) {
-    ui.warn(t('Carbon Meter: the folder {0} of this run does not exist here; running in {1}.', run.cwd, cwd ?? t('the default folder')));
+    ui.warn(
+      t(
+        'Carbon Meter: the folder {0} of this run does not exist here; running in {1}.',
+        run.cwd,
+        cwd ?? t('the default folder'),
+      ),
+    );
   }
-  const terminal = vscode.window.createTerminal({ name: t('Carbon Meter: {0}', run.name), cwd, iconPath: new vscode.ThemeIcon('history') });
+  const terminal = vscode.window.createTerminal({
+    name: t('Carbon Meter: {0}', run.name),
+    cwd,
+    iconPath: new vscode.ThemeIcon('history'),
+  });
   terminal.show();
   const integrated = await waitForShellIntegration(terminal, 10_000);
   terminal.sendText(command, true);
   const s = service.settings;
   if (!integrated) {
-    ui.warn(t('Carbon Meter: shell integration is not active in this terminal, so the command may not be metered. Use "Carbon Meter: Meter Process in Terminal" while it runs.'));
+    ui.warn(
+      t(
+        'Carbon Meter: shell integration is not active in this terminal, so the command may not be metered. Use "Carbon Meter: Meter Process in Terminal" while it runs.',
+      ),
+    );
   } else if (s.terminalMode === 'off') {
     ui.info(t('Carbon Meter: terminal metering is off (carbonMeter.terminal.meter), so this run is not metered.'));
   } else if (s.terminalMode === 'training' && !isTrainingCommand(command, s.terminalPatterns)) {
-    ui.info(t('Carbon Meter: this command does not match carbonMeter.terminal.patterns, so it is not metered automatically. Use "Carbon Meter: Meter Process in Terminal" while it runs.'));
+    ui.info(
+      t(
+        'Carbon Meter: this command does not match carbonMeter.terminal.patterns, so it is not metered automatically. Use "Carbon Meter: Meter Process in Terminal" while it runs.',
+      ),
+    );
   }
   service.log.info(`panel: re-running ${run.id} in a terminal (${cwd ?? 'default folder'}): ${command}`);
   return terminal;
@@ -125,7 +156,12 @@ export async function deleteRun(run: Run, service: MeterService, ui: PanelUi): P
 }
 
 /** Writes runs as a CodeCarbon emissions.csv or as JSON to a file the user picks. Returns where, if anywhere. */
-export async function exportRuns(runs: readonly Run[], format: 'csv' | 'json', service: MeterService, ui: PanelUi): Promise<vscode.Uri | undefined> {
+export async function exportRuns(
+  runs: readonly Run[],
+  format: 'csv' | 'json',
+  service: MeterService,
+  ui: PanelUi,
+): Promise<vscode.Uri | undefined> {
   const done = runs.filter((r) => r.status !== 'running');
   if (!done.length) {
     ui.info(t('Carbon Meter: no finished run to export.'));
@@ -172,7 +208,9 @@ export async function importCsv(service: MeterService, ui: PanelUi): Promise<Imp
   const fresh = runs.filter((r) => !known.has(r.id));
   if (fresh.length) service.appendRuns(fresh);
   const result = { added: fresh.length, known: runs.length - fresh.length, errors };
-  service.log.info(`panel: imported ${result.added} run(s) from ${uri.fsPath} (${result.known} already in the history, ${errors.length} row(s) skipped)`);
+  service.log.info(
+    `panel: imported ${result.added} run(s) from ${uri.fsPath} (${result.known} already in the history, ${errors.length} row(s) skipped)`,
+  );
   if (!runs.length && errors.length) {
     ui.error(t('Carbon Meter: nothing imported from {0}: line {1}: {2}', fileName, errors[0].line, errors[0].reason));
   } else {

@@ -19,7 +19,13 @@ import { isLiveProvider } from '../../core/intensity/live/config';
 import { LiveRuns } from '../../core/meter/live';
 import { resolveRegion } from '../../core/intensity/regions';
 import type { Run, Sample } from '../../core/types';
-import { HISTORY_VIEW_TYPE, parseWebviewMessage, type HostMessage, type UiState, type WebviewMessage } from '../../shared/protocol';
+import {
+  HISTORY_VIEW_TYPE,
+  parseWebviewMessage,
+  type HostMessage,
+  type UiState,
+  type WebviewMessage,
+} from '../../shared/protocol';
 import { executeCommand } from '../commands';
 import type { HistoryChange, MeterService } from '../meterService';
 import { copyCsvRow, deleteRun, exportRuns, importCsv, rerunInTerminal, windowUi, type PanelUi } from './actions';
@@ -49,7 +55,12 @@ export class HistoryPanel implements vscode.Disposable {
   /** The one panel of this window. */
   static current: HistoryPanel | undefined;
 
-  static createOrShow(extensionUri: vscode.Uri, service: MeterService, runId?: string, ui: PanelUi = windowUi): HistoryPanel {
+  static createOrShow(
+    extensionUri: vscode.Uri,
+    service: MeterService,
+    runId?: string,
+    ui: PanelUi = windowUi,
+  ): HistoryPanel {
     const column = vscode.window.activeTextEditor?.viewColumn ?? vscode.ViewColumn.One;
     const existing = HistoryPanel.current;
     if (existing) {
@@ -65,7 +76,13 @@ export class HistoryPanel implements vscode.Disposable {
   }
 
   /** Takes over a panel VS Code restored after a reload (serializer). */
-  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, service: MeterService, state: unknown, ui: PanelUi = windowUi): HistoryPanel {
+  static revive(
+    panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    service: MeterService,
+    state: unknown,
+    ui: PanelUi = windowUi,
+  ): HistoryPanel {
     HistoryPanel.current?.dispose();
     const h = new HistoryPanel(panel, extensionUri, service, ui, undefined);
     h.applyState(state);
@@ -221,7 +238,9 @@ export class HistoryPanel implements vscode.Disposable {
         this.post('close run');
         return;
       case 'log':
-        this.service.log[msg.level === 'error' ? 'error' : msg.level === 'warn' ? 'warn' : 'info'](`panel (webview): ${msg.message}`);
+        this.service.log[msg.level === 'error' ? 'error' : msg.level === 'warn' ? 'warn' : 'info'](
+          `panel (webview): ${msg.message}`,
+        );
         return;
       case 'openSettings':
         await vscode.commands.executeCommand('workbench.action.openSettings', msg.key);
@@ -294,10 +313,14 @@ export class HistoryPanel implements vscode.Disposable {
     const fresh = hit && Date.now() - hit.atMs < GREENER_TIME_TTL_MS;
     if (!fresh && !this.greenerAsked.has(key)) {
       this.greenerAsked.add(key);
-      const profile = samples.length ? profileFromSamples(samples, Date.parse(run.startedAt), run.pue) : profileFromRun(run);
+      const profile = samples.length
+        ? profileFromSamples(samples, Date.parse(run.startedAt), run.pue)
+        : profileFromRun(run);
       void (async (): Promise<TimeAdvice> => {
         try {
-          return timeAdviceFromForecast(await greenerTimeForRun(provider, resolveRegion(run.intensity.region), profile, Date.now()));
+          return timeAdviceFromForecast(
+            await greenerTimeForRun(provider, resolveRegion(run.intensity.region), profile, Date.now()),
+          );
         } catch (err) {
           return { kind: 'unavailable', settingKey: INTENSITY_PROVIDER_SETTING, reason: errorMessage(err) };
         }
@@ -343,7 +366,10 @@ export class HistoryPanel implements vscode.Disposable {
       this.buildFailures = 0;
     } catch (err) {
       this.service.log.error(`panel: could not build the history snapshot: ${errorDetail(err)}`);
-      if (this.buildFailures++ === 0) this.ui.error(vscode.l10n.t('Carbon Meter: the history could not be read: {0}. See the log.', errorMessage(err)));
+      if (this.buildFailures++ === 0)
+        this.ui.error(
+          vscode.l10n.t('Carbon Meter: the history could not be read: {0}. See the log.', errorMessage(err)),
+        );
       return;
     }
     if (snapshot.table.query.page !== this.query.page) this.query = snapshot.table.query;
@@ -357,7 +383,9 @@ export class HistoryPanel implements vscode.Disposable {
       this.stats.postedAt.shift();
       this.stats.reasons.shift();
     }
-    void this.panel.webview.postMessage(msg).then(undefined, (err: unknown) => this.service.log.warn(`panel: could not post a snapshot: ${String(err)}`));
+    void this.panel.webview
+      .postMessage(msg)
+      .then(undefined, (err: unknown) => this.service.log.warn(`panel: could not post a snapshot: ${String(err)}`));
   }
 
   /** Something changed: update the panel within a second if it is visible; otherwise when it is shown again. */
@@ -416,7 +444,10 @@ export class HistoryPanelSerializer implements vscode.WebviewPanelSerializer<unk
  * leaves its tab alone: on a window reload VS Code keeps the tab and the serializer revives it.
  */
 export function registerHistoryPanelSerializer(extensionUri: vscode.Uri, service: MeterService): vscode.Disposable {
-  const registration = vscode.window.registerWebviewPanelSerializer(HISTORY_VIEW_TYPE, new HistoryPanelSerializer(extensionUri, service));
+  const registration = vscode.window.registerWebviewPanelSerializer(
+    HISTORY_VIEW_TYPE,
+    new HistoryPanelSerializer(extensionUri, service),
+  );
   return new vscode.Disposable(() => {
     registration.dispose();
     HistoryPanel.current?.detach();

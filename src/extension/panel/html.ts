@@ -26,7 +26,10 @@ function escapeAttr(s: string): string {
 
 /** JSON safe inside a <script type="application/json"> element. */
 function inertJson(x: unknown): string {
-  return JSON.stringify(x ?? {}).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+  return JSON.stringify(x ?? {})
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026');
 }
 
 export interface PanelHtmlOptions {

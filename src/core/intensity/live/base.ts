@@ -88,7 +88,10 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
   private readonly targets = new Map<string, Target | { unknown: string }>();
   private readonly reported = new Set<string>();
 
-  constructor(protected readonly opts: LiveProviderOptions, defaultBaseUrl: string) {
+  constructor(
+    protected readonly opts: LiveProviderOptions,
+    defaultBaseUrl: string,
+  ) {
     this.cache = new IntensityCache(opts.cacheDir);
     this.baseUrl = (opts.baseUrl || defaultBaseUrl).replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? 10_000;
@@ -106,7 +109,12 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
    * One request (plus a login where the API needs one). Failures are thrown as `LiveIntensityError`s, or returned
    * in `error` together with what is still worth storing (a 403 remembered, WattTime's signal index).
    */
-  protected abstract fetch(channel: Channel, target: Target, t: number, before: CacheEntry | undefined): Promise<FetchOutcome>;
+  protected abstract fetch(
+    channel: Channel,
+    target: Target,
+    t: number,
+    before: CacheEntry | undefined,
+  ): Promise<FetchOutcome>;
   /** strings to keep out of every message */
   protected abstract secrets(): string[];
 
@@ -170,7 +178,11 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
     const name = this.entryName(target, channel);
     const before = this.load(name, true);
     if (before?.forecastDeniedUntilMs !== undefined && before.forecastDeniedUntilMs > Date.now()) {
-      return { ok: false, reason: before.failure?.message ?? `${this.label}: forecasts are not in this account's plan`, signalIndex: before.signalIndex?.value };
+      return {
+        ok: false,
+        reason: before.failure?.message ?? `${this.label}: forecasts are not in this account's plan`,
+        signalIndex: before.signalIndex?.value,
+      };
     }
     await this.coordinate(channel, target, t, this.period(t));
     const entry = this.load(name, true);
@@ -242,7 +254,11 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
   private liveFailure(entry: CacheEntry | undefined): CacheEntry['failure'] {
     const f = entry?.failure;
     if (!f) return undefined;
-    if ((f.kind === 'unauthorized' || f.kind === 'forbidden') && this.opts.credentialsSetAtMs !== undefined && f.atMs < this.opts.credentialsSetAtMs) {
+    if (
+      (f.kind === 'unauthorized' || f.kind === 'forbidden') &&
+      this.opts.credentialsSetAtMs !== undefined &&
+      f.atMs < this.opts.credentialsSetAtMs
+    ) {
       return undefined;
     }
     return f;
@@ -278,12 +294,22 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
     if (running) return running;
     const staleMs = this.timeoutMs * 3 + 5000;
     const p = this.cache
-      .runOnce(name, period, (e) => this.isFresh(e, period), () => this.request(channel, name, target, t, period), {
-        staleMs,
-        pollMs: this.opts.pollMs ?? 100,
-      })
+      .runOnce(
+        name,
+        period,
+        (e) => this.isFresh(e, period),
+        () => this.request(channel, name, target, t, period),
+        {
+          staleMs,
+          pollMs: this.opts.pollMs ?? 100,
+        },
+      )
       .then((outcome) => {
-        if (outcome === 'gave-up') this.opts.log?.('warn', `${this.label}: another process claimed the ${target.describe} request and never answered`);
+        if (outcome === 'gave-up')
+          this.opts.log?.(
+            'warn',
+            `${this.label}: another process claimed the ${target.describe} request and never answered`,
+          );
         this.load(name, true);
       })
       .finally(() => this.inflight.delete(key));
@@ -298,7 +324,13 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
     try {
       outcome = await this.fetch(channel, target, t, before);
     } catch (err) {
-      outcome = { patch: {}, error: err instanceof LiveIntensityError ? err : new LiveIntensityError('malformed', `${this.label}: ${errorMessage(err)}`) };
+      outcome = {
+        patch: {},
+        error:
+          err instanceof LiveIntensityError
+            ? err
+            : new LiveIntensityError('malformed', `${this.label}: ${errorMessage(err)}`),
+      };
     }
     const now = Date.now();
     const entry: CacheEntry = {
@@ -328,7 +360,10 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
       if (wasFailing) this.opts.log?.('info', `${this.label} (${target.describe}): live values again`);
     }
     if (!this.cache.write(name, entry)) {
-      this.opts.log?.('warn', `${this.label}: cannot write the intensity cache in ${this.cache.dir}; this process keeps its values in memory`);
+      this.opts.log?.(
+        'warn',
+        `${this.label}: cannot write the intensity cache in ${this.cache.dir}; this process keeps its values in memory`,
+      );
     }
     this.mem.set(name, { entry, stamp: this.cache.stamp(name), checkedAtMs: now });
   }
@@ -342,7 +377,12 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
   }
 
   private staticReading(region: RegionInfo, note = ''): IntensityReading {
-    const r: IntensityReading = { gPerKWh: region.intensityGPerKWh, method: 'annual-average', source: `${region.source}${note}`, factorType: 'average' };
+    const r: IntensityReading = {
+      gPerKWh: region.intensityGPerKWh,
+      method: 'annual-average',
+      source: `${region.source}${note}`,
+      factorType: 'average',
+    };
     if (region.year !== undefined) r.year = region.year;
     return r;
   }
@@ -372,7 +412,11 @@ export function pointAt(points: readonly IntensityPoint[], t: number, holdMs: nu
 }
 
 /** New points replace old ones with the same start; sorted by time; older than `keepFromMs` dropped. */
-export function mergePoints(old: readonly IntensityPoint[], fresh: readonly IntensityPoint[], keepFromMs: number): IntensityPoint[] {
+export function mergePoints(
+  old: readonly IntensityPoint[],
+  fresh: readonly IntensityPoint[],
+  keepFromMs: number,
+): IntensityPoint[] {
   const byStart = new Map<number, IntensityPoint>();
   if (fresh.length) {
     const first = Math.min(...fresh.map((p) => p.fromMs));

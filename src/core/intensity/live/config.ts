@@ -39,7 +39,11 @@ export function createIntensityProvider(config: IntensityConfig, opts: BuildOpti
   const common: LiveProviderOptions = { ...opts, baseUrl: config.baseUrl || undefined, timeoutMs: config.timeoutMs };
   switch (config.provider) {
     case 'electricitymaps':
-      return new ElectricityMapsProvider({ ...common, token: config.electricityMapsToken, zone: config.electricityMapsZone });
+      return new ElectricityMapsProvider({
+        ...common,
+        token: config.electricityMapsToken,
+        zone: config.electricityMapsZone,
+      });
     case 'uk-carbon-intensity':
       return new UkCarbonIntensityProvider({ ...common, postcode: config.ukPostcode });
     case 'watttime':
@@ -99,7 +103,8 @@ export function intensityConfigFromEnv(env: NodeJS.ProcessEnv, providerFlag?: st
   }
   const timeoutS = num('CARBON_METER_INTENSITY_TIMEOUT');
   if (timeoutS !== undefined) {
-    if (timeoutS <= 0 || timeoutS > 120) throw new IntensityConfigError(`CARBON_METER_INTENSITY_TIMEOUT must be from 0 to 120 seconds, not ${timeoutS}`);
+    if (timeoutS <= 0 || timeoutS > 120)
+      throw new IntensityConfigError(`CARBON_METER_INTENSITY_TIMEOUT must be from 0 to 120 seconds, not ${timeoutS}`);
     config.timeoutMs = timeoutS * 1000;
   }
   if (env.CARBON_METER_ELECTRICITYMAPS_TOKEN) config.electricityMapsToken = env.CARBON_METER_ELECTRICITYMAPS_TOKEN;

@@ -9,7 +9,14 @@
  * Values are gCO₂eq/kWh, hourly (`datetime` is the start of the hour), average (lifecycle by default) factors.
  */
 import type { RegionInfo } from '../regions';
-import { FORECAST_DENIED_BACKOFF_MS, LiveIntensityProvider, type Channel, type FetchOutcome, type LiveProviderOptions, type Target } from './base';
+import {
+  FORECAST_DENIED_BACKOFF_MS,
+  LiveIntensityProvider,
+  type Channel,
+  type FetchOutcome,
+  type LiveProviderOptions,
+  type Target,
+} from './base';
 import type { CacheEntry } from './cache';
 import { getJson } from './http';
 import { DEFAULT_BASE_URLS, LiveIntensityError, type IntensityPoint } from './types';
@@ -33,14 +40,18 @@ export interface ElectricityMapsLatest {
 
 function intensityValue(x: unknown, what: string): number {
   if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) {
-    throw new LiveIntensityError('malformed', `${what}: carbonIntensity is ${JSON.stringify(x)}, not a number of gCO₂eq/kWh`);
+    throw new LiveIntensityError(
+      'malformed',
+      `${what}: carbonIntensity is ${JSON.stringify(x)}, not a number of gCO₂eq/kWh`,
+    );
   }
   return x;
 }
 
 function timeValue(x: unknown, what: string): number {
   const t = typeof x === 'string' ? Date.parse(x) : NaN;
-  if (!Number.isFinite(t)) throw new LiveIntensityError('malformed', `${what}: datetime is ${JSON.stringify(x)}, not an ISO time`);
+  if (!Number.isFinite(t))
+    throw new LiveIntensityError('malformed', `${what}: datetime is ${JSON.stringify(x)}, not an ISO time`);
   return t;
 }
 
@@ -54,19 +65,26 @@ export function parseElectricityMapsLatest(body: unknown): ElectricityMapsLatest
   if (typeof body.zone === 'string') out.zone = body.zone;
   if (typeof body.emissionFactorType === 'string') out.emissionFactorType = body.emissionFactorType;
   if (typeof body.isEstimated === 'boolean') out.isEstimated = body.isEstimated;
-  if (typeof body.estimationMethod === 'string' || body.estimationMethod === null) out.estimationMethod = body.estimationMethod as string | null;
+  if (typeof body.estimationMethod === 'string' || body.estimationMethod === null)
+    out.estimationMethod = body.estimationMethod as string | null;
   return out;
 }
 
 export function parseElectricityMapsForecast(body: unknown): IntensityPoint[] {
   const what = 'Electricity Maps carbon-intensity/forecast';
-  if (!isObject(body) || !Array.isArray(body.forecast)) throw new LiveIntensityError('malformed', `${what}: no "forecast" list`);
+  if (!isObject(body) || !Array.isArray(body.forecast))
+    throw new LiveIntensityError('malformed', `${what}: no "forecast" list`);
   const points: IntensityPoint[] = [];
   for (const item of body.forecast) {
     if (!isObject(item)) throw new LiveIntensityError('malformed', `${what}: a forecast item is not an object`);
     if (item.carbonIntensity === null) continue; // a gap in the forecast
     const from = timeValue(item.datetime, what);
-    points.push({ fromMs: from, toMs: from + HOUR_MS, gPerKWh: intensityValue(item.carbonIntensity, what), forecast: true });
+    points.push({
+      fromMs: from,
+      toMs: from + HOUR_MS,
+      gPerKWh: intensityValue(item.carbonIntensity, what),
+      forecast: true,
+    });
   }
   points.sort((a, b) => a.fromMs - b.fromMs);
   return points;
@@ -109,7 +127,12 @@ export class ElectricityMapsProvider extends LiveIntensityProvider {
         params: { dataCenterProvider: region.provider, dataCenterRegion: dcRegion },
       };
     }
-    if (region.countryAlpha2) return { key: `zone-${region.countryAlpha2}`, describe: `zone ${region.countryAlpha2}`, params: { zone: region.countryAlpha2 } };
+    if (region.countryAlpha2)
+      return {
+        key: `zone-${region.countryAlpha2}`,
+        describe: `zone ${region.countryAlpha2}`,
+        params: { zone: region.countryAlpha2 },
+      };
     return {
       unknown: `Electricity Maps has no zone for ${region.name} (${region.code}): set carbonMeter.region to a country, or carbonMeter.intensity.electricitymaps.zone (CLI: CARBON_METER_ELECTRICITYMAPS_ZONE) to a zone such as FR or US-CAL-CISO; using the static annual average`,
     };
@@ -119,14 +142,28 @@ export class ElectricityMapsProvider extends LiveIntensityProvider {
     return `${this.baseUrl}/carbon-intensity/${endpoint}?${new URLSearchParams(target.params).toString()}`;
   }
 
-  protected async fetch(channel: Channel, target: Target, _t: number, _before: CacheEntry | undefined): Promise<FetchOutcome> {
+  protected async fetch(
+    channel: Channel,
+    target: Target,
+    _t: number,
+    _before: CacheEntry | undefined,
+  ): Promise<FetchOutcome> {
     const headers = { 'auth-token': this.token };
     const common = { headers, timeoutMs: this.timeoutMs, secrets: this.secrets(), unknownZoneStatuses: [400, 404] };
     if (channel === 'forecast') {
       try {
-        const { body } = await getJson(this.url('forecast', target), { ...common, what: `Electricity Maps forecast for ${target.describe}` });
+        const { body } = await getJson(this.url('forecast', target), {
+          ...common,
+          what: `Electricity Maps forecast for ${target.describe}`,
+        });
         const points = parseElectricityMapsForecast(body);
-        return { patch: { points, source: `Electricity Maps API v3 carbon-intensity/forecast, ${target.describe}`, factorType: 'average' } };
+        return {
+          patch: {
+            points,
+            source: `Electricity Maps API v3 carbon-intensity/forecast, ${target.describe}`,
+            factorType: 'average',
+          },
+        };
       } catch (err) {
         if (err instanceof LiveIntensityError && err.kind === 'forbidden') {
           return { patch: { forecastDeniedUntilMs: Date.now() + FORECAST_DENIED_BACKOFF_MS }, error: err };
@@ -134,10 +171,15 @@ export class ElectricityMapsProvider extends LiveIntensityProvider {
         throw err;
       }
     }
-    const { body } = await getJson(this.url('latest', target), { ...common, what: `Electricity Maps latest for ${target.describe}` });
+    const { body } = await getJson(this.url('latest', target), {
+      ...common,
+      what: `Electricity Maps latest for ${target.describe}`,
+    });
     const latest = parseElectricityMapsLatest(body);
     const factors = latest.emissionFactorType ?? 'lifecycle';
-    const estimated = latest.isEstimated ? `, estimated${latest.estimationMethod ? ` (${latest.estimationMethod})` : ''}` : '';
+    const estimated = latest.isEstimated
+      ? `, estimated${latest.estimationMethod ? ` (${latest.estimationMethod})` : ''}`
+      : '';
     return {
       patch: {
         points: [latest.point],

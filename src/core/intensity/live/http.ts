@@ -57,14 +57,20 @@ export async function getJson(url: string, opts: GetJsonOptions): Promise<JsonRe
   const secrets = opts.secrets ?? [];
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json', ...opts.headers }, signal: AbortSignal.timeout(opts.timeoutMs) });
+    res = await fetch(url, {
+      headers: { accept: 'application/json', ...opts.headers },
+      signal: AbortSignal.timeout(opts.timeoutMs),
+    });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
       throw new LiveIntensityError('timeout', `${opts.what}: no answer within ${sig(opts.timeoutMs / 1000)} s`);
     }
     const cause = e.cause?.code ?? e.cause?.message ?? e.message;
-    throw new LiveIntensityError('network', `${opts.what}: cannot reach ${new URL(url).host} (${redact(String(cause), secrets)})`);
+    throw new LiveIntensityError(
+      'network',
+      `${opts.what}: cannot reach ${new URL(url).host} (${redact(String(cause), secrets)})`,
+    );
   }
   let text: string;
   try {
@@ -72,29 +78,60 @@ export async function getJson(url: string, opts: GetJsonOptions): Promise<JsonRe
   } catch (err) {
     const e = err as Error;
     if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-      throw new LiveIntensityError('timeout', `${opts.what}: the answer did not finish within ${sig(opts.timeoutMs / 1000)} s`);
+      throw new LiveIntensityError(
+        'timeout',
+        `${opts.what}: the answer did not finish within ${sig(opts.timeoutMs / 1000)} s`,
+      );
     }
-    throw new LiveIntensityError('network', `${opts.what}: the connection broke while reading the answer (${redact(e.message, secrets)})`);
+    throw new LiveIntensityError(
+      'network',
+      `${opts.what}: the connection broke while reading the answer (${redact(e.message, secrets)})`,
+    );
   }
   if (res.status === 429) {
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
     const wait = retryAfterMs !== undefined ? `; asked to wait ${sig(retryAfterMs / 1000)} s` : '';
-    throw new LiveIntensityError('rate-limited', `${opts.what}: too many requests (HTTP 429${wait})`, retryAfterMs, 429);
+    throw new LiveIntensityError(
+      'rate-limited',
+      `${opts.what}: too many requests (HTTP 429${wait})`,
+      retryAfterMs,
+      429,
+    );
   }
   if (res.status === 401) {
-    throw new LiveIntensityError('unauthorized', `${opts.what}: the credentials were refused (HTTP 401: ${errorDetail(text, secrets)})`, undefined, 401);
+    throw new LiveIntensityError(
+      'unauthorized',
+      `${opts.what}: the credentials were refused (HTTP 401: ${errorDetail(text, secrets)})`,
+      undefined,
+      401,
+    );
   }
   if (opts.unknownZoneStatuses?.includes(res.status)) {
-    throw new LiveIntensityError('unknown-zone', `${opts.what}: unknown zone (HTTP ${res.status}: ${errorDetail(text, secrets)})`, undefined, res.status);
+    throw new LiveIntensityError(
+      'unknown-zone',
+      `${opts.what}: unknown zone (HTTP ${res.status}: ${errorDetail(text, secrets)})`,
+      undefined,
+      res.status,
+    );
   }
   if (res.status === 403) {
-    throw new LiveIntensityError('forbidden', `${opts.what}: not allowed by this account's plan (HTTP 403: ${errorDetail(text, secrets)})`, undefined, 403);
+    throw new LiveIntensityError(
+      'forbidden',
+      `${opts.what}: not allowed by this account's plan (HTTP 403: ${errorDetail(text, secrets)})`,
+      undefined,
+      403,
+    );
   }
   if (res.status >= 500) {
     throw new LiveIntensityError('server', `${opts.what}: server error (HTTP ${res.status})`, undefined, res.status);
   }
   if (res.status < 200 || res.status >= 300) {
-    throw new LiveIntensityError('server', `${opts.what}: unexpected HTTP ${res.status} (${errorDetail(text, secrets)})`, undefined, res.status);
+    throw new LiveIntensityError(
+      'server',
+      `${opts.what}: unexpected HTTP ${res.status} (${errorDetail(text, secrets)})`,
+      undefined,
+      res.status,
+    );
   }
   try {
     return { status: res.status, body: JSON.parse(text) };

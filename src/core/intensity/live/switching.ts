@@ -45,7 +45,8 @@ export class SwitchingIntensityProvider implements IntensityProvider {
 
   forecast(region: RegionInfo, t: number, horizonH?: number): Promise<ForecastResult> {
     const inner = this.inner;
-    if (!isLiveProvider(inner)) return Promise.resolve({ ok: false, reason: 'the intensity provider is static (annual averages): no forecast' });
+    if (!isLiveProvider(inner))
+      return Promise.resolve({ ok: false, reason: 'the intensity provider is static (annual averages): no forecast' });
     return inner.forecast(region, t, horizonH);
   }
 }

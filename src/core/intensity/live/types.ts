@@ -9,7 +9,12 @@
 export type LiveProviderId = 'electricitymaps' | 'uk-carbon-intensity' | 'watttime';
 export type IntensityProviderId = 'static' | LiveProviderId;
 
-export const INTENSITY_PROVIDER_IDS: readonly IntensityProviderId[] = ['static', 'electricitymaps', 'uk-carbon-intensity', 'watttime'];
+export const INTENSITY_PROVIDER_IDS: readonly IntensityProviderId[] = [
+  'static',
+  'electricitymaps',
+  'uk-carbon-intensity',
+  'watttime',
+];
 
 /** Names people read. */
 export const PROVIDER_LABELS: Readonly<Record<IntensityProviderId, string>> = {

@@ -11,7 +11,14 @@
  * One request gives the current half hour and 48 h of forecast: the meter and the greener-time advice share it.
  */
 import type { RegionInfo } from '../regions';
-import { iso, LiveIntensityProvider, type Channel, type FetchOutcome, type LiveProviderOptions, type Target } from './base';
+import {
+  iso,
+  LiveIntensityProvider,
+  type Channel,
+  type FetchOutcome,
+  type LiveProviderOptions,
+  type Target,
+} from './base';
 import type { CacheEntry } from './cache';
 import { getJson } from './http';
 import { DEFAULT_BASE_URLS, LiveIntensityError, type IntensityPoint } from './types';
@@ -49,14 +56,23 @@ export function ukApiTime(t: number): string {
 function parsePeriods(list: unknown[], what: string): IntensityPoint[] {
   const points: IntensityPoint[] = [];
   for (const item of list) {
-    if (!isObject(item) || !isObject(item.intensity)) throw new LiveIntensityError('malformed', `${what}: a period has no "intensity" object`);
+    if (!isObject(item) || !isObject(item.intensity))
+      throw new LiveIntensityError('malformed', `${what}: a period has no "intensity" object`);
     const from = typeof item.from === 'string' ? Date.parse(item.from) : NaN;
     const to = typeof item.to === 'string' ? Date.parse(item.to) : NaN;
     if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) {
-      throw new LiveIntensityError('malformed', `${what}: a period has no valid "from"/"to" (${JSON.stringify(item.from)}, ${JSON.stringify(item.to)})`);
+      throw new LiveIntensityError(
+        'malformed',
+        `${what}: a period has no valid "from"/"to" (${JSON.stringify(item.from)}, ${JSON.stringify(item.to)})`,
+      );
     }
     const { actual, forecast, index } = item.intensity;
-    const value = typeof actual === 'number' && Number.isFinite(actual) ? actual : typeof forecast === 'number' && Number.isFinite(forecast) ? forecast : undefined;
+    const value =
+      typeof actual === 'number' && Number.isFinite(actual)
+        ? actual
+        : typeof forecast === 'number' && Number.isFinite(forecast)
+          ? forecast
+          : undefined;
     if (value === undefined) {
       if (actual === null && forecast === null) continue; // not published yet
       throw new LiveIntensityError('malformed', `${what}: intensity ${JSON.stringify(item.intensity)} has no number`);
@@ -73,7 +89,8 @@ function parsePeriods(list: unknown[], what: string): IntensityPoint[] {
 
 export function parseUkNational(body: unknown): UkSeries {
   const what = 'Carbon Intensity API /intensity';
-  if (!isObject(body) || !Array.isArray(body.data)) throw new LiveIntensityError('malformed', `${what}: no "data" list`);
+  if (!isObject(body) || !Array.isArray(body.data))
+    throw new LiveIntensityError('malformed', `${what}: no "data" list`);
   return { points: parsePeriods(body.data, what) };
 }
 
@@ -81,8 +98,10 @@ export function parseUkRegional(body: unknown): UkSeries {
   const what = 'Carbon Intensity API /regional';
   if (!isObject(body)) throw new LiveIntensityError('malformed', `${what}: the answer is not an object`);
   const d = Array.isArray(body.data) ? body.data[0] : body.data;
-  if (d === undefined && Array.isArray(body.data)) throw new LiveIntensityError('unknown-zone', `${what}: no region for this postcode`);
-  if (!isObject(d) || !Array.isArray(d.data)) throw new LiveIntensityError('malformed', `${what}: no region object with a "data" list`);
+  if (d === undefined && Array.isArray(body.data))
+    throw new LiveIntensityError('unknown-zone', `${what}: no region for this postcode`);
+  if (!isObject(d) || !Array.isArray(d.data))
+    throw new LiveIntensityError('malformed', `${what}: no region object with a "data" list`);
   const region: UkSeries['region'] = {};
   if (typeof d.regionid === 'number') region.regionid = d.regionid;
   if (typeof d.dnoregion === 'string') region.dnoregion = d.dnoregion;
@@ -127,19 +146,31 @@ export class UkCarbonIntensityProvider extends LiveIntensityProvider {
     return { key: `postcode-${outward}`, describe: `postcode ${outward}`, params: { postcode: outward } };
   }
 
-  protected async fetch(_channel: Channel, target: Target, t: number, _before: CacheEntry | undefined): Promise<FetchOutcome> {
+  protected async fetch(
+    _channel: Channel,
+    target: Target,
+    t: number,
+    _before: CacheEntry | undefined,
+  ): Promise<FetchOutcome> {
     // from the half hour before t, so the period in force at t is certainly in the answer
     const from = ukApiTime(Math.floor(t / HALF_HOUR_MS) * HALF_HOUR_MS - HALF_HOUR_MS);
     const common = { timeoutMs: this.timeoutMs };
     if (target.params.postcode) {
       const pc = target.params.postcode;
-      const { body } = await getJson(`${this.baseUrl}/regional/intensity/${from}/fw48h/postcode/${encodeURIComponent(pc)}`, {
-        ...common,
-        what: `Carbon Intensity API for postcode ${pc}`,
-        unknownZoneStatuses: [400, 404],
-      });
+      const { body } = await getJson(
+        `${this.baseUrl}/regional/intensity/${from}/fw48h/postcode/${encodeURIComponent(pc)}`,
+        {
+          ...common,
+          what: `Carbon Intensity API for postcode ${pc}`,
+          unknownZoneStatuses: [400, 404],
+        },
+      );
       const series = parseUkRegional(body);
-      if (!series.points.length) throw new LiveIntensityError('no-data', `Carbon Intensity API gave no periods for postcode ${pc} from ${iso(t)}`);
+      if (!series.points.length)
+        throw new LiveIntensityError(
+          'no-data',
+          `Carbon Intensity API gave no periods for postcode ${pc} from ${iso(t)}`,
+        );
       const name = series.region?.shortname ?? series.region?.dnoregion;
       return {
         patch: {
@@ -149,9 +180,13 @@ export class UkCarbonIntensityProvider extends LiveIntensityProvider {
         },
       };
     }
-    const { body } = await getJson(`${this.baseUrl}/intensity/${from}/fw48h`, { ...common, what: 'Carbon Intensity API for Great Britain' });
+    const { body } = await getJson(`${this.baseUrl}/intensity/${from}/fw48h`, {
+      ...common,
+      what: 'Carbon Intensity API for Great Britain',
+    });
     const series = parseUkNational(body);
-    if (!series.points.length) throw new LiveIntensityError('no-data', `Carbon Intensity API gave no periods from ${iso(t)}`);
+    if (!series.points.length)
+      throw new LiveIntensityError('no-data', `Carbon Intensity API gave no periods from ${iso(t)}`);
     return {
       patch: {
         points: series.points,

@@ -13,7 +13,14 @@
  * the static average, saying why.
  */
 import type { RegionInfo } from '../regions';
-import { FORECAST_DENIED_BACKOFF_MS, LiveIntensityProvider, type Channel, type FetchOutcome, type LiveProviderOptions, type Target } from './base';
+import {
+  FORECAST_DENIED_BACKOFF_MS,
+  LiveIntensityProvider,
+  type Channel,
+  type FetchOutcome,
+  type LiveProviderOptions,
+  type Target,
+} from './base';
 import type { CacheEntry } from './cache';
 import { getJson } from './http';
 import { DEFAULT_BASE_URLS, LiveIntensityError, type IntensityPoint } from './types';
@@ -43,20 +50,29 @@ export interface WattTimeForecast {
 /** A /v3/forecast answer → points in g/kWh (marginal). */
 export function parseWattTimeForecast(body: unknown): WattTimeForecast {
   const what = 'WattTime /v3/forecast';
-  if (!isObject(body) || !Array.isArray(body.data)) throw new LiveIntensityError('malformed', `${what}: no "data" list`);
+  if (!isObject(body) || !Array.isArray(body.data))
+    throw new LiveIntensityError('malformed', `${what}: no "data" list`);
   const meta = isObject(body.meta) ? body.meta : {};
   const units = meta.units;
   if (units !== undefined && units !== 'lbs_co2_per_mwh') {
-    throw new LiveIntensityError('malformed', `${what}: units are ${JSON.stringify(units)}, expected "lbs_co2_per_mwh"`);
+    throw new LiveIntensityError(
+      'malformed',
+      `${what}: units are ${JSON.stringify(units)}, expected "lbs_co2_per_mwh"`,
+    );
   }
-  const stepS = typeof meta.data_point_period_seconds === 'number' && meta.data_point_period_seconds > 0 ? meta.data_point_period_seconds : 300;
+  const stepS =
+    typeof meta.data_point_period_seconds === 'number' && meta.data_point_period_seconds > 0
+      ? meta.data_point_period_seconds
+      : 300;
   const points: IntensityPoint[] = [];
   for (const item of body.data) {
     if (!isObject(item)) throw new LiveIntensityError('malformed', `${what}: a data point is not an object`);
     const from = typeof item.point_time === 'string' ? Date.parse(item.point_time) : NaN;
     const v = item.value;
-    if (!Number.isFinite(from)) throw new LiveIntensityError('malformed', `${what}: point_time ${JSON.stringify(item.point_time)} is not a time`);
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new LiveIntensityError('malformed', `${what}: value ${JSON.stringify(v)} is not lbs/MWh`);
+    if (!Number.isFinite(from))
+      throw new LiveIntensityError('malformed', `${what}: point_time ${JSON.stringify(item.point_time)} is not a time`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new LiveIntensityError('malformed', `${what}: value ${JSON.stringify(v)} is not lbs/MWh`);
     points.push({ fromMs: from, toMs: from + stepS * 1000, gPerKWh: v * LBS_PER_MWH_TO_G_PER_KWH, forecast: true });
   }
   points.sort((a, b) => a.fromMs - b.fromMs);
@@ -68,7 +84,8 @@ export function parseWattTimeForecast(body: unknown): WattTimeForecast {
 /** A /v3/signal-index answer → the latest percentile (0–100). */
 export function parseWattTimeSignalIndex(body: unknown): { value: number; atMs: number } {
   const what = 'WattTime /v3/signal-index';
-  if (!isObject(body) || !Array.isArray(body.data) || !body.data.length) throw new LiveIntensityError('malformed', `${what}: no "data" list`);
+  if (!isObject(body) || !Array.isArray(body.data) || !body.data.length)
+    throw new LiveIntensityError('malformed', `${what}: no "data" list`);
   const last = body.data[body.data.length - 1];
   if (!isObject(last) || typeof last.value !== 'number' || last.value < 0 || last.value > 100) {
     throw new LiveIntensityError('malformed', `${what}: value is not a percentile`);
@@ -100,7 +117,11 @@ export class WattTimeProvider extends LiveIntensityProvider {
   }
 
   protected secrets(): string[] {
-    return [this.password, this.token?.value ?? '', Buffer.from(`${this.username}:${this.password}`).toString('base64')];
+    return [
+      this.password,
+      this.token?.value ?? '',
+      Buffer.from(`${this.username}:${this.password}`).toString('base64'),
+    ];
   }
 
   protected credentialsProblem(): string | undefined {
@@ -110,10 +131,20 @@ export class WattTimeProvider extends LiveIntensityProvider {
   }
 
   protected resolveTarget(_region: RegionInfo): Target | { unknown: string } {
-    if (this.region) return { key: `region-${this.region}`, describe: `region ${this.region}`, params: { region: this.region } };
-    if (this.latitude !== undefined && this.longitude !== undefined && Number.isFinite(this.latitude) && Number.isFinite(this.longitude)) {
+    if (this.region)
+      return { key: `region-${this.region}`, describe: `region ${this.region}`, params: { region: this.region } };
+    if (
+      this.latitude !== undefined &&
+      this.longitude !== undefined &&
+      Number.isFinite(this.latitude) &&
+      Number.isFinite(this.longitude)
+    ) {
       const loc = `${this.latitude},${this.longitude}`;
-      return { key: `loc-${loc}`, describe: `location ${loc}`, params: { latitude: String(this.latitude), longitude: String(this.longitude) } };
+      return {
+        key: `loc-${loc}`,
+        describe: `location ${loc}`,
+        params: { latitude: String(this.latitude), longitude: String(this.longitude) },
+      };
     }
     return {
       unknown:
@@ -126,23 +157,41 @@ export class WattTimeProvider extends LiveIntensityProvider {
       const basic = Buffer.from(`${this.username}:${this.password}`).toString('base64');
       let body: unknown;
       try {
-        ({ body } = await getJson(`${this.baseUrl}/login`, { headers: { authorization: `Basic ${basic}` }, timeoutMs: this.timeoutMs, what: 'WattTime login', secrets: this.secrets() }));
+        ({ body } = await getJson(`${this.baseUrl}/login`, {
+          headers: { authorization: `Basic ${basic}` },
+          timeoutMs: this.timeoutMs,
+          what: 'WattTime login',
+          secrets: this.secrets(),
+        }));
       } catch (err) {
         if (err instanceof LiveIntensityError && err.kind === 'unauthorized') {
-          throw new LiveIntensityError('unauthorized', "WattTime refused the username or password (HTTP 401): set them again with 'Carbon Meter: Set API Key'", undefined, 401);
+          throw new LiveIntensityError(
+            'unauthorized',
+            "WattTime refused the username or password (HTTP 401): set them again with 'Carbon Meter: Set API Key'",
+            undefined,
+            401,
+          );
         }
         throw err;
       }
-      if (!isObject(body) || typeof body.token !== 'string' || !body.token) throw new LiveIntensityError('malformed', 'WattTime login: no "token" in the answer');
+      if (!isObject(body) || typeof body.token !== 'string' || !body.token)
+        throw new LiveIntensityError('malformed', 'WattTime login: no "token" in the answer');
       this.token = { value: body.token, atMs: Date.now() };
     }
     return { authorization: `Bearer ${this.token.value}` };
   }
 
-  private async regionOf(target: Target, before: CacheEntry | undefined): Promise<{ region: string; extra?: Record<string, string> }> {
+  private async regionOf(
+    target: Target,
+    before: CacheEntry | undefined,
+  ): Promise<{ region: string; extra?: Record<string, string> }> {
     if (target.params.region) return { region: target.params.region };
     if (before?.extra?.region) return { region: before.extra.region, extra: before.extra };
-    const q = new URLSearchParams({ latitude: target.params.latitude, longitude: target.params.longitude, signal_type: 'co2_moer' });
+    const q = new URLSearchParams({
+      latitude: target.params.latitude,
+      longitude: target.params.longitude,
+      signal_type: 'co2_moer',
+    });
     const { body } = await getJson(`${this.baseUrl}/v3/region-from-loc?${q}`, {
       headers: await this.bearer(),
       timeoutMs: this.timeoutMs,
@@ -150,13 +199,19 @@ export class WattTimeProvider extends LiveIntensityProvider {
       secrets: this.secrets(),
       unknownZoneStatuses: [400, 404],
     });
-    if (!isObject(body) || typeof body.region !== 'string') throw new LiveIntensityError('malformed', 'WattTime region-from-loc: no "region" in the answer');
+    if (!isObject(body) || typeof body.region !== 'string')
+      throw new LiveIntensityError('malformed', 'WattTime region-from-loc: no "region" in the answer');
     const extra: Record<string, string> = { region: body.region };
     if (typeof body.region_full_name === 'string') extra.regionName = body.region_full_name;
     return { region: body.region, extra };
   }
 
-  protected async fetch(_channel: Channel, target: Target, _t: number, before: CacheEntry | undefined): Promise<FetchOutcome> {
+  protected async fetch(
+    _channel: Channel,
+    target: Target,
+    _t: number,
+    before: CacheEntry | undefined,
+  ): Promise<FetchOutcome> {
     const headers = await this.bearer();
     const { region, extra } = await this.regionOf(target, before);
     const patch: Partial<CacheEntry> = extra ? { extra } : {};
@@ -165,7 +220,10 @@ export class WattTimeProvider extends LiveIntensityProvider {
     try {
       if (deniedUntil !== undefined && deniedUntil > Date.now()) {
         const q = new URLSearchParams({ region, signal_type: 'co2_moer' });
-        const { body } = await getJson(`${this.baseUrl}/v3/signal-index?${q}`, { ...common, what: `WattTime signal index for ${region}` });
+        const { body } = await getJson(`${this.baseUrl}/v3/signal-index?${q}`, {
+          ...common,
+          what: `WattTime signal index for ${region}`,
+        });
         const index = parseWattTimeSignalIndex(body);
         return {
           patch: { ...patch, signalIndex: index },
@@ -176,9 +234,13 @@ export class WattTimeProvider extends LiveIntensityProvider {
         };
       }
       const q = new URLSearchParams({ region, signal_type: 'co2_moer', horizon_hours: '24' });
-      const { body } = await getJson(`${this.baseUrl}/v3/forecast?${q}`, { ...common, what: `WattTime MOER forecast for ${region}` });
+      const { body } = await getJson(`${this.baseUrl}/v3/forecast?${q}`, {
+        ...common,
+        what: `WattTime MOER forecast for ${region}`,
+      });
       const forecast = parseWattTimeForecast(body);
-      if (!forecast.points.length) throw new LiveIntensityError('no-data', `WattTime gave no MOER points for ${region}`);
+      if (!forecast.points.length)
+        throw new LiveIntensityError('no-data', `WattTime gave no MOER points for ${region}`);
       return {
         patch: {
           ...patch,
@@ -190,7 +252,8 @@ export class WattTimeProvider extends LiveIntensityProvider {
     } catch (err) {
       if (err instanceof LiveIntensityError) {
         if (err.kind === 'unauthorized') this.token = undefined; // expired or revoked: log in again next period
-        if (err.kind === 'forbidden') return { patch: { ...patch, forecastDeniedUntilMs: Date.now() + FORECAST_DENIED_BACKOFF_MS }, error: err };
+        if (err.kind === 'forbidden')
+          return { patch: { ...patch, forecastDeniedUntilMs: Date.now() + FORECAST_DENIED_BACKOFF_MS }, error: err };
         return { patch, error: err };
       }
       throw err;

@@ -16,8 +16,24 @@
  * answers.
  */
 import type { ChildProcess } from 'node:child_process';
-import { parseAmdList, parseAmdMetric, parseAmdProcesses, parseAmdStaticNames, parseRocmSmi, type AmdProcessEntry } from './amdSmi';
-import { clamp, describeExit, describeSpawnError, firstLine, formatSeconds, runOnce, truncate, type RunResult } from './tools';
+import {
+  parseAmdList,
+  parseAmdMetric,
+  parseAmdProcesses,
+  parseAmdStaticNames,
+  parseRocmSmi,
+  type AmdProcessEntry,
+} from './amdSmi';
+import {
+  clamp,
+  describeExit,
+  describeSpawnError,
+  firstLine,
+  formatSeconds,
+  runOnce,
+  truncate,
+  type RunResult,
+} from './tools';
 import type { GpuDeviceReading, GpuProcess, GpuSnapshot } from './types';
 
 export interface AmdOptions {
@@ -277,10 +293,12 @@ export class AmdMonitor {
       return;
     }
     const list = parseAmdList(r.stdout);
-    if (!list) return this.fail(`amd-smi list printed output Carbon Meter cannot read: "${truncate(firstLine(r.stdout))}"`);
+    if (!list)
+      return this.fail(`amd-smi list printed output Carbon Meter cannot read: "${truncate(firstLine(r.stdout))}"`);
     for (const d of list) this.uuids.set(d.index, d.uuid);
     const s = await this.exec(this.amdSmi, ['static', '--asic', '--json']);
-    if (!this.problem(s, this.amdSmi, 'amd-smi', 'static')) for (const [i, n] of parseAmdStaticNames(s.stdout)) this.names.set(i, n);
+    if (!this.problem(s, this.amdSmi, 'amd-smi', 'static'))
+      for (const [i, n] of parseAmdStaticNames(s.stdout)) this.names.set(i, n);
     this.tool = 'amd-smi';
   }
 
@@ -315,14 +333,25 @@ export class AmdMonitor {
       : parseRocmSmi(r.stdout);
     this.counts.parseUs += Number(process.hrtime.bigint() - t0) / 1000;
     this.counts.parses++;
-    if (!readings) return this.fail(`${amd ? 'amd-smi' : 'rocm-smi'} ${what} printed output Carbon Meter cannot read: "${truncate(firstLine(r.stdout))}"`);
+    if (!readings)
+      return this.fail(
+        `${amd ? 'amd-smi' : 'rocm-smi'} ${what} printed output Carbon Meter cannot read: "${truncate(firstLine(r.stdout))}"`,
+      );
     if (!readings.length) return this.fail(`${amd ? 'amd-smi' : 'rocm-smi'} lists no AMD GPU`);
     const at = Date.now();
     this.seq++;
     for (const d of readings) {
       const name = this.names.get(d.index) ?? d.name ?? 'AMD GPU';
       const uuid = this.uuids.get(d.index) ?? `${amd ? 'amd-smi' : 'rocm-smi'}:card${d.index}`;
-      this.devices.set(d.index, { index: d.index, uuid, name, powerW: d.powerW, energyJ: d.energyJ, at, seq: this.seq });
+      this.devices.set(d.index, {
+        index: d.index,
+        uuid,
+        name,
+        powerW: d.powerW,
+        energyJ: d.energyJ,
+        at,
+        seq: this.seq,
+      });
     }
     this.backoffMs = this.retryMs;
   }
@@ -335,7 +364,11 @@ export class AmdMonitor {
     }
     const at = Date.now();
     this.noteGfxTime(list, at);
-    this.processes = list.map((p) => ({ gpuUuid: this.uuids.get(p.index) ?? `amd-smi:card${p.index}`, pid: p.pid, usedMemoryMB: p.memBytes === null ? null : p.memBytes / 2 ** 20 }));
+    this.processes = list.map((p) => ({
+      gpuUuid: this.uuids.get(p.index) ?? `amd-smi:card${p.index}`,
+      pid: p.pid,
+      usedMemoryMB: p.memBytes === null ? null : p.memBytes / 2 ** 20,
+    }));
     this.processesAt = at;
     this.processesReason = undefined;
   }
@@ -361,7 +394,11 @@ export class AmdMonitor {
     for (const key of this.gfxPrev.keys()) if (!seen.has(key)) this.gfxPrev.delete(key);
     this.util.clear();
     for (const [i, u] of byDevice) {
-      const pids = list.filter((p) => p.index === i).map((p) => p.pid).sort().join(',');
+      const pids = list
+        .filter((p) => p.index === i)
+        .map((p) => p.pid)
+        .sort()
+        .join(',');
       const busy = this.busyUtil.get(i);
       if (u && u.some((x) => x.smPct > 0)) this.busyUtil.set(i, { util: u, at, pids });
       else if (u && busy && busy.pids === pids && at - busy.at <= this.utilWindowMs) {
@@ -374,7 +411,11 @@ export class AmdMonitor {
 
   latest(): GpuSnapshot {
     const source = this.tool ?? 'amd-smi';
-    const reason = this.absentReason ?? (!this.running ? 'the GPU monitor is not running' : this.failure ?? (this.devices.size ? undefined : `waiting for the first reading from ${source}`));
+    const reason =
+      this.absentReason ??
+      (!this.running
+        ? 'the GPU monitor is not running'
+        : (this.failure ?? (this.devices.size ? undefined : `waiting for the first reading from ${source}`)));
     const devices: GpuDeviceReading[] = [];
     if (!reason) {
       for (const d of [...this.devices.values()].sort((a, b) => a.index - b.index)) {
@@ -396,12 +437,20 @@ export class AmdMonitor {
         } else {
           const u = this.util.get(d.index);
           r.processUtil = u === undefined ? [] : u;
-          if (u === null) r.processUtilError = 'a process was seen for the first time: the next list gives its gfx engine time';
+          if (u === null)
+            r.processUtilError = 'a process was seen for the first time: the next list gives its gfx engine time';
         }
         devices.push(r);
       }
     }
-    const snap: GpuSnapshot = { ok: !reason, devices, processes: this.processes.map((p) => ({ ...p })), at: Date.now(), source, seq: this.seq };
+    const snap: GpuSnapshot = {
+      ok: !reason,
+      devices,
+      processes: this.processes.map((p) => ({ ...p })),
+      at: Date.now(),
+      source,
+      seq: this.seq,
+    };
     if (reason) snap.reason = reason;
     if (this.processesAt !== undefined) snap.processesAt = this.processesAt;
     if (this.processesReason) snap.processesReason = this.processesReason;
@@ -410,6 +459,12 @@ export class AmdMonitor {
 
   stats(): { calls: number; metricCalls: number; processCalls: number; meanParseUs: number; pids: number[] } {
     const c = this.counts;
-    return { calls: c.calls, metricCalls: c.metricCalls, processCalls: c.processCalls, meanParseUs: c.parses ? c.parseUs / c.parses : 0, pids: [...this.children].map((x) => x.pid ?? 0) };
+    return {
+      calls: c.calls,
+      metricCalls: c.metricCalls,
+      processCalls: c.processCalls,
+      meanParseUs: c.parses ? c.parseUs / c.parses : 0,
+      pids: [...this.children].map((x) => x.pid ?? 0),
+    };
   }
 }

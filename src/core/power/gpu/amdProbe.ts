@@ -8,7 +8,14 @@ export interface AmdProbe {
   source: 'amd-smi' | 'rocm-smi' | 'none';
   amdSmi: { command: string; available: boolean; reason?: string };
   rocmSmi?: { command: string; available: boolean; reason?: string };
-  devices: { index: number; name: string; uuid: string; bdf?: string; energyCounter?: boolean; powerW?: number | null }[];
+  devices: {
+    index: number;
+    name: string;
+    uuid: string;
+    bdf?: string;
+    energyCounter?: boolean;
+    powerW?: number | null;
+  }[];
 }
 
 function problem(r: RunResult, command: string, tool: string, what: string, timeoutMs: number): string | undefined {
@@ -22,7 +29,9 @@ function problem(r: RunResult, command: string, tool: string, what: string, time
  * Asks amd-smi (else rocm-smi) once for the AMD devices: `list` and `static --asic`, and with `energy` one `metric`
  * reading to say whether the energy counter works (doctor). Never rejects.
  */
-export async function probeAmd(opts: { amdSmi?: string; rocmSmi?: string; timeoutMs?: number; energy?: boolean } = {}): Promise<AmdProbe> {
+export async function probeAmd(
+  opts: { amdSmi?: string; rocmSmi?: string; timeoutMs?: number; energy?: boolean } = {},
+): Promise<AmdProbe> {
   const amdSmi = opts.amdSmi || 'amd-smi';
   const rocmSmi = opts.rocmSmi || 'rocm-smi';
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -32,15 +41,25 @@ export async function probeAmd(opts: { amdSmi?: string; rocmSmi?: string; timeou
   if (!listBad) {
     const devices = parseAmdList(list.stdout);
     if (!list.stdout.trim() || !devices?.length) {
-      const reason = list.stdout.trim() ? `amd-smi list printed output Carbon Meter cannot read: "${truncate(firstLine(list.stdout))}"` : 'amd-smi lists no AMD GPU';
+      const reason = list.stdout.trim()
+        ? `amd-smi list printed output Carbon Meter cannot read: "${truncate(firstLine(list.stdout))}"`
+        : 'amd-smi lists no AMD GPU';
       return { source: 'none', amdSmi: { command: amdSmi, available: false, reason }, devices: [] };
     }
     const st = await runOnce(amdSmi, ['static', '--asic', '--json'], timeoutMs, undefined, env);
-    const names = problem(st, amdSmi, 'amd-smi', 'static', timeoutMs) ? new Map<number, string>() : parseAmdStaticNames(st.stdout);
-    const out: AmdProbe['devices'] = devices.map((d) => ({ index: d.index, name: names.get(d.index) ?? 'AMD GPU', uuid: d.uuid, ...(d.bdf ? { bdf: d.bdf } : {}) }));
+    const names = problem(st, amdSmi, 'amd-smi', 'static', timeoutMs)
+      ? new Map<number, string>()
+      : parseAmdStaticNames(st.stdout);
+    const out: AmdProbe['devices'] = devices.map((d) => ({
+      index: d.index,
+      name: names.get(d.index) ?? 'AMD GPU',
+      uuid: d.uuid,
+      ...(d.bdf ? { bdf: d.bdf } : {}),
+    }));
     if (opts.energy) {
       const m = await runOnce(amdSmi, METRIC_ARGS, timeoutMs, undefined, env);
-      for (const r of (problem(m, amdSmi, 'amd-smi', 'metric', timeoutMs) ? undefined : parseAmdMetric(m.stdout)) ?? []) {
+      for (const r of (problem(m, amdSmi, 'amd-smi', 'metric', timeoutMs) ? undefined : parseAmdMetric(m.stdout)) ??
+        []) {
         const d = out.find((x) => x.index === r.index);
         if (d) Object.assign(d, { energyCounter: r.energyJ !== null, powerW: r.powerW });
       }
@@ -53,7 +72,11 @@ export async function probeAmd(opts: { amdSmi?: string; rocmSmi?: string; timeou
   const bad = problem(q, rocmSmi, 'rocm-smi', '--showproductname', timeoutMs);
   const cards = bad ? undefined : parseRocmSmi(q.stdout);
   if (!cards?.length) {
-    const reason = bad ?? (cards ? 'rocm-smi lists no AMD GPU' : `rocm-smi printed output Carbon Meter cannot read: "${truncate(firstLine(q.stdout))}"`);
+    const reason =
+      bad ??
+      (cards
+        ? 'rocm-smi lists no AMD GPU'
+        : `rocm-smi printed output Carbon Meter cannot read: "${truncate(firstLine(q.stdout))}"`);
     return { source: 'none', amdSmi: amd, rocmSmi: { command: rocmSmi, available: false, reason }, devices: [] };
   }
   if (opts.energy) {
@@ -67,6 +90,11 @@ export async function probeAmd(opts: { amdSmi?: string; rocmSmi?: string; timeou
     source: 'rocm-smi',
     amdSmi: amd,
     rocmSmi: { command: rocmSmi, available: true },
-    devices: cards.map((c) => ({ index: c.index, name: c.name ?? 'AMD GPU', uuid: `rocm-smi:card${c.index}`, ...(opts.energy ? { energyCounter: c.energyJ !== null, powerW: c.powerW } : {}) })),
+    devices: cards.map((c) => ({
+      index: c.index,
+      name: c.name ?? 'AMD GPU',
+      uuid: `rocm-smi:card${c.index}`,
+      ...(opts.energy ? { energyCounter: c.energyJ !== null, powerW: c.powerW } : {}),
+    })),
   };
 }

@@ -81,10 +81,27 @@ export function amdEntries(doc: Json | undefined): Obj[] | undefined {
 }
 
 const SCALE: Record<string, number> = {
-  w: 1, mw: 1e-3, uw: 1e-6, kw: 1e3,
-  j: 1, mj: 1e-3, uj: 1e-6, 'µj': 1e-6, kj: 1e3,
-  b: 1, kb: 1024, kib: 1024, mb: 2 ** 20, mib: 2 ** 20, gb: 2 ** 30, gib: 2 ** 30,
-  ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9,
+  w: 1,
+  mw: 1e-3,
+  uw: 1e-6,
+  kw: 1e3,
+  j: 1,
+  mj: 1e-3,
+  uj: 1e-6,
+  µj: 1e-6,
+  kj: 1e3,
+  b: 1,
+  kb: 1024,
+  kib: 1024,
+  mb: 2 ** 20,
+  mib: 2 ** 20,
+  gb: 2 ** 30,
+  gib: 2 ** 30,
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1e6,
+  s: 1e9,
 };
 
 /**
@@ -196,7 +213,8 @@ export function parseRocmSmi(text: string): RocmSmiDevice[] | undefined {
     let powerW: number | null = null;
     let energyJ: number | null = null;
     for (const [field, value] of Object.entries(card)) {
-      if (/Graphics Package Power \(W\)$/.test(field) || /^Current Socket Power \(W\)$/.test(field)) powerW ??= amdValue(value, 'W');
+      if (/Graphics Package Power \(W\)$/.test(field) || /^Current Socket Power \(W\)$/.test(field))
+        powerW ??= amdValue(value, 'W');
       else if (field === 'Accumulated Energy (uJ)') {
         const uJ = amdValue(value, 'J'); // a bare string number: read in the base unit, then µJ → J
         energyJ = uJ === null ? null : uJ / 1e6;
@@ -217,7 +235,12 @@ export function parseRocmSmi(text: string): RocmSmiDevice[] | undefined {
  * upper half of one of those ranges and the wrapped difference is plausible (≤ `maxW` over `dtS`), else as a restart
  * (the energy since the restart is the new value itself, when plausible; else 0).
  */
-export function counterDeltaJ(prevJ: number, curJ: number, dtS: number, maxW = 3000): { joules: number; event?: 'wrap' | 'restart' } {
+export function counterDeltaJ(
+  prevJ: number,
+  curJ: number,
+  dtS: number,
+  maxW = 3000,
+): { joules: number; event?: 'wrap' | 'restart' } {
   if (curJ >= prevJ) return { joules: curJ - prevJ };
   const limit = maxW * Math.max(dtS, 1);
   for (const range of [65536, 65536 * (15.3 / (1e6 / 65536))]) {

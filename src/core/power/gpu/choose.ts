@@ -53,8 +53,14 @@ export class GpuMonitors implements GpuMonitor {
   latest(): GpuSnapshot {
     const parts: { snap: GpuSnapshot; absent: boolean; vendor: 'NVIDIA' | 'AMD' }[] = [];
     // a vendor not found (or not known yet) is not mentioned while the other is read
-    if (this.nvidia) parts.push({ snap: this.nvidia.latest(), absent: this.nvidia.absent || this.nvidia.pending, vendor: 'NVIDIA' });
-    if (this.amd) parts.push({ snap: this.amd.latest(), absent: this.amd.unavailable !== undefined || this.amd.pending, vendor: 'AMD' });
+    if (this.nvidia)
+      parts.push({ snap: this.nvidia.latest(), absent: this.nvidia.absent || this.nvidia.pending, vendor: 'NVIDIA' });
+    if (this.amd)
+      parts.push({
+        snap: this.amd.latest(),
+        absent: this.amd.unavailable !== undefined || this.amd.pending,
+        vendor: 'AMD',
+      });
     return joinSnapshots(parts);
   }
 }
@@ -71,10 +77,18 @@ export function joinSnapshots(parts: { snap: GpuSnapshot; absent: boolean; vendo
   // failing ones (named when several), or every absent tool
   const shown = good.length || failing.length ? failing : parts;
   const named = shown.length > 1 && (good.length > 0 || failing.length > 0);
-  const reason = shown.map((p) => (named || good.length ? `${p.vendor}: ` : '') + (p.snap.reason ?? 'not read')).join('; ');
+  const reason = shown
+    .map((p) => (named || good.length ? `${p.vendor}: ` : '') + (p.snap.reason ?? 'not read'))
+    .join('; ');
   const out: GpuSnapshot = {
     ok: good.length > 0,
-    devices: good.flatMap((p) => p.snap.devices.map((d) => ({ ...d, source: d.source ?? p.snap.source ?? 'nvidia-smi', seq: d.seq ?? p.snap.seq }))),
+    devices: good.flatMap((p) =>
+      p.snap.devices.map((d) => ({
+        ...d,
+        source: d.source ?? p.snap.source ?? 'nvidia-smi',
+        seq: d.seq ?? p.snap.seq,
+      })),
+    ),
     processes: good.flatMap((p) => p.snap.processes),
     at: Math.max(...parts.map((p) => p.snap.at)),
     source: (good[0] ?? parts[0]!).snap.source,

@@ -60,9 +60,14 @@ export async function probeNvidiaSmi(
   const fields = [...GPU_QUERY_FIELDS, 'driver_version'];
   const r = await runOnce(command, [`--query-gpu=${fields.join(',')}`, FORMAT], timeoutMs);
   if (r.error) return { available: false, devices: [], reason: describeSpawnError(r.error, command) };
-  if (r.timedOut) return { available: false, devices: [], reason: `nvidia-smi did not answer within ${formatSeconds(timeoutMs)}` };
+  if (r.timedOut)
+    return { available: false, devices: [], reason: `nvidia-smi did not answer within ${formatSeconds(timeoutMs)}` };
   if (r.code !== 0) {
-    return { available: false, devices: [], reason: describeExit('nvidia-smi', r, firstLine(r.stderr) || firstLine(r.stdout)) };
+    return {
+      available: false,
+      devices: [],
+      reason: describeExit('nvidia-smi', r, firstLine(r.stderr) || firstLine(r.stdout)),
+    };
   }
   const devices: GpuDeviceReading[] = [];
   let driverVersion: string | undefined;
@@ -82,7 +87,9 @@ export async function probeNvidiaSmi(
     return {
       available: false,
       devices,
-      reason: bad ? `nvidia-smi printed output Carbon Meter cannot read: "${truncate(bad)}"` : 'nvidia-smi lists no NVIDIA GPU',
+      reason: bad
+        ? `nvidia-smi printed output Carbon Meter cannot read: "${truncate(bad)}"`
+        : 'nvidia-smi lists no NVIDIA GPU',
     };
   }
   devices.sort((a, b) => a.index - b.index);
@@ -150,10 +157,13 @@ export class NvidiaSmiMonitor {
     this.refreshApps();
     // Processes are asked for every appsEveryMs, and every second for a while after refreshApps(): a new run's
     // GPU context appears in the first seconds, when its pid first shows in --query-compute-apps.
-    this.appsTimer = setInterval(() => {
-      const now = Date.now();
-      if (now < this.burstUntil || now - this.lastAppsQuery >= this.appsEveryMs) this.pollApps();
-    }, Math.min(1000, this.appsEveryMs));
+    this.appsTimer = setInterval(
+      () => {
+        const now = Date.now();
+        if (now < this.burstUntil || now - this.lastAppsQuery >= this.appsEveryMs) this.pollApps();
+      },
+      Math.min(1000, this.appsEveryMs),
+    );
     this.appsTimer.unref();
   }
 
@@ -314,11 +324,14 @@ export class NvidiaSmiMonitor {
     this.powerBadLine ??= line.trim();
     if (!this.grace) {
       // wait a moment: nvidia-smi may be about to exit with a code that says more
-      this.grace = setTimeout(() => {
-        this.grace = undefined;
-        if (this.power !== child) return;
-        this.fail(`nvidia-smi printed output Carbon Meter cannot read: "${truncate(this.powerBadLine ?? '')}"`);
-      }, Math.min(250, this.timeoutMs));
+      this.grace = setTimeout(
+        () => {
+          this.grace = undefined;
+          if (this.power !== child) return;
+          this.fail(`nvidia-smi printed output Carbon Meter cannot read: "${truncate(this.powerBadLine ?? '')}"`);
+        },
+        Math.min(250, this.timeoutMs),
+      );
       this.grace.unref();
     }
   }
@@ -378,7 +391,11 @@ export class NvidiaSmiMonitor {
       return;
     }
     if (r.code !== 0) {
-      this.processesReason = describeExit('nvidia-smi --query-compute-apps', r, firstLine(r.stderr) || firstLine(r.stdout));
+      this.processesReason = describeExit(
+        'nvidia-smi --query-compute-apps',
+        r,
+        firstLine(r.stderr) || firstLine(r.stdout),
+      );
       return;
     }
     const list: GpuProcess[] = [];
@@ -430,7 +447,9 @@ export function attributeGpuPower(
     let rule: string;
     if (!mine.length) {
       share = 0;
-      rule = apps.length ? `used only by ${apps.length} process${apps.length === 1 ? '' : 'es'} outside the run` : 'no compute process';
+      rule = apps.length
+        ? `used only by ${apps.length} process${apps.length === 1 ? '' : 'es'} outside the run`
+        : 'no compute process';
     } else if (mine.length === apps.length) {
       share = 1;
       rule = 'used only by the run';

@@ -24,7 +24,8 @@ export const FORMAT = '--format=csv,noheader,nounits';
  * "[Unknown Error]" and the like; undefined for anything else (not nvidia-smi output). */
 export function parseNumberField(raw: string): number | null | undefined {
   const s = raw.trim();
-  if (s === '' || /^\[.*\]$/.test(s) || /^n\/a$/i.test(s) || /^err!?$/i.test(s) || /^not supported$/i.test(s)) return null;
+  if (s === '' || /^\[.*\]$/.test(s) || /^n\/a$/i.test(s) || /^err!?$/i.test(s) || /^not supported$/i.test(s))
+    return null;
   const m = /^(-?\d+(?:\.\d+)?)(?:\s*(?:W|MiB|MB|%))?$/.exec(s);
   return m ? Number(m[1]) : undefined;
 }

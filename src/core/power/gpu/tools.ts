@@ -31,9 +31,12 @@ export function describeSpawnError(err: NodeJS.ErrnoException, command: string, 
   const bare = !/[\\/]/.test(command);
   const which = bare ? command : `${tool} (${command})`;
   if (err.code === 'ENOENT') {
-    return bare ? `${command} not found on PATH: GPU energy not metered` : `${tool} not found at ${command}: GPU energy not metered`;
+    return bare
+      ? `${command} not found on PATH: GPU energy not metered`
+      : `${tool} not found at ${command}: GPU energy not metered`;
   }
-  if (err.code === 'EACCES' || err.code === 'EPERM') return `cannot run ${which}: permission denied (${err.code}); GPU energy not metered`;
+  if (err.code === 'EACCES' || err.code === 'EPERM')
+    return `cannot run ${which}: permission denied (${err.code}); GPU energy not metered`;
   return `cannot run ${which}: ${err.message}`;
 }
 
@@ -77,7 +80,12 @@ export function isAbsentTool(command: string): boolean {
 export function spawnQuiet(command: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
   const absent = absentTools.get(command);
   if (absent) throw absent;
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: !IS_WINDOWS, windowsHide: true, ...(env ? { env } : {}) });
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: !IS_WINDOWS,
+    windowsHide: true,
+    ...(env ? { env } : {}),
+  });
   child.once('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') absentTools.set(command, err);
   });
@@ -142,7 +150,11 @@ export function runOnce(
   });
 }
 
-export function describeExit(command: string, r: { code: number | null; signal: NodeJS.Signals | null }, message: string): string {
+export function describeExit(
+  command: string,
+  r: { code: number | null; signal: NodeJS.Signals | null },
+  message: string,
+): string {
   const how = r.code !== null ? `exit code ${r.code}` : `signal ${r.signal ?? 'unknown'}`;
   return `${command} failed (${how})${message ? `: ${truncate(message, 200)}` : ''}`;
 }

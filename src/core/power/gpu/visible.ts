@@ -65,7 +65,10 @@ export function readProcessCudaEnv(pid: number, procRoot = '/proc'): GpuEnv | un
  * Does CUDA_VISIBLE_DEVICES name this device? A MIG entry names the GPU that holds that MIG device (NVML lists the
  * MIG devices of a GPU in MIG mode). undefined when the list cannot say (MIG entries of no known GPU only).
  */
-export function isVisible(entries: VisibleEntry[], d: Pick<GpuDeviceReading, 'index' | 'uuid' | 'migDevices'>): boolean | undefined {
+export function isVisible(
+  entries: VisibleEntry[],
+  d: Pick<GpuDeviceReading, 'index' | 'uuid' | 'migDevices'>,
+): boolean | undefined {
   let unknownMigOnly = entries.length > 0;
   for (const e of entries) {
     if ('index' in e && e.index === d.index) return true;

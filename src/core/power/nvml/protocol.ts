@@ -8,7 +8,8 @@
 
 /** `read` with `full` also lists processes, their SM utilisation and power; without, only the energy counter (and
  * power where the counter is not supported), the cheap part read often. */
-export type NvmlRequest = { id: number; op: 'init' } | { id: number; op: 'read'; full?: boolean } | { id: number; op: 'quit' };
+export type NvmlRequest =
+  { id: number; op: 'init' } | { id: number; op: 'read'; full?: boolean } | { id: number; op: 'quit' };
 
 /** NVML return codes (nvml.h, nvmlReturn_t) the meter acts on. */
 export const NVML_SUCCESS = 0;

@@ -94,7 +94,12 @@ class Reader {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       koffi = require('koffi');
     } catch (err) {
-      return { id, ok: false, code: NVML_ERROR_LIBRARY_NOT_FOUND, reason: `the FFI module (koffi) could not be loaded: ${(err as Error).message}` };
+      return {
+        id,
+        ok: false,
+        code: NVML_ERROR_LIBRARY_NOT_FOUND,
+        reason: `the FFI module (koffi) could not be loaded: ${(err as Error).message}`,
+      };
     }
     let lib: any;
     let library = '';
@@ -109,7 +114,12 @@ class Reader {
       }
     }
     if (!lib) {
-      return { id, ok: false, code: NVML_ERROR_LIBRARY_NOT_FOUND, reason: `NVML library not found (${failures.join('; ')})` };
+      return {
+        id,
+        ok: false,
+        code: NVML_ERROR_LIBRARY_NOT_FOUND,
+        reason: `NVML library not found (${failures.join('; ')})`,
+      };
     }
     const opt = (decl: string): Fn | undefined => {
       try {
@@ -122,7 +132,13 @@ class Reader {
     const count = opt('int nvmlDeviceGetCount_v2(void *)');
     const handle = opt('int nvmlDeviceGetHandleByIndex_v2(unsigned int, _Out_ void **)');
     if (!init || !count || !handle) {
-      return { id, ok: false, code: NVML_ERROR_FUNCTION_NOT_FOUND, library, reason: `${library} lacks nvmlInit_v2/nvmlDeviceGetCount_v2/nvmlDeviceGetHandleByIndex_v2 (driver too old)` };
+      return {
+        id,
+        ok: false,
+        code: NVML_ERROR_FUNCTION_NOT_FOUND,
+        library,
+        reason: `${library} lacks nvmlInit_v2/nvmlDeviceGetCount_v2/nvmlDeviceGetHandleByIndex_v2 (driver too old)`,
+      };
     }
     const procs: [string, number][] = [
       ['nvmlDeviceGetComputeRunningProcesses_v3', 24],
@@ -164,9 +180,18 @@ class Reader {
     this.f = f;
     const r = f.init();
     if (r !== NVML_SUCCESS) return { id, ok: false, code: r, library, reason: `nvmlInit_v2 failed: ${this.err(r)}` };
-    const driverVersion = f.driverVersion && f.driverVersion(this.text, 80) === NVML_SUCCESS ? cstr(this.text) : undefined;
+    const driverVersion =
+      f.driverVersion && f.driverVersion(this.text, 80) === NVML_SUCCESS ? cstr(this.text) : undefined;
     const rc = f.count(this.b4);
-    if (rc !== NVML_SUCCESS) return { id, ok: false, code: rc, library, driverVersion, reason: `nvmlDeviceGetCount_v2 failed: ${this.err(rc)}` };
+    if (rc !== NVML_SUCCESS)
+      return {
+        id,
+        ok: false,
+        code: rc,
+        library,
+        driverVersion,
+        reason: `nvmlDeviceGetCount_v2 failed: ${this.err(rc)}`,
+      };
     const n = this.b4.readUInt32LE(0);
     this.devices = [];
     for (let i = 0; i < n; i++) {
@@ -180,7 +205,8 @@ class Reader {
 
   private describe(index: number, handle: unknown): Device {
     const f = this.f!;
-    const str = (fn: Fn | undefined): string => (fn && fn(handle, this.text, 96) === NVML_SUCCESS ? cstr(this.text) : '');
+    const str = (fn: Fn | undefined): string =>
+      fn && fn(handle, this.text, 96) === NVML_SUCCESS ? cstr(this.text) : '';
     const uuid = str(f.uuid) || `GPU-index-${index}`;
     const name = str(f.name) || 'NVIDIA GPU';
     let migEnabled = false;
@@ -188,7 +214,14 @@ class Reader {
     const info: NvmlDeviceInfo = { index, uuid, name, energyCounter: false, power: 'none', migEnabled };
     if (f.minor && f.minor(handle, this.b4) === NVML_SUCCESS) info.minor = this.b4.readUInt32LE(0);
     if (migEnabled) info.migDevices = this.migDevices(handle);
-    const dev: Device = { index, handle, info, lastUtilUs: 0, procBuf: Buffer.alloc(16 * f.procsStride), utilBuf: Buffer.alloc(32 * 32) };
+    const dev: Device = {
+      index,
+      handle,
+      info,
+      lastUtilUs: 0,
+      procBuf: Buffer.alloc(16 * f.procsStride),
+      utilBuf: Buffer.alloc(32 * 32),
+    };
     const e = this.readEnergy(handle);
     info.energyCounter = e.mJ !== null;
     if (e.error) info.energyError = e.error;
@@ -230,13 +263,26 @@ class Reader {
 
   private readEnergy(h: unknown): { mJ: number | null; error?: NvmlCallError } {
     const f = this.f!;
-    if (!f.energy) return { mJ: null, error: { fn: 'nvmlDeviceGetTotalEnergyConsumption', code: NVML_ERROR_FUNCTION_NOT_FOUND, message: 'not in this driver' } };
+    if (!f.energy)
+      return {
+        mJ: null,
+        error: {
+          fn: 'nvmlDeviceGetTotalEnergyConsumption',
+          code: NVML_ERROR_FUNCTION_NOT_FOUND,
+          message: 'not in this driver',
+        },
+      };
     const r = f.energy(h, this.b8);
     if (r !== NVML_SUCCESS) return { mJ: null, error: this.callError('nvmlDeviceGetTotalEnergyConsumption', r) };
     return { mJ: Number(this.b8.readBigUInt64LE(0)) };
   }
 
-  private readPower(h: unknown): { mW: number | null; atUs?: number; source: NvmlDeviceInfo['power']; error?: NvmlCallError } {
+  private readPower(h: unknown): {
+    mW: number | null;
+    atUs?: number;
+    source: NvmlDeviceInfo['power'];
+    error?: NvmlCallError;
+  } {
     const f = this.f!;
     if (f.fields) {
       const b = this.field;
@@ -244,12 +290,22 @@ class Reader {
       b.writeUInt32LE(NVML_FI_DEV_POWER_INSTANT, 0);
       if (f.fields(h, 1, b) === NVML_SUCCESS && b.readUInt32LE(28) === NVML_SUCCESS) {
         const type = b.readUInt32LE(24);
-        const mW = type === 0 ? b.readDoubleLE(32) : type === 2 || type === 3 ? Number(b.readBigUInt64LE(32)) : b.readUInt32LE(32);
+        const mW =
+          type === 0
+            ? b.readDoubleLE(32)
+            : type === 2 || type === 3
+              ? Number(b.readBigUInt64LE(32))
+              : b.readUInt32LE(32);
         const atUs = Number(b.readBigInt64LE(8));
         return { mW, source: 'field-instant', ...(atUs > 0 ? { atUs } : {}) };
       }
     }
-    if (!f.power) return { mW: null, source: 'none', error: { fn: 'nvmlDeviceGetPowerUsage', code: NVML_ERROR_FUNCTION_NOT_FOUND, message: 'not in this driver' } };
+    if (!f.power)
+      return {
+        mW: null,
+        source: 'none',
+        error: { fn: 'nvmlDeviceGetPowerUsage', code: NVML_ERROR_FUNCTION_NOT_FOUND, message: 'not in this driver' },
+      };
     const r = f.power(h, this.b4);
     if (r !== NVML_SUCCESS) return { mW: null, source: 'none', error: this.callError('nvmlDeviceGetPowerUsage', r) };
     return { mW: this.b4.readUInt32LE(0), source: 'power-usage' };
@@ -257,7 +313,15 @@ class Reader {
 
   private readProcs(d: Device): { procs: NvmlProcess[]; error?: NvmlCallError } {
     const f = this.f!;
-    if (!f.procs) return { procs: [], error: { fn: 'nvmlDeviceGetComputeRunningProcesses_v3', code: NVML_ERROR_FUNCTION_NOT_FOUND, message: 'not in this driver' } };
+    if (!f.procs)
+      return {
+        procs: [],
+        error: {
+          fn: 'nvmlDeviceGetComputeRunningProcesses_v3',
+          code: NVML_ERROR_FUNCTION_NOT_FOUND,
+          message: 'not in this driver',
+        },
+      };
     const stride = f.procsStride;
     let r = 0;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -273,14 +337,26 @@ class Reader {
       const o = i * stride;
       const mem = d.procBuf.readBigUInt64LE(o + 8);
       const gi = stride >= 24 ? d.procBuf.readUInt32LE(o + 16) : NO_INSTANCE;
-      procs.push([d.procBuf.readUInt32LE(o), mem === NOT_AVAILABLE_U64 ? null : Number(mem), gi === NO_INSTANCE ? null : gi]);
+      procs.push([
+        d.procBuf.readUInt32LE(o),
+        mem === NOT_AVAILABLE_U64 ? null : Number(mem),
+        gi === NO_INSTANCE ? null : gi,
+      ]);
     }
     return { procs };
   }
 
   private readUtil(d: Device): { util: NvmlUtil[] | null; error?: NvmlCallError } {
     const f = this.f!;
-    if (!f.util) return { util: null, error: { fn: 'nvmlDeviceGetProcessUtilization', code: NVML_ERROR_FUNCTION_NOT_FOUND, message: 'not in this driver' } };
+    if (!f.util)
+      return {
+        util: null,
+        error: {
+          fn: 'nvmlDeviceGetProcessUtilization',
+          code: NVML_ERROR_FUNCTION_NOT_FOUND,
+          message: 'not in this driver',
+        },
+      };
     let r = 0;
     for (let attempt = 0; attempt < 3; attempt++) {
       this.b4.writeUInt32LE(d.utilBuf.length / 32, 0);
@@ -367,7 +443,14 @@ export function main(): void {
         process.exit(0);
       } else send({ id: (req as { id?: number }).id ?? -1, ok: false, reason: 'unknown request' });
     } catch (err) {
-      send({ id: req.id, ok: false, reason: `NVML reader error: ${(err as Error).message}`, at: Date.now(), readUs: 0, devices: [] });
+      send({
+        id: req.id,
+        ok: false,
+        reason: `NVML reader error: ${(err as Error).message}`,
+        at: Date.now(),
+        readUs: 0,
+        devices: [],
+      });
     }
   });
   rl.on('close', () => process.exit(0));
