@@ -9,7 +9,7 @@ const steps = [
   ['system packages', 'bash', ['scripts/setup/system-packages.sh']],
   ['package the extension', 'npm', ['run', 'package']],
   ['type-check', 'npm', ['run', 'typecheck']],
-  ['lint (ESLint: typescript-eslint, layer import bans)', 'npm', ['run', 'lint']],
+  ['lint (ESLint: typescript-eslint, layer import bans; Prettier)', 'npm', ['run', 'lint']],
   ['compile tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']],
   // a single-node SLURM with accounting (Debian's slurm-wlm, slurmdbd, MariaDB) for the SLURM tests; needs root
   [
