@@ -149,6 +149,8 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     place: choice,
     notes: adoption.ok ? choice.warnings : [...choice.warnings, notAdoptedNote(adoption.reason)],
   });
+  // the exit code comes from the child's exit event: the hub waits for it (endWhenGone) before closing the run
+  hub.awaitExit(meter.run.id);
   for (const w of choice.warnings) warn(w);
 
   const readout = opts.json || opts.quiet ? undefined : new LiveReadout(process.stderr);

@@ -429,6 +429,8 @@ export class MeterHub implements Disposable {
   /** why the final record of a run could not be written, for the runs stopped by this hub */
   private readonly saveErrors = new Map<string, string>();
   private readonly exitGraceMs: number;
+  /** runs whose owner reports the exit code itself (`endWhenGone`): the tick never closes them without it */
+  private readonly exitAwaited = new Set<string>();
   private disposed = false;
   private gpuStarted = false;
 
@@ -559,6 +561,7 @@ export class MeterHub implements Disposable {
   private close(meter: Meter, status: Run['status'] | undefined, exitCode: number | null | undefined): Run {
     this.meters.delete(meter.run.id);
     this.exitCodes.delete(meter.run.id);
+    this.exitAwaited.delete(meter.run.id);
     this.lastCheckpoint.delete(meter.run.id);
     const st = status ?? (exitCode !== undefined && exitCode !== null && exitCode !== 0 ? 'failed' : 'completed');
     const run = meter.finish(st, exitCode);
@@ -626,6 +629,14 @@ export class MeterHub implements Disposable {
   }
 
   /**
+   * The caller knows the run's root process and will report its exit code (`endWhenGone`): until then a tick that
+   * finds the tree gone keeps the run open, so its record gets the real exit code, not a guess.
+   */
+  awaitExit(id: string): void {
+    if (this.meters.has(id)) this.exitAwaited.add(id);
+  }
+
+  /**
    * One tick for every active run now, between the regular ticks, for a source that knows a boundary (a notebook
    * cell started or ended): readings then split at that moment. Ticks never overlap.
    */
@@ -677,7 +688,7 @@ export class MeterHub implements Disposable {
       this._onReading.fire({ runId: id, t: now, elapsedS: meter.elapsedS, powerW: meter.power, run: meter.run });
       if (!tree.alive) {
         const ended = meter.endedAtMs ?? now;
-        if (this.exitCodes.has(id) || now - ended >= this.exitGraceMs) {
+        if (this.exitCodes.has(id) || (!this.exitAwaited.has(id) && now - ended >= this.exitGraceMs)) {
           await this.finalGpuReading(meter);
           this.close(meter, undefined, this.exitCodes.get(id));
           continue;
