@@ -11,7 +11,7 @@ import si from 'systeminformation';
 import { HistoryStore } from '../src/core/history/store';
 import { StaticIntensityProvider } from '../src/core/intensity/provider';
 import { resolveRegion } from '../src/core/intensity/regions';
-import { MeterHub } from '../src/core/meter/meter';
+import { MeterHub } from '../src/core/meter/hub';
 import { lookupCpuTdp } from '../src/core/power/tdp';
 import { ProcfsTreeSampler } from '../src/core/sampling/procfs';
 import { getHardware } from '../src/core/hardware';

@@ -23,7 +23,8 @@ import {
   IntensityConfigError,
 } from '../core/intensity/live';
 import { chooseRegion, createMeterEnvironment, type RegionChoice } from '../core/meter/environment';
-import { MeterHub, type Reading } from '../core/meter/meter';
+import { MeterHub } from '../core/meter/hub';
+import type { Reading } from '../core/meter/meter';
 import type { Run } from '../core/types';
 import { fastTimeZone, numberOption, openStore, UsageError, warn } from './common';
 import { guessRegionFromTimeZone } from '../core/intensity/regions';

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { HistoryStore } from '../../src/core/history/store';
 import { StaticIntensityProvider } from '../../src/core/intensity/provider';
 import { resolveRegion } from '../../src/core/intensity/regions';
-import { MeterHub } from '../../src/core/meter/meter';
+import { MeterHub } from '../../src/core/meter/hub';
 import { GpuMonitors } from '../../src/core/power/gpu/choose';
 import type { Run } from '../../src/core/types';
 import { buildFakeNvml, H100_0, H100_1, until, type FakeNvml } from '../helpers/fakeNvml';

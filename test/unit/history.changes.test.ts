@@ -14,7 +14,8 @@ import { HistoryStore } from '../../src/core/history/store';
 import { StaticIntensityProvider } from '../../src/core/intensity/provider';
 import { resolveRegion } from '../../src/core/intensity/regions';
 import { LiveRuns } from '../../src/core/meter/live';
-import { MeterHub, type MeterEnvironment } from '../../src/core/meter/meter';
+import { MeterHub } from '../../src/core/meter/hub';
+import type { MeterEnvironment } from '../../src/core/meter/meter';
 import type { Run } from '../../src/core/types';
 import { makeRun } from '../helpers/history-runs';
 

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { HistoryStore } from '../../src/core/history/store';
 import { StaticIntensityProvider } from '../../src/core/intensity/provider';
 import { resolveRegion } from '../../src/core/intensity/regions';
-import { MeterHub, type MeterEnvironment } from '../../src/core/meter/meter';
+import { MeterHub } from '../../src/core/meter/hub';
+import type { MeterEnvironment } from '../../src/core/meter/meter';
 import {
   attributeCells,
   CellLedger,

@@ -1,0 +1,384 @@
+/**
+ * One sampling loop for every active run (`MeterHub`): ticks the runs' `Meter`s together, reads the machine-wide
+ * counters once per tick (RAPL, GPU), checkpoints running runs at least every 10 s, closes a run when its processes
+ * are gone (with its exit code) and announces readings, starts and ends. Nothing ticks while no run is active.
+ */
+import type { HistoryStore } from '../history/store';
+import type { RegionInfo } from '../intensity/regions';
+import { readMachineCpu, type TreeSample } from '../sampling/procfs';
+import { Emitter, type Disposable } from '../util/events';
+import type { Run } from '../types';
+import { errorMessage } from '../errors';
+import { Meter, type MeterEnvironment, type Reading, type RunSpec, type TickContext } from './meter';
+
+export interface HubOptions {
+  intervalMs?: number;
+  checkpointMs?: number;
+  /** how long a run whose processes are gone waits for its exit code before it is closed */
+  exitGraceMs?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface StopOptions {
+  exitCode?: number | null;
+  status?: Run['status'];
+  /** why metering stopped before the processes ended, kept in the run's notes */
+  note?: string;
+}
+
+/**
+ * Runs one sampling loop for every active run. Nothing ticks while no run is active.
+ */
+export class MeterHub implements Disposable {
+  private readonly meters = new Map<string, Meter>();
+  private readonly exitCodes = new Map<string, number | null>();
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+  private lastMachineBusy?: number;
+  private lastCheckpoint = new Map<string, number>();
+  private readonly _onReading = new Emitter<Reading>();
+  private readonly _onRunStarted = new Emitter<Run>();
+  private readonly _onRunFinished = new Emitter<Run>();
+  readonly onReading = this._onReading.event;
+  readonly onRunStarted = this._onRunStarted.event;
+  readonly onRunFinished = this._onRunFinished.event;
+  readonly intervalMs: number;
+  private readonly checkpointMs: number;
+  /** the tick period: the sampling interval, or the checkpoint period when that is shorter */
+  private readonly tickMs: number;
+  /** problems already logged (a broken history folder is reported once, not at every checkpoint) */
+  private readonly reported = new Set<string>();
+  /** why the final record of a run could not be written, for the runs stopped by this hub */
+  private readonly saveErrors = new Map<string, string>();
+  private readonly exitGraceMs: number;
+  /** runs whose owner reports the exit code itself (`endWhenGone`): the tick never closes them without it */
+  private readonly exitAwaited = new Set<string>();
+  private disposed = false;
+  private gpuStarted = false;
+
+  constructor(
+    readonly env: MeterEnvironment,
+    readonly store: HistoryStore,
+    private readonly opts: HubOptions = {},
+  ) {
+    this.intervalMs = Math.max(100, opts.intervalMs ?? 1000);
+    this.checkpointMs = Math.min(10_000, opts.checkpointMs ?? 10_000);
+    // a checkpoint carries the energy up to its time, so the hub samples at least as often as it checkpoints
+    this.tickMs = Math.min(this.intervalMs, Math.max(100, this.checkpointMs));
+    this.exitGraceMs = opts.exitGraceMs ?? 0;
+  }
+
+  active(): Meter[] {
+    return [...this.meters.values()];
+  }
+
+  get(id: string): Meter | undefined {
+    return this.meters.get(id);
+  }
+
+  /** Starts metering a process tree. The first sample is taken at once, so the run has its processes. */
+  start(spec: RunSpec): Meter {
+    if (this.disposed) throw new Error('the meter was disposed');
+    void this.refreshIntensity(Date.now(), [spec.place.region]);
+    const meter = new Meter(this.env, spec, spec.startedAt ?? Date.now());
+    this.meters.set(meter.run.id, meter);
+    this.lastCheckpoint.set(meter.run.id, Date.now());
+    this.safeStore(() => this.store.checkpoint(meter.run, []));
+    this._onRunStarted.fire(meter.run);
+    if (this.env.cpu.kind === 'rapl' && this.lastMachineBusy === undefined) {
+      this.safeStore(() => {
+        if (this.env.cpu.kind === 'rapl') this.env.cpu.reader.readDeltaUj();
+        this.lastMachineBusy = readMachineCpu(this.env.procRoot).busy;
+      });
+    }
+    if ('latest' in this.env.gpu) {
+      if (!this.gpuStarted) {
+        this.gpuStarted = true;
+        this.env.gpu.start();
+      } else {
+        this.env.gpu.refreshApps();
+      }
+    }
+    this.schedule();
+    return meter;
+  }
+
+  /** Records the exit code of a run's root process; the run is closed at the next tick once its processes are gone. */
+  setExitCode(id: string, exitCode: number | null): void {
+    this.exitCodes.set(id, exitCode);
+  }
+
+  /** Stops metering a run now: a last sample, then the run is written to the history. */
+  /** A fresh GPU reading, so a run's last moments count (NVML; nvidia-smi streams anyway). */
+  private async refreshGpu(): Promise<void> {
+    if ('refresh' in this.env.gpu && this.env.gpu.refresh) await this.env.gpu.refresh().catch(() => undefined);
+  }
+
+  /**
+   * A run whose processes are gone, closed by the tick (the extension's terminal, task and debug runs): one fresh
+   * GPU reading and a last step, as stop() and endWhenGone() do, so its last interval on the GPU counts too.
+   */
+  private async finalGpuReading(meter: Meter): Promise<void> {
+    if (!('refresh' in this.env.gpu) || !this.env.gpu.refresh) return;
+    await this.refreshGpu();
+    if (!this.meters.has(meter.run.id)) return;
+    // the GPU only: the machine's RAPL and CPU counters stay with the next tick of the runs still metered
+    await meter.tick({ t: Date.now(), gpu: this.env.gpu.latest() }).catch(() => undefined);
+  }
+
+  async stop(id: string, opts: StopOptions = {}): Promise<Run | undefined> {
+    const meter = this.meters.get(id);
+    if (!meter) return undefined;
+    await this.ticking;
+    if (!this.meters.has(id)) return meter.run;
+    await this.refreshGpu();
+    if (!this.meters.has(id)) return meter.run;
+    await meter.tick(this.machineContext(Date.now(), [meter]));
+    if (opts.note) (meter.run.notes ??= []).push(opts.note);
+    return this.close(meter, opts.status, opts.exitCode ?? this.exitCodes.get(id));
+  }
+
+  /**
+   * The root process exited with `exitCode`. The run closes at once when nothing of it is left; otherwise it is
+   * metered until its last process exits (processes that outlived the command: background jobs, setsid, nohup),
+   * and `onOutlived` is told how many live on. `signal` stops waiting: the run is closed with a note.
+   */
+  async endWhenGone(
+    id: string,
+    exitCode: number | null,
+    opts: { signal?: AbortSignal; onOutlived?: (pids: number) => void; note?: string } = {},
+  ): Promise<Run | undefined> {
+    const meter = this.meters.get(id);
+    if (!meter) return undefined;
+    this.exitCodes.set(id, exitCode);
+    await this.ticking;
+    if (!this.meters.has(id)) return meter.run;
+    if (opts.note) (meter.run.notes ??= []).push(opts.note);
+    await this.refreshGpu();
+    if (!this.meters.has(id)) return meter.run;
+    const tree = await meter.tick(this.machineContext(Date.now(), [meter]));
+    if (!this.meters.has(id)) return meter.run;
+    if (!tree.alive) return this.close(meter, undefined, exitCode);
+    opts.onOutlived?.(tree.pids.length);
+    // the tick timer does not keep the process alive; while waiting for these processes, something must
+    const keepAlive = setInterval(() => undefined, 2 ** 30);
+    return new Promise<Run | undefined>((resolve) => {
+      const onAbort = (): void => {
+        sub.dispose();
+        const left = meter.lastSample?.pids.length ?? 0;
+        const note = `metering stopped while ${left} process(es) that outlived the command were still running`;
+        void this.stop(id, { exitCode, note }).then(resolve);
+      };
+      const sub = this.onRunFinished((r) => {
+        if (r.id !== id) return;
+        sub.dispose();
+        opts.signal?.removeEventListener('abort', onAbort);
+        resolve(r);
+      });
+      if (opts.signal?.aborted) onAbort();
+      else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    }).finally(() => clearInterval(keepAlive));
+  }
+
+  private close(meter: Meter, status: Run['status'] | undefined, exitCode: number | null | undefined): Run {
+    this.meters.delete(meter.run.id);
+    this.exitCodes.delete(meter.run.id);
+    this.exitAwaited.delete(meter.run.id);
+    this.lastCheckpoint.delete(meter.run.id);
+    const st = status ?? (exitCode !== undefined && exitCode !== null && exitCode !== 0 ? 'failed' : 'completed');
+    const run = meter.finish(st, exitCode);
+    const samples = meter.takePendingSamples();
+    const error = this.safeStore(() => [
+      ...(samples.length ? this.store.checkpoint(run, samples) : []),
+      ...this.store.finish(run),
+    ]);
+    if (error) this.saveErrors.set(run.id, error);
+    this._onRunFinished.fire(run);
+    if (this.meters.size === 0) this.unschedule();
+    return run;
+  }
+
+  /**
+   * Why the final record of a run stopped by this hub could not be written (the history folder is missing, a file,
+   * read-only, full), or undefined when it was saved.
+   */
+  saveError(id: string): string | undefined {
+    return this.saveErrors.get(id);
+  }
+
+  /** Runs a store write; logs its warnings and its failure once each. Returns the failure, if any. */
+  private safeStore(fn: () => string[] | void): string | undefined {
+    const once = (level: 'warn' | 'error', msg: string) => {
+      if (this.reported.has(msg)) return;
+      if (this.reported.size > 100) this.reported.clear();
+      this.reported.add(msg);
+      this.opts.log?.(level, msg);
+    };
+    try {
+      const warnings = fn() ?? [];
+      for (const w of warnings) once('warn', w);
+      if (!warnings.length) this.reported.clear(); // a write went through: the next failure is news again
+      return undefined;
+    } catch (err) {
+      const msg = `could not write the history in ${this.store.dir}: ${errorMessage(err)}`;
+      once('error', msg);
+      return msg;
+    }
+  }
+
+  private schedule(): void {
+    if (this.timer || this.disposed) return;
+    const loop = () => {
+      this.timer = setTimeout(() => {
+        void this.runTick()
+          .catch((err: unknown) => this.opts.log?.('error', `sampling failed: ${errorMessage(err)}`))
+          .then(() => {
+            if (this.meters.size && !this.disposed) loop();
+            else this.timer = undefined;
+          });
+      }, this.tickMs);
+      this.timer.unref?.();
+    };
+    loop();
+  }
+
+  /** A tick after the one under way (never two at once): `ticking` is the latest. */
+  private runTick(): Promise<void> {
+    const p = (this.ticking ?? Promise.resolve()).catch(() => undefined).then(() => this.tickAll());
+    this.ticking = p;
+    const clear = () => {
+      if (this.ticking === p) this.ticking = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  /**
+   * The caller knows the run's root process and will report its exit code (`endWhenGone`): until then a tick that
+   * finds the tree gone keeps the run open, so its record gets the real exit code, not a guess.
+   */
+  awaitExit(id: string): void {
+    if (this.meters.has(id)) this.exitAwaited.add(id);
+  }
+
+  /**
+   * One tick for every active run now, between the regular ticks, for a source that knows a boundary (a notebook
+   * cell started or ended): readings then split at that moment. Ticks never overlap.
+   */
+  sampleNow(): Promise<void> {
+    if (!this.meters.size || this.disposed) return Promise.resolve();
+    return this.runTick();
+  }
+
+  private unschedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.gpuStarted && 'latest' in this.env.gpu) {
+      this.gpuStarted = false;
+      this.env.gpu.stop();
+    }
+  }
+
+  private machineContext(t: number, meters: Meter[]): TickContext {
+    const ctx: TickContext = { t };
+    if (this.env.cpu.kind === 'rapl') {
+      try {
+        ctx.raplDeltaUj = this.env.cpu.reader.readDeltaUj();
+        const busy = readMachineCpu(this.env.procRoot).busy;
+        ctx.machineBusyDeltaTicks = this.lastMachineBusy === undefined ? undefined : busy - this.lastMachineBusy;
+        this.lastMachineBusy = busy;
+      } catch (err) {
+        this.opts.log?.('warn', `RAPL read failed: ${errorMessage(err)}`);
+      }
+    }
+    if (meters.length && 'latest' in this.env.gpu) ctx.gpu = this.env.gpu.latest();
+    return ctx;
+  }
+
+  /** One tick for every active run. Exposed for tests and the benchmark. */
+  async tickAll(now = Date.now()): Promise<void> {
+    const meters = this.active();
+    if (!meters.length) return;
+    void this.refreshIntensity(now);
+    const ctx = this.machineContext(now, meters);
+    for (const meter of meters) {
+      let tree: TreeSample;
+      try {
+        tree = await meter.tick(ctx);
+      } catch (err) {
+        this.opts.log?.('error', `sampling ${meter.run.id} failed: ${errorMessage(err)}`);
+        continue;
+      }
+      const id = meter.run.id;
+      this._onReading.fire({ runId: id, t: now, elapsedS: meter.elapsedS, powerW: meter.power, run: meter.run });
+      if (!tree.alive) {
+        const ended = meter.endedAtMs ?? now;
+        if (this.exitCodes.has(id) || (!this.exitAwaited.has(id) && now - ended >= this.exitGraceMs)) {
+          await this.finalGpuReading(meter);
+          this.close(meter, undefined, this.exitCodes.get(id));
+          continue;
+        }
+      }
+      // half a tick of slack: a timer that fires a little early does not push the checkpoint a whole tick later
+      if (now - (this.lastCheckpoint.get(id) ?? 0) >= this.checkpointMs - this.tickMs / 2) {
+        this.lastCheckpoint.set(id, now);
+        const samples = meter.takePendingSamples();
+        this.safeStore(() => this.store.checkpoint(meter.run, samples));
+      }
+    }
+  }
+
+  // ---- live intensity ------------------------------------------------------------------------------------------
+  // A time-resolved provider answers `at` from its cache; `refresh` fills that cache from the network. The hub
+  // starts it at most once per provider granularity period and region, never awaits it in a tick, and never lets
+  // it fail a tick (the provider falls back to the static average and says why).
+  private readonly intensityRefresh = new Map<string, { period: number; pending?: Promise<void> }>();
+
+  /** Starts `env.intensity.refresh` for the given regions (default: those being metered) when due. */
+  refreshIntensity(now: number, regions: RegionInfo[] = this.active().map((m) => m.spec.place.region)): Promise<void> {
+    const provider = this.env.intensity;
+    const g = provider.granularityMs;
+    if (!provider.refresh || !(g > 0) || !Number.isFinite(g)) return Promise.resolve();
+    const period = Math.floor(now / g);
+    const waits: Promise<void>[] = [];
+    for (const region of regions) {
+      const key = `${provider.id}|${g}|${region.code}`;
+      const state = this.intensityRefresh.get(key);
+      if (state?.pending) {
+        waits.push(state.pending);
+        continue;
+      }
+      if (state && state.period >= period) continue;
+      const next: { period: number; pending?: Promise<void> } = { period };
+      next.pending = provider
+        .refresh(region, now)
+        .catch((err) =>
+          this.opts.log?.('warn', `intensity refresh (${provider.id}, ${region.code}) failed: ${errorMessage(err)}`),
+        )
+        .finally(() => (next.pending = undefined));
+      this.intensityRefresh.set(key, next);
+      waits.push(next.pending);
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Resolves when no intensity refresh started by the hub is under way (tests, shutdown). */
+  intensityIdle(): Promise<void> {
+    return Promise.all([...this.intensityRefresh.values()].map((s) => s.pending)).then(() => undefined);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.unschedule();
+    // runs still active are left as checkpoints: the next start recovers them as interrupted
+    for (const m of this.active()) {
+      m.dispose();
+      const samples = m.takePendingSamples();
+      this.safeStore(() => this.store.checkpoint(m.run, samples));
+    }
+    this.meters.clear();
+    this._onReading.dispose();
+    this._onRunStarted.dispose();
+    this._onRunFinished.dispose();
+  }
+}
