@@ -5,6 +5,7 @@ import type { OnBudget } from '../core/forecast/budget';
 import { numberOption, parseOptions, UsageError } from './common';
 import { BUDGET_HELP, parseOnBudget } from './runWatch';
 import { parseDurationH, SCHEDULE_HELP } from './schedule';
+import { errorMessage } from '../core/errors';
 
 export const RUN_HELP = `Usage: carbon-meter run [options] [--] <command> [args...]
 
@@ -155,7 +156,7 @@ export function parseRunArgs(args: string[]): RunArgs {
       parsed.startWithinH = parseDurationH(values['start-within'], 'start-within');
     parsed.maxDelayS = parseDurationH(values['max-delay'] ?? '6h', 'max-delay') * 3600;
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorMessage(err));
   }
   if (parsed.help) return parsed;
   if (parsed.killAfterS === 0) parsed.killAfterS = Infinity;

@@ -13,6 +13,7 @@ import type { GpuInfo, Run, RunIntensity } from '../types';
 import { J_PER_KWH } from '../types';
 import { HISTORY_FORMAT_VERSION, runProblem } from './records';
 import { unescapeCsvCell, type CsvRecord } from './csv';
+import { errorMessage } from '../errors';
 
 export const CODECARBON_IMPORT_SOURCE = 'CodeCarbon import';
 const IMPORT_DETAIL = 'imported from CodeCarbon';
@@ -138,7 +139,7 @@ export function codeCarbonRow(
     const colon = result.indexOf(':');
     return { line: rec.line, kind: colon > 0 ? result.slice(0, colon) : result, reason: result };
   } catch (err) {
-    return { line: rec.line, kind: 'unreadable row', reason: `unreadable row: ${(err as Error).message}` };
+    return { line: rec.line, kind: 'unreadable row', reason: `unreadable row: ${errorMessage(err)}` };
   }
 }
 

@@ -8,6 +8,7 @@ import type { CheckpointOwner, Run } from '../types';
 import { renameWithRetry } from '../util/fs';
 import { writeAll } from './append';
 import { checkpointProblem, type CheckpointFile } from './records';
+import { errorMessage } from '../errors';
 
 /** The note added to a run recovered after its meter died. */
 export const INTERRUPTED_NOTE = 'recovered after the meter stopped unexpectedly; energy up to the last checkpoint';
@@ -50,13 +51,13 @@ export function readCheckpointFile(file: string): CheckpointFile | string | unde
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (isNoEnt(err)) return undefined;
-    return `unreadable: ${(err as Error).message}`;
+    return `unreadable: ${errorMessage(err)}`;
   }
   let x: unknown;
   try {
     x = JSON.parse(text);
   } catch (err) {
-    return `not JSON (${(err as Error).message})`;
+    return `not JSON (${errorMessage(err)})`;
   }
   return checkpointProblem(x) ?? (x as CheckpointFile);
 }

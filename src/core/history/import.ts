@@ -24,6 +24,7 @@ import {
 } from './codecarbonRow';
 import { CsvReader, type CsvRecord } from './csv';
 import type { AppendBatch, HistoryStore } from './store';
+import { errorMessage } from '../errors';
 
 const CHUNK_BYTES = 1 << 16;
 /** Runs per append (one fsync each), or fewer when their lines reach BATCH_BYTES: a few MB held at most. */
@@ -84,7 +85,7 @@ export function importCodeCarbonFile(
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
-    out.fatal = `cannot read ${file}: ${(err as Error).message}`;
+    out.fatal = `cannot read ${file}: ${errorMessage(err)}`;
     return out;
   }
   const reader = new CsvReader();
@@ -96,7 +97,7 @@ export function importCodeCarbonFile(
       try {
         n = fs.readSync(fd, buf, 0, buf.length, null);
       } catch (err) {
-        out.fatal = `cannot read ${file}: ${(err as Error).message}`;
+        out.fatal = `cannot read ${file}: ${errorMessage(err)}`;
         break;
       }
       const records =
@@ -202,7 +203,7 @@ class Importer {
     try {
       this.batch.commit();
     } catch (err) {
-      this.out.fatal = `could not write the history in ${this.store.dir}: ${(err as Error).message}`;
+      this.out.fatal = `could not write the history in ${this.store.dir}: ${errorMessage(err)}`;
       return false;
     }
     this.out.added += this.pendingAdded;

@@ -10,6 +10,7 @@ import { appendWholeLines } from './append';
 import { decimateSamples } from './decimate';
 import { countLines, countNewlines, isNoEnt, writeAtomic } from './files';
 import { isSafeRunId, parseSamples, sampleLines } from './records';
+import { errorMessage } from '../errors';
 
 /** A running run's sample file is decimated again once it holds this many times `maxSamples` points. */
 const COMPACT_FACTOR = 4;
@@ -50,7 +51,7 @@ export class SampleFiles {
     try {
       write();
     } catch (err) {
-      const msg = `could not write the samples of run ${id} in ${this.dir}: ${(err as Error).message}`;
+      const msg = `could not write the samples of run ${id} in ${this.dir}: ${errorMessage(err)}`;
       if (this.problems.get(id) !== msg) warnings.push(msg);
       this.problems.set(id, msg);
     }
