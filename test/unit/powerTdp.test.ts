@@ -247,4 +247,37 @@ describe('power/tdp: lookupCpuTdp', () => {
     assert.equal(exact + ambiguous, 1886);
     assert.ok(ambiguous < 20, `${ambiguous} ambiguous names`);
   });
+
+  it('the lookup of one model (a scan of the rows that hold its tokens) answers as the whole index does', () => {
+    const idx = buildTdpIndex(CPU_TDP_ROWS);
+    const names = [...new Set(idx.rows.map((r) => r.name))];
+    // as /proc/cpuinfo and the OS write them: marks, clocks, core counts, generations, another family's words
+    const dressed = (n: string, i: number): string =>
+      [
+        n,
+        `${n.replace(/^Intel /, 'Intel(R) ').replace(/ Xeon /, ' Xeon(R) ').replace(/ Core /, ' Core(TM) ')} CPU @ 2.40GHz`,
+        `${n} ${8 + (i % 56)}-Core Processor`,
+        n.replace(/^Intel Core /, '11th Gen Intel(R) Core(TM) '),
+        n.replace(/^AMD Ryzen \d/, 'AMD Ryzen 9').replace(/ Xeon Gold /, ' Xeon Silver '),
+        n.split(' ').slice(0, 2).join(' '),
+      ][i % 6]!;
+    const queries = [
+      ...names.map(dressed),
+      'AMD EPYC',
+      'AMD EPYC 7763 64-Core Processor',
+      'Intel(R) Core(TM)2 Quad CPU    Q6600  @ 2.40GHz',
+      'Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz',
+      'Apple M2 Pro',
+      'QEMU Virtual CPU version 2.5+',
+      '',
+      '   ',
+    ];
+    let matched = 0;
+    for (const q of queries) {
+      const whole = matchCpuModel(q, idx);
+      assert.deepEqual(matchCpuModel(q), whole, q);
+      if (whole.kind === 'exact' || whole.kind === 'tokens') matched++;
+    }
+    assert.ok(matched > 1000, `${matched} of ${queries.length} matched`);
+  });
 });

@@ -1,12 +1,13 @@
 /**
  * The GPU monitor the meter uses: NVML first (./gpuNvml.ts), `nvidia-smi` (./gpu.ts) when NVML cannot be loaded or
  * initialised. Which one is decided once per process: an absent NVML library is not looked for again, and neither
- * is an absent nvidia-smi (gpu.ts caches that).
+ * is an absent nvidia-smi (gpu.ts caches that). With no sign of an NVIDIA driver (gpuNvml.ts noNvidiaDriverReason)
+ * the NVML reader is not started at all.
  */
 import { isAbsentTool, NvidiaSmiMonitor, probeNvidiaSmi, type GpuSnapshot, type NvidiaSmiOptions } from './gpu';
 import { probeAmd, type AmdProbe } from './gpu/amdProbe';
-import { isAbsent, NvmlMonitor, probeNvml, type NvmlOptions } from './gpuNvml';
-import type { NvmlDeviceInfo, NvmlInitAnswer } from './nvml/protocol';
+import { isAbsent, noNvidiaDriverReason, NvmlMonitor, probeNvml, type NvmlOptions } from './gpuNvml';
+import { NVML_ERROR_DRIVER_NOT_LOADED, type NvmlDeviceInfo, type NvmlInitAnswer } from './nvml/protocol';
 
 export interface GpuMonitor {
   start(): void;
@@ -40,7 +41,8 @@ export class AutoGpuMonitor implements GpuMonitor {
   private running = false;
 
   constructor(private readonly opts: AutoGpuOptions = {}) {
-    const cached = opts.nvml !== false && !opts.nvml?.env ? nvmlAbsentReason : undefined;
+    // default options: no reader at all where there is no sign of a driver (an explicit env always starts it)
+    const cached = opts.nvml !== false && !opts.nvml?.env ? (nvmlAbsentReason ??= noNvidiaDriverReason()) : undefined;
     if (opts.nvml === false || cached) {
       this.mode = 'nvidia-smi';
       this.nvmlReason = opts.nvml === false ? 'NVML turned off' : cached;
@@ -179,7 +181,13 @@ export function probeGpus(
 
 function probeNvidia(command: string, opts: { nvml?: NvmlOptions | false }): Promise<GpuProbe> {
   return (async (): Promise<GpuProbe> => {
-    const n = opts.nvml === false ? { id: 0, ok: false, reason: 'NVML turned off' } : await probeNvml(opts.nvml || {});
+    const noDriver = opts.nvml === false || opts.nvml?.env ? undefined : noNvidiaDriverReason();
+    const n: NvmlInitAnswer =
+      opts.nvml === false
+        ? { id: 0, ok: false, reason: 'NVML turned off' }
+        : noDriver
+          ? { id: 0, ok: false, code: NVML_ERROR_DRIVER_NOT_LOADED, reason: noDriver }
+          : await probeNvml(opts.nvml || {});
     const nvml = {
       available: n.ok,
       devices: n.devices ?? [],

@@ -60,6 +60,30 @@ export function isAbsent(a: Pick<NvmlInitAnswer, 'code'>): boolean {
   return a.code === NVML_ERROR_LIBRARY_NOT_FOUND || a.code === NVML_ERROR_DRIVER_NOT_LOADED;
 }
 
+/**
+ * Where a driver's NVML could be found without starting the reader (Linux, macOS): the device node and driver folder
+ * the kernel module makes, the library WSL mounts, and libnvidia-ml.so.1 in a folder of LD_LIBRARY_PATH (an explicit
+ * library, as the tests' stand-in is).
+ */
+export const NVIDIA_DRIVER_SIGNS = ['/dev/nvidiactl', '/proc/driver/nvidia', '/usr/lib/wsl/lib/libnvidia-ml.so.1'];
+
+/**
+ * Why NVML surely cannot be used here, told without a child process: no sign of an NVIDIA driver at all (none of
+ * NVIDIA_DRIVER_SIGNS, no libnvidia-ml.so.1 on LD_LIBRARY_PATH). undefined where there is a sign, and on Windows:
+ * the reader then decides. Checked once per process by the caller, never in a loop.
+ */
+export function noNvidiaDriverReason(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  exists: (p: string) => boolean = fs.existsSync,
+): string | undefined {
+  if (platform === 'win32') return undefined;
+  if (NVIDIA_DRIVER_SIGNS.some((p) => exists(p))) return undefined;
+  const dirs = (env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  if (dirs.some((d) => exists(path.join(d, 'libnvidia-ml.so.1')))) return undefined;
+  return 'no NVIDIA driver found (no /dev/nvidiactl, no /proc/driver/nvidia, no libnvidia-ml.so.1 on LD_LIBRARY_PATH)';
+}
+
 export class NvmlMonitor {
   readonly intervalMs: number;
   private readonly opts: NvmlOptions;

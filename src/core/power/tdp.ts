@@ -89,8 +89,12 @@ interface TableIndex {
 
 let index: TableIndex | undefined;
 
-/** Parses `rows` ("Name,TDP" lines) into an index; exported for tests, the lookup uses the compiled table. */
-export function buildTdpIndex(rowsText: string): TableIndex {
+/**
+ * Parses `rows` ("Name,TDP" lines) into an index; exported for tests, the lookup uses the compiled table. `keep`
+ * (given the lower-cased raw name) leaves a row out before it is normalised: a name can match a query only if it
+ * holds the query's tokens, as every token of a normalised name is a piece of the lower-cased raw name.
+ */
+export function buildTdpIndex(rowsText: string, keep?: (lowerName: string) => boolean): TableIndex {
   const rows: CpuTdpRow[] = [];
   const seen = new Set<string>();
   const exact = new Map<string, CpuTdpRow[]>();
@@ -106,6 +110,7 @@ export function buildTdpIndex(rowsText: string): TableIndex {
     const name = line.slice(0, comma).trim();
     const tdpW = Number(line.slice(comma + 1));
     if (!name || !Number.isFinite(tdpW) || tdpW <= 0) continue;
+    if (keep && !keep(name.toLowerCase())) continue; // the same name is always kept or left out together
     const row: CpuTdpRow = { name, tdpW, normalised: normaliseCpuName(name) };
     rows.push(row);
     if (seen.has(name)) continue; // the first row of a name wins, as in CodeCarbon
@@ -132,10 +137,23 @@ export type CpuMatch =
   | { kind: 'none'; why: string }
   | { kind: 'ambiguous'; candidates: CpuTdpRow[] };
 
-/** Finds a CPU model in a table index; see the module comment for the rules. */
-export function matchCpuModel(cpuModel: string, idx: TableIndex = tableIndex()): CpuMatch {
+/**
+ * The compiled table's rows that could match the normalised query `q`, indexed: a scan that normalises a handful of
+ * rows, not all 2,161 (the whole table is indexed only when asked for, by cpuTdpRows). An exact match holds every token of `q`, a model-number match every model token,
+ * so a row must hold the longest of each (as a piece of its lower-cased name) to be looked at.
+ */
+function candidateIndex(q: string): TableIndex {
+  const longest = (ts: string[]): string => ts.reduce((a, t) => (t.length > a.length ? t : a), '');
+  const word = longest(q.split(' '));
+  const model = longest(modelTokens(q));
+  return buildTdpIndex(CPU_TDP_ROWS, (name) => name.includes(word) || (model !== '' && name.includes(model)));
+}
+
+/** Finds a CPU model in a table index (default: the compiled table); see the module comment for the rules. */
+export function matchCpuModel(cpuModel: string, table?: TableIndex): CpuMatch {
   const q = normaliseCpuName(cpuModel);
   if (!q) return { kind: 'none', why: 'the CPU model is empty' };
+  const idx = table ?? candidateIndex(q);
   const hits = idx.exact.get(q);
   if (hits) {
     // names that differ only in what normalisation drops, e.g. "Q6600 (105W)" and "Q6600 (95W)"
