@@ -22,7 +22,10 @@ describe('power/gpuNvml: signs of an NVIDIA driver', () => {
 
   it('none: one reason naming what was looked for', () => {
     const why = noNvidiaDriverReason(env(), 'linux', under);
-    assert.match(why!, /^no NVIDIA driver found \(no \/dev\/nvidiactl, no \/proc\/driver\/nvidia, no libnvidia-ml\.so\.1 on LD_LIBRARY_PATH\)$/);
+    assert.match(
+      why!,
+      /^no NVIDIA driver found \(no \/dev\/nvidiactl, no \/proc\/driver\/nvidia, no libnvidia-ml\.so\.1 on LD_LIBRARY_PATH\)$/,
+    );
     assert.equal(noNvidiaDriverReason(env(':'), 'darwin', under), why);
   });
 
@@ -60,7 +63,9 @@ describe('power/gpuMonitor: no driver here, no NVML reader', function () {
   it('the monitor starts no reader, uses nvidia-smi, and gives one reason for both', async () => {
     forgetNvmlAbsence();
     forgetAbsentTools();
-    const a = new AutoGpuMonitor({ nvidiaSmi: { command: 'carbon-meter-test-no-such-nvidia-smi', intervalMs: 100, appsEveryMs: 100 } });
+    const a = new AutoGpuMonitor({
+      nvidiaSmi: { command: 'carbon-meter-test-no-such-nvidia-smi', intervalMs: 100, appsEveryMs: 100 },
+    });
     assert.equal(a.nvmlMonitor, undefined);
     assert.equal(a.source, 'nvidia-smi');
     assert.equal(a.nvmlUnavailable, noNvidiaDriverReason());
@@ -71,7 +76,10 @@ describe('power/gpuMonitor: no driver here, no NVML reader', function () {
         if (Date.now() > end) throw new Error('gave up waiting for nvidia-smi to be found missing');
         await new Promise((r) => setTimeout(r, 20));
       }
-      assert.match(a.latest().reason!, /not found on PATH: GPU energy not metered; no NVIDIA driver found \(no \/dev\/nvidiactl/);
+      assert.match(
+        a.latest().reason!,
+        /not found on PATH: GPU energy not metered; no NVIDIA driver found \(no \/dev\/nvidiactl/,
+      );
       assert.equal(a.absent, true);
     } finally {
       a.stop();

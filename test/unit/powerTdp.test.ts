@@ -255,7 +255,10 @@ describe('power/tdp: lookupCpuTdp', () => {
     const dressed = (n: string, i: number): string =>
       [
         n,
-        `${n.replace(/^Intel /, 'Intel(R) ').replace(/ Xeon /, ' Xeon(R) ').replace(/ Core /, ' Core(TM) ')} CPU @ 2.40GHz`,
+        `${n
+          .replace(/^Intel /, 'Intel(R) ')
+          .replace(/ Xeon /, ' Xeon(R) ')
+          .replace(/ Core /, ' Core(TM) ')} CPU @ 2.40GHz`,
         `${n} ${8 + (i % 56)}-Core Processor`,
         n.replace(/^Intel Core /, '11th Gen Intel(R) Core(TM) '),
         n.replace(/^AMD Ryzen \d/, 'AMD Ryzen 9').replace(/ Xeon Gold /, ' Xeon Silver '),
