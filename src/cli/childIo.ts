@@ -102,7 +102,11 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
   };
 }
 
-/** Writes every chunk through at once; pauses the source while the destination is full. */
+/**
+ * Writes every chunk through at once; pauses the source while the destination is full. When the destination's reader
+ * goes away (`| head`: EPIPE), the source is closed too, so the command meets a closed pipe as it would without the
+ * meter (SIGPIPE or EPIPE) instead of blocking on a pipe that nobody reads.
+ */
 function pipeThrough(
   from: Readable,
   to: Writable,
@@ -111,6 +115,10 @@ function pipeThrough(
 ): Promise<void> {
   const decoder = new StringDecoder('utf8');
   return new Promise((resolve) => {
+    to.once('error', () => {
+      from.destroy();
+      resolve();
+    });
     from.on('data', (chunk: Buffer) => {
       if (!to.write(chunk)) {
         from.pause();
