@@ -36,38 +36,6 @@ export interface CodeCarbonRowError {
   reason: string;
 }
 
-/** The columns the import reads. */
-const READ_COLUMNS = [
-  'timestamp',
-  'project_name',
-  'run_id',
-  'duration',
-  'emissions',
-  'cpu_energy',
-  'gpu_energy',
-  'ram_energy',
-  'energy_consumed',
-  'cpu_power',
-  'gpu_power',
-  'ram_power',
-  'cpu_count',
-  'gpu_count',
-  'ram_total_size',
-  'cpu_utilization_percent',
-  'pue',
-  'codecarbon_version',
-  'tracking_mode',
-  'cloud_provider',
-  'cloud_region',
-  'country_iso_code',
-  'country_name',
-  'region',
-  'cpu_model',
-  'gpu_model',
-  'os',
-] as const;
-type ReadColumn = (typeof READ_COLUMNS)[number];
-
 /** Columns that must hold a finite number ≥ 0 when not empty, in the order they are checked. */
 const NON_NEGATIVE = [
   'duration',
@@ -84,6 +52,26 @@ const NON_NEGATIVE = [
   'ram_total_size',
   'cpu_utilization_percent',
 ] as const;
+
+/** The columns the import reads: the numeric ones above and these. */
+const READ_COLUMNS = [
+  'timestamp',
+  'project_name',
+  'run_id',
+  ...NON_NEGATIVE,
+  'pue',
+  'codecarbon_version',
+  'tracking_mode',
+  'cloud_provider',
+  'cloud_region',
+  'country_iso_code',
+  'country_name',
+  'region',
+  'cpu_model',
+  'gpu_model',
+  'os',
+] as const;
+type ReadColumn = (typeof READ_COLUMNS)[number];
 
 const REQUIRED = ['timestamp', 'duration', 'emissions'];
 
