@@ -8,8 +8,7 @@ import type { FileRuns } from './fileRuns';
 import type { MeterService } from './meterService';
 
 /** Registers one of Carbon Meter's commands (package.json contributes it; `CommandId` lists it). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- VS Code passes whatever the caller gave
-export function registerCommand(id: CommandId, callback: (...args: any[]) => unknown): vscode.Disposable {
+export function registerCommand(id: CommandId, callback: CommandHandler): vscode.Disposable {
   return vscode.commands.registerCommand(id, callback);
 }
 
@@ -18,115 +17,131 @@ export function executeCommand<T = unknown>(id: CommandId, ...args: unknown[]): 
   return vscode.commands.executeCommand<T>(id, ...args);
 }
 
+/** What a command does, given the arguments its caller passed (VS Code passes whatever the caller gave). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- VS Code passes whatever the caller gave
+type CommandHandler = (...args: any[]) => unknown;
+
+/** Registers the commands of this module: a table of command id -> handler (the others register their own). */
 export function registerCommands(
   service: MeterService,
   showHistory: (runId?: string) => Promise<void>,
   files: FileRuns,
 ): vscode.Disposable[] {
-  const t = vscode.l10n.t;
-  return [
-    registerCommand('carbonMeter.runFileMetered', (uri?: vscode.Uri) => files.runFile(uri)),
-    registerCommand('carbonMeter.debugFileMetered', (uri?: vscode.Uri) => files.debugFile(uri)),
-    registerCommand('carbonMeter.showFileRuns', (uri?: vscode.Uri) => files.showFileRuns(uri)),
-    registerCommand('carbonMeter.showHistory', (runId?: string) =>
-      showHistory(typeof runId === 'string' ? runId : undefined),
-    ),
-    registerCommand('carbonMeter.showRun', (runId: string) => showRunReport(service, runId)),
-    registerCommand('carbonMeter.stopMetering', async (runId?: string) => {
-      const active = service.active();
-      if (!active.length) {
-        void vscode.window.showInformationMessage(t('Carbon Meter: nothing is being metered.'));
-        return;
-      }
-      let id = typeof runId === 'string' ? runId : undefined;
-      if (!id) {
-        if (active.length === 1) id = active[0].run.id;
-        else {
-          const pick = await vscode.window.showQuickPick(
-            active.map((m) => ({
-              label: m.run.name,
-              description: `${formatCo2(m.run.emissionsKg)} · ${formatDuration(m.elapsedS)}`,
-              detail: m.run.command,
-              id: m.run.id,
-            })),
-            { title: t('Stop metering which run?') },
-          );
-          id = pick?.id;
-        }
-      }
-      if (!id) return;
-      const run = await service.stop(id);
-      if (run)
-        void vscode.window.showInformationMessage(
-          t(
-            'Carbon Meter: stopped metering {0} ({1} CO₂eq). The process keeps running.',
-            run.name,
-            formatCo2(run.emissionsKg),
-          ),
-        );
-    }),
-    registerCommand('carbonMeter.meterProcess', async () => {
-      const procs = (await listProcesses()).filter((p) => p.pid !== process.pid);
-      const pick = await vscode.window.showQuickPick(
-        procs.map((p) => ({
-          label: `$(server-process) ${p.command.split(/\s+/)[0].split('/').pop()}`,
-          description: `pid ${p.pid}`,
-          detail: p.command.slice(0, 300),
-          pid: p.pid,
-          command: p.command,
-        })),
-        { title: t('Carbon Meter: meter which process?'), matchOnDetail: true, matchOnDescription: true },
-      );
-      if (!pick) return;
-      const meter = await service.start({
-        pid: pick.pid,
-        command: pick.command,
-        cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '',
-        source: 'manual',
-        countFromProcessStart: false,
-      });
-      if (!meter)
-        void vscode.window.showInformationMessage(t('Carbon Meter: process {0} is already metered.', String(pick.pid)));
-    }),
-    registerCommand('carbonMeter.meterTerminalProcess', async () => {
-      const terminal = vscode.window.activeTerminal;
-      if (!terminal) {
-        void vscode.window.showWarningMessage(
-          t('Carbon Meter: there is no active terminal. Start your training in a terminal first.'),
-        );
-        return;
-      }
-      const shellPid = await terminal.processId;
-      const children = shellPid ? await childProcesses(shellPid) : [];
-      if (!shellPid || !children.length) {
-        void vscode.window.showWarningMessage(
-          t('Carbon Meter: the terminal "{0}" is not running a command now.', terminal.name),
-        );
-        return;
-      }
-      let child = children[children.length - 1];
-      if (children.length > 1) {
-        const pick = await vscode.window.showQuickPick(
-          children.map((c) => ({ label: c.command.slice(0, 120), description: `pid ${c.pid}`, c })),
-          { title: t('Meter which command?') },
-        );
-        if (!pick) return;
-        child = pick.c;
-      }
-      await service.start({
-        pid: child.pid,
-        command: child.command,
-        cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '',
-        source: 'terminal',
-        reaperPid: shellPid,
-        countFromProcessStart: false,
-      });
-    }),
-    registerCommand('carbonMeter.openSettings', () =>
+  const handlers: Partial<Record<CommandId, CommandHandler>> = {
+    'carbonMeter.runFileMetered': (uri?: vscode.Uri) => files.runFile(uri),
+    'carbonMeter.debugFileMetered': (uri?: vscode.Uri) => files.debugFile(uri),
+    'carbonMeter.showFileRuns': (uri?: vscode.Uri) => files.showFileRuns(uri),
+    'carbonMeter.showHistory': (runId?: string) => showHistory(typeof runId === 'string' ? runId : undefined),
+    'carbonMeter.showRun': (runId: string) => showRunReport(service, runId),
+    'carbonMeter.stopMetering': (runId?: string) => stopMetering(service, runId),
+    'carbonMeter.meterProcess': () => meterProcess(service),
+    'carbonMeter.meterTerminalProcess': () => meterTerminalProcess(service),
+    'carbonMeter.openSettings': () =>
       vscode.commands.executeCommand('workbench.action.openSettings', '@ext:carbon-meter.carbon-meter'),
-    ),
-    registerCommand('carbonMeter.showLog', () => service.log.show(true)),
-  ];
+    'carbonMeter.showLog': () => service.log.show(true),
+  };
+  return (Object.entries(handlers) as [CommandId, CommandHandler][]).map(([id, handler]) =>
+    registerCommand(id, handler),
+  );
+}
+
+/** Stops metering a run (the given one, the only one, or the one picked); the process keeps running. */
+async function stopMetering(service: MeterService, runId?: string): Promise<void> {
+  const t = vscode.l10n.t;
+  const active = service.active();
+  if (!active.length) {
+    void vscode.window.showInformationMessage(t('Carbon Meter: nothing is being metered.'));
+    return;
+  }
+  let id = typeof runId === 'string' ? runId : undefined;
+  if (!id) {
+    if (active.length === 1) id = active[0].run.id;
+    else {
+      const pick = await vscode.window.showQuickPick(
+        active.map((m) => ({
+          label: m.run.name,
+          description: `${formatCo2(m.run.emissionsKg)} · ${formatDuration(m.elapsedS)}`,
+          detail: m.run.command,
+          id: m.run.id,
+        })),
+        { title: t('Stop metering which run?') },
+      );
+      id = pick?.id;
+    }
+  }
+  if (!id) return;
+  const run = await service.stop(id);
+  if (run)
+    void vscode.window.showInformationMessage(
+      t(
+        'Carbon Meter: stopped metering {0} ({1} CO₂eq). The process keeps running.',
+        run.name,
+        formatCo2(run.emissionsKg),
+      ),
+    );
+}
+
+/** Meters a process the user picks from all of this machine's processes. */
+async function meterProcess(service: MeterService): Promise<void> {
+  const t = vscode.l10n.t;
+  const procs = (await listProcesses()).filter((p) => p.pid !== process.pid);
+  const pick = await vscode.window.showQuickPick(
+    procs.map((p) => ({
+      label: `$(server-process) ${p.command.split(/\s+/)[0].split('/').pop()}`,
+      description: `pid ${p.pid}`,
+      detail: p.command.slice(0, 300),
+      pid: p.pid,
+      command: p.command,
+    })),
+    { title: t('Carbon Meter: meter which process?'), matchOnDetail: true, matchOnDescription: true },
+  );
+  if (!pick) return;
+  const meter = await service.start({
+    pid: pick.pid,
+    command: pick.command,
+    cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '',
+    source: 'manual',
+    countFromProcessStart: false,
+  });
+  if (!meter)
+    void vscode.window.showInformationMessage(t('Carbon Meter: process {0} is already metered.', String(pick.pid)));
+}
+
+/** Meters the command running in the active terminal (the one picked when it runs several). */
+async function meterTerminalProcess(service: MeterService): Promise<void> {
+  const t = vscode.l10n.t;
+  const terminal = vscode.window.activeTerminal;
+  if (!terminal) {
+    void vscode.window.showWarningMessage(
+      t('Carbon Meter: there is no active terminal. Start your training in a terminal first.'),
+    );
+    return;
+  }
+  const shellPid = await terminal.processId;
+  const children = shellPid ? await childProcesses(shellPid) : [];
+  if (!shellPid || !children.length) {
+    void vscode.window.showWarningMessage(
+      t('Carbon Meter: the terminal "{0}" is not running a command now.', terminal.name),
+    );
+    return;
+  }
+  let child = children[children.length - 1];
+  if (children.length > 1) {
+    const pick = await vscode.window.showQuickPick(
+      children.map((c) => ({ label: c.command.slice(0, 120), description: `pid ${c.pid}`, c })),
+      { title: t('Meter which command?') },
+    );
+    if (!pick) return;
+    child = pick.c;
+  }
+  await service.start({
+    pid: child.pid,
+    command: child.command,
+    cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '',
+    source: 'terminal',
+    reaperPid: shellPid,
+    countFromProcessStart: false,
+  });
 }
 
 /** A run's report as a Markdown preview: every figure with its method and source. */

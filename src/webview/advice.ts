@@ -54,64 +54,11 @@ export function renderRegionAdvice(
     return;
   }
   const max = Math.max(advice.actualKg, ...advice.groups.flatMap((g) => g.tips.map((x) => x.emissionsKg)));
-  const groups = advice.groups.map((g) =>
-    h(
-      'div',
-      { class: 'tip-group' },
-      h('h4', null, groupTitle(g)),
-      h(
-        'ul',
-        { class: 'tips' },
-        ...g.tips.map((tip) => {
-          const bar = h('span', { class: 'tip-bar', 'aria-hidden': 'true' });
-          bar.style.width = `${max > 0 ? Math.max(1, (tip.emissionsKg / max) * 100) : 0}%`;
-          const better = tip.change !== undefined && tip.change < 0;
-          return h(
-            'li',
-            { class: better ? 'tip better' : 'tip', title: regionTipBasis(tip, t) },
-            h('span', { class: 'tip-text' }, regionTipText(tip, advice.actualKg, subject, t)),
-            h('span', { class: 'tip-track', 'aria-hidden': 'true' }, bar),
-          );
-        }),
-      ),
-    ),
-  );
-  const actualBar = h('span', { class: 'tip-bar actual', 'aria-hidden': 'true' });
-  actualBar.style.width = max > 0 ? `${(advice.actualKg / max) * 100}%` : '0%';
-  const yours = advice.groups.some((g) => g.key === 'yours');
   replace(
     container,
-    h(
-      'p',
-      { class: 'tip-actual' },
-      subject === 'run'
-        ? t(
-            'This run: {0} of energy before PUE, {1} CO₂eq{2}.',
-            formatEnergy(advice.energyKWh),
-            formatCo2(advice.actualKg),
-            advice.region ? t(' in {0}', advice.region) : '',
-          )
-        : t(
-            'All runs: {0} of energy before PUE, {1} CO₂eq.',
-            formatEnergy(advice.energyKWh),
-            formatCo2(advice.actualKg),
-          ),
-      h('span', { class: 'tip-track', 'aria-hidden': 'true' }, actualBar),
-    ),
-    advice.best
-      ? h(
-          'p',
-          { class: 'tip-best', 'data-key': 'best-usable' },
-          t(
-            'Your region {0}: {1} · the best region you can use: {2}, {3}',
-            advice.region ?? '',
-            formatIntensity(advice.best.regionGPerKWh),
-            advice.best.tip.code,
-            formatIntensity(advice.best.tip.intensityGPerKWh),
-          ),
-        )
-      : null,
-    h('div', { class: 'tip-groups' }, ...groups),
+    actualLine(advice, subject, max),
+    bestLine(advice),
+    h('div', { class: 'tip-groups' }, ...advice.groups.map((g) => tipGroup(g, advice.actualKg, max, subject))),
     h(
       'p',
       { class: 'note' },
@@ -119,25 +66,93 @@ export function renderRegionAdvice(
       ' ',
       t('Cloud regions include their provider\u2019s PUE; countries keep the PUE of the run.'),
     ),
-    advice.problems.length
-      ? h(
-          'div',
-          { class: 'problems', role: 'note' },
-          h('p', null, t('Some entries of carbonMeter.advice.regions name no known region:')),
-          h('ul', null, ...advice.problems.map((p) => h('li', null, p))),
-          settingButton('carbonMeter.advice.regions', t('Edit the setting'), post),
-        )
-      : null,
-    !yours && !advice.problems.length
-      ? h(
-          'p',
-          { class: 'note' },
-          t('List the regions you can use in carbonMeter.advice.regions to compare them here.'),
-          ' ',
-          settingButton('carbonMeter.advice.regions', t('Open the setting'), post),
-        )
-      : null,
+    ...settingNotes(advice, post),
   );
+}
+
+/** A bar as wide as `kg` is of `max` (in %, at least `minPct` when there is something to draw). */
+function bar(kg: number, max: number, cls: string, minPct: number): HTMLElement {
+  const el = h('span', { class: cls, 'aria-hidden': 'true' });
+  el.style.width = `${max > 0 ? Math.max(minPct, (kg / max) * 100) : 0}%`;
+  return h('span', { class: 'tip-track', 'aria-hidden': 'true' }, el);
+}
+
+/** What the run (or all runs) emitted where it ran, with its bar. */
+function actualLine(advice: RegionAdvice, subject: 'run' | 'runs', max: number): HTMLElement {
+  return h(
+    'p',
+    { class: 'tip-actual' },
+    subject === 'run'
+      ? t(
+          'This run: {0} of energy before PUE, {1} CO₂eq{2}.',
+          formatEnergy(advice.energyKWh),
+          formatCo2(advice.actualKg),
+          advice.region ? t(' in {0}', advice.region) : '',
+        )
+      : t('All runs: {0} of energy before PUE, {1} CO₂eq.', formatEnergy(advice.energyKWh), formatCo2(advice.actualKg)),
+    bar(advice.actualKg, max, 'tip-bar actual', 0),
+  );
+}
+
+/** Your region against the best region you can use, when there is one. */
+function bestLine(advice: RegionAdvice): HTMLElement | null {
+  if (!advice.best) return null;
+  return h(
+    'p',
+    { class: 'tip-best', 'data-key': 'best-usable' },
+    t(
+      'Your region {0}: {1} · the best region you can use: {2}, {3}',
+      advice.region ?? '',
+      formatIntensity(advice.best.regionGPerKWh),
+      advice.best.tip.code,
+      formatIntensity(advice.best.tip.intensityGPerKWh),
+    ),
+  );
+}
+
+function tipGroup(g: TipGroup, actualKg: number, max: number, subject: 'run' | 'runs'): HTMLElement {
+  return h(
+    'div',
+    { class: 'tip-group' },
+    h('h4', null, groupTitle(g)),
+    h(
+      'ul',
+      { class: 'tips' },
+      ...g.tips.map((tip) => {
+        const better = tip.change !== undefined && tip.change < 0;
+        return h(
+          'li',
+          { class: better ? 'tip better' : 'tip', title: regionTipBasis(tip, t) },
+          h('span', { class: 'tip-text' }, regionTipText(tip, actualKg, subject, t)),
+          bar(tip.emissionsKg, max, 'tip-bar', 1),
+        );
+      }),
+    ),
+  );
+}
+
+/** The entries of carbonMeter.advice.regions that name no region, or how to list yours when there are none. */
+function settingNotes(advice: RegionAdvice, post: (m: WebviewMessage) => void): HTMLElement[] {
+  if (advice.problems.length)
+    return [
+      h(
+        'div',
+        { class: 'problems', role: 'note' },
+        h('p', null, t('Some entries of carbonMeter.advice.regions name no known region:')),
+        h('ul', null, ...advice.problems.map((p) => h('li', null, p))),
+        settingButton('carbonMeter.advice.regions', t('Edit the setting'), post),
+      ),
+    ];
+  if (advice.groups.some((g) => g.key === 'yours')) return [];
+  return [
+    h(
+      'p',
+      { class: 'note' },
+      t('List the regions you can use in carbonMeter.advice.regions to compare them here.'),
+      ' ',
+      settingButton('carbonMeter.advice.regions', t('Open the setting'), post),
+    ),
+  ];
 }
 
 const clockFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });

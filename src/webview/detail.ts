@@ -1,21 +1,16 @@
 /** A run's detail: figures with their method and source, power and CO₂eq over time, tips, actions. */
 import type { RunDetail } from '../core/view/snapshot';
-import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, sig } from '../core/format';
-import type { ComponentPower, Run } from '../core/types';
+import { formatCo2, formatDuration, formatIntensity, formatPower } from '../core/format';
+import type { Run } from '../core/types';
 import type { Snapshot, WebviewMessage } from '../shared/protocol';
 import { renderRegionAdvice, renderTimeAdvice } from './advice';
 import { renderCells } from './cells';
 import { formatWhen, IntensityChartView, PowerChartView, sourceLabel } from './charts';
 import { h, keepFocus, replace, text } from './dom';
 import { t } from './l10n';
+import { hardwareFacts, methodsSection, runFacts, runKpis } from './runFigures';
 import { statusLabel } from './table';
 import { readTheme } from './theme';
-
-const nf = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
-
-function methodLabel(m: string): string {
-  return m === 'measured' ? t('measured') : m === 'modelled' ? t('modelled') : m === 'default' ? t('default') : m;
-}
 
 export class DetailView {
   readonly el: HTMLElement;
@@ -163,6 +158,23 @@ export class DetailView {
 
   private fill(d: RunDetail, s: Snapshot): void {
     const run = d.run;
+    this.fillHeader(d);
+    replace(this.kpis, ...runKpis(d, s.equivalents));
+    replace(this.facts, ...runFacts(run));
+    this.fillPower(run, d.power);
+    this.cellsSection.hidden = !renderCells(this.cells, run.cells);
+    replace(this.methods, ...methodsSection(run));
+    renderRegionAdvice(this.tips, d.advice, 'run', this.post);
+    renderTimeAdvice(this.timeTip, d.time, this.post, { id: run.id, canRerun: d.canRerun });
+    replace(this.hardware, ...hardwareFacts(run.hardware));
+    const notes = run.notes ?? [];
+    this.notesSection.hidden = notes.length === 0;
+    replace(this.notes, ...notes.map((n) => h('li', null, n)));
+  }
+
+  /** Title, status line, command and which actions apply (with why not). */
+  private fillHeader(d: RunDetail): void {
+    const run = d.run;
     text(this.title, run.name);
     text(
       this.subtitle,
@@ -186,81 +198,11 @@ export class DetailView {
       ? t('Removes the run and its samples from the history (asks first).')
       : t('A run being metered cannot be deleted.');
     this.buttons.copyCsv.title = t('One row of a CodeCarbon 3.x emissions.csv, to the clipboard.');
+  }
 
-    const eq = s.equivalents;
-    replace(
-      this.kpis,
-      kpi(
-        t('CO₂eq'),
-        formatCo2(run.emissionsKg),
-        t('{0} × {1}', formatEnergy(run.energyKWh.total), formatIntensity(run.intensity.gPerKWh)),
-      ),
-      kpi(
-        t('Energy (with PUE {0})', sig(run.pue)),
-        formatEnergy(run.energyKWh.total),
-        t(
-          'CPU {0} · GPU {1} · RAM {2}',
-          formatEnergy(run.energyKWh.cpu),
-          formatEnergy(run.energyKWh.gpu),
-          formatEnergy(run.energyKWh.ram),
-        ),
-      ),
-      kpi(
-        t('Intensity'),
-        formatIntensity(run.intensity.gPerKWh),
-        `${run.intensity.region}${run.intensity.guessed ? ` (${t('guessed')})` : ''}`,
-      ),
-      kpi(
-        t('Equivalent to'),
-        t('{0} km by car', nf.format(d.carKm)),
-        t('{0} smartphone charges', nf.format(d.smartphoneCharges)),
-        `${eq.carKm.source}\n${eq.smartphoneCharge.source}`,
-      ),
-    );
-
-    replace(
-      this.facts,
-      ...fact(t('Duration'), formatDuration(run.durationS)),
-      ...fact(t('CPU time'), formatDuration(run.cpuSeconds)),
-      ...fact(t('Peak RAM'), run.peakRamGB !== undefined ? `${sig(run.peakRamGB)} GB` : '–'),
-      ...fact(t('Folder'), run.cwd || '–'),
-      ...fact(t('Ended'), run.endedAt ? formatWhen(Date.parse(run.endedAt)) : '–'),
-      ...fact(t('Run id'), run.id),
-    );
-
-    // power chart
-    if (d.power) {
-      const p = d.power;
-      this.powerBox.hidden = false;
-      this.powerLegend.hidden = false;
-      this.renderLegend();
-      this.powerCanvas.setAttribute(
-        'aria-label',
-        t(
-          'Power over {0}: CPU mean {1}, GPU mean {2}, RAM mean {3}; {4} CO₂eq in all.',
-          formatDuration(run.durationS),
-          formatPower(run.power.cpu.meanW),
-          formatPower(run.power.gpu.meanW),
-          formatPower(run.power.ram.meanW),
-          formatCo2(run.emissionsKg),
-        ),
-      );
-      this.power.update(p);
-      text(
-        this.powerNote,
-        p.sampleCount > p.t.length
-          ? t('{0} samples, drawn as {1} points (time-weighted means; energy preserved).', p.sampleCount, p.t.length)
-          : t('{0} samples.', p.sampleCount),
-      );
-      if (p.gPerKWh) {
-        this.intensitySection.hidden = false;
-        this.intensityCanvas.setAttribute(
-          'aria-label',
-          t('Intensity over the run, {0}.', formatIntensity(run.intensity.gPerKWh)),
-        );
-        this.intensity.update(p.t, p.gPerKWh);
-      } else this.intensitySection.hidden = true;
-    } else {
+  /** The power chart and, when the samples carry it, the intensity over the run; a note when there are none. */
+  private fillPower(run: Run, p: RunDetail['power']): void {
+    if (!p) {
       this.powerBox.hidden = true;
       this.powerLegend.hidden = true;
       this.intensitySection.hidden = true;
@@ -270,107 +212,37 @@ export class DetailView {
           ? t('Imported runs have no power samples.')
           : t('No power samples for this run yet.'),
       );
+      return;
     }
-
-    this.cellsSection.hidden = !renderCells(this.cells, run.cells);
-
-    // methods
-    const i = run.intensity;
-    const row = (label: string, energy: number, c: ComponentPower) =>
-      h(
-        'tr',
-        null,
-        h('th', { scope: 'row' }, label),
-        h('td', { class: 'num' }, formatEnergy(energy)),
-        h('td', { class: 'num' }, formatPower(c.meanW)),
-        h('td', null, h('span', { class: `method method-${c.method}` }, methodLabel(c.method))),
-        h(
-          'td',
-          { class: 'how' },
-          c.unavailableReason
-            ? `${c.detail} (${c.unavailableReason})`
-            : c.shareRule && c.source
-              ? `${c.source}; ${t('share')}: ${c.shareRule}`
-              : c.detail,
-        ),
+    this.powerBox.hidden = false;
+    this.powerLegend.hidden = false;
+    this.renderLegend();
+    this.powerCanvas.setAttribute(
+      'aria-label',
+      t(
+        'Power over {0}: CPU mean {1}, GPU mean {2}, RAM mean {3}; {4} CO₂eq in all.',
+        formatDuration(run.durationS),
+        formatPower(run.power.cpu.meanW),
+        formatPower(run.power.gpu.meanW),
+        formatPower(run.power.ram.meanW),
+        formatCo2(run.emissionsKg),
+      ),
+    );
+    this.power.update(p);
+    text(
+      this.powerNote,
+      p.sampleCount > p.t.length
+        ? t('{0} samples, drawn as {1} points (time-weighted means; energy preserved).', p.sampleCount, p.t.length)
+        : t('{0} samples.', p.sampleCount),
+    );
+    if (p.gPerKWh) {
+      this.intensitySection.hidden = false;
+      this.intensityCanvas.setAttribute(
+        'aria-label',
+        t('Intensity over the run, {0}.', formatIntensity(run.intensity.gPerKWh)),
       );
-    replace(
-      this.methods,
-      h(
-        'div',
-        { class: 'table-scroll' },
-        h(
-          'table',
-          { class: 'methods' },
-          h(
-            'thead',
-            null,
-            h(
-              'tr',
-              null,
-              h('th', { scope: 'col' }, t('Component')),
-              h('th', { scope: 'col', class: 'num' }, t('Energy')),
-              h('th', { scope: 'col', class: 'num' }, t('Mean power')),
-              h('th', { scope: 'col' }, t('Method')),
-              h('th', { scope: 'col' }, t('How')),
-            ),
-          ),
-          h(
-            'tbody',
-            null,
-            row(t('CPU'), run.energyKWh.cpu, run.power.cpu),
-            row(t('GPU'), run.energyKWh.gpu, run.power.gpu),
-            row(t('RAM'), run.energyKWh.ram, run.power.ram),
-            h(
-              'tr',
-              { class: 'total' },
-              h('th', { scope: 'row' }, t('Total × PUE {0}', sig(run.pue))),
-              h('td', { class: 'num' }, formatEnergy(run.energyKWh.total)),
-              h('td'),
-              h('td'),
-              h('td', { class: 'how' }, t('PUE: {0}', run.pueSource ?? t('not recorded'))),
-            ),
-          ),
-        ),
-      ),
-      h(
-        'dl',
-        { class: 'facts' },
-        ...fact(
-          t('Intensity'),
-          `${formatIntensity(i.gPerKWh)} · ${intensityMethodLabel(i.method)}${i.factorType ? ` · ${i.factorType}` : ''}`,
-        ),
-        ...fact(
-          t('Region'),
-          `${i.region}${i.regionName ? ` (${i.regionName})` : ''}${i.guessed ? ` · ${t('guessed')}` : ''}`,
-        ),
-        ...fact(t('Chosen by'), i.regionReason ?? '–'),
-        ...fact(t('Source'), `${i.source}${i.year ? ` (${i.year})` : ''}`),
-        ...(i.fallback ? fact(t('Fallback'), i.fallback) : []),
-        ...fact(t('Meter'), `Carbon Meter ${run.meterVersion ?? '–'}${run.host ? ` · ${run.host}` : ''}`),
-        ...outlookFacts(run),
-      ),
-    );
-
-    renderRegionAdvice(this.tips, d.advice, 'run', this.post);
-    renderTimeAdvice(this.timeTip, d.time, this.post, { id: run.id, canRerun: d.canRerun });
-
-    const hw = run.hardware;
-    replace(
-      this.hardware,
-      ...fact(t('CPU'), `${hw.cpuModel} · ${t('{0} logical CPUs', hw.logicalCpus)}`),
-      ...fact(t('RAM'), `${sig(hw.ramGB)} GB`),
-      ...fact(
-        t('GPUs'),
-        hw.gpus.length
-          ? hw.gpus.map((g) => g.name + (g.memoryMB ? ` (${sig(g.memoryMB / 1024)} GB)` : '')).join(', ')
-          : t('none'),
-      ),
-      ...fact(t('System'), [hw.os, hw.hostname].filter(Boolean).join(' · ') || '–'),
-    );
-    const notes = run.notes ?? [];
-    this.notesSection.hidden = notes.length === 0;
-    replace(this.notes, ...notes.map((n) => h('li', null, n)));
+      this.intensity.update(p.t, p.gPerKWh);
+    } else this.intensitySection.hidden = true;
   }
 
   private renderLegend(): void {
@@ -390,78 +262,6 @@ export class DetailView {
     this.power.restyle();
     this.intensity.restyle();
   }
-}
-
-function intensityMethodLabel(m: Run['intensity']['method']): string {
-  return m === 'annual-average' ? t('annual average') : m === 'time-resolved' ? t('time-resolved') : t('default');
-}
-
-/** The forecast, the budget (and the month's budget used) and the schedule of a run, when it has them. */
-function outlookFacts(run: Run): HTMLElement[] {
-  const out: HTMLElement[] = [];
-  const f = run.forecasts?.length ? run.forecasts[run.forecasts.length - 1] : undefined;
-  const early = run.forecasts?.find((x) => x.progress >= 0.2);
-  if (f)
-    out.push(
-      ...fact(
-        t('Forecast'),
-        t('≈ {0} CO₂eq at {1} % of the progress', formatCo2(f.predictedKg), Math.round(f.progress * 100)) +
-          (early && early !== f
-            ? ` · ${t('≈ {0} at {1} %', formatCo2(early.predictedKg), Math.round(early.progress * 100))}`
-            : ''),
-      ),
-    );
-  const b = run.budget;
-  if (b) {
-    const month = b.monthlyKg
-      ? ` · ${t('month: {0} of {1} used before this run', formatCo2(b.monthUsedKg ?? 0), formatCo2(b.monthlyKg))}`
-      : '';
-    out.push(
-      ...fact(
-        t('Budget'),
-        `${formatCo2(b.limitG / 1000)} (${b.onBudget})${run.stoppedBy === 'budget' ? ` · ${t('stopped on it')}` : b.reachedAt ? ` · ${t('reached')}` : ''}${month}`,
-      ),
-    );
-  }
-  const w = run.schedule?.wait;
-  if (w)
-    out.push(
-      ...fact(
-        t('Waited'),
-        t(
-          '{0} s for a greener start ({1} instead of {2} g/kWh expected)',
-          Math.round(w.waitedS),
-          w.plannedMeanGPerKWh,
-          w.nowMeanGPerKWh,
-        ),
-      ),
-    );
-  const p = run.schedule?.pause;
-  if (p)
-    out.push(
-      ...fact(
-        t('Paused'),
-        t('{0} s above {1} g/kWh', Math.round(p.pausedS), p.thresholdGPerKWh) +
-          (p.estimatedSavingKg !== undefined
-            ? ` · ${t('≈ {0} saved (modelled)', formatCo2(p.estimatedSavingKg))}`
-            : ''),
-      ),
-    );
-  return out;
-}
-
-function kpi(label: string, value: string, sub: string, title?: string): HTMLElement {
-  return h(
-    'div',
-    { class: 'kpi', title: title ?? null },
-    h('div', { class: 'kpi-label' }, label),
-    h('div', { class: 'kpi-value' }, value),
-    h('div', { class: 'kpi-sub' }, sub),
-  );
-}
-
-function fact(label: string, value: string): HTMLElement[] {
-  return [h('dt', null, label), h('dd', null, value)];
 }
 
 function swatch(label: string, color: string, dashed = false): HTMLElement {

@@ -53,6 +53,24 @@ function columns(): Column[] {
   ];
 }
 
+/** "1–50 of 120 runs", with the history's total when filtered. */
+function countLine(page: TablePage, filtered: boolean): string {
+  const q = page.query;
+  const from = page.matched ? q.page * q.pageSize + 1 : 0;
+  const to = q.page * q.pageSize + page.rows.length;
+  if (page.matched === 0)
+    return filtered ? t('No run matches the filters ({0} in the history).', nf.format(page.total)) : '';
+  return filtered
+    ? t(
+        '{0}–{1} of {2} matching runs ({3} in the history)',
+        nf.format(from),
+        nf.format(to),
+        nf.format(page.matched),
+        nf.format(page.total),
+      )
+    : t('{0}–{1} of {2} runs', nf.format(from), nf.format(to), nf.format(page.total));
+}
+
 export interface TableHandlers {
   query(q: Partial<TableQuery>): void;
   open(id: string): void;
@@ -90,6 +108,31 @@ export class RunsTable {
     private readonly handlers: TableHandlers,
   ) {
     this.query = initial;
+    this.wireFilters(initial);
+    this.buildTable();
+    this.nav = this.pagerButtons();
+    this.el = h(
+      'section',
+      { class: 'runs-section card', 'aria-labelledby': 'runs-title' },
+      h('div', { class: 'section-head' }, h('h2', { id: 'runs-title' }, t('Runs')), this.count),
+      h('div', { class: 'filters', role: 'search' }, this.search, this.source, this.status),
+      h('div', { class: 'table-scroll' }, this.table),
+      this.empty,
+      h(
+        'nav',
+        { class: 'pager', 'aria-label': t('Pages') },
+        this.nav.first,
+        this.nav.prev,
+        this.pageInfo,
+        this.nav.next,
+        this.nav.last,
+        this.pageSize,
+      ),
+    );
+  }
+
+  /** The text filter (applied once typing pauses), the source and status filters and the page size. */
+  private wireFilters(initial: TableQuery): void {
     this.search.value = initial.text;
     this.search.addEventListener('input', () => {
       if (this.typing) clearTimeout(this.typing);
@@ -115,7 +158,10 @@ export class RunsTable {
     this.pageSize.addEventListener('change', () =>
       this.handlers.query({ pageSize: Number(this.pageSize.value) as TableQuery['pageSize'], page: 0 }),
     );
+  }
 
+  /** The sortable headers, the caption, and the rows' keyboard and click handling. */
+  private buildTable(): void {
     for (const c of columns()) {
       const b = h(
         'button',
@@ -152,7 +198,9 @@ export class RunsTable {
         this.handlers.open(tr.dataset.id);
       }
     });
+  }
 
+  private pagerButtons(): Record<'first' | 'prev' | 'next' | 'last', HTMLButtonElement> {
     const navButton = (label: string, aria: string, key: string, go: () => number) => {
       const b = h(
         'button',
@@ -162,7 +210,7 @@ export class RunsTable {
       b.addEventListener('click', () => this.handlers.query({ page: go() }));
       return b;
     };
-    this.nav = {
+    return {
       first: navButton('«', t('First page'), 'first', () => 0),
       prev: navButton('‹', t('Previous page'), 'prev', () => Math.max(0, this.query.page - 1)),
       next: navButton('›', t('Next page'), 'next', () =>
@@ -170,24 +218,6 @@ export class RunsTable {
       ),
       last: navButton('»', t('Last page'), 'last', () => (this.page?.pageCount ?? 1) - 1),
     };
-    this.el = h(
-      'section',
-      { class: 'runs-section card', 'aria-labelledby': 'runs-title' },
-      h('div', { class: 'section-head' }, h('h2', { id: 'runs-title' }, t('Runs')), this.count),
-      h('div', { class: 'filters', role: 'search' }, this.search, this.source, this.status),
-      h('div', { class: 'table-scroll' }, this.table),
-      this.empty,
-      h(
-        'nav',
-        { class: 'pager', 'aria-label': t('Pages') },
-        this.nav.first,
-        this.nav.prev,
-        this.pageInfo,
-        this.nav.next,
-        this.nav.last,
-        this.pageSize,
-      ),
-    );
   }
 
   /** The query the user has set (with the text still being typed). */
@@ -205,6 +235,24 @@ export class RunsTable {
     this.page = page;
     this.selectedId = selectedId;
     const q = page.query;
+    this.syncQuery(q);
+    this.fillSelect(this.source, t('All sources'), RUN_SOURCES, page.facets.source, sourceLabel, this.query.source);
+    this.fillSelect(this.status, t('All statuses'), RUN_STATUSES, page.facets.status, statusLabel, this.query.status);
+    this.pageSize.value = String(this.query.pageSize);
+    this.renderSortState(q);
+    this.renderRows(page, selectedId);
+    const filtered = Boolean(q.text.trim()) || q.source !== 'all' || q.status !== 'all';
+    text(this.count, countLine(page, filtered));
+    this.table.hidden = page.rows.length === 0;
+    this.empty.hidden = page.rows.length > 0;
+    if (!page.rows.length) this.renderEmpty(filtered);
+    text(this.pageInfo, t('Page {0} of {1}', nf.format(q.page + 1), nf.format(page.pageCount)));
+    this.nav.first.disabled = this.nav.prev.disabled = q.page <= 0;
+    this.nav.next.disabled = this.nav.last.disabled = q.page >= page.pageCount - 1;
+  }
+
+  /** Takes the page the host clamped to, and shows the applied query (keeping what is being typed). */
+  private syncQuery(q: TableQuery): void {
     // what the rows show (the input may hold text not applied yet)
     Object.assign(this.el.dataset, {
       text: q.text,
@@ -218,11 +266,9 @@ export class RunsTable {
       this.query = { ...this.query, page: q.page };
     if (document.activeElement !== this.search && this.search.value !== this.query.text && !this.typing)
       this.search.value = this.query.text;
+  }
 
-    this.fillSelect(this.source, t('All sources'), RUN_SOURCES, page.facets.source, sourceLabel, this.query.source);
-    this.fillSelect(this.status, t('All statuses'), RUN_STATUSES, page.facets.status, statusLabel, this.query.status);
-    this.pageSize.value = String(this.query.pageSize);
-
+  private renderSortState(q: TableQuery): void {
     for (const th of this.headRow.children) {
       const key = (th as HTMLElement).dataset.col;
       const active = key === q.sort;
@@ -230,7 +276,10 @@ export class RunsTable {
       const arrow = th.querySelector('.arrow');
       if (arrow) text(arrow, active ? (q.dir === 'asc' ? ' ▲' : ' ▼') : '');
     }
+  }
 
+  /** Replaces the rows, keeping the tab stop and the focus (on the same run, or at the same place). */
+  private renderRows(page: TablePage, selectedId: string | undefined): void {
     const focusedRow = this.tbody.contains(document.activeElement)
       ? ((document.activeElement as HTMLElement).closest('tr') as HTMLTableRowElement | null)
       : null;
@@ -243,7 +292,7 @@ export class RunsTable {
       rows.find((r) => r.dataset.id === tabStopId) ?? rows.find((r) => r.dataset.id === selectedId) ?? rows[0];
     if (stop) stop.tabIndex = 0;
     const after = this.focusAfterRender;
-    if (after && after.page === q.page && rows.length) {
+    if (after && after.page === page.query.page && rows.length) {
       this.focusAfterRender = undefined;
       this.focusRow(after.where === 'first' ? 0 : rows.length - 1);
     } else if (focusedRow) {
@@ -252,55 +301,30 @@ export class RunsTable {
       if (same) same.focus({ preventScroll: true });
       else if (rows.length) this.focusRow(Math.min(focusedIndex, rows.length - 1));
     }
+  }
 
-    const from = page.matched ? q.page * q.pageSize + 1 : 0;
-    const to = q.page * q.pageSize + page.rows.length;
-    const filtered = q.text.trim() || q.source !== 'all' || q.status !== 'all';
-    text(
-      this.count,
-      page.matched === 0
-        ? filtered
-          ? t('No run matches the filters ({0} in the history).', nf.format(page.total))
-          : ''
-        : filtered
-          ? t(
-              '{0}–{1} of {2} matching runs ({3} in the history)',
-              nf.format(from),
-              nf.format(to),
-              nf.format(page.matched),
-              nf.format(page.total),
-            )
-          : t('{0}–{1} of {2} runs', nf.format(from), nf.format(to), nf.format(page.total)),
-    );
-    this.table.hidden = page.rows.length === 0;
-    this.empty.hidden = page.rows.length > 0;
-    if (!page.rows.length) {
-      if (filtered) {
-        const clear = h('button', { type: 'button', 'data-key': 'clear-filters' }, t('Clear the filters'));
-        clear.addEventListener('click', () => {
-          this.search.value = '';
-          this.handlers.query({ text: '', source: 'all', status: 'all', page: 0 });
-        });
-        replace(this.empty, h('p', null, t('No run matches the filters.')), clear);
-      } else {
-        replace(
-          this.empty,
-          h('p', { class: 'empty-title' }, t('No runs yet.')),
-          h(
-            'p',
-            null,
-            t(
-              'Run a training script in the integrated terminal (for example python train.py), or meter it anywhere with ',
-            ),
-            h('code', null, 'carbon-meter run -- python train.py'),
-            '.',
-          ),
-        );
-      }
+  /** An empty page: a button that clears the filters, or how to record a first run. */
+  private renderEmpty(filtered: boolean): void {
+    if (filtered) {
+      const clear = h('button', { type: 'button', 'data-key': 'clear-filters' }, t('Clear the filters'));
+      clear.addEventListener('click', () => {
+        this.search.value = '';
+        this.handlers.query({ text: '', source: 'all', status: 'all', page: 0 });
+      });
+      replace(this.empty, h('p', null, t('No run matches the filters.')), clear);
+      return;
     }
-    text(this.pageInfo, t('Page {0} of {1}', nf.format(q.page + 1), nf.format(page.pageCount)));
-    this.nav.first.disabled = this.nav.prev.disabled = q.page <= 0;
-    this.nav.next.disabled = this.nav.last.disabled = q.page >= page.pageCount - 1;
+    replace(
+      this.empty,
+      h('p', { class: 'empty-title' }, t('No runs yet.')),
+      h(
+        'p',
+        null,
+        t('Run a training script in the integrated terminal (for example python train.py), or meter it anywhere with '),
+        h('code', null, 'carbon-meter run -- python train.py'),
+        '.',
+      ),
+    );
   }
 
   private fillSelect<T extends string>(

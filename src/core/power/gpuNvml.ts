@@ -19,6 +19,7 @@ import {
   type NvmlInitAnswer,
   type NvmlReadAnswer,
 } from './nvml/protocol';
+import { errorMessage } from '../errors';
 
 export interface NvmlOptions {
   /** the reader script; default: dist/nvmlReader.js next to the bundle, or ./nvml/reader.js (tests) */
@@ -184,7 +185,7 @@ export class NvmlMonitor {
         windowsHide: true,
       });
     } catch (err) {
-      this.fail(`the NVML reader could not be started: ${(err as Error).message}`);
+      this.fail(`the NVML reader could not be started: ${errorMessage(err)}`);
       return;
     }
     this.counts.spawns++;

@@ -276,22 +276,12 @@ function applyMeasured(
   }
 }
 
-/** Builds the run of a job. Works for a running job too (status `running`, figures so far). */
-export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
+/** What the run's figures rest on: modelled or measured and why, the nodes, the steps, SLURM's state, the cluster. */
+function jobNotes(j: SlurmJob, opts: AccountOptions, nodes: number, measured: boolean): string[] {
   const job = j.job;
-  const now = opts.now ?? Date.now();
   const cluster = opts.cluster;
-  const startMs = job.startMs ?? job.submitMs ?? now;
-  const endMs = isActiveState(job.state) ? undefined : (job.endMs ?? now);
-  const durationS = Math.max(0, job.elapsedS ?? ((endMs ?? now) - startMs) / 1000);
-  const cpuSeconds = jobCpuSeconds(j);
-  const exitCode = isActiveState(job.state) ? null : exitCodeOf(job.exitCode);
-  const nodes = job.nNodes ?? job.allocTres.node ?? 1;
   const notes: string[] = [];
-  const c = modelled(j, opts, durationS, cpuSeconds);
-  const measured = cluster.useMeasuredEnergy ? measuredEnergy(j) : undefined;
-  if (measured) applyMeasured(c, measured, opts.energyPlugin, nodes, durationS);
-  else
+  if (!measured)
     notes.push(
       cluster.useMeasuredEnergy
         ? 'energy modelled: SLURM recorded no energy for this job (ConsumedEnergyRaw blank or 0: no acct_gather_energy plugin on the cluster)'
@@ -305,6 +295,36 @@ export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
   if (job.stateText && job.stateText !== 'COMPLETED')
     notes.push(`SLURM state ${job.stateText}${job.exitCode ? `, exit code ${job.exitCode}` : ''}`);
   notes.push(...cluster.notes);
+  return notes;
+}
+
+/** The job's allocation as the run's hardware: CPUs, memory and GPUs it was given, on which nodes. */
+function jobHardware(j: SlurmJob, opts: AccountOptions, c: Components): Run['hardware'] {
+  const job = j.job;
+  return {
+    cpuModel: opts.cluster.cpuModel ?? opts.node?.cpuModel ?? 'unknown (SLURM nodes)',
+    logicalCpus: job.allocCpus ?? job.allocTres.cpu ?? 0,
+    ramGB: round((job.allocTres.mem ?? 0) / 1024 ** 3, 3),
+    gpus: Array.from({ length: c.gpuCount }, (_, i) => ({ index: i, name: c.gpuType ?? 'gpu' })),
+    hostname: job.nodeList ?? '',
+  };
+}
+
+/** Builds the run of a job. Works for a running job too (status `running`, figures so far). */
+export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
+  const job = j.job;
+  const now = opts.now ?? Date.now();
+  const cluster = opts.cluster;
+  const startMs = job.startMs ?? job.submitMs ?? now;
+  const endMs = isActiveState(job.state) ? undefined : (job.endMs ?? now);
+  const durationS = Math.max(0, job.elapsedS ?? ((endMs ?? now) - startMs) / 1000);
+  const cpuSeconds = jobCpuSeconds(j);
+  const exitCode = isActiveState(job.state) ? null : exitCodeOf(job.exitCode);
+  const nodes = job.nNodes ?? job.allocTres.node ?? 1;
+  const c = modelled(j, opts, durationS, cpuSeconds);
+  const measured = cluster.useMeasuredEnergy ? measuredEnergy(j) : undefined;
+  if (measured) applyMeasured(c, measured, opts.energyPlugin, nodes, durationS);
+  const notes = jobNotes(j, opts, nodes, measured !== undefined);
 
   const pue = cluster.place.pue;
   const energyKWh = {
@@ -316,7 +336,6 @@ export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
   const region: RegionInfo = cluster.place.region;
   const intensity = new StaticIntensityProvider().at(region, startMs);
   const clusterName = job.cluster ?? cluster.name;
-  const memBytes = job.allocTres.mem ?? 0;
   const run: Run = {
     id: slurmRunId(clusterName, job.jobId),
     name: `${job.name || 'job'} (SLURM ${job.jobId})`,
@@ -344,13 +363,7 @@ export function jobToRun(j: SlurmJob, opts: AccountOptions): Run {
       ...(cluster.place.guessed ? { guessed: true } : {}),
     },
     power: { cpu: c.cpu, gpu: c.gpu, ram: c.ram },
-    hardware: {
-      cpuModel: cluster.cpuModel ?? opts.node?.cpuModel ?? 'unknown (SLURM nodes)',
-      logicalCpus: job.allocCpus ?? job.allocTres.cpu ?? 0,
-      ramGB: round(memBytes / 1024 ** 3, 3),
-      gpus: Array.from({ length: c.gpuCount }, (_, i) => ({ index: i, name: c.gpuType ?? 'gpu' })),
-      hostname: job.nodeList ?? '',
-    },
+    hardware: jobHardware(j, opts, c),
     meterVersion: VERSION,
     notes,
     host: clusterName,

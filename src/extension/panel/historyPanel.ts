@@ -385,7 +385,9 @@ export class HistoryPanel implements vscode.Disposable {
     }
     void this.panel.webview
       .postMessage(msg)
-      .then(undefined, (err: unknown) => this.service.log.warn(`panel: could not post a snapshot: ${String(err)}`));
+      .then(undefined, (err: unknown) =>
+        this.service.log.warn(`panel: could not post a snapshot: ${errorMessage(err)}`),
+      );
   }
 
   /** Something changed: update the panel within a second if it is visible; otherwise when it is shown again. */

@@ -3,6 +3,7 @@
  * `LiveIntensityError` of a known kind. Credentials travel in headers only, never in URLs, and are redacted from
  * any text taken from a response.
  */
+import { errorMessage } from '../../errors';
 import { LiveIntensityError } from './types';
 
 export interface GetJsonOptions {
@@ -62,22 +63,20 @@ export async function getJson(url: string, opts: GetJsonOptions): Promise<JsonRe
       signal: AbortSignal.timeout(opts.timeoutMs),
     });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+    if (isAbort(err)) {
       throw new LiveIntensityError('timeout', `${opts.what}: no answer within ${sig(opts.timeoutMs / 1000)} s`);
     }
-    const cause = e.cause?.code ?? e.cause?.message ?? e.message;
+    const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
     throw new LiveIntensityError(
       'network',
-      `${opts.what}: cannot reach ${new URL(url).host} (${redact(String(cause), secrets)})`,
+      `${opts.what}: cannot reach ${new URL(url).host} (${redact(String(cause?.code ?? cause?.message ?? errorMessage(err)), secrets)})`,
     );
   }
   let text: string;
   try {
     text = await res.text();
   } catch (err) {
-    const e = err as Error;
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+    if (isAbort(err)) {
       throw new LiveIntensityError(
         'timeout',
         `${opts.what}: the answer did not finish within ${sig(opts.timeoutMs / 1000)} s`,
@@ -85,59 +84,73 @@ export async function getJson(url: string, opts: GetJsonOptions): Promise<JsonRe
     }
     throw new LiveIntensityError(
       'network',
-      `${opts.what}: the connection broke while reading the answer (${redact(e.message, secrets)})`,
+      `${opts.what}: the connection broke while reading the answer (${redact(errorMessage(err), secrets)})`,
     );
   }
-  if (res.status === 429) {
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-    const wait = retryAfterMs !== undefined ? `; asked to wait ${sig(retryAfterMs / 1000)} s` : '';
-    throw new LiveIntensityError(
-      'rate-limited',
-      `${opts.what}: too many requests (HTTP 429${wait})`,
-      retryAfterMs,
-      429,
-    );
-  }
-  if (res.status === 401) {
-    throw new LiveIntensityError(
-      'unauthorized',
-      `${opts.what}: the credentials were refused (HTTP 401: ${errorDetail(text, secrets)})`,
-      undefined,
-      401,
-    );
-  }
-  if (opts.unknownZoneStatuses?.includes(res.status)) {
-    throw new LiveIntensityError(
-      'unknown-zone',
-      `${opts.what}: unknown zone (HTTP ${res.status}: ${errorDetail(text, secrets)})`,
-      undefined,
-      res.status,
-    );
-  }
-  if (res.status === 403) {
-    throw new LiveIntensityError(
-      'forbidden',
-      `${opts.what}: not allowed by this account's plan (HTTP 403: ${errorDetail(text, secrets)})`,
-      undefined,
-      403,
-    );
-  }
-  if (res.status >= 500) {
-    throw new LiveIntensityError('server', `${opts.what}: server error (HTTP ${res.status})`, undefined, res.status);
-  }
-  if (res.status < 200 || res.status >= 300) {
-    throw new LiveIntensityError(
-      'server',
-      `${opts.what}: unexpected HTTP ${res.status} (${errorDetail(text, secrets)})`,
-      undefined,
-      res.status,
-    );
-  }
+  const refused = statusError(res, text, opts.what, secrets, opts.unknownZoneStatuses);
+  if (refused) throw refused;
   try {
     return { status: res.status, body: JSON.parse(text) };
   } catch {
     throw new LiveIntensityError('malformed', `${opts.what}: the answer is not valid JSON`);
   }
+}
+
+/** The request's timeout fired (AbortSignal.timeout), before the answer began or while it was read. */
+function isAbort(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+/** The error an answer that is not a 2xx stands for, of its kind; undefined for a 2xx. */
+function statusError(
+  res: Response,
+  text: string,
+  what: string,
+  secrets: readonly string[],
+  unknownZoneStatuses: readonly number[] | undefined,
+): LiveIntensityError | undefined {
+  const status = res.status;
+  if (status === 429) {
+    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    const wait = retryAfterMs !== undefined ? `; asked to wait ${sig(retryAfterMs / 1000)} s` : '';
+    return new LiveIntensityError('rate-limited', `${what}: too many requests (HTTP 429${wait})`, retryAfterMs, 429);
+  }
+  if (status === 401) {
+    return new LiveIntensityError(
+      'unauthorized',
+      `${what}: the credentials were refused (HTTP 401: ${errorDetail(text, secrets)})`,
+      undefined,
+      401,
+    );
+  }
+  if (unknownZoneStatuses?.includes(status)) {
+    return new LiveIntensityError(
+      'unknown-zone',
+      `${what}: unknown zone (HTTP ${status}: ${errorDetail(text, secrets)})`,
+      undefined,
+      status,
+    );
+  }
+  if (status === 403) {
+    return new LiveIntensityError(
+      'forbidden',
+      `${what}: not allowed by this account's plan (HTTP 403: ${errorDetail(text, secrets)})`,
+      undefined,
+      403,
+    );
+  }
+  if (status >= 500)
+    return new LiveIntensityError('server', `${what}: server error (HTTP ${status})`, undefined, status);
+  if (status < 200 || status >= 300) {
+    return new LiveIntensityError(
+      'server',
+      `${what}: unexpected HTTP ${status} (${errorDetail(text, secrets)})`,
+      undefined,
+      status,
+    );
+  }
+  return undefined;
 }
 
 function sig(x: number): string {

@@ -32,6 +32,7 @@ import {
   type NvmlRequest,
   type NvmlUtil,
 } from './protocol';
+import { errorMessage } from '../../errors';
 
 const NVML_FI_DEV_POWER_INSTANT = 186;
 const NOT_AVAILABLE_U64 = 0xffffffffffffffffn;
@@ -79,6 +80,82 @@ export function libraryNames(platform = process.platform, env = process.env): st
   return ['libnvidia-ml.so.1'];
 }
 
+/** koffi, then the first of `libraryNames()` it can load; why not, as an init answer's code and reason. */
+function loadLibrary(): { lib: any; library: string } | { code: number; reason: string } {
+  let koffi: any;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    koffi = require('koffi');
+  } catch (err) {
+    return {
+      code: NVML_ERROR_LIBRARY_NOT_FOUND,
+      reason: `the FFI module (koffi) could not be loaded: ${errorMessage(err)}`,
+    };
+  }
+  const failures: string[] = [];
+  for (const name of libraryNames()) {
+    try {
+      return { lib: koffi.load(name), library: name };
+    } catch (err) {
+      failures.push(`${name}: ${errorMessage(err).replace(/^Failed to load shared library: /, '')}`);
+    }
+  }
+  return { code: NVML_ERROR_LIBRARY_NOT_FOUND, reason: `NVML library not found (${failures.join('; ')})` };
+}
+
+/** The NVML functions the reader calls; undefined when the three it cannot do without are missing (old driver). */
+function bindFunctions(lib: any): Bound | undefined {
+  const opt = (decl: string): Fn | undefined => {
+    try {
+      return lib.func(decl);
+    } catch {
+      return undefined;
+    }
+  };
+  const init = opt('int nvmlInit_v2()');
+  const count = opt('int nvmlDeviceGetCount_v2(void *)');
+  const handle = opt('int nvmlDeviceGetHandleByIndex_v2(unsigned int, _Out_ void **)');
+  if (!init || !count || !handle) return undefined;
+  // the newest process list function this driver has, and the size of its records
+  const procs: [string, number][] = [
+    ['nvmlDeviceGetComputeRunningProcesses_v3', 24],
+    ['nvmlDeviceGetComputeRunningProcesses_v2', 24],
+    ['nvmlDeviceGetComputeRunningProcesses', 16],
+  ];
+  let procsFn: Fn | undefined;
+  let procsName: string | undefined;
+  let procsStride = 24;
+  for (const [name, stride] of procs) {
+    procsFn = opt(`int ${name}(void *, void *, void *)`);
+    if (procsFn) {
+      procsName = name;
+      procsStride = stride;
+      break;
+    }
+  }
+  return {
+    init,
+    count,
+    handle,
+    errorString: opt('const char *nvmlErrorString(int)'),
+    driverVersion: opt('int nvmlSystemGetDriverVersion(void *, unsigned int)'),
+    uuid: opt('int nvmlDeviceGetUUID(void *, void *, unsigned int)'),
+    name: opt('int nvmlDeviceGetName(void *, void *, unsigned int)'),
+    mig: opt('int nvmlDeviceGetMigMode(void *, void *, void *)'),
+    minor: opt('int nvmlDeviceGetMinorNumber(void *, void *)'),
+    maxMig: opt('int nvmlDeviceGetMaxMigDeviceCount(void *, void *)'),
+    migHandle: opt('int nvmlDeviceGetMigDeviceHandleByIndex(void *, unsigned int, _Out_ void **)'),
+    migGi: opt('int nvmlDeviceGetGpuInstanceId(void *, void *)'),
+    energy: opt('int nvmlDeviceGetTotalEnergyConsumption(void *, void *)'),
+    power: opt('int nvmlDeviceGetPowerUsage(void *, void *)'),
+    fields: opt('int nvmlDeviceGetFieldValues(void *, int, void *)'),
+    procs: procsFn,
+    procsFn: procsName,
+    procsStride,
+    util: opt('int nvmlDeviceGetProcessUtilization(void *, void *, void *, unsigned long long)'),
+  };
+}
+
 class Reader {
   private f?: Bound;
   private devices: Device[] = [];
@@ -89,49 +166,11 @@ class Reader {
   private readonly text = Buffer.alloc(96);
 
   init(id: number): NvmlInitAnswer {
-    let koffi: any;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      koffi = require('koffi');
-    } catch (err) {
-      return {
-        id,
-        ok: false,
-        code: NVML_ERROR_LIBRARY_NOT_FOUND,
-        reason: `the FFI module (koffi) could not be loaded: ${(err as Error).message}`,
-      };
-    }
-    let lib: any;
-    let library = '';
-    const failures: string[] = [];
-    for (const name of libraryNames()) {
-      try {
-        lib = koffi.load(name);
-        library = name;
-        break;
-      } catch (err) {
-        failures.push(`${name}: ${(err as Error).message.replace(/^Failed to load shared library: /, '')}`);
-      }
-    }
-    if (!lib) {
-      return {
-        id,
-        ok: false,
-        code: NVML_ERROR_LIBRARY_NOT_FOUND,
-        reason: `NVML library not found (${failures.join('; ')})`,
-      };
-    }
-    const opt = (decl: string): Fn | undefined => {
-      try {
-        return lib.func(decl);
-      } catch {
-        return undefined;
-      }
-    };
-    const init = opt('int nvmlInit_v2()');
-    const count = opt('int nvmlDeviceGetCount_v2(void *)');
-    const handle = opt('int nvmlDeviceGetHandleByIndex_v2(unsigned int, _Out_ void **)');
-    if (!init || !count || !handle) {
+    const loaded = loadLibrary();
+    if ('reason' in loaded) return { id, ok: false, ...loaded };
+    const { library } = loaded;
+    const f = bindFunctions(loaded.lib);
+    if (!f) {
       return {
         id,
         ok: false,
@@ -140,43 +179,6 @@ class Reader {
         reason: `${library} lacks nvmlInit_v2/nvmlDeviceGetCount_v2/nvmlDeviceGetHandleByIndex_v2 (driver too old)`,
       };
     }
-    const procs: [string, number][] = [
-      ['nvmlDeviceGetComputeRunningProcesses_v3', 24],
-      ['nvmlDeviceGetComputeRunningProcesses_v2', 24],
-      ['nvmlDeviceGetComputeRunningProcesses', 16],
-    ];
-    let procsFn: Fn | undefined;
-    let procsName: string | undefined;
-    let procsStride = 24;
-    for (const [name, stride] of procs) {
-      procsFn = opt(`int ${name}(void *, void *, void *)`);
-      if (procsFn) {
-        procsName = name;
-        procsStride = stride;
-        break;
-      }
-    }
-    const f: Bound = {
-      init,
-      count,
-      handle,
-      errorString: opt('const char *nvmlErrorString(int)'),
-      driverVersion: opt('int nvmlSystemGetDriverVersion(void *, unsigned int)'),
-      uuid: opt('int nvmlDeviceGetUUID(void *, void *, unsigned int)'),
-      name: opt('int nvmlDeviceGetName(void *, void *, unsigned int)'),
-      mig: opt('int nvmlDeviceGetMigMode(void *, void *, void *)'),
-      minor: opt('int nvmlDeviceGetMinorNumber(void *, void *)'),
-      maxMig: opt('int nvmlDeviceGetMaxMigDeviceCount(void *, void *)'),
-      migHandle: opt('int nvmlDeviceGetMigDeviceHandleByIndex(void *, unsigned int, _Out_ void **)'),
-      migGi: opt('int nvmlDeviceGetGpuInstanceId(void *, void *)'),
-      energy: opt('int nvmlDeviceGetTotalEnergyConsumption(void *, void *)'),
-      power: opt('int nvmlDeviceGetPowerUsage(void *, void *)'),
-      fields: opt('int nvmlDeviceGetFieldValues(void *, int, void *)'),
-      procs: procsFn,
-      procsFn: procsName,
-      procsStride,
-      util: opt('int nvmlDeviceGetProcessUtilization(void *, void *, void *, unsigned long long)'),
-    };
     this.f = f;
     const r = f.init();
     if (r !== NVML_SUCCESS) return { id, ok: false, code: r, library, reason: `nvmlInit_v2 failed: ${this.err(r)}` };
@@ -200,7 +202,7 @@ class Reader {
       if (rh !== NVML_SUCCESS) continue; // e.g. no permission for this device: it is not ours to meter
       this.devices.push(this.describe(i, out[0]));
     }
-    return { id, ok: true, library, driverVersion, devices: this.devices.map((d) => d.info), processFn: procsName };
+    return { id, ok: true, library, driverVersion, devices: this.devices.map((d) => d.info), processFn: f.procsFn };
   }
 
   private describe(index: number, handle: unknown): Device {
@@ -446,7 +448,7 @@ export function main(): void {
       send({
         id: req.id,
         ok: false,
-        reason: `NVML reader error: ${(err as Error).message}`,
+        reason: `NVML reader error: ${errorMessage(err)}`,
         at: Date.now(),
         readUs: 0,
         devices: [],
