@@ -19,9 +19,8 @@ import { errorMessage } from '../core/errors';
 export class SlurmService implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly item: vscode.StatusBarItem;
-  /** resolves once the machine is described (the model uses its CPU for jobs that ran on it) */
-  readonly tracker: Promise<SlurmTracker>;
-  private commands?: SlurmCommands;
+  readonly tracker: SlurmTracker;
+  private readonly commands: SlurmCommands;
 
   constructor(private readonly service: MeterService) {
     const s = service.settings;
@@ -32,6 +31,10 @@ export class SlurmService implements vscode.Disposable {
     );
     this.item.name = vscode.l10n.t('Carbon Meter: SLURM jobs');
     this.item.command = 'carbonMeter.showHistory';
+    this.commands = new SlurmCommands({
+      binDir: process.env.CARBON_METER_SLURM_BIN || undefined,
+      onCall: (c, a) => service.log.debug(`slurm: ${c} ${a.join(' ')}`),
+    });
     this.tracker = this.build();
     this.disposables.push(
       this.item,
@@ -39,19 +42,21 @@ export class SlurmService implements vscode.Disposable {
     );
   }
 
-  private async build(): Promise<SlurmTracker> {
+  /**
+   * The tracker, at once: it reads only the folder of jobs tracked earlier (and follows them, if any). The machine's
+   * hardware, which the model uses for jobs that ran on it, is read when the first job is accounted, not here.
+   */
+  private build(): SlurmTracker {
     const log = this.service.log;
-    let localHost;
-    try {
-      localHost = localHostOf(await getHardware({ gpus: async () => [] }));
-    } catch (err) {
-      log.warn(`slurm: this machine's CPU is unknown (${errorMessage(err)})`);
-    }
-    const commands = new SlurmCommands({
-      binDir: process.env.CARBON_METER_SLURM_BIN || undefined,
-      onCall: (c, a) => log.debug(`slurm: ${c} ${a.join(' ')}`),
-    });
-    this.commands = commands;
+    const commands = this.commands;
+    const localHost = async () => {
+      try {
+        return localHostOf(await getHardware({ gpus: async () => [] }));
+      } catch (err) {
+        log.warn(`slurm: this machine's CPU is unknown (${errorMessage(err)})`);
+        return undefined;
+      }
+    };
     const accountant = new SlurmAccountant(commands, {
       clusters: () => this.clusters(),
       fallbackRegion: () => {
@@ -136,7 +141,7 @@ export class SlurmService implements vscode.Disposable {
       this.service.log.info(
         `slurm: ${submitter} submitted job ${found.jobId}${cluster ? ` on ${cluster}` : ''}: following it`,
       );
-      (await this.tracker).add({
+      this.tracker.add({
         jobId: found.jobId,
         ...(cluster ? { cluster } : {}),
         command: commandLine,
@@ -155,7 +160,7 @@ export class SlurmService implements vscode.Disposable {
    */
   private async lookUpSubmitted(submittedAt: number, cwd: string): Promise<{ jobId: string } | undefined> {
     const commands = this.commands;
-    if (!commands || !cwd) return undefined;
+    if (!cwd) return undefined;
     // SLURM keeps submit times to the second
     const sinceMs = Math.floor(submittedAt / 1000) * 1000 - 1000;
     for (const waitMs of [2000, 5000, 15000]) {

@@ -30,6 +30,33 @@ import { runCli, type CliResult } from '../helpers/cli';
 const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const BUSY = 'const e = Date.now() + 1200; while (Date.now() < e) {}';
 
+/** Runs `fn` with a fresh temporary folder, removed afterwards. */
+async function withTempDir<T>(prefix: string, fn: (dir: string) => T | Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    return await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `carbon-meter run` of a Node script (default: 1.2 s of CPU) in `region`, sampled every 0.5 s. */
+function meteredNode(opts: { region: string; provider?: string; json?: boolean; script?: string }): string[] {
+  return [
+    'run',
+    ...(opts.provider ? ['--provider', opts.provider] : []),
+    '--region',
+    opts.region,
+    '--interval',
+    '0.5',
+    ...(opts.json ? ['--json'] : []),
+    '--',
+    process.execPath,
+    '-e',
+    opts.script ?? BUSY,
+  ];
+}
+
 describe('intensity/live: configuration', () => {
   it('CLI environment: static by default; --provider wins over CARBON_METER_PROVIDER', () => {
     assert.deepEqual(intensityConfigFromEnv({}), { provider: 'static' });
@@ -118,7 +145,7 @@ describe('intensity/live: configuration', () => {
     );
   });
 
-  it('settings + secrets → the provider of the chosen source, with its own base URL', () => {
+  it('settings + secrets → the provider of the chosen source, with its own base URL', async () => {
     const { settings } = readIntensitySettings(
       (k) =>
         ({
@@ -132,8 +159,7 @@ describe('intensity/live: configuration', () => {
     assert.equal(config.baseUrl, 'http://127.0.0.1:1/v3');
     assert.equal(config.electricityMapsToken, 'secret');
     assert.equal(config.electricityMapsZone, 'US-CAL-CISO');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cfg-'));
-    try {
+    await withTempDir('cm-cfg-', (dir) => {
       const p = createIntensityProvider(config, { cacheDir: dir });
       assert.ok(p instanceof ElectricityMapsProvider);
       assert.equal((p as ElectricityMapsProvider).baseUrl, 'http://127.0.0.1:1/v3');
@@ -148,9 +174,7 @@ describe('intensity/live: configuration', () => {
           .baseUrl,
         DEFAULT_BASE_URLS['uk-carbon-intensity'],
       );
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('package.json declares exactly the settings the code reads, with the same defaults', () => {
@@ -186,9 +210,8 @@ describe('intensity/live: configuration', () => {
   });
 
   it('the switching provider forwards to the provider in force', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-switch-'));
     const server = await IntensityServer.start();
-    try {
+    await withTempDir('cm-switch-', async (dir) => {
       const s = new SwitchingIntensityProvider();
       const gb = resolveRegion('GB');
       assert.equal(s.id, 'static');
@@ -207,10 +230,7 @@ describe('intensity/live: configuration', () => {
       assert.equal(s.at(gb, now).method, 'time-resolved');
       assert.equal((await s.forecast(gb, now)).ok, true);
       assert.equal(server.count('uk.national'), 1);
-    } finally {
-      await server.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    }).finally(() => server.close());
   });
 });
 
@@ -247,23 +267,7 @@ describe('intensity/live: the CLI with --provider', () => {
 
   it('--provider uk-carbon-intensity: the run is time-resolved, its samples carry the intensity, two runs share one request', async () => {
     const env = { CARBON_METER_UK_CARBON_INTENSITY_URL: server.url };
-    const r = await cli(
-      [
-        'run',
-        '--provider',
-        'uk-carbon-intensity',
-        '--region',
-        'GB',
-        '--interval',
-        '0.5',
-        '--json',
-        '--',
-        process.execPath,
-        '-e',
-        BUSY,
-      ],
-      env,
-    );
+    const r = await cli(meteredNode({ provider: 'uk-carbon-intensity', region: 'GB', json: true }), env);
     assert.equal(r.code, 0, r.stderr);
     const run = JSON.parse(r.stdout) as Run;
     assert.equal(run.intensity.method, 'time-resolved');
@@ -284,20 +288,7 @@ describe('intensity/live: the CLI with --provider', () => {
     );
 
     const again = await cli(
-      [
-        'run',
-        '--provider',
-        'uk-carbon-intensity',
-        '--region',
-        'GB',
-        '--interval',
-        '0.5',
-        '--json',
-        '--',
-        process.execPath,
-        '-e',
-        '0',
-      ],
+      meteredNode({ provider: 'uk-carbon-intensity', region: 'GB', json: true, script: '0' }),
       env,
     );
     assert.equal(again.code, 0, again.stderr);
@@ -308,7 +299,7 @@ describe('intensity/live: the CLI with --provider', () => {
   });
 
   it('CARBON_METER_PROVIDER=electricitymaps with a token: time-resolved, and the token is written nowhere', async () => {
-    const r = await cli(['run', '--region', 'FR', '--interval', '0.5', '--json', '--', process.execPath, '-e', BUSY], {
+    const r = await cli(meteredNode({ region: 'FR', json: true }), {
       CARBON_METER_PROVIDER: 'electricitymaps',
       CARBON_METER_ELECTRICITYMAPS_URL: `${server.url}/v3`,
       CARBON_METER_ELECTRICITYMAPS_TOKEN: EM_TOKEN,
@@ -322,7 +313,7 @@ describe('intensity/live: the CLI with --provider', () => {
   });
 
   it('without the token: the static average, the reason in the record, said once on stderr', async () => {
-    const r = await cli(['run', '--region', 'FR', '--interval', '0.5', '--json', '--', process.execPath, '-e', BUSY], {
+    const r = await cli(meteredNode({ region: 'FR', json: true }), {
       CARBON_METER_PROVIDER: 'electricitymaps',
       CARBON_METER_ELECTRICITYMAPS_URL: `${server.url}/v3`,
     });
@@ -337,24 +328,9 @@ describe('intensity/live: the CLI with --provider', () => {
 
   it('a server error: the run completes with the static average and says why', async () => {
     server.fail('uk.national', { status: 502 });
-    const r = await cli(
-      [
-        'run',
-        '--provider',
-        'uk-carbon-intensity',
-        '--region',
-        'GB',
-        '--interval',
-        '0.5',
-        '--',
-        process.execPath,
-        '-e',
-        BUSY,
-      ],
-      {
-        CARBON_METER_UK_CARBON_INTENSITY_URL: server.url,
-      },
-    );
+    const r = await cli(meteredNode({ provider: 'uk-carbon-intensity', region: 'GB' }), {
+      CARBON_METER_UK_CARBON_INTENSITY_URL: server.url,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stderr,

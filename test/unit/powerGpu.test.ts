@@ -73,6 +73,22 @@ function monitor(name: string, opts: NvidiaSmiOptions = {}): NvidiaSmiMonitor {
   return m;
 }
 
+/** A monitor of the fake `name`, started, once `ready` holds for it. */
+async function started(
+  name: string,
+  ready: (m: NvidiaSmiMonitor) => boolean,
+  opts: NvidiaSmiOptions = {},
+): Promise<NvidiaSmiMonitor> {
+  const m = monitor(name, opts);
+  m.start();
+  await until(() => ready(m));
+  return m;
+}
+
+/** nvidia-smi has answered (or failed to): the monitor no longer waits for its first reading. */
+const answered = (m: NvidiaSmiMonitor): boolean =>
+  m.latest().reason !== 'waiting for the first reading from nvidia-smi';
+
 /** Stops a monitor and checks that every child it ever started, and their process groups, are gone. */
 async function stopAndCheckNoLeak(m: NvidiaSmiMonitor): Promise<void> {
   m.stop();
@@ -333,9 +349,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   });
 
   it("reads several GPUs from one child and attributes the run's two of them", async () => {
-    const m = monitor('multi-gpu');
-    m.start();
-    await until(() => m.latest().devices.length === 4 && m.latest().processes.length === 2);
+    const m = await started('multi-gpu', (g) => g.latest().devices.length === 4 && g.latest().processes.length === 2);
     const a = attributeGpuPower(m.latest(), new Set([4242, 4243, 1]));
     assert.equal(a.powerW, 512.34 + 498.1);
     assert.deepEqual(
@@ -351,9 +365,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   });
 
   it("splits a shared GPU by the run's share of its compute memory", async () => {
-    const m = monitor('shared-gpu');
-    m.start();
-    await until(() => m.latest().devices.length === 3 && m.latest().processes.length === 4);
+    const m = await started('shared-gpu', (g) => g.latest().devices.length === 3 && g.latest().processes.length === 4);
     const a = attributeGpuPower(m.latest(), new Set([4242, 4243]));
     assert.equal(a.powerW, 300 * 0.75 + 200);
     assert.deepEqual(a.perDevice, [
@@ -365,9 +377,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   });
 
   it('splits by process count when memory figures are "[N/A]"', async () => {
-    const m = monitor('shared-gpu-no-memory');
-    m.start();
-    await until(() => m.latest().ok && m.latest().processes.length === 3);
+    const m = await started('shared-gpu-no-memory', (g) => g.latest().ok && g.latest().processes.length === 3);
     assert.ok(m.latest().processes.every((p) => p.usedMemoryMB === null));
     const a = attributeGpuPower(m.latest(), new Set([4242, 4243]));
     assert.equal(a.perDevice[0]!.share, 2 / 3);
@@ -376,9 +386,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   });
 
   it('keeps going with "[N/A]" power, which counts as 0 W', async () => {
-    const m = monitor('na-power');
-    m.start();
-    await until(() => m.latest().ok && m.latest().processes.length === 1);
+    const m = await started('na-power', (g) => g.latest().ok && g.latest().processes.length === 1);
     const s = m.latest();
     assert.equal(s.devices[0]!.powerW, null);
     assert.equal(s.devices[0]!.powerLimitW, null);
@@ -390,9 +398,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   it('nvidia-smi missing: ok false with the reason, and no retries, not even for the next run', async () => {
     forgetAbsentTools();
     const missing = fake('does-not-exist');
-    const m = monitor('does-not-exist', { retryMs: 100 });
-    m.start();
-    await until(() => m.latest().reason !== 'waiting for the first reading from nvidia-smi');
+    const m = await started('does-not-exist', answered, { retryMs: 100 });
     const s = m.latest();
     assert.equal(s.ok, false);
     assert.equal(s.reason, `nvidia-smi not found at ${missing}: GPU energy not metered`);
@@ -410,9 +416,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   });
 
   it('a hanging nvidia-smi is killed after timeoutMs, and so is a hanging process query', async () => {
-    const m = monitor('hang', { timeoutMs: 300, retryMs: 60_000 });
-    m.start();
-    await until(() => m.latest().reason !== 'waiting for the first reading from nvidia-smi');
+    const m = await started('hang', answered, { timeoutMs: 300, retryMs: 60_000 });
     assert.equal(m.latest().ok, false);
     assert.equal(m.latest().reason, 'nvidia-smi did not answer within 0.3 s');
     await until(() => m.childPids().length === 0); // both the power child and the process query were killed
@@ -420,9 +424,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   });
 
   it('quotes the first line of garbage output and stops that child', async () => {
-    const m = monitor('garbage', { retryMs: 60_000 });
-    m.start();
-    await until(() => /cannot read/.test(m.latest().reason ?? ''));
+    const m = await started('garbage', (g) => /cannot read/.test(g.latest().reason ?? ''), { retryMs: 60_000 });
     assert.equal(m.latest().reason, `nvidia-smi printed output Carbon Meter cannot read: "+${'-'.repeat(79)}…"`);
     assert.equal(m.latest().ok, false);
     await until(() => m.childPids().length === 0);
@@ -443,9 +445,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   });
 
   it('recovers when nvidia-smi works again after dying', async () => {
-    const m = monitor('dies', { retryMs: 100 });
-    m.start();
-    await until(() => m.latest().ok);
+    const m = await started('dies', (g) => g.latest().ok, { retryMs: 100 });
     await until(() => !m.latest().ok && /failed/.test(m.latest().reason ?? ''));
     assert.equal(
       m.latest().reason,
@@ -461,9 +461,11 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   it('a process query that hangs is killed and reported, power keeps flowing', async () => {
     // the power child gets a minute before it counts as silent, so a loaded machine cannot fail it; only the
     // process query has a short timeout, and the test waits for conditions, never for a duration
-    const m = monitor('apps-hang', { timeoutMs: 60_000, appsTimeoutMs: 300, appsEveryMs: 100 });
-    m.start();
-    await until(() => m.latest().processesReason !== undefined && m.latest().ok);
+    const m = await started('apps-hang', (g) => g.latest().processesReason !== undefined && g.latest().ok, {
+      timeoutMs: 60_000,
+      appsTimeoutMs: 300,
+      appsEveryMs: 100,
+    });
     assert.equal(m.latest().processesReason, 'nvidia-smi --query-compute-apps did not answer within 0.3 s');
     assert.deepEqual(m.latest().processes, []);
     const first = m.stats().appsSpawns;
@@ -474,9 +476,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
   });
 
   it('can be stopped and started again', async () => {
-    const m = monitor('one-gpu');
-    m.start();
-    await until(() => m.latest().ok);
+    const m = await started('one-gpu', (g) => g.latest().ok);
     const firstPids = m.stats().pids;
     m.stop();
     assert.equal(m.latest().ok, false);

@@ -46,9 +46,12 @@ async function until(cond: () => boolean, what: string, deadlineMs = 60_000): Pr
   }
 }
 
-/** A folder for the stand-in's call counters and log. */
+const stateDirs: string[] = [];
+/** A folder for the stand-in's call counters and log (removed after the test). */
 function stateDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cm-amd-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-amd-'));
+  stateDirs.push(dir);
+  return dir;
 }
 const count = (state: string, key: string): number => {
   try {
@@ -79,12 +82,26 @@ function monitor(opts: AmdOptions, state?: string): AmdMonitor {
   return m;
 }
 
+/** A monitor of the stand-ins with a state folder of its own, started; resolves once `ready` holds for it. */
+async function started(
+  opts: AmdOptions,
+  ready: (m: AmdMonitor) => boolean,
+  what: string,
+): Promise<{ m: AmdMonitor; state: string }> {
+  const state = stateDir();
+  const m = monitor(opts, state);
+  m.start();
+  await until(() => ready(m), what);
+  return { m, state };
+}
+
 afterEach(async () => {
   for (const m of monitors.splice(0)) {
     m.stop();
     await m.whenIdle();
   }
   forgetAbsentTools();
+  for (const dir of stateDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('power/gpu/amdSmi: parsing amd-smi and rocm-smi JSON (fixtures in the real layouts)', () => {
@@ -222,10 +239,11 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
   });
 
   it('ROCm 6.2, three MI300X: counter energy, the shared device split by gfx engine time, the idle one not charged', async () => {
-    const state = stateDir();
-    const m = monitor({ amdSmi: amdTool('rocm-6.2'), rocmSmi: MISSING_ROCM, utilWindowMs: 3_600_000 }, state);
-    m.start();
-    await until(() => m.latest().ok, 'the first amd-smi reading');
+    const { m, state } = await started(
+      { amdSmi: amdTool('rocm-6.2'), rocmSmi: MISSING_ROCM, utilWindowMs: 3_600_000 },
+      (g) => g.latest().ok,
+      'the first amd-smi reading',
+    );
     const s0 = m.latest();
     assert.equal(s0.source, 'amd-smi');
     assert.deepEqual(
@@ -309,10 +327,11 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
   });
 
   it('no energy counter (Radeon, "N/A"): power samples integrated over the readings, said so', async () => {
-    const state = stateDir();
-    const m = monitor({ amdSmi: amdTool('radeon-no-energy'), rocmSmi: MISSING_ROCM }, state);
-    m.start();
-    await until(() => m.latest().ok && m.latest().processes.length > 0, 'a reading and the processes');
+    const { m, state } = await started(
+      { amdSmi: amdTool('radeon-no-energy'), rocmSmi: MISSING_ROCM },
+      (g) => g.latest().ok && g.latest().processes.length > 0,
+      'a reading and the processes',
+    );
     const s0 = m.latest();
     await until(
       () => count(state, 'amd-smi-metric') >= 4 && m.latest().devices[0]!.seq! > s0.devices[0]!.seq!,
@@ -331,10 +350,11 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
   });
 
   it('rocm-smi when amd-smi is absent: its energy counter; no per-device processes, so HIP_VISIBLE_DEVICES decides', async () => {
-    const state = stateDir();
-    const m = monitor({ amdSmi: MISSING_AMD, rocmSmi: rocmTool('mi210') }, state);
-    m.start();
-    await until(() => m.latest().ok, 'a rocm-smi reading');
+    const { m, state } = await started(
+      { amdSmi: MISSING_AMD, rocmSmi: rocmTool('mi210') },
+      (g) => g.latest().ok,
+      'a rocm-smi reading',
+    );
     const s0 = m.latest();
     assert.equal(s0.source, 'rocm-smi');
     assert.deepEqual(
@@ -365,20 +385,22 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
   });
 
   it('a hanging amd-smi is killed and said in one line; the next try waits for the backoff', async () => {
-    const state = stateDir();
-    const m = monitor({ amdSmi: amdTool('hang'), rocmSmi: MISSING_ROCM, timeoutMs: 300 }, state);
-    m.start();
-    await until(() => /did not answer/.test(m.latest().reason ?? ''), 'the timeout');
+    const { m, state } = await started(
+      { amdSmi: amdTool('hang'), rocmSmi: MISSING_ROCM, timeoutMs: 300 },
+      (g) => /did not answer/.test(g.latest().reason ?? ''),
+      'the timeout',
+    );
     assert.equal(m.latest().reason, 'amd-smi list did not answer within 0.3 s; it was stopped');
     await until(() => m.stats().pids.length === 0, 'the hung child to be gone');
     assert.equal(calls(state).length, 1);
   });
 
   it("a driver that is not loaded: amd-smi's own words, one call (no retry loop)", async () => {
-    const state = stateDir();
-    const m = monitor({ amdSmi: amdTool('fail'), rocmSmi: MISSING_ROCM }, state);
-    m.start();
-    await until(() => !!m.latest().reason && !/waiting/.test(m.latest().reason ?? ''), 'the failure');
+    const { m, state } = await started(
+      { amdSmi: amdTool('fail'), rocmSmi: MISSING_ROCM },
+      (g) => !!g.latest().reason && !/waiting/.test(g.latest().reason ?? ''),
+      'the failure',
+    );
     assert.equal(
       m.latest().reason,
       'amd-smi list failed (exit code 255): ERROR:root:Driver not loaded (amdgpu not found in modules)',
@@ -387,9 +409,11 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
   });
 
   it('output that is not JSON is refused with what was printed', async () => {
-    const m = monitor({ amdSmi: amdTool('garbage'), rocmSmi: MISSING_ROCM }, stateDir());
-    m.start();
-    await until(() => /cannot read/.test(m.latest().reason ?? ''), 'the refusal');
+    const { m } = await started(
+      { amdSmi: amdTool('garbage'), rocmSmi: MISSING_ROCM },
+      (g) => /cannot read/.test(g.latest().reason ?? ''),
+      'the refusal',
+    );
     assert.equal(m.latest().reason, 'amd-smi list printed output Carbon Meter cannot read: "GPU: 0"');
   });
 

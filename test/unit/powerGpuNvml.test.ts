@@ -51,11 +51,24 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
     for (const c of children.splice(0)) c.kill('SIGKILL');
   });
 
-  function monitor(opts: NvmlOptions = {}): NvmlMonitor {
+  /** An NVML monitor of the stand-in library, started (stopped after the test). */
+  function started(opts: NvmlOptions = {}): NvmlMonitor {
     const m = new NvmlMonitor({ env: fake.env, intervalMs: 20, retryMs: 50, fullEveryMs: 0, ...opts });
     monitors.push(m);
+    m.start();
     return m;
   }
+
+  /** NVML, else nvidia-smi, started (stopped after the test). */
+  function startedAuto(opts: ConstructorParameters<typeof AutoGpuMonitor>[0]): AutoGpuMonitor {
+    const a = new AutoGpuMonitor(opts);
+    monitors.push(a);
+    a.start();
+    return a;
+  }
+
+  /** The stand-in's environment with a library folder where no libnvidia-ml.so.1 is. */
+  const withoutLibrary = (): NodeJS.ProcessEnv => ({ ...fake.env, LD_LIBRARY_PATH: path.join(fake.dir, 'empty') });
 
   /** A real process standing for the run (its pid is what NVML lists). */
   function runProcess(env: NodeJS.ProcessEnv = process.env): number {
@@ -97,8 +110,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
 
   it("exclusive use: the counter difference of the run's device, whole; an idle second device is not charged", async () => {
     const pid = runProcess();
-    const m = monitor();
-    m.start();
+    const m = started();
     const at = (e0: number, e1: number) => [
       dev(0, H100_0, e0, 700_000),
       dev(1, H100_1, e1, 70_000),
@@ -135,8 +147,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
 
   it('a device shared with a foreign process is split by SM utilisation, labelled an estimate; memory when utilisation is not reported', async () => {
     const pid = runProcess();
-    const m = monitor();
-    m.start();
+    const m = started();
     const shared = (e: number, extra: string[] = []) => [
       dev(0, H100_0, e, 500_000),
       `proc 0 ${pid} ${3 * GiB}`,
@@ -151,8 +162,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
     assert.ok(Math.abs(s.joules - 750) <= 750 * 0.05, `${s.joules} J, expected 750 J`);
     assert.match(s.shareRule, /GPU 0 75 %: shared: split by SM utilisation \(estimate\): the run 60 % of 80 %/);
 
-    const m2 = monitor();
-    m2.start();
+    const m2 = started();
     const noUtil = (e: number) =>
       shared(e, ['fail nvmlDeviceGetProcessUtilization 3']).filter((l) => !l.startsWith('util'));
     const acc2 = new GpuEnergyAccount({ rootPid: pid });
@@ -171,8 +181,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
       CUDA_VISIBLE_DEVICES: H100_1.slice(0, 12),
       CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
     });
-    const m = monitor();
-    m.start();
+    const m = started();
     const noList = (e: number) => [
       dev(0, H100_0, e, 300_000),
       dev(1, H100_1, e * 2, 400_000),
@@ -192,8 +201,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
 
   it('a counter that goes back (driver reloaded) restarts the difference', async () => {
     const pid = runProcess();
-    const m = monitor();
-    m.start();
+    const m = started();
     const at = (e: number) => [dev(0, H100_0, e, 400_000), `proc 0 ${pid} ${GiB}`];
     const acc = new GpuEnergyAccount({ rootPid: pid });
     acc.begin(await show(m, at(5_000_000), energyIs(5000)));
@@ -207,8 +215,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
 
   it("energy counter not supported: power samples integrated over the driver's timestamps, and said so", async () => {
     const pid = runProcess();
-    const m = monitor();
-    m.start();
+    const m = started();
     const at = (mW: number, tsUs: number) => [dev(0, H100_0, '-', mW, tsUs), `proc 0 ${pid} ${GiB}`];
     const tsIs = (us: number) => (s: GpuSnapshot) => s.ok && s.devices[0]?.powerAtMs === us / 1000;
     const acc = new GpuEnergyAccount({ rootPid: pid });
@@ -223,8 +230,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
 
   it('a driver call that hangs: the reader is killed, the meter says why and carries on', async () => {
     const pid = runProcess();
-    const m = monitor({ readTimeoutMs: 5000 });
-    m.start();
+    const m = started({ readTimeoutMs: 5000 });
     const ok = [dev(0, H100_0, 1_000_000, 300_000), `proc 0 ${pid} ${GiB}`];
     await show(m, ok, energyIs(1000));
     const firstPid = m.stats().pid;
@@ -243,8 +249,7 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
   });
 
   it('a driver call that crashes: the reader dies alone, the meter says why and starts it again', async () => {
-    const m = monitor();
-    m.start();
+    const m = started();
     const ok = [dev(0, H100_0, 1_000_000, 300_000)];
     await show(m, ok, energyIs(1000));
     fake.write([...ok, 'crash nvmlDeviceGetComputeRunningProcesses_v3']);
@@ -256,11 +261,8 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
 
   it('no NVML library: nvidia-smi is used instead, and NVML is not looked for again in this process', async () => {
     forgetNvmlAbsence();
-    const env = { ...fake.env, LD_LIBRARY_PATH: path.join(fake.dir, 'empty') };
     const smi = path.join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'one-gpu');
-    const a = new AutoGpuMonitor({ nvml: { env }, nvidiaSmi: { command: smi, intervalMs: 100 } });
-    monitors.push(a);
-    a.start();
+    const a = startedAuto({ nvml: { env: withoutLibrary() }, nvidiaSmi: { command: smi, intervalMs: 100 } });
     await until(() => a.latest().ok, 'nvidia-smi readings');
     assert.equal(a.source, 'nvidia-smi');
     assert.equal(a.latest().source, 'nvidia-smi');
@@ -269,13 +271,10 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
 
   it('neither NVML nor nvidia-smi: one reason, and the missing tool is not started again', async () => {
     forgetAbsentTools();
-    const env = { ...fake.env, LD_LIBRARY_PATH: path.join(fake.dir, 'empty') };
-    const a = new AutoGpuMonitor({
-      nvml: { env },
+    const a = startedAuto({
+      nvml: { env: withoutLibrary() },
       nvidiaSmi: { command: 'carbon-meter-test-no-such-nvidia-smi', intervalMs: 100, appsEveryMs: 100 },
     });
-    monitors.push(a);
-    a.start();
     await until(
       () => a.source === 'nvidia-smi' && /not found on PATH/.test(a.latest().reason ?? ''),
       'both to be found missing',

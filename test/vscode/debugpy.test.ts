@@ -83,6 +83,14 @@ function report(test: Mocha.Runnable | undefined, meteredS: number, ownS: number
   if (test) test.title += ` [metered ${meteredS.toFixed(2)} s, the program counted ${ownS.toFixed(2)} s: ${diff} %]`;
 }
 
+/** The metered CPU time is within 5 % of the program's own count (both in the test's title). */
+function assertCpuWithin(test: Mocha.Runnable | undefined, meteredS: number, ownS: number, message: string): void {
+  report(test, meteredS, ownS);
+  assert.ok(within(meteredS, ownS), message);
+}
+
+type Seen = { started: Run[]; finished: Run[]; sessions: vscode.DebugSession[] };
+
 describe('Python debugging with the real debugpy adapter', function () {
   this.timeout(240_000);
   let python: string;
@@ -119,11 +127,9 @@ describe('Python debugging with the real debugpy adapter', function () {
   });
 
   /** Collects the debug runs started and finished while `fn` runs, and the debug sessions started. */
-  async function watching<T>(
-    fn: (seen: { started: Run[]; finished: Run[]; sessions: vscode.DebugSession[] }) => Promise<T>,
-  ): Promise<T> {
+  async function watching<T>(fn: (seen: Seen) => Promise<T>): Promise<T> {
     const a = await api();
-    const seen = { started: [] as Run[], finished: [] as Run[], sessions: [] as vscode.DebugSession[] };
+    const seen: Seen = { started: [], finished: [], sessions: [] };
     const subs = [
       a.service.onRunStarted((r) => r.source === 'debug' && seen.started.push(r)),
       a.service.onRunFinished((r) => r.source === 'debug' && seen.finished.push(r)),
@@ -140,27 +146,38 @@ describe('Python debugging with the real debugpy adapter', function () {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as OwnCount;
   }
 
+  /** Launches the workload under debugpy (`args[0]` is where it writes its own count) and waits for its run to end. */
+  async function launchToEnd(
+    seen: Seen,
+    name: string,
+    args: string[],
+    options: { console: 'internalConsole' | 'integratedTerminal'; subProcess?: boolean },
+  ): Promise<{ run: Run; own: OwnCount }> {
+    const out = args[0];
+    const ok = await vscode.debug.startDebugging(folder, {
+      type: 'debugpy',
+      request: 'launch',
+      name,
+      program: workload,
+      args,
+      python,
+      ...options,
+      justMyCode: true,
+    });
+    assert.ok(ok, 'debugging started');
+    const run = await waitFor(
+      () => seen.finished.find((r) => r.command.includes(out)),
+      180_000,
+      'the debug run to finish',
+    );
+    return { run, own: readOwnCount(out) };
+  }
+
   it('launch: the run is the program, within 5 % of its own CPU count', async function () {
     const test = this.test;
     const out = path.join(tmp, 'launch.json');
     await watching(async (seen) => {
-      const ok = await vscode.debug.startDebugging(folder, {
-        type: 'debugpy',
-        request: 'launch',
-        name: 'cm-debugpy-launch',
-        program: workload,
-        args: [out, '6'],
-        python,
-        console: 'internalConsole',
-        justMyCode: true,
-      });
-      assert.ok(ok, 'debugging started');
-      const run = await waitFor(
-        () => seen.finished.find((r) => r.command.includes(out)),
-        180_000,
-        'the debug run to finish',
-      );
-      const own = readOwnCount(out);
+      const { run, own } = await launchToEnd(seen, 'cm-debugpy-launch', [out, '6'], { console: 'internalConsole' });
       assert.equal(
         run.pid,
         own.pid,
@@ -168,9 +185,10 @@ describe('Python debugging with the real debugpy adapter', function () {
       );
       assert.equal(run.exitCode, 0);
       assert.match(run.command, /debug_work\.py/);
-      report(test, run.cpuSeconds, own.cpuSeconds);
-      assert.ok(
-        within(run.cpuSeconds, own.cpuSeconds),
+      assertCpuWithin(
+        test,
+        run.cpuSeconds,
+        own.cpuSeconds,
         `metered ${run.cpuSeconds} s, the program counted ${own.cpuSeconds} s`,
       );
       assert.equal(seen.started.length, 1);
@@ -184,28 +202,15 @@ describe('Python debugging with the real debugpy adapter', function () {
     const opened = vscode.window.onDidOpenTerminal((t) => terminals.push(t));
     try {
       await watching(async (seen) => {
-        const ok = await vscode.debug.startDebugging(folder, {
-          type: 'debugpy',
-          request: 'launch',
-          name: 'cm-debugpy-terminal',
-          program: workload,
-          args: [out, '6'],
-          python,
+        const { run, own } = await launchToEnd(seen, 'cm-debugpy-terminal', [out, '6'], {
           console: 'integratedTerminal',
-          justMyCode: true,
         });
-        assert.ok(ok, 'debugging started');
-        const run = await waitFor(
-          () => seen.finished.find((r) => r.command.includes(out)),
-          180_000,
-          'the debug run to finish',
-        );
-        const own = readOwnCount(out);
-        report(test, run.cpuSeconds, own.cpuSeconds);
         // the shell's child is debugpy's launcher; the process event names its child, the program
         assert.equal(run.pid, own.pid, "the run meters the debuggee, not debugpy's launcher in the terminal");
-        assert.ok(
-          within(run.cpuSeconds, own.cpuSeconds),
+        assertCpuWithin(
+          test,
+          run.cpuSeconds,
+          own.cpuSeconds,
           `metered ${run.cpuSeconds} s, the program counted ${own.cpuSeconds} s`,
         );
         assert.equal(seen.started.length, 1);
@@ -265,9 +270,10 @@ describe('Python debugging with the real debugpy adapter', function () {
         const own = readOwnCount(out);
         assert.equal(run.pid, own.pid, 'the run meters the process debugpy reported');
         assert.ok(own.cpuSeconds > own.cpuSecondsSinceGo, 'the program had used CPU before the attach');
-        report(test, run.cpuSeconds, own.cpuSecondsSinceGo);
-        assert.ok(
-          within(run.cpuSeconds, own.cpuSecondsSinceGo),
+        assertCpuWithin(
+          test,
+          run.cpuSeconds,
+          own.cpuSecondsSinceGo,
           `metered ${run.cpuSeconds} s, the program counted ${own.cpuSecondsSinceGo} s since the attach (${own.cpuSeconds} s in all)`,
         );
         assert.equal(seen.started.length, 1);
@@ -281,24 +287,10 @@ describe('Python debugging with the real debugpy adapter', function () {
     const test = this.test;
     const out = path.join(tmp, 'subprocess.json');
     await watching(async (seen) => {
-      const ok = await vscode.debug.startDebugging(folder, {
-        type: 'debugpy',
-        request: 'launch',
-        name: 'cm-debugpy-subprocess',
-        program: workload,
-        args: [out, '4', '--child', '4'],
-        python,
+      const { run, own } = await launchToEnd(seen, 'cm-debugpy-subprocess', [out, '4', '--child', '4'], {
         console: 'internalConsole',
         subProcess: true,
-        justMyCode: true,
       });
-      assert.ok(ok, 'debugging started');
-      const run = await waitFor(
-        () => seen.finished.find((r) => r.command.includes(out)),
-        180_000,
-        'the debug run to finish',
-      );
-      const own = readOwnCount(out);
       // debugpy attached to the child: a child session under the launch session, for the child's pid
       const child = seen.sessions.find((s) => s.configuration.subProcessId === own.childPid);
       assert.ok(
@@ -314,9 +306,10 @@ describe('Python debugging with the real debugpy adapter', function () {
       );
       assert.equal(run.pid, own.pid);
       assert.equal(run.exitCode, 0);
-      report(test, run.cpuSeconds, own.cpuSeconds);
-      assert.ok(
-        within(run.cpuSeconds, own.cpuSeconds),
+      assertCpuWithin(
+        test,
+        run.cpuSeconds,
+        own.cpuSeconds,
         `metered ${run.cpuSeconds} s, the program counted ${own.cpuSeconds} s with its child`,
       );
     });

@@ -22,14 +22,18 @@ export interface AccountantOptions {
   settingName?: string;
   /** the general region and PUE (carbonMeter.region/pue, CARBON_METER_REGION/PUE), for clusters without their own */
   fallbackRegion?: () => { region?: string; from?: string; pue?: number; pueFrom?: string };
-  /** this machine's CPU, for jobs that ran on it */
-  localHost?: AccountOptions['localHost'];
+  /**
+   * this machine's CPU, for jobs that ran on it; a function is called once, when the first job is accounted (so that
+   * nothing reads the hardware until there is a job)
+   */
+  localHost?: AccountOptions['localHost'] | (() => Promise<AccountOptions['localHost']>);
   log?: (level: 'info' | 'warn', msg: string) => void;
 }
 
 export class SlurmAccountant {
   private readonly nodeCache = new Map<string, NodeInfo | undefined>();
   private config: Promise<Record<string, string> | undefined> | undefined;
+  private localHost: Promise<AccountOptions['localHost']> | undefined;
 
   constructor(
     private readonly commands: SlurmCommands,
@@ -43,6 +47,13 @@ export class SlurmAccountant {
       return undefined;
     });
     return this.config;
+  }
+
+  /** This machine (asked once, at the first job). */
+  private host(): Promise<AccountOptions['localHost']> {
+    const l = this.opts.localHost;
+    this.localHost ??= typeof l === 'function' ? l() : Promise.resolve(l);
+    return this.localHost;
   }
 
   private async node(nodeList: string | undefined): Promise<NodeInfo | undefined> {
@@ -78,7 +89,7 @@ export class SlurmAccountant {
     const node = await this.node(j.job.nodeList);
     const energyPlugin =
       cfg?.AcctGatherEnergyType && !/\/none$/.test(cfg.AcctGatherEnergyType) ? cfg.AcctGatherEnergyType : undefined;
-    return jobToRun(j, { cluster, node, energyPlugin, localHost: this.opts.localHost, now });
+    return jobToRun(j, { cluster, node, energyPlugin, localHost: await this.host(), now });
   }
 
   async runs(records: SlurmRecord[], now = Date.now()): Promise<Run[]> {
