@@ -13,7 +13,8 @@ const LOOK_EVERY_MS = 100;
 /**
  * Waits (at most `boundMs`) for the command's process to appear under the shell and returns it: the child whose
  * program is the command's (prefixes such as `env X=1` or `time` left out), else, after half the bound, a child that
- * is not a shell (bash forks before it execs: the first look may show "bash"). Undefined when the command ended or
+ * is not a shell, or a subshell (bash forks before it execs: until then the child shows bash's own command line,
+ * which contains the command's text, so a shell child is never taken early). Undefined when the command ended or
  * never appeared.
  */
 export async function findCommandProcess(
@@ -27,11 +28,22 @@ export async function findCommandProcess(
   let fallback: ProcessInfo | undefined;
   while (Date.now() < until) {
     const children = await childProcesses(shellPid, procRoot);
-    const match = children.find((c) => programName(c.command) === wanted || c.command.includes(wanted));
+    const match = children.find(
+      (c) => programName(c.command) === wanted || (!isShell(c.command) && c.command.includes(wanted)),
+    );
     if (match) return match;
-    fallback = children.find((c) => c.command && !/(^|\/)(ba|z|fi|da)?sh( |$)/.test(c.command));
-    if (fallback && Date.now() > until - boundMs / 2) return fallback;
+    const lateEnough = Date.now() > until - boundMs / 2;
+    // a shell child whose text names the command: a subshell (`(cd x && python train.py)`), or bash between fork and
+    // exec, which still shows the parent's command line; only a child that stays a shell is taken, and only late
+    const subshell = children.find((c) => isShell(c.command) && c.command.includes(wanted));
+    fallback = children.find((c) => c.command && !isShell(c.command)) ?? subshell;
+    if (fallback && lateEnough) return fallback;
     await new Promise((r) => setTimeout(r, LOOK_EVERY_MS));
   }
   return fallback;
+}
+
+/** A shell's command line (bash, sh, zsh, fish, dash). */
+function isShell(command: string): boolean {
+  return /(^|\/)(ba|z|fi|da)?sh( |$)/.test(command);
 }
