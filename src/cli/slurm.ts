@@ -142,7 +142,7 @@ export async function slurmCommand(args: string[], env: NodeJS.ProcessEnv = proc
     const clusters = loadClusters(values.clusters ?? env.CARBON_METER_CLUSTERS, warn);
     const timeoutS = num(env.CARBON_METER_SLURM_TIMEOUT, 'CARBON_METER_SLURM_TIMEOUT', 1, 600) ?? 20;
     const commands = new SlurmCommands({ binDir: env.CARBON_METER_SLURM_BIN || undefined, timeoutMs: timeoutS * 1000 });
-    const hw = await getHardware({ gpus: async () => [] });
+    const hw = await getHardware();
     const accountant = new SlurmAccountant(commands, {
       clusters: () => clusters,
       overrides,

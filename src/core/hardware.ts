@@ -8,14 +8,21 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GpuInfo, Hardware } from './types';
 
-let cached: Promise<Hardware> | undefined;
+let machine: Promise<Omit<Hardware, 'gpus'>> | undefined;
+let gpuList: Promise<GpuInfo[]> | undefined;
 
-export function getHardware(opts: { gpus?: () => Promise<GpuInfo[]> } = {}): Promise<Hardware> {
-  if (!cached) cached = readHardware(opts.gpus);
-  return cached;
+/**
+ * The machine (CPU, RAM, OS), read once; and its GPUs, listed once by the first caller that gives a way to list them
+ * (a caller without one, such as SLURM accounting, gets the GPUs listed so far, or none, and never fixes the list).
+ */
+export async function getHardware(opts: { gpus?: () => Promise<GpuInfo[]> } = {}): Promise<Hardware> {
+  machine ??= readMachine();
+  if (opts.gpus) gpuList ??= opts.gpus().catch(() => []);
+  const [base, gpus] = await Promise.all([machine, gpuList ?? Promise.resolve([])]);
+  return { ...base, gpus };
 }
 
-async function readHardware(gpus?: () => Promise<GpuInfo[]>): Promise<Hardware> {
+async function readMachine(): Promise<Omit<Hardware, 'gpus'>> {
   const cpus = os.cpus();
   let cpuModel = cpus[0]?.model?.trim() ?? '';
   let logicalCpus = cpus.length || 1;
@@ -42,20 +49,11 @@ async function readHardware(gpus?: () => Promise<GpuInfo[]>): Promise<Hardware> 
       // keep what `os` said
     }
   }
-  let gpuList: GpuInfo[] = [];
-  if (gpus) {
-    try {
-      gpuList = await gpus();
-    } catch {
-      gpuList = [];
-    }
-  }
   return {
     cpuModel: cpuModel || 'unknown CPU',
     logicalCpus,
     sockets,
     ramGB: Math.round(ramGB * 100) / 100,
-    gpus: gpuList,
     os: osName,
     hostname: os.hostname(),
   };

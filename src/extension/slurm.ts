@@ -51,7 +51,7 @@ export class SlurmService implements vscode.Disposable {
     const commands = this.commands;
     const localHost = async () => {
       try {
-        return localHostOf(await getHardware({ gpus: async () => [] }));
+        return localHostOf(await getHardware());
       } catch (err) {
         log.warn(`slurm: this machine's CPU is unknown (${errorMessage(err)})`);
         return undefined;
