@@ -11,17 +11,19 @@
 import * as crypto from 'node:crypto';
 import type { GpuInfo, Run, RunIntensity } from '../types';
 import { J_PER_KWH } from '../types';
+import { findRegion, type RegionInfo } from '../intensity/regions';
 import { HISTORY_FORMAT_VERSION, runProblem } from './records';
 import { unescapeCsvCell, type CsvRecord } from './csv';
 import { errorMessage } from '../errors';
 
-export const CODECARBON_IMPORT_SOURCE = 'CodeCarbon import';
+/** The intensity of an imported run: CodeCarbon's own figure, its emissions ÷ its energy (method `imported`). */
+export const CODECARBON_IMPORT_SOURCE = "CodeCarbon's emissions.csv (its emissions ÷ its energy)";
 const IMPORT_DETAIL = 'imported from CodeCarbon';
 
 export interface CodeCarbonImportOptions {
   /** Named in the notes of imported runs. */
   fileName?: string;
-  /** ISO 3166 alpha-3 → the region code Carbon Meter uses ("FRA" → "FR"); without it the alpha-3 code is kept. */
+  /** ISO 3166 alpha-3 → the region code Carbon Meter uses ("FRA" → "FR"); default: the intensity tables. */
   fromAlpha3?: (alpha3: string) => string | undefined;
 }
 
@@ -298,7 +300,24 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
   };
 }
 
-/** Where the run ran: a cloud region, a country (alpha-3 → our code), or nothing known. */
+/** Regions by the code a CodeCarbon file gives (rows repeat the same few places): found once each. */
+const knownRegions = new Map<string, RegionInfo | null>();
+
+function knownRegion(code: string): RegionInfo | undefined {
+  let r = knownRegions.get(code);
+  if (r === undefined) {
+    r = findRegion(code) ?? null;
+    if (knownRegions.size > 10_000) knownRegions.clear();
+    knownRegions.set(code, r);
+  }
+  return r ?? undefined;
+}
+
+/**
+ * Where the run ran, named as native runs name it: a cloud region ("aws:eu-west-3") or a country ("FR", "France")
+ * from the intensity tables, else CodeCarbon's own code and name; `regionReason` says which columns said so. The
+ * figure is CodeCarbon's (method `imported`).
+ */
 function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): RunIntensity {
   const provider = row.get('cloud_provider').toLowerCase();
   const cloudRegion = row.get('cloud_region');
@@ -306,18 +325,25 @@ function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): 
   const countryName = row.get('country_name');
   let region = '';
   let regionName: string | undefined;
+  let regionReason: string | undefined;
   if (provider && cloudRegion) {
-    region = `${provider}:${cloudRegion}`;
-    regionName = `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`;
+    const known = knownRegion(`${provider}:${cloudRegion}`);
+    region = known?.code ?? `${provider}:${cloudRegion}`;
+    regionName = known?.name ?? `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`;
+    regionReason = `CodeCarbon's cloud_provider and cloud_region (${provider} ${cloudRegion})`;
   } else if (iso3) {
-    region = opts.fromAlpha3?.(iso3) ?? iso3;
+    const code = opts.fromAlpha3 ? opts.fromAlpha3(iso3) : knownRegion(iso3)?.code;
+    const known = code ? knownRegion(code) : undefined;
     const subRegion = row.get('region');
-    regionName = countryName ? `${countryName}${subRegion ? ` (${subRegion})` : ''}` : undefined;
+    region = code ?? iso3;
+    regionName = known?.name ?? (countryName || undefined);
+    regionReason = `CodeCarbon's country_iso_code ${iso3}${subRegion ? ` (region ${subRegion})` : ''}`;
   }
   const source = CODECARBON_IMPORT_SOURCE;
+  const method = 'imported';
   return regionName === undefined
-    ? { gPerKWh, region, source, method: 'annual-average', factorType: 'average' }
-    : { gPerKWh, region, regionName, source, method: 'annual-average', factorType: 'average' };
+    ? { gPerKWh, region, source, method, factorType: 'average', regionReason }
+    : { gPerKWh, region, regionName, source, method, factorType: 'average', regionReason };
 }
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -359,7 +385,7 @@ export function importedRunLine(run: Run, at: string): string {
     `"energyKWh":{"cpu":${num(e.cpu)},"gpu":${num(e.gpu)},"ram":${num(e.ram)},"total":${num(e.total)}},` +
     `"emissionsKg":${num(run.emissionsKg)},"pue":${num(run.pue)}${optStr('pueSource', run.pueSource)},` +
     `"intensity":{"gPerKWh":${num(i.gPerKWh)},"region":${q(i.region)}${optStr('regionName', i.regionName)},"source":${q(i.source)},` +
-    `"method":${q(i.method)}${optStr('factorType', i.factorType)}},` +
+    `"method":${q(i.method)}${optStr('factorType', i.factorType)}${optStr('regionReason', i.regionReason)}},` +
     `"power":{"cpu":${componentJson(run.power.cpu)},"gpu":${componentJson(run.power.gpu)},"ram":${componentJson(run.power.ram)}},` +
     `"hardware":{"cpuModel":${q(h.cpuModel)},"logicalCpus":${num(h.logicalCpus)},"ramGB":${num(h.ramGB)},"gpus":[${gpus}]${optStr('os', h.os)}}` +
     `${run.notes ? `,"notes":[${notes}]` : ''}}}\n`

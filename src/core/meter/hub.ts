@@ -384,13 +384,14 @@ export class MeterHub implements Disposable {
   private readonly intensityRefresh = new Map<string, { period: number; pending?: Promise<void> }>();
 
   /** Starts `env.intensity.refresh` for the given regions (default: those being metered) when due. */
-  refreshIntensity(now: number, regions: RegionInfo[] = this.active().map((m) => m.spec.place.region)): Promise<void> {
+  refreshIntensity(now: number, regions?: RegionInfo[]): Promise<void> {
     const provider = this.env.intensity;
     const g = provider.granularityMs;
+    // a static provider (the usual case) has nothing to refresh: nothing is allocated per tick for it
     if (!provider.refresh || !(g > 0) || !Number.isFinite(g)) return Promise.resolve();
     const period = Math.floor(now / g);
     const waits: Promise<void>[] = [];
-    for (const region of regions) {
+    for (const region of regions ?? this.active().map((m) => m.spec.place.region)) {
       const key = `${provider.id}|${g}|${region.code}`;
       const state = this.intensityRefresh.get(key);
       if (state?.pending) {

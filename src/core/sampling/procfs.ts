@@ -46,30 +46,41 @@ export function parseProcStat(text: string): ProcStat {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`not a /proc stat line: ${text.slice(0, 60)}`);
   const pid = Number(text.slice(0, open).trim());
-  const rest = text
-    .slice(close + 2)
-    .trim()
-    .split(' ');
-  // rest[0] is field 3 (state); field N is rest[N - 3]
-  const f = (n: number): number => Number(rest[n - 3]);
+  // fields after the command name, read in place (this runs for every tracked process at every tick): field N
+  // starts after the (N - 2)th space following ')'
+  let i = close + 2;
+  const state = text.slice(i, text.indexOf(' ', i));
+  const f: number[] = FIELD_BUF;
+  for (let n = 3; n <= 24 && i < text.length; n++) {
+    let end = text.indexOf(' ', i);
+    if (end < 0) end = text.length;
+    if (WANTED[n]) f[n] = Number(text.slice(i, end));
+    i = end + 1;
+  }
   const stat: ProcStat = {
     pid,
     comm: text.slice(open + 1, close),
-    state: rest[0],
-    ppid: f(4),
-    utimeTicks: f(14),
-    stimeTicks: f(15),
-    cutimeTicks: f(16),
-    cstimeTicks: f(17),
-    numThreads: f(20),
-    startTicks: f(22),
-    rssPages: f(24),
+    state,
+    ppid: f[4],
+    utimeTicks: f[14],
+    stimeTicks: f[15],
+    cutimeTicks: f[16],
+    cstimeTicks: f[17],
+    numThreads: f[20],
+    startTicks: f[22],
+    rssPages: f[24],
   };
+  f.fill(NaN);
   if (!Number.isFinite(stat.pid) || !Number.isFinite(stat.utimeTicks) || !Number.isFinite(stat.rssPages)) {
     throw new Error(`not a /proc stat line: ${text.slice(0, 60)}`);
   }
   return stat;
 }
+
+/** The stat fields parseProcStat reads, by field number (proc(5)). */
+const WANTED: boolean[] = [];
+for (const n of [4, 14, 15, 16, 17, 20, 22, 24]) WANTED[n] = true;
+const FIELD_BUF: number[] = new Array<number>(25).fill(NaN);
 
 /** Machine-wide CPU ticks from the `cpu` line of /proc/stat. */
 export interface MachineCpuTicks {
