@@ -139,19 +139,23 @@ describe('meter/MeterHub: sampling on demand, closing runs, short runs', functio
     }
   });
 
-  it('a run shorter than a tick has its memory energy: power × its duration', async () => {
+  it('a run that ends before its first tick has its memory energy: power × its duration', async () => {
     const hub = new MeterHub(env(), new HistoryStore(home, { durable: false }), { intervalMs: 3_600_000 });
     try {
-      // a real process that allocates 64 MB at once and ends about 0.3 s later
+      // a real process that holds 64 MB and ends as soon as the test closes its stdin, with no tick in between
       const child = spawn(
         process.execPath,
-        ['-e', 'const b = Buffer.alloc(64 * 2 ** 20, 1); setTimeout(() => b.length, 300)'],
-        { stdio: 'ignore' },
+        [
+          '-e',
+          'const b = Buffer.alloc(64 * 2 ** 20, 1); process.stdout.write("ready"); process.stdin.on("data", () => {}); process.stdin.on("end", () => process.exit(b.length > 0 ? 0 : 1));',
+        ],
+        { stdio: ['pipe', 'pipe', 'ignore'] },
       );
       const code = new Promise<number | null>((r) => child.once('exit', r));
-      await new Promise((r) => child.once('spawn', r));
+      await new Promise((r) => child.stdout!.once('data', r));
       const meter = hub.start(spec(child.pid!, home));
       hub.awaitExit(meter.run.id);
+      child.stdin!.end();
       const run = (await hub.endWhenGone(meter.run.id, await code))!;
       assert.equal(run.status, 'completed');
       assert.ok((run.peakRamGB ?? 0) > 0, 'the memory was seen');

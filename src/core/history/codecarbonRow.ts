@@ -214,6 +214,27 @@ function importId(runId: string, project: string, timestamp: string): string {
 
 const COMPONENT_POWER_COLUMN = { cpu: 'cpu_power', gpu: 'gpu_power', ram: 'ram_power' } as const;
 
+/** What an imported run's notes say: where it came from, and what the file could not tell. */
+function importNotes(
+  row: Row,
+  line: number,
+  opts: CodeCarbonImportOptions,
+  runId: string,
+  haveParts: boolean,
+  haveUtilization: boolean,
+): string[] {
+  const version = row.get('codecarbon_version');
+  const notes: string[] = [
+    `imported from CodeCarbon${version ? ' ' + version : ''} ${opts.fileName ? `(${opts.fileName}, line ${line})` : `(line ${line})`}`,
+  ];
+  if (runId) notes.push(`CodeCarbon run_id ${runId}`);
+  if (row.get('tracking_mode') === 'machine')
+    notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
+  if (!haveParts) notes.push('the file has no per-component energy');
+  if (!haveUtilization) notes.push('CPU time not in the file');
+  return notes;
+}
+
 function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | string {
   const timestamp = row.get('timestamp');
   const endMs = Date.parse(timestamp); // no zone: local time, as CodeCarbon wrote it
@@ -240,16 +261,8 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
 
   const runId = row.get('run_id');
   const project = row.get('project_name');
-  const version = row.get('codecarbon_version');
-  const notes: string[] = [
-    `imported from CodeCarbon${version ? ' ' + version : ''} ${opts.fileName ? `(${opts.fileName}, line ${line})` : `(line ${line})`}`,
-  ];
-  if (runId) notes.push(`CodeCarbon run_id ${runId}`);
-  if (row.get('tracking_mode') === 'machine')
-    notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
-  if (!haveParts) notes.push('the file has no per-component energy');
+  const notes = importNotes(row, line, opts, runId, haveParts, utilization !== undefined);
   const cpuSeconds = utilization !== undefined && cpuCount ? (utilization / 100) * durationS * cpuCount : 0;
-  if (utilization === undefined) notes.push('CPU time not in the file');
 
   const component = (energy: number, c: keyof typeof COMPONENT_POWER_COLUMN) => {
     const meanW = durationS > 0 ? (energy * J_PER_KWH) / durationS : 0;
