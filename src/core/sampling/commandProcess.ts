@@ -27,11 +27,19 @@ export async function findCommandProcess(
   let fallback: ProcessInfo | undefined;
   while (Date.now() < until) {
     const children = await childProcesses(shellPid, procRoot);
-    const match = children.find((c) => programName(c.command) === wanted || c.command.includes(wanted));
+    // a shell's child that has not exec'd yet still shows the shell's command line ("bash -c sleep 30; true"),
+    // which contains the command: it matches by its program only
+    const match = children.find(
+      (c) => programName(c.command) === wanted || (!isShell(c.command) && c.command.includes(wanted)),
+    );
     if (match) return match;
-    fallback = children.find((c) => c.command && !/(^|\/)(ba|z|fi|da)?sh( |$)/.test(c.command));
+    fallback = children.find((c) => c.command && !isShell(c.command));
     if (fallback && Date.now() > until - boundMs / 2) return fallback;
     await new Promise((r) => setTimeout(r, LOOK_EVERY_MS));
   }
   return fallback;
+}
+
+function isShell(command: string): boolean {
+  return /(^|\/)(ba|z|fi|da)?sh( |$)/.test(command);
 }
