@@ -123,7 +123,9 @@ export function codeCarbonRow(
   try {
     const result = rowToRun(new Row(header.ix, rec.fields), rec.line, opts);
     if (typeof result !== 'string') {
-      const problem = runProblem(result);
+      // rowToRun builds every field with its type; only a computed figure can overflow (1e308 + 1e308): the full
+      // check, with its message, runs only then
+      const problem = allFinite(result) ? undefined : runProblem(result);
       return problem ? { line: rec.line, kind: 'not storable', reason: `not storable: ${problem}` } : result;
     }
     const colon = result.indexOf(':');
@@ -131,6 +133,32 @@ export function codeCarbonRow(
   } catch (err) {
     return { line: rec.line, kind: 'unreadable row', reason: `unreadable row: ${errorMessage(err)}` };
   }
+}
+
+/** Whether every number of a run built by rowToRun is finite (then `runProblem` has nothing to say about it). */
+function allFinite(r: Run): boolean {
+  const e = r.energyKWh;
+  const p = r.power;
+  const f = Number.isFinite;
+  return (
+    f(r.durationS) &&
+    f(r.cpuSeconds) &&
+    f(r.emissionsKg) &&
+    f(r.pue) &&
+    f(e.cpu) &&
+    f(e.gpu) &&
+    f(e.ram) &&
+    f(e.total) &&
+    f(r.intensity.gPerKWh) &&
+    f(p.cpu.meanW) &&
+    f(p.cpu.lastW) &&
+    f(p.gpu.meanW) &&
+    f(p.gpu.lastW) &&
+    f(p.ram.meanW) &&
+    f(p.ram.lastW) &&
+    f(r.hardware.logicalCpus) &&
+    f(r.hardware.ramGB)
+  );
 }
 
 export function supersededNote(rows: number): string {
@@ -184,7 +212,23 @@ function readNonNegative(row: Row, out: (number | undefined)[]): string | undefi
   return undefined;
 }
 
+/** GPU lists by gpu_model and gpu_count (rows repeat the same few): parsed once, copied for each run. */
+const gpuLists = new Map<string, GpuInfo[]>();
+
 function parseGpus(model: string, count: number | undefined): GpuInfo[] {
+  const key = `${count ?? ''}|${model}`;
+  let list = gpuLists.get(key);
+  if (!list) {
+    list = parseGpuModel(model, count);
+    if (gpuLists.size > 1000) gpuLists.clear();
+    gpuLists.set(key, list);
+  }
+  const out: GpuInfo[] = new Array<GpuInfo>(list.length);
+  for (let k = 0; k < list.length; k++) out[k] = { index: list[k].index, name: list[k].name };
+  return out;
+}
+
+function parseGpuModel(model: string, count: number | undefined): GpuInfo[] {
   const gpus: GpuInfo[] = [];
   if (model) {
     // "2 x Tesla V100S-PCIE-32GB" or "1 x NVIDIA A100, 1 x NVIDIA T4"
@@ -362,7 +406,24 @@ function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): 
 // -----------------------------------------------------------------------------------------------------------------
 // the history line of an imported run
 
-const q = JSON.stringify;
+/** JSON strings of the values that repeat from line to line (methods, details, models, regions), kept. */
+const quoted = new Map<string, string>();
+
+/** A string as JSON.stringify writes it; strings of up to 200 characters are kept for the next lines. */
+function q(v: string): string {
+  let out = quoted.get(v);
+  if (out === undefined) {
+    out = JSON.stringify(v);
+    if (v.length <= 200) {
+      if (quoted.size >= 4096) quoted.clear();
+      quoted.set(v, out);
+    }
+  }
+  return out;
+}
+
+/** A string that is new on every line (ids, times, notes): not kept. */
+const qOnce = JSON.stringify;
 
 /** A number as JSON.stringify writes it (non-finite numbers become null). */
 function num(x: number): string {
@@ -370,8 +431,8 @@ function num(x: number): string {
 }
 
 /** An optional string member: `,"key":"value"`, nothing when undefined (as JSON.stringify leaves it out). */
-function optStr(key: string, v: string | undefined): string {
-  return v === undefined ? '' : `,"${key}":${q(v)}`;
+function optStr(key: string, v: string | undefined, quote: (v: string) => string = q): string {
+  return v === undefined ? '' : `,"${key}":${quote(v)}`;
 }
 
 function componentJson(c: Run['power']['cpu']): string {
@@ -390,11 +451,11 @@ export function importedRunLine(run: Run, at: string): string {
   let gpus = '';
   for (const g of h.gpus) gpus += `${gpus ? ',' : ''}{"index":${num(g.index)},"name":${q(g.name)}}`;
   let notes = '';
-  for (const note of run.notes ?? []) notes += `${notes ? ',' : ''}${q(note)}`;
+  for (const note of run.notes ?? []) notes += `${notes ? ',' : ''}${qOnce(note)}`;
   return (
-    `{"v":${HISTORY_FORMAT_VERSION},"kind":"run","at":${q(at)},"run":{"id":${q(run.id)},"name":${q(run.name)},` +
-    `"command":${q(run.command)},"cwd":${q(run.cwd)},"source":${q(run.source)},"startedAt":${q(run.startedAt)}` +
-    `${optStr('endedAt', run.endedAt)},"durationS":${num(run.durationS)},"status":${q(run.status)},"cpuSeconds":${num(run.cpuSeconds)},` +
+    `{"v":${HISTORY_FORMAT_VERSION},"kind":"run","at":${q(at)},"run":{"id":${qOnce(run.id)},"name":${q(run.name)},` +
+    `"command":${q(run.command)},"cwd":${q(run.cwd)},"source":${q(run.source)},"startedAt":${qOnce(run.startedAt)}` +
+    `${optStr('endedAt', run.endedAt, qOnce)},"durationS":${num(run.durationS)},"status":${q(run.status)},"cpuSeconds":${num(run.cpuSeconds)},` +
     `"energyKWh":{"cpu":${num(e.cpu)},"gpu":${num(e.gpu)},"ram":${num(e.ram)},"total":${num(e.total)}},` +
     `"emissionsKg":${num(run.emissionsKg)},"pue":${num(run.pue)}${optStr('pueSource', run.pueSource)},` +
     `"intensity":{"gPerKWh":${num(i.gPerKWh)},"region":${q(i.region)}${optStr('regionName', i.regionName)},"source":${q(i.source)},` +
