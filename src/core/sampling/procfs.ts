@@ -19,7 +19,7 @@
  * Parsing /proc files: procStat.ts (re-exported here).
  */
 import { bootTimeS, parseProcStat, type ProcStat } from './procStat';
-import { ProcReader } from './procReader';
+import { MAIN_THREAD, ProcReader } from './procReader';
 import type { Adopter } from './subreaper';
 
 export {
@@ -341,7 +341,8 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     for (const pid of this.toScan) if (read.has(pid)) queue.push(pid);
     if (this.adopter && due) {
       const a = this.adopter;
-      for (const child of this.reader.children(a.pid, this.readStat(a.pid)?.numThreads)) {
+      // orphans are handed to the adopter's main thread: its other threads' children files are not read
+      for (const child of this.reader.children(a.pid, MAIN_THREAD)) {
         if (this.tracked.has(child) || child === this.rootPid || a.isOwnChild(child)) continue;
         const s = this.readStat(child);
         // only what the run started: the adopter's own earlier children are not the run's
