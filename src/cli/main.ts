@@ -4,6 +4,7 @@
  * runs (the bundle evaluates a module on its first import()), so `--version` or `history` never pay for CO2.js's
  * tables, the meter or systeminformation; register a new one in COMMANDS below (one line).
  */
+import { tuneForMetering } from '../core/meter/meterProcess';
 import { VERSION } from '../core/version';
 import { usageFromParseArgs, UsageError, warn } from './common';
 
@@ -89,6 +90,7 @@ export function exitWhenFlushed(code: number): void {
 }
 
 if (require.main === module) {
+  if (process.argv[2] === 'run') tuneForMetering(); // first: before the output streams and the meter are loaded
   // a reader that went away (EPIPE) must not become an uncaught exception with a stack trace
   for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
   main(process.argv.slice(2)).then(

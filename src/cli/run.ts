@@ -177,7 +177,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const { code, signal } = await exited;
   watch.exit();
   // what outlives the command is seen now, not after the output has drained (short orphans could be gone by then)
-  await hub.sampleNow();
+  await hub.sampleNow(meter.run.id);
   // the output a grandchild keeps open must not hold the run: its streams get a moment to end, then are let go
   await Promise.race([io.drained, new Promise((r) => setTimeout(r, 2000).unref())]);
   watch.finish(meter.run);

@@ -47,7 +47,12 @@ export interface RunPower {
   ram: ComponentPower;
 }
 
-export type IntensityMethod = 'annual-average' | 'time-resolved' | 'default';
+/**
+ * How a run's intensity was obtained: an annual average for its region, time-resolved from a live source, a
+ * default (world average), or `imported` with the run from another tool's file (CodeCarbon's emissions ÷ energy;
+ * `source` names it).
+ */
+export type IntensityMethod = 'annual-average' | 'time-resolved' | 'default' | 'imported';
 
 /** The carbon intensity a run used. */
 export interface RunIntensity {

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   CODECARBON_COLUMNS,
+  CODECARBON_IMPORT_SOURCE,
   CODECARBON_V2_COLUMNS,
   importedRunLine,
   parseCodeCarbonCsv,
@@ -15,6 +16,7 @@ import { importCodeCarbonFile, summariseImportProblems } from '../../src/core/hi
 import { runLine, runProblem } from '../../src/core/history/records';
 import { redactRun } from '../../src/core/history/redact';
 import { HistoryStore } from '../../src/core/history/store';
+import { resolveRegion } from '../../src/core/intensity/regions';
 import { J_PER_KWH, type Run } from '../../src/core/types';
 import { makeRun } from '../helpers/history-runs';
 
@@ -75,10 +77,13 @@ describe('CodeCarbon interop', () => {
       assert.equal(resnet.endedAt, new Date('2025-11-03T09:34:03').toISOString()); // local time, as CodeCarbon writes it
       assert.equal(Date.parse(resnet.endedAt!) - Date.parse(resnet.startedAt), Math.round(2182.4617523 * 1000));
       close(resnet.intensity.gPerKWh, 56, 1e-9, 'g/kWh');
-      assert.equal(resnet.intensity.method, 'annual-average');
-      assert.equal(resnet.intensity.source, 'CodeCarbon import');
+      // CodeCarbon's own figure, named as such; the region as native runs name it, and which columns said so
+      assert.equal(resnet.intensity.method, 'imported');
+      assert.equal(resnet.intensity.source, CODECARBON_IMPORT_SOURCE);
+      assert.match(resnet.intensity.source, /CodeCarbon's emissions\.csv/);
       assert.equal(resnet.intensity.region, 'FR');
-      assert.equal(resnet.intensity.regionName, 'France (île-de-france)');
+      assert.equal(resnet.intensity.regionName, 'France');
+      assert.equal(resnet.intensity.regionReason, "CodeCarbon's country_iso_code FRA (region île-de-france)");
       assert.equal(resnet.power.gpu.method, 'default');
       assert.equal(resnet.power.gpu.detail, 'imported from CodeCarbon');
       close(resnet.power.gpu.meanW, 288.204, 1e-9, 'mean W from energy');
@@ -99,6 +104,7 @@ describe('CodeCarbon interop', () => {
 
       // on the cloud, with a PUE: component energies in the file include it, ours do not
       assert.equal(bert.intensity.region, 'aws:eu-west-3');
+      assert.equal(bert.intensity.regionName, resolveRegion('aws:eu-west-3').name, 'our name for the cloud region');
       assert.equal(bert.pue, 1.135);
       close(bert.power.cpu.meanW, 60, 1e-9, 'cpu mean W before PUE');
       close((bert.energyKWh.cpu + bert.energyKWh.gpu + bert.energyKWh.ram) * bert.pue, bert.energyKWh.total, 1e-12);
@@ -110,7 +116,9 @@ describe('CodeCarbon interop', () => {
       assert.deepEqual(v27.errors, []);
       assert.equal(v27.runs.length, 1);
       assert.equal(v27.runs[0].name, 'llama-lora');
-      assert.equal(v27.runs[0].intensity.region, 'CAN', 'alpha-3 kept without a mapping');
+      assert.equal(v27.runs[0].intensity.region, 'CA', 'alpha-3 mapped through the intensity tables by default');
+      assert.equal(v27.runs[0].intensity.regionName, resolveRegion('CA').name);
+      assert.equal(v27.runs[0].intensity.method, 'imported');
       assert.equal(v27.runs[0].hardware.logicalCpus, 96);
       assert.equal(v27.runs[0].cpuSeconds, 0);
       assert.ok(v27.runs[0].notes!.includes('CPU time not in the file'));
@@ -137,7 +145,7 @@ describe('CodeCarbon interop', () => {
       assert.equal(a.durationS, 412.55);
       assert.equal(a.pue, 1);
       assert.equal(a.pueSource, 'CodeCarbon default (1.0)');
-      assert.equal(a.intensity.region, 'NOR');
+      assert.equal(a.intensity.region, 'NO');
       close(a.intensity.gPerKWh, 30.1, 1e-9);
       close(a.power.gpu.meanW, 151.25, 1e-9);
       assert.equal(a.power.gpu.lastW, a.power.gpu.meanW, 'no power column: last = mean');

@@ -11,17 +11,19 @@
 import * as crypto from 'node:crypto';
 import type { GpuInfo, Run, RunIntensity } from '../types';
 import { J_PER_KWH } from '../types';
+import { findRegion, type RegionInfo } from '../intensity/regions';
 import { HISTORY_FORMAT_VERSION, runProblem } from './records';
 import { unescapeCsvCell, type CsvRecord } from './csv';
 import { errorMessage } from '../errors';
 
-export const CODECARBON_IMPORT_SOURCE = 'CodeCarbon import';
+/** The intensity of an imported run: CodeCarbon's own figure, its emissions ÷ its energy (method `imported`). */
+export const CODECARBON_IMPORT_SOURCE = "CodeCarbon's emissions.csv (its emissions ÷ its energy)";
 const IMPORT_DETAIL = 'imported from CodeCarbon';
 
 export interface CodeCarbonImportOptions {
   /** Named in the notes of imported runs. */
   fileName?: string;
-  /** ISO 3166 alpha-3 → the region code Carbon Meter uses ("FRA" → "FR"); without it the alpha-3 code is kept. */
+  /** ISO 3166 alpha-3 → the region code Carbon Meter uses ("FRA" → "FR"); default: the intensity tables. */
   fromAlpha3?: (alpha3: string) => string | undefined;
 }
 
@@ -121,7 +123,9 @@ export function codeCarbonRow(
   try {
     const result = rowToRun(new Row(header.ix, rec.fields), rec.line, opts);
     if (typeof result !== 'string') {
-      const problem = runProblem(result);
+      // rowToRun builds every field with its type; only a computed figure can overflow (1e308 + 1e308): the full
+      // check, with its message, runs only then
+      const problem = allFinite(result) ? undefined : runProblem(result);
       return problem ? { line: rec.line, kind: 'not storable', reason: `not storable: ${problem}` } : result;
     }
     const colon = result.indexOf(':');
@@ -129,6 +133,32 @@ export function codeCarbonRow(
   } catch (err) {
     return { line: rec.line, kind: 'unreadable row', reason: `unreadable row: ${errorMessage(err)}` };
   }
+}
+
+/** Whether every number of a run built by rowToRun is finite (then `runProblem` has nothing to say about it). */
+function allFinite(r: Run): boolean {
+  const e = r.energyKWh;
+  const p = r.power;
+  const f = Number.isFinite;
+  return (
+    f(r.durationS) &&
+    f(r.cpuSeconds) &&
+    f(r.emissionsKg) &&
+    f(r.pue) &&
+    f(e.cpu) &&
+    f(e.gpu) &&
+    f(e.ram) &&
+    f(e.total) &&
+    f(r.intensity.gPerKWh) &&
+    f(p.cpu.meanW) &&
+    f(p.cpu.lastW) &&
+    f(p.gpu.meanW) &&
+    f(p.gpu.lastW) &&
+    f(p.ram.meanW) &&
+    f(p.ram.lastW) &&
+    f(r.hardware.logicalCpus) &&
+    f(r.hardware.ramGB)
+  );
 }
 
 export function supersededNote(rows: number): string {
@@ -182,7 +212,23 @@ function readNonNegative(row: Row, out: (number | undefined)[]): string | undefi
   return undefined;
 }
 
+/** GPU lists by gpu_model and gpu_count (rows repeat the same few): parsed once, copied for each run. */
+const gpuLists = new Map<string, GpuInfo[]>();
+
 function parseGpus(model: string, count: number | undefined): GpuInfo[] {
+  const key = `${count ?? ''}|${model}`;
+  let list = gpuLists.get(key);
+  if (!list) {
+    list = parseGpuModel(model, count);
+    if (gpuLists.size > 1000) gpuLists.clear();
+    gpuLists.set(key, list);
+  }
+  const out: GpuInfo[] = new Array<GpuInfo>(list.length);
+  for (let k = 0; k < list.length; k++) out[k] = { index: list[k].index, name: list[k].name };
+  return out;
+}
+
+function parseGpuModel(model: string, count: number | undefined): GpuInfo[] {
   const gpus: GpuInfo[] = [];
   if (model) {
     // "2 x Tesla V100S-PCIE-32GB" or "1 x NVIDIA A100, 1 x NVIDIA T4"
@@ -212,6 +258,27 @@ function importId(runId: string, project: string, timestamp: string): string {
 
 const COMPONENT_POWER_COLUMN = { cpu: 'cpu_power', gpu: 'gpu_power', ram: 'ram_power' } as const;
 
+/** What an imported run's notes say: where it came from, and what the file could not tell. */
+function importNotes(
+  row: Row,
+  line: number,
+  opts: CodeCarbonImportOptions,
+  runId: string,
+  haveParts: boolean,
+  haveUtilization: boolean,
+): string[] {
+  const version = row.get('codecarbon_version');
+  const notes: string[] = [
+    `imported from CodeCarbon${version ? ' ' + version : ''} ${opts.fileName ? `(${opts.fileName}, line ${line})` : `(line ${line})`}`,
+  ];
+  if (runId) notes.push(`CodeCarbon run_id ${runId}`);
+  if (row.get('tracking_mode') === 'machine')
+    notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
+  if (!haveParts) notes.push('the file has no per-component energy');
+  if (!haveUtilization) notes.push('CPU time not in the file');
+  return notes;
+}
+
 function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | string {
   const timestamp = row.get('timestamp');
   const endMs = Date.parse(timestamp); // no zone: local time, as CodeCarbon wrote it
@@ -238,16 +305,8 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
 
   const runId = row.get('run_id');
   const project = row.get('project_name');
-  const version = row.get('codecarbon_version');
-  const notes: string[] = [
-    `imported from CodeCarbon${version ? ' ' + version : ''} ${opts.fileName ? `(${opts.fileName}, line ${line})` : `(line ${line})`}`,
-  ];
-  if (runId) notes.push(`CodeCarbon run_id ${runId}`);
-  if (row.get('tracking_mode') === 'machine')
-    notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
-  if (!haveParts) notes.push('the file has no per-component energy');
+  const notes = importNotes(row, line, opts, runId, haveParts, utilization !== undefined);
   const cpuSeconds = utilization !== undefined && cpuCount ? (utilization / 100) * durationS * cpuCount : 0;
-  if (utilization === undefined) notes.push('CPU time not in the file');
 
   const component = (energy: number, c: keyof typeof COMPONENT_POWER_COLUMN) => {
     const meanW = durationS > 0 ? (energy * J_PER_KWH) / durationS : 0;
@@ -298,7 +357,24 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
   };
 }
 
-/** Where the run ran: a cloud region, a country (alpha-3 → our code), or nothing known. */
+/** Regions by the code a CodeCarbon file gives (rows repeat the same few places): found once each. */
+const knownRegions = new Map<string, RegionInfo | null>();
+
+function knownRegion(code: string): RegionInfo | undefined {
+  let r = knownRegions.get(code);
+  if (r === undefined) {
+    r = findRegion(code) ?? null;
+    if (knownRegions.size > 10_000) knownRegions.clear();
+    knownRegions.set(code, r);
+  }
+  return r ?? undefined;
+}
+
+/**
+ * Where the run ran, named as native runs name it: a cloud region ("aws:eu-west-3") or a country ("FR", "France")
+ * from the intensity tables, else CodeCarbon's own code and name; `regionReason` says which columns said so. The
+ * figure is CodeCarbon's (method `imported`).
+ */
 function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): RunIntensity {
   const provider = row.get('cloud_provider').toLowerCase();
   const cloudRegion = row.get('cloud_region');
@@ -306,24 +382,48 @@ function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): 
   const countryName = row.get('country_name');
   let region = '';
   let regionName: string | undefined;
+  let regionReason: string | undefined;
   if (provider && cloudRegion) {
-    region = `${provider}:${cloudRegion}`;
-    regionName = `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`;
+    const known = knownRegion(`${provider}:${cloudRegion}`);
+    region = known?.code ?? `${provider}:${cloudRegion}`;
+    regionName = known?.name ?? `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`;
+    regionReason = `CodeCarbon's cloud_provider and cloud_region (${provider} ${cloudRegion})`;
   } else if (iso3) {
-    region = opts.fromAlpha3?.(iso3) ?? iso3;
+    const code = opts.fromAlpha3 ? opts.fromAlpha3(iso3) : knownRegion(iso3)?.code;
+    const known = code ? knownRegion(code) : undefined;
     const subRegion = row.get('region');
-    regionName = countryName ? `${countryName}${subRegion ? ` (${subRegion})` : ''}` : undefined;
+    region = code ?? iso3;
+    regionName = known?.name ?? (countryName || undefined);
+    regionReason = `CodeCarbon's country_iso_code ${iso3}${subRegion ? ` (region ${subRegion})` : ''}`;
   }
   const source = CODECARBON_IMPORT_SOURCE;
+  const method = 'imported';
   return regionName === undefined
-    ? { gPerKWh, region, source, method: 'annual-average', factorType: 'average' }
-    : { gPerKWh, region, regionName, source, method: 'annual-average', factorType: 'average' };
+    ? { gPerKWh, region, source, method, factorType: 'average', regionReason }
+    : { gPerKWh, region, regionName, source, method, factorType: 'average', regionReason };
 }
 
 // -----------------------------------------------------------------------------------------------------------------
 // the history line of an imported run
 
-const q = JSON.stringify;
+/** JSON strings of the values that repeat from line to line (methods, details, models, regions), kept. */
+const quoted = new Map<string, string>();
+
+/** A string as JSON.stringify writes it; strings of up to 200 characters are kept for the next lines. */
+function q(v: string): string {
+  let out = quoted.get(v);
+  if (out === undefined) {
+    out = JSON.stringify(v);
+    if (v.length <= 200) {
+      if (quoted.size >= 4096) quoted.clear();
+      quoted.set(v, out);
+    }
+  }
+  return out;
+}
+
+/** A string that is new on every line (ids, times, notes): not kept. */
+const qOnce = JSON.stringify;
 
 /** A number as JSON.stringify writes it (non-finite numbers become null). */
 function num(x: number): string {
@@ -331,8 +431,8 @@ function num(x: number): string {
 }
 
 /** An optional string member: `,"key":"value"`, nothing when undefined (as JSON.stringify leaves it out). */
-function optStr(key: string, v: string | undefined): string {
-  return v === undefined ? '' : `,"${key}":${q(v)}`;
+function optStr(key: string, v: string | undefined, quote: (v: string) => string = q): string {
+  return v === undefined ? '' : `,"${key}":${quote(v)}`;
 }
 
 function componentJson(c: Run['power']['cpu']): string {
@@ -351,15 +451,15 @@ export function importedRunLine(run: Run, at: string): string {
   let gpus = '';
   for (const g of h.gpus) gpus += `${gpus ? ',' : ''}{"index":${num(g.index)},"name":${q(g.name)}}`;
   let notes = '';
-  for (const note of run.notes ?? []) notes += `${notes ? ',' : ''}${q(note)}`;
+  for (const note of run.notes ?? []) notes += `${notes ? ',' : ''}${qOnce(note)}`;
   return (
-    `{"v":${HISTORY_FORMAT_VERSION},"kind":"run","at":${q(at)},"run":{"id":${q(run.id)},"name":${q(run.name)},` +
-    `"command":${q(run.command)},"cwd":${q(run.cwd)},"source":${q(run.source)},"startedAt":${q(run.startedAt)}` +
-    `${optStr('endedAt', run.endedAt)},"durationS":${num(run.durationS)},"status":${q(run.status)},"cpuSeconds":${num(run.cpuSeconds)},` +
+    `{"v":${HISTORY_FORMAT_VERSION},"kind":"run","at":${q(at)},"run":{"id":${qOnce(run.id)},"name":${q(run.name)},` +
+    `"command":${q(run.command)},"cwd":${q(run.cwd)},"source":${q(run.source)},"startedAt":${qOnce(run.startedAt)}` +
+    `${optStr('endedAt', run.endedAt, qOnce)},"durationS":${num(run.durationS)},"status":${q(run.status)},"cpuSeconds":${num(run.cpuSeconds)},` +
     `"energyKWh":{"cpu":${num(e.cpu)},"gpu":${num(e.gpu)},"ram":${num(e.ram)},"total":${num(e.total)}},` +
     `"emissionsKg":${num(run.emissionsKg)},"pue":${num(run.pue)}${optStr('pueSource', run.pueSource)},` +
     `"intensity":{"gPerKWh":${num(i.gPerKWh)},"region":${q(i.region)}${optStr('regionName', i.regionName)},"source":${q(i.source)},` +
-    `"method":${q(i.method)}${optStr('factorType', i.factorType)}},` +
+    `"method":${q(i.method)}${optStr('factorType', i.factorType)}${optStr('regionReason', i.regionReason)}},` +
     `"power":{"cpu":${componentJson(run.power.cpu)},"gpu":${componentJson(run.power.gpu)},"ram":${componentJson(run.power.ram)}},` +
     `"hardware":{"cpuModel":${q(h.cpuModel)},"logicalCpus":${num(h.logicalCpus)},"ramGB":${num(h.ramGB)},"gpus":[${gpus}]${optStr('os', h.os)}}` +
     `${run.notes ? `,"notes":[${notes}]` : ''}}}\n`

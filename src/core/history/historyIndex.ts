@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import type { Run } from '../types';
+import { isNoEnt } from './files';
 import { parseHistoryLine, type CorruptEntry, type HistoryRecord } from './records';
 
 const READ_CHUNK = 8 * 1024 * 1024;
@@ -125,4 +126,45 @@ export function insertSorted(runs: Run[], run: Run): void {
     else hi = mid;
   }
   runs.splice(lo, 0, run);
+}
+
+/**
+ * The index brought up to date with history.jsonl: only what was appended since `idx` was read is parsed (the same
+ * index object, updated); a file replaced or truncated by hand is read again from its start, a missing file gives
+ * an empty index. `view` turns each stored run into what the store shows (secrets redacted).
+ */
+export function refreshIndex(idx: Index, historyPath: string, view: (run: Run) => Run): Index {
+  let fd: number;
+  try {
+    fd = fs.openSync(historyPath, 'r');
+  } catch (err) {
+    if (isNoEnt(err)) return idx.offset > 0 || idx.entries.size || idx.partial ? emptyIndex() : idx;
+    throw err;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.ino !== idx.ino || st.dev !== idx.dev || st.size < idx.offset) idx = emptyIndex(st.dev, st.ino);
+    if (st.size === idx.offset) {
+      idx.partial = undefined;
+      return idx;
+    }
+    const chunk = readHistoryFrom(fd, st.size, idx.offset, idx.line + 1);
+    for (const { record } of chunk.records) {
+      if (record.kind === 'run') {
+        idx.entries.set(record.run.id, { run: view(record.run), at: record.at });
+        idx.deleted.delete(record.run.id);
+      } else {
+        idx.entries.delete(record.id);
+        idx.deleted.set(record.id, record.at);
+      }
+    }
+    if (chunk.records.length) idx.sorted = undefined;
+    idx.corrupt.push(...chunk.corrupt);
+    idx.partial = chunk.partial;
+    idx.offset = chunk.nextOffset;
+    idx.line = chunk.nextLine - 1;
+    return idx;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

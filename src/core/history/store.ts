@@ -19,7 +19,6 @@
  * No locks anywhere: O_APPEND and rename(2) are the only synchronisation, which also holds on Windows (NTFS appends
  * with FILE_APPEND_DATA, and MoveFileEx replaces atomically; renames that collide with a reader are retried).
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,12 +38,21 @@ import {
 } from './records';
 import { LineBuffer, appendLineBuffer, appendWholeLines, type AppendBatch, type AppendBatchOptions } from './append';
 import { interruptedView, isNoEnt, readCheckpointFile, rmQuiet, writeAtomic } from './files';
-import { emptyIndex, insertSorted, readHistoryFrom, sortedRuns, type HistoryChunk, type Index } from './historyIndex';
+import {
+  emptyIndex,
+  insertSorted,
+  readHistoryFrom,
+  refreshIndex,
+  sortedRuns,
+  type HistoryChunk,
+  type Index,
+} from './historyIndex';
 import { redactRun } from './redact';
 import { recoverInterrupted } from './recovery';
 import { SampleFiles } from './samples';
 
 export { INTERRUPTED_NOTE } from './files';
+export { newRunId } from './runId';
 export type { HistoryChunk } from './historyIndex';
 export type { AppendBatch, AppendBatchOptions } from './append';
 export { DEFAULT_MAX_SAMPLES } from './decimate';
@@ -68,20 +76,6 @@ export interface HistoryLoad {
   runs: Run[];
   /** Lines and files that could not be read; everything else was kept. */
   corrupt: CorruptEntry[];
-}
-
-const ID_SPACE = 36 ** 6;
-let idSeq = crypto.randomInt(0, ID_SPACE);
-
-/**
- * Sortable by start time, unique across processes: 20261123T215412Z-<pid base 36>-<6 base-36 chars>. The last
- * part is a per-process sequence from a random start, so ids of one process never collide, and the pid (plus the
- * random start, for other hosts) separates processes.
- */
-export function newRunId(startedAt: Date = new Date()): string {
-  const stamp = startedAt.toISOString().slice(0, 19).replace(/[-:]/g, '') + 'Z';
-  idSeq = (idSeq + 1) % ID_SPACE;
-  return `${stamp}-${process.pid.toString(36)}-${idSeq.toString(36).padStart(6, '0')}`;
 }
 
 interface LiveCheckpoint {
@@ -389,44 +383,7 @@ export class HistoryStore {
   // internals: history index
 
   private refresh(): void {
-    let fd: number;
-    try {
-      fd = fs.openSync(this.historyPath, 'r');
-    } catch (err) {
-      if (isNoEnt(err)) {
-        if (this.idx.offset > 0 || this.idx.entries.size || this.idx.partial) this.idx = emptyIndex();
-        return;
-      }
-      throw err;
-    }
-    try {
-      const st = fs.fstatSync(fd);
-      if (st.ino !== this.idx.ino || st.dev !== this.idx.dev || st.size < this.idx.offset) {
-        this.idx = emptyIndex(st.dev, st.ino); // replaced or truncated by hand: read it again
-      }
-      if (st.size === this.idx.offset) {
-        this.idx.partial = undefined;
-        return;
-      }
-      const chunk = readHistoryFrom(fd, st.size, this.idx.offset, this.idx.line + 1);
-      const idx = this.idx;
-      for (const { record } of chunk.records) {
-        if (record.kind === 'run') {
-          idx.entries.set(record.run.id, { run: this.view(record.run), at: record.at });
-          idx.deleted.delete(record.run.id);
-        } else {
-          idx.entries.delete(record.id);
-          idx.deleted.set(record.id, record.at);
-        }
-      }
-      if (chunk.records.length) idx.sorted = undefined;
-      idx.corrupt.push(...chunk.corrupt);
-      idx.partial = chunk.partial;
-      idx.offset = chunk.nextOffset;
-      idx.line = chunk.nextLine - 1;
-    } finally {
-      fs.closeSync(fd);
-    }
+    this.idx = refreshIndex(this.idx, this.historyPath, (run) => this.view(run));
   }
 
   // ---------------------------------------------------------------------------------------------------------------

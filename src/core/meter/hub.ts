@@ -33,8 +33,11 @@ export class MeterHub implements Disposable {
   private readonly meters = new Map<string, Meter>();
   private readonly exitCodes = new Map<string, number | null>();
   private timer?: NodeJS.Timeout;
-  private ticking?: Promise<void>;
-  private lastMachineBusy?: number;
+  private ticking?: Promise<unknown>;
+  /** RAPL energy read since the hub began, µJ: each meter takes its own differences (machineCounters) */
+  private raplTotalUj = 0;
+  /** runs whose processes are gone, waiting for their last GPU reading before they are written (closeAfterGpu) */
+  private readonly closing = new Map<string, Promise<Run>>();
   private lastCheckpoint = new Map<string, number>();
   private readonly _onReading = new Emitter<Reading>();
   private readonly _onRunStarted = new Emitter<Run>();
@@ -76,21 +79,20 @@ export class MeterHub implements Disposable {
     return this.meters.get(id);
   }
 
-  /** Starts metering a process tree. The first sample is taken at once, so the run has its processes. */
+  /**
+   * Starts metering a process tree. The tree is looked at once at once (its processes and memory, so a run shorter
+   * than a tick has them too), and the machine's counters are read as the run's baseline.
+   */
   start(spec: RunSpec): Meter {
     if (this.disposed) throw new Error('the meter was disposed');
     void this.refreshIntensity(Date.now(), [spec.place.region]);
     const meter = new Meter(this.env, spec, spec.startedAt ?? Date.now());
+    meter.prime();
     this.meters.set(meter.run.id, meter);
     this.lastCheckpoint.set(meter.run.id, Date.now());
     this.safeStore(() => this.store.checkpoint(meter.run, []));
     this._onRunStarted.fire(meter.run);
-    if (this.env.cpu.kind === 'rapl' && this.lastMachineBusy === undefined) {
-      this.safeStore(() => {
-        if (this.env.cpu.kind === 'rapl') this.env.cpu.reader.readDeltaUj();
-        this.lastMachineBusy = readMachineCpu(this.env.procRoot).busy;
-      });
-    }
+    if (this.env.cpu.kind === 'rapl') meter.setMachineBaseline(this.machineContext(Date.now(), []));
     if ('latest' in this.env.gpu) {
       if (!this.gpuStarted) {
         this.gpuStarted = true;
@@ -108,34 +110,47 @@ export class MeterHub implements Disposable {
     this.exitCodes.set(id, exitCode);
   }
 
-  /** Stops metering a run now: a last sample, then the run is written to the history. */
   /** A fresh GPU reading, so a run's last moments count (NVML; nvidia-smi streams anyway). */
   private async refreshGpu(): Promise<void> {
     if ('refresh' in this.env.gpu && this.env.gpu.refresh) await this.env.gpu.refresh().catch(() => undefined);
   }
 
   /**
-   * A run whose processes are gone, closed by the tick (the extension's terminal, task and debug runs): one fresh
-   * GPU reading and a last step, as stop() and endWhenGone() do, so its last interval on the GPU counts too.
+   * A run whose processes are gone, found by the tick (the extension's terminal, task and debug runs): with a GPU
+   * that is read on demand, one fresh GPU reading and a last step of that run alone, as stop() and endWhenGone()
+   * do, so its last interval on the GPU counts too; then the run is written. The reading (amd-smi may take seconds)
+   * runs apart from the ticks: the other runs go on being sampled meanwhile, and this one is no longer ticked.
    */
-  private async finalGpuReading(meter: Meter): Promise<void> {
-    if (!('refresh' in this.env.gpu) || !this.env.gpu.refresh) return;
-    await this.refreshGpu();
-    if (!this.meters.has(meter.run.id)) return;
-    // the GPU only: the machine's RAPL and CPU counters stay with the next tick of the runs still metered
-    await meter.tick({ t: Date.now(), gpu: this.env.gpu.latest() }).catch(() => undefined);
+  private closeWhenGone(meter: Meter): void {
+    const id = meter.run.id;
+    if (!('refresh' in this.env.gpu) || !this.env.gpu.refresh) {
+      this.close(meter, undefined, this.exitCodes.get(id));
+      return;
+    }
+    const gpu = this.env.gpu;
+    const closed = this.refreshGpu()
+      .then(() =>
+        // the GPU only: the machine's RAPL and CPU counters stay with the runs still metered
+        this.serial(() => meter.tick({ t: Date.now(), gpu: gpu.latest() })).catch(() => undefined),
+      )
+      .then(() => (this.meters.get(id) === meter ? this.close(meter, undefined, this.exitCodes.get(id)) : meter.run))
+      .finally(() => this.closing.delete(id));
+    this.closing.set(id, closed);
   }
 
+  /** Stops metering a run now: a last sample, then the run is written to the history. */
   async stop(id: string, opts: StopOptions = {}): Promise<Run | undefined> {
     const meter = this.meters.get(id);
     if (!meter) return undefined;
-    await this.ticking;
-    if (!this.meters.has(id)) return meter.run;
     await this.refreshGpu();
-    if (!this.meters.has(id)) return meter.run;
-    await meter.tick(this.machineContext(Date.now(), [meter]));
-    if (opts.note) (meter.run.notes ??= []).push(opts.note);
-    return this.close(meter, opts.status, opts.exitCode ?? this.exitCodes.get(id));
+    return this.serial(async () => {
+      const closing = this.closing.get(id);
+      if (closing) return closing;
+      if (!this.meters.has(id)) return meter.run;
+      await meter.tick(this.machineContext(Date.now(), [meter]));
+      if (opts.note) (meter.run.notes ??= []).push(opts.note);
+      return this.close(meter, opts.status, opts.exitCode ?? this.exitCodes.get(id));
+    });
   }
 
   /**
@@ -151,15 +166,17 @@ export class MeterHub implements Disposable {
     const meter = this.meters.get(id);
     if (!meter) return undefined;
     this.exitCodes.set(id, exitCode);
-    await this.ticking;
-    if (!this.meters.has(id)) return meter.run;
-    if (opts.note) (meter.run.notes ??= []).push(opts.note);
     await this.refreshGpu();
-    if (!this.meters.has(id)) return meter.run;
-    const tree = await meter.tick(this.machineContext(Date.now(), [meter]));
-    if (!this.meters.has(id)) return meter.run;
-    if (!tree.alive) return this.close(meter, undefined, exitCode);
-    opts.onOutlived?.(tree.pids.length);
+    const last = await this.serial(async (): Promise<Run | TreeSample> => {
+      const closing = this.closing.get(id);
+      if (closing) return closing;
+      if (!this.meters.has(id)) return meter.run;
+      if (opts.note) (meter.run.notes ??= []).push(opts.note);
+      const tree = await meter.tick(this.machineContext(Date.now(), [meter]));
+      return tree.alive ? tree : this.close(meter, undefined, exitCode);
+    });
+    if (!('alive' in last)) return last;
+    opts.onOutlived?.(last.pids.length);
     // the tick timer does not keep the process alive; while waiting for these processes, something must
     const keepAlive = setInterval(() => undefined, 2 ** 30);
     return new Promise<Run | undefined>((resolve) => {
@@ -242,9 +259,14 @@ export class MeterHub implements Disposable {
     loop();
   }
 
-  /** A tick after the one under way (never two at once): `ticking` is the latest. */
+  /** A tick of every run after the one under way. */
   private runTick(): Promise<void> {
-    const p = (this.ticking ?? Promise.resolve()).catch(() => undefined).then(() => this.tickAll());
+    return this.serial(() => this.tickAll());
+  }
+
+  /** Runs `fn` after the tick under way and before the next (never two ticks at once): `ticking` is the latest. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = (this.ticking ?? Promise.resolve()).catch(() => undefined).then(fn);
     this.ticking = p;
     const clear = () => {
       if (this.ticking === p) this.ticking = undefined;
@@ -262,12 +284,18 @@ export class MeterHub implements Disposable {
   }
 
   /**
-   * One tick for every active run now, between the regular ticks, for a source that knows a boundary (a notebook
-   * cell started or ended): readings then split at that moment. Ticks never overlap.
+   * A reading of one run now, between the regular ticks, for a source that knows a boundary of that run (a notebook
+   * cell started or ended, the CLI's command exited): its readings then split at that moment. The other runs are
+   * not sampled. Ticks never overlap. Without `id`, every active run is sampled.
    */
-  sampleNow(): Promise<void> {
+  sampleNow(id?: string): Promise<void> {
     if (!this.meters.size || this.disposed) return Promise.resolve();
-    return this.runTick();
+    if (id === undefined) return this.runTick();
+    return this.serial(async () => {
+      const meter = this.meters.get(id);
+      if (!meter || this.closing.has(id)) return;
+      await this.tickMeters(Date.now(), [meter]);
+    });
   }
 
   private unschedule(): void {
@@ -279,14 +307,17 @@ export class MeterHub implements Disposable {
     }
   }
 
+  /**
+   * What every meter of this tick shares: the GPU snapshot and, with RAPL, the machine's cumulative counters (each
+   * meter takes its own differences, so sampling some runs never takes energy from the others).
+   */
   private machineContext(t: number, meters: Meter[]): TickContext {
     const ctx: TickContext = { t };
     if (this.env.cpu.kind === 'rapl') {
       try {
-        ctx.raplDeltaUj = this.env.cpu.reader.readDeltaUj();
-        const busy = readMachineCpu(this.env.procRoot).busy;
-        ctx.machineBusyDeltaTicks = this.lastMachineBusy === undefined ? undefined : busy - this.lastMachineBusy;
-        this.lastMachineBusy = busy;
+        this.raplTotalUj += this.env.cpu.reader.readDeltaUj();
+        ctx.machineBusyTicks = readMachineCpu(this.env.procRoot).busy;
+        ctx.raplUj = this.raplTotalUj;
       } catch (err) {
         this.opts.log?.('warn', `RAPL read failed: ${errorMessage(err)}`);
       }
@@ -297,10 +328,22 @@ export class MeterHub implements Disposable {
 
   /** One tick for every active run. Exposed for tests and the benchmark. */
   async tickAll(now = Date.now()): Promise<void> {
-    const meters = this.active();
+    const meters = this.ticked();
     if (!meters.length) return;
     void this.refreshIntensity(now);
+    await this.tickMeters(now, meters);
+  }
+
+  /** The runs the tick samples: those not waiting for their last GPU reading. */
+  private ticked(): Meter[] {
+    const out: Meter[] = [];
+    for (const m of this.meters.values()) if (!this.closing.has(m.run.id)) out.push(m);
+    return out;
+  }
+
+  private async tickMeters(now: number, meters: Meter[]): Promise<void> {
     const ctx = this.machineContext(now, meters);
+    const gone: Meter[] = [];
     for (const meter of meters) {
       let tree: TreeSample;
       try {
@@ -314,8 +357,7 @@ export class MeterHub implements Disposable {
       if (!tree.alive) {
         const ended = meter.endedAtMs ?? now;
         if (this.exitCodes.has(id) || (!this.exitAwaited.has(id) && now - ended >= this.exitGraceMs)) {
-          await this.finalGpuReading(meter);
-          this.close(meter, undefined, this.exitCodes.get(id));
+          gone.push(meter);
           continue;
         }
       }
@@ -326,6 +368,13 @@ export class MeterHub implements Disposable {
         this.safeStore(() => this.store.checkpoint(meter.run, samples));
       }
     }
+    // after the loop: a run's last GPU reading never holds back the other runs' samples
+    for (const meter of gone) this.closeWhenGone(meter);
+  }
+
+  /** Resolves when every run found gone has been written (their last GPU readings taken). */
+  closed(): Promise<void> {
+    return Promise.all([...this.closing.values()]).then(() => undefined);
   }
 
   // ---- live intensity ------------------------------------------------------------------------------------------
@@ -335,13 +384,14 @@ export class MeterHub implements Disposable {
   private readonly intensityRefresh = new Map<string, { period: number; pending?: Promise<void> }>();
 
   /** Starts `env.intensity.refresh` for the given regions (default: those being metered) when due. */
-  refreshIntensity(now: number, regions: RegionInfo[] = this.active().map((m) => m.spec.place.region)): Promise<void> {
+  refreshIntensity(now: number, regions?: RegionInfo[]): Promise<void> {
     const provider = this.env.intensity;
     const g = provider.granularityMs;
+    // a static provider (the usual case) has nothing to refresh: nothing is allocated per tick for it
     if (!provider.refresh || !(g > 0) || !Number.isFinite(g)) return Promise.resolve();
     const period = Math.floor(now / g);
     const waits: Promise<void>[] = [];
-    for (const region of regions) {
+    for (const region of regions ?? this.active().map((m) => m.spec.place.region)) {
       const key = `${provider.id}|${g}|${region.code}`;
       const state = this.intensityRefresh.get(key);
       if (state?.pending) {
@@ -370,7 +420,12 @@ export class MeterHub implements Disposable {
   dispose(): void {
     this.disposed = true;
     this.unschedule();
-    // runs still active are left as checkpoints: the next start recovers them as interrupted
+    // runs found gone are written now, without their last GPU reading; runs still active are left as checkpoints:
+    // the next start recovers them as interrupted
+    for (const id of this.closing.keys()) {
+      const m = this.meters.get(id);
+      if (m) this.close(m, undefined, this.exitCodes.get(id));
+    }
     for (const m of this.active()) {
       m.dispose();
       const samples = m.takePendingSamples();

@@ -89,10 +89,10 @@ export interface Reading {
 /** Machine-wide figures read once per tick and shared by every meter. */
 export interface TickContext {
   t: number;
-  /** RAPL package energy since the previous tick, µJ (undefined when RAPL is not used) */
-  raplDeltaUj?: number;
-  /** machine busy CPU ticks since the previous tick */
-  machineBusyDeltaTicks?: number;
+  /** RAPL package energy read since the hub began, µJ (undefined when RAPL is not used); each meter takes differences */
+  raplUj?: number;
+  /** the machine's busy CPU ticks (cumulative, /proc/stat) */
+  machineBusyTicks?: number;
   gpu?: GpuSnapshot;
 }
 
@@ -111,6 +111,11 @@ export class Meter {
   private lastPower: PowerW = { cpu: 0, gpu: 0, ram: 0, total: 0 };
   private pending: Sample[] = [];
   private readonly gpuAccount: GpuEnergyAccount;
+  /** the machine's counters at this meter's previous tick (RAPL) */
+  private lastRaplUj?: number;
+  private lastBusyTicks?: number;
+  /** resident memory of the tree at the last look while it was alive, bytes */
+  private lastRssBytes = 0;
   lastSample?: TreeSample;
   /** set once the tree is gone */
   endedAtMs?: number;
@@ -206,6 +211,36 @@ export class Meter {
     return s;
   }
 
+  /**
+   * A first look at the tree, at once (the /proc sampler only: it answers synchronously): its processes and its
+   * memory, so that a run that ends before the first tick has a memory figure for its whole duration. The CPU time
+   * is left to the ticks.
+   */
+  prime(t = Date.now()): void {
+    if (!(this.sampler instanceof ProcfsTreeSampler)) return;
+    const tree = this.sampler.sample(t);
+    this.lastSample = tree;
+    if (tree.alive) this.lastRssBytes = tree.rssBytes;
+    this.run.peakRamGB = Math.max(this.run.peakRamGB ?? 0, round(tree.rssBytes / 1024 ** 3, 4));
+  }
+
+  /** The machine's counters when the run starts (RAPL): the first tick's share is taken from them. */
+  setMachineBaseline(ctx: Pick<TickContext, 'raplUj' | 'machineBusyTicks'>): void {
+    this.lastRaplUj = ctx.raplUj;
+    this.lastBusyTicks = ctx.machineBusyTicks;
+  }
+
+  /** RAPL energy and machine busy ticks since this meter's previous tick (undefined without both counters). */
+  private machineDeltas(ctx: TickContext): { raplUj: number; busyTicks: number } | undefined {
+    if (ctx.raplUj === undefined || ctx.machineBusyTicks === undefined) return undefined;
+    const prevUj = this.lastRaplUj;
+    const prevBusy = this.lastBusyTicks;
+    this.lastRaplUj = ctx.raplUj;
+    this.lastBusyTicks = ctx.machineBusyTicks;
+    if (prevUj === undefined || prevBusy === undefined) return undefined;
+    return { raplUj: Math.max(0, ctx.raplUj - prevUj), busyTicks: ctx.machineBusyTicks - prevBusy };
+  }
+
   /** One tick: read the tree, turn use into watts and joules, and update the run record. */
   async tick(ctx: TickContext): Promise<TreeSample> {
     const tree = await this.sampler.sample(ctx.t);
@@ -216,9 +251,10 @@ export class Meter {
 
     // CPU
     let cpuJ: number;
-    if (this.env.cpu.kind === 'rapl' && ctx.raplDeltaUj !== undefined && ctx.machineBusyDeltaTicks) {
-      const share = Math.min(1, (dCpuS * this.clkTck) / ctx.machineBusyDeltaTicks);
-      cpuJ = (ctx.raplDeltaUj / 1e6) * share;
+    const machine = this.machineDeltas(ctx);
+    if (this.env.cpu.kind === 'rapl' && machine && machine.busyTicks > 0) {
+      const share = Math.min(1, (dCpuS * this.clkTck) / machine.busyTicks);
+      cpuJ = (machine.raplUj / 1e6) * share;
     } else {
       const tdpW = this.env.cpu.kind === 'tdp' ? this.env.cpu.tdp.tdpW : 0;
       cpuJ = (tdpW * dCpuS) / this.env.hardware.logicalCpus;
@@ -244,8 +280,11 @@ export class Meter {
       }
     }
 
-    // RAM
-    const ramGB = tree.rssBytes / 1024 ** 3;
+    // RAM: the memory held over the interval; in the tick that finds the tree gone, what it held at the last look
+    // (a run shorter than a tick included), and nothing in later ticks
+    const rssBytes = tree.alive ? tree.rssBytes : this.endedAtMs === undefined ? this.lastRssBytes : 0;
+    if (tree.alive) this.lastRssBytes = tree.rssBytes;
+    const ramGB = rssBytes / 1024 ** 3;
     const ramW = ramGB * (this.env.ramWPerGB ?? RAM_W_PER_GB);
     const ramJ = ramW * dtS;
 

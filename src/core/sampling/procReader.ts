@@ -14,6 +14,9 @@ import * as fs from 'node:fs';
 
 const BUF_SIZE = 4096;
 
+/** `children(pid, MAIN_THREAD)`: the main thread's children only (see mainThreadChildren). */
+export const MAIN_THREAD = -1;
+
 /** How often (in discoveries) a process's thread list is listed again even though its thread count is unchanged. */
 const RELIST_THREADS_EVERY = 10;
 
@@ -69,6 +72,7 @@ export class ProcReader {
   children(pid: number, numThreads?: number): number[] {
     const h = this.entry(pid);
     this.discoveries++;
+    if (numThreads === MAIN_THREAD) return this.mainThreadChildren(pid, h);
     const stale =
       h.children === undefined ||
       (numThreads !== undefined && numThreads !== h.listedThreads) ||
@@ -87,6 +91,41 @@ export class ProcReader {
         const n = Number(p);
         if (Number.isInteger(n)) out.push(n);
       }
+    }
+    return out;
+  }
+
+  /**
+   * The children of a process's main thread only (its /proc/PID/task/PID/children, kept open). Enough for a child
+   * subreaper that forks from its main thread (Node does): the kernel hands orphans to the subreaper's first live
+   * thread, its main thread (find_new_reaper, find_alive_thread in kernel/exit.c).
+   */
+  private mainThreadChildren(pid: number, h: Held): number[] {
+    const tid = String(pid);
+    let fd = h.children?.get(tid);
+    if (fd === undefined) {
+      fd = -1;
+      if (this.fdCount < this.maxFds) {
+        try {
+          fd = fs.openSync(`${this.procRoot}/${pid}/task/${tid}/children`, 'r');
+          this.fdCount++;
+        } catch {
+          return [];
+        }
+      }
+      (h.children ??= new Map()).set(tid, fd);
+    }
+    let text: string;
+    try {
+      text = fd >= 0 ? this.pread(fd) : fs.readFileSync(`${this.procRoot}/${pid}/task/${tid}/children`, 'latin1');
+    } catch {
+      return [];
+    }
+    const out: number[] = [];
+    for (const p of text.split(' ')) {
+      if (p === '' || p === '\n') continue;
+      const n = Number(p);
+      if (Number.isInteger(n)) out.push(n);
     }
     return out;
   }

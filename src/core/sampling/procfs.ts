@@ -16,92 +16,22 @@
  * Cost: a tick reads only the tracked pids, through fds kept open (procReader.ts), and looks for new children only
  * when a pid was allocated on the machine since the last scans.
  *
- * Fields: proc(5). Parse after the last ')' because the command name may contain spaces and parentheses.
+ * Parsing /proc files: procStat.ts (re-exported here).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { ProcReader } from './procReader';
+import { bootTimeS, parseProcStat, type ProcStat } from './procStat';
+import { MAIN_THREAD, ProcReader } from './procReader';
 import type { Adopter } from './subreaper';
 
-export interface ProcStat {
-  pid: number;
-  comm: string;
-  state: string;
-  ppid: number;
-  utimeTicks: number;
-  stimeTicks: number;
-  cutimeTicks: number;
-  cstimeTicks: number;
-  /** field 20 */
-  numThreads: number;
-  /** field 22: start time after boot, in clock ticks */
-  startTicks: number;
-  /** field 24: resident set size, pages */
-  rssPages: number;
-}
-
-/** Parses the text of /proc/PID/stat. Throws on text that is not a stat line. */
-export function parseProcStat(text: string): ProcStat {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) throw new Error(`not a /proc stat line: ${text.slice(0, 60)}`);
-  const pid = Number(text.slice(0, open).trim());
-  const rest = text
-    .slice(close + 2)
-    .trim()
-    .split(' ');
-  // rest[0] is field 3 (state); field N is rest[N - 3]
-  const f = (n: number): number => Number(rest[n - 3]);
-  const stat: ProcStat = {
-    pid,
-    comm: text.slice(open + 1, close),
-    state: rest[0],
-    ppid: f(4),
-    utimeTicks: f(14),
-    stimeTicks: f(15),
-    cutimeTicks: f(16),
-    cstimeTicks: f(17),
-    numThreads: f(20),
-    startTicks: f(22),
-    rssPages: f(24),
-  };
-  if (!Number.isFinite(stat.pid) || !Number.isFinite(stat.utimeTicks) || !Number.isFinite(stat.rssPages)) {
-    throw new Error(`not a /proc stat line: ${text.slice(0, 60)}`);
-  }
-  return stat;
-}
-
-/** Machine-wide CPU ticks from the `cpu` line of /proc/stat. */
-export interface MachineCpuTicks {
-  busy: number;
-  total: number;
-}
-
-export function parseMachineCpu(text: string): MachineCpuTicks {
-  const line = text.split('\n').find((l) => l.startsWith('cpu '));
-  if (!line) throw new Error('no cpu line in /proc/stat');
-  // user nice system idle iowait irq softirq steal guest guest_nice (guest is already counted in user)
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = v;
-  const busy = user + nice + system + irq + softirq + steal;
-  return { busy, total: busy + idle + iowait };
-}
-
-export function readMachineCpu(procRoot = '/proc'): MachineCpuTicks {
-  return parseMachineCpu(fs.readFileSync(path.join(procRoot, 'stat'), 'latin1'));
-}
-
-/** Boot time (seconds since epoch) from /proc/stat, cached per procRoot: it does not change. */
-const bootTimeCache = new Map<string, number>();
-export function bootTimeS(procRoot = '/proc'): number {
-  let v = bootTimeCache.get(procRoot);
-  if (v === undefined) {
-    const m = /^btime (\d+)$/m.exec(fs.readFileSync(path.join(procRoot, 'stat'), 'latin1'));
-    v = m ? Number(m[1]) : 0;
-    bootTimeCache.set(procRoot, v);
-  }
-  return v;
-}
+export {
+  bootTimeS,
+  parseMachineCpu,
+  parseProcStat,
+  readChildPids,
+  readCmdline,
+  readMachineCpu,
+  type MachineCpuTicks,
+  type ProcStat,
+} from './procStat';
 
 export interface TreeSample {
   /** ms since epoch */
@@ -411,7 +341,8 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     for (const pid of this.toScan) if (read.has(pid)) queue.push(pid);
     if (this.adopter && due) {
       const a = this.adopter;
-      for (const child of this.reader.children(a.pid, this.readStat(a.pid)?.numThreads)) {
+      // orphans are handed to the adopter's main thread: its other threads' children files are not read
+      for (const child of this.reader.children(a.pid, MAIN_THREAD)) {
         if (this.tracked.has(child) || child === this.rootPid || a.isOwnChild(child)) continue;
         const s = this.readStat(child);
         // only what the run started: the adopter's own earlier children are not the run's
@@ -464,40 +395,5 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       rootAlive: this.rootAlive && alive,
       adopted: this.adoptedCount,
     };
-  }
-}
-
-/** A process's direct children: /proc/PID/task/TID/children for each of its threads (CONFIG_PROC_CHILDREN). */
-export function readChildPids(pid: number, procRoot = '/proc'): number[] {
-  const out: number[] = [];
-  let tids: string[];
-  try {
-    tids = fs.readdirSync(`${procRoot}/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    let text: string;
-    try {
-      text = fs.readFileSync(`${procRoot}/${pid}/task/${tid}/children`, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const p of text.split(' ')) {
-      const n = Number(p);
-      if (p.trim() !== '' && Number.isInteger(n)) out.push(n);
-    }
-  }
-  return out;
-}
-
-/** The command line of a process (NUL-separated in /proc/PID/cmdline). */
-export function readCmdline(pid: number, procRoot = '/proc'): string | undefined {
-  try {
-    const raw = fs.readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8');
-    const parts = raw.split('\0').filter((p) => p !== '');
-    return parts.length ? parts.join(' ') : undefined;
-  } catch {
-    return undefined;
   }
 }
