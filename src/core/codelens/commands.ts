@@ -25,6 +25,9 @@ const HF_EXAMPLE =
   /^(?:clm|mlm|plm|glue|xnli|qa|squad|swag|ner|summarization|translation|classification|seq2seq|speech)$/;
 const EVAL_WORD =
   /^(?:eval\w*|test\w*|infer\w*|predict\w*|bench\w*|export\w*|serve|server|demo|generate|generation|sample|sampling|score|scoring|validate|validation|quantize|convert)$/;
+/** Scripts that prepare data or vocabularies, even with "train" in their name (`make_train_split.py`, `train_tokenizer.py`). */
+const DATA_WORD =
+  /^(?:split|splits|data|dataset|datasets|download|preprocess\w*|prepare|prep|tokeni[sz]\w*|vocab|bpe|spm|sentencepiece|shard|plot|stats|clean)$/;
 /** Flags that make a training script evaluate only. */
 const EVAL_FLAG =
   /--(?:eval(?:uate)?|test|predict|inference)(?:[-_]only)?\b(?![-_]\w)|--do[-_](?:eval|predict)\b|--evaluate\b/;
@@ -47,18 +50,25 @@ function scriptWords(script: string): string[] {
 /** Does this command text (a string, an f-string, a list literal, possibly several pieces) start training? */
 export function commandTrains(command: string): boolean {
   const scripts = (command.match(SCRIPT) ?? []).filter((s) => !/^torch\.distributed\./.test(s));
-  const words = scripts.flatMap(scriptWords);
-  const trainingScript =
-    words.some((w) => TRAIN_WORD.test(w)) ||
-    scripts.some((sc) => {
-      const w = scriptWords(sc);
-      return w[0] === 'run' && w.slice(1).some((x) => HF_EXAMPLE.test(x));
-    });
-  const evalScript = !trainingScript && words.some((w) => EVAL_WORD.test(w));
-  if (evalScript) return false;
+  const kinds = scripts.map(scriptKind);
+  if (kinds.includes('other') && !kinds.includes('train')) return false;
   if (EVAL_FLAG.test(command) && !DO_TRAIN.test(command)) return false;
   if (LAUNCHER.test(command) || CLI_TRAIN.test(command)) return true;
-  return trainingScript && INTERPRETER.test(command);
+  // a training script run by an interpreter, or a shell script that runs itself (`./train.sh`)
+  return kinds.includes('train') && (INTERPRETER.test(command) || /\.(?:sh|sbatch|slurm)\b/.test(command));
+}
+
+/**
+ * What a script does, from its name: 'train' (`train.py`, `finetune_lora.py`, Hugging Face's `run_glue.py`), 'other'
+ * (an evaluation, inference, export, data or vocabulary preparation: `eval_imagenet.py`, `make_train_split.py`), or
+ * '' (nothing said: `main.py`).
+ */
+function scriptKind(script: string): 'train' | 'other' | '' {
+  const words = scriptWords(script);
+  if (words.some((w) => DATA_WORD.test(w))) return 'other';
+  if (words.some((w) => TRAIN_WORD.test(w))) return 'train';
+  if (words[0] === 'run' && words.slice(1).some((x) => HF_EXAMPLE.test(x))) return 'train';
+  return words.some((w) => EVAL_WORD.test(w)) ? 'other' : '';
 }
 
 /** The argument text of the call whose `(` is at `open` (to the matching bracket, or the end). */

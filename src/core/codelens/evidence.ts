@@ -249,6 +249,8 @@ export function trainingCall(
     const recv = receiverAt(text, svi.index);
     if (/^svi/i.test(recv) || holds(recv, ctors) === 'SVI') consider({ strength: 2, label: `${recv}.run()` });
   }
+  // Ray Tune's runner of trainables: `tune.run(train_fn, config=…)`
+  if (/\btune\s*\.\s*run\s*\(/.test(text)) consider({ strength: 2, label: 'tune.run()' });
   const cv = /\b(cross_val_score|cross_validate|cross_val_predict|learning_curve|validation_curve)\s*\(/.exec(text);
   if (cv) consider({ strength: 1, label: `${cv[1]}()` });
   if (best || !/train|fit|tune/.test(text)) return best;

@@ -226,8 +226,8 @@ export interface ChunkEvidence {
   /** it looked elsewhere in the source (a command held in a variable): recomputed on every change */
   volatile: boolean;
   kept: Kept;
-  /** what the lenses read from the kept statements, lines left out: equal signatures, equal lenses */
-  signature: string;
+  /** what the lenses read from the kept statements, lines left out (see sameForLenses); computed when first asked */
+  signature?: string;
 }
 
 /** The raw texts of the module-level statements of the file that put something into a variable (shape.defines). */
@@ -401,7 +401,7 @@ export function chunkEvidence(
   const { step, call, volatile } = judge(chunk, marked, ctx, definitions);
   applyHandles(chunk, step, ctx);
   const kept = keep(chunk, { serverish, step, call, refs });
-  return { key, volatile, kept, signature: signature(kept) };
+  return { key, volatile, kept };
 }
 
 /**
@@ -463,6 +463,14 @@ function keep(chunk: EvidencedChunk, ev: Pick<Kept, 'serverish' | 'step' | 'call
     k.refs[j] = ev.refs[i];
   }
   return k;
+}
+
+/** Do two evidences give lenses.ts the same to read (lines left out)? The same object, or equal signatures. */
+export function sameForLenses(a: ChunkEvidence, b: ChunkEvidence): boolean {
+  if (a === b) return true;
+  a.signature ??= signature(a.kept);
+  b.signature ??= signature(b.kept);
+  return a.signature === b.signature;
 }
 
 /** What lenses.ts reads from the kept statements, lines left out (texts only where it reads them). */

@@ -31,6 +31,8 @@ import {
   hasLoss,
   moduleDefinitions,
   relevantKey,
+  sameForLenses,
+  type ChunkEvidence,
   type EvidencedChunk as Chunk,
   type FileContext,
 } from './facts';
@@ -48,7 +50,7 @@ import { chunkShape, SharedTree } from './shape';
 /** The lenses last chosen: each by its chunk (among those with kept statements) and statement there. */
 interface ChosenLenses {
   options: string;
-  signatures: string[];
+  evidence: ChunkEvidence[];
   lenses: { chunk: number; local: number; kind: EntrypointKind; score: number; label: string }[];
 }
 
@@ -82,8 +84,8 @@ export class PythonDocument {
     const kept = this.chunks.filter((c) => c.evidence!.kept.n > 0);
     const options = `${opts.notebook ? 'n' : ''}${opts.maxLenses ?? MAX_LENSES}`;
     let chosen = this.chosen;
-    let same = !!chosen && chosen.options === options && chosen.signatures.length === kept.length;
-    for (let k = 0; same && k < kept.length; k++) same = kept[k].evidence!.signature === chosen!.signatures[k];
+    let same = !!chosen && chosen.options === options && chosen.evidence.length === kept.length;
+    for (let k = 0; same && k < kept.length; k++) same = sameForLenses(kept[k].evidence!, chosen!.evidence[k]);
     this.lastReused = same;
     if (!same || !chosen) {
       const x = assemble(kept);
@@ -94,7 +96,7 @@ export class PythonDocument {
         score,
         label,
       }));
-      chosen = this.chosen = { options, signatures: kept.map((c) => c.evidence!.signature), lenses };
+      chosen = this.chosen = { options, evidence: kept.map((c) => c.evidence!), lenses };
     }
     return chosen.lenses.map(({ chunk, local, kind, score, label }) => ({
       line: kept[chunk].line + kept[chunk].evidence!.kept.line[local],
