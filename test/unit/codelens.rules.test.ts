@@ -177,6 +177,27 @@ describe('CodeLens: launchers, SVI, handles, closures, inputs and agents', () =>
   });
 });
 
+describe('CodeLens: more runners and a stricter sign of gradients', () => {
+  it('finds Ignite trainers, statsmodels fits and PyCaret comparisons', () => {
+    assert.ok(
+      trains('trainer = create_supervised_trainer(model, optimizer, loss)\ntrainer.run(train_loader, max_epochs=10)\n'),
+    );
+    assert.ok(trains('import statsmodels.formula.api as smf\nres = smf.ols("y ~ x", data=df).fit()\n'));
+    assert.ok(trains('fit = ExponentialSmoothing(train, seasonal="add", seasonal_periods=12).fit()\n'));
+    assert.ok(
+      trains('from pycaret.classification import *\ns = setup(data, target="Class")\nbest = compare_models()\n'),
+    );
+    assert.ok(!trains('import faiss\nindex = faiss.IndexIVFFlat(q, d, 100)\nindex.train(xb)\nindex.add(xb)\n'));
+  });
+
+  it('needs a gradient somewhere for a bare optimizer.step(): the word "loss" alone is not one', () => {
+    const plot =
+      '# plot the schedule; no loss is computed here\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\nfor step in range(100):\n    opt.step()\n    sched.step()\n    lrs.append(sched.get_last_lr()[0])\n';
+    assert.ok(!trains(plot));
+    assert.ok(trains(plot.replace('    opt.step()', '    self.manual_backward(loss)\n    opt.step()')));
+  });
+});
+
 describe('CodeLens: the incremental document after edits that change what names hold', () => {
   it('equals a fresh detection when a class, a function or a constructor is added or removed elsewhere', () => {
     const loop =

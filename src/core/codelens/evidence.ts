@@ -84,7 +84,7 @@ export const NOT_TRAIN_NAME =
 const PREPROCESSING =
   /scaler|encoder|enc$|^enc|vectori[sz]er|^vec|tfidf|imputer|^pca|svd|tokeni[sz]er|normali[sz]er|binari[sz]er|discreti[sz]er|poly|selector|selectkbest|variancethreshold|columntransformer|functiontransformer|quantiletransformer|powertransformer|kfold|splitter|tsne|umap|isomap|nystroem|rbfsampler|preprocess|^prep|^ohe$|^le$|^mlb$|^ct$|reducer/i;
 const MODEL_LIKE =
-  /model|net\b|net$|network|clf|classif|regress|estimator|pipe|search|grid|^gs$|^rs$|forest|boost|xgb|lgb|gbm|catboost|^rf$|svc|svr|svm|^knn|kneighbors|tree|booster|ensemble|stack|vot|^lr$|logreg|logistic|linear|ridge|lasso|elastic|bayes|^nb$|perceptron|mlp|autoencoder|^ae$|vae|gan|tuner|agent|learner|kmeans|means|cluster|prophet|arima|sarimax|sequential|transformer$|^m$|^clf|^reg$/i;
+  /model|net\b|net$|network|clf|classif|regress|estimator|pipe|search|grid|^gs$|^rs$|forest|boost|xgb|lgb|gbm|catboost|^rf$|svc|svr|svm|^knn|kneighbors|tree|booster|ensemble|stack|vot|^lr$|logreg|logistic|linear|ridge|lasso|elastic|bayes|^nb$|perceptron|mlp|autoencoder|^ae$|vae|gan|tuner|agent|learner|kmeans|means|cluster|prophet|arima|sarimax|sequential|transformer$|^m$|^clf|^reg$|^(?:ols|wls|gls|glm|logit|probit|mnlogit|mixedlm|quantreg|rlm)$|smoothing|holt|unobservedcomponents|varmax/i;
 const TRAIN_ARGS =
   /\bepochs?\s*=|\b[xX]_?train\b|\btrain_(?:ds|dataset|data|loader|dataloader|gen|generator|x|X|y)\b|\bcallbacks\s*=|\bvalidation_data\s*=|\bvalidation_split\s*=|\bdatamodule\b|\btrain_dataloaders\s*=|\bsteps_per_epoch\s*=|\bbatch_size\s*=/;
 const TREE_TRAIN_RECEIVER =
@@ -249,6 +249,15 @@ export function trainingCall(
     const recv = receiverAt(text, svi.index);
     if (/^svi/i.test(recv) || holds(recv, ctors) === 'SVI') consider({ strength: 2, label: `${recv}.run()` });
   }
+  // Ignite: `trainer.run(train_loader, max_epochs=10)` on a trainer engine
+  const run = /\.\s*run\s*\(\s*[^)\s]/.exec(text);
+  if (run) {
+    const recv = receiverAt(text, run.index);
+    if (/trainer/i.test(recv) || /trainer/i.test(holds(recv, ctors))) consider({ strength: 2, label: `${recv}.run()` });
+  }
+  // PyCaret: every model compared or tuned is trained
+  const automl = /\b(compare_models|tune_model|blend_models|stack_models|ensemble_model)\s*\(/.exec(text);
+  if (automl && !local.has(automl[1])) consider({ strength: 1, label: `${automl[1]}()` });
   // Ray Tune's runner of trainables: `tune.run(train_fn, config=…)`
   if (/\btune\s*\.\s*run\s*\(/.test(text)) consider({ strength: 2, label: 'tune.run()' });
   const cv = /\b(cross_val_score|cross_validate|cross_val_predict|learning_curve|validation_curve)\s*\(/.exec(text);
@@ -342,7 +351,7 @@ export function isModeSwitch(text: string, dot: number, after: number): boolean 
 
 /** A file without any of these words has no lens (most Python files): the parse is skipped. */
 const CHEAP_GATE =
-  /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun|distributed|submit|svi|SVI|sbatch|srun/;
+  /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun|distributed|submit|svi|SVI|sbatch|srun|_models?\s*\(/;
 
 /** Could a file with this text get a lens at all? Most Python files cannot, and are not parsed. */
 export function mayTrain(source: string): boolean {

@@ -77,6 +77,11 @@ const CALL_WORDS = new Map<string, number>([
     'map_array',
     'Process',
     'Thread',
+    'compare_models',
+    'tune_model',
+    'blend_models',
+    'stack_models',
+    'ensemble_model',
   ].map((w) => [w, TRAINS] as [string, number]),
   ...[
     'Flask',
@@ -102,7 +107,8 @@ const CALL_WORDS = new Map<string, number>([
 ]);
 
 /** A file computes a loss or a gradient somewhere: without one, `optimizer.step()` moves nothing (an LR-schedule plot). */
-const LOSS_OR_GRADIENT = /\bbackward\s*\(|loss|\bgrads?\b|\.grad\b|gradient|closure|criterion/i;
+const LOSS_OR_GRADIENT =
+  /backward\s*\(|\bgrads?\b|\.grad\b|gradient|closure|criterion|autograd|GradientTape|value_and_grad/i;
 const RUNS_SOMETHING = /system|subprocess|Popen|check_call|check_output/;
 
 /** Imports of test frameworks: the only imports lenses.ts reads (a test module has no lens). */
