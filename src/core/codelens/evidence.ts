@@ -351,7 +351,7 @@ export function isModeSwitch(text: string, dot: number, after: number): boolean 
 
 /** A file without any of these words has no lens (most Python files): the parse is skipped. */
 const CHEAP_GATE =
-  /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun|distributed|submit|svi|SVI|sbatch|srun|_models?\s*\(/;
+  /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|finetune|epoch|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun|distributed|submit|svi|SVI|sbatch|srun|_models?\s*\(/;
 
 /** Could a file with this text get a lens at all? Most Python files cannot, and are not parsed. */
 export function mayTrain(source: string): boolean {
