@@ -137,23 +137,38 @@ export interface FileContext {
   /** module-level names of steps (`train_op = optimizer.minimize(loss)`) */
   handles: Set<string>;
   hasLoss: boolean;
+  /** the imports and class headers `names` was read from, and what each callee builds under them (a memo) */
+  declarations: string;
+  built: Map<string, string>;
 }
 
-export function fileContext(chunks: readonly Chunk[], source: string): FileContext {
-  const names = fileNames(chunks.flatMap((c) => c.shape.declarations));
+/**
+ * The context of a file from its chunks. With `previous` (the context before an edit), its reading of the imports and
+ * class headers is reused when they are the same (the common case: an edit that adds a statement in a function).
+ */
+export function fileContext(chunks: readonly Chunk[], source: string, previous?: FileContext): FileContext {
+  const decls = chunks.flatMap((c) => c.shape.declarations);
+  const declarations = decls.map((d) => d.text).join('\n');
+  const same = previous?.declarations === declarations;
+  const names = same ? previous.names : fileNames(decls);
+  const built = same ? previous.built : new Map<string, string>();
   const ctors: Constructors = new Map();
   const localNames = new Set<string>();
   const lrNames = new Set<string>();
   const gradNames = new Set<string>();
   const handles = new Set<string>();
   for (const c of chunks) {
-    for (const [name, callee] of c.shape.ctors) ctors.set(name, constructed(callee, names));
+    for (const [name, callee] of c.shape.ctors) {
+      let what = built.get(callee);
+      if (what === undefined) built.set(callee, (what = constructed(callee, names)));
+      ctors.set(name, what);
+    }
     for (const f of c.shape.fns) localNames.add(f.name);
     for (const l of c.shape.lrNames) lrNames.add(l);
     for (const g of c.shape.gradNames) gradNames.add(g);
     for (const h of c.shape.handles) handles.add(h);
   }
-  return { names, ctors, localNames, lrNames, gradNames, handles, hasLoss: hasLoss(source) };
+  return { names, ctors, localNames, lrNames, gradNames, handles, hasLoss: hasLoss(source), declarations, built };
 }
 
 /** The part of the context that a chunk's evidence depends on: what its identifiers stand for. */

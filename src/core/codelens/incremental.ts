@@ -249,7 +249,7 @@ export class PythonDocument {
     const old = this.context;
     let changed: string[] | undefined = [];
     if (!old || !this.contextValid || old.hasLoss !== hasLoss(this.source)) {
-      const ctx = fileContext(this.chunks, this.source);
+      const ctx = fileContext(this.chunks, this.source, old);
       changed = old && old.hasLoss === ctx.hasLoss ? [...contextChanges(old, ctx)] : undefined;
       this.context = ctx;
       this.contextValid = true;
