@@ -35,6 +35,8 @@ describe('CodeLens: commands that train', () => {
       './train.sh',
       'python -m spacy train config.cfg --output out',
       'yolo train data=coco128.yaml model=yolov8n.pt',
+      'yolo detect train data=coco8.yaml model=yolov8n.pt epochs=3',
+      'yolo task=detect mode=train model=yolov8n.pt data=data.yaml epochs=50',
     ])
       assert.ok(commandTrains(c), c);
     for (const c of [
@@ -46,6 +48,8 @@ describe('CodeLens: commands that train', () => {
       'python scripts/train_tokenizer.py --vocab-size 32000',
       'python predict.py --checkpoint best.pt',
       'pip install -r requirements.txt',
+      'yolo predict model=best.pt source=img.jpg',
+      'python detect.py --weights best.pt --source data/images',
     ])
       assert.ok(!commandTrains(c), c);
     // a training script needs something that runs it

@@ -12,9 +12,12 @@ const RUNS_COMMAND =
 /** Launchers of distributed training: they start a training script on every device. */
 const LAUNCHER =
   /\b(?:torchrun|horovodrun|deepspeed|torch\.distributed\.(?:run|launch)|fairseq-train)\b|\baccelerate["',\s]+launch\b|\blightning["',\s]+run["',\s]+(?:model|app)\b/;
-/** Command-line tools with a training subcommand: `python -m spacy train`, `yolo train`, torchtune's `tune run`. */
+/**
+ * Command-line tools with a training subcommand: `python -m spacy train`, `yolo train`, `yolo detect train`,
+ * `yolo task=detect mode=train`, torchtune's `tune run`.
+ */
 const CLI_TRAIN =
-  /\b(?:spacy|yolo|allennlp|ludwig|llamafactory-cli|litgpt|autotrain)["',\s]+(?:train|finetune|fine-tune|llm)\b|\btune["',\s]+run\b/;
+  /\b(?:spacy|allennlp|ludwig|llamafactory-cli|litgpt|autotrain)["',\s]+(?:train|finetune|fine-tune|llm)\b|\btune["',\s]+run\b|\byolo(?:["',\s]+(?:task=)?\w+)?["',\s]+(?:mode=)?train\b/;
 /** A Python interpreter before a script or a module: `python3 -m`, `sys.executable`, `{sys.executable}`. */
 const INTERPRETER = /(?:\bpython[\d.]*|\bsys\.executable|\b(?:bash|sh|sbatch|srun|qsub))\b/;
 /** The scripts a command runs (`train.py`, `scripts/pretrain_gpt.py`) and the modules after `-m`. */
