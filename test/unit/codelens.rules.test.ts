@@ -188,6 +188,7 @@ describe('CodeLens: more runners and a stricter sign of gradients', () => {
     );
     assert.ok(trains('import statsmodels.formula.api as smf\nres = smf.ols("y ~ x", data=df).fit()\n'));
     assert.ok(trains('fit = ExponentialSmoothing(train, seasonal="add", seasonal_periods=12).fit()\n'));
+    assert.ok(trains('from sklearn.mixture import GaussianMixture\ngm = GaussianMixture(n_components=8).fit(X)\n'));
     assert.ok(
       trains('from pycaret.classification import *\ns = setup(data, target="Class")\nbest = compare_models()\n'),
     );

@@ -84,7 +84,7 @@ export const NOT_TRAIN_NAME =
 const PREPROCESSING =
   /scaler|encoder|enc$|^enc|vectori[sz]er|^vec|tfidf|imputer|^pca|svd|tokeni[sz]er|normali[sz]er|binari[sz]er|discreti[sz]er|poly|selector|selectkbest|variancethreshold|columntransformer|functiontransformer|quantiletransformer|powertransformer|kfold|splitter|tsne|umap|isomap|nystroem|rbfsampler|preprocess|^prep|^ohe$|^le$|^mlb$|^ct$|reducer/i;
 const MODEL_LIKE =
-  /model|net\b|net$|network|clf|classif|regress|estimator|pipe|search|grid|^gs$|^rs$|forest|boost|xgb|lgb|gbm|catboost|^rf$|svc|svr|svm|^knn|kneighbors|tree|booster|ensemble|stack|vot|^lr$|logreg|logistic|linear|ridge|lasso|elastic|bayes|^nb$|perceptron|mlp|autoencoder|^ae$|vae|gan|tuner|agent|learner|kmeans|means|cluster|prophet|arima|sarimax|sequential|transformer$|^m$|^clf|^reg$|^(?:ols|wls|gls|glm|logit|probit|mnlogit|mixedlm|quantreg|rlm)$|smoothing|holt|unobservedcomponents|varmax/i;
+  /model|net\b|net$|network|clf|classif|regress|estimator|pipe|search|grid|^gs$|^rs$|forest|boost|xgb|lgb|gbm|catboost|^rf$|svc|svr|svm|^knn|kneighbors|tree|booster|ensemble|stack|vot|^lr$|logreg|logistic|linear|ridge|lasso|elastic|bayes|^nb$|perceptron|mlp|autoencoder|^ae$|vae|gan|tuner|agent|learner|kmeans|means|cluster|prophet|arima|sarimax|sequential|transformer$|^m$|^clf|^reg$|^(?:ols|wls|gls|glm|logit|probit|mnlogit|mixedlm|quantreg|rlm)$|smoothing|holt|unobservedcomponents|varmax|mixture|^gmm$|^hmm$|isolationforest/i;
 const TRAIN_ARGS =
   /\bepochs?\s*=|\b[xX]_?train\b|\btrain_(?:ds|dataset|data|loader|dataloader|gen|generator|x|X|y)\b|\bcallbacks\s*=|\bvalidation_data\s*=|\bvalidation_split\s*=|\bdatamodule\b|\btrain_dataloaders\s*=|\bsteps_per_epoch\s*=|\bbatch_size\s*=/;
 const TREE_TRAIN_RECEIVER =

@@ -2,9 +2,11 @@
  * Detection that follows a document's edits: the document is held as its top-level statements ("chunks", python.ts),
  * and an edit re-parses only the chunks it touched. Python's top-level statements start at column 0 and parse on
  * their own, so the text of the touched chunks (widened to whole lines) is parsed alone and spliced in; the chunks
- * after it only move. What each chunk says is kept with it (facts.ts) and recomputed only when its text changes or
- * when what its names stand for elsewhere in the file changes. Then the lenses are chosen over the whole file
- * (lenses.ts), which is linear in the statements and cheap.
+ * after it only move. What each chunk says is kept with it (shape.ts, facts.ts) and recomputed only when its text
+ * changes or when a name it uses changes meaning elsewhere in the file (contextChanges). Each chunk keeps only the
+ * statements that matter to the lenses, with a signature of what lenses.ts reads from them: while the signatures
+ * hold, the lenses chosen before are kept at their new lines; otherwise they are chosen again over the kept
+ * statements of the whole file (assemble.ts, lenses.ts), linear in those.
  *
  * Why not tree-sitter's own incremental parse (`tree.edit()` + `parser.parse(text, oldTree)`): measured on the
  * 5,000-line bench file, it costs 14–20 ms of CPU for a one-character edit (the Python grammar's indentation scanner
