@@ -349,6 +349,83 @@ export function isModeSwitch(text: string, dot: number, after: number): boolean 
   return MODULE_RECEIVER.test(text.slice(k + 1, end));
 }
 
+export const TRAINS = 1;
+export const SERVER = 2;
+const BOTH = TRAINS | SERVER;
+/**
+ * Names of calls without which a statement neither steps nor trains (see optimisationStep and trainingCall; with
+ * TRAINING_WORD and `-=`), or creates or starts a web server.
+ */
+export const CALL_WORDS = new Map<string, number>([
+  ...[
+    'step',
+    'apply_gradients',
+    'update',
+    'minimize',
+    'train_on_batch',
+    'partial_fit',
+    'sub_',
+    'add_',
+    'search',
+    'learn',
+    'apply_updates',
+    'LightningCLI',
+    'run_epoch',
+    'update_step',
+    'sgd_step',
+    'learn_step',
+    'optimizer_step',
+    'map',
+    'tree_map',
+    'Word2Vec',
+    'Doc2Vec',
+    'FastText',
+    'LdaModel',
+    'LdaMulticore',
+    'LsiModel',
+    'HdpModel',
+    'notebook_launcher',
+    'spawn',
+    'launch',
+    'start_processes',
+    'agent',
+    'replay',
+    'optimize_model',
+    'optimize',
+    'experience_replay',
+    'submit',
+    'map_array',
+    'Process',
+    'Thread',
+    'compare_models',
+    'tune_model',
+    'blend_models',
+    'stack_models',
+    'ensemble_model',
+  ].map((w) => [w, TRAINS] as [string, number]),
+  ...[
+    'Flask',
+    'FastAPI',
+    'Starlette',
+    'Sanic',
+    'Quart',
+    'Bottle',
+    'Litestar',
+    'APIRouter',
+    'Interface',
+    'Blocks',
+    'ChatInterface',
+    'serve',
+    'serve_forever',
+    'run_app',
+    'title',
+    'write',
+  ].map((w) => [w, SERVER] as [string, number]),
+  // `svi.run(…)` and `tune.run(…)` train, `app.run()` serves; `launch(main, …)` runs workers, `demo.launch()` serves
+  ['run', BOTH],
+  ['launch', BOTH],
+]);
+
 /** A file without any of these words has no lens (most Python files): the parse is skipped. */
 const CHEAP_GATE =
   /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|finetune|epoch|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun|distributed|submit|svi|SVI|sbatch|srun|_models?\s*\(/;

@@ -13,6 +13,7 @@
  */
 import { DEFINES, launchesTraining } from './commands';
 import {
+  CALL_WORDS,
   constructed,
   EPOCH_LOOP,
   FLOW_GATE,
@@ -20,91 +21,16 @@ import {
   isModeSwitch,
   isWordChar,
   MAIN_GUARD,
+  SERVER,
   optimisationStep,
   TRAINING_WORD,
   trainingCall,
+  TRAINS,
   type CallEvidence,
   type Constructors,
 } from './evidence';
 import { fileNames, isParameterUpdate, type FileNames } from './flow';
 import { IS_CLASS, IS_DEF, IS_IMPORT, OTHER, stepHandle, type Chunk, type FnShape } from './shape';
-
-const TRAINS = 1;
-const SERVER = 2;
-const BOTH = TRAINS | SERVER;
-/**
- * Names of calls without which a statement neither steps nor trains (see optimisationStep and trainingCall; with
- * TRAINING_WORD and `-=`), or creates or starts a web server.
- */
-const CALL_WORDS = new Map<string, number>([
-  ...[
-    'step',
-    'apply_gradients',
-    'update',
-    'minimize',
-    'train_on_batch',
-    'partial_fit',
-    'sub_',
-    'add_',
-    'search',
-    'learn',
-    'apply_updates',
-    'LightningCLI',
-    'run_epoch',
-    'update_step',
-    'sgd_step',
-    'learn_step',
-    'optimizer_step',
-    'map',
-    'tree_map',
-    'Word2Vec',
-    'Doc2Vec',
-    'FastText',
-    'LdaModel',
-    'LdaMulticore',
-    'LsiModel',
-    'HdpModel',
-    'notebook_launcher',
-    'spawn',
-    'launch',
-    'start_processes',
-    'agent',
-    'replay',
-    'optimize_model',
-    'optimize',
-    'experience_replay',
-    'submit',
-    'map_array',
-    'Process',
-    'Thread',
-    'compare_models',
-    'tune_model',
-    'blend_models',
-    'stack_models',
-    'ensemble_model',
-  ].map((w) => [w, TRAINS] as [string, number]),
-  ...[
-    'Flask',
-    'FastAPI',
-    'Starlette',
-    'Sanic',
-    'Quart',
-    'Bottle',
-    'Litestar',
-    'APIRouter',
-    'Interface',
-    'Blocks',
-    'ChatInterface',
-    'serve',
-    'serve_forever',
-    'run_app',
-    'title',
-    'write',
-  ].map((w) => [w, SERVER] as [string, number]),
-  // `svi.run(…)` and `tune.run(…)` train, `app.run()` serves; `launch(main, …)` runs workers, `demo.launch()` serves
-  ['run', BOTH],
-  ['launch', BOTH],
-]);
 
 /** A file computes a loss or a gradient somewhere: without one, `optimizer.step()` moves nothing (an LR-schedule plot). */
 const LOSS_OR_GRADIENT =
