@@ -96,7 +96,10 @@ describe('CodeLens: real-world-style corpus, file by file', () => {
   it('finds the files that train with precision and recall ≥ 0.95 (tuning part), and reports the held-out part', async () => {
     const t = await score(tune);
     const h = await score(heldout);
+    const inCorpus = (f: string) => !path.relative(FIXTURES, f).startsWith('realworld');
     console.log(line('tuning part  ', t));
+    console.log(line('  corpus/        ', await score(tune.filter(([f]) => inCorpus(f)))));
+    console.log(line('  realworld/tune/', await score(tune.filter(([f]) => !inCorpus(f)))));
     for (const d of t.differs) console.log(`        ${d}`);
     console.log(line('held-out part', h));
     assert.ok(t.precision >= 0.95, `precision ${t.precision.toFixed(3)} on the tuning part`);

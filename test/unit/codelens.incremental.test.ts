@@ -102,6 +102,7 @@ describe('CodeLens: detection that follows edits', () => {
     const rand = mulberry32(20261126);
     let compared = 0;
     let reparsedOnly = 0;
+    const reused = [0, 0];
     for (const file of files) {
       const original = fs.readFileSync(path.join(CORPUS, file), 'utf8');
       const doc = new PythonDocument();
@@ -112,6 +113,7 @@ describe('CodeLens: detection that follows edits', () => {
         text = step % 3 === 2 ? original : randomEdit(text, rand);
         const lenses = doc.detect(text);
         if (!doc.lastFull) reparsedOnly++;
+        reused[doc.lastReused ? 1 : 0]++;
         if (!parsesCleanly(text)) continue;
         compared++;
         const where = `${file}, edit ${step}`;
@@ -126,6 +128,33 @@ describe('CodeLens: detection that follows edits', () => {
     }
     assert.ok(compared >= files.length * 4, `${compared} comparisons`);
     assert.ok(reparsedOnly >= compared, `${reparsedOnly} edits re-read only part of the file`);
+    // both paths were taken: lenses chosen again, and the lenses kept (at their new lines) when what they read held
+    assert.ok(reused[0] >= files.length && reused[1] >= files.length, `chosen again ${reused[0]}, kept ${reused[1]}`);
+  });
+
+  it('keeps the lenses only when choosing again gives the same: random edits of the real-world corpus', () => {
+    const dir = path.join(CORPUS, '..', 'realworld', 'tune');
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.py'))
+      .sort();
+    const rand = mulberry32(20261127);
+    let kept = 0;
+    for (const file of files) {
+      const original = fs.readFileSync(path.join(dir, file), 'utf8');
+      const doc = new PythonDocument();
+      let text = original;
+      doc.detect(text);
+      for (let step = 0; step < 6; step++) {
+        text = step % 3 === 2 ? original : randomEdit(text, rand);
+        const lenses = doc.detect(text);
+        if (doc.lastReused) kept++;
+        if (!parsesCleanly(text)) continue;
+        assert.deepEqual(lenses, detectTrainingEntrypointsSync(text), `lenses after ${file}, edit ${step}`);
+      }
+      doc.dispose();
+    }
+    assert.ok(kept >= files.length, `${kept} edits kept the lenses`);
   });
 
   it('re-parses only the top-level statement an edit touched, and moves the ones below', () => {

@@ -19,10 +19,26 @@ export const EPOCH_LOOP =
   /^(?:async\s+)?(?:for\b[^:]*\b(?:epochs?|ep|steps?|global_step|iterations?|iters?|rounds?|updates?|episodes?)\b|while\b)/;
 
 /** Optimiser-like receivers of `.step(` (not schedulers, not environments). */
-const STEP_RECEIVER = /opt|scaler|engine|trainer/i;
-/** What an optimiser is built from: `adam = torch.optim.Adam(…)`. */
-const OPTIMIZER_CLASS =
-  /optim|^(?:Adam\w*|SGD|RMSprop|Adagrad|Adadelta|Adamax|NAdam|RAdam|LBFGS|Lion|Lamb|LAMB|Adafactor|Sophia\w*|Shampoo|Muon)$/;
+const STEP_RECEIVER = /opt|scaler|engine|trainer|^svi/i;
+/** What an optimiser is built from: `adam = torch.optim.Adam(…)`; Pyro's and NumPyro's `SVI(model, guide, optim, loss)`. */
+export const OPTIMIZER_CLASS =
+  /optim|^(?:Adam\w*|SGD|RMSprop|Adagrad|Adadelta|Adamax|NAdam|RAdam|LBFGS|Lion|Lamb|LAMB|Adafactor|Sophia\w*|Shampoo|Muon|SVI)$/;
+/**
+ * What a name holds when it is an optimiser over inputs rather than weights (`LBFGS([input_img])` in style transfer,
+ * `Adam([z])` in a GAN inversion): its steps change an image or a latent, the network stays as it was.
+ */
+export const INPUT_OPTIMISER = '~inputs';
+/** Names of optimised inputs: images, latents, perturbations. */
+const OPTIMISED_INPUT = /img|image|input|noise|latent|delta|perturb|adv|canvas|pixel|dream|^x$|^z$|^generated/i;
+
+/** `Ctor([a, b], …)`: does an optimiser's parameter list hold inputs only (see INPUT_OPTIMISER)? */
+export function optimisesInputs(args: string): boolean {
+  const list = /^\s*\[\s*([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*,?\s*\]/.exec(args);
+  return !!list && list[1].split(',').every((n) => OPTIMISED_INPUT.test(lastSegment(n.trim())));
+}
+/** Stable-Baselines3 and sb3-contrib algorithms: `model.learn(N)` trains. */
+const RL_ALGORITHM =
+  /^(?:PPO|A2C|SAC|TD3|DQN|DDPG|TRPO|ARS|QRDQN|TQC|CrossQ|RecurrentPPO|MaskablePPO|HerReplayBuffer)$/;
 /** RL agents and learners: `agent.step(state, action, reward, next_state, done)`, `agent.replay(32)`, `agent.learn()`. */
 const AGENT_RECEIVER = /agent|learner/i;
 const AGENT_LEARN =
@@ -41,10 +57,11 @@ const STEP_PATTERNS: [string, RegExp][] = [
   ['lambda', /\btree(?:_util)?\s*\.\s*(?:tree_)?map\s*\(\s*lambda\s+\w+\s*,\s*\w+\s*:\s*\w+\s*-/],
   ['nlp', /\bnlp\s*\.\s*update\s*\(/],
   ['optimizer_step', /\boptimizer_step\s*\(/],
+  ['svi', /\bsvi\w*\s*\.\s*(?:step|update|evaluate_loss_and_update)\s*\(/i],
 ];
 /** A statement without any of these cannot step. */
 const STEP_GATE =
-  /step|grad|apply_updates|minimize|train_on_batch|partial_fit|-=|lambda|nlp|epoch|batch|iter|replay|learn|optimize/;
+  /step|svi|grad|apply_updates|minimize|train_on_batch|partial_fit|-=|lambda|nlp|epoch|batch|iter|replay|learn|optimize/;
 /** A statement without any of these cannot train. */
 const TRAIN_GATE =
   /fit|train|learn|tune|LightningCLI|search|cross_val|_curve|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|launch|spawn|agent|\(/;
@@ -67,7 +84,7 @@ export const NOT_TRAIN_NAME =
 const PREPROCESSING =
   /scaler|encoder|enc$|^enc|vectori[sz]er|^vec|tfidf|imputer|^pca|svd|tokeni[sz]er|normali[sz]er|binari[sz]er|discreti[sz]er|poly|selector|selectkbest|variancethreshold|columntransformer|functiontransformer|quantiletransformer|powertransformer|kfold|splitter|tsne|umap|isomap|nystroem|rbfsampler|preprocess|^prep|^ohe$|^le$|^mlb$|^ct$|reducer/i;
 const MODEL_LIKE =
-  /model|net\b|net$|network|clf|classif|regress|estimator|pipe|search|grid|^gs$|^rs$|forest|boost|xgb|lgb|gbm|catboost|^rf$|svc|svr|svm|^knn|kneighbors|tree|booster|ensemble|stack|vot|^lr$|logreg|logistic|linear|ridge|lasso|elastic|bayes|^nb$|perceptron|mlp|autoencoder|^ae$|vae|gan|tuner|agent|learner|kmeans|means|cluster|prophet|arima|sarimax|sequential|transformer$|^m$|^clf|^reg$/i;
+  /model|net\b|net$|network|clf|classif|regress|estimator|pipe|search|grid|^gs$|^rs$|forest|boost|xgb|lgb|gbm|catboost|^rf$|svc|svr|svm|^knn|kneighbors|tree|booster|ensemble|stack|vot|^lr$|logreg|logistic|linear|ridge|lasso|elastic|bayes|^nb$|perceptron|mlp|autoencoder|^ae$|vae|gan|tuner|agent|learner|kmeans|means|cluster|prophet|arima|sarimax|sequential|transformer$|^m$|^clf|^reg$|^(?:ols|wls|gls|glm|logit|probit|mnlogit|mixedlm|quantreg|rlm)$|smoothing|holt|unobservedcomponents|varmax|mixture|^gmm$|^hmm$|isolationforest/i;
 const TRAIN_ARGS =
   /\bepochs?\s*=|\b[xX]_?train\b|\btrain_(?:ds|dataset|data|loader|dataloader|gen|generator|x|X|y)\b|\bcallbacks\s*=|\bvalidation_data\s*=|\bvalidation_split\s*=|\bdatamodule\b|\btrain_dataloaders\s*=|\bsteps_per_epoch\s*=|\bbatch_size\s*=/;
 const TREE_TRAIN_RECEIVER =
@@ -79,7 +96,7 @@ const GENSIM_TRAINING =
   /\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\(\s*(?!\)|[A-Za-z_]\w*\s*=(?!=))|\b(Word2Vec|Doc2Vec|FastText|LdaModel|LdaMulticore|LsiModel|HdpModel)\s*\([^)]*\b(?:sentences|corpus|documents|corpus_file|corpus_iterable)\s*=/;
 /** Launchers that run a function in workers: `notebook_launcher(training_loop, …)`, `launch(main, …)`. */
 const LAUNCHER_CALL =
-  /\b(?:notebook_launcher|spawn|launch|start_processes|agent)\s*\(\s*(?:[^,()]*,\s*function\s*=\s*)?([A-Za-z_]\w*)/;
+  /\b(?:notebook_launcher|spawn|launch|start_processes|agent|submit|map_array)\s*\(\s*(?:[^,()]*,\s*function\s*=\s*)?([A-Za-z_]\w*)|\b(?:Process|Thread)\s*\([^()]*?\btarget\s*=\s*([A-Za-z_]\w*)/;
 const FIT_LIKE_METHODS = /\.\s*(fit_one_cycle|fine_tune|fit_flat_cos|fit_sgdr|fit_generator|train_model)\s*\(/;
 
 export interface CallEvidence {
@@ -216,11 +233,33 @@ export function trainingCall(
   const gensim = GENSIM_TRAINING.exec(text);
   if (gensim) consider({ strength: 2, label: `${gensim[1] ?? gensim[2]}()` });
   const launched = LAUNCHER_CALL.exec(text);
-  if (launched && !local.has(launched[1]) && /train/i.test(launched[1]) && !NOT_TRAIN_NAME.test(launched[1]))
-    consider({ strength: 1, label: `${launched[1]}()` });
+  const target = launched && (launched[1] ?? launched[2]);
+  if (target && !local.has(target) && /train/i.test(target) && !NOT_TRAIN_NAME.test(target))
+    consider({ strength: 1, label: `${target}()` });
   if (/\btuner\s*\.\s*search\s*\(/.test(text)) consider({ strength: 2, label: 'tuner.search()' });
-  if (/\.\s*learn\s*\(\s*(?:total_timesteps|\d)/.test(text))
-    consider({ strength: 2, label: `${receiverAt(text, text.indexOf('.learn'))}.learn()` });
+  const learn = /\.\s*learn\s*\(\s*(total_timesteps|\d|[A-Z][A-Z\d_]*\b|[\w.]*steps\b)?/.exec(text);
+  if (learn) {
+    // Stable-Baselines3: `model.learn(total_timesteps=…)`, `model.learn(TIMESTEPS)`, or on an algorithm it built
+    const recv = receiverAt(text, learn.index);
+    if (learn[1] || RL_ALGORITHM.test(holds(recv, ctors))) consider({ strength: 2, label: `${recv}.learn()` });
+  }
+  // Pyro's and NumPyro's whole optimisation in one call: `svi.run(rng_key, 2000, X, y)`
+  const svi = /\.\s*run\s*\(/.exec(text);
+  if (svi) {
+    const recv = receiverAt(text, svi.index);
+    if (/^svi/i.test(recv) || holds(recv, ctors) === 'SVI') consider({ strength: 2, label: `${recv}.run()` });
+  }
+  // Ignite: `trainer.run(train_loader, max_epochs=10)` on a trainer engine
+  const run = /\.\s*run\s*\(\s*[^)\s]/.exec(text);
+  if (run) {
+    const recv = receiverAt(text, run.index);
+    if (/trainer/i.test(recv) || /trainer/i.test(holds(recv, ctors))) consider({ strength: 2, label: `${recv}.run()` });
+  }
+  // PyCaret: every model compared or tuned is trained
+  const automl = /\b(compare_models|tune_model|blend_models|stack_models|ensemble_model)\s*\(/.exec(text);
+  if (automl && !local.has(automl[1])) consider({ strength: 1, label: `${automl[1]}()` });
+  // Ray Tune's runner of trainables: `tune.run(train_fn, config=…)`
+  if (/\btune\s*\.\s*run\s*\(/.test(text)) consider({ strength: 2, label: 'tune.run()' });
   const cv = /\b(cross_val_score|cross_validate|cross_val_predict|learning_curve|validation_curve)\s*\(/.exec(text);
   if (cv) consider({ strength: 1, label: `${cv[1]}()` });
   if (best || !/train|fit|tune/.test(text)) return best;
@@ -250,19 +289,26 @@ export function optimisationStep(
   text: string,
   local: ReadonlySet<string> = new Set(),
   ctors: Constructors = new Map(),
+  localClasses?: ReadonlySet<string>,
 ): boolean {
   if (!STEP_GATE.test(text)) return false;
   if (text.includes('step')) {
     const re = /([\w[\]().]+)\s*\.\s*step\s*\(/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const recv = lastSegment(m[1].replace(/\[[^\]]*\]|\([^)]*\)/g, '').replace(/\.+$/, ''));
-      if (NOT_STEP_RECEIVER.test(recv)) continue;
+      if (NOT_STEP_RECEIVER.test(recv) || holds(recv, ctors) === INPUT_OPTIMISER) continue;
       if (STEP_RECEIVER.test(recv) || OPTIMIZER_CLASS.test(holds(recv, ctors))) return true;
     }
   }
   for (const [needle, p] of STEP_PATTERNS) if (text.includes(needle) && p.test(text)) return true;
   const agent = AGENT_LEARN.exec(text);
-  if (agent && AGENT_RECEIVER.test(receiverAt(text, agent.index))) return true;
+  if (agent) {
+    // an agent of a class defined in the file is read from its methods (a random baseline's `step` learns nothing)
+    const recv = receiverAt(text, agent.index);
+    const what = holds(recv, ctors);
+    if (AGENT_RECEIVER.test(recv) && !localClasses?.has(what) && !/random/i.test(what) && !/random/i.test(recv))
+      return true;
+  }
   if (!/epoch|step|batch|iter/.test(text)) return false;
   STEP_CALL.lastIndex = 0;
   for (let m = STEP_CALL.exec(text); m; m = STEP_CALL.exec(text)) if (!local.has(m[1])) return true;
@@ -277,22 +323,6 @@ export const CLI_COMMAND_DECORATOR = /^@\s*[\w.]*\b(?:command|main|callback)\b/;
 
 /** Loops written as calls: `jax.lax.fori_loop`, `lax.scan`, `lax.while_loop`. */
 export const LOOP_CALL = /\b(?:fori_loop|scan|while_loop)\s*\(/;
-/** Calls that run a command, and commands that train: `os.system("accelerate launch train.py")`. */
-const RUNS_COMMAND =
-  /\b(?:subprocess\s*\.\s*(?:run|call|check_call|check_output|Popen)|os\s*\.\s*(?:system|popen|exec\w*)|check_call|Popen)\s*\(\s*(?:f?["'[]|([A-Za-z_]\w*))?/;
-const TRAINING_COMMAND =
-  /\b(?:torchrun|accelerate["',\s]+launch|deepspeed|horovodrun|python[\d.]*["',\s]+(?:-m["',\s]+)?[\w/.-]*(?:train|finetune|fine_tune|pretrain)[\w.-]*)\b|["'](?:torchrun|deepspeed|horovodrun)["']/;
-
-/** Does this statement run a training command (in its own text, or in the variable it passes)? */
-export function launchesTraining(raw: string, source: string): boolean {
-  const m = RUNS_COMMAND.exec(raw);
-  if (!m) return false;
-  if (TRAINING_COMMAND.test(raw)) return true;
-  if (!m[1]) return false;
-  const def = new RegExp(`^[ \\t]*${m[1]}\\s*=\\s*(.*)$`, 'm').exec(source);
-  return !!def && TRAINING_COMMAND.test(def[1]);
-}
-
 /** Statements that may update a parameter by hand (read from the tree only then). */
 export const FLOW_GATE = /(?:[-+]=|=[^=].*[-+]|assign_(?:sub|add)|lambda|^return\b.*[-+])/;
 export const TRAINING_WORD =
@@ -319,9 +349,86 @@ export function isModeSwitch(text: string, dot: number, after: number): boolean 
   return MODULE_RECEIVER.test(text.slice(k + 1, end));
 }
 
+export const TRAINS = 1;
+export const SERVER = 2;
+const BOTH = TRAINS | SERVER;
+/**
+ * Names of calls without which a statement neither steps nor trains (see optimisationStep and trainingCall; with
+ * TRAINING_WORD and `-=`), or creates or starts a web server.
+ */
+export const CALL_WORDS = new Map<string, number>([
+  ...[
+    'step',
+    'apply_gradients',
+    'update',
+    'minimize',
+    'train_on_batch',
+    'partial_fit',
+    'sub_',
+    'add_',
+    'search',
+    'learn',
+    'apply_updates',
+    'LightningCLI',
+    'run_epoch',
+    'update_step',
+    'sgd_step',
+    'learn_step',
+    'optimizer_step',
+    'map',
+    'tree_map',
+    'Word2Vec',
+    'Doc2Vec',
+    'FastText',
+    'LdaModel',
+    'LdaMulticore',
+    'LsiModel',
+    'HdpModel',
+    'notebook_launcher',
+    'spawn',
+    'launch',
+    'start_processes',
+    'agent',
+    'replay',
+    'optimize_model',
+    'optimize',
+    'experience_replay',
+    'submit',
+    'map_array',
+    'Process',
+    'Thread',
+    'compare_models',
+    'tune_model',
+    'blend_models',
+    'stack_models',
+    'ensemble_model',
+  ].map((w) => [w, TRAINS] as [string, number]),
+  ...[
+    'Flask',
+    'FastAPI',
+    'Starlette',
+    'Sanic',
+    'Quart',
+    'Bottle',
+    'Litestar',
+    'APIRouter',
+    'Interface',
+    'Blocks',
+    'ChatInterface',
+    'serve',
+    'serve_forever',
+    'run_app',
+    'title',
+    'write',
+  ].map((w) => [w, SERVER] as [string, number]),
+  // `svi.run(…)` and `tune.run(…)` train, `app.run()` serves; `launch(main, …)` runs workers, `demo.launch()` serves
+  ['run', BOTH],
+  ['launch', BOTH],
+]);
+
 /** A file without any of these words has no lens (most Python files): the parse is skipped. */
 const CHEAP_GATE =
-  /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun/;
+  /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|finetune|epoch|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun|distributed|submit|svi|SVI|sbatch|srun|_models?\s*\(/;
 
 /** Could a file with this text get a lens at all? Most Python files cannot, and are not parsed. */
 export function mayTrain(source: string): boolean {

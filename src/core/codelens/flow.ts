@@ -212,12 +212,15 @@ export interface FileNames {
   cliNames: Set<string>;
   /** local classes deriving from a trainer or runner: name → the base it derives from */
   trainerClasses: Map<string, string>;
+  /** every class defined in the file (its methods are read rather than guessed from names) */
+  classes: Set<string>;
 }
 
 /** Reads the imports and class headers of a file (statement texts and their node types). */
 export function fileNames(stmts: readonly { text: string; type: string }[]): FileNames {
   const aliases = new Map<string, string>();
   const classes: [string, string[]][] = [];
+  const all = new Set<string>();
   for (const s of stmts) {
     if (s.type === 'import_from_statement') {
       const m = /^from\s+[\w.]+\s+import\s+\(?(.*?)\)?$/.exec(s.text);
@@ -227,6 +230,8 @@ export function fileNames(stmts: readonly { text: string; type: string }[]): Fil
         if (a) aliases.set(a[2], a[1]);
       }
     } else if (s.type === 'class_definition') {
+      const name = /^class\s+([A-Za-z_]\w*)/.exec(s.text);
+      if (name) all.add(name[1]);
       const m = /^class\s+([A-Za-z_]\w*)\s*\(([^)]*)\)/.exec(s.text);
       if (m) classes.push([m[1], m[2].split(',').map((b) => b.trim().split('.').pop() ?? '')]);
     }
@@ -249,5 +254,5 @@ export function fileNames(stmts: readonly { text: string; type: string }[]): Fil
       }
     }
   }
-  return { aliases, cliNames, trainerClasses };
+  return { aliases, cliNames, trainerClasses, classes: all };
 }

@@ -211,7 +211,23 @@ const co2 = (kg: number) => `${formatCo2(kg)} CO₂eq`;
 export function fileLensText(runs: readonly Run[], opts: LensTextOptions = {}): FileLensText {
   const t = opts.t ?? untranslated;
   const show = opts.show ?? new Set(LENS_HINTS);
-  const now = opts.now ?? Date.now();
+  const { primary, run, tooltip } = lastRunText(runs, show, opts.now ?? Date.now(), t);
+  let estimate: string | undefined;
+  let detail: NextRunEstimate | undefined;
+  if (show.has('estimate') || show.has('greenerRegion')) {
+    detail = estimateNextRun(runs, opts.next, opts.userRegions);
+    if (detail) estimate = estimateText(detail, show, t, tooltip);
+  }
+  return { primary, run, estimate, tooltip, estimateDetail: detail };
+}
+
+/** The lens's first text (the run going on, or the last one) and the tooltip's lines on the last run. */
+function lastRunText(
+  runs: readonly Run[],
+  show: ReadonlySet<LensHint>,
+  now: number,
+  t: Translate,
+): { primary: string; run: Run | undefined; tooltip: string[] } {
   const tooltip: string[] = [];
   const running = runs.find((r) => r.status === 'running');
   const last = runs.find((r) => r.status !== 'running');
@@ -245,49 +261,50 @@ export function fileLensText(runs: readonly Run[], opts: LensTextOptions = {}): 
       ? t('{0} run(s) of this file in the history.', runs.length)
       : t('No run of this file in the history yet.'),
   );
+  return { primary, run, tooltip };
+}
 
-  let estimate: string | undefined;
-  let detail: NextRunEstimate | undefined;
-  if (show.has('estimate') || show.has('greenerRegion')) {
-    detail = estimateNextRun(runs, opts.next, opts.userRegions);
-    if (detail) {
-      const parts: string[] = [];
-      if (show.has('estimate'))
-        parts.push(t('next run ≈ {0} · {1}', co2(detail.emissionsKg), formatDuration(detail.durationS)));
-      if (show.has('greenerRegion') && detail.greener)
-        parts.push(t('{0} in {1}', formatPercent(detail.greener.change), detail.greener.code));
-      if (parts.length) estimate = `${show.has('estimate') ? '$(graph-line)' : '$(globe)'} ${parts.join(' · ')}`;
-      if (show.has('estimate')) {
-        tooltip.push(
-          t(
-            'Next run: about {0} ({1}–{2}), {3}: the median of the last {4} runs, at {5} (annual average, {6}) and PUE {7}.',
-            co2(detail.emissionsKg),
-            formatCo2(detail.lowKg),
-            formatCo2(detail.highKg),
-            formatEnergy(detail.energyKWh),
-            detail.basedOn,
-            formatIntensity(detail.intensityGPerKWh),
-            detail.region,
-            String(detail.pue),
-          ),
-        );
-      }
-      if (show.has('greenerRegion') && detail.greener) {
-        const g = detail.greener;
-        tooltip.push(
-          t(
-            'In {0} ({1}) it would emit {2} ({3}): {4} × PUE {5}, the greenest of {6}; annual averages, not the hour of the run.',
-            g.name,
-            g.code,
-            co2(g.emissionsKg),
-            formatPercent(g.change),
-            formatIntensity(g.intensityGPerKWh),
-            String(g.pue),
-            g.among,
-          ),
-        );
-      }
-    }
+/** The lens's estimate of the next run and its greener region; their tooltip lines go to `tooltip`. */
+function estimateText(
+  detail: NextRunEstimate,
+  show: ReadonlySet<LensHint>,
+  t: Translate,
+  tooltip: string[],
+): string | undefined {
+  const parts: string[] = [];
+  if (show.has('estimate'))
+    parts.push(t('next run ≈ {0} · {1}', co2(detail.emissionsKg), formatDuration(detail.durationS)));
+  if (show.has('greenerRegion') && detail.greener)
+    parts.push(t('{0} in {1}', formatPercent(detail.greener.change), detail.greener.code));
+  if (show.has('estimate')) {
+    tooltip.push(
+      t(
+        'Next run: about {0} ({1}–{2}), {3}: the median of the last {4} runs, at {5} (annual average, {6}) and PUE {7}.',
+        co2(detail.emissionsKg),
+        formatCo2(detail.lowKg),
+        formatCo2(detail.highKg),
+        formatEnergy(detail.energyKWh),
+        detail.basedOn,
+        formatIntensity(detail.intensityGPerKWh),
+        detail.region,
+        String(detail.pue),
+      ),
+    );
   }
-  return { primary, run, estimate, tooltip, estimateDetail: detail };
+  if (show.has('greenerRegion') && detail.greener) {
+    const g = detail.greener;
+    tooltip.push(
+      t(
+        'In {0} ({1}) it would emit {2} ({3}): {4} × PUE {5}, the greenest of {6}; annual averages, not the hour of the run.',
+        g.name,
+        g.code,
+        co2(g.emissionsKg),
+        formatPercent(g.change),
+        formatIntensity(g.intensityGPerKWh),
+        String(g.pue),
+        g.among,
+      ),
+    );
+  }
+  return parts.length ? `${show.has('estimate') ? '$(graph-line)' : '$(globe)'} ${parts.join(' · ')}` : undefined;
 }

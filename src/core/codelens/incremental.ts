@@ -2,9 +2,11 @@
  * Detection that follows a document's edits: the document is held as its top-level statements ("chunks", python.ts),
  * and an edit re-parses only the chunks it touched. Python's top-level statements start at column 0 and parse on
  * their own, so the text of the touched chunks (widened to whole lines) is parsed alone and spliced in; the chunks
- * after it only move. What each chunk says is kept with it (facts.ts) and recomputed only when its text changes or
- * when what its names stand for elsewhere in the file changes. Then the lenses are chosen over the whole file
- * (lenses.ts), which is linear in the statements and cheap.
+ * after it only move. What each chunk says is kept with it (shape.ts, facts.ts) and recomputed only when its text
+ * changes or when a name it uses changes meaning elsewhere in the file (contextChanges). Each chunk keeps only the
+ * statements that matter to the lenses, with a signature of what lenses.ts reads from them: while the signatures
+ * hold, the lenses chosen before are kept at their new lines; otherwise they are chosen again over the kept
+ * statements of the whole file (assemble.ts, lenses.ts), linear in those.
  *
  * Why not tree-sitter's own incremental parse (`tree.edit()` + `parser.parse(text, oldTree)`): measured on the
  * 5,000-line bench file, it costs 14–20 ms of CPU for a one-character edit (the Python grammar's indentation scanner
@@ -22,22 +24,37 @@
  * The edit is found by comparing the new text with the previous one from both ends (well under a millisecond for
  * 5,000 lines), so no change event needs to be passed in and nothing can drift from the document.
  */
+import { assemble } from './assemble';
 import { mayTrain } from './evidence';
 import {
-  assemble,
   chunkEvidence,
-  chunkShape,
+  contextChanges,
   fileContext,
   hasLoss,
+  moduleDefinitions,
   relevantKey,
-  SharedTree,
-  type Chunk,
-  type Facts,
+  sameForLenses,
+  type ChunkEvidence,
+  type EvidencedChunk as Chunk,
   type FileContext,
 } from './facts';
-import { chooseLenses, type DetectOptions, type TrainingEntrypoint } from './lenses';
+import {
+  chooseCandidates,
+  MAX_LENSES,
+  type DetectOptions,
+  type EntrypointKind,
+  type TrainingEntrypoint,
+} from './lenses';
 import { parsePython } from './parser';
 import { topLevelStatements } from './python';
+import { chunkShape, SharedTree } from './shape';
+
+/** The lenses last chosen: each by its chunk (among those with kept statements) and statement there. */
+interface ChosenLenses {
+  options: string;
+  evidence: ChunkEvidence[];
+  lenses: { chunk: number; local: number; kind: EntrypointKind; score: number; label: string }[];
+}
 
 /** One document's chunks, kept between calls. */
 export class PythonDocument {
@@ -45,14 +62,50 @@ export class PythonDocument {
   private chunks: Chunk[] = [];
   /** The file's context, while no edit changed what it is made of (see contribution). */
   private context: FileContext | undefined;
+  /** false once an edit changed what the context is made of: it is read again, and compared with the one before */
+  private contextValid = false;
+  private chosen: ChosenLenses | undefined;
   /** How many chunks the last update re-parsed, and whether it was a full parse (for tests and the bench). */
   lastReparsed = 0;
   lastFull = false;
+  /** Whether the last call kept the lenses chosen before (at their lines now) rather than choosing again. */
+  lastReused = false;
 
   /** The lenses of `source`, the document's new text. */
   detect(source: string, opts: DetectOptions = {}): TrainingEntrypoint[] {
     this.update(source);
-    return chooseLenses(this.facts(), opts);
+    this.refreshEvidence();
+    return this.lenses(opts);
+  }
+
+  /**
+   * The lenses, chosen again only when what lenses.ts reads has changed: the signatures of the chunks that keep a
+   * statement (facts.ts). Otherwise the same statements carry them, at their lines now.
+   */
+  private lenses(opts: DetectOptions): TrainingEntrypoint[] {
+    const kept = this.chunks.filter((c) => c.evidence!.kept.n > 0);
+    const options = `${opts.notebook ? 'n' : ''}${opts.maxLenses ?? MAX_LENSES}`;
+    let chosen = this.chosen;
+    let same = !!chosen && chosen.options === options && chosen.evidence.length === kept.length;
+    for (let k = 0; same && k < kept.length; k++) same = sameForLenses(kept[k].evidence!, chosen!.evidence[k]);
+    this.lastReused = same;
+    if (!same || !chosen) {
+      const x = assemble(kept);
+      const lenses = chooseCandidates(x, opts).map(({ at, kind, score, label }) => ({
+        chunk: x.chunk[at],
+        local: x.local[at],
+        kind,
+        score,
+        label,
+      }));
+      chosen = this.chosen = { options, evidence: kept.map((c) => c.evidence!), lenses };
+    }
+    return chosen.lenses.map(({ chunk, local, kind, score, label }) => ({
+      line: kept[chunk].line + kept[chunk].evidence!.kept.line[local],
+      kind,
+      score,
+      label,
+    }));
   }
 
   /** Brings the chunks up to `source`. */
@@ -65,11 +118,8 @@ export class PythonDocument {
       return;
     }
     // the changed span: a common prefix and a common suffix
-    const max = Math.min(old.length, source.length);
-    let a = 0;
-    while (a < max && old.charCodeAt(a) === source.charCodeAt(a)) a++;
-    let s = 0;
-    while (s < max - a && old.charCodeAt(old.length - 1 - s) === source.charCodeAt(source.length - 1 - s)) s++;
+    const a = commonPrefix(old, source);
+    const s = commonSuffix(old, source, Math.min(old.length, source.length) - a);
     this.splice(old, source, a, old.length - s, source.length - s);
   }
 
@@ -79,6 +129,7 @@ export class PythonDocument {
     this.chunks = [];
     this.source = '';
     this.context = undefined;
+    this.chosen = undefined;
   }
 
   /** Statements of the whole document as the chunks hold them (absolute lines), for tests. */
@@ -178,7 +229,7 @@ export class PythonDocument {
       }
       const lineDelta = countLines(source, from, to + delta) - countLines(old, from, to);
       const removed = chunks.slice(first, last + 1);
-      if (contribution(removed) !== contribution(fresh)) this.context = undefined;
+      if (contribution(removed) !== contribution(fresh)) this.contextValid = false;
       for (const c of removed) c.tree.release();
       const after = chunks.slice(last + 1);
       for (const c of after) {
@@ -192,20 +243,51 @@ export class PythonDocument {
     }
   }
 
-  /** The facts of the file, recomputing the evidence of the chunks whose context changed. */
-  private facts(): Facts {
-    let ctx = this.context;
-    let sameContext = false;
-    if (ctx && ctx.hasLoss === hasLoss(this.source)) sameContext = true;
-    else this.context = ctx = fileContext(this.chunks, this.source);
-    for (const c of this.chunks) {
-      if (sameContext && c.evidence && !c.evidence.volatile) continue;
-      const key = relevantKey(c.shape, ctx);
-      if (c.evidence && !c.evidence.volatile && c.evidence.key === key) continue;
-      c.evidence = chunkEvidence(c, ctx, this.source, key);
+  /**
+   * Recomputes the evidence of the chunks that are new, or that name something whose meaning changed (when the
+   * context is read again, contextChanges says what; when whether the file computes a loss changes, everything).
+   */
+  private refreshEvidence(): void {
+    const old = this.context;
+    let changed: string[] | undefined = [];
+    if (!old || !this.contextValid || old.hasLoss !== hasLoss(this.source)) {
+      const ctx = fileContext(this.chunks, this.source, old);
+      changed = old && old.hasLoss === ctx.hasLoss ? [...contextChanges(old, ctx)] : undefined;
+      this.context = ctx;
+      this.contextValid = true;
     }
-    return assemble(this.chunks);
+    const ctx = this.context!;
+    const definitions = moduleDefinitions(this.chunks);
+    for (const c of this.chunks) {
+      const ev = c.evidence;
+      if (ev && !ev.volatile && changed && !changed.some((n) => c.text.includes(n))) continue;
+      const key = relevantKey(c.shape.ids, ctx);
+      if (ev && !ev.volatile && ev.key === key) continue;
+      c.evidence = chunkEvidence(c, ctx, definitions, key);
+    }
   }
+}
+
+/** Characters compared at once: equal slices compare as fast as memory does, a character at a time does not. */
+const BLOCK = 1024;
+
+/** Length of the common prefix of two texts. */
+function commonPrefix(x: string, y: string): number {
+  const max = Math.min(x.length, y.length);
+  let a = 0;
+  while (a + BLOCK <= max && x.slice(a, a + BLOCK) === y.slice(a, a + BLOCK)) a += BLOCK;
+  while (a < max && x.charCodeAt(a) === y.charCodeAt(a)) a++;
+  return a;
+}
+
+/** Length of the common suffix of two texts, `max` at most. */
+function commonSuffix(x: string, y: string, max: number): number {
+  const xl = x.length;
+  const yl = y.length;
+  let s = 0;
+  while (s + BLOCK <= max && x.slice(xl - s - BLOCK, xl - s) === y.slice(yl - s - BLOCK, yl - s)) s += BLOCK;
+  while (s < max && x.charCodeAt(xl - 1 - s) === y.charCodeAt(yl - 1 - s)) s++;
+  return s;
 }
 
 /** What chunks bring to the file's context: equal texts, equal context. */

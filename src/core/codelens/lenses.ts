@@ -17,17 +17,10 @@
  *
  * Pure and synchronous; linear in the statements, on typed arrays.
  */
-import {
-  CLI_COMMAND_DECORATOR,
-  EPOCH_LOOP,
-  MAIN_GUARD,
-  NOT_TRAIN_NAME,
-  SERVER_CREATE,
-  SERVER_RUN,
-  STEP_NAME,
-  TRAIN_NAME,
-} from './evidence';
-import { IS_DECORATOR, IS_IMPORT, OTHER, type Facts, type Fn } from './facts';
+import type { Facts, Fn } from './assemble';
+import { CLI_COMMAND_DECORATOR, NOT_TRAIN_NAME, SERVER_CREATE, SERVER_RUN, STEP_NAME, TRAIN_NAME } from './evidence';
+import { EPOCH, MAIN, TEST_IMPORT, TOP } from './facts';
+import { IS_DECORATOR, IS_IMPORT, OTHER } from './shape';
 
 export type EntrypointKind = 'main' | 'function' | 'loop' | 'call';
 
@@ -93,10 +86,10 @@ function isTestModule(x: Facts): boolean {
   let testFns = 0;
   let imports = false;
   for (let i = 0; i < x.n; i++) {
-    if (x.indent[i] !== 0 || kind[i] === OTHER || kind[i] === IS_DECORATOR) continue;
+    if (!(x.flags[i] & TOP) || kind[i] === OTHER || kind[i] === IS_DECORATOR) continue;
     const t = x.text[i];
     if (kind[i] === IS_IMPORT) {
-      if (/^(?:import|from)\s+(?:pytest|unittest|hypothesis)\b/.test(t)) imports = true;
+      if (TEST_IMPORT.test(t)) imports = true;
     } else if (
       /^(?:async\s+)?def\s+test_\w+\s*\(/.test(t) ||
       /^class\s+Test\w*/.test(t) ||
@@ -108,16 +101,10 @@ function isTestModule(x: Facts): boolean {
   return (testFns > 0 && imports) || testFns >= 3;
 }
 
-/** The lines of a file where training starts, best first (`line` 0-based), from its facts. */
-export function chooseLenses(x: Facts, opts: DetectOptions): TrainingEntrypoint[] {
-  const max = opts.maxLenses ?? MAX_LENSES;
-  const { owner, fns, loop, n } = x;
-  if (isTestModule(x)) return [];
-
-  // what steps and what trains, through calls
+/** What steps and what trains, through calls: sets `stepsT` and `trainsT` of the functions; the training loops. */
+function trainingLoops(x: Facts, callers: number[][]): Uint8Array {
+  const { fns, owner, loop, n } = x;
   const refsStep = (i: number) => (x.refs[i] ?? []).some((g) => fns[g].stepsT);
-  const callers: number[][] = fns.map(() => []);
-  fns.forEach((f, i) => f.refs.forEach((g) => callers[g].push(i)));
   propagate(
     fns,
     callers,
@@ -136,9 +123,12 @@ export function chooseLenses(x: Facts, opts: DetectOptions): TrainingEntrypoint[
     (f) => (f.trainsT = true),
     (f) => f.trainsT,
   );
-  const refsTrain = (i: number) => (x.refs[i] ?? []).some((g) => fns[g].trainsT);
+  return trainingLoop;
+}
 
-  // what runs: module-level statements, and what they reach
+/** What runs: the functions that module-level statements reach; undefined when the file starts a web server. */
+function whatRuns(x: Facts): { reachable: Uint8Array; cliTrains: boolean } | undefined {
+  const { fns, owner, n } = x;
   const reachable = new Uint8Array(fns.length);
   const reach: number[] = [];
   const mark = (g: number) => {
@@ -149,17 +139,16 @@ export function chooseLenses(x: Facts, opts: DetectOptions): TrainingEntrypoint[
   };
   let hasMainGuard = false;
   let server = false;
-  // `app.run(main)` is absl's runner (a local function as its argument), not a web server
+  // `app.run(main)`, `tf.app.run(main=main)` is absl's runner (a local function as its argument), not a web server
   const startsServer = (t: string) => {
     if (!SERVER_RUN.test(t)) return false;
-    const absl = /\bapp\s*\.\s*run\s*\(\s*([A-Za-z_]\w*)\s*[,)]/.exec(t);
+    const absl = /\bapp\s*\.\s*run\s*\(\s*(?:main\s*=\s*)?([A-Za-z_]\w*)\s*[,)]/.exec(t);
     return !(absl && fns.some((f) => f.name === absl[1]));
   };
   for (let i = 0; i < n; i++) {
     if (owner[i] !== -1) continue;
-    const t = x.text[i];
-    if (t.charCodeAt(0) === 105 && t.includes('__main__') && MAIN_GUARD.test(t)) hasMainGuard = true;
-    if (x.serverish[i] && (SERVER_CREATE.test(t) || startsServer(t))) server = true;
+    if (x.flags[i] & MAIN) hasMainGuard = true;
+    if (x.serverish[i] && (SERVER_CREATE.test(x.text[i]) || startsServer(x.text[i]))) server = true;
     for (const g of x.refs[i] ?? []) mark(g);
   }
   // click/typer commands run from the main block (`app()`, `cli()`): they are entry points of their own
@@ -178,8 +167,12 @@ export function chooseLenses(x: Facts, opts: DetectOptions): TrainingEntrypoint[
   for (let i = 0; i < n && !server; i++) {
     if (x.serverish[i] && owner[i] >= 0 && reachable[owner[i]] && startsServer(x.text[i])) server = true;
   }
-  if (server) return [];
-  // functions called from training loops are steps of those loops, and so is what they call
+  return server ? undefined : { reachable, cliTrains };
+}
+
+/** Functions called from training loops are steps of those loops, and so is what they call. */
+function innerFunctions(x: Facts, trainingLoop: Uint8Array): Uint8Array {
+  const { fns, owner, n } = x;
   const inner = new Uint8Array(fns.length);
   const stack: number[] = [];
   const markInner = (g: number) => {
@@ -196,34 +189,48 @@ export function chooseLenses(x: Facts, opts: DetectOptions): TrainingEntrypoint[
     }
   }
   while (stack.length) for (const g of fns[stack.pop()!].refs) markInner(g);
+  return inner;
+}
 
-  // candidates
-  interface Candidate extends TrainingEntrypoint {
-    at: number;
-    end: number;
-    points: number;
-  }
+/** A lens that may be chosen: `at` its statement, `end` the last of its block. */
+export interface Candidate extends TrainingEntrypoint {
+  at: number;
+  end: number;
+  points: number;
+}
+
+/** Every candidate lens, unranked (see the model at the top). */
+function candidates(
+  x: Facts,
+  opts: DetectOptions,
+  trainingLoop: Uint8Array,
+  runs: { reachable: Uint8Array; cliTrains: boolean },
+  inner: Uint8Array,
+): Candidate[] {
+  const { owner, fns, n } = x;
+  const { reachable, cliTrains } = runs;
+  const refsTrain = (i: number) => (x.refs[i] ?? []).some((g) => fns[g].trainsT);
   const cands: Candidate[] = [];
   const add = (at: number, kind: EntrypointKind, points: number, label: string) =>
     cands.push({ at, end: x.blockEnd[at], line: x.line[at], kind, points, score: points / 100, label });
   const trainsHere = (i: number) => x.call[i] !== undefined || refsTrain(i) || trainingLoop[i] === 1;
-
+  const epoch = (i: number) => (x.flags[i] & EPOCH ? 2 : 0);
   for (let i = 0; i < n; i++) {
     const o = owner[i];
-    const t = x.text[i];
     if (x.kind[i] !== OTHER) continue;
+    const call = x.call[i];
     if (o === -1) {
-      if (t.charCodeAt(0) === 105 && t.includes('__main__') && MAIN_GUARD.test(t)) {
+      if (x.flags[i] & MAIN) {
         if (cliTrains || blockHas(x, i, trainsHere)) add(i, 'main', 100, 'main block');
-      } else if (trainingLoop[i]) add(i, 'loop', EPOCH_LOOP.test(t) ? 92 : 90, 'training loop');
-      else if (x.call[i]) add(i, 'call', x.call[i]!.strength === 2 ? 88 : 86, x.call[i]!.label);
+      } else if (trainingLoop[i]) add(i, 'loop', 90 + epoch(i), 'training loop');
+      else if (call) add(i, 'call', call.strength === 2 ? 88 : 86, call.label);
       else if (refsTrain(i)) {
         const g = x.refs[i]!.find((k) => fns[k].trainsT)!;
         add(i, 'call', 84, `${fns[g].name}()`);
       }
     } else if (!opts.notebook && reachable[o] && !inner[o]) {
-      if (trainingLoop[i]) add(i, 'loop', EPOCH_LOOP.test(t) ? 68 : 66, 'training loop');
-      else if (x.call[i]) add(i, 'call', x.call[i]!.strength === 2 ? 64 : 56, x.call[i]!.label);
+      if (trainingLoop[i]) add(i, 'loop', 66 + epoch(i), 'training loop');
+      else if (call) add(i, 'call', call.strength === 2 ? 64 : 56, call.label);
     }
   }
   if (!opts.notebook) {
@@ -234,7 +241,11 @@ export function chooseLenses(x: Facts, opts: DetectOptions): TrainingEntrypoint[
       add(f.at, 'function', 75, `${f.name}()`);
     });
   }
+  return cands;
+}
 
+/** The chosen candidates, best first: none inside (or around) a better one, `max` at most. */
+function rank(cands: Candidate[], max: number): Candidate[] {
   cands.sort((a, b) => b.points - a.points || a.at - b.at);
   const chosen: Candidate[] = [];
   for (const c of cands) {
@@ -242,5 +253,22 @@ export function chooseLenses(x: Facts, opts: DetectOptions): TrainingEntrypoint[
     if (chosen.some((s) => (c.at >= s.at && c.at <= s.end) || (s.at >= c.at && s.at <= c.end))) continue;
     chosen.push(c);
   }
-  return chosen.map(({ line, kind, score, label }) => ({ line, kind, score, label }));
+  return chosen;
+}
+
+/** The lenses of a file from its facts, best first, as candidates (`at`: the statement in the facts). */
+export function chooseCandidates(x: Facts, opts: DetectOptions): Candidate[] {
+  if (isTestModule(x)) return [];
+  const callers: number[][] = x.fns.map(() => []);
+  x.fns.forEach((f, i) => f.refs.forEach((g) => callers[g].push(i)));
+  const trainingLoop = trainingLoops(x, callers);
+  const runs = whatRuns(x);
+  if (!runs) return [];
+  const inner = innerFunctions(x, trainingLoop);
+  return rank(candidates(x, opts, trainingLoop, runs, inner), opts.maxLenses ?? MAX_LENSES);
+}
+
+/** The lines of a file where training starts, best first (`line` 0-based), from its facts. */
+export function chooseLenses(x: Facts, opts: DetectOptions): TrainingEntrypoint[] {
+  return chooseCandidates(x, opts).map(({ line, kind, score, label }) => ({ line, kind, score, label }));
 }
