@@ -139,3 +139,35 @@ describe('CodeLens: blind corpus by a second author, file by file (reported, nev
     console.log(line('blind, kept-back   ', await score(part('final'))));
   });
 });
+
+describe('CodeLens: held-out corpus by a third author, written blind on 2026-11-26 (reported, never tuned on)', () => {
+  const HELDOUT = path.join(FIXTURES, 'heldout');
+  const labels: [string, boolean][] = fs
+    .readFileSync(path.join(HELDOUT, 'labels.tsv'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [file, label] = l.split('\t');
+      return [path.join(HELDOUT, file), label.trim() === 'train'];
+    });
+
+  it('labels exactly the files there, as train or none, at least 40 of each', () => {
+    const labelled = labels.map(([f]) => path.basename(f)).sort();
+    const onDisk = fs
+      .readdirSync(HELDOUT)
+      .filter((f) => !['README.md', 'labels.tsv', 'manifest.tsv'].includes(f))
+      .sort();
+    assert.deepEqual(labelled, onDisk);
+    for (const l of fs
+      .readFileSync(path.join(HELDOUT, 'labels.tsv'), 'utf8')
+      .split('\n')
+      .filter((x) => x.trim()))
+      assert.match(l, /^[^\t]+\t(train|none)$/);
+    assert.ok(labels.filter(([, t]) => t).length >= 40, 'files that train');
+    assert.ok(labels.filter(([, t]) => !t).length >= 40, 'look-alikes');
+  });
+
+  it('reports precision and recall', async () => {
+    console.log(line('held-out (third author)', await score(labels)));
+  });
+});
