@@ -190,9 +190,9 @@ export class MeterService implements vscode.Disposable {
     return hub?.stop(id, { note });
   }
 
-  /** A reading of every active run now (a notebook cell started or ended). */
-  async sampleNow(): Promise<void> {
-    await (await this.hub)?.sampleNow();
+  /** A reading now of one run (a notebook cell started or ended), or of every active run. */
+  async sampleNow(runId?: string): Promise<void> {
+    await (await this.hub)?.sampleNow(runId);
   }
 
   async setExitCode(id: string, exitCode: number | null): Promise<void> {

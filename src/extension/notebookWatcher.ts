@@ -112,7 +112,7 @@ export class NotebookWatcher implements vscode.Disposable {
     if (!s.meter) await this.link(s, 'start');
     if (s.ledger) {
       s.ledger.cellStarted(now);
-      await this.service.sampleNow();
+      if (s.meter) await this.service.sampleNow(s.meter.run.id);
     }
   }
 
@@ -138,7 +138,7 @@ export class NotebookWatcher implements vscode.Disposable {
     if (!s.meter) await this.link(s, 'end');
     if (!s.ledger) return;
     s.ledger.cellEnded(window);
-    await this.service.sampleNow();
+    if (s.meter) await this.service.sampleNow(s.meter.run.id);
   }
 
   private place(nb: vscode.NotebookDocument): NotebookPlace {
@@ -257,7 +257,7 @@ export class NotebookWatcher implements vscode.Disposable {
     this.meteredBefore.set(kernel.pid, kernel.startedAtMs);
     this.service.log.info(`notebook: ${name}: kernel pid ${kernel.pid} (${how}) metered as ${run.id}`);
     // a reading now: what the kernel did before it was found stays out of the cells' intervals
-    await this.service.sampleNow();
+    await this.service.sampleNow(run.id);
   }
 
   private onReading(runId: string, t: number, run: Run): void {
@@ -309,7 +309,7 @@ export class NotebookWatcher implements vscode.Disposable {
     if (!s?.meter) return;
     const id = s.meter.run.id;
     // the cells that ended get their last reading before the run is closed
-    await this.service.sampleNow();
+    await this.service.sampleNow(id);
     await this.service.stop(id, 'the notebook was closed');
   }
 

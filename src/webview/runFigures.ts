@@ -18,7 +18,10 @@ function methodLabel(m: string): string {
 }
 
 function intensityMethodLabel(m: Run['intensity']['method']): string {
-  return m === 'annual-average' ? t('annual average') : m === 'time-resolved' ? t('time-resolved') : t('default');
+  if (m === 'annual-average') return t('annual average');
+  if (m === 'time-resolved') return t('time-resolved');
+  if (m === 'imported') return t('imported (CodeCarbon)');
+  return t('default');
 }
 
 /** The headline figures: CO₂eq, energy, intensity and the everyday equivalents (with their sources). */
