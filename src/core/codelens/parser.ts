@@ -8,6 +8,7 @@
  * else in node_modules (unit tests and the bench run from out/). Version pairing: web-tree-sitter 0.25.x reads
  * grammars of ABI 13–15; tree-sitter-python 0.25.0 ships ABI 15.
  */
+import { errorMessage } from '../errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Language, Parser, Tree } from 'web-tree-sitter';
@@ -59,7 +60,7 @@ export function initDetector(): Promise<void> {
     parser = p;
   })().catch((e: unknown) => {
     loading = undefined; // a later call may try again (e.g. after the files are restored)
-    throw new Error(e instanceof Error ? e.message.split('\n')[0] : String(e));
+    throw new Error(errorMessage(e).split('\n')[0]);
   });
   return loading;
 }

@@ -23,6 +23,7 @@
  * falls back to following the tree from the command down, and says so in the run's notes.
  */
 
+import { errorMessage } from '../errors';
 import { ChildProcess } from 'node:child_process';
 
 /** The process that adopts the run's orphans, as the tree sampler sees it. */
@@ -104,5 +105,5 @@ export function becomeSubreaper(platform = process.platform): SubreaperStatus {
 }
 
 function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0];
+  return errorMessage(err).split('\n')[0];
 }
