@@ -22,7 +22,7 @@ export function historyCommand(args: string[]): number {
     process.stdout.write(HISTORY_HELP);
     return 0;
   }
-  const limit = numberOption(values.limit, 'limit', 1, Infinity, true) ?? (values.json ? Infinity : 20);
+  const limit = numberOption(values.limit, 'limit', 1, Infinity, { integer: true }) ?? (values.json ? Infinity : 20);
   const store = openStore();
   const { runs, corrupt } = store.load();
   reportCorrupt(corrupt, store);

@@ -32,17 +32,32 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${VERSION}\n`);
         return 0;
       case undefined:
+        // a usage mistake like any other (one line on stderr, exit 2); the help itself is asked for with --help
+        throw new UsageError(`a command is needed: ${Object.keys(COMMANDS).join(', ')}`);
       case '--help':
       case '-h':
-      case 'help':
         process.stdout.write((await import('./help')).HELP);
-        return cmd === undefined ? 2 : 0;
+        return 0;
+      case 'help':
+        return await helpCommand(rest);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (err) {
     return reportError(err, cmd !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, cmd) ? cmd : undefined);
   }
+}
+
+/** `carbon-meter help [COMMAND]`: the top-level help, or COMMAND's own (as `carbon-meter COMMAND --help`). */
+async function helpCommand(rest: string[]): Promise<number> {
+  if (rest.length > 1) throw new UsageError('help takes one command: carbon-meter help run');
+  const [topic] = rest;
+  if (topic === undefined) {
+    process.stdout.write((await import('./help')).HELP);
+    return 0;
+  }
+  if (!Object.prototype.hasOwnProperty.call(COMMANDS, topic)) throw new UsageError(`unknown command "${topic}"`);
+  return (await COMMANDS[topic]())(['--help']);
 }
 
 /** Every error is one line on stderr (no stack trace): 2 for a usage mistake, 1 otherwise. */

@@ -143,11 +143,11 @@ export function parseRunArgs(args: string[]): RunArgs {
     quiet: values.quiet === true,
     keepSecrets: values['keep-secrets'] === true,
     killAfterS: numberOption(values['kill-after'], 'kill-after', 0, 86_400) ?? 10,
-    budgetG: numberOption(values['budget-g'], 'budget-g', 0),
-    budgetMonthKg: numberOption(values['budget-month-kg'], 'budget-month-kg', 0),
+    budgetG: numberOption(values['budget-g'], 'budget-g', 0, Infinity, { positive: true }),
+    budgetMonthKg: numberOption(values['budget-month-kg'], 'budget-month-kg', 0, Infinity, { positive: true }),
     onBudget: 'warn',
     stopGraceS: numberOption(values['stop-grace'], 'stop-grace', 0, 3600) ?? 30,
-    pauseAbove: numberOption(values['pause-above'], 'pause-above', 0),
+    pauseAbove: numberOption(values['pause-above'], 'pause-above', 0, Infinity, { positive: true }),
     maxDelayS: 6 * 3600,
   };
   try {
@@ -159,11 +159,31 @@ export function parseRunArgs(args: string[]): RunArgs {
     throw new UsageError(errorMessage(err));
   }
   if (parsed.help) return parsed;
+  checkCompanions(values);
   if (parsed.killAfterS === 0) parsed.killAfterS = Infinity;
   if (!command.length) throw new UsageError('run needs a command: carbon-meter run -- python train.py');
   if (parsed.name !== undefined && parsed.name.trim() === '') throw new UsageError('--name needs a non-empty name');
   if (parsed.jsonOut !== undefined) checkJsonOut(parsed.jsonOut);
   return parsed;
+}
+
+/** Options that mean something only with another: [option, what it needs, whether that is there]. */
+const COMPANIONS: [string, string, (v: Record<string, unknown>) => boolean][] = [
+  ['max-delay', '--pause-above', (v) => v['pause-above'] !== undefined],
+  [
+    'on-budget',
+    '--budget-g or --budget-month-kg',
+    (v) => v['budget-g'] !== undefined || v['budget-month-kg'] !== undefined,
+  ],
+  ['stop-grace', '--on-budget stop', (v) => v['on-budget'] === 'stop'],
+];
+
+/** An option given without the one that gives it a meaning would be ignored silently: a usage error instead. */
+function checkCompanions(values: Record<string, unknown>): void {
+  for (const [option, needs, present] of COMPANIONS) {
+    if (values[option] !== undefined && !present(values))
+      throw new UsageError(`--${option} only applies with ${needs}`);
+  }
 }
 
 /** Fails before the command runs, not after an hour of training, when the record could not be written. */
