@@ -11,9 +11,10 @@ export const EXPORT_HELP = `Usage: carbon-meter export [--format codecarbon-csv|
 Writes every finished run: CodeCarbon's emissions.csv columns and units (default), or a JSON array of run records.
 
 Options:
-  --format F  codecarbon-csv (default) or json
-  --out FILE  write to FILE (replaced whole, never half-written, readable by you only: 0600) instead of stdout
-  --keep-secrets  command lines as typed (default: API keys, tokens, passwords and URL credentials are ***)
+  --format F      codecarbon-csv (default) or json
+  --out FILE      write to FILE (replaced whole, never half-written, readable by you only: 0600) instead of stdout
+  --keep-secrets  command lines as stored (default: API keys, tokens, passwords and URL credentials are ***)
+CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) are escaped with a quote.
 `;
 
 export function exportCommand(args: string[]): number {

@@ -13,14 +13,17 @@ import { signalTree } from '../core/schedule/tree';
 import type { Reading } from '../core/meter/meter';
 import type { Run } from '../core/types';
 
-export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO₂eq: a warning on stderr as soon as the forecast goes over it
-  --on-budget MODE   warn (default): warn only; stop: when the run's emissions reach the budget, send SIGINT to its
-                     processes (so the script can save a checkpoint), then SIGTERM after --stop-grace seconds
+export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO₂eq (above 0): a warning on stderr as soon as the forecast goes
+                     over it
+  --on-budget MODE   warn (default): warn only; stop: when the run's emissions reach the budget (timed from the
+                     present power when that falls between two samples), send SIGINT to its processes (so the script
+                     can save a checkpoint), then SIGTERM after --stop-grace seconds; the run is recorded as
+                     "stopped". Needs --budget-g or --budget-month-kg
   --budget-month-kg KG
                      monthly carbon budget, kg CO₂eq, for all runs of the calendar month (UTC) in the history: this
                      run's budget is what the month has left (the smaller one when --budget-g is given too); warned
                      and stopped as --on-budget says
-  --stop-grace S     seconds between SIGINT and SIGTERM when stopping on the budget (default 30)
+  --stop-grace S     seconds between SIGINT and SIGTERM when stopping on the budget (default 30; with --on-budget stop)
   The forecast (energy so far + energy per unit of progress since progress began × progress left) is read from the
   progress the command prints: "Epoch 3/20", tqdm and Keras bars, "step k/N", percentages.
 `;

@@ -27,7 +27,7 @@ export const SCHEDULE_HELP = `  --start-within D   wait for the greenest start i
   --pause-above G    pause the whole process tree (SIGSTOP/SIGCONT) while the intensity is above G gCO₂eq/kWh, checked
                      at the provider's granularity; memory (GPU memory too) stays allocated and network or distributed
                      jobs may time out while paused. Refused for processes that are not your own.
-  --max-delay D      the most time the run may spend paused in total (default 6h)
+  --max-delay D      the most time the run may spend paused in total (default 6h; with --pause-above)
 `;
 
 /** "12h", "90m", "45s", "1.5" (hours) → hours. */

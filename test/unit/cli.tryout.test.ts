@@ -200,3 +200,42 @@ describe('carbon-meter CLI tryout: what a run says about itself', function () {
     assert.equal(run.name, `sh -c 'echo "a b"'`);
   });
 });
+
+describe('carbon-meter CLI tryout: help is complete', function () {
+  this.timeout(120_000);
+
+  /** Every CARBON_METER_* variable the Node code reads (the extension reads settings instead). */
+  function variablesInSource(dir = path.join(ROOT, 'src')): Set<string> {
+    const found = new Set<string>();
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== 'webview' && entry.name !== 'extension')
+        for (const v of variablesInSource(p)) found.add(v);
+      else if (entry.name.endsWith('.ts'))
+        for (const m of fs.readFileSync(p, 'utf8').matchAll(/CARBON_METER_[A-Z_]*[A-Z]/g)) found.add(m[0]);
+    }
+    return found;
+  }
+
+  it('names every environment variable the CLI reads, GPU tools and --json-out / --keep-secrets included', async () => {
+    const texts = await Promise.all(
+      [['--help'], ['help', 'run'], ['help', 'slurm'], ['help', 'export'], ['help', 'doctor']].map((a) => cli(a)),
+    );
+    const all = texts.map((t) => t.stdout).join('\n');
+    // "_LONGITUDE" after its full sibling counts: the help names pairs as "…_LATITUDE and _LONGITUDE"
+    const missing = [...variablesInSource()].filter(
+      (v) => !all.includes(v) && !all.includes(`and ${v.slice(v.lastIndexOf('_'))}`),
+    );
+    assert.deepEqual(missing, [], 'variables the code reads but no help names');
+    for (const tool of ['NVML', 'nvidia-smi', 'amd-smi', 'rocm-smi']) assert.ok(texts[4].stdout.includes(tool), tool);
+    assert.match(texts[1].stdout, /--json-out FILE/);
+    assert.match(texts[3].stdout, /--keep-secrets/);
+    assert.match(texts[0].stdout, /carbon-meter help \[COMMAND\]/);
+  });
+
+  it('shows the default history folder, not the one CARBON_METER_HOME points to now', async () => {
+    const h = tmpHome();
+    const r = await cli(['--help'], h);
+    assert.doesNotMatch(r.stdout, new RegExp(h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  });
+});
