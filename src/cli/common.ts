@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { escapeControl } from '../core/format';
 import type { CorruptEntry } from '../core/history/records';
-import { HistoryStore } from '../core/history/store';
+import { HistoryStore, type HistoryLoad } from '../core/history/store';
 import { errorMessage } from '../core/errors';
 
 /** A mistake in the command line: printed as one line with a pointer to --help, exit code 2. */
@@ -100,7 +100,8 @@ export function numberOption(
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)) || (positive && n <= 0)) {
     const what = integer ? 'a whole number' : 'a number';
     const range = positive && min <= 0 ? 'above 0' : `from ${min}${max < Infinity ? ` to ${max}` : ' up'}`;
-    throw new UsageError(`--${name} must be ${what} ${range}, not "${value}"`);
+    // an environment variable (CARBON_METER_PUE) is named as it is, an option with its dashes
+    throw new UsageError(`${/^[A-Z_]+$/.test(name) ? name : `--${name}`} must be ${what} ${range}, not "${value}"`);
   }
   return n;
 }
@@ -112,9 +113,29 @@ export function openStore(redactSecrets = true): HistoryStore {
     const recovered = store.recoverInterrupted();
     for (const r of recovered) warn(`recovered interrupted run ${r.name} (${r.id}) up to its last checkpoint`);
   } catch (err) {
-    warn(`could not check for interrupted runs: ${errorMessage(err)}`);
+    // a home that is not a folder is said once, by the read or write that needs it
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR')
+      warn(`could not check for interrupted runs: ${errorMessage(err)}`);
   }
   return store;
+}
+
+/** The history's runs for a command that shows them; a folder that cannot be read is one clear line (exit 1). */
+export function loadHistory(store: HistoryStore): HistoryLoad {
+  try {
+    return store.load();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'ENOTDIR'
+        ? 'it is not a folder'
+        : e.code === 'EACCES' || e.code === 'EPERM'
+          ? 'permission denied'
+          : errorMessage(err);
+    throw new CliError(
+      `cannot read the history in ${store.dir}: ${why}${process.env.CARBON_METER_HOME ? ' (CARBON_METER_HOME)' : ''}`,
+    );
+  }
 }
 
 export function reportCorrupt(all: CorruptEntry[], store: HistoryStore): void {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { escapeControl, terminalSafeJson } from '../core/format';
 import { runsToCodeCarbonCsv, runsToJson } from '../core/history/codecarbon';
 import { toAlpha3 } from '../core/intensity/regions';
-import { CliError, openStore, parseOptions, reportCorrupt, UsageError, warn } from './common';
+import { CliError, loadHistory, openStore, parseOptions, reportCorrupt, UsageError, warn } from './common';
 
 export const EXPORT_HELP = `Usage: carbon-meter export [--format codecarbon-csv|json] [--out FILE] [--keep-secrets]
 
@@ -33,7 +33,7 @@ export function exportCommand(args: string[]): number {
     throw new UsageError(`--format must be codecarbon-csv or json, not "${format}"`);
   if (values.out === '') throw new UsageError('--out needs a file name');
   const store = openStore(!values['keep-secrets']);
-  const { runs, corrupt } = store.load();
+  const { runs, corrupt } = loadHistory(store);
   reportCorrupt(corrupt, store);
   const done = runs.filter((r) => r.status !== 'running');
   const text = format === 'json' ? terminalSafeJson(runsToJson(done)) : runsToCodeCarbonCsv(done, toAlpha3);

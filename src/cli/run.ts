@@ -44,14 +44,7 @@ export async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  const pueArg = opts.pue ?? process.env.CARBON_METER_PUE;
-  const choice = chooseRegion({
-    region: opts.region ?? process.env.CARBON_METER_REGION,
-    regionFrom: opts.region ? '--region' : 'CARBON_METER_REGION',
-    pue: pueArg !== undefined ? numberOption(pueArg, 'pue', 1, 3) : undefined,
-    pueFrom: opts.pue ? '--pue' : 'CARBON_METER_PUE',
-    timeZone: fastTimeZone((zone) => guessRegionFromTimeZone(zone) !== undefined),
-  });
+  const choice = placeOf(opts);
   const store = openStore(!opts.keepSecrets);
   const { hub, intensity } = await createHub(opts, store);
   let relay: SignalRelay | undefined;
@@ -76,6 +69,26 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     relay?.dispose();
     hub.dispose();
+  }
+}
+
+/** The run's region and PUE: the flags, else the environment (named in a mistake), else the time zone's guess. */
+function placeOf(opts: RunArgs): RegionChoice {
+  const pueArg = opts.pue ?? process.env.CARBON_METER_PUE;
+  const fromEnv = opts.region === undefined;
+  try {
+    return chooseRegion({
+      region: opts.region ?? process.env.CARBON_METER_REGION,
+      regionFrom: fromEnv ? 'CARBON_METER_REGION' : '--region',
+      pue: pueArg !== undefined ? numberOption(pueArg, opts.pue ? 'pue' : 'CARBON_METER_PUE', 1, 3) : undefined,
+      pueFrom: opts.pue ? '--pue' : 'CARBON_METER_PUE',
+      timeZone: fastTimeZone((zone) => guessRegionFromTimeZone(zone) !== undefined),
+    });
+  } catch (err) {
+    // "Unknown region "nowhere"" must say where "nowhere" came from when it was not typed on this command line
+    if (fromEnv && err instanceof Error && err.name === 'UnknownRegionError')
+      err.message = `CARBON_METER_REGION: ${err.message}`;
+    throw err;
   }
 }
 

@@ -176,7 +176,7 @@ export function parseRunArgs(args: string[]): RunArgs {
   if (parsed.help) return parsed;
   checkCompanions(values);
   if (parsed.killAfterS === 0) parsed.killAfterS = Infinity;
-  if (!command.length) throw new UsageError('run needs a command: carbon-meter run -- python train.py');
+  if (!command.length) throw new UsageError('a command to run is needed: carbon-meter run -- python train.py');
   if (parsed.name !== undefined && parsed.name.trim() === '') throw new UsageError('--name needs a non-empty name');
   if (parsed.jsonOut !== undefined) checkJsonOut(parsed.jsonOut);
   return parsed;

@@ -152,6 +152,26 @@ describe('carbon-meter CLI tryout: arguments', function () {
     }
   });
 
+  it('a bad value from the environment names its variable; a history folder that is a file is one line', async () => {
+    oneLineError(
+      await cli(['run', '--', 'true'], tmpHome(), { CARBON_METER_PUE: 'abc' }),
+      'PUE',
+      /CARBON_METER_PUE must/,
+    );
+    const region = await cli(['run', '--', 'true'], tmpHome(), { CARBON_METER_REGION: 'nowhere' });
+    oneLineError(region, 'region', /CARBON_METER_REGION: Unknown region "nowhere"/);
+    const file = path.join(tmpHome(), 'not-a-folder');
+    fs.writeFileSync(file, '');
+    for (const command of ['history', 'export']) {
+      const r = await cli([command], file);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(
+        r.stderr,
+        `carbon-meter: cannot read the history in ${file}: it is not a folder (CARBON_METER_HOME)\n`,
+      );
+    }
+  });
+
   it('help COMMAND is COMMAND --help; an unknown one is a usage error', async () => {
     for (const command of ['run', 'history', 'export', 'import', 'regions', 'doctor', 'slurm']) {
       const viaHelp = await cli(['help', command]);
