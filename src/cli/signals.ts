@@ -9,8 +9,8 @@
  * better: a command that catches SIGINT (Python does) leaves no trace once its handler has run.
  *
  * So the CLI keeps a witness in its process group: a `cat` reading a pipe from the CLI (it exits on its own when the
- * CLI dies, whatever kills it), with every signal at its default action. When the CLI gets its first terminating
- * signal it sends the witness SIGPROF, a signal nobody else sends, and waits for the witness to die. The kernel
+ * CLI dies, whatever kills it), with every signal at its default action. When the CLI gets a terminating
+ * signal it sends a witness SIGPROF, a signal nobody else sends, and waits for the witness to die. The kernel
  * settles a process's exit signal when the first fatal signal is sent to it, so the witness dies of the CLI's
  * signal if that signal was sent to the group (terminal, `kill -INT -PGID`, `timeout`), and of SIGPROF if it was sent
  * to the CLI alone. Only in the second case is the signal passed on, and also when the command has left the CLI's
@@ -246,7 +246,9 @@ function descendants(pid: number): number[] {
 /**
  * The witnesses in the CLI's process group, oldest first. Each signal is judged by the oldest, and a new one starts
  * before that probe: the next signal's witness has been in the group since before this one was judged, so any
- * group-wide signal sent since then, or a little before, killed it.
+ * group-wide signal sent since then, or a little before, killed it. The price, on the safe side: right after a
+ * signal sent to the whole group, one signal sent to the CLI alone is taken for its late copy (the CLI says so and
+ * kills nothing); the next one escalates.
  */
 class Witnesses {
   private readonly queue = [Witness.start(), Witness.start()];
