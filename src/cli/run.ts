@@ -143,6 +143,8 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     out: process.stderr,
     progressUnavailable: io.progressUnavailable,
     intervalS: opts.intervalS,
+    // an early reading that fails is one reading less: the scheduled ones go on (and log their failures)
+    sampleNow: () => void hub.sampleNow().catch(() => undefined),
   });
   const failure = await started(child, command[0]);
   if (failure !== undefined || child.pid === undefined) return failure ?? 127;

@@ -40,6 +40,8 @@ export interface WatchOptions {
   progressUnavailable?: string;
   /** seconds between two readings: a budget stop that falls between two is timed from the power (default 1) */
   intervalS?: number;
+  /** takes a reading now (the hub's sampleNow): the first one of a budget-stopped run with a long interval */
+  sampleNow?: () => void;
   /** the timer for that stop (tests give their own) */
   setTimer?: (fn: () => void, ms: number) => { cancel(): void };
 }
@@ -82,6 +84,7 @@ export class RunWatch {
   private stoppedBy?: 'budget';
   private projected = false;
   private budgetTimer?: { cancel(): void };
+  private firstSample?: { cancel(): void };
   private graceTimer?: NodeJS.Timeout;
   private exited = false;
   private progressAt?: number;
@@ -110,6 +113,10 @@ export class RunWatch {
   attach(rootPid: number, wrapperPid?: number): void {
     this.rootPid = rootPid;
     if (wrapperPid !== undefined) this.except.add(wrapperPid);
+    // a stop is timed from the power of a reading: with a long --interval the first one comes early, so a budget
+    // that the first interval would cross is not overshot by a whole interval
+    if (this.budget && this.opts.onBudget === 'stop' && this.opts.sampleNow && (this.opts.intervalS ?? 1) > 1)
+      this.firstSample = (this.opts.setTimer ?? realTimer)(() => this.opts.sampleNow?.(), 1000);
   }
 
   /** Output of the command (decoded text, any chunking). */
@@ -200,6 +207,7 @@ export class RunWatch {
   exit(): void {
     this.exited = true;
     this.budgetTimer?.cancel();
+    this.firstSample?.cancel();
     if (this.graceTimer) clearTimeout(this.graceTimer);
   }
 

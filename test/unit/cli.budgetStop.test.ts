@@ -25,7 +25,7 @@ interface Timer {
   cancelled: boolean;
 }
 
-function watchWithTimers(onBudget: 'warn' | 'stop', intervalS = 10) {
+function watchWithTimers(onBudget: 'warn' | 'stop', intervalS = 10, sampleNow?: () => void) {
   const timers: Timer[] = [];
   const out = new PassThrough();
   let said = '';
@@ -36,6 +36,7 @@ function watchWithTimers(onBudget: 'warn' | 'stop', intervalS = 10) {
     stopGraceS: 60,
     out,
     intervalS,
+    sampleNow,
     setTimer: (fn, ms) => {
       const t: Timer = { fn, ms, cancelled: false };
       timers.push(t);
@@ -99,6 +100,21 @@ describe('budget stop between two readings', function () {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('with a long interval the first reading is taken after a second, so the projection has a power to work from', () => {
+    let sampled = 0;
+    const { watch, timers } = watchWithTimers('stop', 30, () => sampled++);
+    watch.attach(2 ** 22); // no signal is sent here: the budget is far
+    assert.equal(timers.length, 1);
+    assert.equal(timers[0].ms, 1000);
+    timers[0].fn();
+    assert.equal(sampled, 1);
+    watch.exit();
+    assert.equal(timers[0].cancelled, true);
+    const short = watchWithTimers('stop', 1, () => sampled++);
+    short.watch.attach(2 ** 22);
+    assert.equal(short.timers.length, 0, 'at the default interval the first reading comes soon enough');
   });
 
   it('with --on-budget warn nothing is timed; a reading over the limit warns as before', () => {
