@@ -25,7 +25,8 @@ Exit codes: 0 done; 2 a mistake in the command line (one line on stderr); 1 anyt
 command's own code (126 cannot run it, 127 not found).
 
 Environment:
-  CARBON_METER_HOME        history folder, shared with the VS Code extension (default: ${defaultHome})
+  CARBON_METER_HOME        history folder, shared with the VS Code extension
+                           (default: ${defaultHome})
   CARBON_METER_REGION      default region: ISO 3166 code (FR, DEU) or provider:region (aws:eu-west-3); without it,
                            and without --region, the region is guessed from the time zone ($TZ, /etc/localtime),
                            else the world average is used; the summary says which

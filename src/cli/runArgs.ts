@@ -16,11 +16,11 @@ Options come before the command: from the first word that is not an option (or a
 command's, so "carbon-meter run echo --name=x" prints "--name=x".
 
 Options:
-  --region CODE      ISO 3166 country (FR, DEU) or provider:region (aws:eu-west-3, gcp:europe-west9, azure:francecentral);
-                     default: $CARBON_METER_REGION, else a guess from the time zone, else the world average (the
-                     summary says which)
-  --pue N            power usage effectiveness of the data centre, 1 to 3 (default $CARBON_METER_PUE, else 1.0 locally,
-                     the provider's for cloud regions)
+  --region CODE      ISO 3166 country (FR, DEU) or provider:region (aws:eu-west-3, gcp:europe-west9,
+                     azure:francecentral); default: $CARBON_METER_REGION, else a guess from the time zone, else the
+                     world average (the summary says which)
+  --pue N            power usage effectiveness of the data centre, 1 to 3 (default: $CARBON_METER_PUE, else 1.0
+                     locally, the provider's for cloud regions)
   --interval S       sampling interval in seconds (default 1, minimum 0.5); a sample is taken at each checkpoint too
   --name NAME        name of the run in the history (default: the script's or module's name, else the command's
                      first words, whole)
@@ -58,7 +58,8 @@ CARBON_METER_NVIDIA_SMI, CARBON_METER_AMD_SMI, CARBON_METER_ROCM_SMI (GPU tools)
 Live intensity environment:
   CARBON_METER_<PROVIDER>_URL          API root: CARBON_METER_ELECTRICITYMAPS_URL, CARBON_METER_UK_CARBON_INTENSITY_URL,
                                        CARBON_METER_WATTTIME_URL
-  CARBON_METER_ELECTRICITYMAPS_TOKEN   Electricity Maps API token (CARBON_METER_ELECTRICITYMAPS_ZONE: zone such as US-CAL-CISO)
+  CARBON_METER_ELECTRICITYMAPS_TOKEN   Electricity Maps API token
+  CARBON_METER_ELECTRICITYMAPS_ZONE    Electricity Maps zone, such as US-CAL-CISO (default: from the region)
   CARBON_METER_UK_POSTCODE             GB outward postcode (RG10) for regional figures; default: national
   CARBON_METER_WATTTIME_USERNAME, CARBON_METER_WATTTIME_PASSWORD, CARBON_METER_WATTTIME_REGION (CAISO_NORTH)
                                        WattTime account and grid region (marginal MOER, not an average);
