@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { escapeControl } from '../core/format';
 import type { CorruptEntry } from '../core/history/records';
-import { HistoryStore } from '../core/history/store';
+import { HistoryStore, type HistoryLoad } from '../core/history/store';
 import { errorMessage } from '../core/errors';
 
 /** A mistake in the command line: printed as one line with a pointer to --help, exit code 2. */
@@ -34,10 +34,36 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  */
 export function parseOptions<O extends Options>(args: string[], options: O, allowPositionals = false) {
   try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
+    return parseArgs({ args: joinNegativeValues(args, options), options, allowPositionals, strict: true });
   } catch (err) {
     throw usageFromParseArgs(err as NodeJS.ErrnoException);
   }
+}
+
+/** "-5", "-0.5", "-.5", "-1e3": a value, not an option. */
+const NEGATIVE_NUMBER = /^-(?:\d|\.\d)/;
+
+/**
+ * `--budget-g -5` as `--budget-g=-5`: parseArgs takes a value that starts with a dash for a forgotten value, and the
+ * user would read "needs a value" for a value they gave. Joined, the option's own check says what is wrong with it.
+ */
+export function joinNegativeValues(args: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return [...out, ...args.slice(i)];
+    const next = args[i + 1];
+    if (
+      /^--[^=]+$/.test(a) &&
+      options[a.slice(2)]?.type === 'string' &&
+      next !== undefined &&
+      NEGATIVE_NUMBER.test(next)
+    ) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 export function usageFromParseArgs(err: NodeJS.ErrnoException): Error {
@@ -47,9 +73,10 @@ export function usageFromParseArgs(err: NodeJS.ErrnoException): Error {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return new UsageError(`unknown option ${option}`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return new UsageError(
-        /does not take an argument/.test(err.message) ? `${option} takes no value` : `${option} needs a value`,
-      );
+      if (/does not take an argument/.test(err.message)) return new UsageError(`${option} takes no value`);
+      if (/ambiguous/.test(err.message))
+        return new UsageError(`${option} needs a value; one that starts with "-" is written ${option}=-…`);
+      return new UsageError(`${option} needs a value`);
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return new UsageError(`unexpected argument "${quoted}"`);
     default:
@@ -57,21 +84,24 @@ export function usageFromParseArgs(err: NodeJS.ErrnoException): Error {
   }
 }
 
-/** A number option within [min, max]; `integer` rejects fractions. Empty text is not zero. */
+/**
+ * A number option within [min, max]; `integer` rejects fractions, `positive` (with min 0) rejects 0 too. Empty text
+ * is not zero. The message says what the value must be: "--interval must be a number from 0.5 to 3600, not "-1"".
+ */
 export function numberOption(
   value: string | undefined,
   name: string,
   min: number,
   max = Infinity,
-  integer = false,
+  { integer = false, positive = false }: { integer?: boolean; positive?: boolean } = {},
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = value.trim() === '' ? NaN : Number(value);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)) || (positive && n <= 0)) {
     const what = integer ? 'a whole number' : 'a number';
-    throw new UsageError(
-      `--${name} must be ${what} from ${min}${max < Infinity ? ` to ${max}` : ' up'}, not "${value}"`,
-    );
+    const range = positive && min <= 0 ? 'above 0' : `from ${min}${max < Infinity ? ` to ${max}` : ' up'}`;
+    // an environment variable (CARBON_METER_PUE) is named as it is, an option with its dashes
+    throw new UsageError(`${/^[A-Z_]+$/.test(name) ? name : `--${name}`} must be ${what} ${range}, not "${value}"`);
   }
   return n;
 }
@@ -83,9 +113,29 @@ export function openStore(redactSecrets = true): HistoryStore {
     const recovered = store.recoverInterrupted();
     for (const r of recovered) warn(`recovered interrupted run ${r.name} (${r.id}) up to its last checkpoint`);
   } catch (err) {
-    warn(`could not check for interrupted runs: ${errorMessage(err)}`);
+    // a home that is not a folder is said once, by the read or write that needs it
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR')
+      warn(`could not check for interrupted runs: ${errorMessage(err)}`);
   }
   return store;
+}
+
+/** The history's runs for a command that shows them; a folder that cannot be read is one clear line (exit 1). */
+export function loadHistory(store: HistoryStore): HistoryLoad {
+  try {
+    return store.load();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'ENOTDIR'
+        ? 'it is not a folder'
+        : e.code === 'EACCES' || e.code === 'EPERM'
+          ? 'permission denied'
+          : errorMessage(err);
+    throw new CliError(
+      `cannot read the history in ${store.dir}: ${why}${process.env.CARBON_METER_HOME ? ' (CARBON_METER_HOME)' : ''}`,
+    );
+  }
 }
 
 export function reportCorrupt(all: CorruptEntry[], store: HistoryStore): void {

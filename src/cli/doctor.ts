@@ -1,4 +1,4 @@
-/** `carbon-meter doctor`: what this machine allows (RAPL, nvidia-smi, CPU TDP, region). */
+/** `carbon-meter doctor`: what this machine allows (RAPL, NVML, nvidia-smi, amd-smi, rocm-smi, CPU TDP, region). */
 import * as os from 'node:os';
 import { sig, terminalSafeJson } from '../core/format';
 import { getHardware } from '../core/hardware';
@@ -17,12 +17,24 @@ import { VERSION } from '../core/version';
 import { parseOptions, printLines } from './common';
 import { errorMessage } from '../core/errors';
 
+export const DOCTOR_HELP = `Usage: carbon-meter doctor [--json]
+
+What this machine allows, and so how 'carbon-meter run' will meter: RAPL energy counters (readable or why not, and
+the fix), NVML (libnvidia-ml) and each NVIDIA GPU's energy counter, nvidia-smi, amd-smi and rocm-smi, the CPU model
+and the TDP it gets, and the region a run would use and where it comes from ($CARBON_METER_REGION, a time zone
+guess, or the world average). Reads only; starts nothing that stays.
+
+Options:
+  --json   one JSON object on stdout
+
+Environment: CARBON_METER_NVIDIA_SMI, CARBON_METER_AMD_SMI, CARBON_METER_ROCM_SMI (the GPU tools, default: on
+PATH), CARBON_METER_REGION, CARBON_METER_PUE (see 'carbon-meter --help').
+`;
+
 export async function doctorCommand(args: string[]): Promise<number> {
   const { values } = parseOptions(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
-    process.stdout.write(
-      'Usage: carbon-meter doctor [--json]\n  What this machine allows: RAPL, nvidia-smi, the CPU model and its TDP, the region guess.\n',
-    );
+    process.stdout.write(DOCTOR_HELP);
     return 0;
   }
   const nvidia = nvidiaSmiCommand();

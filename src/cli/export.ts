@@ -4,16 +4,17 @@ import * as path from 'node:path';
 import { escapeControl, terminalSafeJson } from '../core/format';
 import { runsToCodeCarbonCsv, runsToJson } from '../core/history/codecarbon';
 import { toAlpha3 } from '../core/intensity/regions';
-import { CliError, openStore, parseOptions, reportCorrupt, UsageError, warn } from './common';
+import { CliError, loadHistory, openStore, parseOptions, reportCorrupt, UsageError, warn } from './common';
 
 export const EXPORT_HELP = `Usage: carbon-meter export [--format codecarbon-csv|json] [--out FILE] [--keep-secrets]
 
 Writes every finished run: CodeCarbon's emissions.csv columns and units (default), or a JSON array of run records.
 
 Options:
-  --format F  codecarbon-csv (default) or json
-  --out FILE  write to FILE (replaced whole, never half-written, readable by you only: 0600) instead of stdout
-  --keep-secrets  command lines as typed (default: API keys, tokens, passwords and URL credentials are ***)
+  --format F      codecarbon-csv (default) or json
+  --out FILE      write to FILE (replaced whole, never half-written, readable by you only: 0600) instead of stdout
+  --keep-secrets  command lines as stored (default: API keys, tokens, passwords and URL credentials are ***)
+CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) are escaped with a quote.
 `;
 
 export function exportCommand(args: string[]): number {
@@ -32,7 +33,7 @@ export function exportCommand(args: string[]): number {
     throw new UsageError(`--format must be codecarbon-csv or json, not "${format}"`);
   if (values.out === '') throw new UsageError('--out needs a file name');
   const store = openStore(!values['keep-secrets']);
-  const { runs, corrupt } = store.load();
+  const { runs, corrupt } = loadHistory(store);
   reportCorrupt(corrupt, store);
   const done = runs.filter((r) => r.status !== 'running');
   const text = format === 'json' ? terminalSafeJson(runsToJson(done)) : runsToCodeCarbonCsv(done, toAlpha3);

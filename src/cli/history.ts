@@ -1,11 +1,13 @@
 /** `carbon-meter history`: the metered runs, newest first. */
 import { escapeControl, formatCo2, formatDuration, formatEnergy, terminalSafeJson } from '../core/format';
-import { numberOption, openStore, parseOptions, printLines, reportCorrupt } from './common';
+import { loadHistory, numberOption, openStore, parseOptions, printLines, reportCorrupt } from './common';
 
 export const HISTORY_HELP = `Usage: carbon-meter history [--json] [--limit N]
 
 Lists metered runs, newest first: a table (the 20 newest unless --limit) or, with --json, one JSON array of the run
-records (all of them unless --limit).
+records (all of them unless --limit). Status: completed (exit 0), failed (another exit code), stopped (by its carbon
+budget), interrupted (its metering ended without a record: recovered up to its last checkpoint), running. The
+history is in $CARBON_METER_HOME (see 'carbon-meter --help'), shared with the VS Code extension.
 
 Options:
   --json      one JSON array of run records on stdout
@@ -22,9 +24,9 @@ export function historyCommand(args: string[]): number {
     process.stdout.write(HISTORY_HELP);
     return 0;
   }
-  const limit = numberOption(values.limit, 'limit', 1, Infinity, true) ?? (values.json ? Infinity : 20);
+  const limit = numberOption(values.limit, 'limit', 1, Infinity, { integer: true }) ?? (values.json ? Infinity : 20);
   const store = openStore();
-  const { runs, corrupt } = store.load();
+  const { runs, corrupt } = loadHistory(store);
   reportCorrupt(corrupt, store);
   const shown = runs.slice(0, limit);
   if (values.json) {
@@ -62,6 +64,10 @@ export function historyCommand(args: string[]): number {
   return 0;
 }
 
+/** At most `max` characters: cut between two words when one ends in the second half, else mid-word; "…" marks it. */
 function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+  if (s.length <= max) return s;
+  const head = s.slice(0, max - 1);
+  const at = head.lastIndexOf(' ');
+  return `${at >= max / 2 ? head.slice(0, at) : head}…`;
 }

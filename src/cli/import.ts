@@ -5,7 +5,8 @@ import { CliError, openStore, parseOptions, printLines, UsageError, warn } from 
 
 export const IMPORT_HELP = `Usage: carbon-meter import FILE
 
-Adds the runs of a CodeCarbon emissions.csv (2.x or 3.x) to the history; runs already there are skipped.
+Adds the runs of a CodeCarbon emissions.csv (2.x or 3.x) to the history; runs already there are skipped, and so
+are rows that cannot be read (a bad or negative number), which are counted and reported by kind on stderr.
 `;
 
 export function importCommand(args: string[]): number {

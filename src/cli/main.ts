@@ -4,6 +4,7 @@
  * runs (the bundle evaluates a module on its first import()), so `--version` or `history` never pay for CO2.js's
  * tables, the meter or systeminformation; register a new one in COMMANDS below (one line).
  */
+import { errorMessage } from '../core/errors';
 import { tuneForMetering } from '../core/meter/meterProcess';
 import { VERSION } from '../core/version';
 import { usageFromParseArgs, UsageError, warn } from './common';
@@ -33,11 +34,14 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${VERSION}\n`);
         return 0;
       case undefined:
+        // a usage mistake like any other (one line on stderr, exit 2); the help itself is asked for with --help
+        throw new UsageError(`a command is needed: ${Object.keys(COMMANDS).join(', ')}`);
       case '--help':
       case '-h':
-      case 'help':
         process.stdout.write((await import('./help')).HELP);
-        return cmd === undefined ? 2 : 0;
+        return 0;
+      case 'help':
+        return await helpCommand(rest);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }
@@ -46,11 +50,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `carbon-meter help [COMMAND]`: the top-level help, or COMMAND's own (as `carbon-meter COMMAND --help`). */
+async function helpCommand(rest: string[]): Promise<number> {
+  if (rest.length > 1) throw new UsageError('help takes one command: carbon-meter help run');
+  const [topic] = rest;
+  if (topic === undefined) {
+    process.stdout.write((await import('./help')).HELP);
+    return 0;
+  }
+  if (!Object.prototype.hasOwnProperty.call(COMMANDS, topic)) throw new UsageError(`unknown command "${topic}"`);
+  return (await COMMANDS[topic]())(['--help']);
+}
+
 /** Every error is one line on stderr (no stack trace): 2 for a usage mistake, 1 otherwise. */
 function reportError(err: unknown, cmd: string | undefined): number {
   const e = err as NodeJS.ErrnoException;
   const parseError = e?.code?.startsWith('ERR_PARSE_ARGS') ? usageFromParseArgs(e) : e;
-  const message = oneLine(parseError instanceof Error ? parseError.message : String(err));
+  const message = oneLine(errorMessage(parseError));
   // UnknownRegionError by name: importing it would load CO2.js's tables for every command
   const unknownRegion = parseError instanceof Error && parseError.name === 'UnknownRegionError';
   if (parseError instanceof UsageError || unknownRegion || e?.code?.startsWith('ERR_PARSE_ARGS')) {
@@ -97,7 +113,7 @@ if (require.main === module) {
     // exit explicitly, once the output is out: nothing we started (timers, nvidia-smi) may keep a finished run waiting
     (code) => exitWhenFlushed(code),
     (err) => {
-      process.stderr.write(`carbon-meter: ${(err as Error)?.message ?? err}\n`);
+      process.stderr.write(`carbon-meter: ${oneLine(errorMessage(err))}\n`);
       exitWhenFlushed(1);
     },
   );

@@ -26,8 +26,8 @@ export function regionsCommand(args: string[]): number {
     process.stdout.write(REGIONS_HELP);
     return 0;
   }
-  const kwh = numberOption(values['energy-kwh'], 'energy-kwh', 0) ?? 1;
-  const limit = numberOption(values.limit, 'limit', 1, Infinity, true) ?? Infinity;
+  const kwh = numberOption(values['energy-kwh'], 'energy-kwh', 0, Infinity, { positive: true }) ?? 1;
+  const limit = numberOption(values.limit, 'limit', 1, Infinity, { integer: true }) ?? Infinity;
   // a zero or missing intensity is a hole in the data (CO2.js has 0 for the Central African Republic), not a
   // zero-carbon grid: leave it out, as the panel's greener-region tips do
   const list = greenerRegions(kwh)

@@ -44,14 +44,7 @@ export async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  const pueArg = opts.pue ?? process.env.CARBON_METER_PUE;
-  const choice = chooseRegion({
-    region: opts.region ?? process.env.CARBON_METER_REGION,
-    regionFrom: opts.region ? '--region' : 'CARBON_METER_REGION',
-    pue: pueArg !== undefined ? numberOption(pueArg, 'pue', 1, 3) : undefined,
-    pueFrom: opts.pue ? '--pue' : 'CARBON_METER_PUE',
-    timeZone: fastTimeZone((zone) => guessRegionFromTimeZone(zone) !== undefined),
-  });
+  const choice = placeOf(opts);
   const store = openStore(!opts.keepSecrets);
   const { hub, intensity } = await createHub(opts, store);
   let relay: SignalRelay | undefined;
@@ -76,6 +69,26 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     relay?.dispose();
     hub.dispose();
+  }
+}
+
+/** The run's region and PUE: the flags, else the environment (named in a mistake), else the time zone's guess. */
+function placeOf(opts: RunArgs): RegionChoice {
+  const pueArg = opts.pue ?? process.env.CARBON_METER_PUE;
+  const fromEnv = opts.region === undefined;
+  try {
+    return chooseRegion({
+      region: opts.region ?? process.env.CARBON_METER_REGION,
+      regionFrom: fromEnv ? 'CARBON_METER_REGION' : '--region',
+      pue: pueArg !== undefined ? numberOption(pueArg, opts.pue ? 'pue' : 'CARBON_METER_PUE', 1, 3) : undefined,
+      pueFrom: opts.pue ? '--pue' : 'CARBON_METER_PUE',
+      timeZone: fastTimeZone((zone) => guessRegionFromTimeZone(zone) !== undefined),
+    });
+  } catch (err) {
+    // "Unknown region "nowhere"" must say where "nowhere" came from when it was not typed on this command line
+    if (fromEnv && err instanceof Error && err.name === 'UnknownRegionError')
+      err.message = `CARBON_METER_REGION: ${err.message}`;
+    throw err;
   }
 }
 
@@ -112,12 +125,11 @@ interface MeterContext {
 }
 
 async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
-  const { choice, hub, relay, store, intensity } = ctx;
-  let { schedule } = ctx;
+  const { hub, relay, store } = ctx;
   const { command } = opts;
   const startedAt = Date.now();
-  // the command's output passes through (read for its progress) without changing whether it sees a terminal
-  // assigned once the child exists, but read by the output callback given to the spawn: not a const
+  // the command's output passes through (read for its progress) without changing whether it sees a terminal;
+  // `watch` exists once the child does, but the output callback given to the spawn reads it: not a const
   // eslint-disable-next-line prefer-const
   let watch: RunWatch | undefined;
   const adoption = becomeSubreaper(); // before spawning: orphans of the run stay ours (sampling/subreaper.ts)
@@ -130,6 +142,9 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     stopGraceS: opts.stopGraceS,
     out: process.stderr,
     progressUnavailable: io.progressUnavailable,
+    intervalS: opts.intervalS,
+    // an early reading that fails is one reading less: the scheduled ones go on (and log their failures)
+    sampleNow: () => void hub.sampleNow().catch(() => undefined),
   });
   const failure = await started(child, command[0]);
   if (failure !== undefined || child.pid === undefined) return failure ?? 127;
@@ -137,42 +152,8 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   relay.attach(child, escapeControl(path.basename(command[0])), io.wrapperPid);
-
-  const meter = hub.start({
-    pid: child.pid,
-    command: store.redactSecrets ? redactSecrets(command.map(shQuote).join(' ')) : command.map(shQuote).join(' '),
-    name: opts.name,
-    cwd: process.cwd(),
-    source: 'cli',
-    reaperPid: process.pid,
-    adopter: adoption.ok ? adoption.adopter : undefined,
-    startedAt,
-    place: choice,
-    notes: adoption.ok ? choice.warnings : [...choice.warnings, notAdoptedNote(adoption.reason)],
-  });
-  // the exit code comes from the child's exit event: the hub waits for it (endWhenGone) before closing the run
-  hub.awaitExit(meter.run.id);
-  for (const w of choice.warnings) warn(w);
-
-  const readout = opts.json || opts.quiet ? undefined : new LiveReadout(process.stderr);
-  watch.attach(child.pid, io.wrapperPid);
-  const pausing =
-    opts.pauseAbove !== undefined
-      ? startPausing({
-          thresholdGPerKWh: opts.pauseAbove,
-          maxDelayS: opts.maxDelayS,
-          provider: intensity,
-          region: choice.region,
-          rootPid: child.pid,
-          wrapperPid: io.wrapperPid,
-          out: process.stderr,
-        })
-      : undefined;
-  const sub = hub.onReading((r) => {
-    if (r.runId !== meter.run.id) return;
-    watch?.reading(r);
-    readout?.update(r, watch?.readoutSuffix());
-  });
+  const meter = startMeter(opts, ctx, { pid: child.pid, startedAt, adoption });
+  const live = followRun(opts, ctx, { run: meter.run, pid: child.pid, wrapperPid: io.wrapperPid, watch });
 
   const { code, signal } = await exited;
   watch.exit();
@@ -181,27 +162,102 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   // the output a grandchild keeps open must not hold the run: its streams get a moment to end, then are let go
   await Promise.race([io.drained, new Promise((r) => setTimeout(r, 2000).unref())]);
   watch.finish(meter.run);
-  if (pausing) schedule = { ...schedule, pause: pausing.finish(meter.run.energyKWh.total) };
+  const schedule = live.pausing
+    ? { ...ctx.schedule, pause: live.pausing.finish(meter.run.energyKWh.total) }
+    : ctx.schedule;
   if (schedule) meter.run.schedule = schedule;
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
-  // processes that outlived the command (setsid, nohup, daemonised workers) are metered until the last one exits;
-  // a signal now stops waiting for them
+  const run = await closeRun(opts, ctx, meter.run, exitCode, watch.stoppedOnBudget ? 'stopped' : undefined);
+  live.dispose();
+  return report(opts, ctx, run, exitCode);
+}
+
+/** The run in the hub, its exit code awaited from the child's exit event (the hub waits for it before closing). */
+function startMeter(
+  opts: RunArgs,
+  ctx: MeterContext,
+  c: { pid: number; startedAt: number; adoption: ReturnType<typeof becomeSubreaper> },
+) {
+  const { choice, hub, store } = ctx;
+  const commandLine = opts.command.map(shQuote).join(' ');
+  const meter = hub.start({
+    pid: c.pid,
+    command: store.redactSecrets ? redactSecrets(commandLine) : commandLine,
+    name: opts.name,
+    cwd: process.cwd(),
+    source: 'cli',
+    reaperPid: process.pid,
+    adopter: c.adoption.ok ? c.adoption.adopter : undefined,
+    startedAt: c.startedAt,
+    place: choice,
+    notes: c.adoption.ok ? choice.warnings : [...choice.warnings, notAdoptedNote(c.adoption.reason)],
+  });
+  hub.awaitExit(meter.run.id);
+  for (const w of choice.warnings) warn(w);
+  return meter;
+}
+
+/** While the command runs: the live readout, the forecast and budget, pausing on a dirty grid. */
+function followRun(
+  opts: RunArgs,
+  ctx: MeterContext,
+  r: { run: Run; pid: number; wrapperPid?: number; watch: RunWatch },
+) {
+  const readout = opts.json || opts.quiet ? undefined : new LiveReadout(process.stderr);
+  r.watch.attach(r.pid, r.wrapperPid);
+  const pausing =
+    opts.pauseAbove !== undefined
+      ? startPausing({
+          thresholdGPerKWh: opts.pauseAbove,
+          maxDelayS: opts.maxDelayS,
+          provider: ctx.intensity,
+          region: ctx.choice.region,
+          rootPid: r.pid,
+          wrapperPid: r.wrapperPid,
+          out: process.stderr,
+        })
+      : undefined;
+  const sub = ctx.hub.onReading((reading) => {
+    if (reading.runId !== r.run.id) return;
+    r.watch.reading(reading);
+    readout?.update(reading, r.watch.readoutSuffix());
+  });
+  return {
+    pausing,
+    dispose: () => {
+      sub.dispose();
+      readout?.clear();
+    },
+  };
+}
+
+/**
+ * The run's end: processes that outlived the command (setsid, nohup, daemonised workers) are metered until the last
+ * one exits; a signal now stops waiting for them.
+ */
+async function closeRun(
+  opts: RunArgs,
+  ctx: MeterContext,
+  run: Run,
+  exitCode: number,
+  status: Run['status'] | undefined,
+): Promise<Run> {
   const outlived = new AbortController();
-  relay.onAfterExit = () => outlived.abort();
+  ctx.relay.onAfterExit = () => outlived.abort();
   const onOutlived = (n: number) =>
     opts.json || warn(`${n} process(es) outlived the command; metering until they exit`);
-  const run =
-    (await hub.endWhenGone(meter.run.id, exitCode, { signal: outlived.signal, onOutlived, note: relay.note })) ??
-    meter.run;
-  const saveError = hub.saveError(run.id);
-  sub.dispose();
-  readout?.clear();
+  const note = ctx.relay.note;
+  return (await ctx.hub.endWhenGone(run.id, exitCode, { signal: outlived.signal, onOutlived, note, status })) ?? run;
+}
 
+/** The record (--json, --json-out) or the summary; the exit code, 1 when a record a script waits for is missing. */
+function report(opts: RunArgs, ctx: MeterContext, run: Run, exitCode: number): number {
+  const saveError = ctx.hub.saveError(run.id);
   const recorded = opts.jsonOut === undefined || writeRecord(opts.jsonOut, run);
   // the command may have left its last line unfinished (a progress bar, a print without newline): the record starts
   // a line of its own, so it is always the whole last line; JSON parsers skip the leading newline
   if (opts.json) process.stdout.write(`\n${terminalSafeJson(JSON.stringify(run))}\n`);
-  else process.stderr.write(summary(run, store.dir, saveError));
+  else process.stderr.write(summary(run, ctx.store.dir, saveError));
   if (opts.json && saveError) warn(`the run was NOT saved: ${saveError}`);
   // a record that a script waits for and did not get is a failure, even when the command succeeded
   return recorded ? exitCode : exitCode || 1;
@@ -273,8 +329,8 @@ export function summary(run: Run, dir: string, saveError?: string): string {
     `    CPU      ${formatEnergy(e.cpu).padEnd(12)} ${p.cpu.method}: ${p.cpu.detail}`,
     `    GPU      ${formatEnergy(e.gpu).padEnd(12)} ${p.gpu.method}: ${p.gpu.unavailableReason ?? p.gpu.detail}`,
     `    RAM      ${formatEnergy(e.ram).padEnd(12)} ${p.ram.method}: ${p.ram.detail}`,
-    `  Intensity  ${formatIntensity(i.gPerKWh)} · ${i.region}${i.regionName ? ` (${i.regionName})` : ''} · ${i.source}${i.year ? `, ${i.year}` : ''} · ${i.method}${i.guessed ? ' · region GUESSED' : ''}`,
-    `             region ${i.regionReason ?? ''}${i.fallback ? `; fallback: ${i.fallback}` : ''}`,
+    `  Intensity  ${formatIntensity(i.gPerKWh)} · ${i.region}${i.regionName ? ` (${i.regionName})` : ''} · ${i.source}${i.year ? `, ${i.year}` : ''} · ${i.method}`,
+    `             region ${i.regionReason ?? (i.guessed ? 'guessed' : 'of unknown origin')}${i.fallback ? `; fallback: ${i.fallback}` : ''}`,
     `  Emissions  ${formatCo2(run.emissionsKg)} CO₂eq ≈ ${sig(km)} km by car (US EPA GHG equivalencies ${EQUIVALENT_FACTORS.carKm.year}: ${sig(EQUIVALENT_FACTORS.carKm.gPerUnit)} g/km)`,
     ...(run.notes ?? []).map((n) => `  Note       ${n}`),
     saveError ? `  NOT saved  ${saveError}` : `  Saved to   ${dir} (run ${run.id})`,

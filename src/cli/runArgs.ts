@@ -16,13 +16,17 @@ Options come before the command: from the first word that is not an option (or a
 command's, so "carbon-meter run echo --name=x" prints "--name=x".
 
 Options:
-  --region CODE      ISO 3166 country (FR, DEU) or provider:region (aws:eu-west-3, gcp:europe-west9, azure:francecentral)
-  --pue N            power usage effectiveness of the data centre (default 1.0 locally, the provider's for cloud regions)
+  --region CODE      ISO 3166 country (FR, DEU) or provider:region (aws:eu-west-3, gcp:europe-west9,
+                     azure:francecentral); default: $CARBON_METER_REGION, else a guess from the time zone, else the
+                     world average (the summary says which)
+  --pue N            power usage effectiveness of the data centre, 1 to 3 (default: $CARBON_METER_PUE, else 1.0
+                     locally, the provider's for cloud regions)
   --interval S       sampling interval in seconds (default 1, minimum 0.5); a sample is taken at each checkpoint too
-  --name NAME        name of the run in the history (default: the script's name)
+  --name NAME        name of the run in the history (default: the script's or module's name, else the command's
+                     first words, whole)
   --tdp W            CPU TDP in watts, instead of RAPL or the CPU table
   --checkpoint S     save the running run every S seconds (default 10, from 1 to 10)
-  --no-gpu           do not query nvidia-smi
+  --no-gpu           do not meter GPUs (no NVML, nvidia-smi, amd-smi or rocm-smi)
   --json             print the run record as one JSON line on stdout at the end, instead of the summary. It comes after
                      whatever the command printed, on a line of its own: it is always the last line (tail -n 1)
   --json-out FILE    write the run record (JSON) to FILE at the end, apart from the command's output: the clean
@@ -36,18 +40,30 @@ Options:
                      (Electricity Maps 1 h, GB 30 min, WattTime 5 min) by all windows and CLIs together; on failure the
                      static average is used and the run record says why.
 
+What is metered: CPU by RAPL energy counters where readable, else the CPU's TDP × the run's CPU time; GPUs by NVML
+(libnvidia-ml: the energy counter where the GPU has one, else its power), else nvidia-smi's power.draw, and AMD GPUs
+by amd-smi, else rocm-smi; only the GPUs the command may use (CUDA_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES,
+ROCR_VISIBLE_DEVICES), shared by processes' use when other processes use them too; RAM as 0.375 W per GB resident.
+'carbon-meter doctor' shows which of these this machine allows.
+
 Signals: SIGINT, SIGQUIT, SIGHUP and SIGTERM reach the command once: passed on when they were sent to the CLI
-alone (kill -INT <pid>), not repeated when the command got them too (Ctrl-C at a terminal). A second signal, or
---kill-after seconds after SIGTERM or SIGHUP, stops the command and the processes under it with SIGKILL; the
-run's notes say so.
+alone (kill -INT <pid>), not repeated when the command got them too (Ctrl-C at a terminal, a signal to the process
+group, GNU timeout). A second signal to the CLI alone, or --kill-after seconds after SIGTERM or SIGHUP, stops the
+command and the processes under it with SIGKILL; the run's notes say so. A copy of a signal sent to the whole group
+(timeout sends each signal twice: to the CLI, then to its group) never escalates.
+
+Environment: CARBON_METER_HOME (history folder), CARBON_METER_REGION, CARBON_METER_PUE, CARBON_METER_PROVIDER,
+CARBON_METER_NVIDIA_SMI, CARBON_METER_AMD_SMI, CARBON_METER_ROCM_SMI (GPU tools); see 'carbon-meter --help'.
 
 Live intensity environment:
   CARBON_METER_<PROVIDER>_URL          API root: CARBON_METER_ELECTRICITYMAPS_URL, CARBON_METER_UK_CARBON_INTENSITY_URL,
                                        CARBON_METER_WATTTIME_URL
-  CARBON_METER_ELECTRICITYMAPS_TOKEN   Electricity Maps API token (CARBON_METER_ELECTRICITYMAPS_ZONE: zone such as US-CAL-CISO)
+  CARBON_METER_ELECTRICITYMAPS_TOKEN   Electricity Maps API token
+  CARBON_METER_ELECTRICITYMAPS_ZONE    Electricity Maps zone, such as US-CAL-CISO (default: from the region)
   CARBON_METER_UK_POSTCODE             GB outward postcode (RG10) for regional figures; default: national
   CARBON_METER_WATTTIME_USERNAME, CARBON_METER_WATTTIME_PASSWORD, CARBON_METER_WATTTIME_REGION (CAISO_NORTH)
-                                       WattTime account and grid region (marginal MOER, not an average)
+                                       WattTime account and grid region (marginal MOER, not an average);
+                                       or CARBON_METER_WATTTIME_LATITUDE and _LONGITUDE to find the region
   CARBON_METER_INTENSITY_TIMEOUT       seconds per request (default 10)
 
 Forecast and budget:
@@ -143,11 +159,11 @@ export function parseRunArgs(args: string[]): RunArgs {
     quiet: values.quiet === true,
     keepSecrets: values['keep-secrets'] === true,
     killAfterS: numberOption(values['kill-after'], 'kill-after', 0, 86_400) ?? 10,
-    budgetG: numberOption(values['budget-g'], 'budget-g', 0),
-    budgetMonthKg: numberOption(values['budget-month-kg'], 'budget-month-kg', 0),
+    budgetG: numberOption(values['budget-g'], 'budget-g', 0, Infinity, { positive: true }),
+    budgetMonthKg: numberOption(values['budget-month-kg'], 'budget-month-kg', 0, Infinity, { positive: true }),
     onBudget: 'warn',
     stopGraceS: numberOption(values['stop-grace'], 'stop-grace', 0, 3600) ?? 30,
-    pauseAbove: numberOption(values['pause-above'], 'pause-above', 0),
+    pauseAbove: numberOption(values['pause-above'], 'pause-above', 0, Infinity, { positive: true }),
     maxDelayS: 6 * 3600,
   };
   try {
@@ -159,11 +175,31 @@ export function parseRunArgs(args: string[]): RunArgs {
     throw new UsageError(errorMessage(err));
   }
   if (parsed.help) return parsed;
+  checkCompanions(values);
   if (parsed.killAfterS === 0) parsed.killAfterS = Infinity;
-  if (!command.length) throw new UsageError('run needs a command: carbon-meter run -- python train.py');
+  if (!command.length) throw new UsageError('a command to run is needed: carbon-meter run -- python train.py');
   if (parsed.name !== undefined && parsed.name.trim() === '') throw new UsageError('--name needs a non-empty name');
   if (parsed.jsonOut !== undefined) checkJsonOut(parsed.jsonOut);
   return parsed;
+}
+
+/** Options that mean something only with another: [option, what it needs, whether that is there]. */
+const COMPANIONS: [string, string, (v: Record<string, unknown>) => boolean][] = [
+  ['max-delay', '--pause-above', (v) => v['pause-above'] !== undefined],
+  [
+    'on-budget',
+    '--budget-g or --budget-month-kg',
+    (v) => v['budget-g'] !== undefined || v['budget-month-kg'] !== undefined,
+  ],
+  ['stop-grace', '--on-budget stop', (v) => v['on-budget'] === 'stop'],
+];
+
+/** An option given without the one that gives it a meaning would be ignored silently: a usage error instead. */
+function checkCompanions(values: Record<string, unknown>): void {
+  for (const [option, needs, present] of COMPANIONS) {
+    if (values[option] !== undefined && !present(values))
+      throw new UsageError(`--${option} only applies with ${needs}`);
+  }
 }
 
 /** Fails before the command runs, not after an hour of training, when the record could not be written. */

@@ -4,7 +4,7 @@
  */
 import { errorMessage } from '../core/errors';
 import { escapeControl, formatCo2 } from '../core/format';
-import { BudgetWatch, monthUsedKg, runLimitG, type OnBudget } from '../core/forecast/budget';
+import { BudgetWatch, monthUsedKg, runLimitG, type BudgetEvent, type OnBudget } from '../core/forecast/budget';
 import type { HistoryStore } from '../core/history/store';
 import { RunForecaster, type Forecast } from '../core/forecast/forecaster';
 import { formatForecastLine } from '../core/forecast/index';
@@ -13,14 +13,17 @@ import { signalTree } from '../core/schedule/tree';
 import type { Reading } from '../core/meter/meter';
 import type { Run } from '../core/types';
 
-export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO₂eq: a warning on stderr as soon as the forecast goes over it
-  --on-budget MODE   warn (default): warn only; stop: when the run's emissions reach the budget, send SIGINT to its
-                     processes (so the script can save a checkpoint), then SIGTERM after --stop-grace seconds
+export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO₂eq (above 0): a warning on stderr as soon as the forecast goes
+                     over it
+  --on-budget MODE   warn (default): warn only; stop: when the run's emissions reach the budget (timed from the
+                     present power when that falls between two samples), send SIGINT to its processes (so the script
+                     can save a checkpoint), then SIGTERM after --stop-grace seconds; the run is recorded as
+                     "stopped". Needs --budget-g or --budget-month-kg
   --budget-month-kg KG
                      monthly carbon budget, kg CO₂eq, for all runs of the calendar month (UTC) in the history: this
                      run's budget is what the month has left (the smaller one when --budget-g is given too); warned
                      and stopped as --on-budget says
-  --stop-grace S     seconds between SIGINT and SIGTERM when stopping on the budget (default 30)
+  --stop-grace S     seconds between SIGINT and SIGTERM when stopping on the budget (default 30; with --on-budget stop)
   The forecast (energy so far + energy per unit of progress since progress began × progress left) is read from the
   progress the command prints: "Epoch 3/20", tqdm and Keras bars, "step k/N", percentages.
 `;
@@ -35,7 +38,19 @@ export interface WatchOptions {
   out: NodeJS.WritableStream;
   /** why no progress can be read from the output, printed once when a budget is set */
   progressUnavailable?: string;
+  /** seconds between two readings: a budget stop that falls between two is timed from the power (default 1) */
+  intervalS?: number;
+  /** takes a reading now (the hub's sampleNow): the first one of a budget-stopped run with a long interval */
+  sampleNow?: () => void;
+  /** the timer for that stop (tests give their own) */
+  setTimer?: (fn: () => void, ms: number) => { cancel(): void };
 }
+
+const realTimer = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  t.unref?.();
+  return { cancel: () => clearTimeout(t) };
+};
 
 /** The monthly budget and what this month's runs in the history used before `nowMs`; {} without --budget-month-kg. */
 export function monthBudget(
@@ -67,6 +82,9 @@ export class RunWatch {
   private rootPid?: number;
   private except = new Set<number>();
   private stoppedBy?: 'budget';
+  private projected = false;
+  private budgetTimer?: { cancel(): void };
+  private firstSample?: { cancel(): void };
   private graceTimer?: NodeJS.Timeout;
   private exited = false;
   private progressAt?: number;
@@ -95,6 +113,10 @@ export class RunWatch {
   attach(rootPid: number, wrapperPid?: number): void {
     this.rootPid = rootPid;
     if (wrapperPid !== undefined) this.except.add(wrapperPid);
+    // a stop is timed from the power of a reading: with a long --interval the first one comes early, so a budget
+    // that the first interval would cross is not overshot by a whole interval
+    if (this.budget && this.opts.onBudget === 'stop' && this.opts.sampleNow && (this.opts.intervalS ?? 1) > 1)
+      this.firstSample = (this.opts.setTimer ?? realTimer)(() => this.opts.sampleNow?.(), 1000);
   }
 
   /** Output of the command (decoded text, any chunking). */
@@ -123,18 +145,47 @@ export class RunWatch {
     if (f) this.progressAt = f.t;
     this.fill(r.run);
     if (!this.budget) return;
+    this.budgetTimer?.cancel();
     for (const e of this.budget.check(r.t, r.run.emissionsKg, this.forecaster.current?.predictedKg)) {
       if (e.kind === 'forecast-over') {
         this.say(
           `the forecast (${formatCo2(e.forecastG / 1000)} CO₂eq at the end) is over the budget of ${formatCo2(e.limitG / 1000)}${this.opts.onBudget === 'stop' ? '; the run will be stopped when it reaches the budget' : ''}`,
         );
-      } else {
-        this.say(
-          `the run has emitted ${formatCo2(e.emissionsG / 1000)} CO₂eq, its budget is ${formatCo2(e.limitG / 1000)}${e.stop ? `: stopping it (SIGINT, then SIGTERM in ${this.opts.stopGraceS} s)` : ''}`,
-        );
-        if (e.stop) this.stop();
-      }
+      } else this.reached(e);
     }
+    this.planStop(r);
+  }
+
+  /**
+   * When the budget would be crossed before the next reading at the present power, the stop is timed for that
+   * moment: the run overshoots by what its power changes meanwhile, not by up to one interval's emissions.
+   */
+  private planStop(r: Reading): void {
+    const gPerS = (r.powerW.total * r.run.intensity.gPerKWh) / 3.6e6;
+    const inS = this.budget?.secondsToLimit(r.run.emissionsKg, gPerS, this.opts.intervalS ?? 1);
+    if (inS === undefined) return;
+    const at = r.t + inS * 1000;
+    this.budgetTimer = (this.opts.setTimer ?? realTimer)(() => {
+      const e = this.budget?.reachByProjection(at, this.budget.limitG);
+      if (!e) return;
+      this.projected = true;
+      this.reached(e);
+    }, inS * 1000);
+  }
+
+  private reached(e: Extract<BudgetEvent, { kind: 'reached' }>): void {
+    const stopping = e.stop ? `: stopping it (SIGINT, then SIGTERM in ${this.opts.stopGraceS} s)` : '';
+    this.say(
+      this.projected
+        ? `the run is reaching its budget of ${formatCo2(e.limitG / 1000)} CO₂eq at its present power${stopping}`
+        : `the run has emitted ${formatCo2(e.emissionsG / 1000)} CO₂eq, its budget is ${formatCo2(e.limitG / 1000)}${stopping}`,
+    );
+    if (e.stop) this.stop();
+  }
+
+  /** True once the run was stopped on its budget (its record's status is then 'stopped'). */
+  get stoppedOnBudget(): boolean {
+    return this.stoppedBy === 'budget';
   }
 
   private stop(): void {
@@ -155,6 +206,8 @@ export class RunWatch {
   /** The command exited: no more signals. */
   exit(): void {
     this.exited = true;
+    this.budgetTimer?.cancel();
+    this.firstSample?.cancel();
     if (this.graceTimer) clearTimeout(this.graceTimer);
   }
 
@@ -173,8 +226,11 @@ export class RunWatch {
     this.fill(run);
     if (this.stoppedBy) {
       run.stoppedBy = this.stoppedBy;
+      const timed = this.projected
+        ? ': the budget fell between two readings, so the stop was timed from the power of the last one'
+        : '';
       (run.notes ??= []).push(
-        `stopped by Carbon Meter on its budget of ${formatCo2((this.budget?.limitG ?? 0) / 1000)} CO₂eq`,
+        `stopped by Carbon Meter on its budget of ${formatCo2((this.budget?.limitG ?? 0) / 1000)} CO₂eq${timed}`,
       );
     }
   }

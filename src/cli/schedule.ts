@@ -21,13 +21,14 @@ import { foreignProcesses, processTree, signalTree } from '../core/schedule/tree
 import type { PauseRecord, RunSchedule } from '../core/schedule/types';
 import type { Run } from '../core/types';
 
-export const SCHEDULE_HELP = `  --start-within D   wait for the greenest start in the next D (12h, 90m, 2.5h) of the live provider's forecast, for a run
-                     as long as the earlier runs of this command (1 h when there is none); shows the wait and the
-                     expected saving, then runs. Ctrl-C while waiting starts nothing. Without a forecast it runs now.
+export const SCHEDULE_HELP = `  --start-within D   wait for the greenest start in the next D (12h, 90m, 2.5h) of the live provider's forecast, for
+                     a run as long as the earlier runs of this command (1 h when there is none); shows the wait and
+                     the expected saving, then runs. Ctrl-C while waiting starts nothing. Without a forecast it runs
+                     now.
   --pause-above G    pause the whole process tree (SIGSTOP/SIGCONT) while the intensity is above G gCO₂eq/kWh, checked
                      at the provider's granularity; memory (GPU memory too) stays allocated and network or distributed
                      jobs may time out while paused. Refused for processes that are not your own.
-  --max-delay D      the most time the run may spend paused in total (default 6h)
+  --max-delay D      the most time the run may spend paused in total (default 6h; with --pause-above)
 `;
 
 /** "12h", "90m", "45s", "1.5" (hours) → hours. */

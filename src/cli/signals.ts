@@ -9,8 +9,8 @@
  * better: a command that catches SIGINT (Python does) leaves no trace once its handler has run.
  *
  * So the CLI keeps a witness in its process group: a `cat` reading a pipe from the CLI (it exits on its own when the
- * CLI dies, whatever kills it), with every signal at its default action. When the CLI gets its first terminating
- * signal it sends the witness SIGPROF, a signal nobody else sends, and waits for the witness to die. The kernel
+ * CLI dies, whatever kills it), with every signal at its default action. When the CLI gets a terminating
+ * signal it sends a witness SIGPROF, a signal nobody else sends, and waits for the witness to die. The kernel
  * settles a process's exit signal when the first fatal signal is sent to it, so the witness dies of the CLI's
  * signal if that signal was sent to the group (terminal, `kill -INT -PGID`, `timeout`), and of SIGPROF if it was sent
  * to the CLI alone. Only in the second case is the signal passed on, and also when the command has left the CLI's
@@ -19,9 +19,12 @@
  * Without a witness (no `cat`, Windows) the CLI falls back to the old rule: SIGINT and SIGQUIT with a terminal on
  * stdin came from it, everything else is passed on.
  *
- * A command that ignores the signal is not left running: a second signal to the CLI, or `killAfterS` seconds after
- * a SIGTERM or SIGHUP (SIGINT asks a program to interrupt itself, which may rightly take long), ends the command and
- * every process under it with SIGKILL, and says so on stderr and in the run's notes.
+ * A command that ignores the signal is not left running: a second signal sent to the CLI alone, or `killAfterS`
+ * seconds after a SIGTERM or SIGHUP (SIGINT asks a program to interrupt itself, which may rightly take long), ends
+ * the command and every process under it with SIGKILL, and says so on stderr and in the run's notes. A second
+ * signal sent to the whole group never escalates: the command got it itself, and GNU `timeout` sends each signal
+ * twice (to the CLI, then to its group), so the CLI often sees two where the user sent one. Each signal is judged
+ * by a witness of its own (see Witnesses below), so a late copy of the first is not taken for a second.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -45,9 +48,12 @@ export interface SignalRelayOptions {
 
 export class SignalRelay {
   private child?: ChildProcess;
-  private witness?: Witness;
+  private witnesses?: Witnesses;
   private readonly early: NodeJS.Signals[] = [];
-  private count = 0;
+  /** Signals are judged one at a time, in the order they came (a judgement waits for a witness). */
+  private queue: Promise<void> = Promise.resolve();
+  /** The first signal the command was given (passed on, or got from the group): a later one may escalate. */
+  private given?: NodeJS.Signals;
   private afterExit = 0;
   private graceTimer?: NodeJS.Timeout;
   private killNote?: string;
@@ -59,13 +65,16 @@ export class SignalRelay {
     for (const [s, h] of this.handlers) process.on(s, h);
   }
 
-  /** The command has started: the witness joins it, and a signal that came before it is passed on now. */
+  /** The command has started: the witnesses join it, and a signal that came before it is passed on now. */
   attach(child: ChildProcess, label: string, wrapperPid?: number): void {
     this.child = child;
     this.label = label;
     this.wrapperPid = wrapperPid;
-    this.witness = Witness.start();
-    for (const s of this.early.splice(0)) this.deliver(s, true);
+    this.witnesses = Witnesses.start();
+    for (const s of this.early.splice(0)) {
+      this.given ??= s;
+      this.deliver(s, true);
+    }
   }
 
   /** Why the command was killed, for the run's notes; undefined when it was not. */
@@ -93,30 +102,77 @@ export class SignalRelay {
   dispose(): void {
     for (const [s, h] of this.handlers) process.off(s, h);
     clearTimeout(this.graceTimer);
-    this.witness?.stop();
+    this.witnesses?.stop();
   }
 
   private onSignal(sig: NodeJS.Signals): void {
-    this.count++;
     if (!this.child || this.child.pid === undefined) {
       this.early.push(sig);
       return;
     }
-    if (this.child.exitCode !== null || this.child.signalCode !== null) {
-      // the command has ended and the record is being written (a second or less): a second signal now quits
-      // without it (the checkpoint of the running run is recovered as interrupted by the next CLI or window)
-      if (++this.afterExit === 1) {
-        this.opts.say(`${sig}: finishing the run's record; a second signal quits without it`);
-        // processes that outlived the command are no longer waited for (the run closes with a note)
-        this.onAfterExit?.();
-      } else process.exit(128 + (os.constants.signals[sig] ?? 0));
+    this.queue = this.queue.then(() => this.handle(sig)).catch(() => undefined);
+  }
+
+  private async handle(sig: NodeJS.Signals): Promise<void> {
+    const verdict = await this.judge(sig);
+    const child = this.child!;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      this.afterCommand(sig, verdict);
       return;
     }
-    if (this.count > 1) {
-      this.kill(`a second signal (${sig}) came while it was still running`);
+    const outside = this.outsideGroup();
+    if (this.given === undefined) {
+      this.given = sig;
+      const reached =
+        verdict === undefined
+          ? TERMINAL_SIGNALS.has(sig) && sig !== 'SIGHUP' && process.stdin.isTTY === true
+          : verdict === 'group';
+      this.deliver(sig, outside || !reached);
       return;
     }
-    void this.reachedCommand(sig).then((reached) => this.deliver(sig, !reached));
+    // a repeat: the user's own (sent to the CLI again) escalates; a copy sent to the whole process group (GNU timeout
+    // signals the CLI, then its group) reached the command itself and is the command's to handle
+    if (verdict === 'group') {
+      this.opts.say(
+        `${sig} sent to the whole process group again${outside ? '' : ` (${this.label} got it too)`}; not escalated: ` +
+          `a signal to the CLI alone (kill -${sig.slice(3)} ${process.pid}) stops it with SIGKILL`,
+      );
+      return;
+    }
+    this.kill(`a second signal (${sig}) came while it was still running`);
+  }
+
+  /**
+   * Whether `sig` was sent to the CLI's whole process group ('group') or to the CLI alone ('direct'), by the next
+   * witness; undefined without one. The witness was in the group before the previous signal was judged, so a copy
+   * of an earlier group-wide signal that reaches the CLI late (Node takes a signal on any of its threads, and a
+   * thread may run long after the witness died) is still judged 'group', never a second signal of the user's.
+   */
+  private async judge(sig: NodeJS.Signals): Promise<'group' | 'direct' | undefined> {
+    const died = await this.witnesses?.probe();
+    if (died === undefined) return undefined;
+    return died === sig ? 'group' : 'direct';
+  }
+
+  /** A signal after the command ended, while the record is written or processes that outlived it are metered. */
+  private afterCommand(sig: NodeJS.Signals, verdict: 'group' | 'direct' | undefined): void {
+    if (++this.afterExit === 1) {
+      this.opts.say(`${sig}: finishing the run's record; a second signal quits without it`);
+      // processes that outlived the command are no longer waited for (the run closes with a note)
+      this.onAfterExit?.();
+      return;
+    }
+    // a copy sent to the group is not the user asking twice
+    if (verdict === 'group') return;
+    // the checkpoint of the running run is recovered as interrupted by the next CLI or window
+    process.exit(128 + (os.constants.signals[sig] ?? 0));
+  }
+
+  /** A command that left the CLI's process group (setsid, its own job control) gets nothing sent to the group. */
+  private outsideGroup(): boolean {
+    const mine = processGroup('self');
+    const its = processGroup(this.target());
+    return mine !== undefined && its !== undefined && mine !== its;
   }
 
   private deliver(sig: NodeJS.Signals, forward: boolean): void {
@@ -132,7 +188,7 @@ export class SignalRelay {
     const graced = GRACED.has(sig) && this.opts.killAfterS < Infinity;
     this.opts.say(
       `${sig} ${forward ? `passed on to ${this.label} (pid ${child.pid})` : `reached ${this.label} (pid ${child.pid}) directly`}; ` +
-        `waiting for it to stop${graced ? ` (SIGKILL in ${this.opts.killAfterS} s)` : ''}; a second signal stops it with SIGKILL`,
+        `waiting for it to stop${graced ? ` (SIGKILL in ${this.opts.killAfterS} s)` : ''}; a second signal to the CLI (pid ${process.pid}) stops it with SIGKILL`,
     );
     if (graced) {
       this.graceTimer = setTimeout(
@@ -141,17 +197,6 @@ export class SignalRelay {
       );
       this.graceTimer.unref();
     }
-  }
-
-  /** Did `sig`, which the CLI just got, also reach the command? See the file's comment. */
-  private async reachedCommand(sig: NodeJS.Signals): Promise<boolean> {
-    // a command that left the CLI's process group (setsid, its own job control) gets nothing sent to the group
-    const mine = processGroup('self');
-    const its = processGroup(this.target());
-    if (mine !== undefined && its !== undefined && mine !== its) return false;
-    const verdict = this.witness ? await this.witness.diedOf() : undefined;
-    if (verdict === undefined) return TERMINAL_SIGNALS.has(sig) && sig !== 'SIGHUP' && process.stdin.isTTY === true;
-    return verdict === sig;
   }
 
   private kill(why: string): void {
@@ -198,6 +243,32 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+/**
+ * The witnesses in the CLI's process group, oldest first. Each signal is judged by the oldest, and a new one starts
+ * before that probe: the next signal's witness has been in the group since before this one was judged, so any
+ * group-wide signal sent since then, or a little before, killed it. The price, on the safe side: right after a
+ * signal sent to the whole group, one signal sent to the CLI alone is taken for its late copy (the CLI says so and
+ * kills nothing); the next one escalates.
+ */
+class Witnesses {
+  private readonly queue = [Witness.start(), Witness.start()];
+
+  static start(): Witnesses | undefined {
+    return process.platform === 'win32' ? undefined : new Witnesses();
+  }
+
+  /** The signal the oldest witness died of after the probe (PROBE: sent to the CLI alone); undefined: no witness. */
+  async probe(): Promise<NodeJS.Signals | undefined> {
+    const w = this.queue.shift();
+    this.queue.push(Witness.start());
+    return w?.diedOf();
+  }
+
+  stop(): void {
+    for (const w of this.queue.splice(0)) w.stop();
+  }
+}
+
 /** The witness process of the file's comment. */
 class Witness {
   private readonly exited: Promise<NodeJS.Signals | null | undefined>;
@@ -209,8 +280,7 @@ class Witness {
     });
   }
 
-  static start(): Witness | undefined {
-    if (process.platform === 'win32') return undefined;
+  static start(): Witness {
     // stdin is a pipe whose other end only the CLI holds: when the CLI dies, cat reads EOF and exits
     const proc = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] });
     proc.stdin?.on('error', () => undefined);

@@ -4,8 +4,7 @@
  * (squeue + sstat) and tracked, so that the next `carbon-meter slurm` or a VS Code window records it when it ends.
  */
 import * as fs from 'node:fs';
-import { parseArgs } from 'node:util';
-import { formatCo2, formatDuration, formatEnergy, sig } from '../core/format';
+import { escapeControl, formatCo2, formatDuration, formatEnergy, sig } from '../core/format';
 import { getHardware } from '../core/hardware';
 import { HistoryStore } from '../core/history/store';
 import { groupJobs, isActiveState, type SlurmJob } from '../core/slurm/account';
@@ -17,6 +16,7 @@ import type { SlurmRecord } from '../core/slurm/parse';
 import { belongsTo } from '../core/slurm/tracker';
 import type { Run } from '../core/types';
 import { errorMessage } from '../core/errors';
+import { parseOptions, printLines, UsageError } from './common';
 
 export const SLURM_HELP = `Usage: carbon-meter slurm JOBID [options]      account one job (live while it runs, final once it ended)
        carbon-meter slurm --since 7d [options]   bring in your jobs that started or ended since then
@@ -44,7 +44,8 @@ Environment:
   CARBON_METER_SLURM_TIMEOUT   seconds to wait for a SLURM command (default 20)
 `;
 
-class SlurmUsageError extends Error {}
+/** A mistake in the command line: one line, exit 2 (main.ts). */
+class SlurmUsageError extends UsageError {}
 
 /** "7d" → ms ago from now; "2026-01-31" → that date; else throws. */
 export function parseSince(text: string, now = Date.now()): number {
@@ -63,7 +64,9 @@ function num(v: string | undefined, name: string, min: number, max: number): num
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n < min || n > max)
-    throw new SlurmUsageError(`--${name} must be a number from ${min} to ${max}, not "${v}"`);
+    throw new SlurmUsageError(
+      `${/^[A-Z_]+$/.test(name) ? name : `--${name}`} must be a number from ${min} to ${max}, not "${v}"`,
+    );
   return n;
 }
 
@@ -88,91 +91,100 @@ function loadClusters(file: string | undefined, warn: (m: string) => void): Clus
   return clusters;
 }
 
+const SLURM_OPTIONS = {
+  json: { type: 'boolean' },
+  since: { type: 'string' },
+  'all-users': { type: 'boolean' },
+  region: { type: 'string' },
+  pue: { type: 'string' },
+  'cpu-model': { type: 'string' },
+  'cpu-tdp': { type: 'string' },
+  'gpu-power': { type: 'string' },
+  model: { type: 'boolean' },
+  clusters: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface SlurmArgs {
+  help: boolean;
+  json: boolean;
+  jobId?: string;
+  since?: string;
+  allUsers: boolean;
+  /** what the flags set for the cluster, and which flag set each */
+  overrides: ClusterConfig;
+  from: Partial<Record<keyof ClusterConfig, string>>;
+  clustersFile?: string;
+}
+
+/** The command line of `carbon-meter slurm`; every mistake is a UsageError (one line, exit 2). */
+function parseSlurmArgs(args: string[]): SlurmArgs {
+  const { values, positionals } = parseOptions(args, SLURM_OPTIONS, true);
+  const parsed: SlurmArgs = {
+    help: values.help === true,
+    json: values.json === true,
+    jobId: positionals[0],
+    since: values.since,
+    allUsers: values['all-users'] === true,
+    overrides: {},
+    from: {},
+    clustersFile: values.clusters,
+  };
+  if (parsed.help) return parsed;
+  if (positionals.length > 1 || (positionals.length === 1) === (values.since !== undefined))
+    throw new SlurmUsageError('give either one JOBID or --since D');
+  if (parsed.jobId !== undefined && !/^\d+(_\d+)?(\+\d+)?$/.test(parsed.jobId))
+    throw new SlurmUsageError(`"${parsed.jobId}" is not a SLURM job id (123, 123_4)`);
+  if (parsed.allUsers && values.since === undefined) throw new SlurmUsageError('--all-users only applies with --since');
+  const put = <K extends keyof ClusterConfig>(k: K, v: ClusterConfig[K] | undefined, flag: string) => {
+    if (v === undefined) return;
+    parsed.overrides[k] = v;
+    parsed.from[k] = flag;
+  };
+  put('region', values.region, '--region');
+  put('pue', num(values.pue, 'pue', 1, 3), '--pue');
+  put('cpuModel', values['cpu-model'], '--cpu-model');
+  put('cpuTdpW', num(values['cpu-tdp'], 'cpu-tdp', 1, 2000), '--cpu-tdp');
+  put('gpuPowerW', num(values['gpu-power'], 'gpu-power', 1, 3000), '--gpu-power');
+  if (values.model) put('useMeasuredEnergy', false, '--model');
+  return parsed;
+}
+
 export async function slurmCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const warn = (m: string) => process.stderr.write(`carbon-meter: ${m}\n`);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        since: { type: 'string' },
-        'all-users': { type: 'boolean' },
-        region: { type: 'string' },
-        pue: { type: 'string' },
-        'cpu-model': { type: 'string' },
-        'cpu-tdp': { type: 'string' },
-        'gpu-power': { type: 'string' },
-        model: { type: 'boolean' },
-        clusters: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    warn(`${errorMessage(err)}\nRun 'carbon-meter slurm --help' for usage.`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
+  const warn = (m: string) => process.stderr.write(`carbon-meter: ${escapeControl(m)}\n`);
+  const a = parseSlurmArgs(args);
+  if (a.help) {
     process.stdout.write(SLURM_HELP);
     return 0;
   }
+  const since = a.since !== undefined ? parseSince(a.since) : undefined;
+  const clustersFile = a.clustersFile ?? env.CARBON_METER_CLUSTERS;
+  const clusters = loadClusters(clustersFile, warn);
+  const timeoutS = num(env.CARBON_METER_SLURM_TIMEOUT, 'CARBON_METER_SLURM_TIMEOUT', 1, 600) ?? 20;
+  const commands = new SlurmCommands({ binDir: env.CARBON_METER_SLURM_BIN || undefined, timeoutMs: timeoutS * 1000 });
+  const hw = await getHardware();
+  const accountant = new SlurmAccountant(commands, {
+    clusters: () => clusters,
+    overrides: a.overrides,
+    overridesFrom: a.from,
+    settingName: clustersFile ?? 'carbonMeter.clusters',
+    fallbackRegion: () => ({
+      region: env.CARBON_METER_REGION,
+      from: 'CARBON_METER_REGION',
+      pue: num(env.CARBON_METER_PUE, 'CARBON_METER_PUE', 1, 3),
+      pueFrom: 'CARBON_METER_PUE',
+    }),
+    localHost: localHostOf(hw),
+    log: (_l, m) => warn(m),
+  });
+  const history = new HistoryStore(env.CARBON_METER_HOME || HistoryStore.defaultDir(env));
+  const ctx: Ctx = { commands, accountant, history, jobs: new SlurmJobStore(history.dir), json: a.json, warn };
   try {
-    if (positionals.length > 1 || (positionals.length === 1) === (values.since !== undefined)) {
-      throw new SlurmUsageError('give either one JOBID or --since D');
-    }
-    const jobId = positionals[0];
-    if (jobId !== undefined && !/^\d+(_\d+)?(\+\d+)?$/.test(jobId))
-      throw new SlurmUsageError(`"${jobId}" is not a SLURM job id (123, 123_4)`);
-    const overrides: ClusterConfig = {};
-    const from: Partial<Record<keyof ClusterConfig, string>> = {};
-    const put = <K extends keyof ClusterConfig>(k: K, v: ClusterConfig[K] | undefined, flag: string) => {
-      if (v !== undefined) {
-        overrides[k] = v;
-        from[k] = flag;
-      }
-    };
-    put('region', values.region, '--region');
-    put('pue', num(values.pue, 'pue', 1, 3), '--pue');
-    put('cpuModel', values['cpu-model'], '--cpu-model');
-    put('cpuTdpW', num(values['cpu-tdp'], 'cpu-tdp', 1, 2000), '--cpu-tdp');
-    put('gpuPowerW', num(values['gpu-power'], 'gpu-power', 1, 3000), '--gpu-power');
-    if (values.model) put('useMeasuredEnergy', false, '--model');
-    const clusters = loadClusters(values.clusters ?? env.CARBON_METER_CLUSTERS, warn);
-    const timeoutS = num(env.CARBON_METER_SLURM_TIMEOUT, 'CARBON_METER_SLURM_TIMEOUT', 1, 600) ?? 20;
-    const commands = new SlurmCommands({ binDir: env.CARBON_METER_SLURM_BIN || undefined, timeoutMs: timeoutS * 1000 });
-    const hw = await getHardware();
-    const accountant = new SlurmAccountant(commands, {
-      clusters: () => clusters,
-      overrides,
-      overridesFrom: from,
-      settingName: values.clusters ?? env.CARBON_METER_CLUSTERS ?? 'carbonMeter.clusters',
-      fallbackRegion: () => ({
-        region: env.CARBON_METER_REGION,
-        from: 'CARBON_METER_REGION',
-        pue: num(env.CARBON_METER_PUE, 'CARBON_METER_PUE', 1, 3),
-        pueFrom: 'CARBON_METER_PUE',
-      }),
-      localHost: localHostOf(hw),
-      log: (_l, m) => warn(m),
-    });
-    const history = new HistoryStore(env.CARBON_METER_HOME || HistoryStore.defaultDir(env));
-    const jobs = new SlurmJobStore(history.dir);
-    const ctx: Ctx = { commands, accountant, history, jobs, json: !!values.json, warn };
-    return jobId !== undefined
-      ? await oneJob(ctx, jobId)
-      : await since(ctx, parseSince(values.since!), !!values['all-users']);
+    return a.jobId !== undefined ? await oneJob(ctx, a.jobId) : await sinceJobs(ctx, since!, a.allUsers);
   } catch (err) {
-    if (err instanceof SlurmUsageError) {
-      warn(`${err.message}\nRun 'carbon-meter slurm --help' for usage.`);
-      return 2;
-    }
-    if (err instanceof SlurmCommandError) {
-      warn(err.message);
-      return err.kind === 'missing' ? 127 : 1;
-    }
-    throw err;
+    if (!(err instanceof SlurmCommandError)) throw err;
+    warn(err.message);
+    return err.kind === 'missing' ? 127 : 1;
   }
 }
 
@@ -235,7 +247,7 @@ async function oneJob(ctx: Ctx, jobId: string): Promise<number> {
     }
   }
   if (ctx.json) process.stdout.write(JSON.stringify(runs.length === 1 ? runs[0] : runs) + '\n');
-  else process.stdout.write(lines.join('\n') + '\n');
+  else printLines(lines);
   return 0;
 }
 
@@ -268,7 +280,7 @@ function untrackIfDone(ctx: Ctx, g: SlurmJob, all: SlurmRecord[]): void {
     ctx.jobs.untrack({ jobId: base });
 }
 
-async function since(ctx: Ctx, sinceMs: number, allUsers: boolean): Promise<number> {
+async function sinceJobs(ctx: Ctx, sinceMs: number, allUsers: boolean): Promise<number> {
   const records = await ctx.commands.sacctSince(sinceMs, { allUsers });
   const out: Run[] = [];
   let added = 0;
@@ -297,7 +309,7 @@ async function since(ctx: Ctx, sinceMs: number, allUsers: boolean): Promise<numb
     lines.push(
       `${added} job(s) recorded in ${ctx.history.dir}, ${already} already there${active ? `, ${active} still pending or running (tracked)` : ''}.`,
     );
-    process.stdout.write(lines.join('\n') + '\n');
+    printLines(lines);
   }
   return 0;
 }

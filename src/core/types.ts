@@ -11,7 +11,11 @@ export type Method = 'measured' | 'modelled' | 'default';
 /** Where a run was started from. */
 export type RunSource = 'cli' | 'terminal' | 'debug' | 'task' | 'codecarbon-import' | 'manual' | 'slurm' | 'notebook';
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
+/**
+ * `stopped`: Carbon Meter stopped the run on purpose (its carbon budget; `stoppedBy` says why), whatever exit code the
+ * command then gave; `interrupted`: the run's owner went away and the run was recovered from its last checkpoint.
+ */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'stopped';
 
 export interface EnergyKWh {
   cpu: number;

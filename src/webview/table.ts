@@ -27,10 +27,18 @@ export function statusLabel(s: RunStatus): string {
       ? t('completed')
       : s === 'failed'
         ? t('failed')
-        : t('interrupted');
+        : s === 'stopped'
+          ? t('stopped')
+          : t('interrupted');
 }
 
-const STATUS_ICON: Record<RunStatus, string> = { running: '●', completed: '✓', failed: '✕', interrupted: '!' };
+const STATUS_ICON: Record<RunStatus, string> = {
+  running: '●',
+  completed: '✓',
+  failed: '✕',
+  interrupted: '!',
+  stopped: '■',
+};
 
 interface Column {
   key: SortKey;

@@ -75,6 +75,24 @@ export class BudgetWatch {
     };
   }
 
+  /**
+   * The seconds until the emissions reach the limit at `emissionsGPerS` from `emissionsKg`, when that is sooner than
+   * `withinS` (the next check), else undefined: between two checks the run would overshoot by up to one interval.
+   */
+  secondsToLimit(emissionsKg: number, emissionsGPerS: number, withinS: number): number | undefined {
+    if (this.reached || this.config.onBudget !== 'stop' || !(emissionsGPerS > 0)) return undefined;
+    const s = (this.limitG - emissionsKg * 1000) / emissionsGPerS;
+    return s >= 0 && s < withinS ? s : undefined;
+  }
+
+  /** The limit is reached now by projection (`secondsToLimit` came true): the 'reached' event, once. */
+  reachByProjection(t: number, projectedG: number): Extract<BudgetEvent, { kind: 'reached' }> | undefined {
+    if (this.reached) return undefined;
+    this.reached = true;
+    this.record.reachedAt = new Date(t).toISOString();
+    return { kind: 'reached', emissionsG: projectedG, limitG: this.limitG, stop: this.config.onBudget === 'stop' };
+  }
+
   /** Checks the run's emissions so far and its latest forecast (kg); each event comes once. */
   check(t: number, emissionsKg: number, predictedKg?: number): BudgetEvent[] {
     const out: BudgetEvent[] = [];

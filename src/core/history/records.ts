@@ -46,7 +46,7 @@ export interface CheckpointFile {
   owner: CheckpointOwner;
 }
 
-const STATUSES: ReadonlySet<string> = new Set<RunStatus>(['running', 'completed', 'failed', 'interrupted']);
+const STATUSES: ReadonlySet<string> = new Set<RunStatus>(['running', 'completed', 'failed', 'interrupted', 'stopped']);
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 /** Ids become file names (running/<id>.json, samples/<id>.jsonl): letters, digits, '.', '_', '-', no leading dot. */

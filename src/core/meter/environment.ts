@@ -126,11 +126,12 @@ export function chooseRegion(input: {
     if (guess && resolved) {
       region = resolved;
       reason = `${guess.reason}; set a region for exact figures`;
+      guessed = true;
     } else {
+      // a default, not a guess: nothing was guessed
       region = resolveRegion('WORLD');
-      reason = 'no region set and none could be guessed from the time zone: world average';
+      reason = 'not set, and the time zone names no country: world average (default)';
     }
-    guessed = true;
   }
   let pue: number;
   let pueSource: string;

@@ -32,6 +32,8 @@ export interface StopOptions {
 export class MeterHub implements Disposable {
   private readonly meters = new Map<string, Meter>();
   private readonly exitCodes = new Map<string, number | null>();
+  /** the status a caller of `endWhenGone` gave (a run its owner stopped on purpose), whichever path closes it */
+  private readonly endStatus = new Map<string, Run['status']>();
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<unknown>;
   /** RAPL energy read since the hub began, µJ: each meter takes its own differences (machineCounters) */
@@ -161,11 +163,12 @@ export class MeterHub implements Disposable {
   async endWhenGone(
     id: string,
     exitCode: number | null,
-    opts: { signal?: AbortSignal; onOutlived?: (pids: number) => void; note?: string } = {},
+    opts: { signal?: AbortSignal; onOutlived?: (pids: number) => void; note?: string; status?: Run['status'] } = {},
   ): Promise<Run | undefined> {
     const meter = this.meters.get(id);
     if (!meter) return undefined;
     this.exitCodes.set(id, exitCode);
+    if (opts.status) this.endStatus.set(id, opts.status);
     await this.refreshGpu();
     const last = await this.serial(async (): Promise<Run | TreeSample> => {
       const closing = this.closing.get(id);
@@ -200,6 +203,8 @@ export class MeterHub implements Disposable {
   private close(meter: Meter, status: Run['status'] | undefined, exitCode: number | null | undefined): Run {
     this.meters.delete(meter.run.id);
     this.exitCodes.delete(meter.run.id);
+    status ??= this.endStatus.get(meter.run.id);
+    this.endStatus.delete(meter.run.id);
     this.exitAwaited.delete(meter.run.id);
     this.lastCheckpoint.delete(meter.run.id);
     const st = status ?? (exitCode !== undefined && exitCode !== null && exitCode !== 0 ? 'failed' : 'completed');

@@ -22,6 +22,7 @@ import type { Adopter } from '../sampling/subreaper';
 import { SysinfoTreeSampler } from '../sampling/sysinfo';
 import { J_PER_KWH, type Hardware, type Method, type Run, type RunSource, type Sample } from '../types';
 import { VERSION } from '../version';
+import { defaultRunName } from '../runName';
 
 /** How CPU power is obtained on this machine, decided once. */
 export type CpuPowerSource = { kind: 'rapl'; reader: RaplReader; domains: string[] } | { kind: 'tdp'; tdp: TdpLookup };
@@ -382,15 +383,8 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-export function defaultRunName(command: string): string {
-  // "python train.py --epochs 3" → "train.py"; "torchrun --nproc 2 train.py" → "train.py"
-  const words = command.trim().split(/\s+/);
-  const script = words.find((w) => /\.(py|ipynb|sh|js|ts|jl|r)$/i.test(w));
-  if (script) return script.split(/[\\/]/).pop()!;
-  const mod = words.indexOf('-m');
-  if (mod >= 0 && words[mod + 1]) return words[mod + 1];
-  return words.slice(0, 3).join(' ').slice(0, 60) || 'run';
-}
+// moved to core/runName.ts (it splits the command as the shell does); re-exported for its callers
+export { defaultRunName };
 
 function cpuPowerDescription(cpu: CpuPowerSource, hw: Hardware): Run['power']['cpu'] {
   if (cpu.kind === 'rapl') {

@@ -18,7 +18,7 @@ export const RUN_SOURCES: readonly RunSource[] = [
   'codecarbon-import',
   'manual',
 ];
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'interrupted'];
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'interrupted', 'stopped'];
 export const SORT_KEYS = [
   'startedAt',
   'name',

@@ -1,0 +1,129 @@
+/**
+ * The budget stop between two readings (issue 9): when the budget would be crossed before the next reading at the
+ * present power, the stop is timed for that moment instead of one interval late. Real process, real SIGINT; the
+ * timer is handed to the test, which checks the delay the arithmetic gives and fires it itself (no clock involved).
+ */
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { BudgetWatch } from '../../src/core/forecast/budget';
+import type { Reading } from '../../src/core/meter/meter';
+import type { Run } from '../../src/core/types';
+import { RunWatch } from '../../src/cli/runWatch';
+import { makeRun } from '../helpers/history-runs';
+
+/** 100 W at 360 g/kWh: 0.01 g CO₂eq per second. */
+function reading(run: Run, emissionsG: number, powerW = 100, gPerKWh = 360): Reading {
+  run.emissionsKg = emissionsG / 1000;
+  run.intensity.gPerKWh = gPerKWh;
+  return { runId: run.id, t: 1_000_000, elapsedS: 10, powerW: { cpu: powerW, gpu: 0, ram: 0, total: powerW }, run };
+}
+
+interface Timer {
+  fn: () => void;
+  ms: number;
+  cancelled: boolean;
+}
+
+function watchWithTimers(onBudget: 'warn' | 'stop', intervalS = 10, sampleNow?: () => void) {
+  const timers: Timer[] = [];
+  const out = new PassThrough();
+  let said = '';
+  out.on('data', (d: Buffer) => (said += d.toString()));
+  const watch = new RunWatch({
+    budgetG: 1,
+    onBudget,
+    stopGraceS: 60,
+    out,
+    intervalS,
+    sampleNow,
+    setTimer: (fn, ms) => {
+      const t: Timer = { fn, ms, cancelled: false };
+      timers.push(t);
+      return { cancel: () => (t.cancelled = true) };
+    },
+  });
+  return { watch, timers, said: () => said };
+}
+
+describe('budget stop between two readings', function () {
+  this.timeout(60_000);
+
+  it('BudgetWatch.secondsToLimit: only with stop, only before the next check, never after the limit', () => {
+    const stop = new BudgetWatch({ perRunG: 1, onBudget: 'stop' }, 1);
+    assert.equal(Math.round(stop.secondsToLimit(0.95 / 1000, 0.01, 10)! * 1e6), 5e6);
+    assert.equal(stop.secondsToLimit(0.5 / 1000, 0.01, 10), undefined, '50 s away: the next reading comes first');
+    assert.equal(stop.secondsToLimit(0.95 / 1000, 0, 10), undefined, 'no power, no crossing');
+    const warn = new BudgetWatch({ perRunG: 1, onBudget: 'warn' }, 1);
+    assert.equal(warn.secondsToLimit(0.95 / 1000, 0.01, 10), undefined);
+    const e = stop.reachByProjection(2_000_000, 1);
+    assert.equal(e?.kind, 'reached');
+    assert.equal(e?.stop, true);
+    assert.equal(stop.reachByProjection(2_000_000, 1), undefined, 'once');
+    assert.equal(stop.record.reachedAt, new Date(2_000_000).toISOString());
+    assert.equal(stop.secondsToLimit(0.95 / 1000, 0.01, 10), undefined, 'reached already');
+  });
+
+  it('times the stop from the power of the last reading, and SIGINTs a real process when it fires', async () => {
+    const child = spawn(
+      process.execPath,
+      ['-e', 'process.on("SIGINT", () => process.exit(130)); console.log("ready"); setInterval(() => {}, 1000)'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    try {
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const { watch, timers, said } = watchWithTimers('stop');
+      watch.attach(child.pid!);
+      const run = makeRun({ status: 'running' });
+      watch.reading(reading(run, 0.5));
+      assert.equal(timers.length, 0, '50 s from the limit at 0.01 g/s: nothing before the next reading');
+      watch.reading(reading(run, 0.95));
+      assert.equal(timers.length, 1);
+      assert.equal(Math.round(timers[0].ms), 5000, '(1 − 0.95) g ÷ 0.01 g/s');
+      // a later reading with less power replans: the earlier timer is cancelled
+      watch.reading(reading(run, 0.96, 50));
+      assert.equal(timers[0].cancelled, true);
+      assert.equal(Math.round(timers[1].ms), 8000, '(1 − 0.96) g ÷ 0.005 g/s');
+      timers[1].fn();
+      assert.equal(await exited, 130, 'the process got SIGINT');
+      assert.match(said(), /reaching its budget of 1 g CO₂eq at its present power: stopping it \(SIGINT/);
+      watch.exit();
+      watch.finish(run);
+      assert.equal(watch.stoppedOnBudget, true);
+      assert.equal(run.stoppedBy, 'budget');
+      assert.ok(run.budget?.reachedAt);
+      assert.ok(
+        run.notes?.some((n) => /timed from the power of the last one/.test(n)),
+        JSON.stringify(run.notes),
+      );
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('with a long interval the first reading is taken after a second, so the projection has a power to work from', () => {
+    let sampled = 0;
+    const { watch, timers } = watchWithTimers('stop', 30, () => sampled++);
+    watch.attach(2 ** 22); // no signal is sent here: the budget is far
+    assert.equal(timers.length, 1);
+    assert.equal(timers[0].ms, 1000);
+    timers[0].fn();
+    assert.equal(sampled, 1);
+    watch.exit();
+    assert.equal(timers[0].cancelled, true);
+    const short = watchWithTimers('stop', 1, () => sampled++);
+    short.watch.attach(2 ** 22);
+    assert.equal(short.timers.length, 0, 'at the default interval the first reading comes soon enough');
+  });
+
+  it('with --on-budget warn nothing is timed; a reading over the limit warns as before', () => {
+    const { watch, timers, said } = watchWithTimers('warn');
+    const run = makeRun({ status: 'running' });
+    watch.reading(reading(run, 0.99));
+    assert.equal(timers.length, 0);
+    watch.reading(reading(run, 1.2));
+    assert.match(said(), /the run has emitted 1\.2 g CO₂eq, its budget is 1 g\n/);
+    assert.equal(watch.stoppedOnBudget, false);
+  });
+});
