@@ -5,6 +5,7 @@
  * runs is an evaluation (`eval_imagenet.py`, `--eval`, `--do_predict`). The command may be written in the call, or
  * held in a variable the call passes (`cmd = ["torchrun", …]`, `cmd += sys.argv[1:]`, `cmd.append(…)`).
  */
+import { argsAt } from './evidence';
 
 /** Calls that run a command: the arguments are read from the `(` on. */
 const RUNS_COMMAND =
@@ -74,20 +75,6 @@ function scriptKind(script: string): 'train' | 'other' | '' {
   return words.some((w) => EVAL_WORD.test(w)) ? 'other' : '';
 }
 
-/** The argument text of the call whose `(` is at `open` (to the matching bracket, or the end). */
-function callArguments(text: string, open: number): string {
-  let depth = 0;
-  for (let k = open; k < text.length; k++) {
-    const ch = text[k];
-    if (ch === '(' || ch === '[' || ch === '{') depth++;
-    else if (ch === ')' || ch === ']' || ch === '}') {
-      depth--;
-      if (depth === 0) return text.slice(open + 1, k);
-    }
-  }
-  return text.slice(open + 1);
-}
-
 /** A statement that puts something into a variable: `name = …`, `name += …`, `name.append(…)`, `name.extend(…)`. */
 export const DEFINES = /^([A-Za-z_]\w*)\s*(?:\+?=(?!=)|\.\s*(?:append|extend|insert)\s*\()/;
 
@@ -98,7 +85,7 @@ export const DEFINES = /^([A-Za-z_]\w*)\s*(?:\+?=(?!=)|\.\s*(?:append|extend|ins
 export function launchesTraining(raw: string, definitions: (name: string) => string): boolean {
   const m = RUNS_COMMAND.exec(raw);
   if (!m) return false;
-  const args = callArguments(raw, m.index + m[0].length - 1);
+  const args = argsAt(raw, m.index + m[0].length - 1);
   const pieces = [args];
   const seen = new Set<string>();
   // the variables passed (outside string literals): `subprocess.run(cmd)`, `os.system(" ".join(launch))`

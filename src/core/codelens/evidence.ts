@@ -140,8 +140,8 @@ function receiverAt(text: string, dot: number): string {
   return lastSegment(text.slice(k + 1, end));
 }
 
-/** The argument text of the call whose `(` is at `open`. */
-function argsAt(text: string, open: number): string {
+/** The argument text of the call whose `(` is at `open` (to the matching bracket, or the end), trimmed. */
+export function argsAt(text: string, open: number): string {
   let depth = 0;
   for (let k = open; k < text.length; k++) {
     const ch = text[k];
