@@ -45,14 +45,19 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
   const codeLens = new TrainingCodeLensProvider(service, scheduled);
   const fileRuns = new FileRuns(service, (file) => codeLens.runsFor(file));
+  const tasks = new TaskWatcher(service);
   context.subscriptions.push(
     log,
     service,
     statusBar,
     forecasts,
-    new TerminalWatcher(service, (id, stream) => void forecasts.readTerminal(id, stream)),
+    new TerminalWatcher(
+      service,
+      (id, stream) => void forecasts.readTerminal(id, stream),
+      (pid) => tasks.isTaskProcess(pid),
+    ),
     new DebugWatcher(service),
-    new TaskWatcher(service),
+    tasks,
     notebooks,
     new SlurmService(service),
     ...registerCommands(service, showHistory, fileRuns),

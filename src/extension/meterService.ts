@@ -16,6 +16,7 @@ import type { Settings } from '../core/config/settings';
 import { Configuration } from './configuration';
 import { redactSecrets } from '../core/history/redact';
 import { errorMessage } from '../core/errors';
+import { meteredAncestor } from '../core/sampling/lineage';
 
 /**
  * A change of the history: records this window appended (with them: a run of this window ended, an import, a
@@ -166,9 +167,18 @@ export class MeterService implements vscode.Disposable {
   /** Starts metering a process (and its children). Returns undefined when it is already metered. */
   async start(req: StartRequest): Promise<Meter | undefined> {
     const hub = await this.getHub();
-    const already = hub.active().find((m) => m.run.pid === req.pid || m.lastSample?.pids.includes(req.pid));
+    const active = hub.active();
+    let already = active.find((m) => m.run.pid === req.pid || m.lastSample?.pids.includes(req.pid));
+    if (!already && active.length > 0) {
+      // a child of a metered root that no sample lists yet (a task's shell, then its command seen by the terminal)
+      const roots = new Set(active.flatMap((m) => (m.run.pid ? [m.run.pid] : [])));
+      const root = meteredAncestor(req.pid, roots);
+      already = active.find((m) => m.run.pid === root);
+    }
     if (already) {
-      this.log.info(`pid ${req.pid} is already metered as ${already.run.name} (${already.run.id})`);
+      this.log.info(
+        `${req.source}: pid ${req.pid} ("${req.command}") is already metered as ${already.run.name} (${already.run.id}, ${already.run.source} run of pid ${already.run.pid})`,
+      );
       return undefined;
     }
     const choice = this.regionChoice();

@@ -17,16 +17,28 @@ export function taskCommandLine(task: vscode.Task): string {
 export class TaskWatcher implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly runs = new Map<vscode.TaskExecution, Promise<string | undefined>>();
+  /** the process ids of running tasks (their shells): the terminal watcher leaves their terminals to this watcher */
+  private readonly taskPids = new Map<vscode.TaskExecution, number>();
 
   constructor(private readonly service: MeterService) {
     this.disposables.push(
-      vscode.tasks.onDidStartTaskProcess((e) => this.runs.set(e.execution, this.onStart(e.execution, e.processId))),
+      vscode.tasks.onDidStartTaskProcess((e) => {
+        this.taskPids.set(e.execution, e.processId);
+        this.runs.set(e.execution, this.onStart(e.execution, e.processId));
+      }),
       vscode.tasks.onDidEndTaskProcess(async (e) => {
+        this.taskPids.delete(e.execution);
         const id = await this.runs.get(e.execution);
         this.runs.delete(e.execution);
         if (id) await this.service.setExitCode(id, e.exitCode ?? null);
       }),
     );
+  }
+
+  /** Whether `pid` is the process of a running task (a task terminal's shell). */
+  isTaskProcess(pid: number): boolean {
+    for (const p of this.taskPids.values()) if (p === pid) return true;
+    return false;
   }
 
   private async onStart(execution: vscode.TaskExecution, pid: number): Promise<string | undefined> {

@@ -131,9 +131,11 @@ describe('Carbon Meter in VS Code', function () {
     }
   });
 
-  it('meters a task', async () => {
+  it('meters a task once, as a task (not again as a command of its terminal)', async () => {
     const a = await api();
     const finished = nextFinished(a, (r) => r.source === 'task');
+    const started: Run[] = [];
+    const sub = a.service.onRunStarted((r) => started.push(r));
     const task = new vscode.Task(
       { type: 'shell' },
       vscode.TaskScope.Workspace,
@@ -141,8 +143,18 @@ describe('Carbon Meter in VS Code', function () {
       'test',
       new vscode.ShellExecution(`python3 ${workspaceFile('busy.py')} 1`),
     );
-    await vscode.tasks.executeTask(task);
-    const run = await finished;
+    let run: Run;
+    try {
+      await vscode.tasks.executeTask(task);
+      run = await finished;
+    } finally {
+      sub.dispose();
+    }
+    // the task terminal's shell integration reports the same command: it must not become a second (terminal) run
+    assert.deepEqual(
+      started.map((r) => `${r.source} ${r.command}`),
+      [`task python3 ${workspaceFile('busy.py')} 1`],
+    );
     assert.equal(run.name, 'cm-train-task');
     // busy.py burns 1 s of CPU time; the interpreter's start-up comes on top
     assert.ok(run.cpuSeconds >= 0.97 && run.cpuSeconds < 3, `cpuSeconds ${run.cpuSeconds}`);
