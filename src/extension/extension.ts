@@ -20,6 +20,7 @@ import { TaskWatcher } from './taskWatcher';
 import { ForecastWatcher } from './forecastWatcher';
 import { registerScheduledRuns, ScheduledRuns } from './scheduledRuns';
 import { TerminalWatcher } from './terminalWatcher';
+import { registerReportDocuments } from './reportDocument';
 
 export interface CarbonMeterApi {
   /** for tests and other extensions */
@@ -63,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     ...registerCommands(service, showHistory, fileRuns),
     ...registerIntensity(context, service),
     registerHistoryPanelSerializer(context.extensionUri, service),
+    ...registerReportDocuments(service),
     ...registerScheduledRuns(scheduled),
     codeLens,
     fileRuns,

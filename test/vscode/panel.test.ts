@@ -418,6 +418,27 @@ describe('History panel (extension host)', function () {
     assert.match(ui.infos.join('\n'), /copied the CodeCarbon CSV row/);
   });
 
+  it("opens a run's report rendered, read-only: no untitled editor, nothing to save", async () => {
+    const p = await open();
+    const run = seeded[3];
+    const untitledBefore = vscode.workspace.textDocuments.filter((d) => d.isUntitled).length;
+    await p.handleMessage({ type: 'openReport', id: run.id });
+    const doc = await waitForReport(run.id);
+    assert.equal(doc.uri.scheme, 'carbon-meter-report');
+    assert.equal(doc.isDirty, false);
+    assert.match(doc.getText(), new RegExp(run.id));
+    assert.equal(vscode.workspace.textDocuments.filter((d) => d.isUntitled).length, untitledBefore);
+    // shown as the Markdown preview (a webview tab), not as a text editor full of escapes
+    const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    await waitFor(
+      () => tabs().some((t) => t.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(t.input.viewType)),
+      `a Markdown preview tab (tabs: ${tabs()
+        .map((t) => t.label)
+        .join(', ')})`,
+    );
+    assert.ok(!tabs().some((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === 'untitled'));
+  });
+
   it('deletes a run only after a modal confirmation', async () => {
     const p = await open();
     const victim = seeded[7];
@@ -519,3 +540,16 @@ describe('History panel (extension host)', function () {
     }
   });
 });
+
+/** The report document of a run, once VS Code has opened it (the preview reads it). */
+async function waitForReport(runId: string): Promise<vscode.TextDocument> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const doc = vscode.workspace.textDocuments.find(
+      (d) => d.uri.scheme === 'carbon-meter-report' && d.uri.path.includes(encodeURIComponent(runId)),
+    );
+    if (doc) return doc;
+    if (Date.now() > until) throw new Error(`the report of ${runId} was not opened within 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
