@@ -9,6 +9,7 @@
 import * as vscode from 'vscode';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower } from '../core/format';
 import { TodayRuns } from '../core/view/totals';
+import { regionBasis } from '../core/view/region';
 import { LiveRuns } from '../core/meter/live';
 import type { Run } from '../core/types';
 import { commandLink, type CommandId } from './commandIds';
@@ -174,7 +175,7 @@ export class StatusBar implements vscode.Disposable {
       md.appendMarkdown(`| **total** × PUE ${r.pue} | **${formatEnergy(r.energyKWh.total)}** | | |\n\n`);
       md.appendMarkdown(`**${formatCo2(r.emissionsKg)} CO₂eq** at ${formatIntensity(r.intensity.gPerKWh)} · `);
       md.appendText(
-        `${r.intensity.region}${r.intensity.regionName ? ` (${r.intensity.regionName})` : ''} · ${r.intensity.source} · ${r.intensity.method}${r.intensity.guessed ? ' · region guessed' : ''}`,
+        `${r.intensity.region}${r.intensity.regionName ? ` (${r.intensity.regionName})` : ''} · ${r.intensity.source} · ${r.intensity.method}${regionNote(r)}`,
       );
       md.appendMarkdown('\n\n');
       const forecast = forecastLine(r);
@@ -227,4 +228,12 @@ function links(live = false): string {
     ...(live ? [`[$(debug-stop) ${vscode.l10n.t('Stop Metering')}](${commandLink('carbonMeter.stopMetering')})`] : []),
     `[$(gear) ${vscode.l10n.t('Settings')}](${commandLink('carbonMeter.openSettings')})`,
   ].join(' · ');
+}
+
+/** " · region guessed" / " · default region (world average)" after the region of a run; nothing when it was set. */
+function regionNote(r: Run): string {
+  const basis = regionBasis(r.intensity);
+  if (basis === 'guessed') return ` · ${vscode.l10n.t('region guessed')}`;
+  if (basis === 'default') return ` · ${vscode.l10n.t('default region (world average)')}`;
+  return '';
 }

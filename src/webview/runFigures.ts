@@ -4,6 +4,7 @@
  * hardware. Pure builders; detail.ts places them.
  */
 import type { RunDetail } from '../core/view/snapshot';
+import { regionBasis } from '../core/view/region';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, sig } from '../core/format';
 import type { ComponentPower, Run } from '../core/types';
 import type { Snapshot } from '../shared/protocol';
@@ -43,7 +44,7 @@ export function runKpis(d: RunDetail, eq: Snapshot['equivalents']): HTMLElement[
     kpi(
       t('Intensity'),
       formatIntensity(run.intensity.gPerKWh),
-      `${run.intensity.region}${run.intensity.guessed ? ` (${t('guessed')})` : ''}`,
+      `${run.intensity.region}${regionBasisLabel(run, ' ({0})')}`,
     ),
     kpi(
       t('Equivalent to'),
@@ -136,10 +137,7 @@ function intensityFacts(run: Run): HTMLElement {
       t('Intensity'),
       `${formatIntensity(i.gPerKWh)} · ${intensityMethodLabel(i.method)}${i.factorType ? ` · ${i.factorType}` : ''}`,
     ),
-    ...fact(
-      t('Region'),
-      `${i.region}${i.regionName ? ` (${i.regionName})` : ''}${i.guessed ? ` · ${t('guessed')}` : ''}`,
-    ),
+    ...fact(t('Region'), `${i.region}${i.regionName ? ` (${i.regionName})` : ''}${regionBasisLabel(run, ' · {0}')}`),
     ...fact(t('Chosen by'), i.regionReason ?? '–'),
     ...fact(t('Source'), `${i.source}${i.year ? ` (${i.year})` : ''}`),
     ...(i.fallback ? fact(t('Fallback'), i.fallback) : []),
@@ -229,4 +227,11 @@ function kpi(label: string, value: string, sub: string, title?: string): HTMLEle
 
 function fact(label: string, value: string): HTMLElement[] {
   return [h('dt', null, label), h('dd', null, value)];
+}
+
+/** "guessed" or "default" after a run's region in `pattern` ({0}); nothing for a region that was set. */
+function regionBasisLabel(run: Run, pattern: string): string {
+  const basis = regionBasis(run.intensity);
+  if (basis === 'set') return '';
+  return pattern.replace('{0}', basis === 'guessed' ? t('guessed') : t('default'));
 }

@@ -371,7 +371,14 @@ export class RunsTable {
       h('td', { class: 'col-co2 num' }, formatCo2(r.emissionsKg)),
       h(
         'td',
-        { class: 'col-region', title: r.guessed ? t('guessed from the time zone') : null },
+        {
+          class: 'col-region',
+          title: r.guessed
+            ? t('guessed from the time zone')
+            : r.regionDefault
+              ? t('default: no region set, world average')
+              : null,
+        },
         r.region + (r.guessed ? ' ~' : ''),
       ),
       h('td', { class: 'col-source' }, h('span', { class: `source source-${r.source}` }, sourceLabel(r.source))),

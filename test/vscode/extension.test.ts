@@ -86,6 +86,20 @@ describe('Carbon Meter in VS Code', function () {
     }
   });
 
+  it('names an unknown carbonMeter.region as the reason of the region it falls back to', async () => {
+    const a = await api();
+    const cfg = vscode.workspace.getConfiguration('carbonMeter');
+    await cfg.update('region', 'XX', vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor(() => a.service.settings.region === 'XX', 10_000, 'settings re-read');
+      const choice = a.service.regionChoice();
+      assert.match(choice.reason, /^carbonMeter\.region "XX" is not a known region; /);
+      assert.doesNotMatch(choice.reason, /no region set/);
+    } finally {
+      await cfg.update('region', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('meters a training command typed in the terminal, and not `ls`', async () => {
     const a = await api();
     const terminal = await terminalWithShellIntegration('cm-terminal');

@@ -3,3 +3,4 @@ export * from './totals';
 export * from './table';
 export * from './series';
 export * from './snapshot';
+export * from './region';
