@@ -4,3 +4,4 @@ export * from './table';
 export * from './series';
 export * from './snapshot';
 export * from './region';
+export * from './steps';
