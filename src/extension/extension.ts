@@ -15,7 +15,7 @@ import { MeterService } from './meterService';
 import { NotebookWatcher } from './notebookWatcher';
 import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPanel';
 import { SlurmService } from './slurm';
-import { StatusBar } from './statusBar';
+import { outcomeLabel, StatusBar } from './statusBar';
 import { TaskWatcher } from './taskWatcher';
 import { ForecastWatcher } from './forecastWatcher';
 import { registerScheduledRuns, ScheduledRuns } from './scheduledRuns';
@@ -77,7 +77,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
           vscode.l10n.t(
             'Carbon Meter: {0} {1}: {2} CO₂eq ({3}, {4}).',
             run.name,
-            run.status,
+            outcomeLabel(run),
             formatCo2(run.emissionsKg),
             formatEnergy(run.energyKWh.total),
             run.intensity.region,

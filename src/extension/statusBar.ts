@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower } from '../core/format';
 import { TodayRuns } from '../core/view/totals';
 import { regionBasis } from '../core/view/region';
+import { keepWordsWhole, runOutcome } from '../core/view/labels';
 import { LiveRuns } from '../core/meter/live';
 import type { Run } from '../core/types';
 import { commandLink, type CommandId } from './commandIds';
@@ -133,7 +134,7 @@ export class StatusBar implements vscode.Disposable {
       item.text = `$(check) ${formatCo2(r.emissionsKg)} CO₂eq`;
       item.tooltip = this.tooltip([r], false);
       item.accessibilityInformation = {
-        label: `Carbon Meter: ${r.name} ${r.status}, ${formatCo2(r.emissionsKg)} CO₂ equivalent`,
+        label: `Carbon Meter: ${r.name} ${outcomeLabel(r)}, ${formatCo2(r.emissionsKg)} CO₂ equivalent`,
       };
       return;
     }
@@ -153,14 +154,17 @@ export class StatusBar implements vscode.Disposable {
     md.isTrusted = { enabledCommands: LINK_COMMANDS };
     md.supportHtml = false;
     md.appendMarkdown(
-      `**Carbon Meter** · ${live ? vscode.l10n.t('metering {0} run(s)', String(runs.length)) : runs[0].status}\n\n`,
+      `**Carbon Meter** · ${live ? vscode.l10n.t('metering {0} run(s)', String(runs.length)) : outcomeLabel(runs[0])}\n\n`,
     );
     for (const r of runs) {
       md.appendMarkdown('---\n\n');
       md.appendMarkdown(`$(terminal) `);
       md.appendText(r.name);
       md.appendMarkdown(` · ${r.source} · ${formatDuration(r.durationS)}\n\n`);
-      md.appendCodeblock(r.command.length > 200 ? `${r.command.slice(0, 200)}…` : r.command, 'shell');
+      // as wrapping text, not a code block: a long command line would widen the hover and give it a scroll bar
+      md.appendMarkdown('$(chevron-right) ');
+      md.appendText(r.command.length > 200 ? `${r.command.slice(0, 200)}…` : r.command);
+      md.appendMarkdown('\n\n');
       const p = r.power;
       md.appendMarkdown(`| | energy | power | method |\n|---|---:|---:|---|\n`);
       md.appendMarkdown(
@@ -182,12 +186,14 @@ export class StatusBar implements vscode.Disposable {
       if (forecast) md.appendMarkdown(`$(graph-line) `).appendText(forecast).appendMarkdown('\n\n');
       if (p.gpu.shareRule && !p.gpu.unavailableReason) {
         md.appendMarkdown('$(info) ');
-        md.appendText(vscode.l10n.t('GPU: {0}; share: {1}', p.gpu.source ?? p.gpu.method, p.gpu.shareRule));
+        md.appendText(
+          keepWordsWhole(vscode.l10n.t('GPU: {0}; share: {1}', p.gpu.source ?? p.gpu.method, p.gpu.shareRule)),
+        );
         md.appendMarkdown('\n\n');
       }
       if (p.gpu.unavailableReason) {
         md.appendMarkdown('$(info) ');
-        md.appendText(`GPU: ${p.gpu.unavailableReason}`);
+        md.appendText(keepWordsWhole(vscode.l10n.t('GPU: {0}', p.gpu.unavailableReason)));
         md.appendMarkdown('\n\n');
       }
     }
@@ -236,4 +242,18 @@ function regionNote(r: Run): string {
   if (basis === 'guessed') return ` · ${vscode.l10n.t('region guessed')}`;
   if (basis === 'default') return ` · ${vscode.l10n.t('default region (world average)')}`;
   return '';
+}
+
+/** How a run ended, in words: Ctrl-C (130) reads "interrupted", SIGTERM (143) "stopped" (core/view/labels.ts). */
+export function outcomeLabel(r: Pick<Run, 'status' | 'exitCode'>): string {
+  const o = runOutcome(r.status, r.exitCode);
+  return o === 'running'
+    ? vscode.l10n.t('running')
+    : o === 'completed'
+      ? vscode.l10n.t('completed')
+      : o === 'failed'
+        ? vscode.l10n.t('failed')
+        : o === 'stopped'
+          ? vscode.l10n.t('stopped')
+          : vscode.l10n.t('interrupted');
 }

@@ -5,6 +5,7 @@
  */
 import type { RunDetail } from '../core/view/snapshot';
 import { regionBasis } from '../core/view/region';
+import { componentHow } from '../core/view/labels';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, sig } from '../core/format';
 import type { ComponentPower, Run } from '../core/types';
 import type { Snapshot } from '../shared/protocol';
@@ -116,15 +117,7 @@ function componentRow(label: string, energy: number, c: ComponentPower): HTMLEle
     h('td', { class: 'num' }, formatEnergy(energy)),
     h('td', { class: 'num' }, formatPower(c.meanW)),
     h('td', null, h('span', { class: `method method-${c.method}` }, methodLabel(c.method))),
-    h(
-      'td',
-      { class: 'how' },
-      c.unavailableReason
-        ? `${c.detail} (${c.unavailableReason})`
-        : c.shareRule && c.source
-          ? `${c.source}; ${t('share')}: ${c.shareRule}`
-          : c.detail,
-    ),
+    h('td', { class: 'how' }, componentHow(c, t('share'))),
   );
 }
 

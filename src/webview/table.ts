@@ -14,23 +14,32 @@ import {
 } from '../core/view/table';
 import { formatCo2, formatDuration, formatEnergy } from '../core/format';
 import type { RunSource, RunStatus } from '../core/types';
+import { runOutcome, shownExitCode, type RunOutcome } from '../core/view/labels';
 import { formatWhen, formatWhenShort, sourceLabel } from './charts';
 import { h, replace, text } from './dom';
 import { t } from './l10n';
 
 const nf = new Intl.NumberFormat();
 
-export function statusLabel(s: RunStatus): string {
+export function statusLabel(s: RunOutcome): string {
   return s === 'running'
     ? t('running')
     : s === 'completed'
       ? t('completed')
       : s === 'failed'
         ? t('failed')
-        : t('interrupted');
+        : s === 'stopped'
+          ? t('stopped')
+          : t('interrupted');
 }
 
-const STATUS_ICON: Record<RunStatus, string> = { running: '●', completed: '✓', failed: '✕', interrupted: '!' };
+const STATUS_ICON: Record<RunOutcome, string> = {
+  running: '●',
+  completed: '✓',
+  failed: '✕',
+  interrupted: '!',
+  stopped: '■',
+};
 
 interface Column {
   key: SortKey;
@@ -349,7 +358,9 @@ export class RunsTable {
   }
 
   private row(r: RunRow): HTMLTableRowElement {
-    const exit = r.exitCode !== undefined && r.exitCode !== null && r.status === 'failed' ? ` (${r.exitCode})` : '';
+    const outcome = runOutcome(r.status, r.exitCode);
+    const code = shownExitCode(r.status, r.exitCode);
+    const exit = code !== undefined ? ` (${code})` : '';
     const tr = h(
       'tr',
       {
@@ -387,9 +398,9 @@ export class RunsTable {
         { class: 'col-status' },
         h(
           'span',
-          { class: `badge badge-${r.status}` },
-          h('span', { class: 'badge-icon', 'aria-hidden': 'true' }, STATUS_ICON[r.status]),
-          statusLabel(r.status) + exit,
+          { class: `badge badge-${outcome === 'stopped' ? 'interrupted' : outcome}` },
+          h('span', { class: 'badge-icon', 'aria-hidden': 'true' }, STATUS_ICON[outcome]),
+          statusLabel(outcome) + exit,
         ),
       ),
     );

@@ -1,7 +1,8 @@
 /** The panel's and status bar's wording that follows the record (core/view): how a run's region was chosen. */
 import * as assert from 'node:assert/strict';
+import * as cp from 'node:child_process';
 import { chooseRegion } from '../../src/core/meter/environment';
-import { regionBasis, toRow } from '../../src/core/view';
+import { componentHow, keepWordsWhole, regionBasis, runOutcome, shownExitCode, toRow } from '../../src/core/view';
 import { makeRun } from '../helpers/history-runs';
 
 describe('regionBasis (core/view/region)', () => {
@@ -44,5 +45,52 @@ describe('regionBasis (core/view/region)', () => {
     assert.equal(fr.regionDefault, undefined);
     const de = row({ region: 'DE', guessed: undefined, regionReason: 'set by setting carbonMeter.region' });
     assert.deepEqual([de.guessed, de.regionDefault], [undefined, undefined]);
+  });
+});
+
+describe('run outcome and figure wording (core/view/labels)', () => {
+  it('reads Ctrl-C (130) as interrupted and SIGTERM (143) as stopped; keeps real failures and their codes', () => {
+    assert.equal(runOutcome('failed', 130), 'interrupted');
+    assert.equal(runOutcome('failed', 143), 'stopped');
+    assert.equal(runOutcome('failed', 1), 'failed');
+    assert.equal(runOutcome('failed', null), 'failed');
+    assert.equal(runOutcome('completed', 0), 'completed');
+    assert.equal(runOutcome('interrupted'), 'interrupted');
+    assert.equal(shownExitCode('failed', 130), undefined);
+    assert.equal(shownExitCode('failed', 4), 4);
+    assert.equal(shownExitCode('completed', null), undefined);
+  });
+
+  it('the exit status of a real shell killed by SIGINT or SIGTERM maps to interrupted / stopped', async function () {
+    if (process.platform === 'win32') this.skip();
+    // bash reports a child killed by a signal as 128 + the signal's number, as the terminal's shell integration does
+    const codeOf = (sig: string) =>
+      new Promise<number | null>((resolve) => {
+        const c = cp.spawn('/bin/bash', ['-c', `sleep 30 & kill -${sig} $!; wait $!`], { stdio: 'ignore' });
+        c.on('close', (code) => resolve(code));
+      });
+    assert.equal(runOutcome('failed', await codeOf('INT')), 'interrupted');
+    assert.equal(runOutcome('failed', await codeOf('TERM')), 'stopped');
+  });
+
+  it('says why a GPU is not metered once, even when its detail already says it', () => {
+    const reason = 'nvidia-smi not found on PATH; GPU energy not metered';
+    const gpu = { method: 'default' as const, meanW: 0, lastW: 0, unavailableReason: reason };
+    assert.equal(componentHow({ ...gpu, detail: `0 W: ${reason}` }), `0 W: ${reason}`);
+    assert.equal(componentHow({ ...gpu, detail: '0 W' }), `0 W (${reason})`);
+    const shared = {
+      method: 'measured' as const,
+      meanW: 50,
+      lastW: 50,
+      detail: 'x',
+      source: 'NVML',
+      shareRule: 'GPU 0 100 %',
+    };
+    assert.equal(componentHow(shared, 'Anteil'), 'NVML; Anteil: GPU 0 100 %');
+  });
+
+  it('keeps tool names whole in a narrow hover (non-breaking hyphens inside words only)', () => {
+    assert.equal(keepWordsWhole('nvidia-smi not found - GPU off'), 'nvidia\u2011smi not found - GPU off');
+    assert.equal(keepWordsWhole('rocm-smi, package-0'), 'rocm\u2011smi, package\u20110');
   });
 });

@@ -5,3 +5,4 @@ export * from './series';
 export * from './snapshot';
 export * from './region';
 export * from './steps';
+export * from './labels';

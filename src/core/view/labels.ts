@@ -1,0 +1,48 @@
+/**
+ * Wording shared by the panel and the status bar that depends on the record: how a run ended, how a component's
+ * figure was obtained, and text that must not wrap inside a tool's name.
+ */
+import type { ComponentPower, RunStatus } from '../types';
+
+/**
+ * How a run ended, as shown: the stored status, except that a command ended by a signal the user sends (the shell's
+ * exit status 128 + signal) is not a failure: 130 (SIGINT, Ctrl-C) reads "interrupted", 143 (SIGTERM) "stopped".
+ * The stored record keeps its status and exit code.
+ */
+export type RunOutcome = RunStatus | 'stopped';
+
+export const SIGINT_EXIT = 130;
+export const SIGTERM_EXIT = 143;
+
+export function runOutcome(status: RunStatus, exitCode?: number | null): RunOutcome {
+  if (status !== 'failed') return status;
+  if (exitCode === SIGINT_EXIT) return 'interrupted';
+  if (exitCode === SIGTERM_EXIT) return 'stopped';
+  return 'failed';
+}
+
+/** The exit code worth showing after an outcome: a failure's; not the 130/143 an outcome already names. */
+export function shownExitCode(status: RunStatus, exitCode?: number | null): number | undefined {
+  if (exitCode === undefined || exitCode === null) return undefined;
+  return runOutcome(status, exitCode) === 'failed' ? exitCode : undefined;
+}
+
+/**
+ * "How" a component's figure was obtained, in one line: its detail, with why it is not measured when the detail does
+ * not say so already (a GPU without nvidia-smi records the reason in both), or its source and share rule.
+ */
+export function componentHow(c: ComponentPower, shareWord = 'share'): string {
+  if (c.unavailableReason) {
+    const reason = c.unavailableReason.trim();
+    return c.detail.includes(reason) ? c.detail : `${c.detail} (${reason})`;
+  }
+  return c.shareRule && c.source ? `${c.source}; ${shareWord}: ${c.shareRule}` : c.detail;
+}
+
+/**
+ * Hyphens inside words ("nvidia-smi", "rocm-smi", "package-0") made non-breaking (U+2011), so a narrow hover does not
+ * wrap "nvidia-" / "smi".
+ */
+export function keepWordsWhole(text: string): string {
+  return text.replace(/(?<=[\p{L}\p{N}])-(?=[\p{L}\p{N}])/gu, '\u2011');
+}
