@@ -4,6 +4,7 @@ import * as cp from 'node:child_process';
 import { chooseRegion } from '../../src/core/meter/environment';
 import { componentHow, keepWordsWhole, regionBasis, runOutcome, shownExitCode, toRow } from '../../src/core/view';
 import { makeRun } from '../helpers/history-runs';
+import { readSettings } from '../../src/core/config/settings';
 
 describe('regionBasis (core/view/region)', () => {
   it('says set, guessed or default from what chooseRegion recorded', () => {
@@ -92,5 +93,20 @@ describe('run outcome and figure wording (core/view/labels)', () => {
   it('keeps tool names whole in a narrow hover (non-breaking hyphens inside words only)', () => {
     assert.equal(keepWordsWhole('nvidia-smi not found - GPU off'), 'nvidia\u2011smi not found - GPU off');
     assert.equal(keepWordsWhole('rocm-smi, package-0'), 'rocm\u2011smi, package\u20110');
+  });
+});
+
+describe('settings messages name the default used (core/config)', () => {
+  it('a PUE out of range names the default, not null', () => {
+    const { settings, problems } = readSettings((k) => (k === 'pue' ? -1 : undefined));
+    assert.equal(settings.pue, undefined);
+    const msg = problems.find((p) => p.key === 'carbonMeter.pue')?.message ?? '';
+    assert.match(
+      msg,
+      /^carbonMeter\.pue is -1; expected a number from 1 to 3\. Using the default \(the region's published PUE, else 1\.0/,
+    );
+    assert.doesNotMatch(msg, /null|undefined/);
+    const tdp = readSettings((k) => (k === 'cpu.tdpWatts' ? 0 : undefined)).problems[0].message;
+    assert.match(tdp, /Using the default \(the CPU model's TDP/);
   });
 });
