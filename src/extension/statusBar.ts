@@ -125,7 +125,7 @@ export class StatusBar implements vscode.Disposable {
       item.tooltip = this.tooltip(this.live.list(), true);
       item.backgroundColor = undefined;
       item.accessibilityInformation = {
-        label: `Carbon Meter: ${this.live.size} run(s) metered, ${formatCo2(kg)} CO₂ equivalent so far, ${formatPower(w)}`,
+        label: `Carbon Meter: ${this.live.size === 1 ? vscode.l10n.t('1 run metered') : vscode.l10n.t('{0} runs metered', this.live.size)}, ${formatCo2(kg)} CO₂ equivalent so far, ${formatPower(w)}`,
       };
       return;
     }
@@ -141,7 +141,7 @@ export class StatusBar implements vscode.Disposable {
     const today = this.today.totals();
     item.text = `$(pulse) ${formatCo2(today.emissionsKg)} today`;
     const md = new vscode.MarkdownString(
-      `**Carbon Meter** · ${vscode.l10n.t('nothing metered now')}\n\n${vscode.l10n.t('Today: {0} CO₂eq in {1} run(s).', formatCo2(today.emissionsKg), String(today.runs))}\n\n${links()}`,
+      `**Carbon Meter** · ${vscode.l10n.t('nothing metered now')}\n\n${todayLine(today.emissionsKg, today.runs)}\n\n${links()}`,
       true,
     );
     md.isTrusted = { enabledCommands: LINK_COMMANDS };
@@ -154,7 +154,7 @@ export class StatusBar implements vscode.Disposable {
     md.isTrusted = { enabledCommands: LINK_COMMANDS };
     md.supportHtml = false;
     md.appendMarkdown(
-      `**Carbon Meter** · ${live ? vscode.l10n.t('metering {0} run(s)', String(runs.length)) : outcomeLabel(runs[0])}\n\n`,
+      `**Carbon Meter** · ${live ? (runs.length === 1 ? vscode.l10n.t('metering 1 run') : vscode.l10n.t('metering {0} runs', runs.length)) : outcomeLabel(runs[0])}\n\n`,
     );
     for (const r of runs) {
       md.appendMarkdown('---\n\n');
@@ -256,4 +256,12 @@ export function outcomeLabel(r: Pick<Run, 'status' | 'exitCode'>): string {
         : o === 'stopped'
           ? vscode.l10n.t('stopped')
           : vscode.l10n.t('interrupted');
+}
+
+/** "Today: 2.1 g CO₂eq in 3 runs." / "in 1 run." / "nothing metered yet." */
+function todayLine(kg: number, runs: number): string {
+  if (runs === 0) return vscode.l10n.t('Today: nothing metered yet.');
+  return runs === 1
+    ? vscode.l10n.t('Today: {0} CO₂eq in 1 run.', formatCo2(kg))
+    : vscode.l10n.t('Today: {0} CO₂eq in {1} runs.', formatCo2(kg), runs);
 }

@@ -70,14 +70,20 @@ function countLine(page: TablePage, filtered: boolean): string {
   if (page.matched === 0)
     return filtered ? t('No run matches the filters ({0} in the history).', nf.format(page.total)) : '';
   return filtered
-    ? t(
-        '{0}–{1} of {2} matching runs ({3} in the history)',
-        nf.format(from),
-        nf.format(to),
-        nf.format(page.matched),
-        nf.format(page.total),
-      )
-    : t('{0}–{1} of {2} runs', nf.format(from), nf.format(to), nf.format(page.total));
+    ? page.matched === 1
+      ? t('1 matching run ({0} in the history)', nf.format(page.total))
+      : t(
+          '{0}–{1} of {2} matching runs ({3} in the history)',
+          nf.format(from),
+          nf.format(to),
+          nf.format(page.matched),
+          nf.format(page.total),
+        )
+    : page.total === 1
+      ? t('1 run')
+      : from === to
+        ? t('{0} of {1} runs', nf.format(from), nf.format(page.total))
+        : t('{0}–{1} of {2} runs', nf.format(from), nf.format(to), nf.format(page.total));
 }
 
 export interface TableHandlers {

@@ -2,7 +2,15 @@
 import * as assert from 'node:assert/strict';
 import * as cp from 'node:child_process';
 import { chooseRegion } from '../../src/core/meter/environment';
-import { componentHow, keepWordsWhole, regionBasis, runOutcome, shownExitCode, toRow } from '../../src/core/view';
+import {
+  componentHow,
+  keepWordsWhole,
+  meaningfulEquivalents,
+  regionBasis,
+  runOutcome,
+  shownExitCode,
+  toRow,
+} from '../../src/core/view';
 import { makeRun } from '../helpers/history-runs';
 import { readSettings } from '../../src/core/config/settings';
 
@@ -108,5 +116,15 @@ describe('settings messages name the default used (core/config)', () => {
     assert.doesNotMatch(msg, /null|undefined/);
     const tdp = readSettings((k) => (k === 'cpu.tdpWatts' ? 0 : undefined)).problems[0].message;
     assert.match(tdp, /Using the default \(the CPU model's TDP/);
+  });
+});
+
+describe('everyday equivalents worth showing (core/view/labels)', () => {
+  it('says metres and hundredths for a tiny run, km for a large one, and nothing for a negligible one', () => {
+    assert.deepEqual(meaningfulEquivalents(0.0123, 0.034), { car: { value: 12, unit: 'm' }, charges: 0.034 });
+    assert.deepEqual(meaningfulEquivalents(3.46, 250.04), { car: { value: 3.5, unit: 'km' }, charges: 250 });
+    assert.deepEqual(meaningfulEquivalents(0.0004, 0.02), { charges: 0.02 });
+    assert.equal(meaningfulEquivalents(0.00001, 0.0001), undefined);
+    assert.equal(meaningfulEquivalents(Number.NaN, 0), undefined);
   });
 });

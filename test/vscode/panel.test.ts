@@ -507,7 +507,7 @@ describe('History panel (extension host)', function () {
     assert.equal(a.service.store.load().runs.length, before + expected.length, 'nothing twice');
     assert.match(
       ui.infos[ui.infos.length - 1],
-      new RegExp(`imported 0 run\\(s\\).*${expected.length} already in the history`),
+      new RegExp(`imported 0 runs.*${expected.length} already in the history`),
     );
   });
 

@@ -46,3 +46,25 @@ export function componentHow(c: ComponentPower, shareWord = 'share'): string {
 export function keepWordsWhole(text: string): string {
   return text.replace(/(?<=[\p{L}\p{N}])-(?=[\p{L}\p{N}])/gu, '\u2011');
 }
+
+/** Everyday equivalents worth showing: a distance in km or m, a number of phone charges; tiny ones left out. */
+export interface ShownEquivalents {
+  car?: { value: number; unit: 'km' | 'm' };
+  /** smartphone charges, two significant digits below 1 */
+  charges?: number;
+}
+
+/**
+ * The equivalents of a run or a period as a person would say them: "12 m by car" rather than "0 km", "0.03 phone
+ * charges" rather than "0"; undefined when both are too small to mean anything (under a metre and a hundredth).
+ */
+export function meaningfulEquivalents(carKm: number, smartphoneCharges: number): ShownEquivalents | undefined {
+  const out: ShownEquivalents = {};
+  if (Number.isFinite(carKm) && carKm >= 1) out.car = { value: Math.round(carKm * 10) / 10, unit: 'km' };
+  else if (Number.isFinite(carKm) && carKm >= 0.001) out.car = { value: Math.round(carKm * 1000), unit: 'm' };
+  if (Number.isFinite(smartphoneCharges) && smartphoneCharges >= 1)
+    out.charges = Math.round(smartphoneCharges * 10) / 10;
+  else if (Number.isFinite(smartphoneCharges) && smartphoneCharges >= 0.01)
+    out.charges = Number(smartphoneCharges.toPrecision(2));
+  return out.car || out.charges !== undefined ? out : undefined;
+}
