@@ -21,6 +21,7 @@ import { ForecastWatcher } from './forecastWatcher';
 import { registerScheduledRuns, ScheduledRuns } from './scheduledRuns';
 import { TerminalWatcher } from './terminalWatcher';
 import { registerReportDocuments } from './reportDocument';
+import { registerMeteringContext } from './contextKeys';
 
 export interface CarbonMeterApi {
   /** for tests and other extensions */
@@ -65,6 +66,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
     ...registerIntensity(context, service),
     registerHistoryPanelSerializer(context.extensionUri, service),
     ...registerReportDocuments(service),
+    registerMeteringContext(service),
     ...registerScheduledRuns(scheduled),
     codeLens,
     fileRuns,
