@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { errorDetail } from '../core/errors';
+import { FIND_COMMAND_BOUND_MS } from '../core/sampling/commandProcess';
 import { formatCo2, formatEnergy } from '../core/format';
 import { setListenerErrorReporter } from '../core/util/events';
 import { TrainingCodeLensProvider } from './codeLens';
@@ -57,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
       service,
       (id, stream) => void forecasts.readTerminal(id, stream),
       (pid) => tasks.isTaskProcess(pid),
+      (pid) => tasks.isTaskProcessSettled(pid, FIND_COMMAND_BOUND_MS),
     ),
     new DebugWatcher(service),
     tasks,

@@ -161,10 +161,9 @@ export class StatusBar implements vscode.Disposable {
       md.appendMarkdown(`$(terminal) `);
       md.appendText(r.name);
       md.appendMarkdown(` · ${r.source} · ${formatDuration(r.durationS)}\n\n`);
-      // as wrapping text, not a code block: a long command line would widen the hover and give it a scroll bar
-      md.appendMarkdown('$(chevron-right) ');
-      md.appendText(r.command.length > 200 ? `${r.command.slice(0, 200)}…` : r.command);
-      md.appendMarkdown('\n\n');
+      // inline code, not a code block: a long command line would widen the hover and give it a scroll bar
+      const command = (r.command.length > 200 ? `${r.command.slice(0, 200)}…` : r.command).replace(/[`\r\n]+/g, ' ');
+      md.appendMarkdown(`\`${command}\`\n\n`);
       const p = r.power;
       md.appendMarkdown(`| | energy | power | method |\n|---|---:|---:|---|\n`);
       md.appendMarkdown(

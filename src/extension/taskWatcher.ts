@@ -41,6 +41,34 @@ export class TaskWatcher implements vscode.Disposable {
     return false;
   }
 
+  /**
+   * Whether `pid` is a task's process, once every running task with a process has said which (its terminal's shell
+   * integration may report the command before the task reports its process). Waits only while such a task is
+   * pending, at most `boundMs`.
+   */
+  async isTaskProcessSettled(pid: number, boundMs: number): Promise<boolean> {
+    const until = Date.now() + boundMs;
+    while (!this.isTaskProcess(pid) && this.pendingTasks() > 0 && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => (sub.dispose(), resolve()), Math.max(0, until - Date.now()));
+        const sub = vscode.tasks.onDidStartTaskProcess(() => {
+          clearTimeout(timer);
+          sub.dispose();
+          setTimeout(resolve, 0); // after this watcher's own listener recorded the pid
+        });
+      });
+    }
+    return this.isTaskProcess(pid);
+  }
+
+  /** Running tasks (shell or process) that have not reported their process yet. */
+  private pendingTasks(): number {
+    const reported = new Set([...this.taskPids.keys()].map((e) => e.task));
+    return vscode.tasks.taskExecutions.filter(
+      (e) => !this.taskPids.has(e) && !reported.has(e.task) && !(e.task.execution instanceof vscode.CustomExecution),
+    ).length;
+  }
+
   private async onStart(execution: vscode.TaskExecution, pid: number): Promise<string | undefined> {
     const task = execution.task;
     const commandLine = taskCommandLine(task);

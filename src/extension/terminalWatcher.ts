@@ -19,6 +19,8 @@ export class TerminalWatcher implements vscode.Disposable {
     private readonly onOutput?: (runId: Promise<string | undefined>, stream: AsyncIterable<string>) => void,
     /** whether a shell pid is a running task's process (taskWatcher.ts meters those as task runs) */
     private readonly isTaskProcess: (pid: number) => boolean = () => false,
+    /** the same, once running tasks have reported their processes (bounded wait; taskWatcher.ts) */
+    private readonly isTaskProcessSettled: (pid: number) => Promise<boolean> = async (pid) => isTaskProcess(pid),
   ) {
     this.disposables.push(
       vscode.window.onDidStartTerminalShellExecution((e) => {
@@ -73,7 +75,7 @@ export class TerminalWatcher implements vscode.Disposable {
       cwd,
       startedAt,
       who: 'terminal',
-      skip: isTask,
+      skip: async () => isTask() || ((await this.isTaskProcessSettled(shellPid)) && isTask()),
     });
     return meter?.run.id;
   }
@@ -97,11 +99,11 @@ export async function meterShellCommand(
     startedAt: number;
     who: string;
     /** asked once the process is found: true leaves it unmetered (another source meters it) */
-    skip?: () => boolean;
+    skip?: () => boolean | Promise<boolean>;
   },
 ): Promise<Meter | undefined> {
   const child = await findCommandProcess(req.shellPid, req.commandLine);
-  if (req.skip?.()) return undefined;
+  if (await req.skip?.()) return undefined;
   if (!child) {
     service.log.info(
       `${req.who}: "${req.commandLine}" ended or could not be found under the shell (pid ${req.shellPid}) within ${FIND_COMMAND_BOUND_MS / 1000} s`,

@@ -430,12 +430,20 @@ describe('History panel (extension host)', function () {
     assert.equal(vscode.workspace.textDocuments.filter((d) => d.isUntitled).length, untitledBefore);
     // shown as the Markdown preview (a webview tab), not as a text editor full of escapes
     const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
-    await waitFor(
-      () => tabs().some((t) => t.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(t.input.viewType)),
-      `a Markdown preview tab (tabs: ${tabs()
-        .map((t) => t.label)
-        .join(', ')})`,
-    );
+    if ((await vscode.commands.getCommands(true)).includes('markdown.showPreview')) {
+      await waitFor(
+        () =>
+          tabs().some((t) => t.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(t.input.viewType)),
+        'a Markdown preview tab',
+      );
+    } else {
+      // the built-in Markdown extension is off here: the read-only report document itself, never an untitled one
+      await waitFor(
+        () =>
+          tabs().some((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === 'carbon-meter-report'),
+        'the report document tab',
+      );
+    }
     assert.ok(!tabs().some((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === 'untitled'));
   });
 
