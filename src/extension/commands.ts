@@ -1,7 +1,7 @@
 /** The commands of the "Carbon Meter" category. Every command answers, even when nothing can be metered. */
 import * as vscode from 'vscode';
+import { showReport } from './reportDocument';
 import { formatCo2, formatDuration } from '../core/format';
-import { runReportMarkdown } from '../core/report';
 import { childProcesses, listProcesses } from '../core/sampling/processes';
 import type { CommandId } from './commandIds';
 import type { FileRuns } from './fileRuns';
@@ -151,6 +151,5 @@ export async function showRunReport(service: MeterService, runId: string): Promi
     void vscode.window.showWarningMessage(vscode.l10n.t('Carbon Meter: run {0} is not in the history.', runId));
     return;
   }
-  const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: runReportMarkdown(run) });
-  await vscode.window.showTextDocument(doc, { preview: true });
+  await showReport(run.id);
 }

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { errorDetail } from '../core/errors';
+import { FIND_COMMAND_BOUND_MS } from '../core/sampling/commandProcess';
 import { formatCo2, formatEnergy } from '../core/format';
 import { setListenerErrorReporter } from '../core/util/events';
 import { TrainingCodeLensProvider } from './codeLens';
@@ -15,11 +16,13 @@ import { MeterService } from './meterService';
 import { NotebookWatcher } from './notebookWatcher';
 import { HistoryPanel, registerHistoryPanelSerializer } from './panel/historyPanel';
 import { SlurmService } from './slurm';
-import { StatusBar } from './statusBar';
+import { outcomeLabel, StatusBar } from './statusBar';
 import { TaskWatcher } from './taskWatcher';
 import { ForecastWatcher } from './forecastWatcher';
 import { registerScheduledRuns, ScheduledRuns } from './scheduledRuns';
 import { TerminalWatcher } from './terminalWatcher';
+import { registerReportDocuments } from './reportDocument';
+import { registerMeteringContext } from './contextKeys';
 
 export interface CarbonMeterApi {
   /** for tests and other extensions */
@@ -45,19 +48,27 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
   const showHistory = async (runId?: string) => void HistoryPanel.createOrShow(context.extensionUri, service, runId);
   const codeLens = new TrainingCodeLensProvider(service, scheduled);
   const fileRuns = new FileRuns(service, (file) => codeLens.runsFor(file));
+  const tasks = new TaskWatcher(service);
   context.subscriptions.push(
     log,
     service,
     statusBar,
     forecasts,
-    new TerminalWatcher(service, (id, stream) => void forecasts.readTerminal(id, stream)),
+    new TerminalWatcher(
+      service,
+      (id, stream) => void forecasts.readTerminal(id, stream),
+      (pid) => tasks.isTaskProcess(pid),
+      (pid) => tasks.isTaskProcessSettled(pid, FIND_COMMAND_BOUND_MS),
+    ),
     new DebugWatcher(service),
-    new TaskWatcher(service),
+    tasks,
     notebooks,
     new SlurmService(service),
     ...registerCommands(service, showHistory, fileRuns),
     ...registerIntensity(context, service),
     registerHistoryPanelSerializer(context.extensionUri, service),
+    ...registerReportDocuments(service),
+    registerMeteringContext(service),
     ...registerScheduledRuns(scheduled),
     codeLens,
     fileRuns,
@@ -70,7 +81,7 @@ export function activate(context: vscode.ExtensionContext): CarbonMeterApi {
           vscode.l10n.t(
             'Carbon Meter: {0} {1}: {2} CO₂eq ({3}, {4}).',
             run.name,
-            run.status,
+            outcomeLabel(run),
             formatCo2(run.emissionsKg),
             formatEnergy(run.energyKWh.total),
             run.intensity.region,

@@ -16,6 +16,7 @@ import type { Settings } from '../core/config/settings';
 import { Configuration } from './configuration';
 import { redactSecrets } from '../core/history/redact';
 import { errorMessage } from '../core/errors';
+import { meteredAncestor } from '../core/sampling/lineage';
 
 /**
  * A change of the history: records this window appended (with them: a run of this window ended, an import, a
@@ -157,7 +158,11 @@ export class MeterService implements vscode.Disposable {
     } catch (err) {
       if (err instanceof UnknownRegionError) {
         this.problem(`${err.message} Using a guess from the time zone until it is fixed.`, 'carbonMeter.region');
-        return chooseRegion({ pue: s.pue, pueFrom: 'setting carbonMeter.pue' });
+        const fallback = chooseRegion({ pue: s.pue, pueFrom: 'setting carbonMeter.pue' });
+        const wrong = s.region
+          ? `carbonMeter.region "${s.region.trim()}"`
+          : `CARBON_METER_REGION "${(process.env.CARBON_METER_REGION ?? '').trim()}"`;
+        return { ...fallback, reason: unknownRegionReason(wrong, fallback.reason) };
       }
       throw err;
     }
@@ -166,9 +171,18 @@ export class MeterService implements vscode.Disposable {
   /** Starts metering a process (and its children). Returns undefined when it is already metered. */
   async start(req: StartRequest): Promise<Meter | undefined> {
     const hub = await this.getHub();
-    const already = hub.active().find((m) => m.run.pid === req.pid || m.lastSample?.pids.includes(req.pid));
+    const active = hub.active();
+    let already = active.find((m) => m.run.pid === req.pid || m.lastSample?.pids.includes(req.pid));
+    if (!already && active.length > 0) {
+      // a child of a metered root that no sample lists yet (a task's shell, then its command seen by the terminal)
+      const roots = new Set(active.flatMap((m) => (m.run.pid ? [m.run.pid] : [])));
+      const root = meteredAncestor(req.pid, roots);
+      already = active.find((m) => m.run.pid === root);
+    }
     if (already) {
-      this.log.info(`pid ${req.pid} is already metered as ${already.run.name} (${already.run.id})`);
+      this.log.info(
+        `${req.source}: pid ${req.pid} ("${req.command}") is already metered as ${already.run.name} (${already.run.id}, ${already.run.source} run of pid ${already.run.pid})`,
+      );
       return undefined;
     }
     const choice = this.regionChoice();
@@ -251,4 +265,11 @@ export class MeterService implements vscode.Disposable {
     this._onRunFinished.dispose();
     this._onHistoryChanged.dispose();
   }
+}
+
+/** The reason recorded when the configured region is unknown: what was wrong, then how the region was chosen. */
+export function unknownRegionReason(wrong: string, fallbackReason: string): string {
+  // "no region set" is not what happened: a region was set, and it is unknown
+  const how = fallbackReason.replace(/^(no region set|not set),?( and)?\s*/i, '');
+  return `${wrong} is not a known region; ${how}`;
 }

@@ -8,6 +8,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { ContextKey, SCHEDULED_KEY } from './contextKeys';
 import { formatClock, profileFromSamples } from '../core/advice/greenerTime';
 import { RunFileIndex } from '../core/codelens';
 import { errorMessage } from '../core/errors';
@@ -46,6 +47,8 @@ const t = vscode.l10n.t;
 export class ScheduledRuns implements vscode.Disposable {
   readonly scheduler: RunAtScheduler<RunAtTarget>;
   private readonly item: vscode.StatusBarItem;
+  /** `carbonMeter.hasScheduledRuns`: shows Cancel Scheduled Run / Run Scheduled Run Now in the palette */
+  private readonly scheduledKey = new ContextKey(SCHEDULED_KEY);
   private readonly lensChanged = new vscode.EventEmitter<void>();
   /** fires when a CodeLens plan arrives */
   readonly onDidChangeLenses = this.lensChanged.event;
@@ -61,6 +64,7 @@ export class ScheduledRuns implements vscode.Disposable {
     this.item.name = t('Carbon Meter: Scheduled Runs');
     this.item.command = 'carbonMeter.cancelScheduledRun';
     this.scheduler.onChange(() => this.render());
+    this.scheduledKey.set(false);
   }
 
   // ----------------------------------------------------------------------------------------------------------------
@@ -246,6 +250,7 @@ export class ScheduledRuns implements vscode.Disposable {
 
   private render(): void {
     const list = this.scheduler.list();
+    this.scheduledKey.set(list.length > 0);
     if (!list.length) {
       this.item.hide();
       return;

@@ -9,6 +9,8 @@
 import * as vscode from 'vscode';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower } from '../core/format';
 import { TodayRuns } from '../core/view/totals';
+import { regionBasis } from '../core/view/region';
+import { keepWordsWhole, runOutcome } from '../core/view/labels';
 import { LiveRuns } from '../core/meter/live';
 import type { Run } from '../core/types';
 import { commandLink, type CommandId } from './commandIds';
@@ -123,7 +125,7 @@ export class StatusBar implements vscode.Disposable {
       item.tooltip = this.tooltip(this.live.list(), true);
       item.backgroundColor = undefined;
       item.accessibilityInformation = {
-        label: `Carbon Meter: ${this.live.size} run(s) metered, ${formatCo2(kg)} CO₂ equivalent so far, ${formatPower(w)}`,
+        label: `Carbon Meter: ${this.live.size === 1 ? vscode.l10n.t('1 run metered') : vscode.l10n.t('{0} runs metered', this.live.size)}, ${formatCo2(kg)} CO₂ equivalent so far, ${formatPower(w)}`,
       };
       return;
     }
@@ -132,14 +134,14 @@ export class StatusBar implements vscode.Disposable {
       item.text = `$(check) ${formatCo2(r.emissionsKg)} CO₂eq`;
       item.tooltip = this.tooltip([r], false);
       item.accessibilityInformation = {
-        label: `Carbon Meter: ${r.name} ${r.status}, ${formatCo2(r.emissionsKg)} CO₂ equivalent`,
+        label: `Carbon Meter: ${r.name} ${outcomeLabel(r)}, ${formatCo2(r.emissionsKg)} CO₂ equivalent`,
       };
       return;
     }
     const today = this.today.totals();
     item.text = `$(pulse) ${formatCo2(today.emissionsKg)} today`;
     const md = new vscode.MarkdownString(
-      `**Carbon Meter** · ${vscode.l10n.t('nothing metered now')}\n\n${vscode.l10n.t('Today: {0} CO₂eq in {1} run(s).', formatCo2(today.emissionsKg), String(today.runs))}\n\n${links()}`,
+      `**Carbon Meter** · ${vscode.l10n.t('nothing metered now')}\n\n${todayLine(today.emissionsKg, today.runs)}\n\n${links()}`,
       true,
     );
     md.isTrusted = { enabledCommands: LINK_COMMANDS };
@@ -152,14 +154,16 @@ export class StatusBar implements vscode.Disposable {
     md.isTrusted = { enabledCommands: LINK_COMMANDS };
     md.supportHtml = false;
     md.appendMarkdown(
-      `**Carbon Meter** · ${live ? vscode.l10n.t('metering {0} run(s)', String(runs.length)) : runs[0].status}\n\n`,
+      `**Carbon Meter** · ${live ? (runs.length === 1 ? vscode.l10n.t('metering 1 run') : vscode.l10n.t('metering {0} runs', runs.length)) : outcomeLabel(runs[0])}\n\n`,
     );
     for (const r of runs) {
       md.appendMarkdown('---\n\n');
       md.appendMarkdown(`$(terminal) `);
       md.appendText(r.name);
       md.appendMarkdown(` · ${r.source} · ${formatDuration(r.durationS)}\n\n`);
-      md.appendCodeblock(r.command.length > 200 ? `${r.command.slice(0, 200)}…` : r.command, 'shell');
+      // inline code, not a code block: a long command line would widen the hover and give it a scroll bar
+      const command = (r.command.length > 200 ? `${r.command.slice(0, 200)}…` : r.command).replace(/[`\r\n]+/g, ' ');
+      md.appendMarkdown(`\`${command}\`\n\n`);
       const p = r.power;
       md.appendMarkdown(`| | energy | power | method |\n|---|---:|---:|---|\n`);
       md.appendMarkdown(
@@ -174,19 +178,21 @@ export class StatusBar implements vscode.Disposable {
       md.appendMarkdown(`| **total** × PUE ${r.pue} | **${formatEnergy(r.energyKWh.total)}** | | |\n\n`);
       md.appendMarkdown(`**${formatCo2(r.emissionsKg)} CO₂eq** at ${formatIntensity(r.intensity.gPerKWh)} · `);
       md.appendText(
-        `${r.intensity.region}${r.intensity.regionName ? ` (${r.intensity.regionName})` : ''} · ${r.intensity.source} · ${r.intensity.method}${r.intensity.guessed ? ' · region guessed' : ''}`,
+        `${r.intensity.region}${r.intensity.regionName ? ` (${r.intensity.regionName})` : ''} · ${r.intensity.source} · ${r.intensity.method}${regionNote(r)}`,
       );
       md.appendMarkdown('\n\n');
       const forecast = forecastLine(r);
       if (forecast) md.appendMarkdown(`$(graph-line) `).appendText(forecast).appendMarkdown('\n\n');
       if (p.gpu.shareRule && !p.gpu.unavailableReason) {
         md.appendMarkdown('$(info) ');
-        md.appendText(vscode.l10n.t('GPU: {0}; share: {1}', p.gpu.source ?? p.gpu.method, p.gpu.shareRule));
+        md.appendText(
+          keepWordsWhole(vscode.l10n.t('GPU: {0}; share: {1}', p.gpu.source ?? p.gpu.method, p.gpu.shareRule)),
+        );
         md.appendMarkdown('\n\n');
       }
       if (p.gpu.unavailableReason) {
         md.appendMarkdown('$(info) ');
-        md.appendText(`GPU: ${p.gpu.unavailableReason}`);
+        md.appendText(keepWordsWhole(vscode.l10n.t('GPU: {0}', p.gpu.unavailableReason)));
         md.appendMarkdown('\n\n');
       }
     }
@@ -227,4 +233,34 @@ function links(live = false): string {
     ...(live ? [`[$(debug-stop) ${vscode.l10n.t('Stop Metering')}](${commandLink('carbonMeter.stopMetering')})`] : []),
     `[$(gear) ${vscode.l10n.t('Settings')}](${commandLink('carbonMeter.openSettings')})`,
   ].join(' · ');
+}
+
+/** " · region guessed" / " · default region (world average)" after the region of a run; nothing when it was set. */
+function regionNote(r: Run): string {
+  const basis = regionBasis(r.intensity);
+  if (basis === 'guessed') return ` · ${vscode.l10n.t('region guessed')}`;
+  if (basis === 'default') return ` · ${vscode.l10n.t('default region (world average)')}`;
+  return '';
+}
+
+/** How a run ended, in words: Ctrl-C (130) reads "interrupted", SIGTERM (143) "stopped" (core/view/labels.ts). */
+export function outcomeLabel(r: Pick<Run, 'status' | 'exitCode'>): string {
+  const o = runOutcome(r.status, r.exitCode);
+  return o === 'running'
+    ? vscode.l10n.t('running')
+    : o === 'completed'
+      ? vscode.l10n.t('completed')
+      : o === 'failed'
+        ? vscode.l10n.t('failed')
+        : o === 'stopped'
+          ? vscode.l10n.t('stopped')
+          : vscode.l10n.t('interrupted');
+}
+
+/** "Today: 2.1 g CO₂eq in 3 runs." / "in 1 run." / "nothing metered yet." */
+function todayLine(kg: number, runs: number): string {
+  if (runs === 0) return vscode.l10n.t('Today: nothing metered yet.');
+  return runs === 1
+    ? vscode.l10n.t('Today: {0} CO₂eq in 1 run.', formatCo2(kg))
+    : vscode.l10n.t('Today: {0} CO₂eq in {1} runs.', formatCo2(kg), runs);
 }

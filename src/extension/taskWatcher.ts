@@ -17,16 +17,56 @@ export function taskCommandLine(task: vscode.Task): string {
 export class TaskWatcher implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly runs = new Map<vscode.TaskExecution, Promise<string | undefined>>();
+  /** the process ids of running tasks (their shells): the terminal watcher leaves their terminals to this watcher */
+  private readonly taskPids = new Map<vscode.TaskExecution, number>();
 
   constructor(private readonly service: MeterService) {
     this.disposables.push(
-      vscode.tasks.onDidStartTaskProcess((e) => this.runs.set(e.execution, this.onStart(e.execution, e.processId))),
+      vscode.tasks.onDidStartTaskProcess((e) => {
+        this.taskPids.set(e.execution, e.processId);
+        this.runs.set(e.execution, this.onStart(e.execution, e.processId));
+      }),
       vscode.tasks.onDidEndTaskProcess(async (e) => {
+        this.taskPids.delete(e.execution);
         const id = await this.runs.get(e.execution);
         this.runs.delete(e.execution);
         if (id) await this.service.setExitCode(id, e.exitCode ?? null);
       }),
     );
+  }
+
+  /** Whether `pid` is the process of a running task (a task terminal's shell). */
+  isTaskProcess(pid: number): boolean {
+    for (const p of this.taskPids.values()) if (p === pid) return true;
+    return false;
+  }
+
+  /**
+   * Whether `pid` is a task's process, once every running task with a process has said which (its terminal's shell
+   * integration may report the command before the task reports its process). Waits only while such a task is
+   * pending, at most `boundMs`.
+   */
+  async isTaskProcessSettled(pid: number, boundMs: number): Promise<boolean> {
+    const until = Date.now() + boundMs;
+    while (!this.isTaskProcess(pid) && this.pendingTasks() > 0 && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => (sub.dispose(), resolve()), Math.max(0, until - Date.now()));
+        const sub = vscode.tasks.onDidStartTaskProcess(() => {
+          clearTimeout(timer);
+          sub.dispose();
+          setTimeout(resolve, 0); // after this watcher's own listener recorded the pid
+        });
+      });
+    }
+    return this.isTaskProcess(pid);
+  }
+
+  /** Running tasks (shell or process) that have not reported their process yet. */
+  private pendingTasks(): number {
+    const reported = new Set([...this.taskPids.keys()].map((e) => e.task));
+    return vscode.tasks.taskExecutions.filter(
+      (e) => !this.taskPids.has(e) && !reported.has(e.task) && !(e.task.execution instanceof vscode.CustomExecution),
+    ).length;
   }
 
   private async onStart(execution: vscode.TaskExecution, pid: number): Promise<string | undefined> {

@@ -17,6 +17,10 @@ export class TerminalWatcher implements vscode.Disposable {
     private readonly service: MeterService,
     /** the run's output from shell integration (for its forecast), read from the command's start */
     private readonly onOutput?: (runId: Promise<string | undefined>, stream: AsyncIterable<string>) => void,
+    /** whether a shell pid is a running task's process (taskWatcher.ts meters those as task runs) */
+    private readonly isTaskProcess: (pid: number) => boolean = () => false,
+    /** the same, once running tasks have reported their processes (bounded wait; taskWatcher.ts) */
+    private readonly isTaskProcessSettled: (pid: number) => Promise<boolean> = async (pid) => isTaskProcess(pid),
   ) {
     this.disposables.push(
       vscode.window.onDidStartTerminalShellExecution((e) => {
@@ -57,8 +61,22 @@ export class TerminalWatcher implements vscode.Disposable {
       log.warn(`terminal: cannot meter "${commandLine}": the terminal has no process id`);
       return undefined;
     }
+    const isTask = () => {
+      if (!this.isTaskProcess(shellPid)) return false;
+      log.debug(`terminal: "${commandLine}" runs in a task's terminal (pid ${shellPid}): metered as the task`);
+      return true;
+    };
+    if (isTask()) return undefined;
     const cwd = execution.cwd?.fsPath ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '';
-    const meter = await meterShellCommand(this.service, { shellPid, commandLine, cwd, startedAt, who: 'terminal' });
+    // the task's start may come while the command is looked for: ask again before metering
+    const meter = await meterShellCommand(this.service, {
+      shellPid,
+      commandLine,
+      cwd,
+      startedAt,
+      who: 'terminal',
+      skip: async () => isTask() || ((await this.isTaskProcessSettled(shellPid)) && isTask()),
+    });
     return meter?.run.id;
   }
 
@@ -74,9 +92,18 @@ export class TerminalWatcher implements vscode.Disposable {
  */
 export async function meterShellCommand(
   service: MeterService,
-  req: { shellPid: number; commandLine: string; cwd: string; startedAt: number; who: string },
+  req: {
+    shellPid: number;
+    commandLine: string;
+    cwd: string;
+    startedAt: number;
+    who: string;
+    /** asked once the process is found: true leaves it unmetered (another source meters it) */
+    skip?: () => boolean | Promise<boolean>;
+  },
 ): Promise<Meter | undefined> {
   const child = await findCommandProcess(req.shellPid, req.commandLine);
+  if (await req.skip?.()) return undefined;
   if (!child) {
     service.log.info(
       `${req.who}: "${req.commandLine}" ended or could not be found under the shell (pid ${req.shellPid}) within ${FIND_COMMAND_BOUND_MS / 1000} s`,

@@ -284,6 +284,7 @@ const rowCheck = shape<RunRow>({
   source: oneOf(RUN_SOURCES),
   exitCode: optional(nullable(num)),
   guessed: optional(bool),
+  regionDefault: optional(bool),
 });
 
 const totalsCheck = shape<PeriodTotals>({

@@ -6,13 +6,13 @@ import type { Snapshot, UiState, WebviewMessage } from '../shared/protocol';
 import { monthBudgetLine, renderRegionAdvice } from './advice';
 import { RunsChartView, sourceLabel } from './charts';
 import { DetailView } from './detail';
+import { equivalentParts } from './runFigures';
 import { h, replace, text } from './dom';
 import { t } from './l10n';
 import { RunsTable } from './table';
 import { onThemeChange, readTheme } from './theme';
 
 const nf = new Intl.NumberFormat();
-const nf1 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 
 function periodLabel(p: PeriodTotals['period']): string {
   return p === 'today' ? t('Today') : p === 'week' ? t('This week') : p === 'month' ? t('This month') : t('All time');
@@ -191,11 +191,7 @@ export class App {
             { class: 'total-sub' },
             `${formatEnergy(p.energyKWh)} · ${p.runs === 1 ? t('1 run') : t('{0} runs', nf.format(p.runs))}${p.running ? ` · ${t('{0} running', p.running)}` : ''}`,
           ),
-          h(
-            'p',
-            { class: 'total-eq', title: tip },
-            t('≈ {0} km by car · {1} phone charges', nf1.format(p.carKm), nf1.format(p.smartphoneCharges)),
-          ),
+          eqLine(p.carKm, p.smartphoneCharges, tip),
           p.period === 'month' && s.monthBudget ? monthBudgetLine(s.monthBudget) : null,
         ),
       ),
@@ -240,8 +236,19 @@ export class App {
           nf.format(c.total),
         ),
       );
-    if (c.zero) notes.push(t('{0} run(s) without emissions not drawn (logarithmic scale).', nf.format(c.zero)));
+    if (c.zero)
+      notes.push(
+        c.zero === 1
+          ? t('1 run without emissions not drawn (logarithmic scale).')
+          : t('{0} runs without emissions not drawn (logarithmic scale).', nf.format(c.zero)),
+      );
     notes.push(t('Click a point to open the run.'));
     text(this.chartNote, notes.join(' '));
   }
+}
+
+/** "≈ 12 m by car · 0.03 phone charges" under a period's total; nothing when the figures are too small to mean much. */
+function eqLine(carKm: number, smartphoneCharges: number, tip: string): HTMLElement | null {
+  const parts = equivalentParts(carKm, smartphoneCharges);
+  return parts.length ? h('p', { class: 'total-eq', title: tip }, `≈ ${parts.join(' · ')}`) : null;
 }

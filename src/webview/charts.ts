@@ -18,6 +18,7 @@ import {
   type TooltipItem,
 } from 'chart.js';
 import type { PowerSeries, RunsChart } from '../core/view/series';
+import { STEP_MODE, stepPoints } from '../core/view/steps';
 import { formatCo2, formatDuration, formatIntensity, formatPower } from '../core/format';
 import type { RunSource } from '../core/types';
 import { t } from './l10n';
@@ -283,12 +284,13 @@ export class PowerChartView {
     const width = theme.highContrast ? 2 : 1.25;
     const area = (label: string, values: number[], color: string, fill: string): ChartDataset<'line', XY[]> => ({
       label,
-      data: data.t.map((x, i) => ({ x, y: values[i] })),
+      // each sample's time is the end of its interval: draw (t[i-1], t[i]] with sample i, from the run's start
+      data: stepPoints(data.t, values),
       borderColor: color,
       backgroundColor: withAlpha(color, theme.highContrast ? 0.6 : 0.45),
       borderWidth: width,
       fill,
-      stepped: 'before',
+      stepped: STEP_MODE,
       pointRadius: 0,
       yAxisID: 'y',
       stack: 'power',
@@ -299,7 +301,7 @@ export class PowerChartView {
       area(t('RAM'), data.ramW, theme.ram, '-1'),
       {
         label: t('CO₂eq so far'),
-        data: data.t.map((x, i) => ({ x, y: data.co2Kg[i] })),
+        data: stepPoints(data.t, data.co2Kg, 0),
         borderColor: theme.co2,
         backgroundColor: theme.co2,
         borderWidth: theme.highContrast ? 2.5 : 2,
@@ -386,12 +388,12 @@ export class IntensityChartView {
     const datasets: ChartDataset<'line', XY[]>[] = [
       {
         label: t('intensity'),
-        data: tS.map((x, i) => ({ x, y: g[i] })),
+        data: stepPoints(tS, g),
         borderColor: theme.intensity,
         backgroundColor: withAlpha(theme.intensity, 0.2),
         borderWidth: theme.highContrast ? 2 : 1.5,
         fill: 'origin',
-        stepped: 'before',
+        stepped: STEP_MODE,
         pointRadius: 0,
       },
     ];

@@ -10,6 +10,7 @@ import { h, keepFocus, replace, text } from './dom';
 import { t } from './l10n';
 import { hardwareFacts, methodsSection, runFacts, runKpis } from './runFigures';
 import { statusLabel } from './table';
+import { runOutcome } from '../core/view/labels';
 import { readTheme } from './theme';
 
 export class DetailView {
@@ -178,7 +179,7 @@ export class DetailView {
     text(this.title, run.name);
     text(
       this.subtitle,
-      `${statusLabel(run.status)}${run.exitCode !== undefined && run.exitCode !== null ? ` (${t('exit {0}', run.exitCode)})` : ''} · ${sourceLabel(run.source)} · ${formatWhen(Date.parse(run.startedAt))}`,
+      `${statusLabel(runOutcome(run.status, run.exitCode))}${run.exitCode !== undefined && run.exitCode !== null ? ` (${t('exit {0}', run.exitCode)})` : ''} · ${sourceLabel(run.source)} · ${formatWhen(Date.parse(run.startedAt))}`,
     );
     text(this.command, run.command || t('(no command: imported)'));
     this.buttons.rerun.disabled = !d.canRerun;

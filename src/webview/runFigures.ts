@@ -4,6 +4,8 @@
  * hardware. Pure builders; detail.ts places them.
  */
 import type { RunDetail } from '../core/view/snapshot';
+import { regionBasis } from '../core/view/region';
+import { componentHow, meaningfulEquivalents } from '../core/view/labels';
 import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, sig } from '../core/format';
 import type { ComponentPower, Run } from '../core/types';
 import type { Snapshot } from '../shared/protocol';
@@ -46,15 +48,32 @@ export function runKpis(d: RunDetail, eq: Snapshot['equivalents']): HTMLElement[
     kpi(
       t('Intensity'),
       formatIntensity(run.intensity.gPerKWh),
-      `${run.intensity.region}${run.intensity.guessed ? ` (${t('guessed')})` : ''}`,
+      `${run.intensity.region}${regionBasisLabel(run, ' ({0})')}`,
     ),
-    kpi(
-      t('Equivalent to'),
-      t('{0} km by car', nf.format(d.carKm)),
-      t('{0} smartphone charges', nf.format(d.smartphoneCharges)),
-      `${eq.carKm.source}\n${eq.smartphoneCharge.source}`,
-    ),
+    ...equivalentKpi(d, eq),
   ];
+}
+
+/** The everyday equivalents in words ("12 m by car", "0.03 phone charges"); [] when too small to mean anything. */
+export function equivalentParts(carKm: number, smartphoneCharges: number): string[] {
+  const e = meaningfulEquivalents(carKm, smartphoneCharges);
+  if (!e) return [];
+  const parts: string[] = [];
+  if (e.car)
+    parts.push(
+      e.car.unit === 'km' ? t('{0} km by car', nf.format(e.car.value)) : t('{0} m by car', nf.format(e.car.value)),
+    );
+  if (e.charges !== undefined)
+    parts.push(
+      e.charges === 1 ? t('1 phone charge') : t('{0} phone charges', new Intl.NumberFormat().format(e.charges)),
+    );
+  return parts;
+}
+
+function equivalentKpi(d: RunDetail, eq: Snapshot['equivalents']): HTMLElement[] {
+  const parts = equivalentParts(d.carKm, d.smartphoneCharges);
+  if (!parts.length) return [];
+  return [kpi(t('Equivalent to'), parts[0], parts[1] ?? '', `${eq.carKm.source}\n${eq.smartphoneCharge.source}`)];
 }
 
 /** Duration, CPU time, peak RAM, folder, end and id. */
@@ -118,15 +137,7 @@ function componentRow(label: string, energy: number, c: ComponentPower): HTMLEle
     h('td', { class: 'num' }, formatEnergy(energy)),
     h('td', { class: 'num' }, formatPower(c.meanW)),
     h('td', null, h('span', { class: `method method-${c.method}` }, methodLabel(c.method))),
-    h(
-      'td',
-      { class: 'how' },
-      c.unavailableReason
-        ? `${c.detail} (${c.unavailableReason})`
-        : c.shareRule && c.source
-          ? `${c.source}; ${t('share')}: ${c.shareRule}`
-          : c.detail,
-    ),
+    h('td', { class: 'how' }, componentHow(c, t('share'))),
   );
 }
 
@@ -137,12 +148,10 @@ function intensityFacts(run: Run): HTMLElement {
     { class: 'facts' },
     ...fact(
       t('Intensity'),
-      `${formatIntensity(i.gPerKWh)} · ${intensityMethodLabel(i.method)}${i.factorType ? ` · ${i.factorType}` : ''}`,
+      // "average" after "annual average" says nothing: only a marginal factor is named
+      `${formatIntensity(i.gPerKWh)} · ${intensityMethodLabel(i.method)}${i.factorType === 'marginal' ? ` · ${t('marginal')}` : ''}`,
     ),
-    ...fact(
-      t('Region'),
-      `${i.region}${i.regionName ? ` (${i.regionName})` : ''}${i.guessed ? ` · ${t('guessed')}` : ''}`,
-    ),
+    ...fact(t('Region'), `${i.region}${i.regionName ? ` (${i.regionName})` : ''}${regionBasisLabel(run, ' · {0}')}`),
     ...fact(t('Chosen by'), i.regionReason ?? '–'),
     ...fact(t('Source'), `${i.source}${i.year ? ` (${i.year})` : ''}`),
     ...(i.fallback ? fact(t('Fallback'), i.fallback) : []),
@@ -160,9 +169,13 @@ function outlookFacts(run: Run): HTMLElement[] {
     out.push(
       ...fact(
         t('Forecast'),
-        t('≈ {0} CO₂eq at {1} % of the progress', formatCo2(f.predictedKg), Math.round(f.progress * 100)) +
+        t(
+          '≈ {0} CO₂eq for the whole run, predicted when it was {1} % done',
+          formatCo2(f.predictedKg),
+          Math.round(f.progress * 100),
+        ) +
           (early && early !== f
-            ? ` · ${t('≈ {0} at {1} %', formatCo2(early.predictedKg), Math.round(early.progress * 100))}`
+            ? ` · ${t('≈ {0} predicted at {1} % done', formatCo2(early.predictedKg), Math.round(early.progress * 100))}`
             : ''),
       ),
     );
@@ -232,4 +245,11 @@ function kpi(label: string, value: string, sub: string, title?: string): HTMLEle
 
 function fact(label: string, value: string): HTMLElement[] {
   return [h('dt', null, label), h('dd', null, value)];
+}
+
+/** "guessed" or "default" after a run's region in `pattern` ({0}); nothing for a region that was set. */
+function regionBasisLabel(run: Run, pattern: string): string {
+  const basis = regionBasis(run.intensity);
+  if (basis === 'set') return '';
+  return pattern.replace('{0}', basis === 'guessed' ? t('guessed') : t('default'));
 }

@@ -14,13 +14,14 @@ import {
 } from '../core/view/table';
 import { formatCo2, formatDuration, formatEnergy } from '../core/format';
 import type { RunSource, RunStatus } from '../core/types';
+import { runOutcome, shownExitCode, type RunOutcome } from '../core/view/labels';
 import { formatWhen, formatWhenShort, sourceLabel } from './charts';
 import { h, replace, text } from './dom';
 import { t } from './l10n';
 
 const nf = new Intl.NumberFormat();
 
-export function statusLabel(s: RunStatus): string {
+export function statusLabel(s: RunOutcome): string {
   return s === 'running'
     ? t('running')
     : s === 'completed'
@@ -32,7 +33,7 @@ export function statusLabel(s: RunStatus): string {
           : t('interrupted');
 }
 
-const STATUS_ICON: Record<RunStatus, string> = {
+const STATUS_ICON: Record<RunOutcome, string> = {
   running: '●',
   completed: '✓',
   failed: '✕',
@@ -69,14 +70,20 @@ function countLine(page: TablePage, filtered: boolean): string {
   if (page.matched === 0)
     return filtered ? t('No run matches the filters ({0} in the history).', nf.format(page.total)) : '';
   return filtered
-    ? t(
-        '{0}–{1} of {2} matching runs ({3} in the history)',
-        nf.format(from),
-        nf.format(to),
-        nf.format(page.matched),
-        nf.format(page.total),
-      )
-    : t('{0}–{1} of {2} runs', nf.format(from), nf.format(to), nf.format(page.total));
+    ? page.matched === 1
+      ? t('1 matching run ({0} in the history)', nf.format(page.total))
+      : t(
+          '{0}–{1} of {2} matching runs ({3} in the history)',
+          nf.format(from),
+          nf.format(to),
+          nf.format(page.matched),
+          nf.format(page.total),
+        )
+    : page.total === 1
+      ? t('1 run')
+      : from === to
+        ? t('{0} of {1} runs', nf.format(from), nf.format(page.total))
+        : t('{0}–{1} of {2} runs', nf.format(from), nf.format(to), nf.format(page.total));
 }
 
 export interface TableHandlers {
@@ -357,7 +364,9 @@ export class RunsTable {
   }
 
   private row(r: RunRow): HTMLTableRowElement {
-    const exit = r.exitCode !== undefined && r.exitCode !== null && r.status === 'failed' ? ` (${r.exitCode})` : '';
+    const outcome = runOutcome(r.status, r.exitCode);
+    const code = shownExitCode(r.status, r.exitCode);
+    const exit = code !== undefined ? ` (${code})` : '';
     const tr = h(
       'tr',
       {
@@ -379,7 +388,14 @@ export class RunsTable {
       h('td', { class: 'col-co2 num' }, formatCo2(r.emissionsKg)),
       h(
         'td',
-        { class: 'col-region', title: r.guessed ? t('guessed from the time zone') : null },
+        {
+          class: 'col-region',
+          title: r.guessed
+            ? t('guessed from the time zone')
+            : r.regionDefault
+              ? t('default: no region set, world average')
+              : null,
+        },
         r.region + (r.guessed ? ' ~' : ''),
       ),
       h('td', { class: 'col-source' }, h('span', { class: `source source-${r.source}` }, sourceLabel(r.source))),
@@ -388,9 +404,9 @@ export class RunsTable {
         { class: 'col-status' },
         h(
           'span',
-          { class: `badge badge-${r.status}` },
-          h('span', { class: 'badge-icon', 'aria-hidden': 'true' }, STATUS_ICON[r.status]),
-          statusLabel(r.status) + exit,
+          { class: `badge badge-${outcome === 'stopped' ? 'interrupted' : outcome}` },
+          h('span', { class: 'badge-icon', 'aria-hidden': 'true' }, STATUS_ICON[outcome]),
+          statusLabel(outcome) + exit,
         ),
       ),
     );

@@ -1,14 +1,14 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { COMMAND_IDS, commandLink } from '../../src/extension/commandIds';
+import { COMMAND_IDS, CONTEXT_KEYS, PALETTE_WHEN, commandLink } from '../../src/extension/commandIds';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 
 interface Manifest {
   contributes: {
     commands: { command: string; title: string; category?: string }[];
-    menus?: Record<string, { command?: string }[]>;
+    menus?: Record<string, { command?: string; when?: string }[]>;
   };
 }
 
@@ -50,5 +50,32 @@ describe('extension/commandIds: the CommandId union and package.json', () => {
     const link = commandLink('carbonMeter.showRun', 'run 1/2');
     assert.equal(link, `command:carbonMeter.showRun?${encodeURIComponent('["run 1/2"]')}`);
     assert.deepEqual(JSON.parse(decodeURIComponent(link.split('?')[1])), ['run 1/2']);
+  });
+});
+
+describe('extension/commandIds: palette entries that apply only sometimes', () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Manifest;
+  const palette = manifest.contributes.menus?.commandPalette ?? [];
+
+  it('Stop Metering, Cancel Scheduled Run and Run Scheduled Run Now are shown only under the keys the extension sets', () => {
+    for (const [command, key] of Object.entries(PALETTE_WHEN)) {
+      const entries = palette.filter((e) => e.command === command);
+      assert.equal(entries.length, 1, `${command} in the commandPalette menu once`);
+      assert.equal(entries[0].when, key, command);
+    }
+    assert.deepEqual(Object.keys(PALETTE_WHEN).sort(), [
+      'carbonMeter.cancelScheduledRun',
+      'carbonMeter.runScheduledNow',
+      'carbonMeter.stopMetering',
+    ]);
+    for (const key of Object.values(CONTEXT_KEYS)) assert.match(key, /^carbonMeter\.[a-zA-Z]+$/);
+  });
+
+  it('the walkthrough steps use the inline code VS Code renders there (double backticks), never a single one', () => {
+    const nls = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8')) as Record<string, string>;
+    for (const [k, v] of Object.entries(nls).filter(([k]) => k.startsWith('walkthrough.'))) {
+      assert.doesNotMatch(v.replace(/``[^`]+``/g, ''), /`/, k);
+    }
+    assert.match(nls['walkthrough.run.description'], /``python train\.py``/);
   });
 });

@@ -86,6 +86,20 @@ describe('Carbon Meter in VS Code', function () {
     }
   });
 
+  it('names an unknown carbonMeter.region as the reason of the region it falls back to', async () => {
+    const a = await api();
+    const cfg = vscode.workspace.getConfiguration('carbonMeter');
+    await cfg.update('region', 'XX', vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor(() => a.service.settings.region === 'XX', 10_000, 'settings re-read');
+      const choice = a.service.regionChoice();
+      assert.match(choice.reason, /^carbonMeter\.region "XX" is not a known region; /);
+      assert.doesNotMatch(choice.reason, /no region set/);
+    } finally {
+      await cfg.update('region', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('meters a training command typed in the terminal, and not `ls`', async () => {
     const a = await api();
     const terminal = await terminalWithShellIntegration('cm-terminal');
@@ -131,9 +145,11 @@ describe('Carbon Meter in VS Code', function () {
     }
   });
 
-  it('meters a task', async () => {
+  it('meters a task once, as a task (not again as a command of its terminal)', async () => {
     const a = await api();
     const finished = nextFinished(a, (r) => r.source === 'task');
+    const started: Run[] = [];
+    const sub = a.service.onRunStarted((r) => started.push(r));
     const task = new vscode.Task(
       { type: 'shell' },
       vscode.TaskScope.Workspace,
@@ -141,8 +157,18 @@ describe('Carbon Meter in VS Code', function () {
       'test',
       new vscode.ShellExecution(`python3 ${workspaceFile('busy.py')} 1`),
     );
-    await vscode.tasks.executeTask(task);
-    const run = await finished;
+    let run: Run;
+    try {
+      await vscode.tasks.executeTask(task);
+      run = await finished;
+    } finally {
+      sub.dispose();
+    }
+    // the task terminal's shell integration reports the same command: it must not become a second (terminal) run
+    assert.deepEqual(
+      started.map((r) => `${r.source} ${r.command}`),
+      [`task python3 ${workspaceFile('busy.py')} 1`],
+    );
     assert.equal(run.name, 'cm-train-task');
     // busy.py burns 1 s of CPU time; the interpreter's start-up comes on top
     assert.ok(run.cpuSeconds >= 0.97 && run.cpuSeconds < 3, `cpuSeconds ${run.cpuSeconds}`);

@@ -418,6 +418,35 @@ describe('History panel (extension host)', function () {
     assert.match(ui.infos.join('\n'), /copied the CodeCarbon CSV row/);
   });
 
+  it("opens a run's report rendered, read-only: no untitled editor, nothing to save", async () => {
+    const p = await open();
+    const run = seeded[3];
+    const untitledBefore = vscode.workspace.textDocuments.filter((d) => d.isUntitled).length;
+    await p.handleMessage({ type: 'openReport', id: run.id });
+    const doc = await waitForReport(run.id);
+    assert.equal(doc.uri.scheme, 'carbon-meter-report');
+    assert.equal(doc.isDirty, false);
+    assert.match(doc.getText(), new RegExp(run.id));
+    assert.equal(vscode.workspace.textDocuments.filter((d) => d.isUntitled).length, untitledBefore);
+    // shown as the Markdown preview (a webview tab), not as a text editor full of escapes
+    const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    if ((await vscode.commands.getCommands(true)).includes('markdown.showPreview')) {
+      await waitFor(
+        () =>
+          tabs().some((t) => t.input instanceof vscode.TabInputWebview && /markdown\.preview/.test(t.input.viewType)),
+        'a Markdown preview tab',
+      );
+    } else {
+      // the built-in Markdown extension is off here: the read-only report document itself, never an untitled one
+      await waitFor(
+        () =>
+          tabs().some((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === 'carbon-meter-report'),
+        'the report document tab',
+      );
+    }
+    assert.ok(!tabs().some((t) => t.input instanceof vscode.TabInputText && t.input.uri.scheme === 'untitled'));
+  });
+
   it('deletes a run only after a modal confirmation', async () => {
     const p = await open();
     const victim = seeded[7];
@@ -486,7 +515,7 @@ describe('History panel (extension host)', function () {
     assert.equal(a.service.store.load().runs.length, before + expected.length, 'nothing twice');
     assert.match(
       ui.infos[ui.infos.length - 1],
-      new RegExp(`imported 0 run\\(s\\).*${expected.length} already in the history`),
+      new RegExp(`imported 0 runs.*${expected.length} already in the history`),
     );
   });
 
@@ -519,3 +548,16 @@ describe('History panel (extension host)', function () {
     }
   });
 });
+
+/** The report document of a run, once VS Code has opened it (the preview reads it). */
+async function waitForReport(runId: string): Promise<vscode.TextDocument> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const doc = vscode.workspace.textDocuments.find(
+      (d) => d.uri.scheme === 'carbon-meter-report' && d.uri.path.includes(encodeURIComponent(runId)),
+    );
+    if (doc) return doc;
+    if (Date.now() > until) throw new Error(`the report of ${runId} was not opened within 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

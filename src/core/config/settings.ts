@@ -54,7 +54,7 @@ export function readSettings(get: SettingGetter): { settings: Settings; problems
   }
   const settings: Settings = {
     region: r.str('region', ''),
-    pue: r.num('pue', undefined, 1, 3),
+    pue: r.num('pue', undefined, 1, 3, "the default (the region's published PUE, else 1.0 for a local machine)"),
     intervalS: r.num('sampling.intervalSeconds', 1, MIN_INTERVAL_S, 60),
     terminalMode: r.oneOf('terminal.meter', ['training', 'all', 'off'] as const, 'training'),
     terminalPatterns: compiled,
@@ -64,7 +64,13 @@ export function readSettings(get: SettingGetter): { settings: Settings; problems
     notifyMinDurationS: r.num('notifications.minDurationSeconds', 10, 0, 86400),
     statusBarAlignment: r.oneOf('statusBar.alignment', ['left', 'right'] as const, 'right'),
     statusBarPriority: r.num('statusBar.priority', 100, -100000, 100000),
-    cpuTdpW: r.num('cpu.tdpWatts', undefined, 1, 2000),
+    cpuTdpW: r.num(
+      'cpu.tdpWatts',
+      undefined,
+      1,
+      2000,
+      "the default (the CPU model's TDP from the table, else 4 W per logical CPU)",
+    ),
     gpuEnabled: r.bool('gpu.enabled', true),
     nvidiaSmiPath: r.str('gpu.nvidiaSmiPath', ''),
     historyPath: r.str('history.path', ''),

@@ -52,12 +52,18 @@ export class SettingsReader {
 
   /** A finite number within [min, max]; empty means the fallback. */
   num(key: string, fallback: number, min: number, max: number): number;
-  num(key: string, fallback: number | undefined, min: number, max: number): number | undefined;
-  num(key: string, fallback: number | undefined, min: number, max: number): number | undefined {
+  /** `defaultText` names what is used when the fallback is undefined (the setting's default, in words) */
+  num(key: string, fallback: number | undefined, min: number, max: number, defaultText?: string): number | undefined;
+  num(key: string, fallback: number | undefined, min: number, max: number, defaultText?: string): number | undefined {
     const v = this.get(key);
     if (v === undefined || v === null || v === '') return fallback;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-      this.bad(key, v, `a number from ${min} to ${max}`, fallback ?? null);
+      if (fallback === undefined && defaultText) {
+        this.problem(
+          key,
+          `${SETTINGS_PREFIX}${key} is ${JSON.stringify(v)}; expected a number from ${min} to ${max}. Using ${defaultText}.`,
+        );
+      } else this.bad(key, v, `a number from ${min} to ${max}`, fallback ?? null);
       return fallback;
     }
     return v;

@@ -3,3 +3,6 @@ export * from './totals';
 export * from './table';
 export * from './series';
 export * from './snapshot';
+export * from './region';
+export * from './steps';
+export * from './labels';

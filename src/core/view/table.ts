@@ -7,6 +7,7 @@
  * per run object (the store shares its run objects between loads).
  */
 import type { Run, RunSource, RunStatus } from '../types';
+import { regionBasis } from './region';
 
 export const RUN_SOURCES: readonly RunSource[] = [
   'terminal',
@@ -75,6 +76,8 @@ export interface RunRow {
   exitCode?: number | null;
   /** the region was guessed from the time zone */
   guessed?: boolean;
+  /** no region was set or guessed: the world average (default) */
+  regionDefault?: boolean;
 }
 
 export interface TablePage {
@@ -162,7 +165,9 @@ export function toRow(run: Run): RunRow {
     source: run.source,
   };
   if (run.exitCode !== undefined) row.exitCode = run.exitCode;
-  if (run.intensity.guessed) row.guessed = true;
+  const basis = regionBasis(run.intensity);
+  if (basis === 'guessed') row.guessed = true;
+  else if (basis === 'default') row.regionDefault = true;
   return row;
 }
 

@@ -180,7 +180,11 @@ export async function exportRuns(
     return undefined;
   }
   service.log.info(`panel: exported ${done.length} run(s) as ${format} to ${uri.fsPath}`);
-  ui.info(t('Carbon Meter: exported {0} run(s) to {1}.', done.length, uri.fsPath));
+  ui.info(
+    done.length === 1
+      ? t('Carbon Meter: exported 1 run to {0}.', uri.fsPath)
+      : t('Carbon Meter: exported {0} runs to {1}.', done.length, uri.fsPath),
+  );
   return uri;
 }
 
@@ -214,7 +218,11 @@ export async function importCsv(service: MeterService, ui: PanelUi): Promise<Imp
   if (!runs.length && errors.length) {
     ui.error(t('Carbon Meter: nothing imported from {0}: line {1}: {2}', fileName, errors[0].line, errors[0].reason));
   } else {
-    const parts = [t('Carbon Meter: imported {0} run(s) from {1}.', result.added, fileName)];
+    const parts = [
+      result.added === 1
+        ? t('Carbon Meter: imported 1 run from {0}.', fileName)
+        : t('Carbon Meter: imported {0} runs from {1}.', result.added, fileName),
+    ];
     if (result.known) parts.push(t('{0} already in the history.', result.known));
     if (errors.length) parts.push(t('{0} row(s) could not be read (see the log).', errors.length));
     if (errors.length) ui.warn(parts.join(' '));
