@@ -511,7 +511,7 @@ describe('power/gpu/choose: NVIDIA and AMD together', function () {
     assert.equal(none.ok, false);
     assert.equal(
       none.reason,
-      'nvidia-smi not found on PATH: GPU energy not metered; amd-smi not found on PATH; rocm-smi not found on PATH: GPU energy not metered',
+      'nvidia-smi not found on PATH; amd-smi not found on PATH; rocm-smi not found on PATH: GPU energy not metered',
     );
     const both = joinSnapshots([
       { snap: { ...nvBad, reason: 'NVML did not answer' }, absent: false, vendor: 'NVIDIA' },

@@ -6,6 +6,7 @@
  */
 import { isAbsentTool, NvidiaSmiMonitor, probeNvidiaSmi, type GpuSnapshot, type NvidiaSmiOptions } from './gpu';
 import { probeAmd, type AmdProbe } from './gpu/amdProbe';
+import { joinGpuReasons } from './gpu/tools';
 import { isAbsent, noNvidiaDriverReason, NvmlMonitor, probeNvml, type NvmlOptions } from './gpuNvml';
 import { NVML_ERROR_DRIVER_NOT_LOADED, type NvmlDeviceInfo, type NvmlInitAnswer } from './nvml/protocol';
 
@@ -123,7 +124,7 @@ export class AutoGpuMonitor implements GpuMonitor {
     const s = this.smiMonitor().latest();
     if (!s.ok && this.nvmlReason && s.reason && /not found/.test(s.reason)) {
       // one reason that says both: neither NVIDIA tool is here
-      s.reason = `${s.reason}; ${this.nvmlReason}`;
+      s.reason = joinGpuReasons([s.reason, this.nvmlReason]);
     }
     return { ...s, source: 'nvidia-smi' };
   }

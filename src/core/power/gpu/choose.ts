@@ -9,6 +9,7 @@
  */
 import { AutoGpuMonitor, type AutoGpuOptions, type GpuMonitor } from '../gpuMonitor';
 import { AmdMonitor, type AmdOptions } from './amdMonitor';
+import { joinGpuReasons } from './tools';
 import type { GpuSnapshot } from './types';
 
 export interface GpuMonitorsOptions {
@@ -77,9 +78,9 @@ export function joinSnapshots(parts: { snap: GpuSnapshot; absent: boolean; vendo
   // failing ones (named when several), or every absent tool
   const shown = good.length || failing.length ? failing : parts;
   const named = shown.length > 1 && (good.length > 0 || failing.length > 0);
-  const reason = shown
-    .map((p) => (named || good.length ? `${p.vendor}: ` : '') + (p.snap.reason ?? 'not read'))
-    .join('; ');
+  const reason = joinGpuReasons(
+    shown.map((p) => (named || good.length ? `${p.vendor}: ` : '') + (p.snap.reason ?? 'not read')),
+  );
   const out: GpuSnapshot = {
     ok: good.length > 0,
     devices: good.flatMap((p) =>

@@ -26,6 +26,19 @@ export function firstLine(s: string): string {
   );
 }
 
+const NOT_METERED = /[:;] GPU energy not metered(?=;|$)/;
+const NOT_METERED_ALL = new RegExp(NOT_METERED.source, 'g');
+
+/**
+ * Several tools' reasons joined, saying "GPU energy not metered" once at the end instead of after each tool
+ * ("nvidia-smi not found on PATH; no NVIDIA driver found (…); amd-smi not found on PATH: GPU energy not metered").
+ */
+export function joinGpuReasons(reasons: string[]): string {
+  const notMetered = reasons.some((r) => NOT_METERED.test(r));
+  const joined = reasons.map((r) => r.replace(NOT_METERED_ALL, '')).join('; ');
+  return notMetered ? `${joined}: GPU energy not metered` : joined;
+}
+
 /** Words for a failure to start the command. */
 export function describeSpawnError(err: NodeJS.ErrnoException, command: string, tool = 'nvidia-smi'): string {
   const bare = !/[\\/]/.test(command);
