@@ -192,9 +192,20 @@ export function trainingCall(
 ): CallEvidence | undefined {
   if (!TRAIN_GATE.test(text)) return undefined;
   let best: CallEvidence | undefined;
-  const consider = (e: CallEvidence) => {
+  const consider: Consider = (e) => {
     if (!best || e.strength > best.strength) best = e;
   };
+  fitAndTrainCalls(text, ctors, consider);
+  frameworkRunners(text, ctors, local, names, consider);
+  if (best || !/train|fit|tune/.test(text)) return best;
+  namedTrainingCalls(text, ctors, local, consider);
+  return best;
+}
+
+type Consider = (e: CallEvidence) => void;
+
+/** `x.fit(…)` on a model, `x.train(…)` with real arguments (not torch's mode switch), `Trainer(…).train()`. */
+function fitAndTrainCalls(text: string, ctors: Constructors, consider: Consider): void {
   if (text.includes('fit') || text.includes('train')) {
     const re = /\.\s*(fit|train)\s*\(/g;
     for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -222,6 +233,16 @@ export function trainingCall(
     if (/\bTrainer\s*\(.*\)\s*\.\s*(?:fit|train)\s*\(/.test(text))
       consider({ strength: 2, label: 'Trainer().train()' });
   }
+}
+
+/** Runners that train in one call: Keras-like fits, LightningCLI, gensim, launchers, SB3, SVI, Ignite, PyCaret, Ray. */
+function frameworkRunners(
+  text: string,
+  ctors: Constructors,
+  local: ReadonlySet<string>,
+  names: FileNames | undefined,
+  consider: Consider,
+): void {
   const fm = FIT_LIKE_METHODS.exec(text);
   if (fm) consider({ strength: 2, label: `${receiverAt(text, fm.index)}.${fm[1]}()` });
   if (/\bLightningCLI\s*\(/.test(text)) consider({ strength: 2, label: 'LightningCLI()' });
@@ -262,8 +283,10 @@ export function trainingCall(
   if (/\btune\s*\.\s*run\s*\(/.test(text)) consider({ strength: 2, label: 'tune.run()' });
   const cv = /\b(cross_val_score|cross_validate|cross_val_predict|learning_curve|validation_curve)\s*\(/.exec(text);
   if (cv) consider({ strength: 1, label: `${cv[1]}()` });
-  if (best || !/train|fit|tune/.test(text)) return best;
-  // imported functions with a training name: train_model(cfg), engine.finetune(…)
+}
+
+/** Imported functions with a training name: `train_model(cfg)`, `engine.finetune(…)`. */
+function namedTrainingCalls(text: string, ctors: Constructors, local: ReadonlySet<string>, consider: Consider): void {
   const named = TRAIN_CALL;
   named.lastIndex = 0;
   for (let m = named.exec(text); m; m = named.exec(text)) {
@@ -281,7 +304,6 @@ export function trainingCall(
     if (/^(?:def|class)\s/.test(text)) continue;
     consider({ strength: 1, label: `${name}()` });
   }
-  return best;
 }
 
 /** An optimisation step on this statement? */
