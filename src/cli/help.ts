@@ -20,6 +20,7 @@ Usage:
                                                        rocm-smi, the CPU and its TDP, the region
   carbon-meter slurm JOBID | --since 7d [--json]       account SLURM jobs from SLURM's records into the history
   carbon-meter help [COMMAND]                          this help, or COMMAND's (same as carbon-meter COMMAND --help)
+  carbon-meter version                                 the version (also --version, -v)
 
 Exit codes: 0 done; 2 a mistake in the command line (one line on stderr); 1 anything else; 'run' exits with the
 command's own code (126 cannot run it, 127 not found).

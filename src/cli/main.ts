@@ -29,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
         await COMMANDS[cmd]()
       )(rest);
     switch (cmd) {
+      case 'version':
       case '--version':
       case '-v':
         process.stdout.write(`${VERSION}\n`);

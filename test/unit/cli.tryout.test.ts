@@ -182,6 +182,18 @@ describe('carbon-meter CLI tryout: arguments', function () {
     }
     oneLineError(await cli(['help', 'nope']), 'help nope', /unknown command "nope"/);
   });
+
+  it('version, --version and -v print the version alone on stdout', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const spelling of ['version', '--version', '-v']) {
+      const r = await cli([spelling]);
+      assert.equal(r.code, 0, spelling);
+      assert.equal(r.stdout, `${pkg.version}\n`, spelling);
+      assert.equal(r.stderr, '', spelling);
+    }
+  });
 });
 
 describe('carbon-meter CLI tryout: what a run says about itself', function () {
