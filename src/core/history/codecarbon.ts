@@ -28,6 +28,7 @@ export {
   codeCarbonHeader,
   codeCarbonRow,
   importedRunLine,
+  importedRunLineParts,
   supersededNote,
   type CodeCarbonHeader,
   type CodeCarbonImportOptions,

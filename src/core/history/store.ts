@@ -182,7 +182,9 @@ export class HistoryStore {
       add: (run) => {
         const problem = opts.checked ? undefined : runProblem(run);
         if (problem) throw new Error(`cannot store run ${JSON.stringify((run as Partial<Run>)?.id)}: ${problem}`);
-        lines.add(encode(this.view(run), at));
+        const line = encode(this.view(run), at);
+        if (typeof line === 'string') lines.add(line);
+        else lines.addParts(line);
       },
       get size() {
         return lines.lines;
