@@ -251,9 +251,17 @@ const sha256Hex: (s: string) => string =
     ? (s) => (crypto as unknown as { hash(alg: string, data: string, enc: 'hex'): string }).hash('sha256', s, 'hex')
     : (s) => crypto.createHash('sha256').update(s).digest('hex');
 
+/** The id of the previous row's key: the cumulative flush rows of one run_id usually follow each other. */
+let lastKey = '';
+let lastId = '';
+
 function importId(runId: string, project: string, timestamp: string): string {
   const key = runId ? `codecarbon\0${runId}` : `codecarbon\0${project}\0${timestamp}`;
-  return 'cc-' + sha256Hex(key).slice(0, 24);
+  if (key !== lastKey) {
+    lastId = 'cc-' + sha256Hex(key).slice(0, 24);
+    lastKey = key;
+  }
+  return lastId;
 }
 
 const COMPONENT_POWER_COLUMN = { cpu: 'cpu_power', gpu: 'gpu_power', ram: 'ram_power' } as const;
@@ -430,7 +438,7 @@ function num(x: number): string {
   return Number.isFinite(x) ? String(x) : 'null';
 }
 
-/** Texts of the numbers that repeat from row to row (PUE, power columns, CPU count, RAM size), kept. */
+/** Texts of the numbers that repeat from row to row (PUE, power columns, CPU count, RAM size, intensity), kept. */
 const repeated = new Map<number, string>();
 
 /** `num` for a value that repeats from line to line: a double's text costs more than a map look-up. */
@@ -449,8 +457,15 @@ function optStr(key: string, v: string | undefined, quote: (v: string) => string
   return v === undefined ? '' : `,"${key}":${quote(v)}`;
 }
 
+/** The start of a component's power as `codeCarbonRow` builds it (any other method or detail is quoted). */
+const IMPORTED_COMPONENT = `{"method":"default","detail":${JSON.stringify(IMPORT_DETAIL)},"meanW":`;
+
 function componentJson(c: Run['power']['cpu']): string {
-  return `{"method":${q(c.method)},"detail":${q(c.detail)},"meanW":${num(c.meanW)},"lastW":${numKept(c.lastW)}}`;
+  const start =
+    c.method === 'default' && c.detail === IMPORT_DETAIL
+      ? IMPORTED_COMPONENT
+      : `{"method":${q(c.method)},"detail":${q(c.detail)},"meanW":`;
+  return `${start}${num(c.meanW)},"lastW":${numKept(c.lastW)}}`;
 }
 
 /**
@@ -481,7 +496,7 @@ export function importedRunLineParts(run: Run, at: string): [string, string, str
     `${optStr('endedAt', run.endedAt, qOnce)},"durationS":${num(run.durationS)},"status":${q(run.status)},"cpuSeconds":${num(run.cpuSeconds)},` +
     `"energyKWh":{"cpu":${num(e.cpu)},"gpu":${num(e.gpu)},"ram":${num(e.ram)},"total":${num(e.total)}},` +
     `"emissionsKg":${num(run.emissionsKg)},"pue":${numKept(run.pue)}${optStr('pueSource', run.pueSource)},` +
-    `"intensity":{"gPerKWh":${num(i.gPerKWh)},"region":${q(i.region)}${optStr('regionName', i.regionName)},"source":`;
+    `"intensity":{"gPerKWh":${numKept(i.gPerKWh)},"region":${q(i.region)}${optStr('regionName', i.regionName)},"source":`;
   const tail =
     `,"method":${q(i.method)}${optStr('factorType', i.factorType)}${optStr('regionReason', i.regionReason)}},` +
     `"power":{"cpu":${componentJson(run.power.cpu)},"gpu":${componentJson(run.power.gpu)},"ram":${componentJson(run.power.ram)}},` +
