@@ -7,7 +7,6 @@ import {
   CODECARBON_IMPORT_SOURCE,
   CODECARBON_V2_COLUMNS,
   importedRunLine,
-  importedRunLineParts,
   parseCodeCarbonCsv,
   runsToCodeCarbonCsv,
   runsToJson,
@@ -20,7 +19,6 @@ import { HistoryStore } from '../../src/core/history/store';
 import { resolveRegion } from '../../src/core/intensity/regions';
 import { J_PER_KWH, type Run } from '../../src/core/types';
 import { makeRun } from '../helpers/history-runs';
-import { LineBuffer } from '../../src/core/history/append';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/codecarbon');
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -597,30 +595,10 @@ describe('CodeCarbon interop', () => {
         'a superseded note is part of the line',
       );
       const at = new Date(Date.UTC(2025, 5, 1)).toISOString();
-      const whole = new LineBuffer();
-      const pieces = new LineBuffer();
       for (const run of runs) {
         assert.equal(importedRunLine(run, at), runLine(run, at), run.name);
         assert.equal(importedRunLine(redactRun(run), at), runLine(redactRun(run), at), run.name);
-        assert.equal(importedRunLineParts(run, at).join(''), runLine(run, at), run.name);
-        whole.add(runLine(run, at));
-        pieces.addParts(importedRunLineParts(run, at));
       }
-      // the pieces, copied one after the other into the append buffer, are the same UTF-8 bytes in the same writes
-      assert.equal(pieces.lines, runs.length);
-      assert.deepEqual(pieces.groups(), whole.groups());
-      assert.ok(
-        pieces
-          .bytesView()
-          .subarray(0, pieces.bytes + 1)
-          .equals(whole.bytesView().subarray(0, whole.bytes + 1)),
-      );
-      assert.ok(
-        whole
-          .bytesView()
-          .toString('utf8', 1, whole.bytes + 1)
-          .includes('żółw 🐢'),
-      );
     });
 
     it('importCodeCarbonFile starts on a fresh line after a torn last line, and redacts project names', () => {

@@ -12,8 +12,8 @@ import type { Run } from '../types';
 export interface AppendBatchOptions {
   /** every run added already passed `runProblem` (records.ts) */
   checked?: boolean;
-  /** the line of one record, exactly as `runLine` would write it, or that line in pieces to be joined */
-  encode?: (run: Run, at: string) => string | string[];
+  /** the line of one record, exactly as `runLine` would write it */
+  encode?: (run: Run, at: string) => string;
 }
 
 /** Records to append together (see `HistoryStore.batch`). */
@@ -45,21 +45,7 @@ export class LineBuffer {
   add(line: string): void {
     const room = line.length * 3; // a UTF-16 code unit is at most 3 bytes of UTF-8
     if (this.len + room > this.buf.length) this.grow(this.len + room);
-    this.ended(this.buf.write(line, this.len, 'utf8'));
-  }
-
-  /** Adds one line given in pieces (the last ending with its '\n'), copied one after the other. */
-  addParts(parts: readonly string[]): void {
-    let room = 0;
-    for (const p of parts) room += p.length * 3;
-    if (this.len + room > this.buf.length) this.grow(this.len + room);
-    let n = 0;
-    for (const p of parts) n += this.buf.write(p, this.len + n, 'utf8');
-    this.ended(n);
-  }
-
-  /** Counts the line of `n` bytes just written at `len`, starting a new write group before it when needed. */
-  private ended(n: number): void {
+    const n = this.buf.write(line, this.len, 'utf8');
     if (this.len > this.groupStart && this.len + n - this.groupStart > WRITE_GROUP) {
       this.groupEnds.push(this.len);
       this.groupStart = this.len;

@@ -28,7 +28,6 @@ export {
   codeCarbonHeader,
   codeCarbonRow,
   importedRunLine,
-  importedRunLineParts,
   supersededNote,
   type CodeCarbonHeader,
   type CodeCarbonImportOptions,

@@ -438,34 +438,13 @@ function num(x: number): string {
   return Number.isFinite(x) ? String(x) : 'null';
 }
 
-/** Texts of the numbers that repeat from row to row (PUE, power columns, CPU count, RAM size, intensity), kept. */
-const repeated = new Map<number, string>();
-
-/** `num` for a value that repeats from line to line: a double's text costs more than a map look-up. */
-function numKept(x: number): string {
-  let out = repeated.get(x); // a Map compares numbers by value (0 and -0 alike: both are written "0")
-  if (out === undefined) {
-    out = num(x);
-    if (repeated.size >= 4096) repeated.clear();
-    repeated.set(x, out);
-  }
-  return out;
-}
-
 /** An optional string member: `,"key":"value"`, nothing when undefined (as JSON.stringify leaves it out). */
 function optStr(key: string, v: string | undefined, quote: (v: string) => string = q): string {
   return v === undefined ? '' : `,"${key}":${quote(v)}`;
 }
 
-/** The start of a component's power as `codeCarbonRow` builds it (any other method or detail is quoted). */
-const IMPORTED_COMPONENT = `{"method":"default","detail":${JSON.stringify(IMPORT_DETAIL)},"meanW":`;
-
 function componentJson(c: Run['power']['cpu']): string {
-  const start =
-    c.method === 'default' && c.detail === IMPORT_DETAIL
-      ? IMPORTED_COMPONENT
-      : `{"method":${q(c.method)},"detail":${q(c.detail)},"meanW":`;
-  return `${start}${num(c.meanW)},"lastW":${numKept(c.lastW)}}`;
+  return `{"method":${q(c.method)},"detail":${q(c.detail)},"meanW":${num(c.meanW)},"lastW":${num(c.lastW)}}`;
 }
 
 /**
@@ -474,15 +453,6 @@ function componentJson(c: Run['power']['cpu']): string {
  * other run goes through `runLine`.
  */
 export function importedRunLine(run: Run, at: string): string {
-  return importedRunLineParts(run, at).join('');
-}
-
-/**
- * `importedRunLine` in three pieces that join into it: the intensity's source (non-ASCII: "÷") is a piece of its
- * own, so the rest stays a one-byte string that is copied as UTF-8 quickly; one non-ASCII character would turn the
- * whole line into a two-byte string, twice the bytes to flatten and a slower encoding.
- */
-export function importedRunLineParts(run: Run, at: string): [string, string, string] {
   const e = run.energyKWh;
   const i = run.intensity;
   const h = run.hardware;
@@ -490,17 +460,16 @@ export function importedRunLineParts(run: Run, at: string): [string, string, str
   for (const g of h.gpus) gpus += `${gpus ? ',' : ''}{"index":${num(g.index)},"name":${q(g.name)}}`;
   let notes = '';
   for (const note of run.notes ?? []) notes += `${notes ? ',' : ''}${qOnce(note)}`;
-  const head =
+  return (
     `{"v":${HISTORY_FORMAT_VERSION},"kind":"run","at":${q(at)},"run":{"id":${qOnce(run.id)},"name":${q(run.name)},` +
     `"command":${q(run.command)},"cwd":${q(run.cwd)},"source":${q(run.source)},"startedAt":${qOnce(run.startedAt)}` +
     `${optStr('endedAt', run.endedAt, qOnce)},"durationS":${num(run.durationS)},"status":${q(run.status)},"cpuSeconds":${num(run.cpuSeconds)},` +
     `"energyKWh":{"cpu":${num(e.cpu)},"gpu":${num(e.gpu)},"ram":${num(e.ram)},"total":${num(e.total)}},` +
-    `"emissionsKg":${num(run.emissionsKg)},"pue":${numKept(run.pue)}${optStr('pueSource', run.pueSource)},` +
-    `"intensity":{"gPerKWh":${numKept(i.gPerKWh)},"region":${q(i.region)}${optStr('regionName', i.regionName)},"source":`;
-  const tail =
-    `,"method":${q(i.method)}${optStr('factorType', i.factorType)}${optStr('regionReason', i.regionReason)}},` +
+    `"emissionsKg":${num(run.emissionsKg)},"pue":${num(run.pue)}${optStr('pueSource', run.pueSource)},` +
+    `"intensity":{"gPerKWh":${num(i.gPerKWh)},"region":${q(i.region)}${optStr('regionName', i.regionName)},"source":${q(i.source)},` +
+    `"method":${q(i.method)}${optStr('factorType', i.factorType)}${optStr('regionReason', i.regionReason)}},` +
     `"power":{"cpu":${componentJson(run.power.cpu)},"gpu":${componentJson(run.power.gpu)},"ram":${componentJson(run.power.ram)}},` +
-    `"hardware":{"cpuModel":${q(h.cpuModel)},"logicalCpus":${numKept(h.logicalCpus)},"ramGB":${numKept(h.ramGB)},"gpus":[${gpus}]${optStr('os', h.os)}}` +
-    `${run.notes ? `,"notes":[${notes}]` : ''}}}\n`;
-  return [head, q(i.source), tail];
+    `"hardware":{"cpuModel":${q(h.cpuModel)},"logicalCpus":${num(h.logicalCpus)},"ramGB":${num(h.ramGB)},"gpus":[${gpus}]${optStr('os', h.os)}}` +
+    `${run.notes ? `,"notes":[${notes}]` : ''}}}\n`
+  );
 }

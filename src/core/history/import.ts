@@ -17,7 +17,7 @@ import type { Run } from '../types';
 import {
   codeCarbonHeader,
   codeCarbonRow,
-  importedRunLineParts,
+  importedRunLine,
   supersededNote,
   type CodeCarbonHeader,
   type CodeCarbonImportOptions,
@@ -133,7 +133,7 @@ class Importer {
   ) {
     for (const r of store.load().runs) this.seen.set(r.id, { durationS: r.durationS, rows: 0 });
     // rows are encoded as they come (codeCarbonRow checked them): only their lines wait for the batch's append
-    this.batch = store.batch({ checked: true, encode: importedRunLineParts });
+    this.batch = store.batch({ checked: true, encode: importedRunLine });
   }
 
   /** Handles parsed records; false once the import must stop. */

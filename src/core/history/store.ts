@@ -182,9 +182,7 @@ export class HistoryStore {
       add: (run) => {
         const problem = opts.checked ? undefined : runProblem(run);
         if (problem) throw new Error(`cannot store run ${JSON.stringify((run as Partial<Run>)?.id)}: ${problem}`);
-        const line = encode(this.view(run), at);
-        if (typeof line === 'string') lines.add(line);
-        else lines.addParts(line);
+        lines.add(encode(this.view(run), at));
       },
       get size() {
         return lines.lines;
