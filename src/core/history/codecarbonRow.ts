@@ -251,9 +251,17 @@ const sha256Hex: (s: string) => string =
     ? (s) => (crypto as unknown as { hash(alg: string, data: string, enc: 'hex'): string }).hash('sha256', s, 'hex')
     : (s) => crypto.createHash('sha256').update(s).digest('hex');
 
+/** The id of the previous row's key: the cumulative flush rows of one run_id usually follow each other. */
+let lastKey = '';
+let lastId = '';
+
 function importId(runId: string, project: string, timestamp: string): string {
   const key = runId ? `codecarbon\0${runId}` : `codecarbon\0${project}\0${timestamp}`;
-  return 'cc-' + sha256Hex(key).slice(0, 24);
+  if (key !== lastKey) {
+    lastId = 'cc-' + sha256Hex(key).slice(0, 24);
+    lastKey = key;
+  }
+  return lastId;
 }
 
 const COMPONENT_POWER_COLUMN = { cpu: 'cpu_power', gpu: 'gpu_power', ram: 'ram_power' } as const;
