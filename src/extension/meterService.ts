@@ -158,11 +158,10 @@ export class MeterService implements vscode.Disposable {
     } catch (err) {
       if (err instanceof UnknownRegionError) {
         this.problem(`${err.message} Using a guess from the time zone until it is fixed.`, 'carbonMeter.region');
-        const fallback = chooseRegion({ pue: s.pue, pueFrom: 'setting carbonMeter.pue' });
-        const wrong = s.region
+        const rejected = s.region
           ? `carbonMeter.region "${s.region.trim()}"`
           : `CARBON_METER_REGION "${(process.env.CARBON_METER_REGION ?? '').trim()}"`;
-        return { ...fallback, reason: unknownRegionReason(wrong, fallback.reason) };
+        return chooseRegion({ pue: s.pue, pueFrom: 'setting carbonMeter.pue', rejected });
       }
       throw err;
     }
@@ -265,11 +264,4 @@ export class MeterService implements vscode.Disposable {
     this._onRunFinished.dispose();
     this._onHistoryChanged.dispose();
   }
-}
-
-/** The reason recorded when the configured region is unknown: what was wrong, then how the region was chosen. */
-export function unknownRegionReason(wrong: string, fallbackReason: string): string {
-  // "no region set" is not what happened: a region was set, and it is unknown
-  const how = fallbackReason.replace(/^(no region set|not set),?( and)?\s*/i, '');
-  return `${wrong} is not a known region; ${how}`;
 }

@@ -31,6 +31,25 @@ describe('regionBasis (core/view/region)', () => {
     );
   });
 
+  it('names a rejected region first in the reason of its fallback, guessed or default', () => {
+    const rejected = 'carbonMeter.region "XX"';
+    const guess = chooseRegion({ timeZone: 'Europe/Paris', rejected });
+    assert.equal(
+      guess.reason,
+      `${rejected} is not a known region; guessed from the time zone Europe/Paris; set a region for exact figures`,
+    );
+    assert.equal(guess.guessed, true);
+    const none = chooseRegion({ timeZone: 'Etc/UTC', rejected });
+    assert.equal(
+      none.reason,
+      `${rejected} is not a known region; the time zone names no country: world average (default)`,
+    );
+    assert.equal(
+      chooseRegion({ timeZone: 'Etc/UTC' }).reason,
+      'not set, and the time zone names no country: world average (default)',
+    );
+  });
+
   it('reads old records (world average stored as guessed) and the new ones (not guessed) as the default', () => {
     const reason = 'no region set and none could be guessed from the time zone: world average';
     assert.equal(regionBasis({ region: 'WORLD', guessed: true, regionReason: reason }), 'default');

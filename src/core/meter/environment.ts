@@ -105,6 +105,8 @@ export function chooseRegion(input: {
   pue?: number;
   pueFrom?: string;
   timeZone?: string;
+  /** the setting that named an unknown region (`carbonMeter.region "XX"`): said first in the reason of the fallback */
+  rejected?: string;
 }): RegionChoice {
   const warnings: string[] = [];
   let region: RegionInfo;
@@ -130,8 +132,9 @@ export function chooseRegion(input: {
     } else {
       // a default, not a guess: nothing was guessed
       region = resolveRegion('WORLD');
-      reason = 'not set, and the time zone names no country: world average (default)';
+      reason = `${input.rejected ? '' : 'not set, and '}the time zone names no country: world average (default)`;
     }
+    if (input.rejected) reason = `${input.rejected} is not a known region; ${reason}`;
   }
   let pue: number;
   let pueSource: string;
