@@ -11,7 +11,7 @@ export { firstNode };
 import type { SlurmCommands } from './commands';
 import { resolveCluster, type ClusterConfig, type ClustersConfig } from './config';
 import type { SlurmRecord } from './parse';
-import type { NodeInfo } from './scontrol';
+import type { ControllerJob, NodeInfo } from './scontrol';
 import { errorMessage } from '../errors';
 
 export interface AccountantOptions {
@@ -73,7 +73,25 @@ export class SlurmAccountant {
     return info;
   }
 
-  async run(j: SlurmJob, now = Date.now()): Promise<Run> {
+  /**
+   * slurmdbd may hear of a job's batch step before the job's own start: for a while sacct then shows the job with
+   * the placeholder name "allocation" and no WorkDir, even once it is COMPLETED. The controller still has both
+   * (for MinJobAge after the end), so they are taken from `scontrol show job`; one call, only for such a record.
+   */
+  private async completed(j: SlurmJob): Promise<SlurmJob> {
+    if (j.job.workDir) return j;
+    let known: ControllerJob | undefined;
+    try {
+      known = await this.commands.job(j.job.jobId);
+    } catch (err) {
+      this.opts.log?.('warn', `scontrol show job ${j.job.jobId}: ${errorMessage(err)}; the job's folder is unknown`);
+    }
+    if (!known?.workDir) return j;
+    return { ...j, job: { ...j.job, workDir: known.workDir, name: known.name ?? j.job.name } };
+  }
+
+  async run(job: SlurmJob, now = Date.now()): Promise<Run> {
+    const j = await this.completed(job);
     const cfg = await this.slurmConfig();
     const clusterName = j.job.cluster ?? cfg?.ClusterName ?? 'cluster';
     const fb = this.opts.fallbackRegion?.() ?? {};

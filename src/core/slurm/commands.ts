@@ -8,10 +8,12 @@ import * as path from 'node:path';
 import { parseSacct, SACCT_FIELDS, type SlurmRecord } from './parse';
 import {
   parseConfig,
+  parseJobs,
   parseNodes,
   parseSqueue,
   parseSstat,
   SQUEUE_FORMAT,
+  type ControllerJob,
   type NodeInfo,
   type QueueEntry,
 } from './scontrol';
@@ -122,6 +124,20 @@ export class SlurmCommands {
     return parseSstat(
       await this.run('sstat', ['-a', '-P', '-j', jobId, '-o', 'JobID,TRESUsageInTot,ConsumedEnergyRaw']),
     );
+  }
+
+  /**
+   * The controller's record of a job (kept for MinJobAge, 300 s by default, after it ends); empty once it has been
+   * purged.
+   */
+  async job(jobId: string): Promise<ControllerJob | undefined> {
+    try {
+      return parseJobs(await this.run('scontrol', ['show', 'job', jobId]))[0];
+    } catch (err) {
+      if (err instanceof SlurmCommandError && err.kind === 'failed' && /invalid job id/i.test(err.message))
+        return undefined;
+      throw err;
+    }
   }
 
   async nodes(nodeList: string): Promise<NodeInfo[]> {

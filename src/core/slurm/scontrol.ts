@@ -78,6 +78,26 @@ export function parseConfig(text: string): Record<string, string> {
   return out;
 }
 
+/** What the controller still knows of a job (`scontrol show job ID`): its name and working folder. */
+export interface ControllerJob {
+  jobId: string;
+  name?: string;
+  workDir?: string;
+}
+
+/** `scontrol show job` → one entry per job record; "(null)" and empty values are left out. */
+export function parseJobs(text: string): ControllerJob[] {
+  const val = (v: string | undefined) => (v && v !== '(null)' ? v : undefined);
+  return kvRecords(text, 'JobId').map((r) => {
+    const job: ControllerJob = { jobId: r.JobId };
+    const name = val(r.JobName);
+    const workDir = val(r.WorkDir);
+    if (name) job.name = name;
+    if (workDir) job.workDir = workDir;
+    return job;
+  });
+}
+
 /** One job in `squeue -h -o '%i|%T|%M|%D|%R'` */
 export interface QueueEntry {
   jobId: string;
