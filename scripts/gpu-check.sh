@@ -6,7 +6,8 @@
 #
 # Steps, each with a timeout: driver summary (nvidia-smi), Node check, a CUDA burner built with nvcc, a bracket tool
 # (C against libnvidia-ml.so.1 through dlopen) that reads every GPU's energy counter just before and just after the
-# burner, `carbon-meter run --json` metering bracket+burner, the ratio of the two energies (goal: within 3 %),
+# burner, `carbon-meter run --json` metering bracket+burner, the ratio of the two energies (goal: within 3 %), two
+# metered burners sharing GPU 0 (their shares should add up to the counter), a PyTorch training loop,
 # `carbon-meter doctor`, and the reader's cost per NVML reading on this driver. Everything goes to $LOG.
 set -u -o pipefail
 
@@ -15,6 +16,7 @@ cd "$ROOT" || exit 2
 LOG=${LOG:-$ROOT/gpu-check.log}
 NODE=${NODE:-node}
 SECONDS_BURN=${SECONDS_BURN:-40}
+HALF=$((SECONDS_BURN / 2))
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cm-gpu-check.XXXXXX")
 exec > >(tee -a "$LOG") 2>&1
 PS4='+ [$(date -u +%H:%M:%S)] '
@@ -154,6 +156,60 @@ if [ -x "$WORK/burner" ] && [ -x "$WORK/bracket" ]; then
     console.log(`RESULT meter ${meterJ.toFixed(1)} J, NVML counter around the burner (GPU 0) ${refJ.toFixed(1)} J (all GPUs ${allJ.toFixed(1)} J) over ${dev0[4]} s`);
     console.log(`RESULT ratio meter/counter = ${(meterJ / refJ).toFixed(4)} (goal within 3 %: ${Math.abs(meterJ / refJ - 1) <= 0.03 ? "PASS" : "FAIL"})`);
   ' "$WORK/run.json" "$WORK/bracket.txt" || fail "could not compare"
+fi
+
+# 4b. A shared GPU: two metered commands on GPU 0 at once (one burner each). The bracket reads the counter around
+#     both; each run's GPU energy is its share, so the two shares together should come to the counter's energy.
+if [ -x "$WORK/burner" ] && [ -x "$WORK/bracket" ]; then
+  export CARBON_METER_HOME="$WORK/home-shared"
+  cat > "$WORK/two.sh" <<EOF2
+#!/bin/sh
+"$NODE" "$ROOT/dist/cli.js" run --json-out "$WORK/a.json" --quiet --region FR -- "$WORK/burner" $HALF &
+"$NODE" "$ROOT/dist/cli.js" run --json-out "$WORK/b.json" --quiet --region FR -- "$WORK/burner" $HALF &
+wait
+EOF2
+  chmod +x "$WORK/two.sh"
+  timeout $((HALF + 120)) "$WORK/bracket" "$WORK/bracket2.txt" "$WORK/two.sh"
+  echo "shared exit code: $?"
+  "$NODE" -e '
+    const fs = require("fs");
+    const [a, b] = [process.argv[1], process.argv[2]].map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+    const row = fs.readFileSync(process.argv[3], "utf8").trim().split("\n")[0].split(" ");
+    const refJ = (Number(row[3]) - Number(row[2])) / 1000;
+    const ja = a.energyKWh.gpu * 3.6e6, jb = b.energyKWh.gpu * 3.6e6;
+    for (const r of [a, b]) console.log("share rule:", r.power.gpu && r.power.gpu.shareRule, "|", r.power.gpu && r.power.gpu.detail);
+    console.log(`RESULT shared GPU: run A ${ja.toFixed(1)} J + run B ${jb.toFixed(1)} J = ${(ja + jb).toFixed(1)} J; counter around both ${refJ.toFixed(1)} J over ${row[4]} s; ratio ${((ja + jb) / refJ).toFixed(4)} (goal within 5 %: ${Math.abs((ja + jb) / refJ - 1) <= 0.05 ? "PASS" : "FAIL"})`);
+  ' "$WORK/a.json" "$WORK/b.json" "$WORK/bracket2.txt" || fail "could not compare the shared runs"
+fi
+
+# 4c. A real training loop (PyTorch, an MLP on random data), metered like a user would, against the counter
+if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null && [ -x "$WORK/bracket" ]; then
+  export CARBON_METER_HOME="$WORK/home-torch"
+  cat > "$WORK/train.py" <<'EOF2'
+import sys, time, torch
+secs = float(sys.argv[1])
+model = torch.nn.Sequential(torch.nn.Linear(4096, 4096), torch.nn.ReLU(), torch.nn.Linear(4096, 10)).cuda()
+opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+x = torch.randn(8192, 4096, device="cuda"); y = torch.randint(0, 10, (8192,), device="cuda")
+t0, steps = time.time(), 0
+while time.time() - t0 < secs:
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    opt.zero_grad(); loss.backward(); opt.step(); steps += 1
+    if steps % 200 == 0: print(f"step {steps} loss {loss.item():.4f}", flush=True)
+torch.cuda.synchronize(); print(f"{steps} steps in {time.time() - t0:.1f} s")
+EOF2
+  timeout $((SECONDS_BURN + 120)) "$NODE" dist/cli.js run --json-out "$WORK/torch.json" --quiet --region FR -- "$WORK/bracket" "$WORK/bracket3.txt" python3 "$WORK/train.py" "$HALF"
+  echo "torch exit code: $?"
+  "$NODE" -e '
+    const fs = require("fs");
+    const run = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    const row = fs.readFileSync(process.argv[2], "utf8").trim().split("\n")[0].split(" ");
+    const refJ = (Number(row[3]) - Number(row[2])) / 1000, meterJ = run.energyKWh.gpu * 3.6e6;
+    console.log("torch run:", JSON.stringify({ durationS: run.durationS, cpuSeconds: run.cpuSeconds, energyKWh: run.energyKWh, gpu: run.power.gpu }));
+    console.log(`RESULT PyTorch training: meter ${meterJ.toFixed(1)} J, counter ${refJ.toFixed(1)} J over ${row[4]} s, ratio ${(meterJ / refJ).toFixed(4)} (goal within 3 %: ${Math.abs(meterJ / refJ - 1) <= 0.03 ? "PASS" : "FAIL"})`);
+  ' "$WORK/torch.json" "$WORK/bracket3.txt" || fail "could not compare the PyTorch run"
+else
+  note "no PyTorch with CUDA here: step 4c skipped"
 fi
 
 # 5. What doctor says

@@ -11,7 +11,7 @@ import {
   chooseCpuSource,
   rocmSmiCommand,
 } from '../core/meter/environment';
-import { probeGpus, type GpuProbe } from '../core/power/gpuMonitor';
+import { probedDevices, probeGpus, type GpuProbe } from '../core/power/gpuMonitor';
 import { probeRapl } from '../core/power/rapl';
 import { VERSION } from '../core/version';
 import { parseOptions, printLines } from './common';
@@ -39,7 +39,8 @@ export async function doctorCommand(args: string[]): Promise<number> {
   }
   const nvidia = nvidiaSmiCommand();
   const amd = { amdSmi: amdSmiCommand(), rocmSmi: rocmSmiCommand() };
-  const [hardware, gpu] = await Promise.all([getHardware(), probeGpus(nvidia, { amd, amdEnergy: true, fresh: true })]);
+  const probe = probeGpus(nvidia, { amd, amdEnergy: true, fresh: true });
+  const [hardware, gpu] = await Promise.all([getHardware({ gpus: async () => probedDevices(await probe) }), probe]);
   const rapl = probeRapl();
   const cpu = chooseCpuSource(hardware, rapl);
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;

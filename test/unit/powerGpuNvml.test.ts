@@ -376,6 +376,28 @@ describe('power/gpuNvml: carbon-meter run meters a GPU through NVML (dist/cli.js
       ],
     );
   });
+
+  it("doctor --json lists NVML's GPUs in its hardware too, as a run's record does", async () => {
+    fake.write([dev(0, H100_0, 1_000_000, 650_000), dev(1, H100_1, 3_000_000, 60_000)]);
+    const r = await runCli(path.join(ROOT, 'dist', 'cli.js'), ['doctor', '--json'], {
+      CARBON_METER_HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'cm-nvml-doctor-')),
+      LD_LIBRARY_PATH: fake.libDir,
+      FAKE_NVML_SCENARIO: fake.scenario,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const rep = JSON.parse(r.stdout) as {
+      hardware: { gpus: { name: string; uuid: string }[] };
+      gpu: { source: string };
+    };
+    assert.equal(rep.gpu.source, 'nvml');
+    assert.deepEqual(
+      rep.hardware.gpus.map((g) => [g.name, g.uuid]),
+      [
+        [NAME, H100_0],
+        [NAME, H100_1],
+      ],
+    );
+  });
 });
 
 describe('power/gpuAccount: MIG', () => {

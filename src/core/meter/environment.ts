@@ -63,7 +63,7 @@ export async function createMeterEnvironment(
         ? undefined
         : async () => {
             const p = await probeGpus(command, { amd: { amdSmi: amdSmiCommand(opts), rocmSmi: rocmSmiCommand(opts) } });
-            return probedDevices(p).map((d) => ({ index: d.index, name: d.name, uuid: d.uuid, memoryMB: d.memoryMB }));
+            return probedDevices(p);
           },
   });
   const rapl = probeRapl(opts.powercapRoot);

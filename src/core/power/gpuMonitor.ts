@@ -9,6 +9,7 @@ import { probeAmd, type AmdProbe } from './gpu/amdProbe';
 import { joinGpuReasons } from './gpu/tools';
 import { isAbsent, noNvidiaDriverReason, NvmlMonitor, probeNvml, type NvmlOptions } from './gpuNvml';
 import { NVML_ERROR_DRIVER_NOT_LOADED, type NvmlDeviceInfo, type NvmlInitAnswer } from './nvml/protocol';
+import type { GpuInfo } from '../types';
 
 export interface GpuMonitor {
   start(): void;
@@ -151,9 +152,15 @@ export interface GpuProbe {
 
 let probeCache: Promise<GpuProbe> | undefined;
 
-/** GPU devices for the hardware inventory: NVIDIA's, then AMD's. */
-export function probedDevices(p: GpuProbe): { index: number; name: string; uuid: string; memoryMB?: number }[] {
-  return [...p.devices, ...(p.amd?.devices ?? []).map((d) => ({ index: d.index, name: d.name, uuid: d.uuid }))];
+/** GPU devices for the hardware inventory (a run's, doctor's): NVIDIA's, then AMD's. */
+export function probedDevices(p: GpuProbe): GpuInfo[] {
+  const nvidia = p.devices.map((d) => ({
+    index: d.index,
+    name: d.name,
+    uuid: d.uuid,
+    ...(d.memoryMB !== undefined ? { memoryMB: d.memoryMB } : {}),
+  }));
+  return [...nvidia, ...(p.amd?.devices ?? []).map((d) => ({ index: d.index, name: d.name, uuid: d.uuid }))];
 }
 
 /**
