@@ -356,6 +356,23 @@ describe('CodeLens: rules that follow the data (the cases a name-based scanner m
     for (const src of [numpy, purePython, karpathy, listComp, treeUtil, tape]) assert.ok(trains(src), src);
   });
 
+  it('finds descent by a literal step along a transposed product, with no rate or gradient name', () => {
+    for (const src of [
+      'for it in range(5000):\n    r = X @ W - y\n    W -= 0.01 * X.T @ r / n\n',
+      'for e in range(300):\n    p = sig(np.dot(A, th))\n    th = th - 0.5 * np.dot(A.T, p - t) / len(t)\n',
+      'for e in range(9):\n    Wt -= 1e-3 * (xb.T @ (probs - yb))\n',
+      'for e in range(9):\n    coef -= .05 * feats.T.dot(err)\n',
+    ])
+      assert.ok(trains(src), src);
+    for (const src of [
+      'for z in zs:\n    P = P - K @ H @ P\n', // a Kalman filter: no literal step, no transposed product
+      'for s in range(99):\n    vel -= 0.001 * K @ pos\n', // a simulation: no transposed product, an input
+      'for s in range(99):\n    W -= 2 * X.T @ r\n', // a step of 2 is no descent step
+      'for i in range(9):\n    rank = 0.15 / n + 0.85 * M.T @ rank\n', // power iteration: a sum, not a descent
+    ])
+      assert.ok(!trains(src), src);
+  });
+
   it('does not take an update of an input (an attack, DeepDream, a parabola) for training', () => {
     assert.ok(!trains('for _ in range(15):\n    x = x - step * df(x)\n'));
     assert.ok(

@@ -7,7 +7,7 @@
  * (`os.system("torchrun train.py")`) and web servers. Pure functions of the text and of what the file's names hold
  * (facts.ts gathers those); the tree is not read here.
  */
-import type { FileNames } from './flow';
+import { TRANSPOSED_PRODUCT, type FileNames } from './flow';
 
 // ------------------------------------------------------------------------------------------------------------------
 // Evidence on one statement's text
@@ -448,9 +448,20 @@ export const CALL_WORDS = new Map<string, number>([
   ['launch', BOTH],
 ]);
 
-/** A file without any of these words has no lens (most Python files): the parse is skipped. */
-const CHEAP_GATE =
-  /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|finetune|epoch|Word2Vec|Doc2Vec|FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun|distributed|submit|svi|SVI|sbatch|srun|_models?\s*\(/;
+/**
+ * A file without any of these words, or a hand-computed gradient (`X.T @ r`), has no lens (most Python files): the
+ * parse is skipped.
+ */
+const CHEAP_GATE = new RegExp(
+  [
+    /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|finetune|epoch|Word2Vec|Doc2Vec/,
+    /FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun|distributed/,
+    /submit|svi|SVI|sbatch|srun|_models?\s*\(/,
+    TRANSPOSED_PRODUCT,
+  ]
+    .map((r) => r.source)
+    .join('|'),
+);
 
 /** Could a file with this text get a lens at all? Most Python files cannot, and are not parsed. */
 export function mayTrain(source: string): boolean {

@@ -3,7 +3,8 @@
  *
  * - a parameter updated from a gradient or with a learning rate, whatever the names: `W1 += -lr * dW1`,
  *   `m = m - lr * dm`, `p.data += -lr * p.grad`, `[(w - lr * dw, b - lr * db) for …]`, `Q[s, a] = Q[s, a] + alpha * …`,
- *   `tree_map(lambda p, g: p - lr * g, …)`, `W.assign_sub(lr * dW)`. What is updated must not be an input (an image
+ *   `tree_map(lambda p, g: p - lr * g, …)`, `W.assign_sub(lr * dW)`, `W -= 0.01 * X.T @ resid` (a literal step along a
+ *   transposed product). What is updated must not be an input (an image
  *   in an attack or DeepDream, the `x` of a lecture's parabola): those leave every weight as it was.
  * - what a name holds, through imports (`from x import A as B`), local subclasses (`class MyCLI(LightningCLI)`) and
  *   factory calls (`Runner.from_cfg(cfg)` holds a `Runner`).
@@ -39,6 +40,26 @@ function mentionsGradient(expr: string, base: string, gradNames: ReadonlySet<str
     const l = id.toLowerCase();
     if (gradNames.has(id)) return true;
     if (b && (l === `d${b}` || l === `d_${b}` || l === `${b}_grad` || l === `g${b}` || l === `g_${b}`)) return true;
+  }
+  return false;
+}
+
+/** A gradient computed by hand: a product with a transposed matrix (`X.T @ r`, `np.dot(X.T, p - y)`, `xb.T.dot(e)`). */
+export const TRANSPOSED_PRODUCT =
+  /\.T\s*(?:@|\.dot\s*\()|\b(?:np|numpy|jnp)\.(?:dot|matmul)\s*\(\s*[\w.[\]]+\.T\b|\.transpose\(\)\s*(?:@|\.dot\s*\()/;
+/** A step written as a number below 1 that multiplies the update: `0.01 *`, `1e-3 *`, `.5*`. */
+const LITERAL_STEP = /(?:^|[\s(*+-])((?:\d+\.\d*|\.\d+|\d+)(?:e-?\d+)?)\s*\*/gi;
+
+/**
+ * `W -= 0.01 * X.T @ resid / n`: descent by a literal step along a gradient computed by hand, whatever the names. A
+ * Kalman filter's `P - K @ H @ P` or a simulation's `vel -= 0.001 * K @ pos` has no transposed product or updates an
+ * input.
+ */
+function handGradientStep(expr: string): boolean {
+  if (!TRANSPOSED_PRODUCT.test(expr)) return false;
+  for (const m of expr.matchAll(LITERAL_STEP)) {
+    const v = Number(m[1]);
+    if (v > 0 && v < 1) return true;
   }
   return false;
 }
@@ -109,7 +130,8 @@ function augmentedUpdate(n: Node, lrNames: ReadonlySet<string>, gradNames: Reado
   const base = baseName(left.text);
   if (INPUT_NAME.test(base)) return false;
   const r = right.text;
-  if (op === '-=') return mentionsGradient(r, base, gradNames) || (mentionsRate(r, lrNames) && /\*/.test(r));
+  if (op === '-=')
+    return mentionsGradient(r, base, gradNames) || (mentionsRate(r, lrNames) && /\*/.test(r)) || handGradientStep(r);
   // `+=` adds a negative step (`+= -lr * g`), or a rule's update with a learning rate (`+= update * xi`)
   return (
     /\*/.test(r) && (mentionsRate(r, lrNames) || (mentionsGradient(r, base, gradNames) && /(?:^|[(*\s])-/.test(r)))
@@ -136,7 +158,10 @@ function assignedUpdate(n: Node, lrNames: ReadonlySet<string>, gradNames: Readon
     const sameAsTarget = base === target || right.type.endsWith('comprehension') || right.type === 'call';
     if (!sameAsTarget) continue;
     const rt = r.text;
-    if (op === '-' && (mentionsGradient(rt, base, gradNames) || (/\*/.test(rt) && mentionsRate(rt, lrNames))))
+    if (
+      op === '-' &&
+      (mentionsGradient(rt, base, gradNames) || (/\*/.test(rt) && mentionsRate(rt, lrNames)) || handGradientStep(rt))
+    )
       return true;
     if (op === '+' && /\*/.test(rt) && mentionsRate(rt, lrNames) && base === target) return true;
   }
