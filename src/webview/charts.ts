@@ -115,9 +115,27 @@ function tickDuration(s: number): string {
   return formatDuration(s);
 }
 
+/**
+ * Below this width (px) a chart drops its axis titles and its right-hand axis (the tooltip and the announced text still
+ * give those figures): the left tick labels need the room (the legend names the series).
+ */
+const TITLED_MIN_PX = 300;
+
+function titled(canvas: HTMLCanvasElement): boolean {
+  return (canvas.parentElement?.clientWidth ?? TITLED_MIN_PX) >= TITLED_MIN_PX;
+}
+
 function baseOptions(theme: ChartTheme): ChartOptions<'line'> {
   return {
     animation: false,
+    // the panel narrowed or widened: axis titles follow (Chart.js updates the chart after this)
+    onResize: (chart, size) => {
+      const wide = size.width >= TITLED_MIN_PX;
+      for (const [id, scale] of Object.entries(chart.options.scales ?? {})) {
+        if (scale && 'title' in scale && scale.title?.text) scale.title.display = wide;
+        if (scale && id === 'y2') scale.display = wide;
+      }
+    },
     responsive: true,
     maintainAspectRatio: false,
     parsing: false,
@@ -269,7 +287,7 @@ export class RunsChartView {
         y: {
           type: 'logarithmic',
           ...a,
-          title: { ...a.title, display: true, text: t('CO₂eq per run') },
+          title: { ...a.title, display: titled(this.canvas), text: t('CO₂eq per run') },
           ticks: {
             ...a.ticks,
             callback: (v) => {
@@ -406,16 +424,17 @@ export class PowerChartView {
           stacked: true,
           beginAtZero: true,
           ...a,
-          title: { ...a.title, display: true, text: t('power (W, before PUE)') },
+          title: { ...a.title, display: titled(this.canvas), text: t('power (W, before PUE)') },
           ticks: { ...a.ticks, callback: (v) => formatPower(Number(v)) },
         },
         y2: {
           type: 'linear',
           position: 'right',
+          display: titled(this.canvas),
           beginAtZero: true,
           ...a,
           grid: { drawOnChartArea: false },
-          title: { ...a.title, display: true, text: t('CO₂eq so far') },
+          title: { ...a.title, display: titled(this.canvas), text: t('CO₂eq so far') },
           ticks: { ...a.ticks, callback: (v) => formatCo2(Number(v)) },
         },
       },
@@ -483,7 +502,12 @@ export class IntensityChartView {
       interaction: { mode: 'index', intersect: false },
       scales: {
         x: durationAxis(a, span),
-        y: { type: 'linear', beginAtZero: true, ...a, title: { ...a.title, display: true, text: t('gCO₂eq/kWh') } },
+        y: {
+          type: 'linear',
+          beginAtZero: true,
+          ...a,
+          title: { ...a.title, display: titled(this.canvas), text: t('gCO₂eq/kWh') },
+        },
       },
       plugins: {
         ...base.plugins,

@@ -72,7 +72,7 @@ describe('chart keyboard path (core/view/chartNav)', () => {
     const order = runsChartOrder(chart);
     assert.equal(
       describeRunPoint(chart, order[1], 1, order.length, labels),
-      `2 of 3: bert-base-finetune, 1.2 g CO₂eq, <terminal>, ${new Date(t0 + 3600_000).toISOString()}`,
+      `2 of 3: bert-base-finetune; 1.2 g CO₂eq; <terminal>; started ${new Date(t0 + 3600_000).toISOString()}`,
     );
     assert.equal(describeRunPoint(chart, { series: 9, index: 0 }, 0, 3, labels), '', 'no such point: nothing');
   });

@@ -63,7 +63,7 @@ export interface PointLabels {
   when: (ms: number) => string;
 }
 
-/** "3 of 12: bert-base-finetune, 1.2 kg CO₂eq, terminal, 23 Nov 2026, 14:07" for the runs chart's point. */
+/** "3 of 12: bert-base-finetune; 1.2 kg CO₂eq; terminal; started 23 Nov 2026, 14:07" for the runs chart's point. */
 export function describeRunPoint(
   chart: RunsChart,
   p: RunsChartPoint,
@@ -74,7 +74,7 @@ export function describeRunPoint(
   const s = chart.series[p.series];
   if (!s || !(p.index >= 0 && p.index < s.t.length)) return '';
   return l.t(
-    '{0} of {1}: {2}, {3} CO₂eq, {4}, {5}',
+    '{0} of {1}: {2}; {3} CO₂eq; {4}; started {5}',
     position + 1,
     count,
     s.name[p.index],
