@@ -48,9 +48,12 @@ export class ChartKeys {
     });
   }
 
-  /** After the chart's data changed: keep the focused point if it still exists, show it again when focused. */
-  refresh(): void {
-    if (this.index >= this.points.count()) this.index = -1;
+  /**
+   * After the chart's data changed: keep the focused point if it still exists (a live update) and show it again when
+   * the chart has the focus; `restart` (another run's chart) starts again from no point.
+   */
+  refresh(restart = false): void {
+    if (restart || this.index >= this.points.count()) this.index = -1;
     this.canvas.dataset.focusIndex = String(this.index);
     if (document.activeElement === this.canvas && this.index >= 0) this.show(this.index);
   }

@@ -362,6 +362,7 @@ export class PowerChartView {
   }
 
   update(data: PowerSeries): void {
+    const otherRun = this.data?.t0 !== data.t0;
     this.data = data;
     const theme = readTheme();
     const width = theme.highContrast ? 2 : 1.25;
@@ -403,7 +404,7 @@ export class PowerChartView {
       this.chart.update('none');
     }
     this.canvas.dataset.points = String(data.t.length);
-    this.keys.refresh();
+    this.keys.refresh(otherRun);
   }
 
   restyle(): void {
