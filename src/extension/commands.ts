@@ -1,8 +1,9 @@
 /** The commands of the "Carbon Meter" category. Every command answers, even when nothing can be metered. */
 import * as vscode from 'vscode';
 import { showReport } from './reportDocument';
-import { formatCo2, formatDuration } from '../core/format';
+import { formatAgo, formatCo2, formatDuration } from '../core/format';
 import { childProcesses, listProcesses } from '../core/sampling/processes';
+import { cpuShare, looksLikeTraining, orderProcesses } from '../core/view/processPick';
 import type { CommandId } from './commandIds';
 import type { FileRuns } from './fileRuns';
 import type { MeterService } from './meterService';
@@ -81,20 +82,47 @@ async function stopMetering(service: MeterService, runId?: string): Promise<void
     );
 }
 
-/** Meters a process the user picks from all of this machine's processes. */
+/**
+ * Meters a process the user picks from all of this machine's processes: Python and training launchers first, then the
+ * busiest and the newest (core/view/processPick.ts), under two separators.
+ */
 async function meterProcess(service: MeterService): Promise<void> {
   const t = vscode.l10n.t;
-  const procs = (await listProcesses()).filter((p) => p.pid !== process.pid);
-  const pick = await vscode.window.showQuickPick(
-    procs.map((p) => ({
+  const now = Date.now();
+  const procs = orderProcesses(
+    (await listProcesses()).filter((p) => p.pid !== process.pid),
+    now,
+  );
+  type Item = vscode.QuickPickItem & { pid: number; command: string };
+  const items: (Item | vscode.QuickPickItem)[] = [];
+  let section: boolean | undefined;
+  for (const p of procs) {
+    const training = looksLikeTraining(p.command);
+    if (training !== section) {
+      section = training;
+      items.push({
+        label: training ? t('Python and training') : t('Other processes'),
+        kind: vscode.QuickPickItemKind.Separator,
+      });
+    }
+    const share = cpuShare(p, now);
+    const parts = [t('pid {0}', p.pid)];
+    if (share !== undefined && share >= 0.01) parts.push(t('{0} % CPU', Math.round(share * 100)));
+    if (p.startedAt !== undefined) parts.push(t('started {0}', formatAgo(p.startedAt, now)));
+    items.push({
       label: `$(server-process) ${p.command.split(/\s+/)[0].split('/').pop()}`,
-      description: `pid ${p.pid}`,
+      description: parts.join(' · '),
       detail: p.command.slice(0, 300),
       pid: p.pid,
       command: p.command,
-    })),
-    { title: t('Carbon Meter: meter which process?'), matchOnDetail: true, matchOnDescription: true },
-  );
+    });
+  }
+  const picked = await vscode.window.showQuickPick(items, {
+    title: t('Carbon Meter: meter which process?'),
+    matchOnDetail: true,
+    matchOnDescription: true,
+  });
+  const pick = picked && 'pid' in picked ? (picked as Item) : undefined;
   if (!pick) return;
   const meter = await service.start({
     pid: pick.pid,

@@ -30,7 +30,7 @@ export class App {
   private readonly totals = h('div', { class: 'totals', role: 'list' });
   private readonly totalsAdvice = h('div', { class: 'advice' });
   private readonly chartLegend = h('div', { class: 'legend', 'aria-hidden': 'true' });
-  private readonly chartCanvas = h('canvas', { id: 'runs-chart', role: 'img' });
+  private readonly chartCanvas = h('canvas', { id: 'runs-chart' });
   private readonly chartBox = h('div', { class: 'chart-box' }, this.chartCanvas);
   private readonly chartNote = h('p', { class: 'note' });
   private readonly chartSection: HTMLElement;
@@ -61,6 +61,8 @@ export class App {
       { class: 'card chart-card', 'aria-labelledby': 'chart-title' },
       h('div', { class: 'section-head' }, h('h2', { id: 'chart-title' }, t('CO₂eq per run')), this.chartLegend),
       this.chartBox,
+      this.runsChart.keys.live,
+      this.runsChart.keys.hint,
       this.chartNote,
     );
     replace(
@@ -242,7 +244,7 @@ export class App {
           ? t('1 run without emissions not drawn (logarithmic scale).')
           : t('{0} runs without emissions not drawn (logarithmic scale).', nf.format(c.zero)),
       );
-    notes.push(t('Click a point to open the run.'));
+    notes.push(t('Click a point, or focus the chart and use the arrow keys and Enter, to open a run.'));
     text(this.chartNote, notes.join(' '));
   }
 }

@@ -19,6 +19,15 @@ import {
 } from 'chart.js';
 import type { PowerSeries, RunsChart } from '../core/view/series';
 import { STEP_MODE, stepPoints } from '../core/view/steps';
+import { niceStepS, timeAxis, type TickFormat, type TimeAxis } from '../core/view/timeAxis';
+import {
+  describeIntensityPoint,
+  describePowerPoint,
+  describeRunPoint,
+  runsChartOrder,
+  type RunsChartPoint,
+} from '../core/view/chartNav';
+import { ChartKeys } from './chartKeys';
 import { formatCo2, formatDuration, formatIntensity, formatPower } from '../core/format';
 import type { RunSource } from '../core/types';
 import { t } from './l10n';
@@ -74,21 +83,28 @@ const shortFmt = new Intl.DateTimeFormat(undefined, {
   minute: '2-digit',
 });
 const shortYearFmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+const monthFmt = new Intl.DateTimeFormat(undefined, { month: 'short', year: 'numeric' });
+
+/** A tick of the runs chart's time axis, from ms since the epoch, as core/view/timeAxis says to write it. */
+function formatTick(format: TickFormat, ms: number): string {
+  switch (format) {
+    case 'time':
+      return timeFmt.format(ms);
+    case 'dayTime':
+      return shortFmt.format(ms);
+    case 'day':
+      return dayFmt.format(ms);
+    case 'dayYear':
+      return dayYearFmt.format(ms);
+    case 'month':
+      return monthFmt.format(ms);
+  }
+}
 
 /** A compact date for the table: "23 Nov, 19:56" this year, "23 Nov 2025" before. */
 export function formatWhenShort(ms: number): string {
   if (!Number.isFinite(ms)) return '–';
   return new Date(ms).getFullYear() === new Date().getFullYear() ? shortFmt.format(ms) : shortYearFmt.format(ms);
-}
-
-const NICE_STEPS_S = [
-  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800,
-];
-
-/** A round tick step (1 min, 5 min, 1 h, 2 h …) giving at most `max` ticks over `spanS` seconds. */
-export function niceStepS(spanS: number, max = 7): number {
-  for (const s of NICE_STEPS_S) if (spanS / s <= max) return s;
-  return Math.ceil(spanS / max / 86400) * 86400;
 }
 
 /** "2 h", "30 min", "45 s" for round tick values. */
@@ -99,9 +115,27 @@ function tickDuration(s: number): string {
   return formatDuration(s);
 }
 
+/**
+ * Below this width (px) a chart drops its axis titles and its right-hand axis (the tooltip and the announced text still
+ * give those figures): the left tick labels need the room (the legend names the series).
+ */
+const TITLED_MIN_PX = 300;
+
+function titled(canvas: HTMLCanvasElement): boolean {
+  return (canvas.parentElement?.clientWidth ?? TITLED_MIN_PX) >= TITLED_MIN_PX;
+}
+
 function baseOptions(theme: ChartTheme): ChartOptions<'line'> {
   return {
     animation: false,
+    // the panel narrowed or widened: axis titles follow (Chart.js updates the chart after this)
+    onResize: (chart, size) => {
+      const wide = size.width >= TITLED_MIN_PX;
+      for (const [id, scale] of Object.entries(chart.options.scales ?? {})) {
+        if (scale && 'title' in scale && scale.title?.text) scale.title.display = wide;
+        if (scale && id === 'y2') scale.display = wide;
+      }
+    },
     responsive: true,
     maintainAspectRatio: false,
     parsing: false,
@@ -150,18 +184,49 @@ function durationAxis(a: ReturnType<typeof axis>, spanS: number) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** CO₂eq per run over time, one series per source, on a logarithmic scale. Clicking a point opens the run. */
+/**
+ * CO₂eq per run over time, one series per source, on a logarithmic scale. Clicking a point opens the run; so does
+ * Enter on the point focused from the keyboard.
+ */
 export class RunsChartView {
   private chart?: Chart<'scatter', XY[]>;
   private data?: RunsChart;
+  private order: RunsChartPoint[] = [];
+  readonly keys: ChartKeys;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
     private readonly onOpen: (id: string) => void,
-  ) {}
+  ) {
+    this.keys = new ChartKeys(
+      canvas,
+      {
+        chart: () => this.chart as Chart | undefined,
+        count: () => this.order.length,
+        elements: (i) => (this.order[i] ? [{ datasetIndex: this.order[i].series, index: this.order[i].index }] : []),
+        describe: (i) =>
+          this.data && this.order[i]
+            ? describeRunPoint(this.data, this.order[i], i, this.order.length, {
+                t,
+                source: sourceLabel,
+                when: formatWhen,
+              })
+            : '',
+        activate: (i) => {
+          const p = this.order[i];
+          const id = p && this.data?.series[p.series]?.id[p.index];
+          if (id) this.onOpen(id);
+        },
+      },
+      t(
+        'Arrow keys move between the runs, oldest first; Home and End go to the first and the last; Enter opens the run.',
+      ),
+    );
+  }
 
   update(data: RunsChart): void {
     this.data = data;
+    this.order = runsChartOrder(data);
     const theme = readTheme();
     const datasets: ChartDataset<'scatter', XY[]>[] = data.series.map((s) => ({
       label: sourceLabel(s.source),
@@ -172,27 +237,24 @@ export class RunsChartView {
       pointRadius: data.shown > 600 ? 2.5 : 3.5,
       pointHoverRadius: 6,
     }));
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const s of data.series) {
-      for (const x of s.t) {
-        lo = Math.min(lo, x);
-        hi = Math.max(hi, x);
-      }
-    }
-    const spanDays = (hi - lo) / 86400;
+    const time = timeAxis(data.series.flatMap((s) => s.t));
     if (!this.chart) {
       this.chart = new Chart(this.canvas, {
         type: 'scatter',
         data: { datasets },
-        options: this.options(theme, spanDays),
+        options: this.options(theme, time),
       });
     } else {
       this.chart.data.datasets = datasets;
-      this.chart.options = this.options(theme, spanDays);
+      this.chart.options = this.options(theme, time);
       this.chart.update('none');
     }
     this.canvas.dataset.points = String(data.shown);
+    if (time) {
+      this.canvas.dataset.xMinS = String(time.minS);
+      this.canvas.dataset.xMaxS = String(time.maxS);
+    }
+    this.keys.refresh();
   }
 
   /** Re-reads the theme's colours. */
@@ -200,7 +262,7 @@ export class RunsChartView {
     if (this.data) this.update(this.data);
   }
 
-  private options(theme: ChartTheme, spanDays: number): ChartOptions<'scatter'> {
+  private options(theme: ChartTheme, time: TimeAxis | undefined): ChartOptions<'scatter'> {
     const a = axis(theme);
     const base = baseOptions(theme) as ChartOptions<'scatter'>;
     return {
@@ -209,20 +271,23 @@ export class RunsChartView {
         x: {
           type: 'linear',
           ...a,
+          min: time?.minS,
+          max: time?.maxS,
+          // the ticks fall on round local times (core/view/timeAxis.ts), not on Chart.js's round numbers of seconds
+          afterBuildTicks: (scale) => {
+            if (time) scale.ticks = time.ticksS.map((value) => ({ value }));
+          },
           ticks: {
             ...a.ticks,
-            maxTicksLimit: 7,
             maxRotation: 0,
-            callback: (v) => {
-              const ms = Number(v) * 1000;
-              return spanDays > 300 ? dayYearFmt.format(ms) : spanDays > 1.5 ? dayFmt.format(ms) : timeFmt.format(ms);
-            },
+            autoSkip: true,
+            callback: (v) => formatTick(time?.format ?? 'dayTime', Number(v) * 1000),
           },
         },
         y: {
           type: 'logarithmic',
           ...a,
-          title: { ...a.title, display: true, text: t('CO₂eq per run') },
+          title: { ...a.title, display: titled(this.canvas), text: t('CO₂eq per run') },
           ticks: {
             ...a.ticks,
             callback: (v) => {
@@ -275,10 +340,29 @@ export class RunsChartView {
 export class PowerChartView {
   private chart?: Chart<'line', XY[]>;
   private data?: PowerSeries;
+  readonly keys: ChartKeys;
 
-  constructor(private readonly canvas: HTMLCanvasElement) {}
+  constructor(private readonly canvas: HTMLCanvasElement) {
+    this.keys = new ChartKeys(
+      canvas,
+      {
+        chart: () => this.chart as Chart | undefined,
+        count: () => this.data?.t.length ?? 0,
+        // the four series at the sample (stepPoints may put a point at the run's start before the first sample)
+        elements: (i) => [0, 1, 2, 3].map((datasetIndex) => ({ datasetIndex, index: i + this.offset() })),
+        describe: (i) => (this.data ? describePowerPoint(this.data, i, t) : ''),
+      },
+      t('Arrow keys move between the samples; Home and End go to the first and the last.'),
+    );
+  }
+
+  /** 1 when the drawn series start with a point at the run's start that is not a sample (core/view/steps.ts). */
+  private offset(): number {
+    return this.data && this.data.t.length && this.data.t[0] > 0 ? 1 : 0;
+  }
 
   update(data: PowerSeries): void {
+    const otherRun = this.data?.t0 !== data.t0;
     this.data = data;
     const theme = readTheme();
     const width = theme.highContrast ? 2 : 1.25;
@@ -320,6 +404,7 @@ export class PowerChartView {
       this.chart.update('none');
     }
     this.canvas.dataset.points = String(data.t.length);
+    this.keys.refresh(otherRun);
   }
 
   restyle(): void {
@@ -340,16 +425,17 @@ export class PowerChartView {
           stacked: true,
           beginAtZero: true,
           ...a,
-          title: { ...a.title, display: true, text: t('power (W, before PUE)') },
+          title: { ...a.title, display: titled(this.canvas), text: t('power (W, before PUE)') },
           ticks: { ...a.ticks, callback: (v) => formatPower(Number(v)) },
         },
         y2: {
           type: 'linear',
           position: 'right',
+          display: titled(this.canvas),
           beginAtZero: true,
           ...a,
           grid: { drawOnChartArea: false },
-          title: { ...a.title, display: true, text: t('CO₂eq so far') },
+          title: { ...a.title, display: titled(this.canvas), text: t('CO₂eq so far') },
           ticks: { ...a.ticks, callback: (v) => formatCo2(Number(v)) },
         },
       },
@@ -379,8 +465,20 @@ export class PowerChartView {
 export class IntensityChartView {
   private chart?: Chart<'line', XY[]>;
   private data?: { t: number[]; g: number[] };
+  readonly keys: ChartKeys;
 
-  constructor(private readonly canvas: HTMLCanvasElement) {}
+  constructor(private readonly canvas: HTMLCanvasElement) {
+    this.keys = new ChartKeys(
+      canvas,
+      {
+        chart: () => this.chart as Chart | undefined,
+        count: () => this.data?.t.length ?? 0,
+        elements: (i) => [{ datasetIndex: 0, index: i + (this.data && this.data.t[0] > 0 ? 1 : 0) }],
+        describe: (i) => (this.data ? describeIntensityPoint(this.data.t, this.data.g, i, t) : ''),
+      },
+      t('Arrow keys move between the samples; Home and End go to the first and the last.'),
+    );
+  }
 
   update(tS: number[], g: number[]): void {
     this.data = { t: tS, g };
@@ -405,7 +503,12 @@ export class IntensityChartView {
       interaction: { mode: 'index', intersect: false },
       scales: {
         x: durationAxis(a, span),
-        y: { type: 'linear', beginAtZero: true, ...a, title: { ...a.title, display: true, text: t('gCO₂eq/kWh') } },
+        y: {
+          type: 'linear',
+          beginAtZero: true,
+          ...a,
+          title: { ...a.title, display: titled(this.canvas), text: t('gCO₂eq/kWh') },
+        },
       },
       plugins: {
         ...base.plugins,
@@ -425,6 +528,7 @@ export class IntensityChartView {
       this.chart.update('none');
     }
     this.canvas.dataset.points = String(tS.length);
+    this.keys.refresh();
   }
 
   restyle(): void {

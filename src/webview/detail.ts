@@ -23,11 +23,11 @@ export class DetailView {
   private readonly kpis = h('div', { class: 'kpis' });
   private readonly facts = h('dl', { class: 'facts' });
   private readonly powerBox = h('div', { class: 'chart-box tall' });
-  private readonly powerCanvas = h('canvas', { id: 'power-chart', role: 'img' });
+  private readonly powerCanvas = h('canvas', { id: 'power-chart' });
   private readonly powerLegend = h('div', { class: 'legend', 'aria-hidden': 'true' });
   private readonly powerNote = h('p', { class: 'note' });
   private readonly intensitySection = h('div', { class: 'intensity-course', hidden: true });
-  private readonly intensityCanvas = h('canvas', { id: 'intensity-chart', role: 'img' });
+  private readonly intensityCanvas = h('canvas', { id: 'intensity-chart' });
   private readonly methods = h('div', { class: 'methods-wrap' });
   private readonly tips = h('div', { class: 'advice' });
   private readonly timeTip = h('p', { class: 'time-tip' });
@@ -80,7 +80,12 @@ export class DetailView {
     this.intensity = new IntensityChartView(this.intensityCanvas);
     this.powerBox.append(this.powerCanvas);
     const intensityBox = h('div', { class: 'chart-box short' }, this.intensityCanvas);
-    this.intensitySection.append(h('h4', null, t('Intensity over the run')), intensityBox);
+    this.intensitySection.append(
+      h('h4', null, t('Intensity over the run')),
+      intensityBox,
+      this.intensity.keys.live,
+      this.intensity.keys.hint,
+    );
     this.el = h(
       'section',
       { class: 'detail card', id: 'detail', 'aria-labelledby': 'detail-title', hidden: true },
@@ -96,6 +101,8 @@ export class DetailView {
         h('h3', null, t('Power and CO₂eq over time')),
         this.powerLegend,
         this.powerBox,
+        this.power.keys.live,
+        this.power.keys.hint,
         this.powerNote,
         this.intensitySection,
       ),

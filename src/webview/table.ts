@@ -379,8 +379,9 @@ export class RunsTable {
       h(
         'td',
         { class: 'col-run' },
-        h('span', { class: 'run-name' }, r.name),
-        h('span', { class: 'run-command' }, r.command),
+        // cut with an ellipsis when narrow: the full text is in the title
+        h('span', { class: 'run-name', title: r.name }, r.name),
+        h('span', { class: 'run-command', title: r.command }, r.command),
       ),
       h('td', { class: 'col-when', title: formatWhen(r.startedAt) }, formatWhenShort(r.startedAt)),
       h('td', { class: 'col-duration num' }, formatDuration(r.durationS)),

@@ -1,8 +1,9 @@
 /**
  * The History panel as a user sees it: code-server with the extension loaded from this repository, a seeded history
  * (panelSeed.ts), Chromium driven by Playwright. Opens the panel from the palette, reads the seeded runs, filters,
- * sorts, pages, works the table from the keyboard, opens details, checks the injection case and the decimation of a
- * 10 h run, switches themes (README screenshots: see screenshotDir), narrows the panel to 400 px, and reloads the window.
+ * sorts, pages, works the table and the runs chart from the keyboard, opens details, checks the injection case and
+ * the decimation of a 10 h run, switches themes (README screenshots: see screenshotDir), narrows the panel to 400 px,
+ * and reloads the window. Exact widths down to 180 px: panelLayout.test.ts.
  *
  *   npm run build && npx tsc -p tsconfig.test.json && npx mocha --no-config --timeout 600000 out/test/ui/panel.test.js
  */
@@ -25,6 +26,7 @@ import {
   type CodeServer,
   type Workbench,
 } from '../harness/codeServer';
+import { CHART_NAME_CHARS } from '../../src/core/view/series';
 import { INJECTION_NAME, seedHistory, type Seeded } from './panelSeed';
 
 const ROOT = repoRoot();
@@ -277,6 +279,26 @@ describe('History panel (UI, code-server + Chromium)', function () {
     );
     await page.keyboard.press('PageUp');
     await waitFor(async () => (await countText()) === '1–50 of 81 runs', { message: 'PageUp to page 1' });
+  });
+
+  it('reads the runs chart from the keyboard: ArrowRight announces the oldest run as its tooltip shows it', async () => {
+    const drawn = seeded.runs
+      .filter((r) => r.emissionsKg > 0)
+      .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
+    const chartName = (n: string) => (n.length > CHART_NAME_CHARS ? n.slice(0, CHART_NAME_CHARS - 1) + '…' : n);
+    assert.equal(await frame.getAttribute('#runs-chart', 'tabindex'), '0');
+    await frame.focus('#runs-chart');
+    await page.keyboard.press('ArrowRight');
+    const live = async () => (await frame.textContent('#runs-chart-live')) ?? '';
+    await waitFor(async () => (await live()).startsWith(`1 of ${drawn.length}: ${chartName(drawn[0].name)}; `), {
+      message: 'the oldest run announced',
+    });
+    assert.match(await live(), /^1 of \d+: .+; [\d.]+ (mg|g|kg) CO₂eq; [\w ]+; started .+\d/);
+    await page.keyboard.press('ArrowRight');
+    await waitFor(async () => (await live()).startsWith(`2 of ${drawn.length}: ${chartName(drawn[1].name)}; `), {
+      message: 'the next run announced',
+    });
+    assert.equal(await frame.evaluate(() => document.body.dataset.cspViolations ?? '0'), '0', 'no CSP violation');
   });
 
   it('a run in progress for 10 h at 1 Hz draws at most 2,000 points per series', async () => {

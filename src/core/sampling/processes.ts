@@ -3,7 +3,7 @@
  * /proc on Linux; systeminformation elsewhere.
  */
 import * as fs from 'node:fs';
-import { parseProcStat, readChildPids, readCmdline } from './procfs';
+import { bootTimeS, parseProcStat, readChildPids, readCmdline } from './procfs';
 
 export interface ProcessInfo {
   pid: number;
@@ -50,10 +50,22 @@ export function ancestorPids(pid: number, procRoot = '/proc'): number[] {
   return out;
 }
 
-/** Every process we could meter (for a quick pick), newest first. */
-export async function listProcesses(procRoot = '/proc'): Promise<ProcessInfo[]> {
+/** Clock ticks per second of /proc/PID/stat's times (`getconf CLK_TCK`: 100 on every mainstream Linux). */
+const CLK_TCK = 100;
+
+/**
+ * Every process we could meter (for a quick pick), newest first; on Linux with its start time (ms) and the CPU time
+ * it used (`cpuS`), from the stat file read for its parent pid anyway (one read per process, no process spawned).
+ */
+export async function listProcesses(procRoot = '/proc'): Promise<(ProcessInfo & { cpuS?: number })[]> {
   if (process.platform === 'linux' || procRoot !== '/proc') {
-    const out: ProcessInfo[] = [];
+    const out: (ProcessInfo & { cpuS?: number })[] = [];
+    let bootS = 0;
+    try {
+      bootS = bootTimeS(procRoot);
+    } catch {
+      /* no /proc/stat: start times stay relative to boot, still ordered */
+    }
     for (const name of fs.readdirSync(procRoot)) {
       if (!/^\d+$/.test(name)) continue;
       const pid = Number(name);
@@ -61,12 +73,18 @@ export async function listProcesses(procRoot = '/proc'): Promise<ProcessInfo[]> 
         const stat = parseProcStat(fs.readFileSync(`${procRoot}/${pid}/stat`, 'latin1'));
         const command = readCmdline(pid, procRoot);
         if (!command) continue; // kernel threads have no command line
-        out.push({ pid, ppid: stat.ppid, command, startedAt: stat.startTicks });
+        out.push({
+          pid,
+          ppid: stat.ppid,
+          command,
+          startedAt: (bootS + stat.startTicks / CLK_TCK) * 1000,
+          cpuS: (stat.utimeTicks + stat.stimeTicks) / CLK_TCK,
+        });
       } catch {
         /* gone meanwhile */
       }
     }
-    return out.sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0)).map(({ startedAt: _s, ...p }) => p);
+    return out.sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
   }
   const si = await import('systeminformation');
   const { list } = await si.processes();
