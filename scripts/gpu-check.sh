@@ -212,6 +212,9 @@ else
   note "no PyTorch with CUDA here: step 4c skipped"
 fi
 
+# 4d. What metering costs here (the CLI and its NVML reader, per metered second)
+NODE="$NODE" WINDOW_S=30 timeout 90 bash "$ROOT/scripts/gpu-meter-cost.sh" || fail "the metering cost could not be read"
+
 # 5. What doctor says
 timeout 60 "$NODE" dist/cli.js doctor || fail "doctor failed"
 timeout 60 "$NODE" dist/cli.js doctor --json || true
