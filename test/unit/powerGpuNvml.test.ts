@@ -15,7 +15,8 @@ import {
   SOURCE_NVML_POWER,
 } from '../../src/core/power/gpuAccount';
 import { AutoGpuMonitor, forgetNvmlAbsence, probeGpus } from '../../src/core/power/gpuMonitor';
-import { NvmlMonitor, probeNvml, type NvmlOptions } from '../../src/core/power/gpuNvml';
+import { defaultReaderPath, NvmlMonitor, probeNvml, type NvmlOptions } from '../../src/core/power/gpuNvml';
+import type { NvmlReadAnswer } from '../../src/core/power/nvml/protocol';
 import { buildFakeNvml, H100_0, H100_1, ROOT, until, type FakeNvml } from '../helpers/fakeNvml';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -106,6 +107,81 @@ describe('power/gpuNvml: NVML through the reader child, against the stand-in lib
       p.devices.map((d) => d.uuid),
       [H100_0, H100_1],
     );
+  });
+
+  it('the reader asks for SM utilisation only on a device two processes share (it is what splits one)', async () => {
+    fake.write([
+      dev(0, H100_0, 1_000_000, 350_000),
+      dev(1, H100_1, 2_000_000, 360_000),
+      `proc 0 4001 ${GiB}`,
+      `util 0 4001 90 10 1000`,
+      `proc 1 4002 ${GiB}`,
+      `proc 1 4003 ${2 * GiB}`,
+      `util 1 4002 60 10 1000`,
+      `util 1 4003 30 10 1000`,
+    ]);
+    const reader = spawn(process.execPath, [defaultReaderPath(path.join(ROOT, 'out', 'src', 'core', 'power'))], {
+      env: fake.env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    children.push(reader);
+    let out = '';
+    reader.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    reader.stdin!.end('{"id":1,"op":"init"}\n{"id":2,"op":"read","full":true}\n{"id":3,"op":"quit"}\n');
+    await new Promise((r) => reader.on('close', r));
+    const read = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as NvmlReadAnswer)
+      .find((a) => a.id === 2)!;
+    assert.equal(read.ok, true, read.reason);
+    const [d0, d1] = read.devices;
+    assert.deepEqual(d0.procs, [[4001, GiB, null]]);
+    assert.equal(d0.util, undefined, 'one process: no utilisation asked');
+    assert.deepEqual(d1.util, [
+      [4002, 60, 10],
+      [4003, 30, 10],
+    ]);
+  });
+
+  it("a device asked again after a pause gets only the samples since the previous reading, not the driver's older ones", async () => {
+    const nowUs = Date.now() * 1000;
+    fake.write([dev(0, H100_0, 1_000_000, 350_000), `proc 0 4001 ${GiB}`, `util 0 4001 100 10 ${nowUs - 5e6}`]);
+    const reader = spawn(process.execPath, [defaultReaderPath(path.join(ROOT, 'out', 'src', 'core', 'power'))], {
+      env: fake.env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    children.push(reader);
+    const answers = new Map<number, NvmlReadAnswer>();
+    let buf = '';
+    reader.stdout!.on('data', (b: Buffer) => {
+      buf += b.toString();
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const a = JSON.parse(buf.slice(0, i)) as NvmlReadAnswer;
+        answers.set(a.id, a);
+        buf = buf.slice(i + 1);
+      }
+    });
+    reader.stdin!.write('{"id":1,"op":"init"}\n{"id":2,"op":"read","full":true}\n');
+    await until(() => answers.has(2), 'the first reading');
+    assert.equal(answers.get(2)!.devices[0].util, undefined, 'one process: no utilisation asked');
+    // a second process came; the driver still holds the first one's old sample (listed last here)
+    const freshUs = Date.now() * 1000 + 1000;
+    fake.write([
+      dev(0, H100_0, 1_500_000, 350_000),
+      `proc 0 4001 ${GiB}`,
+      `proc 0 4002 ${GiB}`,
+      `util 0 4001 30 10 ${freshUs}`,
+      `util 0 4002 70 10 ${freshUs}`,
+      `util 0 4001 100 10 ${nowUs - 5e6}`,
+    ]);
+    reader.stdin!.write('{"id":3,"op":"read","full":true}\n');
+    await until(() => answers.has(3), 'the second reading');
+    assert.deepEqual(answers.get(3)!.devices[0].util, [
+      [4001, 30, 10],
+      [4002, 70, 10],
+    ]);
+    reader.stdin!.end('{"id":4,"op":"quit"}\n');
   });
 
   it("exclusive use: the counter difference of the run's device, whole; an idle second device is not charged", async () => {

@@ -72,7 +72,11 @@ export async function createMeterEnvironment(
     opts.gpu === false
       ? { unavailable: 'GPU metering is turned off' }
       : new GpuMonitors({
-          nvidia: { nvml: opts.nvml, nvidiaSmi: { command, intervalMs: opts.intervalMs ?? 1000 } },
+          nvidia: {
+            // one NVML reading per tick: the counter is cumulative, so reading it more often adds CPU, not energy
+            nvml: opts.nvml === false ? false : { intervalMs: opts.intervalMs ?? 1000, ...opts.nvml },
+            nvidiaSmi: { command, intervalMs: opts.intervalMs ?? 1000 },
+          },
           amd: { amdSmi: amdSmiCommand(opts), rocmSmi: rocmSmiCommand(opts) },
         });
   return { hardware, cpu, gpu, intensity: opts.intensity ?? new StaticIntensityProvider(), rapl };

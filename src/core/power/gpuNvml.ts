@@ -28,7 +28,7 @@ export interface NvmlOptions {
   execPath?: string;
   /** environment of the reader; default process.env */
   env?: NodeJS.ProcessEnv;
-  /** time between readings, ms; default 500 */
+  /** time between readings, ms; default 1000 (the meter passes its own tick) */
   intervalMs?: number;
   /** how long nvmlInit and the device list may take, ms; default 20000 (nvmlInit is slow without persistence mode) */
   initTimeoutMs?: number;
@@ -39,8 +39,8 @@ export interface NvmlOptions {
   maxRetryMs?: number;
   /** how long a process's SM utilisation sample counts, ms; default 5000 */
   utilWindowMs?: number;
-  /** how often a reading also lists processes, utilisation and power, ms; default 1000 (the energy counter is read
-   * every intervalMs) */
+  /** how often a reading also lists processes, utilisation and power, ms; default: every reading (the energy counter
+   * is read every intervalMs) */
   fullEveryMs?: number;
   /** keep Node alive while the reader runs (a one-off probe); default false: the reader never holds a CLI open */
   keepAlive?: boolean;
@@ -112,7 +112,7 @@ export class NvmlMonitor {
 
   constructor(opts: NvmlOptions = {}) {
     this.opts = opts;
-    this.intervalMs = Math.max(20, opts.intervalMs ?? 500);
+    this.intervalMs = Math.max(20, opts.intervalMs ?? 1000);
     this.backoffMs = opts.retryMs ?? 30_000;
   }
 
@@ -285,7 +285,7 @@ export class NvmlMonitor {
 
   private readLoop(child: ChildProcess): void {
     if (!this.running || this.child !== child) return;
-    const full = !this.lastFull || Date.now() - this.lastFullAt >= (this.opts.fullEveryMs ?? 1000);
+    const full = !this.lastFull || Date.now() - this.lastFullAt >= (this.opts.fullEveryMs ?? 0);
     void this.request('read', this.opts.readTimeoutMs ?? 3000, full).then((a) => {
       if (!a || this.child !== child || !this.running) return;
       this.took(a as NvmlReadAnswer);
