@@ -216,13 +216,21 @@ function readNonNegative(row: Row, out: (number | undefined)[]): string | undefi
 /** GPU lists by gpu_model and gpu_count (rows repeat the same few): parsed once, copied for each run. */
 const gpuLists = new Map<string, GpuInfo[]>();
 
+/** The last row's gpu_model and gpu_count, and their list: most files name one machine throughout. */
+let lastGpus: { model: string; count: number | undefined; list: GpuInfo[] } | undefined;
+
 function parseGpus(model: string, count: number | undefined): GpuInfo[] {
-  const key = `${count ?? ''}|${model}`;
-  let list = gpuLists.get(key);
-  if (!list) {
-    list = parseGpuModel(model, count);
-    if (gpuLists.size > 1000) gpuLists.clear();
-    gpuLists.set(key, list);
+  let list: GpuInfo[] | undefined;
+  if (lastGpus && lastGpus.model === model && lastGpus.count === count) list = lastGpus.list;
+  else {
+    const key = `${count ?? ''}|${model}`;
+    list = gpuLists.get(key);
+    if (!list) {
+      list = parseGpuModel(model, count);
+      if (gpuLists.size > 1000) gpuLists.clear();
+      gpuLists.set(key, list);
+    }
+    lastGpus = { model, count, list };
   }
   const out: GpuInfo[] = new Array<GpuInfo>(list.length);
   for (let k = 0; k < list.length; k++) out[k] = { index: list[k].index, name: list[k].name };
@@ -307,6 +315,19 @@ export function isoTime(ms: number): string {
 
 const TWO_DIGITS = Array.from({ length: 60 }, (_, k) => String(k).padStart(2, '0'));
 
+/** The last "imported from CodeCarbon 3.0.1 (emissions.csv, line " and what it was made of. */
+let lastImportedFrom = { version: '', fileName: undefined as string | undefined, text: '' };
+
+/** The first note of an imported run, up to its line number. */
+function importedFrom(version: string, fileName: string | undefined): string {
+  const l = lastImportedFrom;
+  if (!l.text || l.version !== version || l.fileName !== fileName) {
+    const text = `imported from CodeCarbon${version ? ' ' + version : ''} ${fileName ? `(${fileName}, line ` : '(line '}`;
+    lastImportedFrom = { version, fileName, text };
+  }
+  return lastImportedFrom.text;
+}
+
 /** What an imported run's notes say: where it came from, and what the file could not tell. */
 function importNotes(
   row: Row,
@@ -316,10 +337,7 @@ function importNotes(
   haveParts: boolean,
   haveUtilization: boolean,
 ): string[] {
-  const version = row.get('codecarbon_version');
-  const notes: string[] = [
-    `imported from CodeCarbon${version ? ' ' + version : ''} ${opts.fileName ? `(${opts.fileName}, line ${line})` : `(line ${line})`}`,
-  ];
+  const notes: string[] = [importedFrom(row.get('codecarbon_version'), opts.fileName) + line + ')'];
   if (runId) notes.push(`CodeCarbon run_id ${runId}`);
   if (row.get('tracking_mode') === 'machine')
     notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
@@ -424,35 +442,70 @@ function knownRegion(code: string): RegionInfo | undefined {
   return r ?? undefined;
 }
 
+/** Where a run ran: the region code, its name and which columns said so. */
+interface Place {
+  region: string;
+  regionName?: string;
+  regionReason?: string;
+}
+
+/** The place columns of the last row, and the place they gave: the rows of a file repeat the same place. */
+let lastPlace: { opts: CodeCarbonImportOptions; cells: string[]; place: Place } | undefined;
+
 /**
  * Where the run ran, named as native runs name it: a cloud region ("aws:eu-west-3") or a country ("FR", "France")
  * from the intensity tables, else CodeCarbon's own code and name; `regionReason` says which columns said so. The
  * figure is CodeCarbon's (method `imported`).
  */
 function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): RunIntensity {
-  const provider = row.get('cloud_provider').toLowerCase();
-  const cloudRegion = row.get('cloud_region');
-  const iso3 = row.get('country_iso_code').toUpperCase();
-  const countryName = row.get('country_name');
-  let region = '';
-  let regionName: string | undefined;
-  let regionReason: string | undefined;
-  if (provider && cloudRegion) {
-    const known = knownRegion(`${provider}:${cloudRegion}`);
-    region = known?.code ?? `${provider}:${cloudRegion}`;
-    regionName = known?.name ?? `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`;
-    regionReason = `CodeCarbon's cloud_provider and cloud_region (${provider} ${cloudRegion})`;
-  } else if (iso3) {
-    const code = opts.fromAlpha3 ? opts.fromAlpha3(iso3) : knownRegion(iso3)?.code;
-    const known = code ? knownRegion(code) : undefined;
-    const subRegion = row.get('region');
-    region = code ?? iso3;
-    regionName = known?.name ?? (countryName || undefined);
-    regionReason = `CodeCarbon's country_iso_code ${iso3}${subRegion ? ` (region ${subRegion})` : ''}`;
+  const cells = [
+    row.get('cloud_provider'),
+    row.get('cloud_region'),
+    row.get('country_iso_code'),
+    row.get('country_name'),
+    row.get('region'),
+  ];
+  const l = lastPlace;
+  let place: Place;
+  if (l && l.opts === opts && cells.every((c, k) => c === l.cells[k])) place = l.place;
+  else {
+    place = placeOf(opts, cells[0], cells[1], cells[2], cells[3], cells[4]);
+    lastPlace = { opts, cells, place };
   }
+  const { region, regionName, regionReason } = place;
   const source = CODECARBON_IMPORT_SOURCE;
   const method = 'imported';
   return regionName === undefined
     ? { gPerKWh, region, source, method, factorType: 'average', regionReason }
     : { gPerKWh, region, regionName, source, method, factorType: 'average', regionReason };
+}
+
+function placeOf(
+  opts: CodeCarbonImportOptions,
+  cloudProvider: string,
+  cloudRegion: string,
+  countryIso: string,
+  countryName: string,
+  subRegion: string,
+): Place {
+  const provider = cloudProvider.toLowerCase();
+  const iso3 = countryIso.toUpperCase();
+  if (provider && cloudRegion) {
+    const known = knownRegion(`${provider}:${cloudRegion}`);
+    return {
+      region: known?.code ?? `${provider}:${cloudRegion}`,
+      regionName: known?.name ?? `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`,
+      regionReason: `CodeCarbon's cloud_provider and cloud_region (${provider} ${cloudRegion})`,
+    };
+  }
+  if (iso3) {
+    const code = opts.fromAlpha3 ? opts.fromAlpha3(iso3) : knownRegion(iso3)?.code;
+    const known = code ? knownRegion(code) : undefined;
+    return {
+      region: code ?? iso3,
+      regionName: known?.name ?? (countryName || undefined),
+      regionReason: `CodeCarbon's country_iso_code ${iso3}${subRegion ? ` (region ${subRegion})` : ''}`,
+    };
+  }
+  return { region: '' };
 }
