@@ -11,6 +11,7 @@ import {
   runsToCodeCarbonCsv,
   runsToJson,
 } from '../../src/core/history/codecarbon';
+import { isoTime } from '../../src/core/history/codecarbonRow';
 import { CsvReader, csvField, csvRow, parseCsv, unescapeCsvCell } from '../../src/core/history/csv';
 import { importCodeCarbonFile, summariseImportProblems } from '../../src/core/history/import';
 import { runLine, runProblem } from '../../src/core/history/records';
@@ -544,6 +545,17 @@ describe('CodeCarbon interop', () => {
       assert.equal(again.added, 0);
       assert.equal(again.known, 300);
       assert.equal(new HistoryStore(store.dir).load().runs.length, 300);
+    });
+
+    it('isoTime formats times exactly as toISOString does, across days, fractions of a millisecond and years', () => {
+      const times = [
+        -86_400_001.5, -1, -0.5, 0, 0.9, 1, 999, 1000, 59_999, 3_599_999, 86_399_999, 86_400_000, 86_400_000.5,
+        951_782_400_000,
+      ];
+      for (let k = 0; k < 5000; k++) times.push(Math.random() * 253_402_300_800_000, 1_735_689_600_000 + k * 61_001.25);
+      // the last millisecond of 9999, then years of six digits (+010000-…), up to the last time a Date holds
+      times.push(253_402_300_799_999, 253_402_300_800_000, 8.64e15);
+      for (const ms of times) assert.equal(isoTime(ms), new Date(ms).toISOString(), String(ms));
     });
 
     it('importedRunLine writes exactly what runLine writes, for every shape an imported row takes', () => {

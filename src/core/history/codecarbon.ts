@@ -27,12 +27,12 @@ export {
   MAX_IMPORT_DURATION_S,
   codeCarbonHeader,
   codeCarbonRow,
-  importedRunLine,
   supersededNote,
   type CodeCarbonHeader,
   type CodeCarbonImportOptions,
   type CodeCarbonRowError,
 } from './codecarbonRow';
+export { importedRunLine } from './codecarbonLine';
 
 /** The emissions.csv header of CodeCarbon 3.x (EmissionsData field order). */
 export const CODECARBON_COLUMNS = [

@@ -1,24 +1,25 @@
 /**
- * One CodeCarbon emissions.csv row as a Carbon Meter `Run` (the import side of codecarbon.ts), and that run as a
- * history line.
+ * One CodeCarbon emissions.csv row as a Carbon Meter `Run` (the import side of codecarbon.ts); its history line is
+ * codecarbonLine.ts.
  *
  * Built for files of hundreds of thousands of rows (issue 9: ≥ 50,000 rows/s): the header is resolved once into
- * column indices, a cell is only trimmed or unescaped when its ends call for it, the record is built in its final
- * shape (no `delete`, which would turn it into a slow dictionary object), and `importedRunLine` writes the line
- * without the generic walk of JSON.stringify over the whole record, byte for byte what `runLine` writes (a unit test
- * holds them equal).
+ * column indices, a cell is only trimmed or unescaped when its ends call for it, each number is parsed once, times
+ * are formatted without a Date per row (`isoTime`), and the record is built in its final shape (no `delete`, which
+ * would turn it into a slow dictionary object).
  */
 import * as crypto from 'node:crypto';
-import type { GpuInfo, Run, RunIntensity } from '../types';
+import type { ComponentPower, GpuInfo, Run, RunIntensity } from '../types';
 import { J_PER_KWH } from '../types';
 import { findRegion, type RegionInfo } from '../intensity/regions';
-import { HISTORY_FORMAT_VERSION, runProblem } from './records';
+import { runProblem } from './records';
 import { unescapeCsvCell, type CsvRecord } from './csv';
 import { errorMessage } from '../errors';
 
 /** The intensity of an imported run: CodeCarbon's own figure, its emissions ÷ its energy (method `imported`). */
 export const CODECARBON_IMPORT_SOURCE = "CodeCarbon's emissions.csv (its emissions ÷ its energy)";
-const IMPORT_DETAIL = 'imported from CodeCarbon';
+/** The `detail` of an imported run's power figures, and its `source`. */
+export const IMPORT_DETAIL = 'imported from CodeCarbon';
+export const IMPORT_SOURCE = 'codecarbon-import';
 
 export interface CodeCarbonImportOptions {
   /** Named in the notes of imported runs. */
@@ -215,13 +216,21 @@ function readNonNegative(row: Row, out: (number | undefined)[]): string | undefi
 /** GPU lists by gpu_model and gpu_count (rows repeat the same few): parsed once, copied for each run. */
 const gpuLists = new Map<string, GpuInfo[]>();
 
+/** The last row's gpu_model and gpu_count, and their list: most files name one machine throughout. */
+let lastGpus: { model: string; count: number | undefined; list: GpuInfo[] } | undefined;
+
 function parseGpus(model: string, count: number | undefined): GpuInfo[] {
-  const key = `${count ?? ''}|${model}`;
-  let list = gpuLists.get(key);
-  if (!list) {
-    list = parseGpuModel(model, count);
-    if (gpuLists.size > 1000) gpuLists.clear();
-    gpuLists.set(key, list);
+  let list: GpuInfo[] | undefined;
+  if (lastGpus && lastGpus.model === model && lastGpus.count === count) list = lastGpus.list;
+  else {
+    const key = `${count ?? ''}|${model}`;
+    list = gpuLists.get(key);
+    if (!list) {
+      list = parseGpuModel(model, count);
+      if (gpuLists.size > 1000) gpuLists.clear();
+      gpuLists.set(key, list);
+    }
+    lastGpus = { model, count, list };
   }
   const out: GpuInfo[] = new Array<GpuInfo>(list.length);
   for (let k = 0; k < list.length; k++) out[k] = { index: list[k].index, name: list[k].name };
@@ -264,7 +273,60 @@ function importId(runId: string, project: string, timestamp: string): string {
   return lastId;
 }
 
-const COMPONENT_POWER_COLUMN = { cpu: 'cpu_power', gpu: 'gpu_power', ram: 'ram_power' } as const;
+/** A component's power: its mean from its energy, its last from CodeCarbon's power column (else the mean). */
+function component(energyKWh: number, durationS: number, powerW: number | undefined): ComponentPower {
+  const meanW = durationS > 0 ? (energyKWh * J_PER_KWH) / durationS : 0;
+  return { method: 'default', detail: IMPORT_DETAIL, meanW, lastW: powerW ?? meanW };
+}
+
+const DAY_MS = 86_400_000;
+/** The day of the last time formatted by isoTime, and its "YYYY-MM-DDT" */
+let isoDay = NaN;
+let isoDayText = '';
+
+/**
+ * `new Date(ms).toISOString()` (UTC, "2025-01-01T00:00:00.000Z"), about 5× faster: the date part is formatted once
+ * per day (rows come in time order), the time of day here. Years after 9999 (another format) go to toISOString.
+ */
+export function isoTime(ms: number): string {
+  const t = Math.trunc(ms); // as new Date(ms) takes it
+  const day = Math.floor(t / DAY_MS);
+  if (day !== isoDay) {
+    const iso = new Date(t).toISOString();
+    if (iso.length !== 24) return iso;
+    isoDay = day;
+    isoDayText = iso.slice(0, 11);
+  }
+  const inDay = t - day * DAY_MS;
+  const s = Math.floor(inDay / 1000);
+  const milli = inDay - s * 1000;
+  return (
+    isoDayText +
+    TWO_DIGITS[Math.floor(s / 3600)] +
+    ':' +
+    TWO_DIGITS[Math.floor(s / 60) % 60] +
+    ':' +
+    TWO_DIGITS[s % 60] +
+    (milli < 10 ? '.00' : milli < 100 ? '.0' : '.') +
+    milli +
+    'Z'
+  );
+}
+
+const TWO_DIGITS = Array.from({ length: 60 }, (_, k) => String(k).padStart(2, '0'));
+
+/** The last "imported from CodeCarbon 3.0.1 (emissions.csv, line " and what it was made of. */
+let lastImportedFrom = { version: '', fileName: undefined as string | undefined, text: '' };
+
+/** The first note of an imported run, up to its line number. */
+function importedFrom(version: string, fileName: string | undefined): string {
+  const l = lastImportedFrom;
+  if (!l.text || l.version !== version || l.fileName !== fileName) {
+    const text = `imported from CodeCarbon${version ? ' ' + version : ''} ${fileName ? `(${fileName}, line ` : '(line '}`;
+    lastImportedFrom = { version, fileName, text };
+  }
+  return lastImportedFrom.text;
+}
 
 /** What an imported run's notes say: where it came from, and what the file could not tell. */
 function importNotes(
@@ -275,10 +337,7 @@ function importNotes(
   haveParts: boolean,
   haveUtilization: boolean,
 ): string[] {
-  const version = row.get('codecarbon_version');
-  const notes: string[] = [
-    `imported from CodeCarbon${version ? ' ' + version : ''} ${opts.fileName ? `(${opts.fileName}, line ${line})` : `(line ${line})`}`,
-  ];
+  const notes: string[] = [importedFrom(row.get('codecarbon_version'), opts.fileName) + line + ')'];
   if (runId) notes.push(`CodeCarbon run_id ${runId}`);
   if (row.get('tracking_mode') === 'machine')
     notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
@@ -294,7 +353,21 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
   const n: (number | undefined)[] = new Array<number | undefined>(NON_NEGATIVE.length);
   const bad = readNonNegative(row, n);
   if (bad) return bad;
-  const [durationS, emissionsKg, cpuE, gpuE, ramE, consumed, , , , cpuCount, gpuCount, ramTotal, utilization] = n;
+  const [
+    durationS,
+    emissionsKg,
+    cpuE,
+    gpuE,
+    ramE,
+    consumed,
+    cpuW,
+    gpuW,
+    ramW,
+    cpuCount,
+    gpuCount,
+    ramTotal,
+    utilization,
+  ] = n;
   if (durationS === undefined) return `invalid duration: ${JSON.stringify(row.get('duration').slice(0, 40))}`;
   if (durationS > MAX_IMPORT_DURATION_S)
     return `invalid duration: ${row.get('duration').slice(0, 40)} s is more than ten years`;
@@ -316,24 +389,15 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
   const notes = importNotes(row, line, opts, runId, haveParts, utilization !== undefined);
   const cpuSeconds = utilization !== undefined && cpuCount ? (utilization / 100) * durationS * cpuCount : 0;
 
-  const component = (energy: number, c: keyof typeof COMPONENT_POWER_COLUMN) => {
-    const meanW = durationS > 0 ? (energy * J_PER_KWH) / durationS : 0;
-    return {
-      method: 'default' as const,
-      detail: IMPORT_DETAIL,
-      meanW,
-      lastW: numberCell(row.get(COMPONENT_POWER_COLUMN[c])) ?? meanW,
-    };
-  };
   const os = row.get('os');
   return {
     id: importId(runId, project, timestamp),
     name: project || 'codecarbon',
     command: '',
     cwd: '',
-    source: 'codecarbon-import',
-    startedAt: new Date(startMs).toISOString(),
-    endedAt: new Date(endMs).toISOString(),
+    source: IMPORT_SOURCE,
+    startedAt: isoTime(startMs),
+    endedAt: isoTime(endMs),
     durationS,
     status: 'completed',
     cpuSeconds,
@@ -343,9 +407,9 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
     pueSource: pueCell !== undefined ? 'CodeCarbon pue column' : 'CodeCarbon default (1.0)',
     intensity: intensityOf(row, opts, total > 0 ? (emissionsKg * 1000) / total : 0),
     power: {
-      cpu: component(energyKWh.cpu, 'cpu'),
-      gpu: component(energyKWh.gpu, 'gpu'),
-      ram: component(energyKWh.ram, 'ram'),
+      cpu: component(energyKWh.cpu, durationS, cpuW),
+      gpu: component(energyKWh.gpu, durationS, gpuW),
+      ram: component(energyKWh.ram, durationS, ramW),
     },
     hardware: os
       ? {
@@ -378,32 +442,37 @@ function knownRegion(code: string): RegionInfo | undefined {
   return r ?? undefined;
 }
 
+/** Where a run ran: the region code, its name and which columns said so. */
+interface Place {
+  region: string;
+  regionName?: string;
+  regionReason?: string;
+}
+
+/** The place columns of the last row, and the place they gave: the rows of a file repeat the same place. */
+let lastPlace: { opts: CodeCarbonImportOptions; cells: string[]; place: Place } | undefined;
+
 /**
  * Where the run ran, named as native runs name it: a cloud region ("aws:eu-west-3") or a country ("FR", "France")
  * from the intensity tables, else CodeCarbon's own code and name; `regionReason` says which columns said so. The
  * figure is CodeCarbon's (method `imported`).
  */
 function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): RunIntensity {
-  const provider = row.get('cloud_provider').toLowerCase();
-  const cloudRegion = row.get('cloud_region');
-  const iso3 = row.get('country_iso_code').toUpperCase();
-  const countryName = row.get('country_name');
-  let region = '';
-  let regionName: string | undefined;
-  let regionReason: string | undefined;
-  if (provider && cloudRegion) {
-    const known = knownRegion(`${provider}:${cloudRegion}`);
-    region = known?.code ?? `${provider}:${cloudRegion}`;
-    regionName = known?.name ?? `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`;
-    regionReason = `CodeCarbon's cloud_provider and cloud_region (${provider} ${cloudRegion})`;
-  } else if (iso3) {
-    const code = opts.fromAlpha3 ? opts.fromAlpha3(iso3) : knownRegion(iso3)?.code;
-    const known = code ? knownRegion(code) : undefined;
-    const subRegion = row.get('region');
-    region = code ?? iso3;
-    regionName = known?.name ?? (countryName || undefined);
-    regionReason = `CodeCarbon's country_iso_code ${iso3}${subRegion ? ` (region ${subRegion})` : ''}`;
+  const cells = [
+    row.get('cloud_provider'),
+    row.get('cloud_region'),
+    row.get('country_iso_code'),
+    row.get('country_name'),
+    row.get('region'),
+  ];
+  const l = lastPlace;
+  let place: Place;
+  if (l && l.opts === opts && cells.every((c, k) => c === l.cells[k])) place = l.place;
+  else {
+    place = placeOf(opts, cells[0], cells[1], cells[2], cells[3], cells[4]);
+    lastPlace = { opts, cells, place };
   }
+  const { region, regionName, regionReason } = place;
   const source = CODECARBON_IMPORT_SOURCE;
   const method = 'imported';
   return regionName === undefined
@@ -411,65 +480,32 @@ function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): 
     : { gPerKWh, region, regionName, source, method, factorType: 'average', regionReason };
 }
 
-// -----------------------------------------------------------------------------------------------------------------
-// the history line of an imported run
-
-/** JSON strings of the values that repeat from line to line (methods, details, models, regions), kept. */
-const quoted = new Map<string, string>();
-
-/** A string as JSON.stringify writes it; strings of up to 200 characters are kept for the next lines. */
-function q(v: string): string {
-  let out = quoted.get(v);
-  if (out === undefined) {
-    out = JSON.stringify(v);
-    if (v.length <= 200) {
-      if (quoted.size >= 4096) quoted.clear();
-      quoted.set(v, out);
-    }
+function placeOf(
+  opts: CodeCarbonImportOptions,
+  cloudProvider: string,
+  cloudRegion: string,
+  countryIso: string,
+  countryName: string,
+  subRegion: string,
+): Place {
+  const provider = cloudProvider.toLowerCase();
+  const iso3 = countryIso.toUpperCase();
+  if (provider && cloudRegion) {
+    const known = knownRegion(`${provider}:${cloudRegion}`);
+    return {
+      region: known?.code ?? `${provider}:${cloudRegion}`,
+      regionName: known?.name ?? `${provider.toUpperCase()} ${cloudRegion}${countryName ? ` (${countryName})` : ''}`,
+      regionReason: `CodeCarbon's cloud_provider and cloud_region (${provider} ${cloudRegion})`,
+    };
   }
-  return out;
-}
-
-/** A string that is new on every line (ids, times, notes): not kept. */
-const qOnce = JSON.stringify;
-
-/** A number as JSON.stringify writes it (non-finite numbers become null). */
-function num(x: number): string {
-  return Number.isFinite(x) ? String(x) : 'null';
-}
-
-/** An optional string member: `,"key":"value"`, nothing when undefined (as JSON.stringify leaves it out). */
-function optStr(key: string, v: string | undefined, quote: (v: string) => string = q): string {
-  return v === undefined ? '' : `,"${key}":${quote(v)}`;
-}
-
-function componentJson(c: Run['power']['cpu']): string {
-  return `{"method":${q(c.method)},"detail":${q(c.detail)},"meanW":${num(c.meanW)},"lastW":${num(c.lastW)}}`;
-}
-
-/**
- * The history line of a run built by `codeCarbonRow` (after any superseded note and redaction): exactly
- * `runLine(run, at)`, without JSON.stringify's generic walk (about 3× faster). Only for records of that shape; any
- * other run goes through `runLine`.
- */
-export function importedRunLine(run: Run, at: string): string {
-  const e = run.energyKWh;
-  const i = run.intensity;
-  const h = run.hardware;
-  let gpus = '';
-  for (const g of h.gpus) gpus += `${gpus ? ',' : ''}{"index":${num(g.index)},"name":${q(g.name)}}`;
-  let notes = '';
-  for (const note of run.notes ?? []) notes += `${notes ? ',' : ''}${qOnce(note)}`;
-  return (
-    `{"v":${HISTORY_FORMAT_VERSION},"kind":"run","at":${q(at)},"run":{"id":${qOnce(run.id)},"name":${q(run.name)},` +
-    `"command":${q(run.command)},"cwd":${q(run.cwd)},"source":${q(run.source)},"startedAt":${qOnce(run.startedAt)}` +
-    `${optStr('endedAt', run.endedAt, qOnce)},"durationS":${num(run.durationS)},"status":${q(run.status)},"cpuSeconds":${num(run.cpuSeconds)},` +
-    `"energyKWh":{"cpu":${num(e.cpu)},"gpu":${num(e.gpu)},"ram":${num(e.ram)},"total":${num(e.total)}},` +
-    `"emissionsKg":${num(run.emissionsKg)},"pue":${num(run.pue)}${optStr('pueSource', run.pueSource)},` +
-    `"intensity":{"gPerKWh":${num(i.gPerKWh)},"region":${q(i.region)}${optStr('regionName', i.regionName)},"source":${q(i.source)},` +
-    `"method":${q(i.method)}${optStr('factorType', i.factorType)}${optStr('regionReason', i.regionReason)}},` +
-    `"power":{"cpu":${componentJson(run.power.cpu)},"gpu":${componentJson(run.power.gpu)},"ram":${componentJson(run.power.ram)}},` +
-    `"hardware":{"cpuModel":${q(h.cpuModel)},"logicalCpus":${num(h.logicalCpus)},"ramGB":${num(h.ramGB)},"gpus":[${gpus}]${optStr('os', h.os)}}` +
-    `${run.notes ? `,"notes":[${notes}]` : ''}}}\n`
-  );
+  if (iso3) {
+    const code = opts.fromAlpha3 ? opts.fromAlpha3(iso3) : knownRegion(iso3)?.code;
+    const known = code ? knownRegion(code) : undefined;
+    return {
+      region: code ?? iso3,
+      regionName: known?.name ?? (countryName || undefined),
+      regionReason: `CodeCarbon's country_iso_code ${iso3}${subRegion ? ` (region ${subRegion})` : ''}`,
+    };
+  }
+  return { region: '' };
 }

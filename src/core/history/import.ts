@@ -17,11 +17,11 @@ import type { Run } from '../types';
 import {
   codeCarbonHeader,
   codeCarbonRow,
-  importedRunLine,
   supersededNote,
   type CodeCarbonHeader,
   type CodeCarbonImportOptions,
 } from './codecarbonRow';
+import { importedRunLine } from './codecarbonLine';
 import { CsvReader, type CsvRecord } from './csv';
 import type { AppendBatch, HistoryStore } from './store';
 import { errorMessage } from '../errors';
