@@ -1,7 +1,7 @@
 /**
- * The History panel's page on its own in Chromium, at exact widths: the built bundle (dist/webview.js) and stylesheet
- * (media/panel.css) under the panel's Content Security Policy, fed a snapshot the core builds from a seeded history
- * (panelSeed.ts) through the same message the extension posts. It checks what needs exact widths or many of them,
+ * The History panel's page on its own in Chromium, at exact widths: the panel's own page (src/extension/panel/page.ts)
+ * with the built bundle (dist/webview.js) and stylesheet (media/panel.css) under its Content Security Policy, fed a
+ * snapshot the core builds from a seeded history (panelSeed.ts) through the same message the extension posts. It checks what needs exact widths or many of them,
  * which the workbench cannot give (its editor has a minimum width): nothing scrolls sideways from 1,400 px down to
  * 180 px, the runs chart's time axis for one run and for runs minutes apart, and the charts' keyboard path. The
  * code-server test (panel.test.ts) drives the same panel inside VS Code.
@@ -16,34 +16,38 @@ import type { Browser, Page } from 'playwright-core';
 import { HistoryStore } from '../../src/core/history/store';
 import type { Run } from '../../src/core/types';
 import { PanelModel, type Snapshot } from '../../src/core/view/snapshot';
+import { panelPage } from '../../src/extension/panel/page';
 import { launchBrowser, repoRoot, waitFor } from '../harness/codeServer';
 import { seedHistory, type Seeded } from './panelSeed';
 
 const ROOT = repoRoot();
 const ORIGIN = 'https://panel.test';
 const NONCE = 'cGFuZWwtdGVzdC1ub25jZQ';
-/** What the workbench puts on the page: its theme's variables (the Dark Modern font and sizes). */
-const THEME = `html { --vscode-font-family: system-ui, "Segoe UI", sans-serif; --vscode-font-size: 13px;
-  --vscode-font-weight: normal; --vscode-editor-font-family: monospace; --vscode-editor-font-size: 14px;
-  --vscode-foreground: #cccccc; --vscode-editor-background: #1f1f1f; --vscode-focusBorder: #0078d4;
-  --vscode-descriptionForeground: #9d9d9d; --vscode-charts-blue: #3794ff; }`;
+/** What the workbench puts on the page: its theme's variables (the Dark Modern font and sizes), set from script. */
+const THEME: Record<string, string> = {
+  '--vscode-font-family': 'system-ui, "Segoe UI", sans-serif',
+  '--vscode-font-size': '13px',
+  '--vscode-font-weight': 'normal',
+  '--vscode-editor-font-family': 'monospace',
+  '--vscode-editor-font-size': '14px',
+  '--vscode-foreground': '#cccccc',
+  '--vscode-editor-background': '#1f1f1f',
+  '--vscode-focusBorder': '#0078d4',
+  '--vscode-descriptionForeground': '#9d9d9d',
+  '--vscode-charts-blue': '#3794ff',
+};
 
+/** The panel's own page (src/extension/panel/page.ts, as the extension builds it), served from ORIGIN. */
 function pageHtml(): string {
-  const csp = [
-    "default-src 'none'",
-    `script-src 'nonce-${NONCE}'`,
-    `style-src ${ORIGIN} 'nonce-${NONCE}'`,
-    `img-src ${ORIGIN} data:`,
-    `font-src ${ORIGIN}`,
-  ].join('; ');
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${ORIGIN}/media/panel.css" nonce="${NONCE}">
-<style nonce="${NONCE}">${THEME}</style></head>
-<body class="vscode-dark"><main id="app" class="app" aria-busy="true"></main>
-<script type="application/json" id="cm-l10n">{}</script>
-<script nonce="${NONCE}" src="${ORIGIN}/dist/webview.js"></script></body></html>`;
+  return panelPage({
+    cspSource: ORIGIN,
+    nonce: NONCE,
+    scriptUri: `${ORIGIN}/dist/webview.js`,
+    styleUri: `${ORIGIN}/media/panel.css`,
+    language: 'en',
+    title: 'Carbon Meter',
+    loadingText: 'Loading the history…',
+  });
 }
 
 describe('History panel page at exact widths (Chromium, the built bundle)', function () {
@@ -98,6 +102,19 @@ describe('History panel page at exact widths (Chromium, the built bundle)', func
       return route.abort();
     });
     // the webview's host API: what the page posts is kept for the test to read
+    // the workbench's theme variables and body class, as VS Code sets them on a webview (from script: the page's
+    // policy allows no inline style)
+    await page.addInitScript((theme: Record<string, string>) => {
+      const apply = () => {
+        for (const [k, v] of Object.entries(theme)) document.documentElement.style.setProperty(k, v);
+        document.body?.classList.add('vscode-dark');
+      };
+      new MutationObserver((_, o) => {
+        if (!document.body) return;
+        apply();
+        o.disconnect();
+      }).observe(document, { childList: true, subtree: true });
+    }, THEME);
     await page.addInitScript(() => {
       const w = window as unknown as { posted: unknown[]; acquireVsCodeApi: () => unknown };
       w.posted = [];
