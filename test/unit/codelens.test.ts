@@ -362,6 +362,8 @@ describe('CodeLens: rules that follow the data (the cases a name-based scanner m
       'for e in range(300):\n    p = sig(np.dot(A, th))\n    th = th - 0.5 * np.dot(A.T, p - t) / len(t)\n',
       'for e in range(9):\n    Wt -= 1e-3 * (xb.T @ (probs - yb))\n',
       'for e in range(9):\n    coef -= .05 * feats.T.dot(err)\n',
+      // a new user's script: the parameter inside its own gradient, no transpose
+      'for i in range(500):\n    w = w - 0.0001 * (x @ w - x)\n',
     ])
       assert.ok(trains(src), src);
     for (const src of [
@@ -369,6 +371,8 @@ describe('CodeLens: rules that follow the data (the cases a name-based scanner m
       'for s in range(99):\n    vel -= 0.001 * K @ pos\n', // a simulation: no transposed product, an input
       'for s in range(99):\n    W -= 2 * X.T @ r\n', // a step of 2 is no descent step
       'for i in range(9):\n    rank = 0.15 / n + 0.85 * M.T @ rank\n', // power iteration: a sum, not a descent
+      'for z in zs:\n    cov = cov - 0.5 * (K @ S)\n', // the product does not hold what is updated
+      '@dataclass\nclass A:\n    w: float\nfor i in range(9):\n    w = w - 0.5 * w\n', // a decorator is no product
     ])
       assert.ok(!trains(src), src);
   });

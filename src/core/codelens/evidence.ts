@@ -7,7 +7,7 @@
  * (`os.system("torchrun train.py")`) and web servers. Pure functions of the text and of what the file's names hold
  * (facts.ts gathers those); the tree is not read here.
  */
-import { TRANSPOSED_PRODUCT, type FileNames } from './flow';
+import { MATRIX_PRODUCT, type FileNames } from './flow';
 
 // ------------------------------------------------------------------------------------------------------------------
 // Evidence on one statement's text
@@ -449,7 +449,7 @@ export const CALL_WORDS = new Map<string, number>([
 ]);
 
 /**
- * A file without any of these words, or a hand-computed gradient (`X.T @ r`), has no lens (most Python files): the
+ * A file without any of these words, or a matrix product (`X.T @ r`, `x @ w`), has no lens (most Python files): the
  * parse is skipped.
  */
 const CHEAP_GATE = new RegExp(
@@ -457,7 +457,7 @@ const CHEAP_GATE = new RegExp(
     /fit|train|step|grad|learn|update|search|CLI|cross_val|curve|minimize|fine_tune|finetune|epoch|Word2Vec|Doc2Vec/,
     /FastText|Lda|Lsi|Hdp|replay|assign_|lr|rate|alpha|eta|launch|agent|torchrun|deepspeed|horovodrun|distributed/,
     /submit|svi|SVI|sbatch|srun|_models?\s*\(/,
-    TRANSPOSED_PRODUCT,
+    MATRIX_PRODUCT,
   ]
     .map((r) => r.source)
     .join('|'),

@@ -47,16 +47,21 @@ function mentionsGradient(expr: string, base: string, gradNames: ReadonlySet<str
 /** A gradient computed by hand: a product with a transposed matrix (`X.T @ r`, `np.dot(X.T, p - y)`, `xb.T.dot(e)`). */
 export const TRANSPOSED_PRODUCT =
   /\.T\s*(?:@|\.dot\s*\()|\b(?:np|numpy|jnp)\.(?:dot|matmul)\s*\(\s*[\w.[\]]+\.T\b|\.transpose\(\)\s*(?:@|\.dot\s*\()/;
+/** A matrix product, not a decorator: `x @ w`, `np.dot(a, b)`, `a.dot(b)`, `matmul(`. */
+export const MATRIX_PRODUCT = /[\w)\]]\s*@\s*[\w(]|\.dot\s*\(|\bmatmul\s*\(/;
 /** A step written as a number below 1 that multiplies the update: `0.01 *`, `1e-3 *`, `.5*`. */
 const LITERAL_STEP = /(?:^|[\s(*+-])((?:\d+\.\d*|\.\d+|\d+)(?:e-?\d+)?)\s*\*/gi;
 
 /**
- * `W -= 0.01 * X.T @ resid / n`: descent by a literal step along a gradient computed by hand, whatever the names. A
- * Kalman filter's `P - K @ H @ P` or a simulation's `vel -= 0.001 * K @ pos` has no transposed product or updates an
- * input.
+ * `W -= 0.01 * X.T @ resid / n`, `w = w - 0.0001 * (x @ w - y)`: descent by a literal step along a gradient computed
+ * by hand (a transposed product, or a product with the updated parameter itself), whatever the names. A Kalman
+ * filter's `P - K @ H @ P` has no literal step; a simulation's `vel -= 0.001 * K @ pos` updates an input, from
+ * something else.
  */
-function handGradientStep(expr: string): boolean {
-  if (!TRANSPOSED_PRODUCT.test(expr)) return false;
+function handGradientStep(expr: string, base: string): boolean {
+  const product =
+    TRANSPOSED_PRODUCT.test(expr) || (MATRIX_PRODUCT.test(expr) && new RegExp(`\\b${escape(base)}\\b`).test(expr));
+  if (!product) return false;
   for (const m of expr.matchAll(LITERAL_STEP)) {
     const v = Number(m[1]);
     if (v > 0 && v < 1) return true;
@@ -131,7 +136,9 @@ function augmentedUpdate(n: Node, lrNames: ReadonlySet<string>, gradNames: Reado
   if (INPUT_NAME.test(base)) return false;
   const r = right.text;
   if (op === '-=')
-    return mentionsGradient(r, base, gradNames) || (mentionsRate(r, lrNames) && /\*/.test(r)) || handGradientStep(r);
+    return (
+      mentionsGradient(r, base, gradNames) || (mentionsRate(r, lrNames) && /\*/.test(r)) || handGradientStep(r, base)
+    );
   // `+=` adds a negative step (`+= -lr * g`), or a rule's update with a learning rate (`+= update * xi`)
   return (
     /\*/.test(r) && (mentionsRate(r, lrNames) || (mentionsGradient(r, base, gradNames) && /(?:^|[(*\s])-/.test(r)))
@@ -160,7 +167,9 @@ function assignedUpdate(n: Node, lrNames: ReadonlySet<string>, gradNames: Readon
     const rt = r.text;
     if (
       op === '-' &&
-      (mentionsGradient(rt, base, gradNames) || (/\*/.test(rt) && mentionsRate(rt, lrNames)) || handGradientStep(rt))
+      (mentionsGradient(rt, base, gradNames) ||
+        (/\*/.test(rt) && mentionsRate(rt, lrNames)) ||
+        handGradientStep(rt, base))
     )
       return true;
     if (op === '+' && /\*/.test(rt) && mentionsRate(rt, lrNames) && base === target) return true;
