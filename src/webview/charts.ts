@@ -1,7 +1,7 @@
 /**
- * The panel's charts (chart.js 4, bundled; only the pieces used are registered): CO₂eq per run over time, and a
- * run's power by component (stacked) with its cumulative CO₂eq, and its intensity when it varied. Colours come from
- * the theme's CSS variables and follow theme changes. The data arrives bounded (≤ 2,000 points per series).
+ * The panel's charts (chart.js 4, bundled; only the pieces used are registered): CO₂eq per run over time here, and
+ * an open run's power and intensity in ./detailCharts.ts, on the shared options and axes below. Colours come from the
+ * theme's CSS variables and follow theme changes. The data arrives bounded (≤ 2,000 points per series).
  */
 import {
   Chart,
@@ -17,18 +17,11 @@ import {
   type ChartOptions,
   type TooltipItem,
 } from 'chart.js';
-import type { PowerSeries, RunsChart } from '../core/view/series';
-import { STEP_MODE, stepPoints } from '../core/view/steps';
+import type { RunsChart } from '../core/view/series';
 import { niceStepS, timeAxis, type TickFormat, type TimeAxis } from '../core/view/timeAxis';
-import {
-  describeIntensityPoint,
-  describePowerPoint,
-  describeRunPoint,
-  runsChartOrder,
-  type RunsChartPoint,
-} from '../core/view/chartNav';
+import { describeRunPoint, runsChartOrder, type RunsChartPoint } from '../core/view/chartNav';
 import { ChartKeys } from './chartKeys';
-import { formatCo2, formatDuration, formatIntensity, formatPower } from '../core/format';
+import { formatCo2, formatDuration } from '../core/format';
 import type { RunSource } from '../core/types';
 import { t } from './l10n';
 import { readTheme, withAlpha, type ChartTheme } from './theme';
@@ -44,7 +37,7 @@ Chart.register(
   Tooltip,
 );
 
-type XY = { x: number; y: number };
+export type XY = { x: number; y: number };
 
 export function sourceLabel(s: RunSource): string {
   switch (s) {
@@ -121,11 +114,11 @@ function tickDuration(s: number): string {
  */
 const TITLED_MIN_PX = 300;
 
-function titled(canvas: HTMLCanvasElement): boolean {
+export function titled(canvas: HTMLCanvasElement): boolean {
   return (canvas.parentElement?.clientWidth ?? TITLED_MIN_PX) >= TITLED_MIN_PX;
 }
 
-function baseOptions(theme: ChartTheme): ChartOptions<'line'> {
+export function baseOptions(theme: ChartTheme): ChartOptions<'line'> {
   return {
     animation: false,
     // the panel narrowed or widened: axis titles follow (Chart.js updates the chart after this)
@@ -156,7 +149,7 @@ function baseOptions(theme: ChartTheme): ChartOptions<'line'> {
   };
 }
 
-function axis(theme: ChartTheme) {
+export function axis(theme: ChartTheme) {
   return {
     grid: { color: withAlpha(theme.grid, theme.highContrast ? 0.8 : 0.4) },
     border: { color: theme.grid },
@@ -166,7 +159,7 @@ function axis(theme: ChartTheme) {
 }
 
 /** An x axis of seconds since the start, with round steps, ending at the last point. */
-function durationAxis(a: ReturnType<typeof axis>, spanS: number) {
+export function durationAxis(a: ReturnType<typeof axis>, spanS: number) {
   return {
     type: 'linear' as const,
     ...a,
@@ -326,213 +319,6 @@ export class RunsChartView {
         if (id) this.onOpen(id);
       },
     };
-  }
-
-  destroy(): void {
-    this.chart?.destroy();
-    this.chart = undefined;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-
-/** A run's power by component (stacked areas, before PUE) and its cumulative CO₂eq (right axis). */
-export class PowerChartView {
-  private chart?: Chart<'line', XY[]>;
-  private data?: PowerSeries;
-  readonly keys: ChartKeys;
-
-  constructor(private readonly canvas: HTMLCanvasElement) {
-    this.keys = new ChartKeys(
-      canvas,
-      {
-        chart: () => this.chart as Chart | undefined,
-        count: () => this.data?.t.length ?? 0,
-        // the four series at the sample (stepPoints may put a point at the run's start before the first sample)
-        elements: (i) => [0, 1, 2, 3].map((datasetIndex) => ({ datasetIndex, index: i + this.offset() })),
-        describe: (i) => (this.data ? describePowerPoint(this.data, i, t) : ''),
-      },
-      t('Arrow keys move between the samples; Home and End go to the first and the last.'),
-    );
-  }
-
-  /** 1 when the drawn series start with a point at the run's start that is not a sample (core/view/steps.ts). */
-  private offset(): number {
-    return this.data && this.data.t.length && this.data.t[0] > 0 ? 1 : 0;
-  }
-
-  update(data: PowerSeries): void {
-    const otherRun = this.data?.t0 !== data.t0;
-    this.data = data;
-    const theme = readTheme();
-    const width = theme.highContrast ? 2 : 1.25;
-    const area = (label: string, values: number[], color: string, fill: string): ChartDataset<'line', XY[]> => ({
-      label,
-      // each sample's time is the end of its interval: draw (t[i-1], t[i]] with sample i, from the run's start
-      data: stepPoints(data.t, values),
-      borderColor: color,
-      backgroundColor: withAlpha(color, theme.highContrast ? 0.6 : 0.45),
-      borderWidth: width,
-      fill,
-      stepped: STEP_MODE,
-      pointRadius: 0,
-      yAxisID: 'y',
-      stack: 'power',
-    });
-    const datasets: ChartDataset<'line', XY[]>[] = [
-      area(t('CPU'), data.cpuW, theme.cpu, 'origin'),
-      area(t('GPU'), data.gpuW, theme.gpu, '-1'),
-      area(t('RAM'), data.ramW, theme.ram, '-1'),
-      {
-        label: t('CO₂eq so far'),
-        data: stepPoints(data.t, data.co2Kg, 0),
-        borderColor: theme.co2,
-        backgroundColor: theme.co2,
-        borderWidth: theme.highContrast ? 2.5 : 2,
-        borderDash: [6, 3],
-        fill: false,
-        pointRadius: 0,
-        yAxisID: 'y2',
-        stack: 'co2',
-      },
-    ];
-    if (!this.chart) {
-      this.chart = new Chart(this.canvas, { type: 'line', data: { datasets }, options: this.options(theme) });
-    } else {
-      this.chart.data.datasets = datasets;
-      this.chart.options = this.options(theme);
-      this.chart.update('none');
-    }
-    this.canvas.dataset.points = String(data.t.length);
-    this.keys.refresh(otherRun);
-  }
-
-  restyle(): void {
-    if (this.data) this.update(this.data);
-  }
-
-  private options(theme: ChartTheme): ChartOptions<'line'> {
-    const a = axis(theme);
-    const base = baseOptions(theme);
-    const span = this.data?.t[this.data.t.length - 1] ?? 0;
-    return {
-      ...base,
-      interaction: { mode: 'index', intersect: false },
-      scales: {
-        x: durationAxis(a, span),
-        y: {
-          type: 'linear',
-          stacked: true,
-          beginAtZero: true,
-          ...a,
-          title: { ...a.title, display: titled(this.canvas), text: t('power (W, before PUE)') },
-          ticks: { ...a.ticks, callback: (v) => formatPower(Number(v)) },
-        },
-        y2: {
-          type: 'linear',
-          position: 'right',
-          display: titled(this.canvas),
-          beginAtZero: true,
-          ...a,
-          grid: { drawOnChartArea: false },
-          title: { ...a.title, display: titled(this.canvas), text: t('CO₂eq so far') },
-          ticks: { ...a.ticks, callback: (v) => formatCo2(Number(v)) },
-        },
-      },
-      plugins: {
-        ...base.plugins,
-        tooltip: {
-          ...base.plugins?.tooltip,
-          callbacks: {
-            title: (items: TooltipItem<'line'>[]) => (items[0] ? formatDuration(items[0].parsed.x ?? 0) : ''),
-            label: (it: TooltipItem<'line'>) => {
-              const y = it.parsed.y ?? 0;
-              return `${it.dataset.label ?? ''}: ${it.dataset.yAxisID === 'y2' ? formatCo2(y) : formatPower(y)}`;
-            },
-          },
-        },
-      },
-    };
-  }
-
-  destroy(): void {
-    this.chart?.destroy();
-    this.chart = undefined;
-  }
-}
-
-/** The intensity a run used over time (time-resolved sources). */
-export class IntensityChartView {
-  private chart?: Chart<'line', XY[]>;
-  private data?: { t: number[]; g: number[] };
-  readonly keys: ChartKeys;
-
-  constructor(private readonly canvas: HTMLCanvasElement) {
-    this.keys = new ChartKeys(
-      canvas,
-      {
-        chart: () => this.chart as Chart | undefined,
-        count: () => this.data?.t.length ?? 0,
-        elements: (i) => [{ datasetIndex: 0, index: i + (this.data && this.data.t[0] > 0 ? 1 : 0) }],
-        describe: (i) => (this.data ? describeIntensityPoint(this.data.t, this.data.g, i, t) : ''),
-      },
-      t('Arrow keys move between the samples; Home and End go to the first and the last.'),
-    );
-  }
-
-  update(tS: number[], g: number[]): void {
-    this.data = { t: tS, g };
-    const theme = readTheme();
-    const datasets: ChartDataset<'line', XY[]>[] = [
-      {
-        label: t('intensity'),
-        data: stepPoints(tS, g),
-        borderColor: theme.intensity,
-        backgroundColor: withAlpha(theme.intensity, 0.2),
-        borderWidth: theme.highContrast ? 2 : 1.5,
-        fill: 'origin',
-        stepped: STEP_MODE,
-        pointRadius: 0,
-      },
-    ];
-    const a = axis(theme);
-    const base = baseOptions(theme);
-    const span = tS[tS.length - 1] ?? 0;
-    const options: ChartOptions<'line'> = {
-      ...base,
-      interaction: { mode: 'index', intersect: false },
-      scales: {
-        x: durationAxis(a, span),
-        y: {
-          type: 'linear',
-          beginAtZero: true,
-          ...a,
-          title: { ...a.title, display: titled(this.canvas), text: t('gCO₂eq/kWh') },
-        },
-      },
-      plugins: {
-        ...base.plugins,
-        tooltip: {
-          ...base.plugins?.tooltip,
-          callbacks: {
-            title: (items: TooltipItem<'line'>[]) => (items[0] ? formatDuration(items[0].parsed.x ?? 0) : ''),
-            label: (it: TooltipItem<'line'>) => formatIntensity(it.parsed.y ?? 0),
-          },
-        },
-      },
-    };
-    if (!this.chart) this.chart = new Chart(this.canvas, { type: 'line', data: { datasets }, options });
-    else {
-      this.chart.data.datasets = datasets;
-      this.chart.options = options;
-      this.chart.update('none');
-    }
-    this.canvas.dataset.points = String(tS.length);
-    this.keys.refresh();
-  }
-
-  restyle(): void {
-    if (this.data) this.update(this.data.t, this.data.g);
   }
 
   destroy(): void {

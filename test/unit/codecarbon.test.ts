@@ -11,7 +11,7 @@ import {
   runsToCodeCarbonCsv,
   runsToJson,
 } from '../../src/core/history/codecarbon';
-import { isoTime } from '../../src/core/history/codecarbonRow';
+import { isoTime } from '../../src/core/history/isoTime';
 import { CsvReader, csvField, csvRow, parseCsv, unescapeCsvCell } from '../../src/core/history/csv';
 import { importCodeCarbonFile, summariseImportProblems } from '../../src/core/history/import';
 import { runLine, runProblem } from '../../src/core/history/records';

@@ -14,6 +14,7 @@ import { findRegion, type RegionInfo } from '../intensity/regions';
 import { runProblem } from './records';
 import { unescapeCsvCell, type CsvRecord } from './csv';
 import { errorMessage } from '../errors';
+import { isoTime } from './isoTime';
 
 /** The intensity of an imported run: CodeCarbon's own figure, its emissions ÷ its energy (method `imported`). */
 export const CODECARBON_IMPORT_SOURCE = "CodeCarbon's emissions.csv (its emissions ÷ its energy)";
@@ -279,42 +280,6 @@ function component(energyKWh: number, durationS: number, powerW: number | undefi
   return { method: 'default', detail: IMPORT_DETAIL, meanW, lastW: powerW ?? meanW };
 }
 
-const DAY_MS = 86_400_000;
-/** The day of the last time formatted by isoTime, and its "YYYY-MM-DDT" */
-let isoDay = NaN;
-let isoDayText = '';
-
-/**
- * `new Date(ms).toISOString()` (UTC, "2025-01-01T00:00:00.000Z"), about 5× faster: the date part is formatted once
- * per day (rows come in time order), the time of day here. Years after 9999 (another format) go to toISOString.
- */
-export function isoTime(ms: number): string {
-  const t = Math.trunc(ms); // as new Date(ms) takes it
-  const day = Math.floor(t / DAY_MS);
-  if (day !== isoDay) {
-    const iso = new Date(t).toISOString();
-    if (iso.length !== 24) return iso;
-    isoDay = day;
-    isoDayText = iso.slice(0, 11);
-  }
-  const inDay = t - day * DAY_MS;
-  const s = Math.floor(inDay / 1000);
-  const milli = inDay - s * 1000;
-  return (
-    isoDayText +
-    TWO_DIGITS[Math.floor(s / 3600)] +
-    ':' +
-    TWO_DIGITS[Math.floor(s / 60) % 60] +
-    ':' +
-    TWO_DIGITS[s % 60] +
-    (milli < 10 ? '.00' : milli < 100 ? '.0' : '.') +
-    milli +
-    'Z'
-  );
-}
-
-const TWO_DIGITS = Array.from({ length: 60 }, (_, k) => String(k).padStart(2, '0'));
-
 /** The last "imported from CodeCarbon 3.0.1 (emissions.csv, line " and what it was made of. */
 let lastImportedFrom = { version: '', fileName: undefined as string | undefined, text: '' };
 
@@ -389,7 +354,6 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
   const notes = importNotes(row, line, opts, runId, haveParts, utilization !== undefined);
   const cpuSeconds = utilization !== undefined && cpuCount ? (utilization / 100) * durationS * cpuCount : 0;
 
-  const os = row.get('os');
   return {
     id: importId(runId, project, timestamp),
     name: project || 'codecarbon',
@@ -411,22 +375,24 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
       gpu: component(energyKWh.gpu, durationS, gpuW),
       ram: component(energyKWh.ram, durationS, ramW),
     },
-    hardware: os
-      ? {
-          cpuModel: row.get('cpu_model') || 'unknown',
-          logicalCpus: cpuCount ?? 0,
-          ramGB: ramTotal ?? 0,
-          gpus: parseGpus(row.get('gpu_model'), gpuCount),
-          os,
-        }
-      : {
-          cpuModel: row.get('cpu_model') || 'unknown',
-          logicalCpus: cpuCount ?? 0,
-          ramGB: ramTotal ?? 0,
-          gpus: parseGpus(row.get('gpu_model'), gpuCount),
-        },
+    hardware: importedHardware(row, cpuCount, gpuCount, ramTotal),
     notes,
   };
+}
+
+/** The machine a CodeCarbon row names (`os` only when the file has it: the record keeps one shape per case). */
+function importedHardware(
+  row: Row,
+  cpuCount: number | undefined,
+  gpuCount: number | undefined,
+  ramTotal: number | undefined,
+): Run['hardware'] {
+  const os = row.get('os');
+  const cpuModel = row.get('cpu_model') || 'unknown';
+  const gpus = parseGpus(row.get('gpu_model'), gpuCount);
+  return os
+    ? { cpuModel, logicalCpus: cpuCount ?? 0, ramGB: ramTotal ?? 0, gpus, os }
+    : { cpuModel, logicalCpus: cpuCount ?? 0, ramGB: ramTotal ?? 0, gpus };
 }
 
 /** Regions by the code a CodeCarbon file gives (rows repeat the same few places): found once each. */
