@@ -4,7 +4,7 @@
  */
 import { Chart, type ChartDataset, type ChartOptions, type TooltipItem } from 'chart.js';
 import type { PowerSeries } from '../core/view/series';
-import { STEP_MODE, stepPoints } from '../core/view/steps';
+import { startPoints, STEP_MODE, stepPoints } from '../core/view/steps';
 import { describeIntensityPoint, describePowerPoint } from '../core/view/chartNav';
 import { ChartKeys } from './chartKeys';
 import { formatCo2, formatDuration, formatIntensity, formatPower } from '../core/format';
@@ -24,16 +24,12 @@ export class PowerChartView {
         chart: () => this.chart as Chart | undefined,
         count: () => this.data?.t.length ?? 0,
         // the four series at the sample (stepPoints may put a point at the run's start before the first sample)
-        elements: (i) => [0, 1, 2, 3].map((datasetIndex) => ({ datasetIndex, index: i + this.offset() })),
+        elements: (i) =>
+          [0, 1, 2, 3].map((datasetIndex) => ({ datasetIndex, index: i + startPoints(this.data?.t ?? []) })),
         describe: (i) => (this.data ? describePowerPoint(this.data, i, t) : ''),
       },
       t('Arrow keys move between the samples; Home and End go to the first and the last.'),
     );
-  }
-
-  /** 1 when the drawn series start with a point at the run's start that is not a sample (core/view/steps.ts). */
-  private offset(): number {
-    return this.data && this.data.t.length && this.data.t[0] > 0 ? 1 : 0;
   }
 
   update(data: PowerSeries): void {
@@ -148,7 +144,7 @@ export class IntensityChartView {
       {
         chart: () => this.chart as Chart | undefined,
         count: () => this.data?.t.length ?? 0,
-        elements: (i) => [{ datasetIndex: 0, index: i + (this.data && this.data.t[0] > 0 ? 1 : 0) }],
+        elements: (i) => [{ datasetIndex: 0, index: i + startPoints(this.data?.t ?? []) }],
         describe: (i) => (this.data ? describeIntensityPoint(this.data.t, this.data.g, i, t) : ''),
       },
       t('Arrow keys move between the samples; Home and End go to the first and the last.'),

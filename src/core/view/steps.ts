@@ -13,8 +13,13 @@ export function stepPoints(
   atStart?: number,
 ): { x: number; y: number }[] {
   const out = t.map((x, i) => ({ x, y: values[i] }));
-  if (out.length && out[0].x > 0) out.unshift({ x: 0, y: atStart ?? values[0] });
+  if (startPoints(t)) out.unshift({ x: 0, y: atStart ?? values[0] });
   return out;
+}
+
+/** How many points `stepPoints` puts before the first sample (1: the run's start, when the first sample is later). */
+export function startPoints(t: readonly number[]): 0 | 1 {
+  return t.length && t[0] > 0 ? 1 : 0;
 }
 
 /** How a step chart of `stepPoints` is drawn (see there): each segment takes the value of its end point. */
