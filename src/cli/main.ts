@@ -4,8 +4,8 @@
  * runs (the bundle evaluates a module on its first import()), so `--version` or `history` never pay for CO2.js's
  * tables, the meter or systeminformation; register a new one in COMMANDS below (one line).
  */
+import './tuneFirst'; // first of all: V8's tuning for `run`, before the other modules allocate
 import { errorMessage } from '../core/errors';
-import { tuneForMetering } from '../core/meter/meterProcess';
 import { VERSION } from '../core/version';
 import { usageFromParseArgs, UsageError, warn } from './common';
 
@@ -107,7 +107,6 @@ export function exitWhenFlushed(code: number): void {
 }
 
 if (require.main === module) {
-  if (process.argv[2] === 'run') tuneForMetering(); // first: before the output streams and the meter are loaded
   // a reader that went away (EPIPE) must not become an uncaught exception with a stack trace
   for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
   main(process.argv.slice(2)).then(

@@ -405,10 +405,12 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
     await sleep(500); // several retry periods
     assert.equal(m.stats().powerSpawns, 1);
     assert.equal(m.latest().reason, s.reason);
+    assert.equal(m.stats().polling, false, 'no process polling timer left to wake the meter');
     // the absence is remembered for this process: the next run (start again), a probe, nothing spawns it
     m.stop();
     m.start();
     assert.equal(m.latest().reason, s.reason);
+    assert.equal(m.stats().polling, false);
     assert.equal(isAbsentTool(missing), true);
     assert.equal((await probeNvidiaSmi(missing, 5000)).reason, s.reason);
     assert.equal(m.stats().powerSpawns, 1);

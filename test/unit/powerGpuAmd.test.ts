@@ -436,6 +436,31 @@ describe('power/gpu/amdMonitor: amd-smi stand-ins (real processes)', function ()
 describe('power/gpu/choose: NVIDIA and AMD together', function () {
   this.timeout(90_000);
 
+  it('no vendor has its tools here: the snapshot says why for both, and is made once, not at every tick', async () => {
+    const g = new GpuMonitors({
+      nvidia: { nvml: false, nvidiaSmi: { command: '/nonexistent/carbon-meter-test/nvidia-smi' } },
+      amd: { amdSmi: MISSING_AMD, rocmSmi: MISSING_ROCM, env: process.env },
+    });
+    g.start();
+    try {
+      await until(() => g.nvidia!.absent && g.amd!.unavailable !== undefined, 'both verdicts');
+      const first = g.latest();
+      assert.equal(first.ok, false);
+      assert.deepEqual(first.devices, []);
+      assert.equal(
+        first.reason,
+        `nvidia-smi not found at /nonexistent/carbon-meter-test/nvidia-smi; NVML turned off; amd-smi not found at ${MISSING_AMD}; ` +
+          `rocm-smi not found at ${MISSING_ROCM}: GPU energy not metered`,
+      );
+      assert.equal(g.latest(), first, 'the same snapshot while nothing can change it');
+      forgetAbsentTools(); // a tool that may be here again: the next snapshot is made afresh
+      assert.notEqual(g.latest(), first);
+    } finally {
+      g.stop();
+      await g.whenIdle();
+    }
+  });
+
   it('AMD GPUs are metered when no NVIDIA tool is here, and the absent vendor is not mentioned', async () => {
     const g = new GpuMonitors({
       nvidia: { nvml: false, nvidiaSmi: { command: '/nonexistent/carbon-meter-test/nvidia-smi' } },

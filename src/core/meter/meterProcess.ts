@@ -5,8 +5,11 @@
  * full mark-compact collections, about 10–40 ms of CPU each on this ~8 MB heap, to give back a megabyte or two. A meter
  * allocates almost nothing per tick, so those collections were most of its CPU time in its first half minute
  * (`npm run bench`: 2 of 2.6 ms per metered second). `--no-memory-reducer-for-small-heaps` stops V8 from starting
- * the reducer for a heap this small; V8 reads the flag each time the old generation grows, so setting it now, before
- * the run's allocations, is enough. Collections on allocation limits are unchanged.
+ * the reducer for a heap this small. V8 reads the flag each time the old generation grows, and the first growth
+ * after start-up arms the reducer, so the flag must be set before the rest of the CLI's modules are evaluated:
+ * src/cli/tuneFirst.ts, main.ts's first import, does it. Set at the end of main.ts's start-up, as it first was, it
+ * came too late: the collections still ran 8 s into every run (17–24 ms of CPU). Collections on allocation limits
+ * are unchanged.
  */
 import * as v8 from 'node:v8';
 

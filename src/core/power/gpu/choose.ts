@@ -51,7 +51,28 @@ export class GpuMonitors implements GpuMonitor {
     await Promise.all([this.nvidia?.whenIdle(), this.amd?.whenIdle()]);
   }
 
+  /**
+   * What no vendor's tools being here reads as: made once, since a missing tool is not looked for again (every
+   * tick reads the snapshot, and on a machine without a GPU that is most of what this class does).
+   */
+  private absentSnap: GpuSnapshot | undefined;
+
+  /** Every vendor's tools are missing for good (none pending): nothing here can be read. */
+  private allAbsent(): boolean {
+    if (!this.nvidia && !this.amd) return false;
+    return (!this.nvidia || this.nvidia.absent) && (!this.amd || this.amd.unavailable !== undefined);
+  }
+
+  /** The snapshot the meter reads each tick; shared while no vendor's tools are here, so treat it as read-only. */
   latest(): GpuSnapshot {
+    const absent = this.allAbsent();
+    if (absent && this.absentSnap) return this.absentSnap;
+    const snap = this.join();
+    this.absentSnap = absent ? snap : undefined;
+    return snap;
+  }
+
+  private join(): GpuSnapshot {
     const parts: { snap: GpuSnapshot; absent: boolean; vendor: 'NVIDIA' | 'AMD' }[] = [];
     // a vendor not found (or not known yet) is not mentioned while the other is read
     if (this.nvidia)

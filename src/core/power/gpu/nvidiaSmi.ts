@@ -154,6 +154,7 @@ export class NvidiaSmiMonitor {
     this.backoffMs = this.retryMs;
     this.devices.clear();
     this.launchPower();
+    if (this.permanent) return; // nvidia-smi is known to be absent: nothing to ask, and no timer to wake for
     this.refreshApps();
     // Processes are asked for every appsEveryMs, and every second for a while after refreshApps(): a new run's
     // GPU context appears in the first seconds, when its pid first shows in --query-compute-apps.
@@ -217,9 +218,24 @@ export class NvidiaSmiMonitor {
     return [...this.children].map((c) => c.pid).filter((p): p is number => typeof p === 'number');
   }
 
-  /** What the monitor has done so far: children started (the last 200 pids), device lines read, the next retry wait. */
-  stats(): { powerSpawns: number; appsSpawns: number; lines: number; nextRetryMs: number; pids: number[] } {
-    return { ...this.counts, nextRetryMs: this.backoffMs, pids: [...this.spawnedPids] };
+  /**
+   * What the monitor has done so far: children started (the last 200 pids), device lines read, the next retry wait,
+   * and whether the process polling timer is armed.
+   */
+  stats(): {
+    powerSpawns: number;
+    appsSpawns: number;
+    lines: number;
+    nextRetryMs: number;
+    pids: number[];
+    polling: boolean;
+  } {
+    return {
+      ...this.counts,
+      nextRetryMs: this.backoffMs,
+      pids: [...this.spawnedPids],
+      polling: this.appsTimer !== undefined,
+    };
   }
 
   private track(child: ChildProcess): void {
@@ -356,6 +372,12 @@ export class NvidiaSmiMonitor {
     const child = this.power;
     this.power = undefined;
     if (child) terminate(child);
+    if (this.permanent && this.appsTimer) {
+      // never retried (the command does not exist): the process polling stops too, so an idle meter wakes only
+      // for its own tick
+      clearInterval(this.appsTimer);
+      this.appsTimer = undefined;
+    }
     if (!this.running || this.permanent || this.retryTimer) return;
     const wait = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.maxRetryMs);
