@@ -118,12 +118,21 @@ export function titled(canvas: HTMLCanvasElement): boolean {
   return (canvas.parentElement?.clientWidth ?? TITLED_MIN_PX) >= TITLED_MIN_PX;
 }
 
+/**
+ * Marks the chart's section while its axis titles and right-hand axis are hidden, so that its legend stops naming
+ * an axis that is not drawn (`.untitled-axes` in panel.css).
+ */
+export function markTitled(canvas: HTMLCanvasElement, wide = titled(canvas)): void {
+  canvas.closest('section')?.classList.toggle('untitled-axes', !wide);
+}
+
 export function baseOptions(theme: ChartTheme): ChartOptions<'line'> {
   return {
     animation: false,
     // the panel narrowed or widened: axis titles follow (Chart.js updates the chart after this)
     onResize: (chart, size) => {
       const wide = size.width >= TITLED_MIN_PX;
+      markTitled(chart.canvas, wide);
       for (const [id, scale] of Object.entries(chart.options.scales ?? {})) {
         if (scale && 'title' in scale && scale.title?.text) scale.title.display = wide;
         if (scale && id === 'y2') scale.display = wide;

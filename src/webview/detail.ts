@@ -261,7 +261,7 @@ export class DetailView {
       swatch(t('CPU'), theme.cpu),
       swatch(t('GPU'), theme.gpu),
       swatch(t('RAM'), theme.ram),
-      swatch(t('CO₂eq so far (right axis)'), theme.co2, true),
+      swatch(t('CO₂eq so far'), theme.co2, true, h('span', { class: 'axis-note' }, ' ', t('(right axis)'))),
     );
   }
 
@@ -273,8 +273,8 @@ export class DetailView {
   }
 }
 
-function swatch(label: string, color: string, dashed = false): HTMLElement {
+function swatch(label: string, color: string, dashed = false, note?: HTMLElement): HTMLElement {
   const s = h('span', { class: dashed ? 'swatch dashed' : 'swatch', 'aria-hidden': 'true' });
   s.style.setProperty('--swatch', color);
-  return h('span', { class: 'legend-item' }, s, label);
+  return h('span', { class: 'legend-item' }, s, h('span', null, label, note ?? ''));
 }

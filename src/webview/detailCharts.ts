@@ -10,7 +10,7 @@ import { ChartKeys } from './chartKeys';
 import { formatCo2, formatDuration, formatIntensity, formatPower } from '../core/format';
 import { t } from './l10n';
 import { readTheme, withAlpha, type ChartTheme } from './theme';
-import { axis, baseOptions, durationAxis, titled, type XY } from './charts';
+import { axis, baseOptions, durationAxis, markTitled, titled, type XY } from './charts';
 /** A run's power by component (stacked areas, before PUE) and its cumulative CO₂eq (right axis). */
 export class PowerChartView {
   private chart?: Chart<'line', XY[]>;
@@ -69,6 +69,7 @@ export class PowerChartView {
     ];
     if (!this.chart) {
       this.chart = new Chart(this.canvas, { type: 'line', data: { datasets }, options: this.options(theme) });
+      markTitled(this.canvas);
     } else {
       this.chart.data.datasets = datasets;
       this.chart.options = this.options(theme);

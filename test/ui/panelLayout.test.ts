@@ -205,7 +205,7 @@ describe('History panel page at exact widths (Chromium, the built bundle)', func
   });
 
   for (const width of [1400, 1000, 800, 600, 400, 300, 230, 180])
-    it(`nothing scrolls sideways at ${width} px (a run open)`, async () => {
+    it(`nothing scrolls sideways at ${width} px (a run open), and the legend names only the axes drawn`, async () => {
       await page.setViewportSize({ width, height: 900 });
       await show(runs, seeded.timeResolvedRunId);
       await waitFor(async () => (await page.evaluate(() => window.innerWidth)) === width, { message: `${width} px` });
@@ -223,5 +223,17 @@ describe('History panel page at exact widths (Chromium, the built bundle)', func
       assert.ok(m.page <= 0, `the page overflows by ${m.page} px`);
       assert.deepEqual(m.scrollers, []);
       for (const n of m.names) assert.equal(n.title, n.text, 'a cut name has its full text in its title');
+      // the power chart drops its right-hand axis below 300 px (charts.ts TITLED_MIN_PX): its legend names that axis
+      // only while it is drawn
+      await waitFor(
+        async () =>
+          page.evaluate(() => {
+            const box = document.querySelector('#power-chart')!.parentElement!;
+            const legend = (document.querySelector('.untitled-axes > .legend, #detail .sub > .legend') as HTMLElement)
+              .innerText;
+            return /right axis/.test(legend) === box.clientWidth >= 300 && /CO₂eq so far/.test(legend);
+          }),
+        { message: `the legend at ${width} px names the right axis only when it is drawn` },
+      );
     });
 });
