@@ -66,6 +66,30 @@ describe('runs chart time axis (core/view/timeAxis)', () => {
     for (const x of a.ticksS) assert.equal(new Date(x * 1000).getUTCHours(), 24 - paris(x * 1000) / 60, iso(x));
   });
 
+  it('runs over ten weeks: ticks on the 1st and the 16th at midnight, not every 9th or 13th day', () => {
+    const t = [s('2026-09-18T10:00:00Z'), s('2026-11-26T16:00:00Z')];
+    const a = timeAxis(t, 7, utc)!;
+    assertWellFormed(a, t);
+    assert.equal(a.format, 'day');
+    // the window is padded by 5 % on each side: 14 Sep – 29 Nov
+    assert.deepEqual(
+      a.ticksS.map((x) => iso(x).slice(5, 19)),
+      ['09-16T00:00:00', '10-01T00:00:00', '10-16T00:00:00', '11-01T00:00:00', '11-16T00:00:00'],
+    );
+  });
+
+  it('runs over four months: too many half months for 7 ticks, so the first of each month', () => {
+    const t = [s('2026-07-20T10:00:00Z'), s('2026-11-26T16:00:00Z')];
+    const a = timeAxis(t, 7, utc)!;
+    assertWellFormed(a, t);
+    assert.equal(a.format, 'month');
+    // the window is padded by 5 % on each side: 13 Jul – 2 Dec
+    assert.deepEqual(
+      a.ticksS.map((x) => iso(x).slice(0, 10)),
+      ['2026-08-01', '2026-09-01', '2026-10-01', '2026-11-01', '2026-12-01'],
+    );
+  });
+
   it('runs over months: a tick on the first of the month, written as month and year', () => {
     const t = [s('2026-02-10T10:00:00Z'), s('2026-06-20T10:00:00Z'), s('2026-11-26T16:00:00Z')];
     const a = timeAxis(t, 7, utc)!;

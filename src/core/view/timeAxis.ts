@@ -2,7 +2,8 @@
  * The time axis of the runs chart (CO₂eq per run over time): its range, its ticks and how to label them, from the
  * runs' start times. Left to itself, Chart.js pads a single point by 5 % of its value (years for seconds since 1970)
  * and spreads two runs minutes apart across the whole width; here the window is never shorter than an hour, centred
- * on the runs, is padded a little on each side, and its ticks fall on round local times (10 min, 1 h, a day, a month).
+ * on the runs, is padded a little on each side, and its ticks fall on round local times (10 min, 1 h, a day, a week,
+ * the 1st and the 16th, a month).
  */
 
 /** The shortest window the axis shows: one run, or runs minutes apart, sit in an hour around them. */
@@ -40,6 +41,7 @@ export type UtcOffsetMin = (ms: number) => number;
 export const localOffsetMin: UtcOffsetMin = (ms) => -new Date(ms).getTimezoneOffset();
 
 const DAY_S = 86400;
+const WEEK_S = 7 * DAY_S;
 const MONTH_STEPS = [1, 2, 3, 6, 12, 24, 60];
 
 /**
@@ -70,7 +72,9 @@ export function timeAxis(
   }
   const window = maxS - minS;
   const stepS = niceStepS(window, max);
-  if (stepS >= 28 * DAY_S) return monthAxis(minS, maxS, max, offsetMin);
+  // beyond a week, ticks every 9 or 13 days would land on dates that mean nothing: the 1st and the 16th of each
+  // month while they fit, else months
+  if (stepS > WEEK_S) return halfMonthAxis(minS, maxS, max, offsetMin) ?? monthAxis(minS, maxS, max, offsetMin);
   const ticksS = localTicks(minS, maxS, stepS, offsetMin);
   let format: TickFormat;
   if (stepS < DAY_S) {
@@ -103,21 +107,40 @@ function localTicks(minS: number, maxS: number, stepS: number, offsetMin: UtcOff
 function monthAxis(minS: number, maxS: number, max: number, offsetMin: UtcOffsetMin): TimeAxis {
   const months = (maxS - minS) / (30.44 * DAY_S);
   const k = MONTH_STEPS.find((m) => months / m <= max) ?? Math.ceil(months / max / 12) * 12;
+  const ticksS = calendarTicks(minS, maxS, offsetMin, k, [1]);
+  return { minS, maxS, ticksS, stepS: k * 30 * DAY_S, format: 'month' };
+}
+
+/** The 1st and the 16th of each month (local midnight), written as days; undefined when more than `max` ticks. */
+function halfMonthAxis(minS: number, maxS: number, max: number, offsetMin: UtcOffsetMin): TimeAxis | undefined {
+  if ((maxS - minS) / (15.22 * DAY_S) > max + 1) return undefined;
+  const ticksS = calendarTicks(minS, maxS, offsetMin, 1, [1, 16]);
+  if (ticksS.length > max || ticksS.length < 2) return undefined;
+  const format = localYear(minS, offsetMin) === localYear(maxS, offsetMin) ? 'day' : 'dayYear';
+  return { minS, maxS, ticksS, stepS: 15 * DAY_S, format };
+}
+
+/**
+ * Local midnights on the given days of every k-th month (months on round multiples: Jan, Apr, Jul, Oct for k = 3)
+ * inside [minS, maxS], each placed with the offset at its own time.
+ */
+function calendarTicks(minS: number, maxS: number, offsetMin: UtcOffsetMin, k: number, days: number[]): number[] {
   const start = new Date((minS + offsetMin(minS * 1000) * 60) * 1000);
   let y = start.getUTCFullYear();
-  let m = start.getUTCMonth() + 1; // the first month start after minS
-  m = Math.ceil(m / k) * k; // round months: Jan, Apr, Jul, Oct for k = 3
+  let m = Math.floor(start.getUTCMonth() / k) * k; // the round month at or before minS
   const ticksS: number[] = [];
   for (let guard = 0; guard < 1000; guard++) {
     y += Math.floor(m / 12);
     m %= 12;
-    const localS = Date.UTC(y, m, 1) / 1000;
-    const x = localS - offsetMin(localS * 1000) * 60;
-    if (x > maxS) break;
-    if (x >= minS) ticksS.push(x);
+    for (const d of days) {
+      const localS = Date.UTC(y, m, d) / 1000;
+      const x = localS - offsetMin(localS * 1000) * 60;
+      if (x > maxS) return ticksS;
+      if (x >= minS) ticksS.push(x);
+    }
     m += k;
   }
-  return { minS, maxS, ticksS, stepS: k * 30 * DAY_S, format: 'month' };
+  return ticksS;
 }
 
 function localDay(s: number, offsetMin: UtcOffsetMin): number {
