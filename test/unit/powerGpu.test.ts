@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   attributeGpuPower,
@@ -16,6 +17,7 @@ import {
   type GpuSnapshot,
   type NvidiaSmiOptions,
 } from '../../src/core/power/gpu';
+import { runOnce, spawnQuiet } from '../../src/core/power/gpu/tools';
 
 const FAKES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'nvidia-smi');
 const fake = (name: string): string => path.join(FAKES, name);
@@ -403,7 +405,7 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
     assert.equal(s.ok, false);
     assert.equal(s.reason, `nvidia-smi not found at ${missing}: GPU energy not metered`);
     await sleep(500); // several retry periods
-    assert.equal(m.stats().powerSpawns, 1);
+    assert.equal(m.stats().powerSpawns, 0);
     assert.equal(m.latest().reason, s.reason);
     assert.equal(m.stats().polling, false, 'no process polling timer left to wake the meter');
     // the absence is remembered for this process: the next run (start again), a probe, nothing spawns it
@@ -413,8 +415,32 @@ describe('power/gpu: NvidiaSmiMonitor', function () {
     assert.equal(m.stats().polling, false);
     assert.equal(isAbsentTool(missing), true);
     assert.equal((await probeNvidiaSmi(missing, 5000)).reason, s.reason);
-    assert.equal(m.stats().powerSpawns, 1);
-    assert.equal(m.stats().appsSpawns, 1);
+    // not on disk: nothing was ever started, neither the power child nor a process query
+    assert.equal(m.stats().powerSpawns, 0);
+    assert.equal(m.stats().appsSpawns, 0);
+  });
+
+  it('a bare tool name is looked for on the PATH the child gets: not there, nothing is spawned; there, it runs', async () => {
+    forgetAbsentTools();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-path-'));
+    try {
+      assert.throws(
+        () => spawnQuiet('cm-test-gpu-tool', ['-q'], { PATH: dir }),
+        (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.message === 'spawn cm-test-gpu-tool ENOENT',
+      );
+      assert.equal(isAbsentTool('cm-test-gpu-tool'), true, 'remembered: not looked for again');
+      const r = await runOnce('cm-test-gpu-tool', [], 5000, undefined, { PATH: dir });
+      assert.equal(r.error?.code, 'ENOENT');
+      // the same name in a folder of the child's PATH: found and run
+      forgetAbsentTools();
+      fs.writeFileSync(path.join(dir, 'cm-test-gpu-tool'), '#!/bin/sh\necho "found $1"\n', { mode: 0o755 });
+      const ok = await runOnce('cm-test-gpu-tool', ['here'], 30_000, undefined, { PATH: `/nonexistent:${dir}` });
+      assert.equal(ok.error, undefined);
+      assert.equal(ok.stdout, 'found here\n');
+    } finally {
+      forgetAbsentTools();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a hanging nvidia-smi is killed after timeoutMs, and so is a hanging process query', async () => {

@@ -4,6 +4,8 @@
  * is killed, and every failure becomes one line a person can act on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 const IS_WINDOWS = process.platform === 'win32';
 
@@ -90,9 +92,49 @@ export function isAbsentTool(command: string): boolean {
   return absentTools.has(command);
 }
 
+/**
+ * Whether `command` is on disk: the path itself, or a file of that name in a PATH folder (as execvp looks, with the
+ * PATH the child gets). Looking costs a few stat calls; spawning a command that is not there costs a fork and an
+ * exec, several milliseconds of CPU at every run's start on a machine without a GPU tool. Windows (PATHEXT) is left
+ * to spawn.
+ */
+function onDisk(command: string, env: NodeJS.ProcessEnv): boolean {
+  if (IS_WINDOWS) return true;
+  const isFile = (p: string) => {
+    try {
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes('/')) return isFile(command);
+  const dirs = (env.PATH ?? '/usr/bin:/bin').split(':');
+  return dirs.some((d) => isFile(path.join(d || '.', command)));
+}
+
+/** The error spawn gives for a missing command, without the fork and exec. */
+function notFound(command: string, args: string[]): NodeJS.ErrnoException {
+  return Object.assign(new Error(`spawn ${command} ENOENT`), {
+    code: 'ENOENT',
+    errno: -2,
+    syscall: `spawn ${command}`,
+    path: command,
+    spawnargs: args,
+  });
+}
+
+/**
+ * Starts a tool in its own process group with its output piped. Throws the spawn error at once for a command known
+ * to be missing, or not found on disk (remembered: not looked for again).
+ */
 export function spawnQuiet(command: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
   const absent = absentTools.get(command);
   if (absent) throw absent;
+  if (!onDisk(command, env ?? process.env)) {
+    const err = notFound(command, args);
+    absentTools.set(command, err);
+    throw err;
+  }
   const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: !IS_WINDOWS,
