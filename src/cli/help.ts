@@ -40,5 +40,7 @@ Environment:
   CARBON_METER_CLUSTERS    per-cluster settings for 'slurm' (a JSON file; see 'carbon-meter help slurm')
   CARBON_METER_SLURM_BIN, CARBON_METER_SLURM_TIMEOUT
                            folder of SLURM's commands, seconds to wait for one (see 'carbon-meter help slurm')
-  CARBON_METER_DEBUG       any value: print the stack trace of an unexpected error
+  CARBON_METER_CODE_CACHE  folder of the CLI's compiled-code cache, or 'off' (default: ~/.cache/carbon-meter, or
+                           $XDG_CACHE_HOME/carbon-meter); a cache only makes start-up faster, it is safe to delete
+  CARBON_METER_DEBUG       any value: print the stack trace of an unexpected error, and what the code cache did
 `;

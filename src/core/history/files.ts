@@ -2,7 +2,6 @@
  * File helpers of the history store: atomic rewrites (tmp + rename), quiet removal, ages and line counts, and the
  * checkpoint file format (running/<id>.json) as read back, with the view of a checkpoint whose meter died.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type { CheckpointOwner, Run } from '../types';
 import { renameWithRetry } from '../util/fs';
@@ -17,9 +16,17 @@ export function isNoEnt(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
+let tmpSeq = 0;
+
+/** Unique within this process (a counter), and across hosts sharing the folder (a random part; not a secret). */
+function tmpSuffix(): string {
+  tmpSeq = (tmpSeq + 1) % 0x10000;
+  return `${tmpSeq.toString(16)}${Math.floor(Math.random() * 0x100000000).toString(16)}`;
+}
+
 /** Writes <file>.tmp-<pid>-<random>, fsyncs it when `durable`, and renames it over `file`. */
 export function writeAtomic(file: string, data: string, durable: boolean): void {
-  const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  const tmp = `${file}.tmp-${process.pid}-${tmpSuffix()}`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     writeAll(fd, Buffer.from(data, 'utf8'));

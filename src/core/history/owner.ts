@@ -11,11 +11,11 @@
  * - same host: dead when `kill(pid, 0)` says ESRCH, when the pid is a zombie, or when the pid was reused by a
  *   process that started at another time (`/proc/<pid>/stat` field 22).
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parseProcStat, type ProcStat } from '../sampling/procfs';
 import type { CheckpointOwner } from '../types';
+import { sha256Hex } from '../util/hash';
 
 // The type lives in core/types.ts so that records.ts (bundled by the webview) does not pull this Node module's types.
 export type { CheckpointOwner } from '../types';
@@ -131,5 +131,5 @@ export function ownerState(owner: CheckpointOwner, staleMs: number, now = Date.n
 
 /** A short, file-name-safe tag for a host name. */
 export function hostTag(host = selfIdentity().host): string {
-  return crypto.createHash('sha256').update(host).digest('hex').slice(0, 8);
+  return sha256Hex(host).slice(0, 8);
 }

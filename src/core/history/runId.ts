@@ -1,8 +1,8 @@
 /** Run ids: sortable by start time, unique across processes (the store, the meter and the tests share them). */
-import * as crypto from 'node:crypto';
 
 const ID_SPACE = 36 ** 6;
-let idSeq = crypto.randomInt(0, ID_SPACE);
+// a random start (not a secret: Math.random spares loading node:crypto at every start, util/hash.ts)
+let idSeq = Math.floor(Math.random() * ID_SPACE);
 
 /**
  * Sortable by start time, unique across processes: 20261123T215412Z-<pid base 36>-<6 base-36 chars>. The last

@@ -24,6 +24,7 @@
  */
 
 import { errorMessage } from '../errors';
+import { loadKoffi } from '../util/ffi';
 import { ChildProcess } from 'node:child_process';
 
 /** The process that adopts the run's orphans, as the tree sampler sees it. */
@@ -78,9 +79,7 @@ export function becomeSubreaper(platform = process.platform): SubreaperStatus {
   if (platform !== 'linux') return { ok: false, reason: `child subreapers exist on Linux only (this is ${platform})` };
   let libc: { func(signature: string): (...args: unknown[]) => number };
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const koffi = require('koffi') as { load(path: string): typeof libc };
-    libc = koffi.load('libc.so.6');
+    libc = loadKoffi().load('libc.so.6') as typeof libc;
   } catch (err) {
     return { ok: false, reason: `the koffi FFI module or libc.so.6 could not be loaded (${firstLine(err)})` };
   }

@@ -4,7 +4,6 @@
  * granularity period), failures turned into the static annual average with a `fallback` reason that is reported
  * once and logged.
  */
-import * as crypto from 'node:crypto';
 import type { IntensityProvider, IntensityReading } from '../provider';
 import type { RegionInfo } from '../regions';
 import { IntensityCache, type CacheEntry } from './cache';
@@ -20,6 +19,7 @@ import {
   type LogFn,
 } from './types';
 import { errorMessage } from '../../errors';
+import { sha256Hex } from '../../util/hash';
 
 export interface LiveProviderOptions {
   /** `<history folder>/intensity-cache` */
@@ -224,7 +224,7 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
 
   /** Cache file name: provider, a hash of the API root and the target (two servers never share an entry), target. */
   entryName(target: Target, channel: Channel): string {
-    const h = crypto.createHash('sha256').update(`${this.baseUrl}\n${target.key}`).digest('hex').slice(0, 10);
+    const h = sha256Hex(`${this.baseUrl}\n${target.key}`).slice(0, 10);
     const safe = target.key.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 60);
     return `${this.id}-${safe}-${h}${channel === 'forecast' ? '-forecast' : ''}`;
   }

@@ -33,6 +33,7 @@ import {
   type NvmlUtil,
 } from './protocol';
 import { errorMessage } from '../../errors';
+import { loadKoffi } from '../../util/ffi';
 
 const NVML_FI_DEV_POWER_INSTANT = 186;
 const NOT_AVAILABLE_U64 = 0xffffffffffffffffn;
@@ -84,8 +85,7 @@ export function libraryNames(platform = process.platform, env = process.env): st
 function loadLibrary(): { lib: any; library: string } | { code: number; reason: string } {
   let koffi: any;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    koffi = require('koffi');
+    koffi = loadKoffi();
   } catch (err) {
     return {
       code: NVML_ERROR_LIBRARY_NOT_FOUND,
