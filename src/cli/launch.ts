@@ -91,9 +91,9 @@ function readSource(file: string): string {
   return typeof isAscii === 'function' && isAscii(raw) ? raw.toString('latin1') : raw.toString('utf8');
 }
 
-/** A cache taken by a help or version call would hold almost none of the command's functions. */
+/** A cache taken by a command's --help, or by a usage error, would hold almost none of the command's functions. */
 function worthCaching(args: string[], code: number): boolean {
-  return code !== 2 && !args.some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-v');
+  return code !== 2 && !(COMMANDS.has(args[0]) && args.some((a) => a === '--help' || a === '-h'));
 }
 
 function debug(message: string): void {

@@ -121,6 +121,10 @@ describe('CLI launcher: the V8 code cache', function () {
     assert.deepEqual(fs.readdirSync(cacheDir), []);
     assert.equal((await runCli(CLI, ['history'], env)).code, 0);
     assert.deepEqual(fs.readdirSync(cacheDir), ['history.v8cache'], 'each command has its own cache');
+    const version = await runCli(CLI, ['--version'], env);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.deepEqual(fs.readdirSync(cacheDir).sort(), ['history.v8cache', 'other.v8cache'], '--version: the rest');
   });
 
   it('lives in the user cache folder of each platform, or where CARBON_METER_CODE_CACHE says', () => {
