@@ -38,8 +38,18 @@ export function schedCpuMs(pid: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs `carbon-meter run [args] -- command…` for 1.5 s + `seconds` and reads its CPU every second. */
-export async function meterCost(cli: string, args: string[], command: string[], seconds: number): Promise<MeterCost> {
+/**
+ * Runs `carbon-meter run [args] -- command…` for 1.5 s + `seconds` and reads its CPU every second. `awaitExit`: then
+ * lets the run end by itself (up to 30 s more), as a user's run does, instead of killing it: the CLI takes its code
+ * cache at exit (src/cli/launch.ts).
+ */
+export async function meterCost(
+  cli: string,
+  args: string[],
+  command: string[],
+  seconds: number,
+  opts: { awaitExit?: boolean } = {},
+): Promise<MeterCost> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-bench-'));
   const child = spawn(process.execPath, [cli, 'run', '--quiet', '--region', 'FR', ...args, '--', ...command], {
     stdio: 'ignore',
@@ -61,6 +71,8 @@ export async function meterCost(cli: string, args: string[], command: string[], 
     const probe = new ProcfsTreeSampler(pid);
     const tracked = probe.sample().pids.length - 1;
     probe.dispose();
+    if (opts.awaitExit && child.exitCode === null && child.signalCode === null)
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(30_000)]);
     return { startMs, seconds: out, tracked };
   } finally {
     try {

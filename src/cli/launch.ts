@@ -27,7 +27,7 @@ import { tuneForMetering } from '../core/meter/meterProcess';
 
 const FORMAT = 'carbon-meter-code-cache 1';
 /** A `run` this long has checkpointed twice (every 10 s) and read its processes many times. */
-const STEADY_S = 25;
+const STEADY_S = 21;
 const COMMANDS = new Set(['run', 'history', 'export', 'import', 'regions', 'doctor', 'slurm']);
 
 /** Where the caches live; undefined: turned off, or no home folder. */
