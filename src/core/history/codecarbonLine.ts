@@ -10,13 +10,21 @@
  * columns, the PUE) are encoded once and kept while they repeat; only the ids, times and energies are new on each
  * line. Fewer pieces make the line cheaper to build, to flatten and to write out as UTF-8.
  *
+ * The line is built as its UTF-8 bytes, one per character (`importedRunLineBytes`, utf8Text.ts): the store copies
+ * it out without an encoding pass, and the id, times and first note that codecarbonRow.ts just made go in without a
+ * test for escapes (`lastPlain`).
+ *
  * Only for records of that shape: any other run goes through `runLine`.
  */
 import type { ComponentPower, GpuInfo, Run, RunIntensity } from '../types';
 import { HISTORY_FORMAT_VERSION } from './records';
-import { IMPORT_DETAIL, IMPORT_SOURCE } from './codecarbonRow';
+import { IMPORT_DETAIL, IMPORT_SOURCE, lastPlain } from './codecarbonRow';
+import { fromUtf8Bytes, jsonBytes as json } from './utf8Text';
 
-const json = JSON.stringify;
+/** `s` as JSON when it equals `plain`, a string known to need no escaping (codecarbonRow.ts `lastPlain`). */
+function knownJson(s: string, plain: string): string {
+  return s === plain ? '"' + s + '"' : json(s);
+}
 
 /** A number as JSON.stringify writes it (non-finite numbers become null). */
 function num(x: number): string {
@@ -153,22 +161,30 @@ const os = new StringJson();
 
 /** The history line of an imported run: exactly `runLine(run, at)`. */
 export function importedRunLine(run: Run, at: string): string {
+  return fromUtf8Bytes(importedRunLineBytes(run, at));
+}
+
+/**
+ * The UTF-8 bytes of `runLine(run, at)`, one per character (utf8Text.ts): every string piece is encoded as it is
+ * put in (most are ASCII, checked as they are escaped), so the line is written out without an encoding pass.
+ */
+export function importedRunLineBytes(run: Run, at: string): string {
   const e = run.energyKWh;
   const h = run.hardware;
   const p = run.power;
   let notes = '';
   if (run.notes) {
-    for (const note of run.notes) notes += (notes ? ',' : '') + json(note);
+    for (const note of run.notes) notes += notes ? ',' + json(note) : knownJson(note, lastPlain.firstNote);
     notes = `,"notes":[${notes}]`;
   }
   return (
     head.of(at) +
-    json(run.id) +
+    knownJson(run.id, lastPlain.id) +
     ',"name":' +
     name.of(run.name) +
     sourceMembers(run) +
-    json(run.startedAt) +
-    (run.endedAt === undefined ? '' : ',"endedAt":' + json(run.endedAt)) +
+    knownJson(run.startedAt, lastPlain.startedAt) +
+    (run.endedAt === undefined ? '' : ',"endedAt":' + knownJson(run.endedAt, lastPlain.endedAt)) +
     ',"durationS":' +
     num(run.durationS) +
     (run.status === 'completed' ? ',"status":"completed"' : ',"status":' + json(run.status)) +
