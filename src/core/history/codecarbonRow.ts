@@ -466,7 +466,7 @@ interface Place {
 }
 
 /** The place columns of the last row, and the place they gave: the rows of a file repeat the same place. */
-let lastPlace: { opts: CodeCarbonImportOptions; cells: string[]; place: Place } | undefined;
+let lastPlace: { opts: CodeCarbonImportOptions; cells: readonly string[]; place: Place } | undefined;
 
 /**
  * Where the run ran, named as native runs name it: a cloud region ("aws:eu-west-3") or a country ("FR", "France")
@@ -474,19 +474,26 @@ let lastPlace: { opts: CodeCarbonImportOptions; cells: string[]; place: Place } 
  * figure is CodeCarbon's (method `imported`).
  */
 function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): RunIntensity {
-  const cells = [
-    row.get('cloud_provider'),
-    row.get('cloud_region'),
-    row.get('country_iso_code'),
-    row.get('country_name'),
-    row.get('region'),
-  ];
+  const provider = row.get('cloud_provider');
+  const cloudRegion = row.get('cloud_region');
+  const iso = row.get('country_iso_code');
+  const country = row.get('country_name');
+  const subRegion = row.get('region');
   const l = lastPlace;
   let place: Place;
-  if (l && l.opts === opts && cells.every((c, k) => c === l.cells[k])) place = l.place;
+  if (
+    l &&
+    l.opts === opts &&
+    l.cells[0] === provider &&
+    l.cells[1] === cloudRegion &&
+    l.cells[2] === iso &&
+    l.cells[3] === country &&
+    l.cells[4] === subRegion
+  )
+    place = l.place;
   else {
-    place = placeOf(opts, cells[0], cells[1], cells[2], cells[3], cells[4]);
-    lastPlace = { opts, cells, place };
+    place = placeOf(opts, provider, cloudRegion, iso, country, subRegion);
+    lastPlace = { opts, cells: [provider, cloudRegion, iso, country, subRegion], place };
   }
   const { region, regionName, regionReason } = place;
   const source = CODECARBON_IMPORT_SOURCE;
