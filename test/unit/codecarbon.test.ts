@@ -6,7 +6,10 @@ import {
   CODECARBON_COLUMNS,
   CODECARBON_IMPORT_SOURCE,
   CODECARBON_V2_COLUMNS,
+  codeCarbonHeader,
+  codeCarbonRow,
   importedRunLine,
+  importedRunLineBytes,
   parseCodeCarbonCsv,
   runsToCodeCarbonCsv,
   runsToJson,
@@ -17,6 +20,7 @@ import { importCodeCarbonFile, summariseImportProblems } from '../../src/core/hi
 import { runLine, runProblem } from '../../src/core/history/records';
 import { redactRun } from '../../src/core/history/redact';
 import { HistoryStore } from '../../src/core/history/store';
+import { fromUtf8Bytes } from '../../src/core/history/utf8Text';
 import { resolveRegion } from '../../src/core/intensity/regions';
 import { J_PER_KWH, type Run } from '../../src/core/types';
 import { makeRun } from '../helpers/history-runs';
@@ -610,6 +614,25 @@ describe('CodeCarbon interop', () => {
       for (const run of runs) {
         assert.equal(importedRunLine(run, at), runLine(run, at), run.name);
         assert.equal(importedRunLine(redactRun(run), at), runLine(redactRun(run), at), run.name);
+        const bytes = Buffer.from(importedRunLineBytes(run, at), 'latin1');
+        assert.deepEqual(bytes, Buffer.from(runLine(run, at), 'utf8'), run.name);
+      }
+      // as the import does it: each row's line right after the row (its id, times and first note are then known
+      // plain), with file names and versions that are plain, need escaping or are not ASCII
+      const rows = parseCsv(odd + '\n' + row({ run_id: 'v', codecarbon_version: '3.0.1 ⚡"beta"' })).records;
+      const h = codeCarbonHeader(rows[0]);
+      assert.ok(!('reason' in h));
+      for (const fileName of ['e.csv', 'my "e".csv', 'é\\x.csv', undefined]) {
+        for (const rec of rows.slice(1)) {
+          const run = codeCarbonRow(h, rec, { fileName, fromAlpha3: (a3) => A3_TO_A2[a3] });
+          assert.ok(!('reason' in run));
+          const expected = Buffer.from(runLine(redactRun(run), at), 'utf8');
+          assert.deepEqual(Buffer.from(importedRunLineBytes(redactRun(run), at), 'latin1'), expected, run.name);
+          assert.deepEqual(
+            JSON.parse(fromUtf8Bytes(importedRunLineBytes(run, at))).run,
+            JSON.parse(runLine(run, at)).run,
+          );
+        }
       }
     });
 

@@ -14,6 +14,8 @@ export interface AppendBatchOptions {
   checked?: boolean;
   /** the line of one record, exactly as `runLine` would write it */
   encode?: (run: Run, at: string) => string;
+  /** the same as the UTF-8 bytes of that line, one per character (utf8Text.ts); used instead of `encode` */
+  encodeBytes?: (run: Run, at: string) => string;
 }
 
 /** Records to append together (see `HistoryStore.batch`). */
@@ -31,11 +33,17 @@ export interface AppendBatch {
 /** Appends group whole lines into writes of at most this many bytes (one line may be longer). */
 export const WRITE_GROUP = 64 * 1024;
 
+/** Lines given as bytes are copied into the buffer in strings of about this many. */
+const PENDING_BYTES = 16 * 1024;
+
 /** UTF-8 lines packed into one buffer, with the ends of the groups that are written in one call each. */
 export class LineBuffer {
   /** byte 0 is kept free for the newline that ends another writer's torn line, sent in the same write */
   private buf = Buffer.allocUnsafe(1 << 16);
+  /** bytes of the lines added, byte 0 included; the last `pending.length` of them are still in `pending` */
   private len = 1;
+  /** lines given as bytes (`addBytes`) and not yet copied into `buf`: joined, then copied in one call */
+  private pending = '';
   private groupStart = 1;
   private readonly groupEnds: number[] = [];
   /** lines added */
@@ -43,9 +51,33 @@ export class LineBuffer {
 
   /** Adds one line (with its '\n'). */
   add(line: string): void {
+    this.copyPending();
     const room = line.length * 3; // a UTF-16 code unit is at most 3 bytes of UTF-8
     if (this.len + room > this.buf.length) this.grow(this.len + room);
-    const n = this.buf.write(line, this.len, 'utf8');
+    this.added(this.buf.write(line, this.len, 'utf8'));
+  }
+
+  /**
+   * Adds one line (with its '\n') given as its UTF-8 bytes, one per character (utf8Text.ts): copied, not encoded,
+   * and with the next lines (up to PENDING_BYTES), so that a line made of many pieces is put together in one pass.
+   */
+  addBytes(bytes: string): void {
+    this.pending += bytes;
+    this.added(bytes.length);
+    if (this.pending.length >= PENDING_BYTES) this.copyPending();
+  }
+
+  private copyPending(): void {
+    const p = this.pending;
+    if (!p.length) return;
+    const at = this.len - p.length;
+    if (this.len > this.buf.length) this.grow(this.len);
+    this.buf.write(p, at, 'latin1');
+    this.pending = '';
+  }
+
+  /** Counts a line of `n` bytes starting at `len`, closing the write group before it when it would overflow. */
+  private added(n: number): void {
     if (this.len > this.groupStart && this.len + n - this.groupStart > WRITE_GROUP) {
       this.groupEnds.push(this.len);
       this.groupStart = this.len;
@@ -61,6 +93,7 @@ export class LineBuffer {
 
   /** The writes: [start, end) byte ranges, the first starting at 1 (or 0 to carry a newline first). */
   groups(): [number, number][] {
+    this.copyPending();
     const out: [number, number][] = [];
     let start = 1;
     for (const end of this.groupEnds) {
@@ -73,11 +106,13 @@ export class LineBuffer {
 
   /** The buffer the groups refer to (byte 0 is '\n'). */
   bytesView(): Buffer {
+    this.copyPending();
     this.buf[0] = 0x0a;
     return this.buf;
   }
 
   clear(): void {
+    this.pending = '';
     this.len = this.groupStart = 1;
     this.groupEnds.length = 0;
     this.lines = 0;
@@ -85,7 +120,7 @@ export class LineBuffer {
 
   private grow(need: number): void {
     const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-    this.buf.copy(next, 0, 0, this.len);
+    this.buf.copy(next, 0, 0, this.len - this.pending.length);
     this.buf = next;
   }
 }

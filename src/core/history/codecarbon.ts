@@ -32,7 +32,7 @@ export {
   type CodeCarbonImportOptions,
   type CodeCarbonRowError,
 } from './codecarbonRow';
-export { importedRunLine } from './codecarbonLine';
+export { importedRunLine, importedRunLineBytes } from './codecarbonLine';
 
 /** The emissions.csv header of CodeCarbon 3.x (EmissionsData field order). */
 export const CODECARBON_COLUMNS = [

@@ -10,31 +10,20 @@
  * columns, the PUE) are encoded once and kept while they repeat; only the ids, times and energies are new on each
  * line. Fewer pieces make the line cheaper to build, to flatten and to write out as UTF-8.
  *
+ * The line is built as its UTF-8 bytes, one per character (`importedRunLineBytes`, utf8Text.ts): the store copies
+ * it out without an encoding pass, and the id, times and first note that codecarbonRow.ts just made go in without a
+ * test for escapes (`lastPlain`).
+ *
  * Only for records of that shape: any other run goes through `runLine`.
  */
 import type { ComponentPower, GpuInfo, Run, RunIntensity } from '../types';
 import { HISTORY_FORMAT_VERSION } from './records';
-import { IMPORT_DETAIL, IMPORT_SOURCE } from './codecarbonRow';
-
-const json = JSON.stringify;
+import { IMPORT_DETAIL, IMPORT_SOURCE, lastPlain } from './codecarbonRow';
+import { fromUtf8Bytes, jsonBytes as json } from './utf8Text';
 
 /** A number as JSON.stringify writes it (non-finite numbers become null). */
 function num(x: number): string {
   return Number.isFinite(x) ? String(x) : 'null';
-}
-
-/** A figure that often repeats from line to line: formatted again only when it changes. */
-class NumberText {
-  private x = NaN;
-  private text = 'null';
-
-  of(x: number): string {
-    if (x !== this.x) {
-      this.x = x;
-      this.text = num(x);
-    }
-    return this.text;
-  }
 }
 
 /** A string that often repeats from line to line, as JSON: encoded again only when it changes. */
@@ -56,28 +45,54 @@ function optStr(key: string, v: string | undefined): string {
   return v === undefined ? '' : `,"${key}":${json(v)}`;
 }
 
-/** `{"v":1,"kind":"run","at":…,"run":{"id":`, the start of every line of one import. */
+/** `{"v":1,"kind":"run","at":…,"run":{"id":`, the start of every line of one import (`quoted`: and the id's quote). */
 class LineHead {
   private at?: string;
   private text = '';
+  private quotedText = '';
 
   of(at: string): string {
     if (at !== this.at) {
       this.at = at;
       this.text = `{"v":${HISTORY_FORMAT_VERSION},"kind":"run","at":${json(at)},"run":{"id":`;
+      this.quotedText = this.text + '"';
     }
     return this.text;
   }
+
+  quoted(at: string): string {
+    this.of(at);
+    return this.quotedText;
+  }
 }
 
-/** What follows the name: the command, cwd and source, up to the start time's value. */
+/** The members between the name and the start time of every imported run, with the start time's opening quote. */
+const IMPORT_SOURCE_MEMBERS = `,"command":"","cwd":"","source":"${IMPORT_SOURCE}","startedAt":"`;
+
+/** What follows the name: the command, cwd and source, up to the start time's value (as JSON). */
 function sourceMembers(run: Run): string {
   return run.command === '' && run.cwd === '' && run.source === IMPORT_SOURCE
     ? `,"command":"","cwd":"","source":"${IMPORT_SOURCE}","startedAt":`
     : `,"command":${json(run.command)},"cwd":${json(run.cwd)},"source":${json(run.source)},"startedAt":`;
 }
 
-/** The intensity's members after gPerKWh (the place and where the figure came from), and the object's end. */
+/** `,"pue":…,"pueSource":…,"intensity":{"gPerKWh":`, encoded again only when the PUE or its source changed. */
+class PueJson {
+  private pue = NaN;
+  private source?: string;
+  private text = '';
+
+  of(pue: number, source: string | undefined): string {
+    if (!this.text || pue !== this.pue || source !== this.source) {
+      this.pue = pue;
+      this.source = source;
+      this.text = `,"pue":${num(pue)}${optStr('pueSource', source)},"intensity":{"gPerKWh":`;
+    }
+    return this.text;
+  }
+}
+
+/** The intensity's members after gPerKWh (the place and where the figure came from), up to the CPU's power. */
 class IntensityRest {
   /** the members the text was made of (copied: the run they came from is not ours to keep) */
   private last?: Omit<RunIntensity, 'gPerKWh'>;
@@ -98,22 +113,31 @@ class IntensityRest {
       this.last = { region, regionName, source, method, factorType, regionReason };
       this.text =
         `,"region":${json(region)}${optStr('regionName', regionName)},"source":${json(source)},` +
-        `"method":${json(method)}${optStr('factorType', factorType)}${optStr('regionReason', regionReason)}}`;
+        `"method":${json(method)}${optStr('factorType', factorType)}${optStr('regionReason', regionReason)}},` +
+        '"power":{"cpu":';
     }
     return this.text;
   }
 }
 
-/** One component's power: `{"method":…,"detail":…,"meanW":…,"lastW":…}`. */
+/** One component's power: `{"method":…,"detail":…,"meanW":…,"lastW":…}`, then `after` (what follows it). */
 class ComponentJson {
-  private readonly lastW = new NumberText();
+  private lastW = NaN;
+  /** `,"lastW":…}` and `after` */
+  private tail = '';
+
+  constructor(private readonly after: string) {}
 
   of(c: ComponentPower): string {
     const head =
       c.method === 'default' && c.detail === IMPORT_DETAIL
         ? `{"method":"default","detail":"${IMPORT_DETAIL}","meanW":`
         : `{"method":${json(c.method)},"detail":${json(c.detail)},"meanW":`;
-    return head + num(c.meanW) + ',"lastW":' + this.lastW.of(c.lastW) + '}';
+    if (!this.tail || c.lastW !== this.lastW) {
+      this.lastW = c.lastW;
+      this.tail = `,"lastW":${num(c.lastW)}}${this.after}`;
+    }
+    return head + num(c.meanW) + this.tail;
   }
 }
 
@@ -137,42 +161,86 @@ class GpusJson {
   }
 }
 
+/** `,"hardware":{…}`: encoded again only when the machine differs from the last line's. */
+class HardwareJson {
+  private readonly gpus = new GpusJson();
+  private last?: { cpuModel: string; logicalCpus: number; ramGB: number; gpus: string; os?: string };
+  private text = '';
+
+  of(h: Run['hardware']): string {
+    const gpus = this.gpus.of(h.gpus);
+    const l = this.last;
+    if (
+      !l ||
+      l.cpuModel !== h.cpuModel ||
+      l.logicalCpus !== h.logicalCpus ||
+      l.ramGB !== h.ramGB ||
+      l.gpus !== gpus ||
+      l.os !== h.os
+    ) {
+      const { cpuModel, logicalCpus, ramGB, os } = h;
+      this.last = { cpuModel, logicalCpus, ramGB, gpus, os };
+      this.text =
+        `,"hardware":{"cpuModel":${json(cpuModel)},"logicalCpus":${num(logicalCpus)},"ramGB":${num(ramGB)},` +
+        `"gpus":${gpus}${optStr('os', os)}}`;
+    }
+    return this.text;
+  }
+}
+
 const head = new LineHead();
 const name = new StringJson();
-const pue = new NumberText();
-const pueSource = new StringJson();
+const pueJson = new PueJson();
 const intensityRest = new IntensityRest();
-const cpuPower = new ComponentJson();
-const gpuPower = new ComponentJson();
-const ramPower = new ComponentJson();
-const cpuModel = new StringJson();
-const logicalCpus = new NumberText();
-const ramGB = new NumberText();
-const gpusJson = new GpusJson();
-const os = new StringJson();
+const cpuPower = new ComponentJson(',"gpu":');
+const gpuPower = new ComponentJson(',"ram":');
+const ramPower = new ComponentJson('}');
+const hardware = new HardwareJson();
 
 /** The history line of an imported run: exactly `runLine(run, at)`. */
 export function importedRunLine(run: Run, at: string): string {
+  return fromUtf8Bytes(importedRunLineBytes(run, at));
+}
+
+/**
+ * The UTF-8 bytes of `runLine(run, at)`, one per character (utf8Text.ts): every string piece is encoded as it is
+ * put in (most are ASCII, checked as they are escaped), so the line is written out without an encoding pass.
+ */
+export function importedRunLineBytes(run: Run, at: string): string {
   const e = run.energyKWh;
-  const h = run.hardware;
   const p = run.power;
   let notes = '';
-  if (run.notes) {
-    for (const note of run.notes) notes += (notes ? ',' : '') + json(note);
-    notes = `,"notes":[${notes}]`;
+  const n = run.notes;
+  if (n) {
+    if (!n.length) notes = ',"notes":[]';
+    else {
+      notes = n[0] === lastPlain.firstNote ? ',"notes":["' + n[0] + '"' : ',"notes":[' + json(n[0]);
+      for (let k = 1; k < n.length; k++) notes += ',' + json(n[k]);
+      notes += ']';
+    }
   }
+  const idName =
+    run.id === lastPlain.id ? head.quoted(at) + run.id + '","name":' : head.of(at) + json(run.id) + ',"name":';
+  // the source members and the times: the usual case in one piece of fixed text and the two times
+  const times =
+    run.startedAt === lastPlain.startedAt &&
+    run.endedAt === lastPlain.endedAt &&
+    run.command === '' &&
+    run.cwd === '' &&
+    run.source === IMPORT_SOURCE
+      ? IMPORT_SOURCE_MEMBERS + run.startedAt + '","endedAt":"' + run.endedAt + '","durationS":'
+      : sourceMembers(run) +
+        json(run.startedAt) +
+        (run.endedAt === undefined ? '' : ',"endedAt":' + json(run.endedAt)) +
+        ',"durationS":';
   return (
-    head.of(at) +
-    json(run.id) +
-    ',"name":' +
+    idName +
     name.of(run.name) +
-    sourceMembers(run) +
-    json(run.startedAt) +
-    (run.endedAt === undefined ? '' : ',"endedAt":' + json(run.endedAt)) +
-    ',"durationS":' +
+    times +
     num(run.durationS) +
-    (run.status === 'completed' ? ',"status":"completed"' : ',"status":' + json(run.status)) +
-    ',"cpuSeconds":' +
+    (run.status === 'completed'
+      ? ',"status":"completed","cpuSeconds":'
+      : `,"status":${json(run.status)},"cpuSeconds":`) +
     num(run.cpuSeconds) +
     ',"energyKWh":{"cpu":' +
     num(e.cpu) +
@@ -184,28 +252,13 @@ export function importedRunLine(run: Run, at: string): string {
     num(e.total) +
     '},"emissionsKg":' +
     num(run.emissionsKg) +
-    ',"pue":' +
-    pue.of(run.pue) +
-    (run.pueSource === undefined ? '' : ',"pueSource":' + pueSource.of(run.pueSource)) +
-    ',"intensity":{"gPerKWh":' +
+    pueJson.of(run.pue, run.pueSource) +
     num(run.intensity.gPerKWh) +
     intensityRest.of(run.intensity) +
-    ',"power":{"cpu":' +
     cpuPower.of(p.cpu) +
-    ',"gpu":' +
     gpuPower.of(p.gpu) +
-    ',"ram":' +
     ramPower.of(p.ram) +
-    '},"hardware":{"cpuModel":' +
-    cpuModel.of(h.cpuModel) +
-    ',"logicalCpus":' +
-    logicalCpus.of(h.logicalCpus) +
-    ',"ramGB":' +
-    ramGB.of(h.ramGB) +
-    ',"gpus":' +
-    gpusJson.of(h.gpus) +
-    (h.os === undefined ? '' : ',"os":' + os.of(h.os)) +
-    '}' +
+    hardware.of(run.hardware) +
     notes +
     '}}\n'
   );

@@ -15,6 +15,7 @@ import { runProblem } from './records';
 import { unescapeCsvCell, type CsvRecord } from './csv';
 import { errorMessage } from '../errors';
 import { isoTime } from './isoTime';
+import { isPlain } from './utf8Text';
 
 /** The intensity of an imported run: CodeCarbon's own figure, its emissions ÷ its energy (method `imported`). */
 export const CODECARBON_IMPORT_SOURCE = "CodeCarbon's emissions.csv (its emissions ÷ its energy)";
@@ -85,6 +86,8 @@ export interface CodeCarbonHeader {
   col: Map<string, number>;
   /** index of each column the import reads; -1 when the file lacks it */
   ix: Record<ReadColumn, number>;
+  /** the indices of the NON_NEGATIVE columns, in their order */
+  numeric: number[];
 }
 
 export function codeCarbonHeader(rec: CsvRecord): CodeCarbonHeader | CodeCarbonRowError {
@@ -106,7 +109,7 @@ export function codeCarbonHeader(rec: CsvRecord): CodeCarbonHeader | CodeCarbonR
   }
   const ix = {} as Record<ReadColumn, number>;
   for (const c of READ_COLUMNS) ix[c] = col.get(c) ?? -1;
-  return { width: header.length, col, ix };
+  return { width: header.length, col, ix, numeric: NON_NEGATIVE.map((c) => ix[c]) };
 }
 
 /** One data row as a Run, or why it cannot be one. Never throws. The run passed `runProblem`. */
@@ -123,7 +126,7 @@ export function codeCarbonRow(
     };
   }
   try {
-    const result = rowToRun(new Row(header.ix, rec.fields), rec.line, opts);
+    const result = rowToRun(new Row(header, rec.fields), rec.line, opts);
     if (typeof result !== 'string') {
       // rowToRun builds every field with its type; only a computed figure can overflow (1e308 + 1e308): the full
       // check, with its message, runs only then
@@ -169,13 +172,23 @@ export function supersededNote(rows: number): string {
 
 /** The cells of one row by column name: trimmed and formula-unescaped, '' for a column the file lacks. */
 class Row {
+  readonly numeric: number[];
+  private readonly ix: Record<ReadColumn, number>;
+
   constructor(
-    private readonly ix: Record<ReadColumn, number>,
+    header: CodeCarbonHeader,
     private readonly fields: string[],
-  ) {}
+  ) {
+    this.ix = header.ix;
+    this.numeric = header.numeric;
+  }
 
   get(c: ReadColumn): string {
-    const i = this.ix[c];
+    return this.cell(this.ix[c]);
+  }
+
+  /** The cell of column `i` (-1: a column the file lacks). */
+  cell(i: number): string {
     if (i < 0) return '';
     const v = this.fields[i];
     if (!v.length) return v;
@@ -194,20 +207,32 @@ function numberCell(v: string): number | undefined {
 
 const NAN_WORDS = /^[-+]?(nan|none|null)$/i;
 
+/**
+ * The last valid cell of each NON_NEGATIVE column and its number: many columns hold the same text from row to row
+ * (the counts, the RAM size, a power that CodeCarbon models as a constant), and a string comparison is cheaper than
+ * parsing the number again.
+ */
+const lastCells: string[] = NON_NEGATIVE.map(() => '');
+const lastNumbers: (number | undefined)[] = NON_NEGATIVE.map(() => undefined);
+
 /** Columns of NON_NEGATIVE, read: a number, undefined when empty, or (as a string) why not. */
 function readNonNegative(row: Row, out: (number | undefined)[]): string | undefined {
+  const numeric = row.numeric;
   for (let k = 0; k < NON_NEGATIVE.length; k++) {
-    const column = NON_NEGATIVE[k];
-    const raw = row.get(column);
+    const raw = row.cell(numeric[k]);
     let x: number | undefined;
-    if (raw) {
+    if (raw === lastCells[k]) x = lastNumbers[k];
+    else if (raw) {
       x = numberCell(raw);
       if (x === undefined) {
         // CodeCarbon writes "nan" for unknown values; treat it as empty
-        if (!NAN_WORDS.test(raw)) return `invalid ${column}: ${JSON.stringify(raw.slice(0, 40))} is not a number`;
+        if (!NAN_WORDS.test(raw))
+          return `invalid ${NON_NEGATIVE[k]}: ${JSON.stringify(raw.slice(0, 40))} is not a number`;
       } else if (x < 0) {
-        return `negative ${column}: ${raw.slice(0, 40)}`;
+        return `negative ${NON_NEGATIVE[k]}: ${raw.slice(0, 40)}`;
       }
+      lastCells[k] = raw;
+      lastNumbers[k] = x;
     }
     out[k] = x;
   }
@@ -261,6 +286,13 @@ const sha256Hex: (s: string) => string =
     ? (s) => (crypto as unknown as { hash(alg: string, data: string, enc: 'hex'): string }).hash('sha256', s, 'hex')
     : (s) => crypto.createHash('sha256').update(s).digest('hex');
 
+/**
+ * "cc-" and the first 24 hex digits of the key's SHA-256, put together here and read out as one flat string: the
+ * id is a key of the import's map of runs (one entry per run of the file), which hashes and compares it, and a
+ * string made by `+` and `slice` is a tree of pieces that holds the whole 64-digit hex digest.
+ */
+const idBytes = Buffer.from('cc-' + '0'.repeat(24), 'latin1');
+
 /** The id of the previous row's key: the cumulative flush rows of one run_id usually follow each other. */
 let lastKey = '';
 let lastId = '';
@@ -268,7 +300,9 @@ let lastId = '';
 function importId(runId: string, project: string, timestamp: string): string {
   const key = runId ? `codecarbon\0${runId}` : `codecarbon\0${project}\0${timestamp}`;
   if (key !== lastKey) {
-    lastId = 'cc-' + sha256Hex(key).slice(0, 24);
+    const hex = sha256Hex(key);
+    for (let k = 0; k < 24; k++) idBytes[3 + k] = hex.charCodeAt(k);
+    lastId = idBytes.toString('latin1');
     lastKey = key;
   }
   return lastId;
@@ -281,17 +315,25 @@ function component(energyKWh: number, durationS: number, powerW: number | undefi
 }
 
 /** The last "imported from CodeCarbon 3.0.1 (emissions.csv, line " and what it was made of. */
-let lastImportedFrom = { version: '', fileName: undefined as string | undefined, text: '' };
+let lastImportedFrom = { version: '', fileName: undefined as string | undefined, text: '', plain: true };
 
 /** The first note of an imported run, up to its line number. */
 function importedFrom(version: string, fileName: string | undefined): string {
   const l = lastImportedFrom;
   if (!l.text || l.version !== version || l.fileName !== fileName) {
     const text = `imported from CodeCarbon${version ? ' ' + version : ''} ${fileName ? `(${fileName}, line ` : '(line '}`;
-    lastImportedFrom = { version, fileName, text };
+    lastImportedFrom = { version, fileName, text, plain: isPlain(text) };
   }
   return lastImportedFrom.text;
 }
+
+/**
+ * Strings of the last run built here that are plain (printable ASCII, no quote or backslash: utf8Text.ts `isPlain`)
+ * by construction: its id (hex digits), its times (isoTime's digits and signs) and, when the file's name and version
+ * are plain, its first note (they and the line number). Its history line (codecarbonLine.ts) is written right after
+ * it is built and puts an equal string in as it is, without testing it again; any other string is tested.
+ */
+export const lastPlain = { id: '', startedAt: '', endedAt: '', firstNote: '' };
 
 /** What an imported run's notes say: where it came from, and what the file could not tell. */
 function importNotes(
@@ -353,15 +395,23 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
   const project = row.get('project_name');
   const notes = importNotes(row, line, opts, runId, haveParts, utilization !== undefined);
   const cpuSeconds = utilization !== undefined && cpuCount ? (utilization / 100) * durationS * cpuCount : 0;
+  const id = importId(runId, project, timestamp);
+  const startedAt = isoTime(startMs);
+  const endedAt = isoTime(endMs);
+  lastPlain.id = id;
+  lastPlain.startedAt = startedAt;
+  lastPlain.endedAt = endedAt;
+  // a note that is not plain is never equal to a plain id
+  lastPlain.firstNote = lastImportedFrom.plain ? notes[0] : id;
 
   return {
-    id: importId(runId, project, timestamp),
+    id,
     name: project || 'codecarbon',
     command: '',
     cwd: '',
     source: IMPORT_SOURCE,
-    startedAt: isoTime(startMs),
-    endedAt: isoTime(endMs),
+    startedAt,
+    endedAt,
     durationS,
     status: 'completed',
     cpuSeconds,
@@ -416,7 +466,7 @@ interface Place {
 }
 
 /** The place columns of the last row, and the place they gave: the rows of a file repeat the same place. */
-let lastPlace: { opts: CodeCarbonImportOptions; cells: string[]; place: Place } | undefined;
+let lastPlace: { opts: CodeCarbonImportOptions; cells: readonly string[]; place: Place } | undefined;
 
 /**
  * Where the run ran, named as native runs name it: a cloud region ("aws:eu-west-3") or a country ("FR", "France")
@@ -424,19 +474,26 @@ let lastPlace: { opts: CodeCarbonImportOptions; cells: string[]; place: Place } 
  * figure is CodeCarbon's (method `imported`).
  */
 function intensityOf(row: Row, opts: CodeCarbonImportOptions, gPerKWh: number): RunIntensity {
-  const cells = [
-    row.get('cloud_provider'),
-    row.get('cloud_region'),
-    row.get('country_iso_code'),
-    row.get('country_name'),
-    row.get('region'),
-  ];
+  const provider = row.get('cloud_provider');
+  const cloudRegion = row.get('cloud_region');
+  const iso = row.get('country_iso_code');
+  const country = row.get('country_name');
+  const subRegion = row.get('region');
   const l = lastPlace;
   let place: Place;
-  if (l && l.opts === opts && cells.every((c, k) => c === l.cells[k])) place = l.place;
+  if (
+    l &&
+    l.opts === opts &&
+    l.cells[0] === provider &&
+    l.cells[1] === cloudRegion &&
+    l.cells[2] === iso &&
+    l.cells[3] === country &&
+    l.cells[4] === subRegion
+  )
+    place = l.place;
   else {
-    place = placeOf(opts, cells[0], cells[1], cells[2], cells[3], cells[4]);
-    lastPlace = { opts, cells, place };
+    place = placeOf(opts, provider, cloudRegion, iso, country, subRegion);
+    lastPlace = { opts, cells: [provider, cloudRegion, iso, country, subRegion], place };
   }
   const { region, regionName, regionReason } = place;
   const source = CODECARBON_IMPORT_SOURCE;

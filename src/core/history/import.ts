@@ -1,7 +1,7 @@
 /**
  * Imports a CodeCarbon emissions.csv into the store as a stream: the file is read in 64 KiB chunks (the parsed
  * records of a chunk die young, so the garbage collector never copies them), parsed as it comes (`CsvReader`),
- * each row becomes a checked record and at once its history line (`codeCarbonRow`, `importedRunLine`), and the
+ * each row becomes a checked record and at once its history line (`codeCarbonRow`, `importedRunLineBytes`), and the
  * lines are appended in batches (whole lines in 64 KiB writes, one fsync per batch of up to 5000 runs or 8 MB), so
  * a file of any size is imported in bounded memory: what is held is one chunk, one batch of bytes, and one small
  * entry (id → duration) per distinct run, which decides between CodeCarbon's cumulative flush rows of the same
@@ -21,7 +21,7 @@ import {
   type CodeCarbonHeader,
   type CodeCarbonImportOptions,
 } from './codecarbonRow';
-import { importedRunLine } from './codecarbonLine';
+import { importedRunLineBytes } from './codecarbonLine';
 import { CsvReader, type CsvRecord } from './csv';
 import type { AppendBatch, HistoryStore } from './store';
 import { errorMessage } from '../errors';
@@ -120,8 +120,13 @@ class Importer {
   sawHeader = false;
   private header?: CodeCarbonHeader;
   private readonly batch: AppendBatch;
-  /** duration of the longest row kept per id, and how many rows of the id were seen */
-  private readonly seen = new Map<string, { durationS: number; rows: number }>();
+  /**
+   * The slot of each id: its longest row kept has the duration `durations[slot]`, and `rows[slot]` rows of the id
+   * were seen. (Numbers in two arrays, not an object per id: the garbage collector has nothing to trace there.)
+   */
+  private readonly seen = new Map<string, number>();
+  private readonly durations: number[] = [];
+  private readonly rows: number[] = [];
   private pendingAdded = 0;
   private pendingUpdated = 0;
   private readonly byKind = new Map<string, ImportProblem>();
@@ -131,9 +136,9 @@ class Importer {
     private readonly opts: CodeCarbonFileImportOptions,
     private readonly out: CodeCarbonFileImport,
   ) {
-    for (const r of store.load().runs) this.seen.set(r.id, { durationS: r.durationS, rows: 0 });
+    for (const r of store.load().runs) this.slot(r.id, r.durationS, 0);
     // rows are encoded as they come (codeCarbonRow checked them): only their lines wait for the batch's append
-    this.batch = store.batch({ checked: true, encode: importedRunLine });
+    this.batch = store.batch({ checked: true, encodeBytes: importedRunLineBytes });
   }
 
   /** Handles parsed records; false once the import must stop. */
@@ -162,17 +167,24 @@ class Importer {
     return true;
   }
 
+  private slot(id: string, durationS: number, rows: number): void {
+    const slot = this.durations.length;
+    this.seen.set(id, slot);
+    this.durations.push(durationS);
+    this.rows.push(rows);
+  }
+
   private consider(run: Run): void {
-    const prev = this.seen.get(run.id);
-    if (!prev) {
-      this.seen.set(run.id, { durationS: run.durationS, rows: 1 });
+    const slot = this.seen.get(run.id);
+    if (slot === undefined) {
+      this.slot(run.id, run.durationS, 1);
       this.pendingAdded++;
       this.batch.add(run);
       return;
     }
-    const firstInFile = prev.rows === 0; // an id the history held before
-    prev.rows++;
-    if (run.durationS <= prev.durationS) {
+    const rows = ++this.rows[slot];
+    const firstInFile = rows === 1; // an id the history held before
+    if (run.durationS <= this.durations[slot]) {
       // a run the history already holds in full, or an earlier flush of a run
       if (firstInFile) this.out.known++;
       else this.out.superseded++;
@@ -180,8 +192,8 @@ class Importer {
     }
     if (firstInFile) this.pendingUpdated++;
     else this.out.superseded++;
-    if (prev.rows > 1) run.notes?.push(supersededNote(prev.rows - 1));
-    prev.durationS = run.durationS;
+    if (rows > 1) run.notes?.push(supersededNote(rows - 1));
+    this.durations[slot] = run.durationS;
     this.batch.add(run);
   }
 

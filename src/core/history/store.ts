@@ -177,12 +177,14 @@ export class HistoryStore {
   batch(opts: AppendBatchOptions = {}): AppendBatch {
     const at = new Date().toISOString();
     const encode = opts.encode ?? runLine;
+    const encodeBytes = opts.encodeBytes;
     const lines = new LineBuffer();
     return {
       add: (run) => {
         const problem = opts.checked ? undefined : runProblem(run);
         if (problem) throw new Error(`cannot store run ${JSON.stringify((run as Partial<Run>)?.id)}: ${problem}`);
-        lines.add(encode(this.view(run), at));
+        if (encodeBytes) lines.addBytes(encodeBytes(this.view(run), at));
+        else lines.add(encode(this.view(run), at));
       },
       get size() {
         return lines.lines;
