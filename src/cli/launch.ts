@@ -24,11 +24,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { tuneForMetering } from '../core/meter/meterProcess';
+import { COMMAND_NAMES } from './commandNames';
+import { writeFileAtomic } from '../core/util/fs';
 
 const FORMAT = 'carbon-meter-code-cache 1';
 /** A `run` this long has checkpointed twice (every 10 s) and read its processes many times. */
 const STEADY_S = 21;
-const COMMANDS = new Set(['run', 'history', 'export', 'import', 'regions', 'doctor', 'slurm']);
+const COMMANDS: ReadonlySet<string> = new Set(COMMAND_NAMES);
 
 /** Where the caches live; undefined: turned off, or no home folder. */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string | undefined {
@@ -69,17 +71,10 @@ export function readCache(file: string, header: string): { data: Buffer; complet
   return { data: buf.subarray(end + 1), complete: line.endsWith(' complete') };
 }
 
-/** Writes a cache (its header line, then V8's data) whole or not at all: a temporary file renamed over it. */
+/** Writes a cache (its header line, then V8's data) whole or not at all, readable by this user alone. */
 export function writeCache(file: string, headerLine: string, data: Buffer): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${headerLine}\n`, 'latin1'), data]), { mode: 0o600 });
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomic(file, Buffer.concat([Buffer.from(`${headerLine}\n`, 'latin1'), data]), { mode: 0o600 });
 }
 
 /**

@@ -7,6 +7,7 @@
 import './tuneFirst'; // first of all: V8's tuning for `run`, before the other modules allocate
 import { errorMessage } from '../core/errors';
 import { VERSION } from '../core/version';
+import type { CommandName } from './commandNames';
 import { usageFromParseArgs, UsageError, warn } from './common';
 
 type Command = (args: string[]) => number | Promise<number>;
@@ -19,7 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   regions: async () => (await import('./regions')).regionsCommand,
   doctor: async () => (await import('./doctor')).doctorCommand,
   slurm: async () => (await import('./slurm')).slurmCommand,
-};
+} satisfies Record<CommandName, () => Promise<Command>>; // every name of commandNames.ts, no other
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -7,7 +7,6 @@
  * are formatted without a Date per row (`isoTime`), and the record is built in its final shape (no `delete`, which
  * would turn it into a slow dictionary object).
  */
-import * as crypto from 'node:crypto';
 import type { ComponentPower, GpuInfo, Run, RunIntensity } from '../types';
 import { J_PER_KWH } from '../types';
 import { findRegion, type RegionInfo } from '../intensity/regions';
@@ -16,6 +15,7 @@ import { unescapeCsvCell, type CsvRecord } from './csv';
 import { errorMessage } from '../errors';
 import { isoTime } from './isoTime';
 import { isPlain } from './utf8Text';
+import { sha256Hex } from '../util/hash';
 
 /** The intensity of an imported run: CodeCarbon's own figure, its emissions ÷ its energy (method `imported`). */
 export const CODECARBON_IMPORT_SOURCE = "CodeCarbon's emissions.csv (its emissions ÷ its energy)";
@@ -279,12 +279,6 @@ function parseGpuModel(model: string, count: number | undefined): GpuInfo[] {
   }
   return gpus;
 }
-
-/** crypto.hash (Node ≥ 20.12) is a single call; createHash builds a Hash object per row. Same digest. */
-const sha256Hex: (s: string) => string =
-  typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (s) => (crypto as unknown as { hash(alg: string, data: string, enc: 'hex'): string }).hash('sha256', s, 'hex')
-    : (s) => crypto.createHash('sha256').update(s).digest('hex');
 
 /**
  * "cc-" and the first 24 hex digits of the key's SHA-256, put together here and read out as one flat string: the

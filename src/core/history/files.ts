@@ -4,8 +4,7 @@
  */
 import * as fs from 'node:fs';
 import type { CheckpointOwner, Run } from '../types';
-import { renameWithRetry } from '../util/fs';
-import { writeAll } from './append';
+import { writeFileAtomic } from '../util/fs';
 import { checkpointProblem, type CheckpointFile } from './records';
 import { errorMessage } from '../errors';
 
@@ -16,33 +15,9 @@ export function isNoEnt(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
-let tmpSeq = 0;
-
-/** Unique within this process (a counter), and across hosts sharing the folder (a random part; not a secret). */
-function tmpSuffix(): string {
-  tmpSeq = (tmpSeq + 1) % 0x10000;
-  return `${tmpSeq.toString(16)}${Math.floor(Math.random() * 0x100000000).toString(16)}`;
-}
-
-/** Writes <file>.tmp-<pid>-<random>, fsyncs it when `durable`, and renames it over `file`. */
+/** Writes <file>.tmp-<pid>-<random> (private to the user), fsyncs it when `durable`, and renames it over `file`. */
 export function writeAtomic(file: string, data: string, durable: boolean): void {
-  const tmp = `${file}.tmp-${process.pid}-${tmpSuffix()}`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    writeAll(fd, Buffer.from(data, 'utf8'));
-    if (durable) fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    rmQuiet(tmp);
-    throw err;
-  }
-  fs.closeSync(fd);
-  try {
-    renameWithRetry(tmp, file);
-  } catch (err) {
-    rmQuiet(tmp);
-    throw err;
-  }
+  writeFileAtomic(file, data, { durable, mode: 0o600 });
 }
 
 /** A checkpoint as shown (and recorded) once its meter is gone. */

@@ -19,3 +19,44 @@ export function renameWithRetry(from: string, to: string): void {
     }
   }
 }
+
+let tmpSeq = 0;
+
+/**
+ * A temporary name beside `file` (`<file>.tmp-<pid>-<hex>`, which the history's recovery knows): unique in this
+ * process through a counter, and across hosts sharing the folder through a random part (not a secret).
+ */
+export function tmpNameFor(file: string): string {
+  tmpSeq = (tmpSeq + 1) % 0x10000;
+  return `${file}.tmp-${process.pid}-${tmpSeq.toString(16)}${Math.floor(Math.random() * 0x100000000).toString(16)}`;
+}
+
+/**
+ * Replaces `file` whole or not at all: writes a temporary file beside it (created with `mode`), fsyncs it when
+ * `durable`, and renames it over `file`. The temporary file is removed when any step fails, and the error thrown.
+ */
+export function writeFileAtomic(
+  file: string,
+  data: string | Buffer,
+  opts: { durable?: boolean; mode?: number } = {},
+): void {
+  const tmp = tmpNameFor(file);
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  try {
+    const fd = fs.openSync(tmp, 'w', opts.mode ?? 0o666);
+    try {
+      for (let off = 0; off < buf.length;) off += fs.writeSync(fd, buf, off, buf.length - off);
+      if (opts.durable) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    renameWithRetry(tmp, file);
+  } catch (err) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // nothing more to clean
+    }
+    throw err;
+  }
+}

@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ownerNow, ownerState, type CheckpointOwner } from '../../history/owner';
 import type { FailureKind, IntensityPoint, LiveProviderId } from './types';
-import { renameWithRetry } from '../../util/fs';
+import { writeFileAtomic } from '../../util/fs';
 
 export const CACHE_VERSION = 1;
 
@@ -101,19 +101,11 @@ export class IntensityCache {
 
   /** Atomic replace. Returns false when the folder is not writable (the caller keeps the entry in memory). */
   write(name: string, entry: CacheEntry): boolean {
-    const file = this.entryPath(name);
-    const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     try {
       fs.mkdirSync(this.dir, { recursive: true });
-      fs.writeFileSync(tmp, JSON.stringify(entry));
-      renameWithRetry(tmp, file);
+      writeFileAtomic(this.entryPath(name), JSON.stringify(entry));
       return true;
     } catch {
-      try {
-        fs.rmSync(tmp, { force: true });
-      } catch {
-        // nothing to clean
-      }
       return false;
     }
   }
