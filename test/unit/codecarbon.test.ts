@@ -16,6 +16,7 @@ import {
 } from '../../src/core/history/codecarbon';
 import { isoTime } from '../../src/core/history/isoTime';
 import { CsvReader, csvField, csvRow, parseCsv, unescapeCsvCell } from '../../src/core/history/csv';
+import { supersededNote } from '../../src/core/history/codecarbonRow';
 import { importCodeCarbonFile, summariseImportProblems } from '../../src/core/history/import';
 import { runLine, runProblem } from '../../src/core/history/records';
 import { redactRun } from '../../src/core/history/redact';
@@ -549,6 +550,42 @@ describe('CodeCarbon interop', () => {
       assert.equal(again.added, 0);
       assert.equal(again.known, 300);
       assert.equal(new HistoryStore(store.dir).load().runs.length, 300);
+    });
+
+    it('importCodeCarbonFile writes a run once when its cumulative flush rows follow each other, and keeps every count', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cc-flush-'));
+      const file = path.join(dir, 'emissions.csv');
+      const store = new HistoryStore(path.join(dir, 'home'), { durable: false });
+      // a run already in the history, extended by this file's two later flushes
+      fs.writeFileSync(file, [header, row({ run_id: 'old', duration: '10' })].join('\n') + '\n');
+      assert.equal(importCodeCarbonFile(store, file).added, 1);
+      const lines = [header, row({ run_id: 'old', duration: '20' }), row({ run_id: 'old', duration: '30' })];
+      for (let i = 0; i < 50; i++)
+        for (let f = 1; f <= 3; f++) lines.push(row({ run_id: `run-${i}`, duration: String(100 * f + i) }));
+      lines.push(row({ run_id: 'run-7', duration: '1' })); // an earlier flush after the run's last: left out
+      lines.push(row({ run_id: 'tail', duration: '5' })); // the last row: held back until the end, then written
+      fs.writeFileSync(file, lines.join('\n') + '\n');
+      const historyFile = path.join(store.dir, 'history.jsonl');
+      const before = fs.readFileSync(historyFile, 'utf8').split('\n').filter(Boolean).length;
+      const r = importCodeCarbonFile(store, file, { batchRuns: 7 });
+      assert.equal(r.fatal, undefined);
+      assert.equal(r.rows, 2 + 150 + 2);
+      assert.equal(r.added, 51);
+      assert.equal(r.updated, 1);
+      assert.equal(r.superseded, 1 + 100 + 1);
+      const written = fs.readFileSync(historyFile, 'utf8').split('\n').filter(Boolean).length - before;
+      // one line per run, and a second one only where a batch (7 runs) was written between two flushes of a run
+      assert.ok(written >= 52 && written <= 52 + Math.ceil(150 / 7), `${written} lines written`);
+      const runs = new HistoryStore(store.dir).load().runs;
+      assert.equal(runs.length, 52);
+      const byRunId = (id: string) => runs.find((x) => x.notes?.includes(`CodeCarbon run_id ${id}`))!;
+      assert.equal(byRunId('old').durationS, 30);
+      assert.ok(byRunId('old').notes!.includes(supersededNote(1)));
+      for (let i = 0; i < 50; i++) {
+        assert.equal(byRunId(`run-${i}`).durationS, 300 + i);
+        assert.ok(byRunId(`run-${i}`).notes!.includes(supersededNote(2)));
+      }
+      assert.equal(byRunId('tail').durationS, 5);
     });
 
     it('isoTime formats times exactly as toISOString does, across days, fractions of a millisecond and years', () => {

@@ -12,13 +12,13 @@
  *
  * The line is built as its UTF-8 bytes, one per character (`importedRunLineBytes`, utf8Text.ts): the store copies
  * it out without an encoding pass, and the id, times and first note that codecarbonRow.ts just made go in without a
- * test for escapes (`lastPlain`).
+ * test for escapes (`lastPlain`, `previousPlain`).
  *
  * Only for records of that shape: any other run goes through `runLine`.
  */
 import type { ComponentPower, GpuInfo, Run, RunIntensity } from '../types';
 import { HISTORY_FORMAT_VERSION } from './records';
-import { IMPORT_DETAIL, IMPORT_SOURCE, lastPlain } from './codecarbonRow';
+import { IMPORT_DETAIL, IMPORT_SOURCE, lastPlain, previousPlain } from './codecarbonRow';
 import { fromUtf8Bytes, jsonBytes as json } from './utf8Text';
 
 /** A number as JSON.stringify writes it (non-finite numbers become null). */
@@ -214,17 +214,25 @@ export function importedRunLineBytes(run: Run, at: string): string {
   if (n) {
     if (!n.length) notes = ',"notes":[]';
     else {
-      notes = n[0] === lastPlain.firstNote ? ',"notes":["' + n[0] + '"' : ',"notes":[' + json(n[0]);
+      const first = n[0];
+      notes =
+        first === lastPlain.firstNote || first === previousPlain.firstNote
+          ? ',"notes":["' + first + '"'
+          : ',"notes":[' + json(first);
       for (let k = 1; k < n.length; k++) notes += ',' + json(n[k]);
       notes += ']';
     }
   }
+  const id = run.id;
   const idName =
-    run.id === lastPlain.id ? head.quoted(at) + run.id + '","name":' : head.of(at) + json(run.id) + ',"name":';
+    id === lastPlain.id || id === previousPlain.id
+      ? head.quoted(at) + id + '","name":'
+      : head.of(at) + json(id) + ',"name":';
+  const { startedAt, endedAt } = run;
   // the source members and the times: the usual case in one piece of fixed text and the two times
   const times =
-    run.startedAt === lastPlain.startedAt &&
-    run.endedAt === lastPlain.endedAt &&
+    (startedAt === lastPlain.startedAt || startedAt === previousPlain.startedAt) &&
+    (endedAt === lastPlain.endedAt || endedAt === previousPlain.endedAt) &&
     run.command === '' &&
     run.cwd === '' &&
     run.source === IMPORT_SOURCE

@@ -324,10 +324,13 @@ function importedFrom(version: string, fileName: string | undefined): string {
 /**
  * Strings of the last run built here that are plain (printable ASCII, no quote or backslash: utf8Text.ts `isPlain`)
  * by construction: its id (hex digits), its times (isoTime's digits and signs) and, when the file's name and version
- * are plain, its first note (they and the line number). Its history line (codecarbonLine.ts) is written right after
- * it is built and puts an equal string in as it is, without testing it again; any other string is tested.
+ * are plain, its first note (they and the line number); `previousPlain`, the same of the run built before it. The
+ * history line of a run (codecarbonLine.ts) is written right after it is built, or after the next one (the import
+ * holds one run back, import.ts), and puts a string equal to one of these in as it is, without testing it again
+ * (an equal string is as plain); any other string is tested.
  */
 export const lastPlain = { id: '', startedAt: '', endedAt: '', firstNote: '' };
+export const previousPlain = { id: '', startedAt: '', endedAt: '', firstNote: '' };
 
 /** What an imported run's notes say: where it came from, and what the file could not tell. */
 function importNotes(
@@ -392,6 +395,10 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
   const id = importId(runId, project, timestamp);
   const startedAt = isoTime(startMs);
   const endedAt = isoTime(endMs);
+  previousPlain.id = lastPlain.id;
+  previousPlain.startedAt = lastPlain.startedAt;
+  previousPlain.endedAt = lastPlain.endedAt;
+  previousPlain.firstNote = lastPlain.firstNote;
   lastPlain.id = id;
   lastPlain.startedAt = startedAt;
   lastPlain.endedAt = endedAt;

@@ -2,7 +2,8 @@
  * Imports a CodeCarbon emissions.csv into the store as a stream: the file is read in 64 KiB chunks (the parsed
  * records of a chunk die young, so the garbage collector never copies them), parsed as it comes (`CsvReader`),
  * each row becomes a checked record and at once its history line (`codeCarbonRow`, `importedRunLineBytes`), and the
- * lines are appended in batches (whole lines in 64 KiB writes, one fsync per batch of up to 5000 runs or 8 MB), so
+ * lines are appended in batches (whole lines in 64 KiB writes, one fsync per batch of up to 5000 runs or 8 MB; a run
+ * is held back one row, so that a cumulative flush row followed by a later one of the same run is never written), so
  * a file of any size is imported in bounded memory: what is held is one chunk, one batch of bytes, and one small
  * entry (id → duration) per distinct run, which decides between CodeCarbon's cumulative flush rows of the same
  * run_id.
@@ -127,6 +128,12 @@ class Importer {
   private readonly seen = new Map<string, number>();
   private readonly durations: number[] = [];
   private readonly rows: number[] = [];
+  /**
+   * The last run taken, not yet in the batch: CodeCarbon writes the cumulative flush rows of a run one after the
+   * other, so the next row is often a later flush of the same run, which replaces it before it is ever encoded.
+   */
+  private held?: Run;
+  private heldSlot = -1;
   private pendingAdded = 0;
   private pendingUpdated = 0;
   private readonly byKind = new Map<string, ImportProblem>();
@@ -177,9 +184,9 @@ class Importer {
   private consider(run: Run): void {
     const slot = this.seen.get(run.id);
     if (slot === undefined) {
+      this.hold(run, this.durations.length);
       this.slot(run.id, run.durationS, 1);
       this.pendingAdded++;
-      this.batch.add(run);
       return;
     }
     const rows = ++this.rows[slot];
@@ -194,7 +201,16 @@ class Importer {
     else this.out.superseded++;
     if (rows > 1) run.notes?.push(supersededNote(rows - 1));
     this.durations[slot] = run.durationS;
-    this.batch.add(run);
+    if (slot === this.heldSlot)
+      this.held = run; // the held run was an earlier flush of this one: never written
+    else this.hold(run, slot);
+  }
+
+  /** Holds `run` back (one row), putting the run held before it into the batch. */
+  private hold(run: Run, slot: number): void {
+    if (this.held) this.batch.add(this.held);
+    this.held = run;
+    this.heldSlot = slot;
   }
 
   problem(line: number, kind: string, reason: string): void {
@@ -211,6 +227,11 @@ class Importer {
 
   /** Appends the batch; false (and `fatal`) when the write failed. */
   flush(): boolean {
+    if (this.held) {
+      this.batch.add(this.held);
+      this.held = undefined;
+      this.heldSlot = -1;
+    }
     if (!this.batch.size) return true;
     try {
       this.batch.commit();
