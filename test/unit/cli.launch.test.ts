@@ -192,6 +192,25 @@ describe('CLI start-up: what the bundle and its helpers rely on', () => {
     assert.equal(loadKoffi(DIST), k, 'loaded once');
   });
 
+  it('run loads no node:crypto, with a history and its folder of running runs already there', async () => {
+    const dir = tmp('cm-nocrypto-');
+    const home = path.join(dir, 'home');
+    const cacheDir = path.join(dir, 'cache');
+    await runOnce(cacheDir, home); // the first run leaves the history and the running-runs folder behind
+    assert.ok(fs.existsSync(path.join(home, 'running')));
+    // a preloaded script writes the built-in modules the CLI's own process loaded, as it exits
+    const preload = path.join(dir, 'builtins.js');
+    const list = path.join(dir, 'builtins.txt');
+    fs.writeFileSync(
+      preload,
+      `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`,
+    );
+    await runOnce(cacheDir, home, { NODE_OPTIONS: `--require ${preload}` });
+    const loaded = fs.readFileSync(list, 'utf8').split('\n');
+    assert.ok(loaded.includes('NativeModule child_process'), 'the list is of the CLI that ran the command');
+    assert.ok(!loaded.includes('NativeModule crypto'), 'node:crypto is loaded only when a hash is taken');
+  });
+
   it('sha256Hex is SHA-256', () => {
     for (const s of ['', 'vm', 'hôte-ünïcode', 'x'.repeat(1000)])
       assert.equal(sha256Hex(s), crypto.createHash('sha256').update(s).digest('hex'));

@@ -38,7 +38,9 @@ export function recoverInterrupted(host: RecoveryHost): Run[] {
     throw err;
   }
   const recovered: Run[] = [];
-  const myClaimSuffix = `.recovering-${process.pid}-${hostTag()}`;
+  // made when first needed: the host's tag is a hash, and most calls (every `carbon-meter run`) find nothing to claim
+  let suffix: string | undefined;
+  const myClaimSuffix = (): string => (suffix ??= `.recovering-${process.pid}-${hostTag()}`);
   for (const name of names) {
     const file = path.join(host.runningDir, name);
     let claimFrom: string | undefined;
@@ -54,7 +56,7 @@ export function recoverInterrupted(host: RecoveryHost): Run[] {
       const m = /^(.+)\.json\.recovering-(\d+)-([0-9a-f]{8})$/.exec(name);
       if (m) {
         id = m[1];
-        if (!isSafeRunId(id) || name.endsWith(myClaimSuffix)) continue;
+        if (!isSafeRunId(id) || name.endsWith(myClaimSuffix())) continue;
         const sameHost = m[3] === hostTag();
         const claimantDead = sameHost ? !pidExists(Number(m[2])) : olderThan(file, host.staleMs);
         if (claimantDead || olderThan(file, host.staleMs)) claimFrom = file;
@@ -63,7 +65,7 @@ export function recoverInterrupted(host: RecoveryHost): Run[] {
       }
     }
     if (!claimFrom || !id) continue;
-    const claim = path.join(host.runningDir, `${id}.json${myClaimSuffix}`);
+    const claim = path.join(host.runningDir, `${id}.json${myClaimSuffix()}`);
     try {
       fs.renameSync(claimFrom, claim); // only one recoverer gets past this
     } catch (err) {
