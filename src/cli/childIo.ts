@@ -28,10 +28,17 @@ export interface ChildIo {
   reading?: string;
   /** resolves when the piped streams have ended (or at once when nothing is piped) */
   drained: Promise<void>;
+  /**
+   * Whether what the command wrote to our stdout ends a line (true too when it wrote nothing); undefined when its
+   * stdout is not read (left to the command).
+   */
+  stdoutAtLineStart?: () => boolean;
 }
 
 export interface SpawnIoOptions {
   onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
+  /** called before a chunk of the command's output is written through (the live readout clears its line) */
+  beforeOutput?: () => void;
   /** for tests: whether our stdout and stderr count as terminals (default: process.stdout.isTTY…) */
   isTTY?: { stdout: boolean; stderr: boolean; stdin?: boolean };
   /** the util-linux script executable ('' = none) */
@@ -81,19 +88,25 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
       env: { ...base.env, SHELL: '/bin/sh' },
       stdio: ['inherit', 'pipe', 'inherit'],
     });
-    const drained = pipeThrough(child.stdout!, process.stdout, 'stdout', opts.onOutput);
-    return { child, wrapperPid: child.pid, drained, reading: 'the terminal (through util-linux script)' };
+    const out = pipeThrough(child.stdout!, process.stdout, 'stdout', opts);
+    return {
+      child,
+      wrapperPid: child.pid,
+      drained: out.done,
+      stdoutAtLineStart: out.atLineStart,
+      reading: 'the terminal (through util-linux script)',
+    };
   }
   const child = spawn(command[0], command.slice(1), {
     ...base,
     stdio: ['inherit', tty.stdout ? 'inherit' : 'pipe', tty.stderr ? 'inherit' : 'pipe'],
   });
-  const streams: Promise<void>[] = [];
-  if (child.stdout) streams.push(pipeThrough(child.stdout, process.stdout, 'stdout', opts.onOutput));
-  if (child.stderr) streams.push(pipeThrough(child.stderr, process.stderr, 'stderr', opts.onOutput));
+  const out = child.stdout ? pipeThrough(child.stdout, process.stdout, 'stdout', opts) : undefined;
+  const err = child.stderr ? pipeThrough(child.stderr, process.stderr, 'stderr', opts) : undefined;
   return {
     child,
-    drained: Promise.all(streams).then(() => undefined),
+    drained: Promise.all([out?.done, err?.done]).then(() => undefined),
+    stdoutAtLineStart: out?.atLineStart,
     reading: tty.stdout
       ? 'stderr (stdout is a terminal, left to the command)'
       : tty.stderr
@@ -111,15 +124,18 @@ function pipeThrough(
   from: Readable,
   to: Writable,
   name: 'stdout' | 'stderr',
-  onOutput?: SpawnIoOptions['onOutput'],
-): Promise<void> {
+  { onOutput, beforeOutput }: SpawnIoOptions,
+): { done: Promise<void>; atLineStart: () => boolean } {
   const decoder = new StringDecoder('utf8');
-  return new Promise((resolve) => {
+  let atLineStart = true;
+  const done = new Promise<void>((resolve) => {
     to.once('error', () => {
       from.destroy();
       resolve();
     });
     from.on('data', (chunk: Buffer) => {
+      if (chunk.length) atLineStart = chunk[chunk.length - 1] === 0x0a;
+      beforeOutput?.();
       if (!to.write(chunk)) {
         from.pause();
         to.once('drain', () => from.resume());
@@ -136,4 +152,5 @@ function pipeThrough(
     from.once('close', resolve);
     from.once('error', () => resolve());
   });
+  return { done, atLineStart: () => atLineStart };
 }

@@ -1,9 +1,8 @@
 /** `carbon-meter export`: the history as CodeCarbon emissions.csv or JSON. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { escapeControl, terminalSafeJson } from '../core/format';
 import { runsToCodeCarbonCsv, runsToJson } from '../core/history/codecarbon';
 import { toAlpha3 } from '../core/intensity/regions';
+import { writeUserFile } from '../core/util/fs';
 import { CliError, loadHistory, openStore, parseOptions, reportCorrupt, UsageError, warn } from './common';
 
 export const EXPORT_HELP = `Usage: carbon-meter export [--format codecarbon-csv|json] [--out FILE] [--keep-secrets]
@@ -12,7 +11,8 @@ Writes every finished run: CodeCarbon's emissions.csv columns and units (default
 
 Options:
   --format F      codecarbon-csv (default) or json
-  --out FILE      write to FILE (replaced whole, never half-written, readable by you only: 0600) instead of stdout
+  --out FILE      write to FILE (replaced whole, never half-written, readable by you only: 0600; a FIFO or a
+                  device is written through) instead of stdout
   --keep-secrets  command lines as stored (default: API keys, tokens, passwords and URL credentials are ***)
 CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) are escaped with a quote.
 `;
@@ -47,16 +47,12 @@ export function exportCommand(args: string[]): number {
   return 0;
 }
 
-/** Writes through a temporary file and a rename, so a reader never sees half a file; one-line errors. */
+/** Writes the export as a shell's `>` would reach the file, never half-written where it can be replaced whole. */
 function writeWhole(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     // command lines and paths are private: readable by the user only, like the history itself
-    fs.writeFileSync(tmp, text, { mode: 0o600 });
-    fs.chmodSync(tmp, 0o600);
-    fs.renameSync(tmp, file);
+    writeUserFile(file, text, { mode: 0o600 });
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
     const e = err as NodeJS.ErrnoException;
     throw new CliError(
       `cannot write ${file}: ${e.code === 'ENOENT' ? 'no such folder' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'EACCES' ? 'permission denied' : e.message}`,

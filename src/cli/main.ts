@@ -89,27 +89,47 @@ function oneLine(message: string): string {
     .join('; ');
 }
 
+/** The first error writing our stdout, other than a reader that went away (EPIPE): a full disk, a read-only file. */
+let outputError: NodeJS.ErrnoException | undefined;
+
+function noteOutputError(err: NodeJS.ErrnoException | null | undefined): void {
+  if (err && err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') outputError ??= err;
+}
+
 /**
  * Exits once stdout and stderr have handed everything to the OS. process.exit() right after a large write to a
  * pipe drops what the pipe could not take yet (64 KiB on Linux), with exit code 0: `history --json | wc -c` lost all
  * but the first 64 KiB. A write's callback runs after every earlier write on the same stream, so an empty write
- * marks the end. A closed reader (`| head`) makes the write fail with EPIPE; that is not an error of ours.
+ * marks the end. A closed reader (`| head`) makes the write fail with EPIPE; that is not an error of ours. Any other
+ * failed write (`export > /dev/full`, a full disk) is said in one line, and the exit code is 1 where it was 0.
  */
 export function exitWhenFlushed(code: number): void {
   const streams = [process.stdout, process.stderr];
   let pending = streams.length;
   const done = () => {
-    if (--pending === 0) process.exit(code);
+    if (--pending) return;
+    const err = outputError;
+    if (!err) process.exit(code);
+    process.stderr.write(`carbon-meter: the output could not be written: ${oneLine(errorMessage(err))}\n`, () =>
+      process.exit(code || 1),
+    );
   };
   for (const s of streams) {
     if (s.destroyed || s.writableEnded) done();
-    else s.write('', () => done());
+    else
+      s.write('', (err?: NodeJS.ErrnoException | null) => {
+        // a failed write is known here before the stream's 'error' event is emitted (on the next tick)
+        if (s === process.stdout) noteOutputError(err);
+        done();
+      });
   }
 }
 
 if (require.main === module) {
-  // a reader that went away (EPIPE) must not become an uncaught exception with a stack trace
-  for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
+  // a reader that went away (EPIPE) must not become an uncaught exception with a stack trace; any other failure is
+  // said at exit (exitWhenFlushed)
+  process.stdout.on('error', noteOutputError);
+  process.stderr.on('error', () => undefined);
   main(process.argv.slice(2)).then(
     // exit explicitly, once the output is out: nothing we started (timers, nvidia-smi) may keep a finished run waiting
     (code) => exitWhenFlushed(code),

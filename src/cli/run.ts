@@ -37,6 +37,7 @@ import { startPausing, waitForGreenerStart } from './schedule';
 import type { RunSchedule } from '../core/schedule/types';
 import type { IntensityProvider } from '../core/intensity/provider';
 import { errorMessage } from '../core/errors';
+import { writeUserFile } from '../core/util/fs';
 
 export async function runCommand(args: string[]): Promise<number> {
   const opts = parseRunArgs(args);
@@ -133,7 +134,14 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   // eslint-disable-next-line prefer-const
   let watch: RunWatch | undefined;
   const adoption = becomeSubreaper(); // before spawning: orphans of the run stay ours (sampling/subreaper.ts)
-  const io = spawnWithOutput(command, { onOutput: (stream, text) => watch?.output(stream, text) });
+  // the live readout exists once the run does; the command's output clears its line before it is written through
+  const readout = opts.json || opts.quiet ? undefined : new LiveReadout(process.stderr);
+  const io = spawnWithOutput(command, {
+    onOutput: (stream, text) => watch?.output(stream, text),
+    beforeOutput: () => readout?.hide(),
+  });
+  // the command's stdout shares the readout's terminal only when ours is one (through util-linux script)
+  readout?.follow(process.stdout.isTTY ? io.stdoutAtLineStart : undefined);
   const child = io.child;
   watch = new RunWatch({
     budgetG: opts.budgetG,
@@ -153,7 +161,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   );
   relay.attach(child, escapeControl(path.basename(command[0])), io.wrapperPid);
   const meter = startMeter(opts, ctx, { pid: child.pid, startedAt, adoption });
-  const live = followRun(opts, ctx, { run: meter.run, pid: child.pid, wrapperPid: io.wrapperPid, watch });
+  const live = followRun(opts, ctx, { run: meter.run, pid: child.pid, wrapperPid: io.wrapperPid, watch, readout });
 
   const { code, signal } = await exited;
   watch.exit();
@@ -169,7 +177,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
   const run = await closeRun(opts, ctx, meter.run, exitCode, watch.stoppedOnBudget ? 'stopped' : undefined);
   live.dispose();
-  return report(opts, ctx, run, exitCode);
+  return report(opts, ctx, run, exitCode, io.stdoutAtLineStart?.() ?? false);
 }
 
 /** The run in the hub, its exit code awaited from the child's exit event (the hub waits for it before closing). */
@@ -201,9 +209,9 @@ function startMeter(
 function followRun(
   opts: RunArgs,
   ctx: MeterContext,
-  r: { run: Run; pid: number; wrapperPid?: number; watch: RunWatch },
+  r: { run: Run; pid: number; wrapperPid?: number; watch: RunWatch; readout?: LiveReadout },
 ) {
-  const readout = opts.json || opts.quiet ? undefined : new LiveReadout(process.stderr);
+  const { readout } = r;
   r.watch.attach(r.pid, r.wrapperPid);
   const pausing =
     opts.pauseAbove !== undefined
@@ -251,12 +259,13 @@ async function closeRun(
 }
 
 /** The record (--json, --json-out) or the summary; the exit code, 1 when a record a script waits for is missing. */
-function report(opts: RunArgs, ctx: MeterContext, run: Run, exitCode: number): number {
+function report(opts: RunArgs, ctx: MeterContext, run: Run, exitCode: number, atLineStart: boolean): number {
   const saveError = ctx.hub.saveError(run.id);
-  const recorded = opts.jsonOut === undefined || writeRecord(opts.jsonOut, run);
+  const recorded = opts.jsonOut === undefined || writeRecord(opts.jsonOut, run, !saveError);
   // the command may have left its last line unfinished (a progress bar, a print without newline): the record starts
-  // a line of its own, so it is always the whole last line; JSON parsers skip the leading newline
-  if (opts.json) process.stdout.write(`\n${terminalSafeJson(JSON.stringify(run))}\n`);
+  // a line of its own, so it is always the whole last line (a newline first unless the command's output is known to
+  // end one: its stdout left to it is not read)
+  if (opts.json) process.stdout.write(`${atLineStart ? '' : '\n'}${terminalSafeJson(JSON.stringify(run))}\n`);
   else process.stderr.write(summary(run, ctx.store.dir, saveError));
   if (opts.json && saveError) warn(`the run was NOT saved: ${saveError}`);
   // a record that a script waits for and did not get is a failure, even when the command succeeded
@@ -286,34 +295,51 @@ async function started(child: ChildProcess, program: string): Promise<number | u
   });
 }
 
-/** The record as JSON in `file`, through a temporary file and a rename; false (and a message) when it fails. */
-function writeRecord(file: string, run: Run): boolean {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+/** The record as JSON in `file` (whole, or written through a FIFO or device); false (and a message) when it fails. */
+function writeRecord(file: string, run: Run, saved: boolean): boolean {
   try {
-    fs.writeFileSync(tmp, JSON.stringify(run) + '\n');
-    fs.renameSync(tmp, file);
+    writeUserFile(file, JSON.stringify(run) + '\n');
     return true;
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    warn(`cannot write the run record to ${file} (the run is in the history): ${errorMessage(err)}`);
+    const where = saved ? 'the run is in the history' : 'nor was it saved in the history';
+    warn(`cannot write the run record to ${file} (${where}): ${errorMessage(err)}`);
     return false;
   }
 }
 
+/**
+ * The live line on stderr. On a terminal it is redrawn in place, and it stays off the command's lines: it is
+ * cleared before the command's output is written through, and not drawn while the command has left a line
+ * unfinished (its own progress bar) where that output is read.
+ */
 class LiveReadout {
   private lastPlain = 0;
+  private shown = false;
+  private commandAtLineStart?: () => boolean;
   constructor(private readonly out: NodeJS.WriteStream) {}
+  /** Follows where the command's stdout left the cursor (undefined: its stdout is not read). */
+  follow(atLineStart: (() => boolean) | undefined): void {
+    this.commandAtLineStart = atLineStart;
+  }
   update(r: Reading, suffix = ''): void {
     const line = `⏱ ${formatDuration(r.elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq${suffix}`;
     if (this.out.isTTY) {
+      if (this.commandAtLineStart && !this.commandAtLineStart()) return;
       this.out.write(`\r\x1b[K[carbon-meter] ${line}`);
+      this.shown = true;
     } else if (r.t - this.lastPlain >= 10_000) {
       this.lastPlain = r.t;
       this.out.write(`[carbon-meter] ${line}\n`);
     }
   }
+  /** Clears the line (on a terminal, when drawn): the command's output or the summary starts at its start. */
+  hide(): void {
+    if (!this.shown) return;
+    this.shown = false;
+    this.out.write('\r\x1b[K');
+  }
   clear(): void {
-    if (this.out.isTTY) this.out.write('\r\x1b[K');
+    this.hide();
   }
 }
 

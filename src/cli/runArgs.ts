@@ -30,7 +30,8 @@ Options:
   --json             print the run record as one JSON line on stdout at the end, instead of the summary. It comes after
                      whatever the command printed, on a line of its own: it is always the last line (tail -n 1)
   --json-out FILE    write the run record (JSON) to FILE at the end, apart from the command's output: the clean
-                     channel for scripts whose command prints. FILE is replaced whole, never half-written
+                     channel for scripts whose command prints. FILE is replaced whole, never half-written (a FIFO
+                     or a device is written through)
   --quiet            no live readout
   --keep-secrets     store the command line as typed (default: API keys, tokens, passwords and URL credentials in it
                      are replaced by ***)

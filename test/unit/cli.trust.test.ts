@@ -370,3 +370,119 @@ async function waitFor(cond: () => boolean, boundMs = 60_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('carbon-meter CLI: where the output goes', function () {
+  this.timeout(240_000);
+
+  /** A history with one run, and its export as the CLI writes it to a regular file. */
+  async function oneRun(): Promise<{ h: string; csv: string }> {
+    const h = tmpHome();
+    const r = await cli(['run', '--quiet', '--region', 'FR', '--', 'true'], h);
+    assert.equal(r.code, 0, r.stderr);
+    const plain = path.join(h, 'plain.csv');
+    assert.equal((await cli(['export', '--out', plain], h)).code, 0);
+    return { h, csv: fs.readFileSync(plain, 'utf8') };
+  }
+
+  it('export --out through a link replaces the link target and keeps the link; a dangling link gets its target', async () => {
+    const { h, csv } = await oneRun();
+    const target = path.join(h, 'target.csv');
+    fs.writeFileSync(target, 'old\n');
+    const link = path.join(h, 'link.csv');
+    fs.symlinkSync(target, link);
+    const r = await cli(['export', '--out', link], h);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.lstatSync(link).isSymbolicLink(), 'the link is still a link');
+    assert.equal(fs.readFileSync(target, 'utf8'), csv);
+    assert.equal(fs.statSync(target).mode & 0o777, 0o600);
+    const dangling = path.join(h, 'dangling.csv');
+    const later = path.join(h, 'later.csv');
+    fs.symlinkSync(later, dangling);
+    assert.equal((await cli(['export', '--out', dangling], h)).code, 0);
+    assert.ok(fs.lstatSync(dangling).isSymbolicLink());
+    assert.equal(fs.readFileSync(later, 'utf8'), csv);
+  });
+
+  it('export --out and run --json-out write through a FIFO instead of replacing it', async function () {
+    if (process.platform === 'win32') this.skip();
+    const { h, csv } = await oneRun();
+    const fifo = path.join(h, 'fifo');
+    const mk = spawn('mkfifo', [fifo]);
+    assert.equal(await new Promise((r) => mk.on('close', r)), 0);
+    const read = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const cat = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        cat.stdout.on('data', (d) => (out += d));
+        cat.on('error', reject);
+        cat.on('close', () => resolve(out));
+      });
+    const [got, r] = await Promise.all([read(), cli(['export', '--out', fifo], h)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(got, csv);
+    assert.ok(fs.statSync(fifo).isFIFO(), 'still a FIFO');
+    const [record, run] = await Promise.all([
+      read(),
+      cli(['run', '--quiet', '--region', 'FR', '--json-out', fifo, '--', 'true'], h),
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(record) as Run).status, 'completed');
+    assert.ok(fs.statSync(fifo).isFIFO(), 'still a FIFO');
+  });
+
+  it('a write to stdout that fails (/dev/full) is said in one line, with exit code 1', async function () {
+    if (!fs.existsSync('/dev/full')) this.skip();
+    const { h } = await oneRun();
+    for (const args of [['export'], ['history', '--json'], ['run', '--json', '--region', 'FR', '--', 'true']]) {
+      const full = fs.openSync('/dev/full', 'w');
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [CLI, ...args], {
+          env: { ...process.env, CARBON_METER_HOME: h, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
+          stdio: ['ignore', full, 'pipe'],
+        });
+        let stderr = '';
+        child.stderr!.on('data', (d) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      fs.closeSync(full);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.match(lines[lines.length - 1], /^carbon-meter: the output could not be written: ENOSPC/, r.stderr);
+    }
+  });
+
+  it('run --json: no blank line before the record when the command ended its last line', async () => {
+    const h = tmpHome();
+    const r = await cli(['run', '--json', '--region', 'FR', '--', 'echo', 'hi'], h);
+    assert.equal(r.code, 0, r.stderr);
+    const [first, second, ...rest] = r.stdout.split('\n');
+    assert.equal(first, 'hi');
+    assert.equal((JSON.parse(second) as Run).status, 'completed');
+    assert.deepEqual(rest, ['']);
+    const quiet = await cli(['run', '--json', '--region', 'FR', '--', 'true'], h);
+    assert.equal(quiet.stdout.split('\n').length, 2, 'the record alone, on the first line');
+  });
+
+  it('on a terminal, the live readout is cleared before the command writes: its output never joins the readout line', async () => {
+    const h = tmpHome();
+    const go = path.join(h, 'go');
+    // the command prints a line, waits (untimed) until the test has seen the readout, then prints another
+    const script = `import os, time\nprint("line one", flush=True)\nwhile not os.path.exists(${JSON.stringify(go)}): time.sleep(0.05)\nprint("line two", flush=True)\n`;
+    const child = spawn(PYTHON, [PTYRUN, process.execPath, CLI, 'run', '--region', 'FR', '--', PYTHON, '-c', script], {
+      env: { ...process.env, CARBON_METER_HOME: h, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const closed = new Promise((r) => child.on('close', r));
+    await waitFor(() => /line one[\s\S]*\[carbon-meter\]/.test(out));
+    fs.writeFileSync(go, '');
+    await closed;
+    assert.match(out, /line two/);
+    const joined = /\[carbon-meter\][^\r\n]*line two/.exec(out);
+    assert.equal(joined, null, `the command's line was written after the readout on its line: ${JSON.stringify(out)}`);
+    // eslint-disable-next-line no-control-regex -- the terminal's own bytes: the readout, its clearing, the line
+    assert.match(out, /CO₂eq\r\x1b\[K(\r\n)?line two/);
+  });
+});

@@ -60,3 +60,33 @@ export function writeFileAtomic(
     throw err;
   }
 }
+
+/**
+ * Writes a file the user named (`export --out`, `run --json-out`) as a shell's `>` would reach it, never half-written
+ * where that can be kept: a regular file is replaced whole (`writeFileAtomic`, with `mode`), and a symbolic link to
+ * one keeps being a link (its target is replaced); a FIFO, a device or a socket, and a link to one (`/dev/stdout`),
+ * is written through, since replacing it would take it away (as root, `/dev/full` itself); a dangling link has its
+ * target created through it.
+ */
+export function writeUserFile(file: string, data: string | Buffer, opts: { mode?: number } = {}): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (st?.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file} is a folder`), { code: 'EISDIR' });
+  if ((st && !st.isFile()) || (!st && isSymlink(file))) {
+    fs.writeFileSync(file, data, { mode: opts.mode });
+    return;
+  }
+  writeFileAtomic(st ? fs.realpathSync(file) : file, data, opts);
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
