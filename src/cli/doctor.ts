@@ -89,40 +89,62 @@ export async function doctorCommand(args: string[]): Promise<number> {
   const ok = (b: boolean) => (b ? '✓' : '✗');
   const out = [
     `Carbon Meter ${VERSION} on ${report.platform}`,
-    `  CPU       ${hardware.cpuModel}, ${hardware.logicalCpus} logical CPUs, ${sig(hardware.ramGB)} GB RAM`,
-    `  ${ok(rapl.readable)} RAPL    ${rapl.readable ? `readable: ${rapl.domains.map((d) => d.name).join(', ')}` : (rapl.reason ?? 'not readable')}`,
-    ...(rapl.fix ? [`            fix: ${rapl.fix}`] : []),
-    `  CPU power ${report.cpuPower.method}: ${report.cpuPower.detail}`,
+    row('CPU', `${hardware.cpuModel}, ${hardware.logicalCpus} logical CPUs, ${sig(hardware.ramGB)} GB RAM`),
+    row(
+      `${ok(rapl.readable)} RAPL`,
+      rapl.readable ? `readable: ${rapl.domains.map((d) => d.name).join(', ')}` : (rapl.reason ?? 'not readable'),
+    ),
+    ...(rapl.fix ? [more(`fix: ${rapl.fix}`)] : []),
+    row('CPU power', `${report.cpuPower.method}: ${report.cpuPower.detail}`),
     ...gpuDoctorLines(gpu, ok),
-    `  Region    ${region.code}: ${region.reason}`,
-    ...(region.error ? [`            ${region.error}`] : []),
-    `  Time zone ${tz}${guess ? ` → ${guess.code}` : ' (no country)'}`,
-    `  History   ${store.dir}`,
+    row('Region', `${region.code}: ${region.reason}`),
+    ...(region.error ? [more(region.error)] : []),
+    row('Time zone', `${tz}${guess ? ` → ${guess.code}` : ' (no country)'}`),
+    row('History', store.dir),
   ];
   // the CPU model, GPU names and probe reasons come from the machine and its tools: printed escaped
   printLines(out);
   return 0;
 }
 
+/** Width of doctor's first column (its longest label, "✗ nvidia-smi"): the texts start in one column. */
+const LABEL = 12;
+
+/** One line of doctor's report: a label (with its ✓ or ✗), then the text in the second column. */
+function row(label: string, text: string): string {
+  return `  ${label.padEnd(LABEL)} ${text}`;
+}
+
+/** A further line of the item above, in the second column. */
+function more(text: string): string {
+  return `${' '.repeat(LABEL + 3)}${text}`;
+}
+
 /** doctor's GPU lines: NVML's state, the driver, each device and its energy counter; nvidia-smi when NVML is absent. */
 function gpuDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
   const n = gpu.nvml;
   const lines = [
-    `  ${ok(n.available)} NVML    ${n.available ? `${n.library ?? 'loaded'}, driver ${n.driverVersion ?? '?'}, ${n.devices.length} GPU(s)` : (n.reason ?? 'not available')}`,
+    row(
+      `${ok(n.available)} NVML`,
+      n.available
+        ? `${n.library ?? 'loaded'}, driver ${n.driverVersion ?? '?'}, ${n.devices.length} GPU(s)`
+        : (n.reason ?? 'not available'),
+    ),
   ];
   for (const d of n.devices) {
     const energy = d.energyCounter
       ? 'energy counter works'
       : `no energy counter (${d.energyError?.message ?? 'not supported'}): power samples integrated`;
-    lines.push(
-      `            #${d.index} ${d.name} ${d.uuid}: ${energy}; power ${d.power}${d.migEnabled ? '; MIG enabled' : ''}`,
-    );
+    lines.push(more(`#${d.index} ${d.name} ${d.uuid}: ${energy}; power ${d.power}${d.migEnabled ? '; MIG enabled' : ''}`));
   }
   if (gpu.nvidiaSmi) {
     const s = gpu.nvidiaSmi;
     const devs = gpu.devices.map((d) => `#${d.index} ${d.name}`).join(', ');
     lines.push(
-      `  ${ok(s.available)} nvidia-smi ${s.available ? `driver ${s.driverVersion ?? '?'}: ${devs} (power.draw samples)` : (s.reason ?? 'not available')}`,
+      row(
+        `${ok(s.available)} nvidia-smi`,
+        s.available ? `driver ${s.driverVersion ?? '?'}: ${devs} (power.draw samples)` : (s.reason ?? 'not available'),
+      ),
     );
   }
   lines.push(...amdDoctorLines(gpu, ok));
@@ -130,7 +152,7 @@ function gpuDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
     gpu.source === 'none' ? '' : `NVIDIA: ${gpu.source}`,
     gpu.amd && gpu.amd.source !== 'none' ? `AMD: ${gpu.amd.source}` : '',
   ].filter(Boolean);
-  lines.push(`  GPU meter ${meters.length ? meters.join(', ') : 'none: GPU energy is not metered'}`);
+  lines.push(row('GPU meter', meters.length ? meters.join(', ') : 'none: GPU energy is not metered'));
   return lines;
 }
 
@@ -139,11 +161,17 @@ function amdDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
   const a = gpu.amd;
   if (!a) return [];
   const lines = [
-    `  ${ok(a.amdSmi.available)} amd-smi ${a.amdSmi.available ? `${a.devices.length} GPU(s)` : (a.amdSmi.reason ?? 'not available')}`,
+    row(
+      `${ok(a.amdSmi.available)} amd-smi`,
+      a.amdSmi.available ? `${a.devices.length} GPU(s)` : (a.amdSmi.reason ?? 'not available'),
+    ),
   ];
   if (a.rocmSmi)
     lines.push(
-      `  ${ok(a.rocmSmi.available)} rocm-smi ${a.rocmSmi.available ? `${a.devices.length} GPU(s)` : (a.rocmSmi.reason ?? 'not available')}`,
+      row(
+        `${ok(a.rocmSmi.available)} rocm-smi`,
+        a.rocmSmi.available ? `${a.devices.length} GPU(s)` : (a.rocmSmi.reason ?? 'not available'),
+      ),
     );
   for (const d of a.devices) {
     const energy =
@@ -153,7 +181,7 @@ function amdDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
           ? 'energy counter works'
           : 'no energy counter (N/A): power samples integrated';
     const power = d.powerW === undefined || d.powerW === null ? '' : `; ${d.powerW} W now`;
-    lines.push(`            #${d.index} ${d.name} ${d.uuid}: ${energy}${power}`);
+    lines.push(more(`#${d.index} ${d.name} ${d.uuid}: ${energy}${power}`));
   }
   return lines;
 }

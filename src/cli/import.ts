@@ -29,6 +29,8 @@ export function importCommand(args: string[]): number {
   const skipped = summariseImportProblems(r.problems);
   if (skipped) warn(`${file}: ${skipped}`);
   if (r.fatal) warn(r.fatal);
+  // nothing read (not a CodeCarbon file, an unreadable one): the reason alone
+  if (r.fatal && !r.rows) return 1;
   const extra = [
     r.known ? `${r.known} already in the history` : '',
     r.updated ? `${r.updated} updated by later rows` : '',

@@ -33,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'version':
       case '--version':
       case '-v':
+        if (rest.length) throw new UsageError(`${cmd} takes no arguments, not "${rest[0]}"`);
         process.stdout.write(`${VERSION}\n`);
         return 0;
       case undefined:

@@ -282,6 +282,15 @@ describe('carbon-meter CLI', function () {
     assert.ok(fr.emissionsKg > 0.1 && fr.emissionsKg < 1, `FR ${fr.emissionsKg}`);
   });
 
+  it('doctor lines up its report: every text in one column, whatever its label', async () => {
+    const r = await cli(['doctor'], tmpHome());
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n').slice(1);
+    assert.ok(lines.some((l) => /^ {2}✗ nvidia-smi /.test(l)) && lines.some((l) => /^ {2}Region /.test(l)), r.stdout);
+    // two spaces, the label padded to 12 characters (or nothing, on a further line of an item), a space, the text
+    for (const l of lines) assert.ok(l[14] === ' ' && l[15] !== ' ', `not in the text column: ${JSON.stringify(l)}`);
+  });
+
   it('doctor reports RAPL, nvidia-smi and the CPU model', async () => {
     const r = await cli(['doctor', '--json'], tmpHome());
     assert.equal(r.code, 0, r.stderr);

@@ -229,7 +229,10 @@ describe('carbon-meter CLI: arguments and errors', function () {
       [['regions', '--energy-kwh', ''], 2],
       [['regions', 'FR'], 2],
       [['doctor', '--verbose'], 2],
+      [['version', 'x'], 2],
+      [['import', path.join(h, 'other.csv')], 1],
     ];
+    fs.writeFileSync(path.join(h, 'other.csv'), 'a,b\n1,2\n'); // not a CodeCarbon file: its reason alone, no summary
     for (const [args, code] of cases) oneLineError(await cli(args, h), code, args.join(' '));
   });
 

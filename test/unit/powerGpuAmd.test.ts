@@ -643,9 +643,9 @@ describe('power/gpu: carbon-meter run meters an AMD GPU through amd-smi (dist/cl
     };
     const r = await runCli(path.join(ROOT, 'dist', 'cli.js'), ['doctor'], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /✓ amd-smi 3 GPU\(s\)/);
+    assert.match(r.stdout, /✓ amd-smi +3 GPU\(s\)/);
     assert.match(r.stdout, new RegExp(`#0 AMD Instinct MI300X ${MI300X_0}: energy counter works; 600 W now`));
-    assert.match(r.stdout, /GPU meter AMD: amd-smi/);
+    assert.match(r.stdout, /GPU meter +AMD: amd-smi/);
     const j = await runCli(path.join(ROOT, 'dist', 'cli.js'), ['doctor', '--json'], env);
     const rep = JSON.parse(j.stdout) as {
       gpu: { available: boolean; amd: { source: string; devices: { uuid: string }[] } };
