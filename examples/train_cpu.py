@@ -4,7 +4,10 @@ Meter it with:  npx carbon-meter run -- python3 examples/train_cpu.py --epochs 2
 """
 import argparse
 import math
+import os
 import random
+import sys
+import tempfile
 
 
 def make_data(n, dim, seed=0):
@@ -19,20 +22,38 @@ def make_data(n, dim, seed=0):
     return xs, ys
 
 
+def epoch_step(xs, ys, w, lr):
+    """One epoch of gradient descent: the new weights and the mean loss."""
+    grad = [0.0] * len(w)
+    loss = 0.0
+    for x, y in zip(xs, ys):
+        z = sum(a * b for a, b in zip(w, x))
+        p = 1 / (1 + math.exp(-z))
+        loss -= y * math.log(p + 1e-12) + (1 - y) * math.log(1 - p + 1e-12)
+        for j in range(len(w)):
+            grad[j] += (p - y) * x[j]
+    return [wj - lr * gj / len(xs) for wj, gj in zip(w, grad)], loss / len(xs)
+
+
+def save_checkpoint(w, done):
+    """What a real script does when asked to stop (SIGINT: Ctrl-C, or `run --on-budget stop`): keep its work."""
+    path = os.path.join(tempfile.gettempdir(), "train_cpu.ckpt")
+    with open(path, "w") as f:
+        f.write(f"{done} " + " ".join(f"{wj:.6g}" for wj in w) + "\n")
+    print(f"interrupted after {done} epoch(s): weights saved to {path}", flush=True)
+
+
 def train(xs, ys, epochs, lr):
-    dim = len(xs[0])
-    w = [0.0] * dim
-    for epoch in range(epochs):
-        grad = [0.0] * dim
-        loss = 0.0
-        for x, y in zip(xs, ys):
-            z = sum(a * b for a, b in zip(w, x))
-            p = 1 / (1 + math.exp(-z))
-            loss -= y * math.log(p + 1e-12) + (1 - y) * math.log(1 - p + 1e-12)
-            for j in range(dim):
-                grad[j] += (p - y) * x[j]
-        w = [wj - lr * gj / len(xs) for wj, gj in zip(w, grad)]
-        print(f"epoch {epoch + 1}/{epochs}  loss {loss / len(xs):.4f}", flush=True)
+    w = [0.0] * len(xs[0])
+    done = 0
+    try:
+        for epoch in range(epochs):
+            w, loss = epoch_step(xs, ys, w, lr)
+            done = epoch + 1
+            print(f"epoch {done}/{epochs}  loss {loss:.4f}", flush=True)
+    except KeyboardInterrupt:
+        save_checkpoint(w, done)
+        sys.exit(130)
     return w
 
 

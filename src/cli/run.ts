@@ -175,7 +175,9 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     : ctx.schedule;
   if (schedule) meter.run.schedule = schedule;
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
-  const run = await closeRun(opts, ctx, meter.run, exitCode, watch.stoppedOnBudget ? 'stopped' : undefined);
+  // stopped on purpose: on its budget, or with SIGKILL after the user's signals (the relay's note says why)
+  const stopped = watch.stoppedOnBudget || relay.note !== undefined;
+  const run = await closeRun(opts, ctx, meter.run, exitCode, stopped ? 'stopped' : undefined);
   live.dispose();
   return report(opts, ctx, run, exitCode, io.stdoutAtLineStart?.() ?? false);
 }

@@ -12,7 +12,8 @@ export type Method = 'measured' | 'modelled' | 'default';
 export type RunSource = 'cli' | 'terminal' | 'debug' | 'task' | 'codecarbon-import' | 'manual' | 'slurm' | 'notebook';
 
 /**
- * `stopped`: Carbon Meter stopped the run on purpose (its carbon budget; `stoppedBy` says why), whatever exit code the
+ * `stopped`: Carbon Meter stopped the run on purpose (its carbon budget, which `stoppedBy` says; or with SIGKILL after
+ * the user's signal, when the command would not stop, which its notes say), whatever exit code the
  * command then gave; `interrupted`: the run's owner went away and the run was recovered from its last checkpoint.
  */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'stopped';

@@ -348,6 +348,7 @@ describe('carbon-meter CLI: signals', function () {
     assert.equal(code, 137, p.stderr());
     assert.match(p.stderr(), /SIGKILL: it did not stop within 1 s of SIGTERM/);
     const run: Run = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.equal(run.status, 'stopped', 'stopped on purpose, not failed');
     assert.ok(
       run.notes?.some((n) => /SIGKILL/.test(n)),
       JSON.stringify(run.notes),
