@@ -114,6 +114,30 @@ export function resolveRegion(input: string): RegionInfo {
   throw new UnknownRegionError(raw, suggestRegions(raw));
 }
 
+/**
+ * Whether a region has a figure to meter with: CO2.js writes 0 where it has no data (the Central African Republic in
+ * 0.19.0), and such a figure would record 0 g whatever the energy.
+ */
+export function hasIntensity(region: RegionInfo): boolean {
+  return Number.isFinite(region.intensityGPerKWh) && region.intensityGPerKWh > 0;
+}
+
+/**
+ * The region to meter a run in for a code (`resolveRegion`), or, for a country whose CO2.js figure is missing or 0,
+ * which one it is: the caller falls back to the world average and says why.
+ * @throws UnknownRegionError for a code nobody knows
+ */
+export function meteredRegion(input: string): RegionInfo | { noData: { code: string; name: string } } {
+  let region: RegionInfo;
+  try {
+    region = resolveRegion(input);
+  } catch (e) {
+    if (e instanceof RegionDataUnavailableError) return { noData: { code: e.country, name: e.countryName } };
+    throw e;
+  }
+  return hasIntensity(region) ? region : { noData: { code: region.code, name: region.name } };
+}
+
 /** Like `resolveRegion`, but undefined instead of an error. */
 export function findRegion(input: string): RegionInfo | undefined {
   try {
@@ -158,15 +182,28 @@ function systemTimeZone(): string | undefined {
 /**
  * A country guessed from an IANA time zone (default: this machine's), for when no region is set.
  * Undefined for zones that name no country (UTC, Etc/*), unknown zones, and countries without
- * an intensity figure, so the code returned always resolves with `resolveRegion`.
+ * an intensity figure (missing or 0), so the code returned always resolves with `resolveRegion` to a figure above 0.
  */
 export function guessRegionFromTimeZone(tz?: string): { code: string; reason: string } | undefined {
   const zone = (tz ?? systemTimeZone())?.trim();
   if (!zone) return undefined;
   const t = getTables();
   const country = t.zoneCountry.get(zone) ?? t.zoneCountryLower.get(zone.toLowerCase());
-  if (!country || !t.countryRegions.has(country)) return undefined;
-  return { code: country, reason: `guessed from the time zone ${zone}` };
+  const region = country ? t.countryRegions.get(country) : undefined;
+  if (!region || !hasIntensity(region)) return undefined;
+  return { code: region.code, reason: `guessed from the time zone ${zone}` };
+}
+
+/** The country an IANA time zone names when CO2.js has no figure for it (missing or 0): why there is no guess. */
+export function timeZoneCountryWithoutIntensity(tz?: string): { zone: string; code: string; name: string } | undefined {
+  const zone = (tz ?? systemTimeZone())?.trim();
+  if (!zone) return undefined;
+  const t = getTables();
+  const country = t.zoneCountry.get(zone) ?? t.zoneCountryLower.get(zone.toLowerCase());
+  const row = country ? t.countryByAlpha2.get(country) : undefined;
+  if (!row) return undefined;
+  const region = t.countryRegions.get(row[0]);
+  return region && hasIntensity(region) ? undefined : { zone, code: row[0], name: row[2] };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,15 @@
  */
 import { getHardware } from '../hardware';
 import { StaticIntensityProvider, type IntensityProvider } from '../intensity/provider';
-import { guessRegionFromTimeZone, resolveRegion, type RegionInfo } from '../intensity/regions';
+import {
+  CO2JS_VERSION,
+  guessRegionFromTimeZone,
+  meteredRegion,
+  resolveRegion,
+  timeZoneCountryWithoutIntensity,
+  worldRegion,
+  type RegionInfo,
+} from '../intensity/regions';
 import { GpuMonitors } from '../power/gpu/choose';
 import { probedDevices, probeGpus } from '../power/gpuMonitor';
 import type { NvmlOptions } from '../power/gpuNvml';
@@ -101,7 +109,8 @@ export interface RegionChoice extends Place {
 
 /**
  * The region and PUE of a run: what the user set (flag, setting, environment), else a guess from the time zone
- * (said to be a guess), else the world average. Throws UnknownRegionError for a code nobody knows.
+ * (said to be a guess), else the world average. A country CO2.js has no figure for (missing, or 0) gives the world
+ * average too, said in the reason and in a warning. Throws UnknownRegionError for a code nobody knows.
  */
 export function chooseRegion(input: {
   region?: string;
@@ -117,8 +126,20 @@ export function chooseRegion(input: {
   let reason: string;
   let guessed = false;
   if (input.region && input.region.trim()) {
-    region = resolveRegion(input.region.trim());
-    reason = `set by ${input.regionFrom ?? 'the user'}`;
+    const from = input.regionFrom ?? 'the user';
+    const found = meteredRegion(input.region.trim());
+    if ('noData' in found) {
+      // a country CO2.js has no figure for (missing, or 0 as for CF) would record 0 g: the world average instead
+      region = worldRegion();
+      const why = `${found.noData.code} (${found.noData.name}), set by ${from}, has no intensity in CO2.js ${CO2JS_VERSION}`;
+      reason = `${why}: world average (default)`;
+      warnings.push(
+        `region ${why}: using the world average (${region.intensityGPerKWh} gCO₂eq/kWh); a neighbouring country or a cloud region gives a closer figure`,
+      );
+    } else {
+      region = found;
+      reason = `set by ${from}`;
+    }
   } else {
     const guess = guessRegionFromTimeZone(input.timeZone);
     let resolved: RegionInfo | undefined;
@@ -136,7 +157,11 @@ export function chooseRegion(input: {
     } else {
       // a default, not a guess: nothing was guessed
       region = resolveRegion('WORLD');
-      reason = `${input.rejected ? '' : 'not set, and '}the time zone names no country: world average (default)`;
+      const bare = timeZoneCountryWithoutIntensity(input.timeZone);
+      const zone = bare
+        ? `the time zone ${bare.zone} names ${bare.code} (${bare.name}), which has no intensity in CO2.js ${CO2JS_VERSION}`
+        : 'the time zone names no country';
+      reason = `${input.rejected ? '' : 'not set, and '}${zone}: world average (default)`;
     }
     if (input.rejected) reason = `${input.rejected} is not a known region; ${reason}`;
   }

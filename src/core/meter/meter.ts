@@ -406,15 +406,17 @@ function cpuPowerDescription(cpu: CpuPowerSource, hw: Hardware): Run['power']['c
 }
 
 function gpuPowerDescription(gpu: MeterEnvironment['gpu']): Run['power']['gpu'] {
-  if ('unavailable' in gpu) {
+  // no GPU tool or driver at all is known before any reading: the first checkpoint says so, not "waiting"
+  const unavailable = 'unavailable' in gpu ? gpu.unavailable : gpu.knownAbsent?.();
+  if (unavailable !== undefined) {
     return {
       method: 'default',
-      detail: `0 W: ${gpu.unavailable}`,
+      detail: `0 W: ${unavailable}`,
       meanW: 0,
       lastW: 0,
-      unavailableReason: gpu.unavailable,
+      unavailableReason: unavailable,
     };
   }
-  // 'measured' once the GPU has been read (the first tick); until then nothing is known
+  // 'measured' once the GPU has been read (the first tick); until then a tool or driver here has not answered
   return { method: 'default', detail: 'waiting for the first GPU reading', meanW: 0, lastW: 0 };
 }

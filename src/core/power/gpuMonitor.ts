@@ -4,9 +4,16 @@
  * is an absent nvidia-smi (gpu.ts caches that). With no sign of an NVIDIA driver (gpuNvml.ts noNvidiaDriverReason)
  * the NVML reader is not started at all.
  */
-import { isAbsentTool, NvidiaSmiMonitor, probeNvidiaSmi, type GpuSnapshot, type NvidiaSmiOptions } from './gpu';
+import {
+  describeSpawnError,
+  isAbsentTool,
+  NvidiaSmiMonitor,
+  probeNvidiaSmi,
+  type GpuSnapshot,
+  type NvidiaSmiOptions,
+} from './gpu';
 import { probeAmd, type AmdProbe } from './gpu/amdProbe';
-import { joinGpuReasons } from './gpu/tools';
+import { joinGpuReasons, missingTool } from './gpu/tools';
 import { isAbsent, noNvidiaDriverReason, NvmlMonitor, probeNvml, type NvmlOptions } from './gpuNvml';
 import { NVML_ERROR_DRIVER_NOT_LOADED, type NvmlDeviceInfo, type NvmlInitAnswer } from './nvml/protocol';
 import type { GpuInfo } from '../types';
@@ -18,6 +25,11 @@ export interface GpuMonitor {
   refreshApps(): void;
   /** what was last read; synchronous and cheap */
   latest(): GpuSnapshot;
+  /**
+   * Why nothing can be read, when that is known without reading (every tool missing from disk: no process started),
+   * in the words `latest()` uses once started; undefined while a tool or driver is here and may answer.
+   */
+  knownAbsent?(): string | undefined;
   /** reads now, when the source can (a run is ending) */
   refresh?(): Promise<void>;
 }
@@ -72,6 +84,14 @@ export class AutoGpuMonitor implements GpuMonitor {
       this.nvmlReason !== undefined &&
       isAbsentTool(this.opts.nvidiaSmi?.command || 'nvidia-smi')
     );
+  }
+
+  /** Neither NVML (no sign of a driver, or it failed) nor nvidia-smi (not on disk) is here: why, as `latest()` says it. */
+  knownAbsent(): string | undefined {
+    if (this.mode !== 'nvidia-smi' || this.nvmlReason === undefined) return undefined;
+    const command = this.opts.nvidiaSmi?.command || 'nvidia-smi';
+    const missing = missingTool(command);
+    return missing ? joinGpuReasons([describeSpawnError(missing, command), this.nvmlReason]) : undefined;
   }
 
   /** NVML has not answered its first call yet: whether an NVIDIA GPU is here is not known. */

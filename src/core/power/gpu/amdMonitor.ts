@@ -30,6 +30,7 @@ import {
   describeSpawnError,
   firstLine,
   formatSeconds,
+  missingTool,
   runOnce,
   truncate,
   type RunResult,
@@ -133,6 +134,18 @@ export class AmdMonitor {
 
   /** Why neither tool can be used (both missing, or no AMD GPU): the monitor has stopped for good. */
   get unavailable(): string | undefined {
+    return this.absentReason;
+  }
+
+  /**
+   * Neither amd-smi nor rocm-smi is on disk (looked for without starting them; remembered, so start() then starts
+   * nothing): why, as `latest()` says it; undefined while a tool is here or the monitor has not decided yet.
+   */
+  knownAbsent(): string | undefined {
+    if (this.absentReason || this.running || this.tool) return this.absentReason;
+    const amd = missingTool(this.amdSmi, this.env);
+    const rocm = amd && missingTool(this.rocmSmi, this.env);
+    if (amd && rocm) this.absentReason = bothMissing(amd, this.amdSmi, rocm, this.rocmSmi);
     return this.absentReason;
   }
 
@@ -274,10 +287,9 @@ export class AmdMonitor {
     const r = await this.exec(this.amdSmi, ['list', '--json']);
     if (!this.running) return;
     if (r.error?.code === 'ENOENT') {
-      const amdReason = describeSpawnError(r.error, this.amdSmi, 'amd-smi');
       const q = await this.exec(this.rocmSmi, ['--showproductname', '--json']);
       if (q.error?.code === 'ENOENT') {
-        this.absentReason = `${amdReason.replace(/: GPU energy not metered$/, '')}; ${describeSpawnError(q.error, this.rocmSmi, 'rocm-smi')}`;
+        this.absentReason = bothMissing(r.error, this.amdSmi, q.error, this.rocmSmi);
         return;
       }
       const bad = this.problem(q, this.rocmSmi, 'rocm-smi', '--showproductname');
@@ -467,4 +479,15 @@ export class AmdMonitor {
       pids: [...this.children].map((x) => x.pid ?? 0),
     };
   }
+}
+
+/** Why neither AMD tool can be used, both missing: one line. */
+function bothMissing(
+  amdError: NodeJS.ErrnoException,
+  amdSmi: string,
+  rocmError: NodeJS.ErrnoException,
+  rocmSmi: string,
+): string {
+  const amdReason = describeSpawnError(amdError, amdSmi, 'amd-smi');
+  return `${amdReason.replace(/: GPU energy not metered$/, '')}; ${describeSpawnError(rocmError, rocmSmi, 'rocm-smi')}`;
 }

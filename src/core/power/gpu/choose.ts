@@ -57,6 +57,23 @@ export class GpuMonitors implements GpuMonitor {
    */
   private absentSnap: GpuSnapshot | undefined;
 
+  /**
+   * Why no GPU can be read, known before any reading: every vendor's tools are missing from disk (nothing is started
+   * to find that out). The same words `latest()` gives once the monitors have started; undefined while a tool or
+   * driver of some vendor is here (its first answer is awaited).
+   */
+  knownAbsent(): string | undefined {
+    if (!this.nvidia && !this.amd) return undefined;
+    const reasons: string[] = [];
+    for (const side of [this.nvidia, this.amd]) {
+      if (!side) continue;
+      const reason = side.knownAbsent();
+      if (reason === undefined) return undefined;
+      reasons.push(reason);
+    }
+    return joinGpuReasons(reasons);
+  }
+
   /** Every vendor's tools are missing for good (none pending): nothing here can be read. */
   private allAbsent(): boolean {
     if (!this.nvidia && !this.amd) return false;

@@ -124,6 +124,19 @@ function notFound(command: string, args: string[]): NodeJS.ErrnoException {
 }
 
 /**
+ * The spawn error a missing command gives, when `command` is known to be missing or is not on disk (remembered, as
+ * spawnQuiet does), without starting anything; undefined when it is there (or on Windows, where spawn decides).
+ */
+export function missingTool(command: string, env?: NodeJS.ProcessEnv): NodeJS.ErrnoException | undefined {
+  const absent = absentTools.get(command);
+  if (absent) return absent;
+  if (onDisk(command, env ?? process.env)) return undefined;
+  const err = notFound(command, []);
+  absentTools.set(command, err);
+  return err;
+}
+
+/**
  * Starts a tool in its own process group with its output piped. Throws the spawn error at once for a command known
  * to be missing, or not found on disk (remembered: not looked for again).
  */
