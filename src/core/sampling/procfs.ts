@@ -276,7 +276,8 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     }
     for (const [pid] of vanished) this.untrack(pid);
     if (this.rootAlive && !this.tracked.has(this.rootPid)) this.rootAlive = false;
-    if (!this.rootAlive && this.rootGoneTicks === undefined) this.rootGoneTicks = this.nowTicks(now);
+    const firstLook = !this.rootAlive && this.rootGoneTicks === undefined;
+    if (firstLook) this.rootGoneTicks = this.nowTicks(now);
 
     this.closeVanished(vanished, dtS);
 
@@ -295,7 +296,7 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     this.discover(read);
 
     const alive = this.tracked.size > 0;
-    if (alive) this.countOutliving();
+    if (alive) this.countOutliving(firstLook);
     return alive ? this.result(now, true) : this.finish(now);
   }
 
@@ -307,13 +308,16 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
 
   /**
    * Once the root is gone: counts, once each, the tracked processes that were running when it was found gone (the
-   * ones found later too, by their start time), and those of them that were orphaned and adopted by the subreaper.
+   * first look), those found later that had started by then, and those of them adopted by the subreaper. A process
+   * seen at the first look counts whatever its start time: start times and /proc/uptime can disagree by a tick or
+   * so (seen on a VM), so the threshold for the later ones is the newest start time seen at the first look, if later.
    */
-  private countOutliving(): void {
+  private countOutliving(firstLook: boolean): void {
     if (this.rootGoneTicks === undefined) return;
     for (const t of this.tracked.values()) {
       if (!t.outlived) {
-        if (t.state === 'Z' || t.startTicks > this.rootGoneTicks) continue;
+        if (t.state === 'Z' || (!firstLook && t.startTicks > this.rootGoneTicks)) continue;
+        if (firstLook) this.rootGoneTicks = Math.max(this.rootGoneTicks, t.startTicks);
         t.outlived = true;
         this.outlivedCount++;
       }
