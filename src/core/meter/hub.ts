@@ -158,7 +158,7 @@ export class MeterHub implements Disposable {
   /**
    * The root process exited with `exitCode`. The run closes at once when nothing of it is left; otherwise it is
    * metered until its last process exits (processes that outlived the command: background jobs, setsid, nohup),
-   * and `onOutlived` is told how many live on. `signal` stops waiting: the run is closed with a note.
+   * and `onOutlived` is told how many were still running when the command exited. `signal` stops waiting: the run is closed with a note.
    */
   async endWhenGone(
     id: string,
@@ -179,14 +179,16 @@ export class MeterHub implements Disposable {
       return tree.alive ? tree : this.close(meter, undefined, exitCode);
     });
     if (!('alive' in last)) return last;
-    opts.onOutlived?.(last.pids.length);
+    // the processes still running when the command exited (the sampler's count; else those alive now)
+    opts.onOutlived?.(last.outlived ?? last.pids.length);
     // the tick timer does not keep the process alive; while waiting for these processes, something must
     const keepAlive = setInterval(() => undefined, 2 ** 30);
     return new Promise<Run | undefined>((resolve) => {
       const onAbort = (): void => {
         sub.dispose();
         const left = meter.lastSample?.pids.length ?? 0;
-        const note = `metering stopped while ${left} process(es) that outlived the command were still running`;
+        // every live process of the run: those that outlived the command and any they started since
+        const note = `metering stopped while ${left} process(es) of the run were still running after the command had ended`;
         void this.stop(id, { exitCode, note }).then(resolve);
       };
       const sub = this.onRunFinished((r) => {

@@ -122,7 +122,7 @@ export class Meter {
   endedAtMs?: number;
   /** set when the root process is gone while some of its descendants live on */
   rootEndedAtMs?: number;
-  /** how many processes were alive when the root ended */
+  /** how many processes were alive at the first look after the root ended (samplers that do not count `outlived`) */
   outlivingPids = 0;
 
   constructor(
@@ -363,12 +363,7 @@ export class Meter {
     this.sampler.dispose?.();
     if (this.rootEndedAtMs !== undefined && this.endedAtMs !== undefined && this.endedAtMs > this.rootEndedAtMs) {
       const outlivedS = round((this.endedAtMs - this.rootEndedAtMs) / 1000, 1);
-      const adopted = this.lastSample?.adopted
-        ? `, ${this.lastSample.adopted} of them adopted after they left the tree`
-        : '';
-      (this.run.notes ??= []).push(
-        `${this.outlivingPids} process(es) outlived the command (background, setsid, nohup or daemon${adopted}); metered until the last exited, ${outlivedS} s after the command`,
-      );
+      (this.run.notes ??= []).push(outlivedNote(this.lastSample, this.outlivingPids, outlivedS));
     }
     this.run.status = status;
     this.run.exitCode = exitCode ?? null;
@@ -419,4 +414,26 @@ function gpuPowerDescription(gpu: MeterEnvironment['gpu']): Run['power']['gpu'] 
   }
   // 'measured' once the GPU has been read (the first tick); until then a tool or driver here has not answered
   return { method: 'default', detail: 'waiting for the first GPU reading', meanW: 0, lastW: 0 };
+}
+
+/**
+ * The note of a run whose processes outlived its command: how many were still running at the first look after the
+ * command exited (each counted once, found then or later), how many of those were orphans adopted by the child
+ * subreaper (the command's children, or processes whose parent had exited), the others being processes these
+ * had started; and, where more orphans were adopted over the whole run (some ended before the command, or started
+ * after it), that total.
+ */
+export function outlivedNote(tree: TreeSample | undefined, fallbackCount: number, outlivedS: number): string {
+  const n = tree?.outlived ?? fallbackCount;
+  const m = Math.min(n, tree?.outlivedAdopted ?? 0);
+  const total = tree?.adopted ?? 0;
+  const which = m
+    ? `${m} orphan(s) adopted by the meter (background, setsid, nohup or daemon)` +
+      (n > m ? ` and ${n - m} process(es) these had started` : '')
+    : 'background, setsid, nohup or daemon';
+  const inAll =
+    total > m
+      ? `; ${total} orphan(s) adopted over the whole run, counting those that ended before the command or started after it`
+      : '';
+  return `${n} process(es) outlived the command (still running at the first look after it exited: ${which}${inAll}); metered until the last exited, ${outlivedS} s after the command`;
 }

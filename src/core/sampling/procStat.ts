@@ -98,6 +98,16 @@ export function bootTimeS(procRoot = '/proc'): number {
   return v;
 }
 
+/** Seconds since boot from /proc/uptime (the clock of /proc/PID/stat's start time, to 1/100 s); undefined if unreadable. */
+export function uptimeS(procRoot = '/proc'): number | undefined {
+  try {
+    const v = Number.parseFloat(fs.readFileSync(path.join(procRoot, 'uptime'), 'latin1'));
+    return Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A process's direct children: /proc/PID/task/TID/children for each of its threads (CONFIG_PROC_CHILDREN). */
 export function readChildPids(pid: number, procRoot = '/proc'): number[] {
   const out: number[] = [];

@@ -18,7 +18,7 @@
  *
  * Parsing /proc files: procStat.ts (re-exported here).
  */
-import { bootTimeS, parseProcStat, type ProcStat } from './procStat';
+import { bootTimeS, parseProcStat, uptimeS, type ProcStat } from './procStat';
 import { MAIN_THREAD, ProcReader } from './procReader';
 import type { Adopter } from './subreaper';
 
@@ -46,8 +46,20 @@ export interface TreeSample {
   alive: boolean;
   /** false once the root process is gone (its descendants may live on); undefined where unknown */
   rootAlive?: boolean;
-  /** orphans of the run adopted through the child subreaper so far (see subreaper.ts) */
+  /**
+   * processes of the run adopted by the child subreaper so far (orphans: their parent, the root or another, exited),
+   * each once, before or after the root ended (subreaper.ts)
+   */
   adopted?: number;
+  /**
+   * Once the root is gone: the processes that were still running when it was found gone (the first sample after its
+   * exit) and that have been metered since, each counted once, whether seen then or found later (a process forked
+   * just before the root exited). Processes they start afterwards are not counted; neither are zombies (already
+   * exited) nor processes that ended before that sample.
+   */
+  outlived?: number;
+  /** of `outlived`, those adopted by the child subreaper (as `adopted`) at any time while metered */
+  outlivedAdopted?: number;
 }
 
 export interface ProcessTreeSampler {
@@ -93,6 +105,12 @@ interface Tracked {
   state: string;
   /** the sampler tick at which it is read next */
   nextRead: number;
+  /** counted in `adopted` (its parent has been the adopter: it was orphaned) */
+  adopted?: boolean;
+  /** counted in `outlived` (it was running when the root was found gone) */
+  outlived?: boolean;
+  /** counted in `outlivedAdopted` */
+  outlivedAdopted?: boolean;
 }
 
 /**
@@ -127,6 +145,10 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
   /** the last allocated pid moved at the previous discovery: list everything once more */
   private settling = false;
   private adoptedCount = 0;
+  /** ticks since boot when the root was found gone: processes started later did not outlive it */
+  private rootGoneTicks?: number;
+  private outlivedCount = 0;
+  private outlivedAdoptedCount = 0;
   private lastPidRead?: number;
   /** tracked pids whose children must be listed (again) since a pid was allocated */
   private readonly toScan = new Set<number>();
@@ -194,6 +216,14 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       nextRead: 0,
     });
     this.toScan.add(stat.pid);
+    this.noteAdoption(stat.pid, this.tracked.get(stat.pid)!);
+  }
+
+  /** Counts, once, a process of the run that the adopter took in (its parent exited, the root or another). */
+  private noteAdoption(pid: number, t: Tracked): void {
+    if (t.adopted || !this.adopter || t.ppid !== this.adopter.pid || pid === this.rootPid) return;
+    t.adopted = true;
+    this.adoptedCount++;
   }
 
   private untrack(pid: number): void {
@@ -246,6 +276,8 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     }
     for (const [pid] of vanished) this.untrack(pid);
     if (this.rootAlive && !this.tracked.has(this.rootPid)) this.rootAlive = false;
+    const firstLook = !this.rootAlive && this.rootGoneTicks === undefined;
+    if (firstLook) this.rootGoneTicks = this.nowTicks(now);
 
     this.closeVanished(vanished, dtS);
 
@@ -256,6 +288,7 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       if (!this.adopter!.reap(pid)) continue; // not ours to reap (any more): the next sample sees it vanish
       this.frozenTicks += Math.max(0, t.last - t.base);
       this.reapedSinceReaperRead += t.last;
+      if (t.outlived && !t.outlivedAdopted) this.outlivedAdoptedCount++; // orphaned as it ended
       this.untrack(pid);
     }
 
@@ -263,7 +296,36 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     this.discover(read);
 
     const alive = this.tracked.size > 0;
+    if (alive) this.countOutliving(firstLook);
     return alive ? this.result(now, true) : this.finish(now);
+  }
+
+  /** Ticks since boot now: /proc/uptime (1/100 s), else from the boot time (whole seconds). */
+  private nowTicks(now: number): number {
+    const up = this.procRoot === '/proc' ? uptimeS(this.procRoot) : undefined;
+    return up !== undefined ? Math.floor(up * this.clkTck) : this.ticksSinceBoot(now);
+  }
+
+  /**
+   * Once the root is gone: counts, once each, the tracked processes that were running when it was found gone (the
+   * first look), those found later that had started by then, and those of them adopted by the subreaper. A process
+   * seen at the first look counts whatever its start time: start times and /proc/uptime can disagree by a tick or
+   * so (seen on a VM), so the threshold for the later ones is the newest start time seen at the first look, if later.
+   */
+  private countOutliving(firstLook: boolean): void {
+    if (this.rootGoneTicks === undefined) return;
+    for (const t of this.tracked.values()) {
+      if (!t.outlived) {
+        if (t.state === 'Z' || (!firstLook && t.startTicks > this.rootGoneTicks)) continue;
+        if (firstLook) this.rootGoneTicks = Math.max(this.rootGoneTicks, t.startTicks);
+        t.outlived = true;
+        this.outlivedCount++;
+      }
+      if (!t.outlivedAdopted && t.adopted) {
+        t.outlivedAdopted = true;
+        this.outlivedAdoptedCount++;
+      }
+    }
   }
 
   /**
@@ -318,6 +380,7 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     t.rssPages = s.state === 'Z' ? 0 : s.rssPages;
     t.ppid = s.ppid;
     t.state = s.state;
+    this.noteAdoption(pid, t);
     t.numThreads = s.numThreads;
     const always = pid === this.rootPid || s.state === 'Z' || s.ppid === this.reaperPid || s.ppid === this.adopter?.pid;
     t.nextRead = this.tickNo + (always || t.quietReads < QUIET_AFTER ? 1 : QUIET_EVERY);
@@ -348,7 +411,6 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
         // only what the run started: the adopter's own earlier children are not the run's
         if (!s || s.startTicks < this.rootStartTicks) continue;
         this.track(s);
-        this.adoptedCount++;
         queue.push(child);
       }
     }
@@ -394,6 +456,10 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       alive,
       rootAlive: this.rootAlive && alive,
       adopted: this.adoptedCount,
+      ...(this.rootGoneTicks !== undefined && {
+        outlived: this.outlivedCount,
+        outlivedAdopted: this.outlivedAdoptedCount,
+      }),
     };
   }
 }
