@@ -135,7 +135,9 @@ function gpuDoctorLines(gpu: GpuProbe, ok: (b: boolean) => string): string[] {
     const energy = d.energyCounter
       ? 'energy counter works'
       : `no energy counter (${d.energyError?.message ?? 'not supported'}): power samples integrated`;
-    lines.push(more(`#${d.index} ${d.name} ${d.uuid}: ${energy}; power ${d.power}${d.migEnabled ? '; MIG enabled' : ''}`));
+    lines.push(
+      more(`#${d.index} ${d.name} ${d.uuid}: ${energy}; power ${d.power}${d.migEnabled ? '; MIG enabled' : ''}`),
+    );
   }
   if (gpu.nvidiaSmi) {
     const s = gpu.nvidiaSmi;
