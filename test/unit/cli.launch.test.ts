@@ -68,13 +68,19 @@ describe('CLI launcher: the V8 code cache', function () {
     assert.equal(fs.readdirSync(cacheDir).join(','), 'run.v8cache', 'no temporary file left');
   });
 
-  it('is refused by V8 when its data is damaged, and taken again; the run is unaffected', async () => {
+  /** A cache taken by a first run: its folder, the home, the file, its bytes and where its header line ends. */
+  async function taken() {
     const cacheDir = tmp('cm-cc-');
     const home = tmp('cm-home-');
     await runOnce(cacheDir, home);
     const file = path.join(cacheDir, 'run.v8cache');
     const buf = fs.readFileSync(file);
-    const end = buf.indexOf(10) + 1;
+    return { cacheDir, home, file, buf, headerEnd: buf.indexOf(10) };
+  }
+
+  it('is refused by V8 when its data is damaged, and taken again; the run is unaffected', async () => {
+    const { cacheDir, home, file, buf, headerEnd } = await taken();
+    const end = headerEnd + 1;
     // the header still names this bundle; V8's data is garbage of the same length
     fs.writeFileSync(file, Buffer.concat([buf.subarray(0, end), Buffer.alloc(buf.length - end, 0x5a)]));
     assert.deepEqual(await runOnce(cacheDir, home), ['refused by V8', 'written']);
@@ -82,12 +88,7 @@ describe('CLI launcher: the V8 code cache', function () {
   });
 
   it('is not used for another build of the bundle (another size, time or file), and is replaced', async () => {
-    const cacheDir = tmp('cm-cc-');
-    const home = tmp('cm-home-');
-    await runOnce(cacheDir, home);
-    const file = path.join(cacheDir, 'run.v8cache');
-    const buf = fs.readFileSync(file);
-    const end = buf.indexOf(10);
+    const { cacheDir, home, file, buf, headerEnd: end } = await taken();
     const other = buf.toString('latin1', 0, end).replace(/ (\d+) (\S+) (\d+) (partial|complete)$/, ' $1 1.5 $3 $4');
     fs.writeFileSync(file, Buffer.concat([Buffer.from(other, 'latin1'), buf.subarray(end)]));
     assert.deepEqual(await runOnce(cacheDir, home), ['none', 'written']);

@@ -185,25 +185,28 @@ function systemTimeZone(): string | undefined {
  * an intensity figure (missing or 0), so the code returned always resolves with `resolveRegion` to a figure above 0.
  */
 export function guessRegionFromTimeZone(tz?: string): { code: string; reason: string } | undefined {
-  const zone = (tz ?? systemTimeZone())?.trim();
-  if (!zone) return undefined;
-  const t = getTables();
-  const country = t.zoneCountry.get(zone) ?? t.zoneCountryLower.get(zone.toLowerCase());
-  const region = country ? t.countryRegions.get(country) : undefined;
+  const named = zoneCountry(tz);
+  const region = named?.country ? getTables().countryRegions.get(named.country) : undefined;
   if (!region || !hasIntensity(region)) return undefined;
-  return { code: region.code, reason: `guessed from the time zone ${zone}` };
+  return { code: region.code, reason: `guessed from the time zone ${named!.zone}` };
 }
 
 /** The country an IANA time zone names when CO2.js has no figure for it (missing or 0): why there is no guess. */
 export function timeZoneCountryWithoutIntensity(tz?: string): { zone: string; code: string; name: string } | undefined {
+  const named = zoneCountry(tz);
+  const t = getTables();
+  const row = named?.country ? t.countryByAlpha2.get(named.country) : undefined;
+  if (!row) return undefined;
+  const region = t.countryRegions.get(row[0]);
+  return region && hasIntensity(region) ? undefined : { zone: named!.zone, code: row[0], name: row[2] };
+}
+
+/** The time zone (default: this machine's) and the country it names, if any. */
+function zoneCountry(tz?: string): { zone: string; country?: string } | undefined {
   const zone = (tz ?? systemTimeZone())?.trim();
   if (!zone) return undefined;
   const t = getTables();
-  const country = t.zoneCountry.get(zone) ?? t.zoneCountryLower.get(zone.toLowerCase());
-  const row = country ? t.countryByAlpha2.get(country) : undefined;
-  if (!row) return undefined;
-  const region = t.countryRegions.get(row[0]);
-  return region && hasIntensity(region) ? undefined : { zone, code: row[0], name: row[2] };
+  return { zone, country: t.zoneCountry.get(zone) ?? t.zoneCountryLower.get(zone.toLowerCase()) };
 }
 
 // ---------------------------------------------------------------------------------------------
