@@ -18,7 +18,7 @@ import { getHardware } from '../src/core/hardware';
 import { DEFAULT_ROWS, importGoal, runImportBench } from './importCsv';
 import { amdParseCost } from './amd';
 import { nvmlReadCost } from './nvml';
-import { meanPerS, medianOf, meterCost, sleepingTree } from './meterCost';
+import { meanPerS, medianOf, meterCost, schedCpuMs, sleepingTree } from './meterCost';
 
 const ROOT = path.join(__dirname, '..', '..');
 /** the CLI measured: this checkout's, or BENCH_CLI (another build, for a baseline on the same machine) */
@@ -141,6 +141,10 @@ async function meteringCost(): Promise<void> {
   const one = await meterCost(CLI, [], ['sleep', '22'], 20);
   const tree = await meterCost(CLI, [], sleepingTree(longS + 10), longS);
   const noGpu = await meterCost(CLI, ['--no-gpu'], sleepingTree(30), 20);
+  // the same tree sampled every second (--interval 1), and what a Node process that only wakes once a second costs
+  // (the floor of any 1 Hz loop in Node on this machine)
+  const perSecond = await meterCost(CLI, ['--interval', '1'], sleepingTree(longS + 10), longS);
+  const idleTimer = await nodeTimerCost(20);
   const issue = meanPerS(one, 0, 20);
   const window = meanPerS(tree, 0, 20);
   const half = Math.floor(longS / 2);
@@ -154,6 +158,12 @@ async function meteringCost(): Promise<void> {
     `      ${tree.tracked} processes: ${window.toFixed(2)} ms/s from 1.5 s to 21.5 s (${meanPerS(noGpu, 0, 20).toFixed(2)} with --no-gpu), ` +
       `${steady.toFixed(2)} ms/s from ${half + 1.5} s to ${longS + 1.5} s; the first ${half} s held ${warmupMs.toFixed(0)} ms of one-off work ` +
       `(compiling hot code, the first checkpoint); per second: median ${medianOf(tree.seconds).toFixed(2)} ms, worst ${Math.max(...tree.seconds).toFixed(1)} ms`,
+  );
+  const steady1 = meanPerS(perSecond, half, longS);
+  console.log(
+    `      the same tree with --interval 1: ${steady1.toFixed(2)} ms/s from ${half + 1.5} s to ${longS + 1.5} s ` +
+      `(median ${medianOf(perSecond.seconds).toFixed(2)} ms); a Node process that only wakes once a second: ` +
+      `${idleTimer.toFixed(2)} ms/s`,
   );
   const buf = Buffer.alloc(4096);
   const fd = fs.openSync('/proc/self/stat', 'r');
@@ -176,6 +186,19 @@ async function meteringCost(): Promise<void> {
     '≤ 1 ms/s',
     steady <= 1,
   );
+}
+
+/** CPU per second of a Node process whose only work is an empty 1 s timer, ms/s over `seconds` (after 2 s). */
+async function nodeTimerCost(seconds: number): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 2000));
+    const a = schedCpuMs(child.pid!);
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    return (schedCpuMs(child.pid!) - a) / seconds;
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 /** user + sys CPU of one finished command and its children, s, from bash's `times` (the children's line). */
