@@ -141,6 +141,7 @@ export class RunWatch {
       t: r.t,
       energyKWh: r.run.energyKWh.total,
       emissionsKg: r.run.emissionsKg,
+      startT: Date.parse(r.run.startedAt),
     });
     if (f) this.progressAt = f.t;
     this.fill(r.run);
@@ -222,6 +223,7 @@ export class RunWatch {
       t: Math.max(this.now(), this.progressAt ?? 0),
       energyKWh: run.energyKWh.total,
       emissionsKg: run.emissionsKg,
+      startT: Date.parse(run.startedAt),
     });
     this.fill(run);
     if (this.stoppedBy) {

@@ -16,6 +16,8 @@ function simulate(opts: {
   powerW: number;
   jitter: number;
   print: (k: number, n: number) => string;
+  /** give the forecaster the run's start (t = 0), as the CLI and the extension do */
+  withStart?: boolean;
 }) {
   const r = rng(7);
   const parser = new ProgressParser();
@@ -38,7 +40,12 @@ function simulate(opts: {
     const w = opts.powerW * (1 + opts.jitter * (r() * 2 - 1));
     energyKWh += (w * (e.t - lastT)) / 3.6e6;
     lastT = e.t;
-    const f = fc.observeEnergy({ t: e.t * 1000, energyKWh, emissionsKg: energyKWh * 0.4 });
+    const f = fc.observeEnergy({
+      t: e.t * 1000,
+      energyKWh,
+      emissionsKg: energyKWh * 0.4,
+      ...(opts.withStart && { startT: 0 }),
+    });
     if (f) forecasts.push({ progress: f.progress, predictedKWh: f.predictedKWh, energyAtProgress: f.energyKWh });
   }
   return { finalKWh: energyKWh, forecasts, series: fc.series };
@@ -77,6 +84,37 @@ describe('forecaster', () => {
       );
     });
   }
+
+  for (const [name, print] of Object.entries(formats)) {
+    it(`readings every 2 s (the CLI's default), a set-up shorter than a tick (${name}): within 10 % at 20–40 %`, () => {
+      // five readings in the whole run: a steadier power than above, so that the start is what the test is about
+      const { finalKWh, forecasts } = simulate({
+        setupS: 1,
+        epochs: 10,
+        epochS: 1,
+        tickS: 2,
+        powerW: 100,
+        jitter: 0.05,
+        print,
+        withStart: true,
+      });
+      const first = forecasts.find((f) => f.progress >= 0.2 && f.progress <= 0.4);
+      assert.ok(first, `a forecast between 20 and 40 %: ${JSON.stringify(forecasts)}`);
+      const err = Math.abs(first.predictedKWh - finalKWh) / finalKWh;
+      assert.ok(err <= 0.1, `forecast ${first.predictedKWh} vs final ${finalKWh}: ${(err * 100).toFixed(1)} % off`);
+    });
+  }
+
+  it("progress printed before the first reading is interpolated from the run's start", () => {
+    const fc = new RunForecaster();
+    fc.observeProgress(1000, 0, 'epoch 1/4');
+    fc.observeEnergy({ t: 2000, energyKWh: 2, emissionsKg: 1, startT: 0 });
+    fc.observeProgress(3000, 0.5, 'epoch 3/4');
+    const f = fc.observeEnergy({ t: 4000, energyKWh: 4, emissionsKg: 2, startT: 0 })!;
+    // energy at 1 s = 1 (not the first reading's 2), at 3 s = 3; rate 4 kWh per unit; 3 + 4 × 0.5
+    assert.equal(f.predictedKWh, 5);
+    assert.equal(f.energyKWh, 3);
+  });
 
   it('progress printed between ticks takes the energy interpolated at that moment', () => {
     const fc = new RunForecaster();

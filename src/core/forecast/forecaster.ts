@@ -6,8 +6,8 @@
  *
  * The rate is measured from the first progress seen, so a set-up phase (imports, loading data, compiling) that comes
  * before the first epoch is counted once, in the energy so far, and never extrapolated. The energy at a progress
- * point is interpolated between the two meter readings around it (progress lines arrive between ticks), so the
- * forecast does not depend on when in a tick a line was printed. Emissions use the run's emissions per kWh since
+ * point is interpolated between the two meter readings around it (progress lines arrive between ticks; the run's
+ * start is a reading of zero), so the forecast does not depend on when in a tick a line was printed. Emissions use the run's emissions per kWh since
  * progress began (time-resolved intensities included).
  *
  * Pure: no clock, no I/O. Times are whatever the caller uses (ms since epoch in the meter, a test's own clock).
@@ -28,6 +28,12 @@ export interface EnergyObservation {
   t: number;
   energyKWh: number;
   emissionsKg: number;
+  /**
+   * When the run started, with no energy yet: progress printed before the first reading is interpolated from there.
+   * Without it, such progress takes the whole of the first reading's energy, as if all of it had been spent before
+   * the progress line (a set-up phase shorter than a tick would then seem to cost a tick's energy).
+   */
+  startT?: number;
 }
 
 export interface Forecast extends ForecastPoint {
@@ -95,7 +101,9 @@ export class RunForecaster {
   observeEnergy(o: EnergyObservation): Forecast | undefined {
     if (!Number.isFinite(o.t) || !Number.isFinite(o.energyKWh) || (this.last && o.t < this.last.t)) return undefined;
     const before = this._current;
-    const prev = this.last;
+    const prev =
+      this.last ??
+      (o.startT !== undefined && o.startT <= o.t ? { t: o.startT, energyKWh: 0, emissionsKg: 0 } : undefined);
     while (this.waiting.length && this.waiting[0].t <= o.t) {
       const w = this.waiting.shift()!;
       const f = prev && o.t > prev.t ? Math.max(0, Math.min(1, (w.t - prev.t) / (o.t - prev.t))) : 1;

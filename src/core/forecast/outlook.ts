@@ -42,7 +42,12 @@ export class RunOutlook {
 
   /** A reading of the run: updates the forecast and the record; returns the budget events (each comes once). */
   reading(t: number, run: Run): BudgetEvent[] {
-    this.forecaster.observeEnergy({ t, energyKWh: run.energyKWh.total, emissionsKg: run.emissionsKg });
+    this.forecaster.observeEnergy({
+      t,
+      energyKWh: run.energyKWh.total,
+      emissionsKg: run.emissionsKg,
+      startT: Date.parse(run.startedAt),
+    });
     const series = this.forecaster.series;
     if (series.length) run.forecasts = series;
     const events = this.budget ? this.budget.check(t, run.emissionsKg, this.forecaster.current?.predictedKg) : [];
