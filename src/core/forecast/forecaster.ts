@@ -7,8 +7,8 @@
  * The rate is measured from the first progress seen, so a set-up phase (imports, loading data, compiling) that comes
  * before the first epoch is counted once, in the energy so far, and never extrapolated. The energy at a progress
  * point is interpolated between the two meter readings around it (progress lines arrive between ticks; the run's
- * start is a reading of zero), so the forecast does not depend on when in a tick a line was printed. Emissions use the run's emissions per kWh since
- * progress began (time-resolved intensities included).
+ * start is a reading of zero), so the forecast does not depend on when in a tick a line was printed. Emissions use
+ * the run's emissions per kWh since progress began (time-resolved intensities included).
  *
  * Pure: no clock, no I/O. Times are whatever the caller uses (ms since epoch in the meter, a test's own clock).
  */
