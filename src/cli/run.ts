@@ -236,7 +236,7 @@ function followRun(
     pausing,
     dispose: () => {
       sub.dispose();
-      readout?.clear();
+      readout?.hide();
     },
   };
 }
@@ -339,9 +339,6 @@ class LiveReadout {
     if (!this.shown) return;
     this.shown = false;
     this.out.write('\r\x1b[K');
-  }
-  clear(): void {
-    this.hide();
   }
 }
 

@@ -158,7 +158,8 @@ export class MeterHub implements Disposable {
   /**
    * The root process exited with `exitCode`. The run closes at once when nothing of it is left; otherwise it is
    * metered until its last process exits (processes that outlived the command: background jobs, setsid, nohup),
-   * and `onOutlived` is told how many were still running when the command exited. `signal` stops waiting: the run is closed with a note.
+   * and `onOutlived` is told how many were still running when the command exited. `signal` stops waiting: the run
+   * is closed with a note.
    */
   async endWhenGone(
     id: string,
