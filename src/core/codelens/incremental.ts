@@ -27,7 +27,7 @@
  * 5,000 lines), so no change event needs to be passed in and nothing can drift from the document.
  */
 import { assemble } from './assemble';
-import { lexicallyBalanced } from './balance';
+import { BalanceScan, type TextEdit } from './balance';
 import { mayTrain } from './evidence';
 import {
   chunkEvidence,
@@ -73,6 +73,9 @@ export class PythonDocument {
   lastFull = false;
   /** Whether the last call kept the lenses chosen before (at their lines now) rather than choosing again. */
   lastReused = false;
+  /** The lexical scan of `balanceText` (balance.ts), carried from edit to edit while it is asked at each. */
+  private balance: BalanceScan | undefined;
+  private balanceText = '';
 
   /** The lenses of `source`, the document's new text. */
   detect(source: string, opts: DetectOptions = {}): TrainingEntrypoint[] {
@@ -133,6 +136,8 @@ export class PythonDocument {
     this.source = '';
     this.context = undefined;
     this.chosen = undefined;
+    this.balance = undefined;
+    this.balanceText = '';
   }
 
   /** Statements of the whole document as the chunks hold them (absolute lines), for tests. */
@@ -190,7 +195,7 @@ export class PythonDocument {
     // lines are then read alone, and the rest keeps its reading until the text is balanced again (typing an
     // unclosed `(` would otherwise re-parse more and more of the file, up to all of it, at every keystroke).
     let balanced: boolean | undefined;
-    const isBalanced = () => (balanced ??= lexicallyBalanced(source));
+    const isBalanced = () => (balanced ??= this.balanced(old, source, { a, oldEnd, newEnd }));
     // every chunk with a syntax error is read again (what it means may depend on what follows)
     for (const c of chunks) {
       if (!c.hasError || !isBalanced()) continue;
@@ -249,6 +254,14 @@ export class PythonDocument {
       this.lastFull = false;
       return;
     }
+  }
+
+  /** Whether `source`, which is `old` with `edit` made, is lexically balanced (from the scan of `old` if kept). */
+  private balanced(old: string, source: string, edit: TextEdit): boolean {
+    const scan = this.balance && this.balanceText === old ? this.balance.edited(source, edit) : BalanceScan.of(source);
+    this.balance = scan;
+    this.balanceText = source;
+    return scan.balanced;
   }
 
   /**
