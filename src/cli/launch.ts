@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { tuneForMetering } from '../core/meter/meterProcess';
 import { COMMAND_NAMES } from './commandNames';
-import { writeFileAtomic } from '../core/util/fs';
+import { makeDirs, writeFileAtomic } from '../core/util/fs';
 
 const FORMAT = 'carbon-meter-code-cache 1';
 /** A `run` this long has checkpointed twice (every 10 s) and read its processes many times. */
@@ -73,7 +73,7 @@ export function readCache(file: string, header: string): { data: Buffer; complet
 
 /** Writes a cache (its header line, then V8's data) whole or not at all, readable by this user alone. */
 export function writeCache(file: string, headerLine: string, data: Buffer): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirs(path.dirname(file), 0o700);
   writeFileAtomic(file, Buffer.concat([Buffer.from(`${headerLine}\n`, 'latin1'), data]), { mode: 0o600 });
 }
 

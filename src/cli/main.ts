@@ -57,8 +57,15 @@ export async function main(argv: string[]): Promise<number> {
 async function helpCommand(rest: string[]): Promise<number> {
   if (rest.length > 1) throw new UsageError('help takes one command: carbon-meter help run');
   const [topic] = rest;
-  if (topic === undefined) {
+  // help's own help is the top-level help, which says what help does
+  if (topic === undefined || topic === 'help' || topic === '--help' || topic === '-h') {
     process.stdout.write((await import('./help')).HELP);
+    return 0;
+  }
+  if (topic === 'version' || topic === '--version' || topic === '-v') {
+    process.stdout.write(
+      'Usage: carbon-meter version\n\nPrints the version of carbon-meter alone on stdout (also --version, -v).\n',
+    );
     return 0;
   }
   if (!Object.prototype.hasOwnProperty.call(COMMANDS, topic)) throw new UsageError(`unknown command "${topic}"`);

@@ -181,6 +181,28 @@ describe('carbon-meter CLI tryout: arguments', function () {
       assert.match(viaHelp.stdout, new RegExp(`^Usage: carbon-meter ${command}`), command);
     }
     oneLineError(await cli(['help', 'nope']), 'help nope', /unknown command "nope"/);
+    // the two commands the help lists that have no options of their own
+    const top = await cli(['--help']);
+    const help = await cli(['help', 'help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.equal(help.stdout, top.stdout);
+    const version = await cli(['help', 'version']);
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^Usage: carbon-meter version\n/);
+  });
+
+  it('a history or code-cache folder that cannot be made (under /proc) is one line, never a hang', async function () {
+    // Node's own mkdirSync({ recursive: true }) loops forever there, at 100 % CPU and deaf to signals
+    if (!fs.existsSync('/proc/self')) this.skip();
+    const home = '/proc/carbon-meter-test/home';
+    const run = await cli(['run', '--', 'true'], home);
+    assert.equal(run.code, 0, 'the command ran and its exit code is kept');
+    assert.match(run.stderr, /NOT saved {2}could not write the history in \/proc\/carbon-meter-test\/home: ENOENT/);
+    const history = await cli(['history'], home);
+    assert.equal(history.code, 0, history.stderr);
+    const cached = await cli(['version'], tmpHome(), { CARBON_METER_CODE_CACHE: '/proc/carbon-meter-test/cache' });
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.equal(cached.stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
   });
 
   it('version, --version and -v print the version alone on stdout', async () => {

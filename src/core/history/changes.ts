@@ -20,6 +20,7 @@
 import * as fs from 'node:fs';
 import type { Run } from '../types';
 import type { Disposable } from '../util/events';
+import { makeDirs } from '../util/fs';
 
 /** Records this store appended itself: final runs (a run of this window ended, an import) and deletes. */
 export interface HistoryAppend {
@@ -162,7 +163,7 @@ export function watchHistory(
     }
   };
   try {
-    fs.mkdirSync(paths.runningDir, { recursive: true, mode: 0o700 });
+    makeDirs(paths.runningDir, 0o700);
   } catch {
     /* read-only location: watch what exists, poll the rest */
   }

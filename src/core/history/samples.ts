@@ -11,6 +11,7 @@ import { decimateSamples } from './decimate';
 import { countLines, countNewlines, isNoEnt, writeAtomic } from './files';
 import { isSafeRunId, parseSamples, sampleLines } from './records';
 import { errorMessage } from '../errors';
+import { makeDirs } from '../util/fs';
 
 /** A running run's sample file is decimated again once it holds this many times `maxSamples` points. */
 const COMPACT_FACTOR = 4;
@@ -71,7 +72,7 @@ export class SampleFiles {
   append(id: string, samples: Sample[]): void {
     const text = sampleLines(samples);
     if (!text) return;
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makeDirs(this.dir, 0o700);
     const file = this.path(id);
     appendWholeLines(file, [text], false);
     let count = this.counts.get(id);

@@ -48,6 +48,7 @@ import {
   type Index,
 } from './historyIndex';
 import { redactRun } from './redact';
+import { makeDirs } from '../util/fs';
 import { recoverInterrupted } from './recovery';
 import { SampleFiles } from './samples';
 
@@ -195,7 +196,7 @@ export class HistoryStore {
       commit: () => {
         try {
           if (lines.lines) {
-            fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+            makeDirs(this.dir, 0o700);
             appendLineBuffer(this.historyPath, lines, this.durable, this.ownAppend);
           }
         } finally {
@@ -217,7 +218,7 @@ export class HistoryStore {
     const warnings: string[] = [];
     if (newSamples.length)
       this.sampleFiles.tryWrite(run.id, warnings, () => this.sampleFiles.append(run.id, newSamples));
-    fs.mkdirSync(this.runningDir, { recursive: true, mode: 0o700 });
+    makeDirs(this.runningDir, 0o700);
     const body: CheckpointFile = { v: HISTORY_FORMAT_VERSION, run: this.view(run), owner: ownerNow() };
     writeAtomic(this.checkpointPath(run.id), JSON.stringify(body) + '\n', this.durable);
     this.ownCheckpoint(run.id);
@@ -472,7 +473,7 @@ export class HistoryStore {
 
   /** Appends whole lines to history.jsonl on an O_APPEND descriptor (see appendWholeLines), noted as its own. */
   private appendLines(lines: string[]): void {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makeDirs(this.dir, 0o700);
     appendWholeLines(this.historyPath, lines, this.durable, this.ownAppend);
   }
 

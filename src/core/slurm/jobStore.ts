@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { HistoryStore } from '../history/store';
 import type { Run } from '../types';
 import { errorMessage } from '../errors';
+import { makeDirs } from '../util/fs';
 
 export interface TrackedJob {
   /** as SLURM printed it at submission: "123" (an array job's id covers all its tasks) */
@@ -49,7 +50,7 @@ export class SlurmJobStore {
 
   /** Persists a tracked job (atomically: tmp + rename). */
   track(job: TrackedJob): void {
-    fs.mkdirSync(this.trackedDir, { recursive: true, mode: 0o700 });
+    makeDirs(this.trackedDir, 0o700);
     const p = this.trackedPath(job.jobId, job.cluster);
     const tmp = `${p}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(job) + '\n', { mode: 0o600 });
@@ -92,7 +93,7 @@ export class SlurmJobStore {
    */
   record(history: HistoryStore, run: Run): 'recorded' | 'already' {
     if (history.get(run.id)) return 'already';
-    fs.mkdirSync(this.claimsDir, { recursive: true, mode: 0o700 });
+    makeDirs(this.claimsDir, 0o700);
     const claim = path.join(this.claimsDir, safe(run.id));
     if (!this.claim(claim)) {
       if (history.get(run.id)) return 'already';

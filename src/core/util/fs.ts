@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /**
  * `rename`, retried briefly where Windows refuses to replace a file another process has open (without
@@ -17,6 +18,43 @@ export function renameWithRetry(from: string, to: string): void {
       }
       throw err;
     }
+  }
+}
+
+/**
+ * `mkdir -p`: creates `dir` and the folders missing above it (each with `mode`), or throws the first error; a folder
+ * that is already there is fine. Node's own `mkdirSync(dir, { recursive: true })` loops forever where a folder
+ * exists but refuses new entries with ENOENT: under /proc, mkdir("/proc/x") fails with ENOENT while "/proc" exists,
+ * and Node 20 then tries the parent (EEXIST) and the child again without end, at 100 % CPU and deaf to signals
+ * (`CARBON_METER_HOME=/proc/x carbon-meter run …` hung so).
+ */
+export function makeDirs(dir: string, mode?: number): void {
+  if (mkdirOnce(dir, mode) !== 'ENOENT') return;
+  const parent = path.dirname(dir);
+  if (parent !== dir) makeDirs(parent, mode);
+  // the parent is there now: a second ENOENT (a file system that takes no new folders) is thrown as it is
+  if (mkdirOnce(dir, mode) === 'ENOENT') fs.mkdirSync(dir, { mode });
+}
+
+/** One mkdir: done (or already a folder), or 'ENOENT' when a parent is missing; any other error is thrown. */
+function mkdirOnce(dir: string, mode: number | undefined): 'ENOENT' | undefined {
+  try {
+    fs.mkdirSync(dir, { mode });
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'ENOENT';
+    // another writer made it first, or it was there: fine if it is a folder
+    if (code === 'EEXIST' && isDirectory(dir)) return undefined;
+    throw err;
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 

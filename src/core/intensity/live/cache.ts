@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ownerNow, ownerState, type CheckpointOwner } from '../../history/owner';
 import type { FailureKind, IntensityPoint, LiveProviderId } from './types';
-import { writeFileAtomic } from '../../util/fs';
+import { makeDirs, writeFileAtomic } from '../../util/fs';
 
 export const CACHE_VERSION = 1;
 
@@ -102,7 +102,7 @@ export class IntensityCache {
   /** Atomic replace. Returns false when the folder is not writable (the caller keeps the entry in memory). */
   write(name: string, entry: CacheEntry): boolean {
     try {
-      fs.mkdirSync(this.dir, { recursive: true });
+      makeDirs(this.dir);
       writeFileAtomic(this.entryPath(name), JSON.stringify(entry));
       return true;
     } catch {
@@ -115,7 +115,7 @@ export class IntensityCache {
     const prefix = `${name}.p${period}.g`;
     let files: string[];
     try {
-      fs.mkdirSync(this.dir, { recursive: true });
+      makeDirs(this.dir);
       files = fs.readdirSync(this.dir);
     } catch {
       return { state: 'unavailable' };
