@@ -96,14 +96,47 @@ export function numberOption(
   { integer = false, positive = false }: { integer?: boolean; positive?: boolean } = {},
 ): number | undefined {
   if (value === undefined) return undefined;
-  const n = value.trim() === '' ? NaN : Number(value);
+  const n = decimalNumber(value);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)) || (positive && n <= 0)) {
     const what = integer ? 'a whole number' : 'a number';
     const range = positive && min <= 0 ? 'above 0' : `from ${min}${max < Infinity ? ` to ${max}` : ' up'}`;
+    const tooLarge = Number.isNaN(n) || Number.isFinite(n) ? '' : ' (too large)';
     // an environment variable (CARBON_METER_PUE) is named as it is, an option with its dashes
-    throw new UsageError(`${/^[A-Z_]+$/.test(name) ? name : `--${name}`} must be ${what} ${range}, not "${value}"`);
+    throw new UsageError(
+      `${/^[A-Z_]+$/.test(name) ? name : `--${name}`} must be ${what} ${range}, not "${value}"${tooLarge}`,
+    );
   }
   return n;
+}
+
+/** Decimal notation as a person writes it: no hexadecimal (Number("0x10") is 16), no spaces, no "Infinity". */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/** The number a value written in decimal notation stands for (±Infinity when too large), else NaN. */
+export function decimalNumber(text: string): number {
+  return DECIMAL.test(text) ? Number(text) : NaN;
+}
+
+const DURATION_UNIT_S: Record<string, number> = { w: 604_800, d: 86_400, h: 3600, min: 60, m: 60, s: 1 };
+
+/**
+ * Seconds of a duration written as a person would: "90m", "1h30m", "2d", "1.5h", "45s" (w, d, h, m or min, s); a
+ * bare number is in `bareUnit`, or not a duration when there is none. Undefined when the text is not a duration.
+ */
+export function durationSeconds(text: string, bareUnit?: 'h' | 'm' | 's'): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (bareUnit && /^\d+(?:\.\d+)?$/.test(t)) return Number(t) * DURATION_UNIT_S[bareUnit];
+  const part = /(\d+(?:\.\d+)?)\s*(min|w|d|h|m|s)\s*/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < t.length) {
+    part.lastIndex = pos;
+    const m = part.exec(t);
+    if (!m) return undefined;
+    total += Number(m[1]) * DURATION_UNIT_S[m[2]];
+    pos = part.lastIndex;
+  }
+  return pos > 0 ? total : undefined;
 }
 
 /** The shared history; `redactSecrets` false keeps command lines as typed (`--keep-secrets`). */
@@ -177,4 +210,25 @@ export function fastTimeZone(knowsZone: (zone: string) => boolean, env = process
     }
   }
   return zone && (NO_COUNTRY_ZONE.test(zone) || knowsZone(zone)) ? zone : undefined;
+}
+
+/**
+ * An output file named by an option (`--json-out`, `export --out`), checked before any work: a missing folder or a
+ * folder in its place is a mistake in the command line (one line, exit 2), not a failure found at the end.
+ */
+export function checkOutFile(option: string, file: string): void {
+  if (file === '') throw new UsageError(`--${option} needs a file name`);
+  const dir = path.dirname(path.resolve(file));
+  let isDir = false;
+  try {
+    isDir = fs.statSync(dir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new UsageError(`--${option}: no folder ${dir}`);
+  try {
+    if (fs.statSync(file).isDirectory()) throw new UsageError(`--${option}: ${file} is a folder`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+  }
 }

@@ -3,7 +3,16 @@ import { escapeControl, terminalSafeJson } from '../core/format';
 import { runsToCodeCarbonCsv, runsToJson } from '../core/history/codecarbon';
 import { toAlpha3 } from '../core/intensity/regions';
 import { writeUserFile } from '../core/util/fs';
-import { CliError, loadHistory, openStore, parseOptions, reportCorrupt, UsageError, warn } from './common';
+import {
+  checkOutFile,
+  CliError,
+  loadHistory,
+  openStore,
+  parseOptions,
+  reportCorrupt,
+  UsageError,
+  warn,
+} from './common';
 
 export const EXPORT_HELP = `Usage: carbon-meter export [--format codecarbon-csv|json] [--out FILE] [--keep-secrets]
 
@@ -31,7 +40,7 @@ export function exportCommand(args: string[]): number {
   const format = values.format ?? 'codecarbon-csv';
   if (format !== 'codecarbon-csv' && format !== 'json')
     throw new UsageError(`--format must be codecarbon-csv or json, not "${format}"`);
-  if (values.out === '') throw new UsageError('--out needs a file name');
+  if (values.out !== undefined) checkOutFile('out', values.out);
   const store = openStore(!values['keep-secrets']);
   const { runs, corrupt } = loadHistory(store);
   reportCorrupt(corrupt, store);

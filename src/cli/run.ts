@@ -300,7 +300,8 @@ async function started(child: ChildProcess, program: string): Promise<number | u
 /** The record as JSON in `file` (whole, or written through a FIFO or device); false (and a message) when it fails. */
 function writeRecord(file: string, run: Run, saved: boolean): boolean {
   try {
-    writeUserFile(file, JSON.stringify(run) + '\n');
+    // the record holds the command line and its folder: readable by the user only, like the history and exports
+    writeUserFile(file, JSON.stringify(run) + '\n', { mode: 0o600 });
     return true;
   } catch (err) {
     const where = saved ? 'the run is in the history' : 'nor was it saved in the history';

@@ -1,8 +1,6 @@
 /** The command line of `carbon-meter run`: its options, its help, and where the command starts. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { OnBudget } from '../core/forecast/budget';
-import { numberOption, parseOptions, UsageError } from './common';
+import { checkOutFile, numberOption, parseOptions, UsageError } from './common';
 import { BUDGET_HELP, parseOnBudget } from './runWatch';
 import { parseDurationH, SCHEDULE_HELP } from './schedule';
 import { errorMessage } from '../core/errors';
@@ -192,7 +190,7 @@ export function parseRunArgs(args: string[]): RunArgs {
   if (parsed.killAfterS === 0) parsed.killAfterS = Infinity;
   if (!command.length) throw new UsageError('a command to run is needed: carbon-meter run -- python train.py');
   if (parsed.name !== undefined && parsed.name.trim() === '') throw new UsageError('--name needs a non-empty name');
-  if (parsed.jsonOut !== undefined) checkJsonOut(parsed.jsonOut);
+  if (parsed.jsonOut !== undefined) checkOutFile('json-out', parsed.jsonOut);
   return parsed;
 }
 
@@ -212,23 +210,5 @@ function checkCompanions(values: Record<string, unknown>): void {
   for (const [option, needs, present] of COMPANIONS) {
     if (values[option] !== undefined && !present(values))
       throw new UsageError(`--${option} only applies with ${needs}`);
-  }
-}
-
-/** Fails before the command runs, not after an hour of training, when the record could not be written. */
-function checkJsonOut(file: string): void {
-  if (file === '') throw new UsageError('--json-out needs a file name');
-  const dir = path.dirname(path.resolve(file));
-  let isDir = false;
-  try {
-    isDir = fs.statSync(dir).isDirectory();
-  } catch {
-    // reported below
-  }
-  if (!isDir) throw new UsageError(`--json-out: no folder ${dir}`);
-  try {
-    if (fs.statSync(file).isDirectory()) throw new UsageError(`--json-out: ${file} is a folder`);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
   }
 }

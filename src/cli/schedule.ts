@@ -20,8 +20,9 @@ import {
 import { foreignProcesses, processTree, signalTree } from '../core/schedule/tree';
 import type { PauseRecord, RunSchedule } from '../core/schedule/types';
 import type { Run } from '../core/types';
+import { durationSeconds } from './common';
 
-export const SCHEDULE_HELP = `  --start-within D   wait for the greenest start in the next D (12h, 90m, 2.5h) of the live provider's forecast, for
+export const SCHEDULE_HELP = `  --start-within D   wait for the greenest start in the next D (90m, 1h30m, 2d) of the live provider's forecast, for
                      a run as long as the earlier runs of this command (1 h when there is none); shows the wait and
                      the expected saving, then runs. Ctrl-C while waiting starts nothing. Without a forecast it runs
                      now.
@@ -31,13 +32,11 @@ export const SCHEDULE_HELP = `  --start-within D   wait for the greenest start i
   --max-delay D      the most time the run may spend paused in total (default 6h; with --pause-above)
 `;
 
-/** "12h", "90m", "45s", "1.5" (hours) → hours. */
+/** "12h", "90m", "1h30m", "2d", "45s", "1.5" (hours) → hours. */
 export function parseDurationH(v: string, name: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(h|m|min|s)?\s*$/i.exec(v);
-  if (!m) throw new Error(`--${name} must be a duration such as 12h, 90m or 30s, not "${v}"`);
-  const n = Number(m[1]);
-  const unit = (m[2] ?? 'h').toLowerCase();
-  return unit === 'h' ? n : unit === 's' ? n / 3600 : n / 60;
+  const s = durationSeconds(v, 'h');
+  if (s === undefined) throw new Error(`--${name} must be a duration such as 12h, 90m, 1h30m or 2d, not "${v}"`);
+  return s / 3600;
 }
 
 function forecastSource(provider: IntensityProvider): ForecastSource | undefined {

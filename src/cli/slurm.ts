@@ -16,7 +16,7 @@ import type { SlurmRecord } from '../core/slurm/parse';
 import { belongsTo } from '../core/slurm/tracker';
 import type { Run } from '../core/types';
 import { errorMessage } from '../core/errors';
-import { parseOptions, printLines, UsageError } from './common';
+import { decimalNumber, durationSeconds, parseOptions, printLines, UsageError } from './common';
 
 export const SLURM_HELP = `Usage: carbon-meter slurm JOBID [options]      account one job (live while it runs, final once it ended)
        carbon-meter slurm --since 7d [options]   bring in your jobs that started or ended since then
@@ -49,11 +49,8 @@ class SlurmUsageError extends UsageError {}
 
 /** "7d" → ms ago from now; "2026-01-31" → that date; else throws. */
 export function parseSince(text: string, now = Date.now()): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$/i.exec(text.trim());
-  if (m) {
-    const unit = { m: 60e3, min: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2].toLowerCase() as 'm'];
-    return now - Number(m[1]) * unit;
-  }
+  const ago = durationSeconds(text);
+  if (ago !== undefined) return now - ago * 1000;
   const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text.length === 10 ? `${text}T00:00:00` : text).getTime() : NaN;
   if (!Number.isFinite(t))
     throw new SlurmUsageError(`--since must be a duration (7d, 12h, 30m, 2w) or a date (2026-01-31), not "${text}"`);
@@ -62,7 +59,7 @@ export function parseSince(text: string, now = Date.now()): number {
 
 function num(v: string | undefined, name: string, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
+  const n = decimalNumber(v);
   if (!Number.isFinite(n) || n < min || n > max)
     throw new SlurmUsageError(
       `${/^[A-Z_]+$/.test(name) ? name : `--${name}`} must be a number from ${min} to ${max}, not "${v}"`,
@@ -228,7 +225,7 @@ async function oneJob(ctx: Ctx, jobId: string): Promise<number> {
       ctx.jobs.track({ jobId: g.job.jobId, submittedAt: g.job.submitMs ?? Date.now(), via: 'cli' });
       runs.push(run);
       lines.push(
-        describe(
+        ...describe(
           run,
           `${g.job.state}, so far; tracked: it is recorded when it ends (next 'carbon-meter slurm' or a VS Code window)`,
         ),
@@ -239,7 +236,7 @@ async function oneJob(ctx: Ctx, jobId: string): Promise<number> {
       untrackIfDone(ctx, g, records);
       runs.push(what === 'already' ? (ctx.history.get(run.id) ?? run) : run);
       lines.push(
-        describe(
+        ...describe(
           run,
           what === 'recorded' ? `recorded in ${ctx.history.dir}` : 'already in the history (not recorded again)',
         ),
@@ -300,7 +297,7 @@ async function sinceJobs(ctx: Ctx, sinceMs: number, allUsers: boolean): Promise<
     if (what === 'recorded') {
       added++;
       out.push(run);
-      lines.push(describe(run, 'recorded'));
+      lines.push(...describe(run, 'recorded'));
     } else already++;
   }
   if (ctx.json) {
@@ -314,7 +311,8 @@ async function sinceJobs(ctx: Ctx, sinceMs: number, allUsers: boolean): Promise<
   return 0;
 }
 
-function describe(run: Run, what: string): string {
+/** The lines that tell a job's run (each escaped on its own when printed: a line break is the layout's alone). */
+function describe(run: Run, what: string): string[] {
   const p = run.power;
   const method = [p.cpu, p.gpu, p.ram].some((c) => c.method === 'measured') ? 'measured by SLURM' : 'modelled';
   return [
@@ -324,5 +322,5 @@ function describe(run: Run, what: string): string {
     `  RAM ${formatEnergy(run.energyKWh.ram)} ${p.ram.method}: ${p.ram.detail}`,
     ...(run.notes ?? []).map((n) => `  Note ${n}`),
     `  ${run.id}: ${what}`,
-  ].join('\n');
+  ];
 }

@@ -138,6 +138,7 @@ describe('carbon-meter CLI: whole and clean output', function () {
     const last: Run = JSON.parse(lines[lines.length - 1]);
     const saved: Run = JSON.parse(fs.readFileSync(file, 'utf8'));
     assert.deepEqual(saved, last);
+    if (process.platform !== 'win32') assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'private, like exports');
     assert.equal(saved.status, 'completed');
     assert.equal(saved.intensity.region, 'FR');
   });
@@ -221,7 +222,9 @@ describe('carbon-meter CLI: arguments and errors', function () {
       [['history', '--limit', '2.5'], 2],
       [['history', '--json=yes'], 2],
       [['export', '--format', 'xml'], 2],
-      [['export', '--out', path.join(h, 'no', 'such', 'x.csv')], 1],
+      [['export', '--out', path.join(h, 'no', 'such', 'x.csv')], 2], // a missing folder: a mistake in the line
+      [['export', '--out', h], 2], // a folder where the file should be
+      [['run', '--json-out', h, '--', 'true'], 2],
       [['import'], 2],
       [['import', 'a.csv', 'b.csv'], 2],
       [['import', path.join(h, 'missing.csv')], 1],

@@ -144,6 +144,11 @@ describe('carbon-meter slurm on a real SLURM cluster', function () {
     const again = await cli([id]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /already in the history/);
+    // one line per part, each escaped alone: the layout's line breaks are not written as \n
+    const lines = again.stdout.trimEnd().split('\n');
+    assert.ok(lines.length >= 5, again.stdout);
+    assert.match(lines[1], /^ {2}CPU /);
+    assert.doesNotMatch(again.stdout, /\\n/);
     assert.equal(historyLines().length, 1);
   });
 
