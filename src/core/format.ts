@@ -2,23 +2,38 @@
 
 /** Mass of CO₂eq, from kg, in the unit that reads best: "0.42 mg", "12.4 g", "3.1 kg", "1.2 t". */
 export function formatCo2(kg: number): string {
-  const g = kg * 1000;
-  const abs = Math.abs(g);
-  if (abs === 0) return '0 g';
-  if (abs < 1) return `${sig(g * 1000)} mg`;
-  if (abs < 1000) return `${sig(g)} g`;
-  if (abs < 1e6) return `${sig(kg)} kg`;
-  return `${sig(kg / 1000)} t`;
+  return kg === 0 ? '0 g' : inUnit(kg, CO2_UNITS);
 }
 
 /** Energy, from kWh: "3.2 Wh", "0.42 kWh", "1.3 MWh". */
 export function formatEnergy(kWh: number): string {
-  const abs = Math.abs(kWh);
-  if (abs === 0) return '0 Wh';
-  if (abs < 1e-3) return `${sig(kWh * 1e6)} mWh`;
-  if (abs < 1) return `${sig(kWh * 1000)} Wh`;
-  if (abs < 1000) return `${sig(kWh)} kWh`;
-  return `${sig(kWh / 1000)} MWh`;
+  return kWh === 0 ? '0 Wh' : inUnit(kWh, ENERGY_UNITS);
+}
+
+const CO2_UNITS: readonly [number, string][] = [
+  [1e-6, 'mg'],
+  [1e-3, 'g'],
+  [1, 'kg'],
+  [1000, 't'],
+];
+const ENERGY_UNITS: readonly [number, string][] = [
+  [1e-6, 'mWh'],
+  [1e-3, 'Wh'],
+  [1, 'kWh'],
+  [1000, 'MWh'],
+];
+
+/**
+ * `x` with 3 significant digits in the largest of `units` (factors in x's unit, smallest first) that it reaches, or
+ * the next one up when the rounding reaches 1000 of it: 0.999999 g reads "1 g", not "1000 mg".
+ */
+function inUnit(x: number, units: readonly [number, string][]): string {
+  const abs = Math.abs(x);
+  let k = 0;
+  while (k < units.length - 1 && abs >= units[k + 1][0]) k++;
+  let s = sig(x / units[k][0]);
+  if (k < units.length - 1 && Math.abs(Number(s)) >= 1000) s = sig(x / units[++k][0]);
+  return `${s} ${units[k][1]}`;
 }
 
 export function formatPower(w: number): string {

@@ -123,12 +123,32 @@ describe('forecaster', () => {
     fc.observeProgress(1500, 0, 'epoch 1/2');
     assert.equal(fc.observeEnergy({ t: 2000, energyKWh: 2, emissionsKg: 1 }), undefined, 'one point is no rate');
     fc.observeProgress(2250, 0.5, 'epoch 1/2');
-    const f = fc.observeEnergy({ t: 3000, energyKWh: 4, emissionsKg: 2 })!;
-    // energy at 1.5 s = 1.5, at 2.25 s = 2.5; rate 2 kWh per unit; 2.5 + 2 × 0.5
-    assert.equal(f.predictedKWh, 3.5);
-    assert.equal(f.predictedKg, 1.75);
+    const f = fc.observeEnergy({ t: 3000, energyKWh: 3, emissionsKg: 1.5 })!;
+    // energy at 1.5 s = 1.5, at 2.25 s = 2.25; rate 1.5 kWh per unit; 2.25 + 1.5 × 0.5
+    assert.equal(f.predictedKWh, 3);
+    assert.equal(f.predictedKg, 1.5);
     assert.equal(f.label, 'epoch 1/2');
-    assert.deepEqual(fc.series, [{ t: 2250, progress: 0.5, predictedKWh: 3.5, predictedKg: 1.75 }]);
+    assert.deepEqual(fc.series, [{ t: 2250, progress: 0.5, predictedKWh: 3, predictedKg: 1.5 }]);
+  });
+
+  it('never forecasts less than the run has already spent (a run past its last progress line)', () => {
+    const fc = new RunForecaster();
+    fc.observeEnergy({ t: 0, energyKWh: 0, emissionsKg: 0 });
+    fc.observeProgress(1000, 0.1);
+    fc.observeProgress(2000, 0.9);
+    const f = fc.observeEnergy({ t: 2000, energyKWh: 2, emissionsKg: 1 })!;
+    // 1 kWh at 10 %, 2 at 90 %: rate 1.25 per unit, 2 + 1.25 × 0.1
+    assert.equal(f.predictedKWh, 2.125);
+    // the last epoch (or saving, evaluating) goes on without a progress line
+    const g = fc.observeEnergy({ t: 5000, energyKWh: 5, emissionsKg: 2.5 })!;
+    assert.equal(g.predictedKWh, 5);
+    assert.equal(g.predictedKg, 2.5);
+    assert.equal(g.progress, 0.9, 'still the forecast made at the last progress, raised to what is spent');
+    assert.equal(
+      fc.observeEnergy({ t: 5500, energyKWh: 5, emissionsKg: 2.5 }),
+      undefined,
+      'unchanged: no new forecast',
+    );
   });
 
   it('keeps a bounded series, first and last included', () => {
@@ -169,6 +189,10 @@ describe('budget', () => {
     assert.deepEqual(w.check(4000, 0.06), []);
     assert.equal(w.record.forecastG, 60);
     assert.equal(w.record.reachedAt, new Date(3000).toISOString());
+    // a tiny run's forecast keeps its digits in the record (0.862 mg, not 0.001 g)
+    const tiny = new BudgetWatch({ perRunG: 0.0005, onBudget: 'warn' }, 0.0005);
+    tiny.check(0, 0, 0.000000862);
+    assert.equal(tiny.record.forecastG, 0.000862);
   });
 
   it('the month limits a run to what is left of it', () => {

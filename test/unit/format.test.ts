@@ -9,11 +9,17 @@ describe('formatting', () => {
     assert.equal(formatCo2(0.0124), '12.4 g');
     assert.equal(formatCo2(3.14159), '3.14 kg');
     assert.equal(formatCo2(1234), '1.23 t');
+    // a figure that rounds up to 1000 of a unit reads in the next one ("1 g left", never "1000 mg left")
+    assert.equal(formatCo2(0.000999999), '1 g');
+    assert.equal(formatCo2(0.00099), '990 mg');
+    assert.equal(formatCo2(-0.000999999), '-1 g');
+    assert.equal(formatCo2(999.9999), '1 t');
   });
   it('picks readable units for energy and power', () => {
     assert.equal(formatEnergy(0.0000005), '0.5 mWh');
     assert.equal(formatEnergy(0.0032), '3.2 Wh');
     assert.equal(formatEnergy(1.5), '1.5 kWh');
+    assert.equal(formatEnergy(0.0009999), '1 Wh');
     assert.equal(formatPower(38.4), '38 W');
     assert.equal(formatPower(2.345), '2.3 W');
     assert.equal(formatPower(1500), '1.5 kW');

@@ -112,6 +112,7 @@ export class BudgetWatch {
   }
 }
 
+/** Six significant digits: a forecast of 0.862 mg is kept as 0.000862 g, not rounded to 0.001 g. */
 function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
+  return Number(x.toPrecision(6));
 }

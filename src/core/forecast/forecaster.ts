@@ -115,6 +115,16 @@ export class RunForecaster {
       });
     }
     this.last = o;
+    // a run never ends below what it has already spent: a run past its last progress line (a long last epoch,
+    // saving or evaluating after the loop) is forecast at least at its energy and emissions so far
+    const c = this._current;
+    if (c && (o.energyKWh > c.predictedKWh || o.emissionsKg > c.predictedKg)) {
+      this._current = {
+        ...c,
+        predictedKWh: Math.max(c.predictedKWh, o.energyKWh),
+        predictedKg: Math.max(c.predictedKg, o.emissionsKg),
+      };
+    }
     return this._current !== before ? this._current : undefined;
   }
 
