@@ -353,7 +353,10 @@ describe('intensity/live: providers against the local server', () => {
       assert.equal(server.requests.length, 0);
       assert.equal(r1.gPerKWh, FR.intensityGPerKWh);
       assert.equal(r1.method, 'annual-average');
-      assert.match(r1.fallback ?? '', /covers Great Britain only.*France \(FR\)/);
+      assert.match(
+        r1.fallback ?? '',
+        /covers Great Britain only.*France \(FR\): set the region to GB \(carbonMeter.region; CLI: --region GB\)/,
+      );
       assert.equal(r2.fallback, r1.fallback);
       assert.equal(h.problems.length, 1);
     });

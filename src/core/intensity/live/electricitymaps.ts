@@ -134,7 +134,7 @@ export class ElectricityMapsProvider extends LiveIntensityProvider {
         params: { zone: region.countryAlpha2 },
       };
     return {
-      unknown: `Electricity Maps has no zone for ${region.name} (${region.code}): set carbonMeter.region to a country, or carbonMeter.intensity.electricitymaps.zone (CLI: CARBON_METER_ELECTRICITYMAPS_ZONE) to a zone such as FR or US-CAL-CISO; using the static annual average`,
+      unknown: `Electricity Maps has no zone for ${region.name} (${region.code}): set the region to a country (carbonMeter.region; CLI: --region), or the zone (carbonMeter.intensity.electricitymaps.zone; CLI: CARBON_METER_ELECTRICITYMAPS_ZONE) to one such as FR or US-CAL-CISO; using the static annual average`,
     };
   }
 

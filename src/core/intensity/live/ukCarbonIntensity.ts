@@ -133,7 +133,7 @@ export class UkCarbonIntensityProvider extends LiveIntensityProvider {
   protected resolveTarget(region: RegionInfo): Target | { unknown: string } {
     if (region.countryAlpha2 !== 'GB') {
       return {
-        unknown: `the Carbon Intensity API covers Great Britain only, and the region is ${region.name} (${region.code}): set carbonMeter.region to GB or choose another intensity provider; using the static annual average`,
+        unknown: `the Carbon Intensity API covers Great Britain only, and the region is ${region.name} (${region.code}): set the region to GB (carbonMeter.region; CLI: --region GB) or choose another intensity provider; using the static annual average`,
       };
     }
     if (!this.postcodeInput) return { key: 'national', describe: 'Great Britain (national)', params: {} };
