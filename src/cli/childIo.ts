@@ -4,6 +4,27 @@
  *
  * - stdout and stderr are pipes or files: the child gets pipes; every chunk is written through to ours at once
  *   (the child's stream is paused while ours is full, so nothing piles up in memory) and handed to `onOutput`.
+ *   - They are real pipes (pipe(2), made through koffi), not what Node's `'pipe'` stdio makes: libuv gives a child a
+ *     UNIX socketpair, and when the reader of ours goes away (`| head`) and we close our end with data still unread
+ *     in it, Linux makes the command's next write fail with ECONNRESET ("Connection reset by peer", Python's
+ *     ConnectionResetError) instead of the SIGPIPE/EPIPE it meets in a plain pipeline; a writer blocked on a full
+ *     socket gets no SIGPIPE either, even after shutdown(). Closing the read end of a real pipe is exactly what
+ *     `head` does to the command without the meter: SIGPIPE (exit 141), or EPIPE where it is ignored. The ends are
+ *     close-on-exec (the command inherits only its stdout/stderr, never our read end, which would keep the pipe
+ *     "read"); our copy of the write end is closed once the child has it, so the read end ends when the command's
+ *     tree lets it go. Where koffi or libc cannot be loaded (not glibc Linux), Node's socketpairs are the fallback.
+ *   - When our stdout and stderr are the same file (`> log 2>&1`, `2>&1 | cat`: same device and inode; `2>&1`
+ *     shares even the open file description), the order in which the command wrote to the two is what the file
+ *     shows without the meter. Two pipes read apart cannot keep it, so the command gets ONE pipe as both its
+ *     stdout and its stderr, as `2>&1` would give it, read in order and written through to our stdout (the same
+ *     file). Its progress (tqdm on stderr) is read from that one stream, as from a terminal below, and whether it
+ *     ends a line is that of the merged output: the last line `run --json` writes to the file must start a line
+ *     whichever stream the command wrote last. Same device and inode is the test rather than the same open file
+ *     description: what matters is that writes to both land in one object in the order made (a pipe, a terminal,
+ *     an O_APPEND file opened twice); only `> f 2> f` (two descriptions of one file, each overwriting the other at
+ *     its own offset) comes out differently, and there the command's output is garbled without the meter anyway.
+ *     The command is still spawned directly (no shell in between: its process tree, exit status, signals and
+ *     "command not found" are unchanged); without real pipes (the fallback) the streams stay apart.
  * - both are a terminal: the child must see a terminal too (a tqdm bar renders as on a terminal, Python
  *   line-buffers). That takes a pseudo-terminal. Node has none built in, and python3's `pty` module is not on every
  *   machine; util-linux `script` is (every Linux distribution ships it), so the command runs as
@@ -15,8 +36,11 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
+import * as fs from 'node:fs';
+import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { posixQuote } from '../core/shell';
+import { loadKoffi } from '../core/util/ffi';
 
 export interface ChildIo {
   child: ChildProcess;
@@ -41,6 +65,10 @@ export interface SpawnIoOptions {
   beforeOutput?: () => void;
   /** for tests: whether our stdout and stderr count as terminals (default: process.stdout.isTTY…) */
   isTTY?: { stdout: boolean; stderr: boolean; stdin?: boolean };
+  /** for tests: whether our stdout and stderr are the same file (default: fstat of fds 1 and 2) */
+  sameOutput?: boolean;
+  /** for tests: false gives the child Node's socketpairs instead of real pipes (the fallback) */
+  realPipes?: boolean;
   /** the util-linux script executable ('' = none) */
   scriptCommand?: string;
   env?: NodeJS.ProcessEnv;
@@ -97,9 +125,40 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
       reading: 'the terminal (through util-linux script)',
     };
   }
+  const pipeOut = !tty.stdout;
+  const pipeErr = !tty.stderr;
+  const merged = pipeOut && pipeErr && (opts.sameOutput ?? sameFile(1, 2));
+  const real = opts.realPipes === false ? undefined : realPipes(merged ? 1 : Number(pipeOut) + Number(pipeErr));
+  if (real) {
+    const [outPipe, errPipe = outPipe] = real;
+    let child: ChildProcess;
+    try {
+      child = spawn(command[0], command.slice(1), {
+        ...base,
+        stdio: [
+          'inherit',
+          pipeOut ? outPipe.write : 'inherit',
+          pipeErr ? (merged ? outPipe : errPipe).write : 'inherit',
+        ],
+      });
+    } catch (err) {
+      for (const p of real) closeFds(p.read, p.write);
+      throw err;
+    }
+    // the child has its copies (or failed to start): ours would keep the pipes from ending
+    for (const p of real) closeFds(p.write);
+    const out = pipeOut ? pipeThrough(readEnd(outPipe.read), process.stdout, 'stdout', opts) : undefined;
+    const err = pipeErr && !merged ? pipeThrough(readEnd(errPipe.read), process.stderr, 'stderr', opts) : undefined;
+    return {
+      child,
+      drained: Promise.all([out?.done, err?.done]).then(() => undefined),
+      stdoutAtLineStart: out?.atLineStart,
+      reading: merged ? 'stdout and stderr (one pipe: they go to the same file)' : describe(tty),
+    };
+  }
   const child = spawn(command[0], command.slice(1), {
     ...base,
-    stdio: ['inherit', tty.stdout ? 'inherit' : 'pipe', tty.stderr ? 'inherit' : 'pipe'],
+    stdio: ['inherit', pipeOut ? 'pipe' : 'inherit', pipeErr ? 'pipe' : 'inherit'],
   });
   const out = child.stdout ? pipeThrough(child.stdout, process.stdout, 'stdout', opts) : undefined;
   const err = child.stderr ? pipeThrough(child.stderr, process.stderr, 'stderr', opts) : undefined;
@@ -107,18 +166,94 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
     child,
     drained: Promise.all([out?.done, err?.done]).then(() => undefined),
     stdoutAtLineStart: out?.atLineStart,
-    reading: tty.stdout
-      ? 'stderr (stdout is a terminal, left to the command)'
-      : tty.stderr
-        ? 'stdout (stderr is a terminal, left to the command)'
-        : 'stdout and stderr',
+    reading: describe(tty),
   };
+}
+
+function describe(tty: { stdout: boolean; stderr: boolean }): string {
+  return tty.stdout
+    ? 'stderr (stdout is a terminal, left to the command)'
+    : tty.stderr
+      ? 'stdout (stderr is a terminal, left to the command)'
+      : 'stdout and stderr';
+}
+
+/** Whether two of our fds are the same file (device and inode); false when either cannot be read. */
+function sameFile(a: number, b: number): boolean {
+  try {
+    const x = fs.fstatSync(a, { bigint: true });
+    const y = fs.fstatSync(b, { bigint: true });
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+interface OsPipe {
+  read: number;
+  write: number;
+}
+
+const O_CLOEXEC = 0o2000000; // Linux, every architecture Node runs on
+let pipe2: ((fds: Int32Array, flags: number) => number) | null | undefined;
+
+/**
+ * `n` real pipes, both ends close-on-exec; undefined when they cannot be made (not Linux, koffi or libc not loaded,
+ * no fds left), and the child then gets Node's socketpairs. An end among fds 0-2 (ours closed) would be taken for
+ * our stdio by the spawn: that too falls back.
+ */
+function realPipes(n: number): OsPipe[] | undefined {
+  if (n === 0) return undefined;
+  if (pipe2 === undefined) {
+    pipe2 = null;
+    if (process.platform === 'linux') {
+      try {
+        const libc = loadKoffi().load('libc.so.6');
+        pipe2 = libc.func('int pipe2(_Out_ int *fds, int flags)') as (fds: Int32Array, flags: number) => number;
+      } catch {
+        // the socketpairs below
+      }
+    }
+  }
+  if (!pipe2) return undefined;
+  const made: OsPipe[] = [];
+  for (let i = 0; i < n; i++) {
+    const fds = new Int32Array(2);
+    let ok = false;
+    try {
+      ok = pipe2(fds, O_CLOEXEC) === 0;
+    } catch {
+      // as a failed call
+    }
+    if (ok) made.push({ read: fds[0], write: fds[1] });
+    if (!ok || fds[0] < 3 || fds[1] < 3) {
+      for (const p of made) closeFds(p.read, p.write);
+      return undefined;
+    }
+  }
+  return made;
+}
+
+function closeFds(...fds: number[]): void {
+  for (const fd of fds) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Our read end as a stream (libuv reads it non-blocking on the event loop; destroying the stream closes the fd). */
+function readEnd(fd: number): Readable {
+  return new Socket({ fd, readable: true, writable: false });
 }
 
 /**
  * Writes every chunk through at once; pauses the source while the destination is full. When the destination's reader
  * goes away (`| head`: EPIPE), the source is closed too, so the command meets a closed pipe as it would without the
- * meter (SIGPIPE or EPIPE) instead of blocking on a pipe that nobody reads.
+ * meter (SIGPIPE or EPIPE: a real pipe's read end is closed, see above) instead of blocking on a pipe that nobody
+ * reads.
  */
 function pipeThrough(
   from: Readable,

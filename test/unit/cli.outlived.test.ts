@@ -38,13 +38,17 @@ function killAll(pids: number[]): void {
  * Meters `sh -c script`; once the CLI says that processes outlived the command, the pids listed in `pidsFile` are
  * ended (SIGTERM). A safety deadline ends them too, and the test then fails on the missing message.
  */
-async function meterUntilTold(script: string, pidsFile: string): Promise<{ run: Run; stderr: string }> {
+async function meterUntilTold(
+  script: string,
+  pidsFile: string,
+  sampling = ['--interval', '0.5'],
+): Promise<{ run: Run; stderr: string }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-outlived-home-'));
   const record = path.join(path.dirname(pidsFile), 'run.json');
   let told = false;
   const safety = setTimeout(() => killAll(pidsIn(pidsFile)), 90_000);
   try {
-    const args = ['run', '--json-out', record, '--region', 'FR', '--interval', '0.5', '--', 'sh', '-c', script];
+    const args = ['run', '--json-out', record, '--region', 'FR', ...sampling, '--', 'sh', '-c', script];
     const r = await runCli(
       CLI,
       args,
@@ -122,4 +126,55 @@ describe('carbon-meter run: how many processes outlived the command', function (
       /^5 process\(es\) outlived the command \(still running at the first look after it exited: 3 orphan\(s\) adopted by the meter \(background, setsid, nohup or daemon\) and 2 process\(es\) these had started; 4 orphan\(s\) adopted over the whole run, counting those that ended before the command or started after it\)/,
     );
   });
+
+  // The run ends when its last process exits, not when a tick happens to notice. Ticks every 10 s (the longest
+  // interval, checkpoints every 10 s): the orphan is ended once the CLI has said that it outlived the command, so a
+  // run whose end waited for a tick would end at least at the first one, about 10 s after the start, and the last
+  // process would have exited several seconds before that. Each orphan writes the time it exits at (its last act).
+  const PYTHON = process.env.PYTHON ?? 'python3';
+  const cases: [string, (pids: string, exitFile: string) => string][] = [
+    [
+      // the adopted shell's child is quiet (read only every few ticks); the shell reaps it, then exits itself
+      'a setsid shell whose quiet child ends first',
+      (pids, exitFile) =>
+        `setsid sh -c ${quote(`sleep 300 & echo $! > ${quote(pids)}; wait; date +%s%N > ${quote(exitFile)}`)} >/dev/null 2>&1 &`,
+    ],
+    [
+      'a nohup process',
+      (pids, exitFile) =>
+        `nohup ${PYTHON} -c ${quote(
+          'import os, signal, sys, time\n' +
+            'def bye(*_):\n' +
+            `    open(${JSON.stringify(exitFile)}, "w").write(str(time.time_ns()))\n` +
+            '    os._exit(0)\n' +
+            'signal.signal(signal.SIGTERM, bye)\n' +
+            `open(${JSON.stringify(pids)}, "w").write(str(os.getpid()))\n` +
+            'while True: time.sleep(60)\n',
+        )} >/dev/null 2>&1 &`,
+    ],
+  ];
+  for (const [name, orphan] of cases) {
+    it(`ends the run when its last process exits (${name}), not at the next tick`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-outlived-'));
+      const pids = path.join(dir, 'pids');
+      const exitFile = path.join(dir, 'exit');
+      // the command ends once the orphan has said which pid to end
+      const script = `${orphan(pids, exitFile)} while [ ! -s ${quote(pids)} ]; do sleep 0.02; done`;
+      const { run } = await meterUntilTold(script, pids, ['--interval', '3600', '--checkpoint', '10']);
+      assert.ok(fs.existsSync(exitFile), 'the orphan did not write its exit time');
+      const exitedMs = Number(fs.readFileSync(exitFile, 'utf8').trim()) / 1e6;
+      const endedMs = Date.parse(run.endedAt!);
+      assert.ok(Number.isFinite(exitedMs) && Number.isFinite(endedMs), `${exitedMs} ${run.endedAt}`);
+      // the record ends after the orphan's last act (the clock's millisecond included)...
+      assert.ok(endedMs >= Math.floor(exitedMs) - 1, `ended ${run.endedAt}, the orphan exited at ${exitedMs}`);
+      // ...and not at a tick: the first one is at least half a tick period after any end seen on the orphan's exit
+      assert.ok(
+        endedMs - exitedMs < 5000,
+        `the run ended ${endedMs - exitedMs} ms after its last process exited (the tick period is 10 s)`,
+      );
+      assert.equal(run.durationS, (endedMs - Date.parse(run.startedAt)) / 1000);
+      assert.match(outlivedNote(run), /metered until the last exited/);
+      assert.equal(run.status, 'completed');
+    });
+  }
 });

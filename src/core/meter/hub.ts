@@ -27,6 +27,12 @@ export interface StopOptions {
 }
 
 /**
+ * After a child of a run's adopter exited (SIGCHLD), the soonest a run whose command has ended is sampled again: the
+ * end of the run is seen when its last process exits, and a burst of exits costs at most one sample per this.
+ */
+const EXIT_CHECK_SPACING_MS = 100;
+
+/**
  * Runs one sampling loop for every active run. Nothing ticks while no run is active.
  */
 export class MeterHub implements Disposable {
@@ -60,6 +66,12 @@ export class MeterHub implements Disposable {
   private readonly exitAwaited = new Set<string>();
   private disposed = false;
   private gpuStarted = false;
+  /** runs whose adopter tells when its children exit (the CLI's): the listener's unsubscribe */
+  private readonly childExitWatch = new Map<string, () => void>();
+  /** runs to sample as soon as the spacing allows: a child of their adopter exited after their command had ended */
+  private readonly exitChecks = new Set<string>();
+  private exitCheckTimer?: NodeJS.Timeout;
+  private lastExitCheck = 0;
 
   constructor(
     readonly env: MeterEnvironment,
@@ -91,6 +103,8 @@ export class MeterHub implements Disposable {
     const meter = new Meter(this.env, spec, spec.startedAt ?? Date.now());
     meter.prime();
     this.meters.set(meter.run.id, meter);
+    const unwatch = spec.adopter?.onChildExit?.(() => this.childExited(meter));
+    if (unwatch) this.childExitWatch.set(meter.run.id, unwatch);
     this.lastCheckpoint.set(meter.run.id, Date.now());
     this.safeStore(() => this.store.checkpoint(meter.run, []));
     this._onRunStarted.fire(meter.run);
@@ -203,8 +217,38 @@ export class MeterHub implements Disposable {
     }).finally(() => clearInterval(keepAlive));
   }
 
+  /**
+   * A child of the run's adopter exited. Once the command has ended, the run's remaining processes are the ones it is
+   * waiting for, and the last of them to exit is a child of the adopter (an adopted orphan: every other process of
+   * the run has a live parent in the run): the run is sampled now, so its end is seen and recorded when that process
+   * exited, not at the next tick. While the command runs, nothing is done (its exit is sampled by the caller).
+   */
+  private childExited(meter: Meter): void {
+    const id = meter.run.id;
+    if (this.disposed || this.meters.get(id) !== meter || this.closing.has(id)) return;
+    if (meter.rootEndedAtMs === undefined || meter.endedAtMs !== undefined) return;
+    this.exitChecks.add(id);
+    if (this.exitCheckTimer) return;
+    const wait = Math.max(0, this.lastExitCheck + EXIT_CHECK_SPACING_MS - Date.now());
+    this.exitCheckTimer = setTimeout(() => {
+      this.exitCheckTimer = undefined;
+      this.lastExitCheck = Date.now();
+      const ids = [...this.exitChecks];
+      this.exitChecks.clear();
+      for (const runId of ids) void this.sampleNow(runId).catch(() => undefined);
+    }, wait);
+    this.exitCheckTimer.unref?.();
+  }
+
+  private unwatchChildExits(id: string): void {
+    this.childExitWatch.get(id)?.();
+    this.childExitWatch.delete(id);
+    this.exitChecks.delete(id);
+  }
+
   private close(meter: Meter, status: Run['status'] | undefined, exitCode: number | null | undefined): Run {
     this.meters.delete(meter.run.id);
+    this.unwatchChildExits(meter.run.id);
     this.exitCodes.delete(meter.run.id);
     status ??= this.endStatus.get(meter.run.id);
     this.endStatus.delete(meter.run.id);
@@ -309,6 +353,8 @@ export class MeterHub implements Disposable {
   private unschedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.exitCheckTimer) clearTimeout(this.exitCheckTimer);
+    this.exitCheckTimer = undefined;
     if (this.gpuStarted && 'latest' in this.env.gpu) {
       this.gpuStarted = false;
       this.env.gpu.stop();
@@ -435,6 +481,7 @@ export class MeterHub implements Disposable {
       if (m) this.close(m, undefined, this.exitCodes.get(id));
     }
     for (const m of this.active()) {
+      this.unwatchChildExits(m.run.id);
       m.dispose();
       const samples = m.takePendingSamples();
       this.safeStore(() => this.store.checkpoint(m.run, samples));

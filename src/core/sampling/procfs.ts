@@ -116,8 +116,9 @@ interface Tracked {
 /**
  * A process whose CPU time has not moved for QUIET_AFTER reads (a waiting shell, an idle helper) is read every
  * QUIET_EVERY ticks instead of every tick. Nothing is lost: CPU time is cumulative, and a child that exits is in
- * its parent's cutime. Whenever a process is found gone, every tracked process is read in the same tick, so the
- * end of a run is never late; the root, the reaper's and the adopter's children and zombies are read every tick.
+ * its parent's cutime. Whenever a process is found gone or exited (an adopted orphan's zombie), every tracked
+ * process is read in the same tick, so the end of a run is never late; the root, the reaper's and the adopter's
+ * children and zombies are read every tick.
  */
 const QUIET_AFTER = 2;
 const QUIET_EVERY = 4;
@@ -264,6 +265,9 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     const vanished: [number, Tracked][] = [];
     const exitedOrphans: number[] = [];
     const read = new Set<number>();
+    // a process found exited (gone, or an adopted orphan's zombie, reaped below) may have reaped quiet children
+    // that are read only every few ticks, or left its own to the adopter: everything else is read now too, so the
+    // run's end is seen at the first tick after its last process exited, never QUIET_EVERY ticks later
     for (let pass = 0; pass < 2; pass++) {
       for (const [pid, t] of this.tracked) {
         if (read.has(pid) || (pass === 0 && t.nextRead > this.tickNo)) continue;
@@ -272,7 +276,7 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
         else if (t.state === 'Z' && this.adopter && t.ppid === this.adopter.pid && pid !== this.rootPid)
           exitedOrphans.push(pid);
       }
-      if (!vanished.length) break;
+      if (!vanished.length && !exitedOrphans.length) break;
     }
     for (const [pid] of vanished) this.untrack(pid);
     if (this.rootAlive && !this.tracked.has(this.rootPid)) this.rootAlive = false;

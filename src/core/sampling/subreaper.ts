@@ -34,6 +34,12 @@ export interface Adopter {
   reap(pid: number): boolean;
   /** true for children this process spawned itself (the command, helper processes): never adopted or reaped. */
   isOwnChild(pid: number): boolean;
+  /**
+   * Calls `listener` when a child of this process exits (SIGCHLD: an adopted orphan, the command, a helper), so that
+   * the end of a run is seen when its last process exits rather than at the next tick; returns the unsubscribe.
+   * Nothing runs while no child exits. Optional: without it the ticks alone see the end.
+   */
+  onChildExit?(listener: () => void): () => void;
 }
 
 export type SubreaperStatus = { ok: true; adopter: Adopter } | { ok: false; reason: string };
@@ -63,6 +69,26 @@ function recordOwnChildren(): void {
       this.once('exit', () => ownChildren.delete(pid));
     }
     return result;
+  };
+}
+
+/** listeners of onChildExit; the SIGCHLD listener is installed while there is one */
+const childExitListeners = new Set<() => void>();
+
+function onSigchld(): void {
+  for (const l of [...childExitListeners]) l();
+}
+
+/**
+ * SIGCHLD through Node's signal handling (libuv lets its own child watcher and ours share the signal: Node still
+ * reaps the children it spawned). The kernel sends it to the subreaper when an orphan it adopted exits.
+ */
+function onChildExit(listener: () => void): () => void {
+  if (childExitListeners.size === 0) process.on('SIGCHLD', onSigchld);
+  childExitListeners.add(listener);
+  return () => {
+    if (!childExitListeners.delete(listener) || childExitListeners.size) return;
+    process.removeListener('SIGCHLD', onSigchld);
   };
 }
 
@@ -98,6 +124,7 @@ export function becomeSubreaper(platform = process.platform): SubreaperStatus {
     adopter: {
       pid: process.pid,
       isOwnChild,
+      onChildExit,
       reap: (pid) => pid > 0 && !isOwnChild(pid) && waitpid(pid, null, WNOHANG) === pid,
     },
   };
