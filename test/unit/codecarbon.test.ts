@@ -350,6 +350,12 @@ describe('CodeCarbon interop', () => {
         assert.ok(Math.abs(Date.parse(b.endedAt!) - Date.parse(r.endedAt!)) < 1000, 'end time to the second');
         assert.equal(Date.parse(b.endedAt!) - Date.parse(b.startedAt), Math.round(r.durationS * 1000));
       });
+      // the runs keep their ids: importing an export into the history it came from adds nothing
+      assert.deepEqual(
+        back.runs.map((b) => b.id),
+        runs.map((r) => r.id),
+      );
+      assert.ok(back.runs.every((b) => !b.notes?.some((n) => n.startsWith('CodeCarbon run_id'))));
       // and the import of the export is stable
       const twice = parseCodeCarbonCsv(
         runsToCodeCarbonCsv(back.runs, (a2) => A2_TO_A3[a2]),
@@ -550,6 +556,41 @@ describe('CodeCarbon interop', () => {
       assert.equal(again.added, 0);
       assert.equal(again.known, 300);
       assert.equal(new HistoryStore(store.dir).load().runs.length, 300);
+    });
+
+    it('an export of the history imported back adds nothing there, and elsewhere keeps each run its id', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cc-roundtrip-'));
+      try {
+        const store = new HistoryStore(path.join(dir, 'home'), { durable: false });
+        const native = makeRun({ name: 'train' });
+        store.append(native);
+        const first = path.join(dir, 'emissions.csv');
+        fs.writeFileSync(first, [header, row({ run_id: 'a-uuid', duration: '10' })].join('\n') + '\n');
+        assert.equal(importCodeCarbonFile(store, first).added, 1);
+        const exported = path.join(dir, 'export.csv');
+        fs.writeFileSync(
+          exported,
+          runsToCodeCarbonCsv(store.load().runs, (a2) => A2_TO_A3[a2]),
+        );
+        const back = importCodeCarbonFile(store, exported);
+        assert.equal(back.fatal, undefined);
+        assert.deepEqual([back.rows, back.added, back.known], [2, 0, 2]);
+        assert.equal(store.load().runs.length, 2);
+        const elsewhere = new HistoryStore(path.join(dir, 'other'), { durable: false });
+        assert.equal(importCodeCarbonFile(elsewhere, exported).added, 2);
+        assert.deepEqual(
+          elsewhere
+            .load()
+            .runs.map((r) => r.id)
+            .sort(),
+          store
+            .load()
+            .runs.map((r) => r.id)
+            .sort(),
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('importCodeCarbonFile writes a run once when its cumulative flush rows follow each other, and keeps every count', () => {

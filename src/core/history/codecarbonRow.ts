@@ -291,7 +291,15 @@ const idBytes = Buffer.from('cc-' + '0'.repeat(24), 'latin1');
 let lastKey = '';
 let lastId = '';
 
+/**
+ * A run id that Carbon Meter made (a metered run, an import, a SLURM job; CodeCarbon's own run_id is a UUID): a
+ * row of Carbon Meter's export read back keeps its run's id, so importing an export into the history it came from
+ * adds nothing, and into another history keeps the run one run. Plain (utf8Text.ts isPlain) by construction.
+ */
+const OWN_RUN_ID = /^(?:\d{8}T\d{6}Z-[0-9a-z]{1,13}-[0-9a-z]{6}|cc-[0-9a-f]{24}|slurm-[A-Za-z0-9._-]{1,180})$/;
+
 function importId(runId: string, project: string, timestamp: string): string {
+  if (OWN_RUN_ID.test(runId)) return runId;
   const key = runId ? `codecarbon\0${runId}` : `codecarbon\0${project}\0${timestamp}`;
   if (key !== lastKey) {
     const hex = sha256Hex(key);
@@ -342,7 +350,7 @@ function importNotes(
   haveUtilization: boolean,
 ): string[] {
   const notes: string[] = [importedFrom(row.get('codecarbon_version'), opts.fileName) + line + ')'];
-  if (runId) notes.push(`CodeCarbon run_id ${runId}`);
+  if (runId && !OWN_RUN_ID.test(runId)) notes.push(`CodeCarbon run_id ${runId}`);
   if (row.get('tracking_mode') === 'machine')
     notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
   if (!haveParts) notes.push('the file has no per-component energy');
