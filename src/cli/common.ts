@@ -9,6 +9,7 @@ import { escapeControl } from '../core/format';
 import type { CorruptEntry } from '../core/history/records';
 import { HistoryStore, type HistoryLoad } from '../core/history/store';
 import { errorMessage } from '../core/errors';
+import { isDirectory } from '../core/util/fs';
 
 /** A mistake in the command line: printed as one line with a pointer to --help, exit code 2. */
 export class UsageError extends Error {}
@@ -219,16 +220,6 @@ export function fastTimeZone(knowsZone: (zone: string) => boolean, env = process
 export function checkOutFile(option: string, file: string): void {
   if (file === '') throw new UsageError(`--${option} needs a file name`);
   const dir = path.dirname(path.resolve(file));
-  let isDir = false;
-  try {
-    isDir = fs.statSync(dir).isDirectory();
-  } catch {
-    // reported below
-  }
-  if (!isDir) throw new UsageError(`--${option}: no folder ${dir}`);
-  try {
-    if (fs.statSync(file).isDirectory()) throw new UsageError(`--${option}: ${file} is a folder`);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-  }
+  if (!isDirectory(dir)) throw new UsageError(`--${option}: no folder ${dir}`);
+  if (isDirectory(file)) throw new UsageError(`--${option}: ${file} is a folder`);
 }

@@ -16,7 +16,7 @@ import type { SlurmRecord } from '../core/slurm/parse';
 import { belongsTo } from '../core/slurm/tracker';
 import type { Run } from '../core/types';
 import { errorMessage } from '../core/errors';
-import { decimalNumber, durationSeconds, parseOptions, printLines, UsageError } from './common';
+import { durationSeconds, numberOption, parseOptions, printLines, UsageError } from './common';
 
 export const SLURM_HELP = `Usage: carbon-meter slurm JOBID [options]      account one job (live while it runs, final once it ended)
        carbon-meter slurm --since 7d [options]   bring in your jobs that started or ended since then
@@ -55,16 +55,6 @@ export function parseSince(text: string, now = Date.now()): number {
   if (!Number.isFinite(t))
     throw new SlurmUsageError(`--since must be a duration (7d, 12h, 30m, 2w) or a date (2026-01-31), not "${text}"`);
   return t;
-}
-
-function num(v: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = decimalNumber(v);
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new SlurmUsageError(
-      `${/^[A-Z_]+$/.test(name) ? name : `--${name}`} must be a number from ${min} to ${max}, not "${v}"`,
-    );
-  return n;
 }
 
 function loadClusters(file: string | undefined, warn: (m: string) => void): ClustersConfig {
@@ -139,10 +129,10 @@ function parseSlurmArgs(args: string[]): SlurmArgs {
     parsed.from[k] = flag;
   };
   put('region', values.region, '--region');
-  put('pue', num(values.pue, 'pue', 1, 3), '--pue');
+  put('pue', numberOption(values.pue, 'pue', 1, 3), '--pue');
   put('cpuModel', values['cpu-model'], '--cpu-model');
-  put('cpuTdpW', num(values['cpu-tdp'], 'cpu-tdp', 1, 2000), '--cpu-tdp');
-  put('gpuPowerW', num(values['gpu-power'], 'gpu-power', 1, 3000), '--gpu-power');
+  put('cpuTdpW', numberOption(values['cpu-tdp'], 'cpu-tdp', 1, 2000), '--cpu-tdp');
+  put('gpuPowerW', numberOption(values['gpu-power'], 'gpu-power', 1, 3000), '--gpu-power');
   if (values.model) put('useMeasuredEnergy', false, '--model');
   return parsed;
 }
@@ -157,7 +147,7 @@ export async function slurmCommand(args: string[], env: NodeJS.ProcessEnv = proc
   const since = a.since !== undefined ? parseSince(a.since) : undefined;
   const clustersFile = a.clustersFile ?? env.CARBON_METER_CLUSTERS;
   const clusters = loadClusters(clustersFile, warn);
-  const timeoutS = num(env.CARBON_METER_SLURM_TIMEOUT, 'CARBON_METER_SLURM_TIMEOUT', 1, 600) ?? 20;
+  const timeoutS = numberOption(env.CARBON_METER_SLURM_TIMEOUT, 'CARBON_METER_SLURM_TIMEOUT', 1, 600) ?? 20;
   const commands = new SlurmCommands({ binDir: env.CARBON_METER_SLURM_BIN || undefined, timeoutMs: timeoutS * 1000 });
   const hw = await getHardware();
   const accountant = new SlurmAccountant(commands, {
@@ -168,7 +158,7 @@ export async function slurmCommand(args: string[], env: NodeJS.ProcessEnv = proc
     fallbackRegion: () => ({
       region: env.CARBON_METER_REGION,
       from: 'CARBON_METER_REGION',
-      pue: num(env.CARBON_METER_PUE, 'CARBON_METER_PUE', 1, 3),
+      pue: numberOption(env.CARBON_METER_PUE, 'CARBON_METER_PUE', 1, 3),
       pueFrom: 'CARBON_METER_PUE',
     }),
     localHost: localHostOf(hw),

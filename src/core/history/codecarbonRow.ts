@@ -298,8 +298,8 @@ let lastId = '';
  */
 const OWN_RUN_ID = /^(?:\d{8}T\d{6}Z-[0-9a-z]{1,13}-[0-9a-z]{6}|cc-[0-9a-f]{24}|slurm-[A-Za-z0-9._-]{1,180})$/;
 
-function importId(runId: string, project: string, timestamp: string): string {
-  if (OWN_RUN_ID.test(runId)) return runId;
+function importId(runId: string, ownId: boolean, project: string, timestamp: string): string {
+  if (ownId) return runId;
   const key = runId ? `codecarbon\0${runId}` : `codecarbon\0${project}\0${timestamp}`;
   if (key !== lastKey) {
     const hex = sha256Hex(key);
@@ -346,11 +346,12 @@ function importNotes(
   line: number,
   opts: CodeCarbonImportOptions,
   runId: string,
+  ownId: boolean,
   haveParts: boolean,
   haveUtilization: boolean,
 ): string[] {
   const notes: string[] = [importedFrom(row.get('codecarbon_version'), opts.fileName) + line + ')'];
-  if (runId && !OWN_RUN_ID.test(runId)) notes.push(`CodeCarbon run_id ${runId}`);
+  if (runId && !ownId) notes.push(`CodeCarbon run_id ${runId}`);
   if (row.get('tracking_mode') === 'machine')
     notes.push('CodeCarbon measured the whole machine (tracking_mode machine), not one process tree');
   if (!haveParts) notes.push('the file has no per-component energy');
@@ -398,9 +399,10 @@ function rowToRun(row: Row, line: number, opts: CodeCarbonImportOptions): Run | 
 
   const runId = row.get('run_id');
   const project = row.get('project_name');
-  const notes = importNotes(row, line, opts, runId, haveParts, utilization !== undefined);
+  const ownId = OWN_RUN_ID.test(runId);
+  const notes = importNotes(row, line, opts, runId, ownId, haveParts, utilization !== undefined);
   const cpuSeconds = utilization !== undefined && cpuCount ? (utilization / 100) * durationS * cpuCount : 0;
-  const id = importId(runId, project, timestamp);
+  const id = importId(runId, ownId, project, timestamp);
   const startedAt = isoTime(startMs);
   const endedAt = isoTime(endMs);
   previousPlain.id = lastPlain.id;

@@ -50,7 +50,8 @@ function mkdirOnce(dir: string, mode: number | undefined): 'ENOENT' | undefined 
   }
 }
 
-function isDirectory(p: string): boolean {
+/** Whether `p` is a folder (a link to one included); false when it cannot be read. */
+export function isDirectory(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
   } catch {
