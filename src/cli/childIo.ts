@@ -57,6 +57,20 @@ export interface ChildIo {
    * stdout is not read (left to the command).
    */
   stdoutAtLineStart?: () => boolean;
+  /**
+   * Where the command left the file our stderr writes to (its stderr, or both streams when they share that file);
+   * undefined when that output is not read. The plain readout lines and the summary never fall inside one of the
+   * command's lines.
+   */
+  stderrFile?: LineEnd;
+}
+
+/** Where a command's output through a pipe left its last line. */
+export interface LineEnd {
+  /** the last byte written ends a line (true too when nothing was written) */
+  atLineStart: () => boolean;
+  /** ...or is a carriage return (a progress bar redrawn in a log) */
+  atLineBreak: () => boolean;
 }
 
 export interface SpawnIoOptions {
@@ -153,6 +167,7 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
       child,
       drained: Promise.all([out?.done, err?.done]).then(() => undefined),
       stdoutAtLineStart: out?.atLineStart,
+      stderrFile: merged ? out : err,
       reading: merged ? 'stdout and stderr (one pipe: they go to the same file)' : describe(tty),
     };
   }
@@ -166,6 +181,7 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
     child,
     drained: Promise.all([out?.done, err?.done]).then(() => undefined),
     stdoutAtLineStart: out?.atLineStart,
+    stderrFile: err,
     reading: describe(tty),
   };
 }
@@ -260,16 +276,16 @@ function pipeThrough(
   to: Writable,
   name: 'stdout' | 'stderr',
   { onOutput, beforeOutput }: SpawnIoOptions,
-): { done: Promise<void>; atLineStart: () => boolean } {
+): LineEnd & { done: Promise<void> } {
   const decoder = new StringDecoder('utf8');
-  let atLineStart = true;
+  let last = 0x0a; // nothing written yet: at the start of a line
   const done = new Promise<void>((resolve) => {
     to.once('error', () => {
       from.destroy();
       resolve();
     });
     from.on('data', (chunk: Buffer) => {
-      if (chunk.length) atLineStart = chunk[chunk.length - 1] === 0x0a;
+      if (chunk.length) last = chunk[chunk.length - 1];
       beforeOutput?.();
       if (!to.write(chunk)) {
         from.pause();
@@ -287,5 +303,5 @@ function pipeThrough(
     from.once('close', resolve);
     from.once('error', () => resolve());
   });
-  return { done, atLineStart: () => atLineStart };
+  return { done, atLineStart: () => last === 0x0a, atLineBreak: () => last === 0x0a || last === 0x0d };
 }

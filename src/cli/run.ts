@@ -31,7 +31,7 @@ import { guessRegionFromTimeZone } from '../core/intensity/regions';
 import { parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
 import { SignalRelay } from './signals';
 import { becomeSubreaper, notAdoptedNote } from '../core/sampling/subreaper';
-import { shQuote, spawnWithOutput } from './childIo';
+import { shQuote, spawnWithOutput, type ChildIo, type LineEnd } from './childIo';
 import { monthBudget, RunWatch } from './runWatch';
 import { startPausing, waitForGreenerStart } from './schedule';
 import type { RunSchedule } from '../core/schedule/types';
@@ -141,7 +141,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     beforeOutput: () => readout?.hide(),
   });
   // the command's stdout shares the readout's terminal only when ours is one (through util-linux script)
-  readout?.follow(process.stdout.isTTY ? io.stdoutAtLineStart : undefined);
+  readout?.follow(process.stdout.isTTY ? io.stdoutAtLineStart : undefined, io.stderrFile);
   const child = io.child;
   watch = new RunWatch({
     budgetG: opts.budgetG,
@@ -179,7 +179,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const stopped = watch.stoppedOnBudget || relay.note !== undefined;
   const run = await closeRun(opts, ctx, meter.run, exitCode, stopped ? 'stopped' : undefined);
   live.dispose();
-  return report(opts, ctx, run, exitCode, io.stdoutAtLineStart?.() ?? false);
+  return report(opts, ctx, run, exitCode, io);
 }
 
 /** The run in the hub, its exit code awaited from the child's exit event (the hub waits for it before closing). */
@@ -261,14 +261,15 @@ async function closeRun(
 }
 
 /** The record (--json, --json-out) or the summary; the exit code, 1 when a record a script waits for is missing. */
-function report(opts: RunArgs, ctx: MeterContext, run: Run, exitCode: number, atLineStart: boolean): number {
+function report(opts: RunArgs, ctx: MeterContext, run: Run, exitCode: number, io: ChildIo): number {
   const saveError = ctx.hub.saveError(run.id);
   const recorded = opts.jsonOut === undefined || writeRecord(opts.jsonOut, run, !saveError);
-  // the command may have left its last line unfinished (a progress bar, a print without newline): the record starts
-  // a line of its own, so it is always the whole last line (a newline first unless the command's output is known to
-  // end one: its stdout left to it is not read)
-  if (opts.json) process.stdout.write(`${atLineStart ? '' : '\n'}${terminalSafeJson(JSON.stringify(run))}\n`);
-  else process.stderr.write(summary(run, ctx.store.dir, saveError));
+  // the command may have left its last line unfinished (a progress bar, a print without newline): the record and
+  // the summary start a line of their own, so the record is always the whole last line (a newline first unless the
+  // command's output is known to end one: its stdout left to it is not read) and no summary line is split
+  const newLine = (atLineStart = false) => (atLineStart ? '' : '\n');
+  if (opts.json) process.stdout.write(`${newLine(io.stdoutAtLineStart?.())}${terminalSafeJson(JSON.stringify(run))}\n`);
+  else process.stderr.write(newLine(io.stderrFile?.atLineStart() ?? true) + summary(run, ctx.store.dir, saveError));
   if (opts.json && saveError) warn(`the run was NOT saved: ${saveError}`);
   // a record that a script waits for and did not get is a failure, even when the command succeeded
   return recorded ? exitCode : exitCode || 1;
@@ -313,16 +314,23 @@ function writeRecord(file: string, run: Run, saved: boolean): boolean {
 /**
  * The live line on stderr. On a terminal it is redrawn in place, and it stays off the command's lines: it is
  * cleared before the command's output is written through, and not drawn while the command has left a line
- * unfinished (its own progress bar) where that output is read.
+ * unfinished (its own progress bar) where that output is read. Elsewhere (a log file, a pipe) a plain line is
+ * written every 10 s, only where the command's output into the same file is at a line break: a reading that finds
+ * the command in the middle of a line is not written, and the next one tries again.
  */
 class LiveReadout {
-  private lastPlain = 0;
+  private lastPlain?: number;
   private shown = false;
   private commandAtLineStart?: () => boolean;
+  private fileAtLineBreak?: () => boolean;
   constructor(private readonly out: NodeJS.WriteStream) {}
-  /** Follows where the command's stdout left the cursor (undefined: its stdout is not read). */
-  follow(atLineStart: (() => boolean) | undefined): void {
-    this.commandAtLineStart = atLineStart;
+  /**
+   * Follows where the command left the terminal's cursor (its stdout, when that shares our terminal), and the
+   * command's output into our stderr's file otherwise (undefined: not read).
+   */
+  follow(terminal: (() => boolean) | undefined, file: LineEnd | undefined): void {
+    this.commandAtLineStart = terminal;
+    this.fileAtLineBreak = file?.atLineBreak;
   }
   update(r: Reading, suffix = ''): void {
     const line = `⏱ ${formatDuration(r.elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq${suffix}`;
@@ -330,7 +338,8 @@ class LiveReadout {
       if (this.commandAtLineStart && !this.commandAtLineStart()) return;
       this.out.write(`\r\x1b[K[carbon-meter] ${line}`);
       this.shown = true;
-    } else if (r.t - this.lastPlain >= 10_000) {
+    } else if (this.lastPlain === undefined || r.t - this.lastPlain >= 10_000) {
+      if (this.fileAtLineBreak && !this.fileAtLineBreak()) return;
       this.lastPlain = r.t;
       this.out.write(`[carbon-meter] ${line}\n`);
     }

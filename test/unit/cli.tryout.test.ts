@@ -293,3 +293,58 @@ describe('carbon-meter CLI tryout: help is complete', function () {
     assert.doesNotMatch(r.stdout, new RegExp(h.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   });
 });
+
+describe('carbon-meter CLI tryout: the readout and summary in a log never split a line of the command', function () {
+  this.timeout(240_000);
+
+  /**
+   * The CLI metering a command that leaves a line unfinished ('abc'), ends it ('def') and waits, writing `toStderr`
+   * or to stdout; our stdout and stderr go to files (`merged`: one file). Once a readout line follows the finished
+   * line, the command is told to end with another unfinished line ('tail'). Returns what our stderr's file holds.
+   */
+  async function meterIntoLog(merged: boolean, toStderr: boolean): Promise<string> {
+    const dir = tmpHome();
+    const flag = path.join(dir, 'go');
+    const errFile = path.join(dir, 'err.log');
+    const outFile = merged ? errFile : path.join(dir, 'out.log');
+    const to = toStderr ? ' >&2' : '';
+    const script =
+      `printf abc${to}; sleep 3; echo def${to}; ` +
+      `while [ ! -e ${JSON.stringify(flag)} ]; do sleep 0.1; done; printf tail${to}`;
+    const errFd = fs.openSync(errFile, 'w');
+    const outFd = merged ? errFd : fs.openSync(outFile, 'w');
+    const { spawn } = await import('node:child_process');
+    const p = spawn(process.execPath, [CLI, 'run', '--interval', '1', '--', 'sh', '-c', script], {
+      env: { ...process.env, CARBON_METER_HOME: dir, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
+      stdio: ['ignore', outFd, errFd],
+    });
+    fs.closeSync(errFd);
+    if (!merged) fs.closeSync(outFd);
+    const exited = new Promise<number | null>((resolve) => p.once('exit', resolve));
+    // a readout after the command's finished line: the readout goes on while the command waits
+    await waitFor(
+      () => /def\n(.*\n)*\[carbon-meter\] ⏱/.test(fs.readFileSync(errFile, 'utf8')),
+      'a readout line',
+      120_000,
+    );
+    fs.writeFileSync(flag, '');
+    assert.equal(await exited, 0);
+    return fs.readFileSync(errFile, 'utf8');
+  }
+
+  for (const [name, merged, toStderr] of [
+    ['stdout and stderr into one file, the command writing to stdout', true, false],
+    ['stderr into a file of its own, the command writing to stderr', false, true],
+  ] as const) {
+    it(name, async () => {
+      const log = await meterIntoLog(merged, toStderr);
+      const lines = log.split('\n');
+      assert.ok(lines.includes('abcdef'), `the command's line was split:\n${log}`);
+      for (const l of lines)
+        if (l.includes('[carbon-meter]')) assert.ok(l.startsWith('[carbon-meter] ⏱'), `a readout inside a line: ${l}`);
+      const tail = lines.indexOf('tail');
+      assert.ok(tail > 0, `the command's last unfinished line was joined to the summary:\n${log}`);
+      assert.match(lines[tail + 1], /^Carbon Meter · /);
+    });
+  }
+});
