@@ -47,7 +47,9 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const choice = placeOf(opts);
   const store = openStore(!opts.keepSecrets);
-  const { hub, intensity } = await createHub(opts, store);
+  // what the intensity provider found wrong is said once, also when the greener-start plan has said it already
+  const said = new Set<string>();
+  const { hub, intensity } = await createHub(opts, store, said);
   let relay: SignalRelay | undefined;
   try {
     let schedule: RunSchedule | undefined;
@@ -64,6 +66,7 @@ export async function runCommand(args: string[]): Promise<number> {
       });
       if (!w.go) return 130;
       schedule = w.schedule;
+      if (schedule.startedNowReason) said.add(schedule.startedNowReason);
     }
     relay = new SignalRelay({ killAfterS: opts.killAfterS, say: warn });
     return await meterCommand(opts, { choice, hub, relay, store, intensity, schedule });
@@ -93,7 +96,11 @@ function placeOf(opts: RunArgs): RegionChoice {
   }
 }
 
-async function createHub(opts: RunArgs, store: HistoryStore): Promise<{ hub: MeterHub; intensity: IntensityProvider }> {
+async function createHub(
+  opts: RunArgs,
+  store: HistoryStore,
+  said: Set<string>,
+): Promise<{ hub: MeterHub; intensity: IntensityProvider }> {
   let intensityConfig;
   try {
     intensityConfig = intensityConfigFromEnv(process.env, opts.provider);
@@ -103,7 +110,11 @@ async function createHub(opts: RunArgs, store: HistoryStore): Promise<{ hub: Met
   const intensity = createIntensityProvider(intensityConfig, {
     cacheDir: intensityCacheDir(store.dir),
     // each problem is printed once; the run record keeps the reason in intensity.fallback
-    onProblem: (p) => warn(p.message),
+    onProblem: (p) => {
+      if (said.has(p.message)) return;
+      said.add(p.message);
+      warn(p.message);
+    },
     log: (level, msg) => level === 'error' && warn(msg),
   });
   const intervalMs = opts.intervalS * 1000;

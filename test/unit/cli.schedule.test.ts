@@ -49,6 +49,20 @@ describe('carbon-meter run: greener start and pausing', function () {
     assert.match(run.schedule?.startedNowReason ?? '', /static/);
   });
 
+  it("--start-within where the live provider has no data for the region says the provider's reason once", async () => {
+    const r = await runCli(
+      CLI,
+      ['run', '--region', 'FR', '--start-within', '1h', '--', process.execPath, '-e', 'console.log("ran")'],
+      env,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => /covers Great Britain only/.test(l));
+    // on the scheduler's line, not again as a line of its own; the summary's fallback line still names it
+    assert.equal(lines.filter((l) => l.startsWith('carbon-meter:')).length, 1, r.stderr);
+    assert.match(lines[0], /^carbon-meter: --start-within: running now: the Carbon Intensity API covers Great Britain/);
+    assert.equal(server.requests.length, 0);
+  });
+
   it('--start-within waits for the dip, shows the wait and the saving; Ctrl-C while waiting starts nothing', async () => {
     const dip = Math.floor(Date.now() / HALF) * HALF + 8 * HALF;
     server.intensityAt = (t) => (t >= dip && t < dip + 4 * HALF ? 50 : 350);
