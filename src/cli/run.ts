@@ -32,7 +32,7 @@ import { parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
 import { SignalRelay } from './signals';
 import { becomeSubreaper, notAdoptedNote } from '../core/sampling/subreaper';
 import { shQuote, spawnWithOutput, type ChildIo, type LineEnd } from './childIo';
-import { monthBudget, RunWatch } from './runWatch';
+import { monthBudget, RunWatch, spentBudgetRefusal } from './runWatch';
 import { startPausing, waitForGreenerStart } from './schedule';
 import type { RunSchedule } from '../core/schedule/types';
 import type { IntensityProvider } from '../core/intensity/provider';
@@ -47,6 +47,9 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const choice = placeOf(opts);
   const store = openStore(!opts.keepSecrets);
+  // a run that its budget would stop at once is not started (nor waited for)
+  let month = monthBudget(opts, store, Date.now());
+  if (refusedOnBudget(opts, month)) return 1;
   // what the intensity provider found wrong is said once, also when the greener-start plan has said it already
   const said = new Set<string>();
   const { hub, intensity } = await createHub(opts, store, said);
@@ -67,9 +70,14 @@ export async function runCommand(args: string[]): Promise<number> {
       if (!w.go) return 130;
       schedule = w.schedule;
       if (schedule.startedNowReason) said.add(schedule.startedNowReason);
+      // the month's runs may have used the budget up during the wait
+      if (w.schedule.wait) {
+        month = monthBudget(opts, store, Date.now());
+        if (refusedOnBudget(opts, month)) return 1;
+      }
     }
     relay = new SignalRelay({ killAfterS: opts.killAfterS, say: warn });
-    return await meterCommand(opts, { choice, hub, relay, store, intensity, schedule });
+    return await meterCommand(opts, { choice, hub, relay, store, intensity, schedule, month });
   } finally {
     relay?.dispose();
     hub.dispose();
@@ -134,10 +142,12 @@ interface MeterContext {
   store: HistoryStore;
   intensity: IntensityProvider;
   schedule?: RunSchedule;
+  /** the monthly budget and what the month's runs used, read before the start */
+  month: ReturnType<typeof monthBudget>;
 }
 
 async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
-  const { hub, relay, store } = ctx;
+  const { hub, relay } = ctx;
   const { command } = opts;
   const startedAt = Date.now();
   // the command's output passes through (read for its progress) without changing whether it sees a terminal;
@@ -156,7 +166,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const child = io.child;
   watch = new RunWatch({
     budgetG: opts.budgetG,
-    ...monthBudget(opts, store, startedAt),
+    ...ctx.month,
     onBudget: opts.onBudget,
     stopGraceS: opts.stopGraceS,
     out: process.stderr,
@@ -191,6 +201,13 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const run = await closeRun(opts, ctx, meter.run, exitCode, stopped ? 'stopped' : undefined);
   live.dispose();
   return report(opts, ctx, run, exitCode, io);
+}
+
+/** Whether the run's monthly budget is used up with --on-budget stop: then says so in one line, and nothing starts. */
+function refusedOnBudget(opts: RunArgs, month: ReturnType<typeof monthBudget>): boolean {
+  const why = spentBudgetRefusal(opts, month);
+  if (why) warn(why);
+  return why !== undefined;
 }
 
 /** The run in the hub, its exit code awaited from the child's exit event (the hub waits for it before closing). */

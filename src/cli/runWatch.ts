@@ -22,7 +22,8 @@ export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO
   --budget-month-kg KG
                      monthly carbon budget, kg CO₂eq, for all runs of the calendar month (UTC) in the history: this
                      run's budget is what the month has left (the smaller one when --budget-g is given too); warned
-                     and stopped as --on-budget says
+                     and stopped as --on-budget says. With --on-budget stop and nothing left, the command is not
+                     started: one line, exit code 1
   --stop-grace S     seconds between SIGINT and SIGTERM when stopping on the budget (default 30; with --on-budget stop)
   The forecast (energy so far + energy per unit of progress since progress began × progress left) is read from the
   progress the command prints: "Epoch 3/20", tqdm and Keras bars, "step k/N", percentages.
@@ -68,6 +69,23 @@ export function monthBudget(
     );
   }
   return { budgetMonthKg: opts.budgetMonthKg, monthUsedKg: monthUsedKg(runs, nowMs) };
+}
+
+/**
+ * Why a run must not start: with --on-budget stop, a monthly budget that this month's runs have used up already
+ * (the run would be stopped as soon as it started). Undefined when it may start.
+ */
+export function spentBudgetRefusal(
+  opts: { onBudget: OnBudget },
+  month: Pick<WatchOptions, 'budgetMonthKg' | 'monthUsedKg'>,
+): string | undefined {
+  if (opts.onBudget !== 'stop' || month.budgetMonthKg === undefined) return undefined;
+  const used = month.monthUsedKg ?? 0;
+  if (used < month.budgetMonthKg) return undefined;
+  return (
+    `this month's runs have emitted ${formatCo2(used)} CO₂eq, the whole monthly budget of ` +
+    `${formatCo2(month.budgetMonthKg)}: nothing was started (--on-budget stop; --on-budget warn runs it anyway)`
+  );
 }
 
 export function parseOnBudget(v: string | undefined): OnBudget {

@@ -143,6 +143,30 @@ describe('carbon-meter run: forecast and budget', function () {
       assert.ok(run.budget?.reachedAt);
     });
 
+    it('with --on-budget stop and the month used up, starts nothing: one line, exit code 1, no run recorded', async () => {
+      const home = seededHome();
+      const marker = path.join(home, 'started');
+      const before = new HistoryStore(home).load().runs.length;
+      const r = await runCli(
+        CLI,
+        ['run', '--region', 'PL', '--budget-month-kg', '0.5', '--on-budget', 'stop', '--', 'touch', marker],
+        { CARBON_METER_HOME: home },
+      );
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepEqual(r.stderr.trim().split('\n'), [
+        "carbon-meter: this month's runs have emitted 1 kg CO₂eq, the whole monthly budget of 500 g: nothing was " +
+          'started (--on-budget stop; --on-budget warn runs it anyway)',
+      ]);
+      assert.equal(fs.existsSync(marker), false, 'the command ran');
+      assert.equal(new HistoryStore(home).load().runs.length, before);
+      // warn: the run starts and is warned about
+      const w = await runCli(CLI, ['run', '--region', 'PL', '--budget-month-kg', '0.5', '--', 'touch', marker], {
+        CARBON_METER_HOME: home,
+      });
+      assert.equal(w.code, 0, w.stderr);
+      assert.ok(fs.existsSync(marker));
+    });
+
     it('warns on the forecast and lets the run finish with --on-budget warn; the smaller of the two budgets applies', async () => {
       const budget = ['--region', 'PL', '--budget-g', '1000', '--budget-month-kg', '1.0000001'];
       const { r, run } = await meterEpochs(budget, ['0.1', '5', '0.3', 'plain'], seededHome());
