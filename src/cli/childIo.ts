@@ -63,6 +63,8 @@ export interface ChildIo {
    * command's lines.
    */
   stderrFile?: LineEnd;
+  /** which of our streams lost its reader (`| head` exited: EPIPE) while the command's output went through it */
+  readerGone: () => 'stdout' | 'stderr' | undefined;
 }
 
 /** Where a command's output through a pipe left its last line. */
@@ -117,6 +119,7 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
       return {
         child,
         drained: Promise.resolve(),
+        readerGone: () => undefined,
         progressUnavailable: !script
           ? 'the output goes to a terminal and util-linux script (to give the command a terminal of its own) is not available'
           : 'the output goes to a terminal but the input does not come from one: the command keeps its own stdio',
@@ -135,6 +138,7 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
       child,
       wrapperPid: child.pid,
       drained: out.done,
+      readerGone: () => (out.readerGone() ? 'stdout' : undefined),
       stdoutAtLineStart: out.atLineStart,
       reading: 'the terminal (through util-linux script)',
     };
@@ -166,6 +170,7 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
     return {
       child,
       drained: Promise.all([out?.done, err?.done]).then(() => undefined),
+      readerGone: () => goneOf(out, err),
       stdoutAtLineStart: out?.atLineStart,
       stderrFile: merged ? out : err,
       reading: merged ? 'stdout and stderr (one pipe: they go to the same file)' : describe(tty),
@@ -180,10 +185,15 @@ export function spawnWithOutput(command: string[], opts: SpawnIoOptions = {}): C
   return {
     child,
     drained: Promise.all([out?.done, err?.done]).then(() => undefined),
+    readerGone: () => goneOf(out, err),
     stdoutAtLineStart: out?.atLineStart,
     stderrFile: err,
     reading: describe(tty),
   };
+}
+
+function goneOf(out?: { readerGone: () => boolean }, err?: { readerGone: () => boolean }) {
+  return out?.readerGone() ? 'stdout' : err?.readerGone() ? 'stderr' : undefined;
 }
 
 function describe(tty: { stdout: boolean; stderr: boolean }): string {
@@ -276,11 +286,13 @@ function pipeThrough(
   to: Writable,
   name: 'stdout' | 'stderr',
   { onOutput, beforeOutput }: SpawnIoOptions,
-): LineEnd & { done: Promise<void> } {
+): LineEnd & { done: Promise<void>; readerGone: () => boolean } {
   const decoder = new StringDecoder('utf8');
   let last = 0x0a; // nothing written yet: at the start of a line
+  let gone = false;
   const done = new Promise<void>((resolve) => {
     to.once('error', () => {
+      gone = true;
       from.destroy();
       resolve();
     });
@@ -303,5 +315,10 @@ function pipeThrough(
     from.once('close', resolve);
     from.once('error', () => resolve());
   });
-  return { done, atLineStart: () => last === 0x0a, atLineBreak: () => last === 0x0a || last === 0x0d };
+  return {
+    done,
+    atLineStart: () => last === 0x0a,
+    atLineBreak: () => last === 0x0a || last === 0x0d,
+    readerGone: () => gone,
+  };
 }

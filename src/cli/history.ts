@@ -6,7 +6,8 @@ export const HISTORY_HELP = `Usage: carbon-meter history [--json] [--limit N]
 
 Lists metered runs, newest first: a table (the 20 newest unless --limit) or, with --json, one JSON array of the run
 records (all of them unless --limit). Status: completed (exit 0), failed (another exit code), stopped (by its carbon
-budget, or killed with SIGKILL after a signal it did not stop on: its notes say which), interrupted (its metering
+budget, killed with SIGKILL after a signal it did not stop on, or ended on a closed pipe when the reader of its
+output went away, as with '| head': its notes say which), interrupted (its metering
 ended without a record: recovered up to its last checkpoint), running. The history is in $CARBON_METER_HOME (see
 'carbon-meter --help'), shared with the VS Code extension.
 

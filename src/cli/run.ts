@@ -196,8 +196,15 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     : ctx.schedule;
   if (schedule) meter.run.schedule = schedule;
   const exitCode = code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1);
+  // a reader that went away (`| head`) ended the command as it would have without the meter (SIGPIPE, or EPIPE and
+  // an error exit): stopped from outside, not failed on its own
+  const gone = io.readerGone();
+  if (gone && exitCode !== 0)
+    (meter.run.notes ??= []).push(
+      `the reader of its ${gone} went away (a pipe into head, …), and the command ended on the closed pipe (exit ${exitCode})`,
+    );
   // stopped on purpose: on its budget, or with SIGKILL after the user's signals (the relay's note says why)
-  const stopped = watch.stoppedOnBudget || relay.note !== undefined;
+  const stopped = watch.stoppedOnBudget || relay.note !== undefined || (gone !== undefined && exitCode !== 0);
   const run = await closeRun(opts, ctx, meter.run, exitCode, stopped ? 'stopped' : undefined);
   live.dispose();
   return report(opts, ctx, run, exitCode, io);

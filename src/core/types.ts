@@ -13,8 +13,9 @@ export type RunSource = 'cli' | 'terminal' | 'debug' | 'task' | 'codecarbon-impo
 
 /**
  * `stopped`: Carbon Meter stopped the run on purpose (its carbon budget, which `stoppedBy` says; or with SIGKILL after
- * the user's signal, when the command would not stop, which its notes say), whatever exit code the command then
- * gave; `interrupted`: the run's owner went away and the run was recovered from its last checkpoint.
+ * the user's signal, when the command would not stop, which its notes say), or the reader of the output that the CLI
+ * passes through went away (`| head`) and the command ended on the closed pipe (its notes say so), whatever exit
+ * code the command then gave; `interrupted`: the run's owner went away and the run was recovered from its last checkpoint.
  */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'stopped';
 

@@ -4,6 +4,7 @@
  * processes, pipes and signals; no assertion depends on timing.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -347,4 +348,47 @@ describe('carbon-meter CLI tryout: the readout and summary in a log never split 
       assert.match(lines[tail + 1], /^Carbon Meter · /);
     });
   }
+});
+
+describe('carbon-meter CLI tryout: a run cut off by `| head`', function () {
+  this.timeout(120_000);
+  const cliLine = (file: string) => `"${process.execPath}" "${CLI}" run --quiet --json-out "${file}"`;
+  /** A shell pipeline, the CLI in it as a user types it; what the pipeline printed on stdout. */
+  const shell = (line: string, home: string) => {
+    const r = spawnSync('/bin/sh', ['-c', line], {
+      encoding: 'utf8',
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CARBON_METER_'))),
+        CARBON_METER_HOME: home,
+        CARBON_METER_NVIDIA_SMI: '/nonexistent',
+      },
+    });
+    return { stdout: r.stdout, stderr: r.stderr };
+  };
+
+  for (const [name, command, exitCode] of [
+    ['seq (killed by SIGPIPE)', 'seq 1 2000000', 141],
+    ['Python (BrokenPipeError, exit 1)', `${PYTHON} -c 'for i in range(10**7): print(i)'`, 1],
+  ] as const) {
+    it(`is recorded as stopped with a note, not as failed: ${name}`, () => {
+      const h = tmpHome();
+      const file = path.join(h, 'record.json');
+      const r = shell(`${cliLine(file)} -- ${command} | head -1`, h);
+      assert.equal(r.stdout, exitCode === 141 ? '1\n' : '0\n', r.stderr);
+      const run: Run = JSON.parse(fs.readFileSync(file, 'utf8'));
+      assert.equal(run.exitCode, exitCode);
+      assert.equal(run.status, 'stopped');
+      assert.match(run.notes?.join('\n') ?? '', /the reader of its stdout went away .* closed pipe \(exit \d+\)/);
+    });
+  }
+
+  it('a command failing on its own with its reader still there stays failed', () => {
+    const h = tmpHome();
+    const file = path.join(h, 'record.json');
+    const r = shell(`${cliLine(file)} -- sh -c 'echo a; exit 3' | cat`, h);
+    assert.equal(r.stdout, 'a\n');
+    const run: Run = JSON.parse(fs.readFileSync(file, 'utf8'));
+    assert.equal(run.status, 'failed');
+    assert.equal(run.exitCode, 3);
+  });
 });
