@@ -139,6 +139,55 @@ describe('meter/MeterHub: sampling on demand, closing runs, short runs', functio
     }
   });
 
+  it("a run whose command has ended closes when its adopter's child exits, with no tick at all", async () => {
+    // the command (a shell) starts a process that outlives it, says its pid, and ends when told
+    const sh = spawn('sh', ['-c', 'sleep 1000 & echo $!; read x'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    children.push(sh);
+    const sleepPid = Number(
+      await new Promise<string>((resolve) => sh.stdout.once('data', (d: Buffer) => resolve(d.toString()))),
+    );
+    let ticksAsked = 0;
+    const listeners = new Set<() => void>();
+    // the CLI's adopter tells the hub when a child of it exits (SIGCHLD); here the test tells it, once the process
+    // that outlived the command is gone, so the run can end by nothing else than that news
+    const adopter = {
+      pid: process.pid,
+      reap: () => false,
+      isOwnChild: () => true,
+      onChildExit: (l: () => void) => (listeners.add(l), () => listeners.delete(l)),
+    };
+    const hub = new MeterHub(env(), new HistoryStore(home, { durable: false }), {
+      intervalMs: 1000,
+      // the ticks are asked for and never run
+      setTickTimer: () => (ticksAsked++, { cancel: () => undefined }),
+    });
+    try {
+      const m = hub.start({ ...spec(sh.pid!, home), adopter });
+      hub.awaitExit(m.run.id);
+      const shExited = new Promise((r) => sh.once('exit', r));
+      sh.stdin.end('\n');
+      await shExited;
+      let outlived = -1;
+      const ended = hub.endWhenGone(m.run.id, 0, { onOutlived: (n) => (outlived = n) });
+      await until(() => outlived >= 0, 'the hub to see the process that outlived the command');
+      assert.equal(outlived, 1);
+      process.kill(sleepPid, 'SIGTERM');
+      await until(() => !isRunning(sleepPid), 'the outliving process to be gone');
+      for (const l of listeners) l();
+      const run = await ended;
+      assert.ok(ticksAsked >= 1, 'the hub asked for its regular tick');
+      assert.equal(run?.status, 'completed');
+      assert.ok(hub.get(m.run.id) === undefined, 'the run is closed');
+    } finally {
+      try {
+        process.kill(sleepPid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      hub.dispose();
+    }
+  });
+
   it('a run that ends before its first tick has its memory energy: power × its duration', async () => {
     const hub = new MeterHub(env(), new HistoryStore(home, { durable: false }), { intervalMs: 3_600_000 });
     try {
@@ -169,3 +218,12 @@ describe('meter/MeterHub: sampling on demand, closing runs, short runs', functio
     }
   });
 });
+
+/** Whether `pid` is a running process (a zombie is not). */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

@@ -147,6 +147,22 @@ describe('procfs sampling', () => {
     assert.equal(Math.round(s.cpuSeconds * 100), 1990 + 7 + 40);
   });
 
+  it("closes a zombie of init that is never reaped (a container's first process that reaps nothing) with its final times", () => {
+    const sampler = new ProcfsTreeSampler(4242, { procRoot: proc.root, reaperPid: 4100 });
+    sampler.sample(1000);
+    // 4303 is orphaned to init, does 7 more ticks of work and exits; init never waits for it: it stays a zombie
+    proc.addCpu(4303, 7);
+    proc.set(4303, { 4: 1, 3: 'Z' });
+    fs.writeFileSync(path.join(proc.root, '4242', 'task', '4250', 'children'), '');
+    const s = sampler.sample(2000);
+    assert.equal(s.alive, true);
+    assert.deepEqual([...s.pids].sort(), [4242, 4301, 4302]);
+    assert.equal(Math.round(s.cpuSeconds * 100), 1990 + 7);
+    // a zombie of a process of the run is still waited for: its parent's wait moves its times into the parent's
+    proc.set(4302, { 3: 'Z' });
+    assert.deepEqual([...sampler.sample(3000).pids].sort(), [4242, 4301, 4302]);
+  });
+
   it('closes the root with what its reaper accounted when it exits', () => {
     const sampler = new ProcfsTreeSampler(4242, { procRoot: proc.root, reaperPid: 4100, logicalCpus: 2 });
     sampler.sample(1000);

@@ -17,7 +17,15 @@ export interface HubOptions {
   /** how long a run whose processes are gone waits for its exit code before it is closed */
   exitGraceMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** the timer of the regular ticks (default: an unref'd setTimeout); tests give their own to hold the ticks back */
+  setTickTimer?: (fn: () => void, ms: number) => { cancel(): void };
 }
+
+const realTickTimer = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  t.unref?.();
+  return { cancel: () => clearTimeout(t) };
+};
 
 export interface StopOptions {
   exitCode?: number | null;
@@ -40,7 +48,7 @@ export class MeterHub implements Disposable {
   private readonly exitCodes = new Map<string, number | null>();
   /** the status a caller of `endWhenGone` gave (a run its owner stopped on purpose), whichever path closes it */
   private readonly endStatus = new Map<string, Run['status']>();
-  private timer?: NodeJS.Timeout;
+  private timer?: { cancel(): void };
   private ticking?: Promise<unknown>;
   /** RAPL energy read since the hub began, µJ: each meter takes its own differences (machineCounters) */
   private raplTotalUj = 0;
@@ -298,7 +306,7 @@ export class MeterHub implements Disposable {
   private schedule(): void {
     if (this.timer || this.disposed) return;
     const loop = () => {
-      this.timer = setTimeout(() => {
+      this.timer = (this.opts.setTickTimer ?? realTickTimer)(() => {
         void this.runTick()
           .catch((err: unknown) => this.opts.log?.('error', `sampling failed: ${errorMessage(err)}`))
           .then(() => {
@@ -306,7 +314,6 @@ export class MeterHub implements Disposable {
             else this.timer = undefined;
           });
       }, this.tickMs);
-      this.timer.unref?.();
     };
     loop();
   }
@@ -351,7 +358,7 @@ export class MeterHub implements Disposable {
   }
 
   private unschedule(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     if (this.exitCheckTimer) clearTimeout(this.exitCheckTimer);
     this.exitCheckTimer = undefined;

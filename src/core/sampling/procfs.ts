@@ -272,7 +272,7 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       for (const [pid, t] of this.tracked) {
         if (read.has(pid) || (pass === 0 && t.nextRead > this.tickNo)) continue;
         read.add(pid);
-        if (!this.refresh(pid, t)) vanished.push([pid, t]);
+        if (!this.refresh(pid, t) || this.exitedElsewhere(pid, t)) vanished.push([pid, t]);
         else if (t.state === 'Z' && this.adopter && t.ppid === this.adopter.pid && pid !== this.rootPid)
           exitedOrphans.push(pid);
       }
@@ -372,6 +372,21 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
       }
       this.frozenTicks += Math.max(0, final - g.base);
     }
+  }
+
+  /**
+   * A zombie whose parent is outside the run and is neither the reaper nor the adopter: an orphan of init in a
+   * container whose first process reaps nothing (`sleep infinity`, a bare shell). It has exited, and its times, final
+   * in its stat, are added to no process this sampler reads: it is closed as if gone, never waited for.
+   */
+  private exitedElsewhere(pid: number, t: Tracked): boolean {
+    return (
+      t.state === 'Z' &&
+      !this.tracked.has(t.ppid) &&
+      t.ppid !== this.reaperPid &&
+      t.ppid !== this.adopter?.pid &&
+      (pid !== this.rootPid || this.reaperPid === undefined)
+    );
   }
 
   /** Reads a tracked process; false when it is gone. */
