@@ -70,8 +70,11 @@ describe('carbon-meter run: processes that leave the tree', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-orphans-'));
     const out = path.join(dir, 'times.txt');
     const release = path.join(dir, 'release');
-    // each orphan is a shell that counts, then appends its own user and system time (the `times` builtin)
-    const orphan = `i=0; while [ $i -lt 4000 ]; do i=$((i+1)); done; t=$(times | head -n 1); echo "$$ $t" >> ${quote(out)}`;
+    // each orphan is a shell that counts (about 50 ms of CPU: the orphans' own work must outweigh the start-ups,
+    // which a loaded machine makes dearer), then appends its own user and system time: the `times` builtin run by
+    // the shell itself (in `$(times)` or a pipeline a subshell would give its own times, zero)
+    const own = `${quote(out)}.$$`;
+    const orphan = `i=0; while [ $i -lt 60000 ]; do i=$((i+1)); done; times > ${own}; read t < ${own}; echo "$$ $t" >> ${quote(out)}`;
     // one more waits until the CLI has said that processes outlived the command: on a loaded machine all 150 may be
     // gone before the CLI looks, and then there is nothing that outlived it to say (no timing in this test)
     const waiter = `while [ ! -e ${quote(release)} ]; do sleep 0.05; done`;
@@ -103,6 +106,7 @@ describe('carbon-meter run: processes that leave the tree', function () {
       const [, user, system] = l.split(' ');
       return s + seconds(user) + seconds(system);
     }, 0);
+    console.log(`      run ${run.cpuSeconds} CPU s; the 150 orphans' own times ${kernelS.toFixed(2)} s`);
     assert.ok(run.cpuSeconds >= kernelS - 0.02, `run ${run.cpuSeconds} CPU s, orphans alone ${kernelS}`);
     // on top: 150 subshells and shell start-ups (a few ms each); a double count would be 2×
     assert.ok(
