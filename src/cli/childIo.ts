@@ -73,6 +73,8 @@ export interface LineEnd {
   atLineStart: () => boolean;
   /** ...or is a carriage return (a progress bar redrawn in a log) */
   atLineBreak: () => boolean;
+  /** we wrote a whole line of our own into the same file: it is at the start of a line again */
+  lineWritten: () => void;
 }
 
 export interface SpawnIoOptions {
@@ -319,6 +321,7 @@ function pipeThrough(
     done,
     atLineStart: () => last === 0x0a,
     atLineBreak: () => last === 0x0a || last === 0x0d,
+    lineWritten: () => (last = 0x0a),
     readerGone: () => gone,
   };
 }

@@ -169,7 +169,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     ...ctx.month,
     onBudget: opts.onBudget,
     stopGraceS: opts.stopGraceS,
-    out: process.stderr,
+    out: ownLines(io),
     progressUnavailable: io.progressUnavailable,
     intervalS: opts.intervalS,
     // an early reading that fails is one reading less: the scheduled ones go on (and log their failures)
@@ -208,6 +208,21 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   const run = await closeRun(opts, ctx, meter.run, exitCode, stopped ? 'stopped' : undefined);
   live.dispose();
   return report(opts, ctx, run, exitCode, io);
+}
+
+/**
+ * Our stderr for lines said while the command runs (budget and forecast warnings): a line that the command left
+ * unfinished in the same file is ended first, so that the warning is a line of its own, never glued to a progress
+ * bar.
+ */
+function ownLines(io: ChildIo): { write(text: string): unknown } {
+  return {
+    write: (text: string) => {
+      const file = io.stderrFile;
+      process.stderr.write(`${file?.atLineStart() === false ? '\n' : ''}${text}`);
+      if (text.endsWith('\n')) file?.lineWritten();
+    },
+  };
 }
 
 /** Whether the run's monthly budget is used up with --on-budget stop: then says so in one line, and nothing starts. */
@@ -357,7 +372,7 @@ class LiveReadout {
   private lastPlain?: number;
   private shown = false;
   private commandAtLineStart?: () => boolean;
-  private fileAtLineBreak?: () => boolean;
+  private file?: LineEnd;
   constructor(private readonly out: NodeJS.WriteStream) {}
   /**
    * Follows where the command left the terminal's cursor (its stdout, when that shares our terminal), and the
@@ -365,7 +380,7 @@ class LiveReadout {
    */
   follow(terminal: (() => boolean) | undefined, file: LineEnd | undefined): void {
     this.commandAtLineStart = terminal;
-    this.fileAtLineBreak = file?.atLineBreak;
+    this.file = file;
   }
   update(r: Reading, suffix = ''): void {
     const line = `⏱ ${formatDuration(r.elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq${suffix}`;
@@ -374,9 +389,10 @@ class LiveReadout {
       this.out.write(`\r\x1b[K[carbon-meter] ${line}`);
       this.shown = true;
     } else if (this.lastPlain === undefined || r.t - this.lastPlain >= 10_000) {
-      if (this.fileAtLineBreak && !this.fileAtLineBreak()) return;
+      if (this.file && !this.file.atLineBreak()) return;
       this.lastPlain = r.t;
       this.out.write(`[carbon-meter] ${line}\n`);
+      this.file?.lineWritten();
     }
   }
   /** Clears the line (on a terminal, when drawn): the command's output or the summary starts at its start. */

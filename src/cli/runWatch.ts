@@ -36,7 +36,8 @@ export interface WatchOptions {
   monthUsedKg?: number;
   onBudget: OnBudget;
   stopGraceS: number;
-  out: NodeJS.WritableStream;
+  /** where its lines go (stderr) */
+  out: { write(text: string): unknown };
   /** why no progress can be read from the output, printed once when a budget is set */
   progressUnavailable?: string;
   /** seconds between two readings: a budget stop that falls between two is timed from the power (default 1) */
@@ -94,7 +95,8 @@ export function parseOnBudget(v: string | undefined): OnBudget {
 }
 
 export class RunWatch {
-  private readonly parsers = { stdout: new ProgressParser(), stderr: new ProgressParser() };
+  /** one reading of the progress for both streams (each keeps its own unfinished line) */
+  private readonly parser = new ProgressParser();
   private readonly forecaster = new RunForecaster();
   private readonly budget?: BudgetWatch;
   private rootPid?: number;
@@ -139,7 +141,7 @@ export class RunWatch {
 
   /** Output of the command (decoded text, any chunking). */
   output(stream: 'stdout' | 'stderr', text: string): void {
-    const u = this.parsers[stream].push(text);
+    const u = this.parser.push(text, stream);
     if (u) this.forecaster.observeProgress(this.now(), u.fraction, u.label);
   }
 
@@ -232,10 +234,8 @@ export class RunWatch {
 
   /** The last unterminated lines, then the record's fields. */
   finish(run: Run): void {
-    for (const p of Object.values(this.parsers)) {
-      const u = p.end();
-      if (u) this.forecaster.observeProgress(this.progressAt ?? this.now(), u.fraction, u.label);
-    }
+    const u = this.parser.end();
+    if (u) this.forecaster.observeProgress(this.progressAt ?? this.now(), u.fraction, u.label);
     // progress printed after the last tick takes the run's latest figures (the final tick comes after the record)
     this.forecaster.observeEnergy({
       t: Math.max(this.now(), this.progressAt ?? 0),

@@ -127,3 +127,23 @@ describe('budget stop between two readings', function () {
     assert.equal(watch.stoppedOnBudget, false);
   });
 });
+
+describe('RunWatch: the progress of both streams', () => {
+  it('epochs on stdout and a bar per epoch on stderr make one progress: the bar is a part of its epoch', () => {
+    const out = new PassThrough();
+    // the output comes between the run's start and its reading (reading() is at t = 1,000,000 ms)
+    const watch = new RunWatch({ onBudget: 'warn', stopGraceS: 1, out }, () => 999_000);
+    const run = makeRun({ status: 'running' }, { startedAt: new Date(990_000) });
+    const bar = (i: number) => `\r${i * 25}%|${'#'.repeat(i)}| ${i}/4 [00:01<00:01, 4.00it/s]`;
+    watch.output('stdout', 'Epoch 1/4\n');
+    watch.output('stderr', bar(2));
+    watch.output('stderr', bar(4) + '\n');
+    watch.output('stdout', 'Epoch 2/4\n');
+    watch.output('stderr', bar(1));
+    watch.output('stderr', bar(2) + '\n');
+    watch.reading(reading(run, 0.5));
+    assert.match(watch.readoutSuffix(), /epoch 2\/4/);
+    // epoch 1 whole and half of epoch 2: 1.5 of 4 epochs, not the bar's 2/4 of the run
+    assert.equal(watch.forecast?.progress, 1.5 / 4);
+  });
+});

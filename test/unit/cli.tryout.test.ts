@@ -333,6 +333,30 @@ describe('carbon-meter CLI tryout: the readout and summary in a log never split 
     return fs.readFileSync(errFile, 'utf8');
   }
 
+  it('a budget warning said while the command has left a line unfinished is a line of its own', async () => {
+    const dir = tmpHome();
+    const log = path.join(dir, 'err.log');
+    const fd = fs.openSync(log, 'w');
+    const { spawn } = await import('node:child_process');
+    // the budget is reached at the first reading, which comes while 'abc' waits for its end
+    const p = spawn(
+      process.execPath,
+      [CLI, 'run', '--interval', '1', '--budget-g', '1e-12', '--', 'sh', '-c', 'printf abc >&2; sleep 3; echo def >&2'],
+      {
+        env: { ...process.env, CARBON_METER_HOME: dir, CARBON_METER_NVIDIA_SMI: '/nonexistent' },
+        stdio: ['ignore', 'ignore', fd],
+      },
+    );
+    fs.closeSync(fd);
+    assert.equal(await new Promise((resolve) => p.once('exit', resolve)), 0);
+    const text = fs.readFileSync(log, 'utf8');
+    assert.match(text, /has emitted .* its budget is/);
+    for (const l of text.split('\n'))
+      if (l.includes('carbon-meter:')) assert.ok(l.startsWith('carbon-meter: '), `a warning inside a line: ${l}`);
+    assert.match(text, /^abc/m);
+    assert.match(text, /^(abc)?def$/m, "the command's lines are whole");
+  });
+
   for (const [name, merged, toStderr] of [
     ['stdout and stderr into one file, the command writing to stdout', true, false],
     ['stderr into a file of its own, the command writing to stderr', false, true],

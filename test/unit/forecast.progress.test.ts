@@ -40,6 +40,37 @@ describe('progress parser', () => {
     assert.equal(p.label, 'epoch 2/4');
   });
 
+  it('epochs on stdout and a tqdm bar per epoch on stderr, read apart, nest as they do in one file', () => {
+    const p = new ProgressParser();
+    const bar = (i: number) =>
+      `\r${String(i * 5).padStart(3)}%|${'#'.repeat(i >> 1)}| ${i}/20 [00:00<00:00, 40.00it/s]`;
+    const seen: number[] = [];
+    for (let e = 1; e <= 8; e++) {
+      const h = p.push(`Epoch ${e}/8\n`, 'stdout');
+      if (h) seen.push(h.fraction);
+      // the bar's redraws come in chunks cut anywhere; a stdout line may fall between two of them
+      for (let i = 0; i <= 20; i += 5) {
+        const text = bar(i);
+        const u1 = p.push(text.slice(0, 7), 'stderr');
+        if (e === 3 && i === 10) assert.equal(p.push('loss 0.4\n', 'stdout'), undefined);
+        const u2 = p.push(text.slice(7), 'stderr');
+        for (const u of [u1, u2]) if (u) seen.push(u.fraction);
+      }
+      p.push('\n', 'stderr');
+      // the whole bar of epoch e is e/8 of the run, never the whole run
+      assert.equal(p.fraction, e / 8);
+    }
+    assert.equal(p.label, 'epoch 8/8');
+    assert.equal(p.fraction, 1);
+    // within epoch 3 (of 8) at 5/20 of its bar: 2/8 + 0.25/8
+    assert.ok(seen.includes(2.25 / 8), JSON.stringify(seen));
+    // an unfinished line of each stream is read at the end
+    const q = new ProgressParser();
+    q.push('Epoch 1/2\nEpoch 2/2', 'stdout');
+    q.push('\r 50%|#####     | 10/20 [00:01<00:01, 9.90it/s]', 'stderr');
+    assert.equal(q.end()?.fraction, 0.75);
+  });
+
   it('reads tqdm bars redrawn with \\r, even cut mid-line across chunks', () => {
     const bar = (k: number) =>
       `\r${String(k * 10).padStart(3)}%|${'█'.repeat(k)}${' '.repeat(10 - k)}| ${k * 10}/100 [00:0${k}<00:10, 9.87it/s]`;

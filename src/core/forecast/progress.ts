@@ -112,7 +112,11 @@ export function parseProgressLine(raw: string): LineProgress | undefined {
  * cut lines anywhere; a line is read once it is ended by `\n` or `\r`.
  */
 export class ProgressParser {
-  private pending = '';
+  /**
+   * The unfinished line of each stream. One run's streams share one reading of its progress: `Epoch k/N` on stdout
+   * and a tqdm bar per epoch on stderr nest as they do when both go to one file, whether they are read apart or not.
+   */
+  private readonly pending = new Map<string, string>();
   private epochs?: { done: number; total: number; zeroBased: boolean };
   private innerInEpoch?: Counter;
   private lightningEpoch?: number;
@@ -120,27 +124,28 @@ export class ProgressParser {
   private best = -1;
   private lastLabel = '';
 
-  /** Reads a chunk; returns the newest progress when it advanced, else undefined. */
-  push(chunk: string): ProgressUpdate | undefined {
-    this.pending += chunk;
+  /** Reads a chunk of one of the run's streams; returns the newest progress when it advanced, else undefined. */
+  push(chunk: string, stream = ''): ProgressUpdate | undefined {
+    let pending = (this.pending.get(stream) ?? '') + chunk;
     let update: ProgressUpdate | undefined;
     for (;;) {
-      const i = this.pending.search(/[\r\n]/);
+      const i = pending.search(/[\r\n]/);
       if (i < 0) break;
-      const line = this.pending.slice(0, i);
-      this.pending = this.pending.slice(i + 1);
+      const line = pending.slice(0, i);
+      pending = pending.slice(i + 1);
       update = this.line(line) ?? update;
     }
     // a runaway line with no end (binary output) is dropped rather than kept
-    if (this.pending.length > MAX_PENDING) this.pending = '';
+    this.pending.set(stream, pending.length > MAX_PENDING ? '' : pending);
     return update;
   }
 
-  /** The output ended: reads the last, unterminated line. */
+  /** The output ended: reads the last, unterminated line of each stream. */
   end(): ProgressUpdate | undefined {
-    const rest = this.pending;
-    this.pending = '';
-    return rest ? this.line(rest) : undefined;
+    let update: ProgressUpdate | undefined;
+    for (const rest of this.pending.values()) if (rest) update = this.line(rest) ?? update;
+    this.pending.clear();
+    return update;
   }
 
   /** The best progress so far (0–1), or undefined when none was seen. */
