@@ -99,7 +99,12 @@ export async function doctorCommand(args: string[]): Promise<number> {
     ...gpuDoctorLines(gpu, ok),
     row('Region', `${region.code}: ${region.reason}`),
     ...(region.error ? [more(region.error)] : []),
-    row('Time zone', `${tz}${guess ? ` → ${guess.code}` : ' (no country)'}`),
+    row(
+      'Time zone',
+      tz === undefined
+        ? `unknown: ${process.env.TZ ? `TZ=${process.env.TZ} is not a time zone Node knows` : 'none found'} (no country)`
+        : `${tz}${guess ? ` → ${guess.code}` : ' (no country)'}`,
+    ),
     row('History', store.dir),
   ];
   // the CPU model, GPU names and probe reasons come from the machine and its tools: printed escaped

@@ -33,6 +33,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'version':
       case '--version':
       case '-v':
+        if (rest.length === 1 && (rest[0] === '--help' || rest[0] === '-h')) {
+          process.stdout.write(`Usage: carbon-meter version\n\nPrints the version of carbon-meter on stdout.\n`);
+          return 0;
+        }
         if (rest.length) throw new UsageError(`${cmd} takes no arguments, not "${rest[0]}"`);
         process.stdout.write(`${VERSION}\n`);
         return 0;

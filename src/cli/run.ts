@@ -305,7 +305,7 @@ async function closeRun(
   const outlived = new AbortController();
   ctx.relay.onAfterExit = () => outlived.abort();
   const onOutlived = (n: number) =>
-    opts.json || warn(`${n} process(es) outlived the command; metering until they exit`);
+    opts.json || n === 0 || warn(`${n} process(es) outlived the command; metering until they exit`);
   const note = ctx.relay.note;
   return (await ctx.hub.endWhenGone(run.id, exitCode, { signal: outlived.signal, onOutlived, note, status })) ?? run;
 }

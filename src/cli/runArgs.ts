@@ -190,6 +190,9 @@ export function parseRunArgs(args: string[]): RunArgs {
   if (parsed.killAfterS === 0) parsed.killAfterS = Infinity;
   if (!command.length) throw new UsageError('a command to run is needed: carbon-meter run -- python train.py');
   if (parsed.name !== undefined && parsed.name.trim() === '') throw new UsageError('--name needs a non-empty name');
+  // `--region=$REGION` with the variable unset must not fall back to the world average unseen
+  if (parsed.region !== undefined && parsed.region.trim() === '')
+    throw new UsageError('--region needs a region code (FR, aws:eu-west-3); leave it out for the default');
   if (parsed.jsonOut !== undefined) checkOutFile('json-out', parsed.jsonOut);
   return parsed;
 }

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Run } from '../../src/core/types';
+import { outlivedNote } from '../../src/core/meter/meter';
 import { runCli, type CliResult } from '../helpers/cli';
 import { spawnLines } from '../helpers/lines';
 
@@ -372,6 +373,34 @@ describe('carbon-meter CLI tryout: the readout and summary in a log never split 
       assert.match(lines[tail + 1], /^Carbon Meter · /);
     });
   }
+});
+
+describe('carbon-meter CLI tryout: small faults of the third tryout', function () {
+  this.timeout(120_000);
+
+  it('version --help is help (exit 0), like every other command', async () => {
+    const r = await cli(['version', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: carbon-meter version/);
+  });
+
+  it('an empty --region= is a usage error, not a silent world average', async () => {
+    oneLineError(await cli(['run', '--region=', '--', 'true']), '--region=', /--region needs a region code/);
+  });
+
+  it('doctor names a TZ that Node does not know instead of printing "undefined"', async () => {
+    const r = await cli(['doctor'], tmpHome(), { TZ: 'Bogus/Zone' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /undefined/);
+    assert.match(r.stdout, /Time zone +unknown: TZ=Bogus\/Zone is not a time zone Node knows/);
+  });
+
+  it('no "0 process(es) outlived" note when nothing was running after the command', () => {
+    const tree = { t: 0, cpuSeconds: 0, rssBytes: 0, pids: [], alive: false, outlived: 0, adopted: 1 };
+    assert.equal(outlivedNote(tree, 0, 0), undefined);
+    assert.match(outlivedNote(tree, 0, 1.5) ?? '', /^processes of the run were still running .* 1.5 s after/);
+    assert.match(outlivedNote({ ...tree, outlived: 2 }, 0, 3) ?? '', /^2 process\(es\) outlived the command/);
+  });
 });
 
 describe('carbon-meter CLI tryout: a run cut off by `| head`', function () {

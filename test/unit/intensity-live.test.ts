@@ -366,7 +366,7 @@ describe('intensity/live: providers against the local server', () => {
       const r = p.at(GB, now);
       assert.equal(r.method, 'annual-average');
       assert.equal(r.fallback, undefined);
-      assert.match(r.source, /until the first Carbon Intensity API \(GB\) value arrives/);
+      assert.match(r.source, /no Carbon Intensity API \(GB\) value had arrived yet/);
     });
 
     it('a failure from hours ago does not mark a new run as fallback before this period is asked', async () => {

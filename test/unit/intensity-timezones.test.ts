@@ -16,6 +16,10 @@ describe('intensity/regions: guessRegionFromTimeZone', () => {
     assert.equal(guessRegionFromTimeZone('America/New_York')?.code, 'US');
     assert.equal(guessRegionFromTimeZone('Asia/Kolkata')?.code, 'IN');
     assert.equal(guessRegionFromTimeZone('Europe/Berlin')?.code, 'DE');
+    // zones many countries share name none of them (tzdata links CET to Brussels); a country's own alias does
+    for (const shared of ['CET', 'EET', 'WET', 'MET', 'EST5EDT', 'PST8PDT', 'EST'])
+      assert.equal(guessRegionFromTimeZone(shared), undefined, shared);
+    assert.equal(guessRegionFromTimeZone('Japan')?.code, 'JP');
     assert.equal(guessRegionFromTimeZone('Australia/Sydney')?.code, 'AU');
   });
 

@@ -201,10 +201,17 @@ export function timeZoneCountryWithoutIntensity(tz?: string): { zone: string; co
   return region && hasIntensity(region) ? undefined : { zone: named!.zone, code: row[0], name: row[2] };
 }
 
+/**
+ * POSIX-style zones that tzdata links to one city but that many countries use (CET: Brussels, though Germany, Poland
+ * and a dozen others keep it too; EST5EDT: New York, though Canada keeps it too): they name no country.
+ */
+const SHARED_ZONES = new Set(['CET', 'MET', 'EET', 'WET', 'EST', 'MST', 'EST5EDT', 'CST6CDT', 'MST7MDT', 'PST8PDT']);
+
 /** The time zone (default: this machine's) and the country it names, if any. */
 function zoneCountry(tz?: string): { zone: string; country?: string } | undefined {
   const zone = (tz ?? systemTimeZone())?.trim();
   if (!zone) return undefined;
+  if (SHARED_ZONES.has(zone.toUpperCase())) return { zone };
   const t = getTables();
   return { zone, country: t.zoneCountry.get(zone) ?? t.zoneCountryLower.get(zone.toLowerCase()) };
 }

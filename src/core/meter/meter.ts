@@ -363,7 +363,8 @@ export class Meter {
     this.sampler.dispose?.();
     if (this.rootEndedAtMs !== undefined && this.endedAtMs !== undefined && this.endedAtMs > this.rootEndedAtMs) {
       const outlivedS = round((this.endedAtMs - this.rootEndedAtMs) / 1000, 1);
-      (this.run.notes ??= []).push(outlivedNote(this.lastSample, this.outlivingPids, outlivedS));
+      const note = outlivedNote(this.lastSample, this.outlivingPids, outlivedS);
+      if (note) (this.run.notes ??= []).push(note);
     }
     this.run.status = status;
     this.run.exitCode = exitCode ?? null;
@@ -423,8 +424,17 @@ function gpuPowerDescription(gpu: MeterEnvironment['gpu']): Run['power']['gpu'] 
  * had started; and, where more orphans were adopted over the whole run (some ended before the command, or started
  * after it), that total.
  */
-export function outlivedNote(tree: TreeSample | undefined, fallbackCount: number, outlivedS: number): string {
+export function outlivedNote(
+  tree: TreeSample | undefined,
+  fallbackCount: number,
+  outlivedS: number,
+): string | undefined {
   const n = tree?.outlived ?? fallbackCount;
+  // nothing was running at the first look: the end came in the same instant, or from a process found later
+  if (n === 0)
+    return outlivedS > 0
+      ? `processes of the run were still running after the command exited (found after the first look); metered until the last exited, ${outlivedS} s after the command`
+      : undefined;
   const m = Math.min(n, tree?.outlivedAdopted ?? 0);
   const total = tree?.adopted ?? 0;
   const which = m

@@ -151,7 +151,7 @@ export abstract class LiveIntensityProvider implements IntensityProvider {
       return this.fallback(region, this.report('no-data', why));
     }
     // not asked yet in this period: the meter's refresh is under way; the static figure holds meanwhile
-    return this.staticReading(region, ` (until the first ${this.label} value arrives)`);
+    return this.staticReading(region, ` (no ${this.label} value had arrived yet)`);
   }
 
   async refresh(region: RegionInfo, t: number): Promise<void> {
