@@ -1,5 +1,6 @@
 /** `carbon-meter history`: the metered runs, newest first. */
 import { escapeControl, formatCo2, formatDuration, formatEnergy, terminalSafeJson } from '../core/format';
+import { runOutcome } from '../core/view/labels';
 import { loadHistory, numberOption, openStore, parseOptions, printLines, reportCorrupt } from './common';
 
 export const HISTORY_HELP = `Usage: carbon-meter history [--json] [--limit N]
@@ -8,8 +9,10 @@ Lists metered runs, newest first: a table (the 20 newest unless --limit) or, wit
 records (all of them unless --limit). Status: completed (exit 0), failed (another exit code), stopped (by its carbon
 budget, killed with SIGKILL after a signal it did not stop on, or ended on a closed pipe when the reader of its
 output went away, as with '| head': its notes say which), interrupted (its metering
-ended without a record: recovered up to its last checkpoint), running. The history is in $CARBON_METER_HOME (see
-'carbon-meter --help'), shared with the VS Code extension.
+ended without a record: recovered up to its last checkpoint), running. As in the VS Code panel, a command the user
+ended shows as interrupted (Ctrl-C, exit 130) or stopped (SIGTERM, exit 143) rather than failed; --json keeps the
+stored status and exit code. The history is in $CARBON_METER_HOME (see 'carbon-meter --help'), shared with the VS
+Code extension.
 
 Options:
   --json      one JSON array of run records on stdout
@@ -46,7 +49,7 @@ export function historyCommand(args: string[]): number {
       r.startedAt.replace('T', ' ').slice(0, 19),
       truncate(escapeControl(r.name), 28),
       r.source,
-      r.status,
+      runOutcome(r.status, r.exitCode),
       formatDuration(r.durationS),
       formatEnergy(r.energyKWh.total),
       formatCo2(r.emissionsKg),

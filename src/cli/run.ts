@@ -38,6 +38,7 @@ import type { RunSchedule } from '../core/schedule/types';
 import type { IntensityProvider } from '../core/intensity/provider';
 import { errorMessage } from '../core/errors';
 import { writeUserFile } from '../core/util/fs';
+import { runOutcome } from '../core/view/labels';
 
 export async function runCommand(args: string[]): Promise<number> {
   const opts = parseRunArgs(args);
@@ -410,7 +411,7 @@ export function summary(run: Run, dir: string, saveError?: string): string {
   const i = run.intensity;
   const km = kmByCar(run.emissionsKg);
   const lines = [
-    `Carbon Meter · ${run.name} · ${run.status} (exit ${run.exitCode ?? '?'}) in ${formatDuration(run.durationS)} · ${sig(run.cpuSeconds)} CPU s`,
+    `Carbon Meter · ${run.name} · ${runOutcome(run.status, run.exitCode)} (exit ${run.exitCode ?? '?'}) in ${formatDuration(run.durationS)} · ${sig(run.cpuSeconds)} CPU s`,
     `  Energy     ${formatEnergy(e.total).padEnd(12)} incl. PUE ${run.pue} (${run.pueSource ?? ''})`,
     `    CPU      ${formatEnergy(e.cpu).padEnd(12)} ${p.cpu.method}: ${p.cpu.detail}`,
     `    GPU      ${formatEnergy(e.gpu).padEnd(12)} ${p.gpu.method}: ${p.gpu.unavailableReason ?? p.gpu.detail}`,

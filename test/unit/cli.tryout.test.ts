@@ -395,6 +395,18 @@ describe('carbon-meter CLI tryout: small faults of the third tryout', function (
     assert.match(r.stdout, /Time zone +unknown: TZ=Bogus\/Zone is not a time zone Node knows/);
   });
 
+  it('a command ended by Ctrl-C reads "interrupted" in the summary and history, as in the panel; --json keeps failed', async () => {
+    const h = tmpHome();
+    const r = await cli(['run', '--name', 'ctrl-c', '--', 'sh', '-c', 'kill -INT $$'], h);
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /^Carbon Meter · ctrl-c · interrupted \(exit 130\)/m);
+    const table = await cli(['history'], h);
+    assert.match(table.stdout, /ctrl-c +cli +interrupted /);
+    const [run] = JSON.parse((await cli(['history', '--json'], h)).stdout) as Run[];
+    assert.equal(run.status, 'failed');
+    assert.equal(run.exitCode, 130);
+  });
+
   it('no "0 process(es) outlived" note when nothing was running after the command', () => {
     const tree = { t: 0, cpuSeconds: 0, rssBytes: 0, pids: [], alive: false, outlived: 0, adopted: 1 };
     assert.equal(outlivedNote(tree, 0, 0), undefined);
