@@ -8,11 +8,10 @@ export const HISTORY_HELP = `Usage: carbon-meter history [--json] [--limit N]
 Lists metered runs, newest first: a table (the 20 newest unless --limit) or, with --json, one JSON array of the run
 records (all of them unless --limit). Status: completed (exit 0), failed (another exit code), stopped (by its carbon
 budget, killed with SIGKILL after a signal it did not stop on, or ended on a closed pipe when the reader of its
-output went away, as with '| head': its notes say which), interrupted (its metering
-ended without a record: recovered up to its last checkpoint), running. As in the VS Code panel, a command the user
-ended shows as interrupted (Ctrl-C, exit 130) or stopped (SIGTERM, exit 143) rather than failed; --json keeps the
-stored status and exit code. The history is in $CARBON_METER_HOME (see 'carbon-meter --help'), shared with the VS
-Code extension.
+output went away, as with '| head': its notes say which), interrupted (its metering ended without a record:
+recovered up to its last checkpoint), running. As in the VS Code panel, a command the user ended shows as
+interrupted (Ctrl-C, exit 130) or stopped (SIGTERM, exit 143) rather than failed; --json keeps the stored status and
+exit code. The history is in $CARBON_METER_HOME (see 'carbon-meter --help'), shared with the VS Code extension.
 
 Options:
   --json      one JSON array of run records on stdout
