@@ -28,7 +28,15 @@ export type HistoryChange = ({ origin: 'here' } & HistoryAppend) | ({ origin: 'e
 /** What an adapter knows of a run it wants metered; the service adds the region and PUE. */
 export type StartRequest = Pick<
   RunSpec,
-  'pid' | 'command' | 'name' | 'cwd' | 'source' | 'reaperPid' | 'startedAt' | 'countFromProcessStart'
+  | 'pid'
+  | 'command'
+  | 'name'
+  | 'cwd'
+  | 'source'
+  | 'reaperPid'
+  | 'reaperBaselineTicks'
+  | 'startedAt'
+  | 'countFromProcessStart'
 >;
 
 export class MeterService implements vscode.Disposable {

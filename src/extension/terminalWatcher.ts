@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { isTrainingCommand } from '../core/classify';
 import type { Meter } from '../core/meter/meter';
 import { FIND_COMMAND_BOUND_MS, findCommandProcess } from '../core/sampling/commandProcess';
+import { reapedChildTicks } from '../core/sampling/procStat';
 import type { MeterService } from './meterService';
 
 export class TerminalWatcher implements vscode.Disposable {
@@ -103,6 +104,9 @@ export async function meterShellCommand(
   },
 ): Promise<Meter | undefined> {
   const child = await findCommandProcess(req.shellPid, req.commandLine);
+  // what the shell had accounted while the command was alive: a command that ends before its meter is made (a short
+  // one on a loaded machine) still counts, from the shell's cutime
+  const reaperBaselineTicks = child && process.platform === 'linux' ? reapedChildTicks(req.shellPid) : undefined;
   if (await req.skip?.()) return undefined;
   if (!child) {
     service.log.info(
@@ -116,6 +120,7 @@ export async function meterShellCommand(
     cwd: req.cwd,
     source: 'terminal',
     reaperPid: req.shellPid,
+    reaperBaselineTicks,
     startedAt: req.startedAt,
   });
 }

@@ -7,6 +7,7 @@ import { SysinfoTreeSampler } from '../../src/core/sampling/sysinfo';
 import {
   parseMachineCpu,
   parseProcStat,
+  reapedChildTicks,
   ProcfsTreeSampler,
   readChildPids,
   readCmdline,
@@ -161,6 +162,29 @@ describe('procfs sampling', () => {
     // a zombie of a process of the run is still waited for: its parent's wait moves its times into the parent's
     proc.set(4302, { 3: 'Z' });
     assert.deepEqual([...sampler.sample(3000).pids].sort(), [4242, 4301, 4302]);
+  });
+
+  it('counts a root that ended and was reaped before its sampler was made, from the reaper baseline taken while it was alive', () => {
+    // the terminal watcher finds the command alive and reads the shell's cutime; the command (with its workers)
+    // then ends and the shell reaps it before the meter exists (a loaded machine)
+    const baseline = reapedChildTicks(4100, proc.root);
+    assert.equal(typeof baseline, 'number');
+    proc.reap(4301, 4242);
+    proc.reap(4302, 4242);
+    proc.reap(4303, 4242);
+    proc.reap(4242, 4100);
+    const late = new ProcfsTreeSampler(4242, { procRoot: proc.root, reaperPid: 4100, logicalCpus: 2 });
+    assert.equal(late.sample(1000).cpuSeconds, 0, 'without the baseline the run counts nothing');
+    const s = new ProcfsTreeSampler(4242, {
+      procRoot: proc.root,
+      reaperPid: 4100,
+      // what the reaper accounted is bounded by a second of every CPU beyond the time since the sampler was made
+      // (other children of the shell reaped meanwhile): 32 CPUs hold the 19.9 s of this fixture's tree
+      logicalCpus: 32,
+      reaperBaselineTicks: baseline,
+    }).sample(1000);
+    assert.equal(s.alive, false);
+    assert.equal(Math.round(s.cpuSeconds * 100), 1990);
   });
 
   it('closes the root with what its reaper accounted when it exits', () => {

@@ -57,6 +57,8 @@ export interface RunSpec {
   source: RunSource;
   /** the untracked parent that reaps the root (the CLI itself, a terminal's shell) */
   reaperPid?: number;
+  /** what the reaper had accounted when the root was found alive (sampling/procfs.ts reaperBaselineTicks) */
+  reaperBaselineTicks?: number;
   /** the child subreaper that keeps the run's orphans (the CLI on Linux, see sampling/subreaper.ts) */
   adopter?: Adopter;
   /** false when attaching to a process that was already running */
@@ -141,6 +143,7 @@ export class Meter {
             clkTck: this.clkTck,
             pageSize: env.pageSize,
             reaperPid: spec.reaperPid,
+            reaperBaselineTicks: spec.reaperBaselineTicks,
             adopter: spec.adopter,
             countFromProcessStart: spec.countFromProcessStart ?? true,
             logicalCpus: env.hardware.logicalCpus,

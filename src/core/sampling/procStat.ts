@@ -142,3 +142,17 @@ export function readCmdline(pid: number, procRoot = '/proc'): string | undefined
     return undefined;
   }
 }
+
+/**
+ * The CPU time of `pid`'s children that it has waited for (cutime + cstime, ticks): what a reaper accounted, read
+ * when a run's root is seen alive, so that a root reaped before its sampler exists still counts. Undefined when the
+ * process cannot be read.
+ */
+export function reapedChildTicks(pid: number, procRoot = '/proc'): number | undefined {
+  try {
+    const s = parseProcStat(fs.readFileSync(path.join(procRoot, String(pid), 'stat'), 'latin1'));
+    return s.cutimeTicks + s.cstimeTicks;
+  } catch {
+    return undefined;
+  }
+}

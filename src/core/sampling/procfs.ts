@@ -28,6 +28,7 @@ export {
   parseProcStat,
   readChildPids,
   readCmdline,
+  reapedChildTicks,
   readMachineCpu,
   type MachineCpuTicks,
   type ProcStat,
@@ -91,6 +92,12 @@ export interface ProcfsSamplerOptions {
    */
   countFromProcessStart?: boolean;
   logicalCpus?: number;
+  /**
+   * What the reaper had accounted for its waited-for children (cutime + cstime, ticks) when the root was seen alive
+   * (procStat.ts reapedChildTicks): a root that ends and is reaped before this sampler exists then still counts.
+   * Default: read when the sampler is made.
+   */
+  reaperBaselineTicks?: number;
 }
 
 interface Tracked {
@@ -174,7 +181,7 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
     // until the root is read: a little before now (btime is whole seconds), for adopting orphans of a root that
     // ended before the first sample
     this.rootStartTicks = this.adopter ? this.ticksSinceBoot(Date.now()) - 2 * this.clkTck : 0;
-    this.reaperLast = this.readReaperTicks();
+    this.reaperLast = opts.reaperBaselineTicks ?? this.readReaperTicks();
   }
 
   private parentOf(pid: number): number | undefined {
