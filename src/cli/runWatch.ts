@@ -2,6 +2,7 @@
  * What `carbon-meter run` adds around a metered command: the forecast read from its output, the budget (warn or
  * stop), and the record's fields for both. main.ts wires it in; the logic lives in core/forecast.
  */
+import { unrefTimer, type SetTimer } from '../core/util/timer';
 import { errorMessage } from '../core/errors';
 import { escapeControl, formatCo2 } from '../core/format';
 import { BudgetWatch, monthUsedKg, runLimitG, type BudgetEvent, type OnBudget } from '../core/forecast/budget';
@@ -45,14 +46,8 @@ export interface WatchOptions {
   /** takes a reading now (the hub's sampleNow): the first one of a budget-stopped run with a long interval */
   sampleNow?: () => void;
   /** the timer for that stop (tests give their own) */
-  setTimer?: (fn: () => void, ms: number) => { cancel(): void };
+  setTimer?: SetTimer;
 }
-
-const realTimer = (fn: () => void, ms: number) => {
-  const t = setTimeout(fn, ms);
-  t.unref?.();
-  return { cancel: () => clearTimeout(t) };
-};
 
 /** The monthly budget and what this month's runs in the history used before `nowMs`; {} without --budget-month-kg. */
 export function monthBudget(
@@ -136,7 +131,7 @@ export class RunWatch {
     // a stop is timed from the power of a reading: with a long --interval the first one comes early, so a budget
     // that the first interval would cross is not overshot by a whole interval
     if (this.budget && this.opts.onBudget === 'stop' && this.opts.sampleNow && (this.opts.intervalS ?? 1) > 1)
-      this.firstSample = (this.opts.setTimer ?? realTimer)(() => this.opts.sampleNow?.(), 1000);
+      this.firstSample = (this.opts.setTimer ?? unrefTimer)(() => this.opts.sampleNow?.(), 1000);
   }
 
   /** Output of the command (decoded text, any chunking). */
@@ -186,7 +181,7 @@ export class RunWatch {
     const inS = this.budget?.secondsToLimit(r.run.emissionsKg, gPerS, this.opts.intervalS ?? 1);
     if (inS === undefined) return;
     const at = r.t + inS * 1000;
-    this.budgetTimer = (this.opts.setTimer ?? realTimer)(() => {
+    this.budgetTimer = (this.opts.setTimer ?? unrefTimer)(() => {
       const e = this.budget?.reachByProjection(at, this.budget.limitG);
       if (!e) return;
       this.projected = true;

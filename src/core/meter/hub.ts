@@ -3,6 +3,7 @@
  * counters once per tick (RAPL, GPU), checkpoints running runs at least every 10 s, closes a run when its processes
  * are gone (with its exit code) and announces readings, starts and ends. Nothing ticks while no run is active.
  */
+import { unrefTimer, type SetTimer } from '../util/timer';
 import type { HistoryStore } from '../history/store';
 import type { RegionInfo } from '../intensity/regions';
 import { readMachineCpu, type TreeSample } from '../sampling/procfs';
@@ -18,14 +19,8 @@ export interface HubOptions {
   exitGraceMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** the timer of the regular ticks (default: an unref'd setTimeout); tests give their own to hold the ticks back */
-  setTickTimer?: (fn: () => void, ms: number) => { cancel(): void };
+  setTickTimer?: SetTimer;
 }
-
-const realTickTimer = (fn: () => void, ms: number) => {
-  const t = setTimeout(fn, ms);
-  t.unref?.();
-  return { cancel: () => clearTimeout(t) };
-};
 
 export interface StopOptions {
   exitCode?: number | null;
@@ -306,7 +301,7 @@ export class MeterHub implements Disposable {
   private schedule(): void {
     if (this.timer || this.disposed) return;
     const loop = () => {
-      this.timer = (this.opts.setTickTimer ?? realTickTimer)(() => {
+      this.timer = (this.opts.setTickTimer ?? unrefTimer)(() => {
         void this.runTick()
           .catch((err: unknown) => this.opts.log?.('error', `sampling failed: ${errorMessage(err)}`))
           .then(() => {
