@@ -1,12 +1,13 @@
 /**
  * What metering costs the CLI on a machine without a GPU (nvidia-smi absent): the CPU time of a real
  * `carbon-meter run`, read from /proc/<cli-pid>/task/<tid>/schedstat (every thread, in ns: clock ticks of 10 ms are
- * too coarse for 1 ms/s), once a second. Three runs, one after the other:
+ * too coarse for 1 ms/s), once a second. Runs one after the other:
  * - the issue's own measure: `run -- sleep 22`, from 1.5 s to 21.5 s;
  * - a 20-process tree for a minute: the same 20-s window, and the steady cost from 31.5 s to 61.5 s. The difference
  *   is one-off work in the first half minute (V8 compiling the hot functions, the first checkpoint creating the
  *   samples file), which a run pays once, like its start-up, however long it is;
- * - the same tree with `--no-gpu` for 20 s, to show what the absent GPU tools still cost.
+ * - the same tree with `--no-gpu` for 20 s, to show what the absent GPU tools still cost;
+ * - the same tree with `--interval 2` (the default when a GPU is metered; without one, `run` samples every 10 s).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -28,7 +28,7 @@ import type { Reading } from '../core/meter/meter';
 import type { Run } from '../core/types';
 import { fastTimeZone, numberOption, openStore, UsageError, warn } from './common';
 import { guessRegionFromTimeZone } from '../core/intensity/regions';
-import { parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
+import { DEFAULT_INTERVAL_S, parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
 import { SignalRelay } from './signals';
 import { becomeSubreaper, notAdoptedNote } from '../core/sampling/subreaper';
 import { shQuote, spawnWithOutput, type ChildIo, type LineEnd } from './childIo';
@@ -53,7 +53,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (refusedOnBudget(opts, month)) return 1;
   // what the intensity provider found wrong is said once, also when the greener-start plan has said it already
   const said = new Set<string>();
-  const { hub, intensity } = await createHub(opts, store, said);
+  const { hub, intensity, intervalS } = await createHub(opts, store, said);
   let relay: SignalRelay | undefined;
   try {
     let schedule: RunSchedule | undefined;
@@ -78,7 +78,7 @@ export async function runCommand(args: string[]): Promise<number> {
       }
     }
     relay = new SignalRelay({ killAfterS: opts.killAfterS, say: warn });
-    return await meterCommand(opts, { choice, hub, relay, store, intensity, schedule, month });
+    return await meterCommand(opts, { choice, hub, relay, store, intensity, schedule, month, intervalS });
   } finally {
     relay?.dispose();
     hub.dispose();
@@ -109,7 +109,7 @@ async function createHub(
   opts: RunArgs,
   store: HistoryStore,
   said: Set<string>,
-): Promise<{ hub: MeterHub; intensity: IntensityProvider }> {
+): Promise<{ hub: MeterHub; intensity: IntensityProvider; intervalS: number }> {
   let intensityConfig;
   try {
     intensityConfig = intensityConfigFromEnv(process.env, opts.provider);
@@ -126,14 +126,20 @@ async function createHub(
     },
     log: (level, msg) => level === 'error' && warn(msg),
   });
-  const intervalMs = opts.intervalS * 1000;
-  const env = await createMeterEnvironment({ cpuTdpW: opts.tdpW, gpu: opts.gpu, intervalMs, intensity });
+  // --interval, else 2 s with a GPU and 5 s without (runArgs.ts, DEFAULT_INTERVAL_S)
+  const env = await createMeterEnvironment({
+    cpuTdpW: opts.tdpW,
+    gpu: opts.gpu,
+    intervalMs: (opts.intervalS ?? DEFAULT_INTERVAL_S.gpu) * 1000,
+    intervalMsWithoutGpu: (opts.intervalS ?? DEFAULT_INTERVAL_S.withoutGpu) * 1000,
+    intensity,
+  });
   const hub = new MeterHub(env, store, {
-    intervalMs,
+    intervalMs: env.intervalMs,
     checkpointMs: opts.checkpointS * 1000,
     log: (level, msg) => warn(`${level}: ${msg}`),
   });
-  return { hub, intensity };
+  return { hub, intensity, intervalS: env.intervalMs / 1000 };
 }
 
 interface MeterContext {
@@ -145,6 +151,8 @@ interface MeterContext {
   schedule?: RunSchedule;
   /** the monthly budget and what the month's runs used, read before the start */
   month: ReturnType<typeof monthBudget>;
+  /** the sampling interval in force, s (--interval, else the default for this machine) */
+  intervalS: number;
 }
 
 async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
@@ -172,7 +180,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     stopGraceS: opts.stopGraceS,
     out: ownLines(io),
     progressUnavailable: io.progressUnavailable,
-    intervalS: opts.intervalS,
+    intervalS: ctx.intervalS,
     // an early reading that fails is one reading less: the scheduled ones go on (and log their failures)
     sampleNow: () => void hub.sampleNow().catch(() => undefined),
   });

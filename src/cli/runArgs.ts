@@ -19,9 +19,9 @@ Options:
                      world average (the summary says which)
   --pue N            power usage effectiveness of the data centre, 1 to 3 (default: $CARBON_METER_PUE, else 1.0
                      locally, the provider's for cloud regions)
-  --interval S       sampling interval in seconds (default 2, minimum 0.5); a sample is taken at each checkpoint too.
-                     CPU time is cumulative: a longer interval loses no energy, it only makes the power curve and the
-                     live readout coarser
+  --interval S       sampling interval in seconds (default 10, or 2 when a GPU is metered; minimum 0.5); a sample is
+                     taken at each checkpoint too. CPU time is cumulative: a longer interval loses no energy, it only
+                     makes the power curve and the live readout coarser
   --name NAME        name of the run in the history (default: the script's or module's name, else the command's
                      first words, whole)
   --tdp W            CPU TDP in watts, instead of RAPL or the CPU table
@@ -73,14 +73,20 @@ Greener hours (need a live --provider):
 ${SCHEDULE_HELP}`;
 
 /**
- * `run`'s sampling interval, s. Every tick costs the CLI a wake-up and a pass through the meter, whatever the tree
- * does (about 0.5 ms of CPU on a 2-core VM, of which an idle Node timer alone takes 0.3 ms), while CPU time is
- * cumulative: a longer interval loses no energy, only resolution in the power curve. 2 s keeps a run's metering
- * well under 1 ms of CPU per second, and a curve and readout fine enough for runs of minutes to days (CodeCarbon
- * samples every 15 s). The GPU monitors read at the same interval: NVML's and AMD's energy counters lose nothing
- * either; nvidia-smi's power.draw, a 1 s average, is then sampled every other second.
+ * `run`'s sampling interval, s, when --interval is not given. Every tick costs the CLI a wake-up and a pass through
+ * the meter, whatever the tree does, and on a shared 2-core VM the wake-up is much of it: an idle Node process whose
+ * only work is an empty timer costs 0.4–1.5 ms of CPU per wake there (Python's sleep loop 0.1–0.2 ms); a tick of a
+ * 20-process tree costs 1–1.5 ms more inside the meter, a checkpoint 3–5 ms. The CLI's CPU per metered second for
+ * that tree (1.5–21.5 s, then 31.5–61.5 s, one after the other on the same VM): 1.72 and 1.81 ms at 2 s, 1.18 and
+ * 0.75 at 5 s, 0.93 and 0.58 at 10 s; the goal is 1 ms (`npm run bench`, `overhead`).
+ * - Without a GPU every quantity a tick reads is cumulative (CPU time, RAPL's counters) or slow (resident memory):
+ *   a longer interval loses no energy, only resolution in the power curve and the live readout. 10 s, the checkpoint
+ *   period, so that every wake-up is also a checkpoint (CodeCarbon samples every 15 s).
+ * - With a GPU, 2 s: the GPU monitors read at the same interval, and nvidia-smi's power.draw (a 1 s average, the
+ *   fallback when NVML is absent) is integrated as the latest power × the tick, so a longer tick would miss changes
+ *   in power; NVML's and AMD's energy counters lose nothing either way.
  */
-export const DEFAULT_INTERVAL_S = 2;
+export const DEFAULT_INTERVAL_S = { gpu: 2, withoutGpu: 10 } as const;
 
 const RUN_OPTIONS = {
   region: { type: 'string' },
@@ -111,7 +117,8 @@ export interface RunArgs {
   help: boolean;
   region?: string;
   pue?: string;
-  intervalS: number;
+  /** --interval, s; undefined: the default (DEFAULT_INTERVAL_S) */
+  intervalS?: number;
   name?: string;
   tdpW?: number;
   checkpointS: number;
@@ -159,7 +166,7 @@ export function parseRunArgs(args: string[]): RunArgs {
     help: values.help === true,
     region: values.region,
     pue: values.pue,
-    intervalS: numberOption(values.interval, 'interval', 0.5, 3600) ?? DEFAULT_INTERVAL_S,
+    intervalS: numberOption(values.interval, 'interval', 0.5, 3600),
     name: values.name,
     tdpW: numberOption(values.tdp, 'tdp', 1, 2000),
     checkpointS: numberOption(values.checkpoint, 'checkpoint', 1, 10) ?? 10,

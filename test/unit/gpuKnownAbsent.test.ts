@@ -168,4 +168,27 @@ describe('GPU tools known absent before any reading (first checkpoint, recovered
     assert.doesNotMatch(run.power.gpu.detail, /waiting for the first/);
     assert.match(run.power.gpu.detail, /nvidia-smi not found at .*; amd-smi not found at .*: GPU energy not metered$/);
   });
+
+  it('samples at the interval without a GPU when none is found, and at the GPU interval when one is', async () => {
+    // each in a process of its own: the GPU list is probed once per process (core/hardware.ts)
+    const intervalOf = async (nvidiaSmi: string): Promise<number> => {
+      const script = `require(${JSON.stringify(path.join(ROOT, 'out', 'src', 'core', 'meter', 'environment.js'))})
+        .createMeterEnvironment(${JSON.stringify({
+          nvidiaSmi,
+          amdSmi: missing('amd-smi'),
+          rocmSmi: missing('rocm-smi'),
+          nvml: false,
+          intervalMs: 2000,
+          intervalMsWithoutGpu: 10_000,
+        })})
+        .then((env) => { env.gpu.stop?.(); process.stdout.write(String(env.intervalMs)); process.exit(0); });`;
+      const file = path.join(dir, 'interval.js');
+      fs.writeFileSync(file, script);
+      const r = await runCli(file, [], {});
+      assert.equal(r.code, 0, r.stderr);
+      return Number(r.stdout);
+    };
+    assert.equal(await intervalOf(missing('nvidia-smi')), 10_000);
+    assert.equal(await intervalOf(PRESENT_NVIDIA_SMI), 2000);
+  });
 });

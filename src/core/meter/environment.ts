@@ -33,7 +33,13 @@ export interface EnvironmentOptions {
   rocmSmi?: string;
   /** powercap root (tests) */
   powercapRoot?: string;
+  /** the sampling interval, ms (the GPU monitors read at it too; default 1000) */
   intervalMs?: number;
+  /**
+   * the sampling interval when no GPU is found, ms (default: `intervalMs`): without a GPU, every quantity a tick reads
+   * is cumulative (CPU time, RAPL) or slow (resident memory), so a longer interval loses nothing but resolution
+   */
+  intervalMsWithoutGpu?: number;
   intensity?: IntensityProvider;
   /** probe GPUs for the hardware inventory (NVML once, else one nvidia-smi call) */
   probeGpus?: boolean;
@@ -63,7 +69,7 @@ export function rocmSmiCommand(opts: EnvironmentOptions = {}, env = process.env)
 
 export async function createMeterEnvironment(
   opts: EnvironmentOptions = {},
-): Promise<MeterEnvironment & { rapl: RaplProbe }> {
+): Promise<MeterEnvironment & { rapl: RaplProbe; intervalMs: number }> {
   const command = nvidiaSmiCommand(opts);
   const hardware = await getHardware({
     gpus:
@@ -76,18 +82,21 @@ export async function createMeterEnvironment(
   });
   const rapl = probeRapl(opts.powercapRoot);
   const cpu = chooseCpuSource(hardware, rapl, opts.cpuTdpW);
+  const intervalMs = hardware.gpus.length
+    ? (opts.intervalMs ?? 1000)
+    : (opts.intervalMsWithoutGpu ?? opts.intervalMs ?? 1000);
   const gpu =
     opts.gpu === false
       ? { unavailable: 'GPU metering is turned off' }
       : new GpuMonitors({
           nvidia: {
             // one NVML reading per tick: the counter is cumulative, so reading it more often adds CPU, not energy
-            nvml: opts.nvml === false ? false : { intervalMs: opts.intervalMs ?? 1000, ...opts.nvml },
-            nvidiaSmi: { command, intervalMs: opts.intervalMs ?? 1000 },
+            nvml: opts.nvml === false ? false : { intervalMs, ...opts.nvml },
+            nvidiaSmi: { command, intervalMs },
           },
           amd: { amdSmi: amdSmiCommand(opts), rocmSmi: rocmSmiCommand(opts) },
         });
-  return { hardware, cpu, gpu, intensity: opts.intensity ?? new StaticIntensityProvider(), rapl };
+  return { hardware, cpu, gpu, intensity: opts.intensity ?? new StaticIntensityProvider(), rapl, intervalMs };
 }
 
 export function chooseCpuSource(hardware: Hardware, rapl: RaplProbe, cpuTdpW?: number): CpuPowerSource {
