@@ -16,6 +16,7 @@ import { MeterHub } from '../../src/core/meter/hub';
 import type { RunSpec } from '../../src/core/meter/meter';
 import { forgetAbsentTools } from '../../src/core/power/gpu';
 import { GpuMonitors, type GpuMonitorsOptions } from '../../src/core/power/gpu/choose';
+import { runOnce } from '../../src/core/power/gpu/tools';
 import { noNvidiaDriverReason } from '../../src/core/power/gpuNvml';
 import type { Run } from '../../src/core/types';
 import { runCli } from '../helpers/cli';
@@ -190,5 +191,24 @@ describe('GPU tools known absent before any reading (first checkpoint, recovered
     };
     assert.equal(await intervalOf(missing('nvidia-smi')), 10_000);
     assert.equal(await intervalOf(PRESENT_NVIDIA_SMI), 2000);
+  });
+
+  it('a missing tool arms no timer: a cleared one still woke the process when it would have fired', async () => {
+    const armed: number[] = [];
+    const real = global.setTimeout;
+    global.setTimeout = ((fn: () => void, ms?: number) => {
+      armed.push(ms ?? 0);
+      return real(fn, ms);
+    }) as typeof setTimeout;
+    try {
+      const r = await runOnce(missing('nvidia-smi'), ['-L'], 3000);
+      assert.equal(r.error?.code, 'ENOENT');
+    } finally {
+      global.setTimeout = real;
+    }
+    assert.deepEqual(armed, []);
+    // a tool that is there is still bounded by its timeout
+    const hung = await runOnce(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], 300);
+    assert.equal(hung.timedOut, true);
   });
 });

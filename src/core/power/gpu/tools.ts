@@ -185,22 +185,28 @@ export function runOnce(
     let timedOut = false;
     let settled = false;
     let child: ChildProcess;
+    // assigned once the tool has started (below), read by `done` before that when the spawn throws
+    // eslint-disable-next-line prefer-const
+    let timer: NodeJS.Timeout | undefined;
     const done = (r: Omit<RunResult, 'stdout' | 'stderr' | 'timedOut'>): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       resolve({ stdout, stderr, timedOut, ...r });
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      terminate(child);
-    }, timeoutMs);
     try {
       child = spawnQuiet(command, args, env);
     } catch (err) {
       done({ code: null, signal: null, error: err as NodeJS.ErrnoException });
       return;
     }
+    // armed once the tool has started: a timer cleared at once (a missing tool) still woke the process when it
+    // would have fired (Node keeps its one libuv timer at the earliest expiry it was given), about 2–3 ms of CPU
+    // in the middle of a run on a machine without GPU tools
+    timer = setTimeout(() => {
+      timedOut = true;
+      terminate(child);
+    }, timeoutMs);
     onSpawn?.(child);
     child.stdout?.setEncoding('utf8');
     child.stderr?.setEncoding('utf8');
