@@ -7,6 +7,7 @@ import { kmByCar, EQUIVALENT_FACTORS } from '../core/equivalents';
 import {
   escapeControl,
   formatCo2,
+  formatDistance,
   formatDuration,
   formatEnergy,
   formatIntensity,
@@ -426,7 +427,7 @@ export function summary(run: Run, dir: string, saveError?: string): string {
     `    RAM      ${formatEnergy(e.ram).padEnd(12)} ${p.ram.method}: ${p.ram.detail}`,
     `  Intensity  ${formatIntensity(i.gPerKWh)} · ${i.region}${i.regionName ? ` (${i.regionName})` : ''} · ${i.source}${i.year ? `, ${i.year}` : ''} · ${i.method}`,
     `             region ${i.regionReason ?? (i.guessed ? 'guessed' : 'of unknown origin')}${i.fallback ? `; fallback: ${i.fallback}` : ''}`,
-    `  Emissions  ${formatCo2(run.emissionsKg)} CO₂eq ≈ ${sig(km)} km by car (US EPA GHG equivalencies ${EQUIVALENT_FACTORS.carKm.year}: ${sig(EQUIVALENT_FACTORS.carKm.gPerUnit)} g/km)`,
+    `  Emissions  ${formatCo2(run.emissionsKg)} CO₂eq ≈ ${formatDistance(km)} by car (US EPA GHG equivalencies ${EQUIVALENT_FACTORS.carKm.year}: ${sig(EQUIVALENT_FACTORS.carKm.gPerUnit)} g/km)`,
     ...(run.notes ?? []).map((n) => `  Note       ${n}`),
     saveError ? `  NOT saved  ${saveError}` : `  Saved to   ${dir} (run ${run.id})`,
   ];

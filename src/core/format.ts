@@ -76,7 +76,21 @@ export function formatPercent(fraction: number): string {
 export function sig(x: number, digits = 3): string {
   if (x === 0 || !Number.isFinite(x)) return String(x === 0 ? 0 : x);
   const d = Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(x))));
-  return Number(x.toFixed(Math.min(d, 12))).toString();
+  // toFixed, not Number(…).toString(): that reads 4.21e-8 below a millionth
+  const s = x.toFixed(Math.min(d, 20));
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+const DISTANCE_UNITS: readonly [number, string][] = [
+  [1e-9, 'µm'],
+  [1e-6, 'mm'],
+  [1e-3, 'm'],
+  [1, 'km'],
+];
+
+/** A distance, from km, in the unit that reads best: "12.4 km", "310 m", "4.2 mm", "42.1 µm". */
+export function formatDistance(km: number): string {
+  return km === 0 ? '0 km' : inUnit(km, DISTANCE_UNITS);
 }
 
 /**

@@ -1,6 +1,6 @@
 /** A run as a Markdown report: every figure with its method and source. */
 import { EQUIVALENT_FACTORS, kmByCar, smartphoneCharges } from './equivalents';
-import { formatCo2, formatDuration, formatEnergy, formatIntensity, formatPower, sig } from './format';
+import { formatCo2, formatDistance, formatDuration, formatEnergy, formatIntensity, formatPower, sig } from './format';
 import type { Run } from './types';
 
 /** Escapes Markdown's special characters so a run's strings show as typed. */
@@ -35,7 +35,7 @@ export function runReportMarkdown(run: Run): string {
     '',
     `- **Intensity:** ${escapeMarkdown(i.region)}${i.regionName ? ` (${escapeMarkdown(i.regionName)})` : ''}, ${escapeMarkdown(i.source)}${i.year ? ` (${i.year})` : ''}, ${i.method}${i.guessed ? ', **region guessed**' : ''}`,
     `- **Region:** ${escapeMarkdown(i.regionReason ?? '')}${i.fallback ? ` · fallback: ${escapeMarkdown(i.fallback)}` : ''}`,
-    `- **Equivalent:** ${sig(kmByCar(run.emissionsKg))} km by car, ${sig(smartphoneCharges(run.emissionsKg))} smartphone charges (${escapeMarkdown(EQUIVALENT_FACTORS.carKm.source)}; ${escapeMarkdown(EQUIVALENT_FACTORS.smartphoneCharge.source)})`,
+    `- **Equivalent:** ${formatDistance(kmByCar(run.emissionsKg))} by car, ${sig(smartphoneCharges(run.emissionsKg))} smartphone charges (${escapeMarkdown(EQUIVALENT_FACTORS.carKm.source)}; ${escapeMarkdown(EQUIVALENT_FACTORS.smartphoneCharge.source)})`,
     `- **Hardware:** ${escapeMarkdown(run.hardware.cpuModel)}, ${run.hardware.logicalCpus} logical CPUs, ${sig(run.hardware.ramGB)} GB RAM${run.hardware.gpus.length ? `, ${run.hardware.gpus.map((g) => escapeMarkdown(g.name)).join(', ')}` : ''}`,
     ...(run.notes ?? []).map((n) => `- **Note:** ${escapeMarkdown(n)}`),
     '',

@@ -1,5 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { formatAgo, formatCo2, formatDuration, formatEnergy, formatPower, sig } from '../../src/core/format';
+import {
+  formatAgo,
+  formatCo2,
+  formatDistance,
+  formatDuration,
+  formatEnergy,
+  formatPower,
+  sig,
+} from '../../src/core/format';
 import { escapeMarkdown } from '../../src/core/report';
 
 describe('formatting', () => {
@@ -35,6 +43,19 @@ describe('formatting', () => {
   it('rounds to significant digits', () => {
     assert.equal(sig(0.000123456), '0.000123');
     assert.equal(sig(123456), '123456');
+    // never an exponent: a run's footprint in km by car is often below a millionth
+    assert.equal(sig(4.2129e-8), '0.0000000421');
+    assert.equal(sig(-0.0000012345), '-0.00000123');
+    assert.equal(sig(1.5), '1.5');
+    assert.equal(sig(2), '2');
+  });
+  it('says a distance in the unit that reads best', () => {
+    assert.equal(formatDistance(4.2129e-8), '42.1 µm');
+    assert.equal(formatDistance(0.0000052), '5.2 mm');
+    assert.equal(formatDistance(0.31), '310 m');
+    assert.equal(formatDistance(0.9999999), '1 km');
+    assert.equal(formatDistance(12.44), '12.4 km');
+    assert.equal(formatDistance(0), '0 km');
   });
   it('escapes Markdown in strings from runs', () => {
     assert.equal(escapeMarkdown('<img src=x onerror=alert(1)>'), '\\<img src=x onerror=alert\\(1\\)\\>');
