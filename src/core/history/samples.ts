@@ -11,7 +11,7 @@ import { decimateSamples } from './decimate';
 import { countLines, countNewlines, isNoEnt, writeAtomic } from './files';
 import { isSafeRunId, parseSamples, sampleLines } from './records';
 import { errorMessage } from '../errors';
-import { makeDirs } from '../util/fs';
+import { inDir } from '../util/fs';
 
 /** A running run's sample file is decimated again once it holds this many times `maxSamples` points. */
 const COMPACT_FACTOR = 4;
@@ -72,9 +72,8 @@ export class SampleFiles {
   append(id: string, samples: Sample[]): void {
     const text = sampleLines(samples);
     if (!text) return;
-    makeDirs(this.dir, 0o700);
     const file = this.path(id);
-    appendWholeLines(file, [text], false);
+    inDir(this.dir, 0o700, () => appendWholeLines(file, [text], false));
     let count = this.counts.get(id);
     count = count === undefined ? countLines(file) : count + samples.length;
     if (count > this.maxSamples * COMPACT_FACTOR) count = this.compact(id, false);

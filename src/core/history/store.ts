@@ -48,7 +48,7 @@ import {
   type Index,
 } from './historyIndex';
 import { redactRun } from './redact';
-import { makeDirs } from '../util/fs';
+import { inDir, makeDirs } from '../util/fs';
 import { recoverInterrupted } from './recovery';
 import { SampleFiles } from './samples';
 
@@ -218,9 +218,9 @@ export class HistoryStore {
     const warnings: string[] = [];
     if (newSamples.length)
       this.sampleFiles.tryWrite(run.id, warnings, () => this.sampleFiles.append(run.id, newSamples));
-    makeDirs(this.runningDir, 0o700);
     const body: CheckpointFile = { v: HISTORY_FORMAT_VERSION, run: this.view(run), owner: ownerNow() };
-    writeAtomic(this.checkpointPath(run.id), JSON.stringify(body) + '\n', this.durable);
+    const text = JSON.stringify(body) + '\n';
+    inDir(this.runningDir, 0o700, () => writeAtomic(this.checkpointPath(run.id), text, this.durable));
     this.ownCheckpoint(run.id);
     return warnings;
   }

@@ -36,6 +36,23 @@ export function makeDirs(dir: string, mode?: number): void {
   if (mkdirOnce(dir, mode) === 'ENOENT') fs.mkdirSync(dir, { mode });
 }
 
+/**
+ * Runs `write`, a write into `dir`, making `dir` first only when the write finds it missing (ENOENT), then once more.
+ * For the writes a running meter repeats every few seconds (checkpoints, samples): a mkdir of a folder that is there
+ * fails with EEXIST, and Node builds an Error with its stack for it, then a stat: the most of a checkpoint's cost
+ * apart from the write itself, for a folder that is nearly always there. A folder removed or replaced meanwhile is
+ * still made again, or gives the error it gave before.
+ */
+export function inDir<T>(dir: string, mode: number | undefined, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    makeDirs(dir, mode);
+    return write();
+  }
+}
+
 /** One mkdir: done (or already a folder), or 'ENOENT' when a parent is missing; any other error is thrown. */
 function mkdirOnce(dir: string, mode: number | undefined): 'ENOENT' | undefined {
   try {
