@@ -127,7 +127,7 @@ async function createHub(
     },
     log: (level, msg) => level === 'error' && warn(msg),
   });
-  // --interval, else 2 s with a GPU and 5 s without (runArgs.ts, DEFAULT_INTERVAL_S)
+  // --interval, else 2 s with a GPU and 10 s without (runArgs.ts, DEFAULT_INTERVAL_S)
   const env = await createMeterEnvironment({
     cpuTdpW: opts.tdpW,
     gpu: opts.gpu,
