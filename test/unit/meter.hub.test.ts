@@ -217,6 +217,44 @@ describe('meter/MeterHub: sampling on demand, closing runs, short runs', functio
       hub.dispose();
     }
   });
+
+  it('a run busy to its end keeps its last power: the closing reading after the exit one adds no 0 W sample', async () => {
+    const hub = new MeterHub(env(), new HistoryStore(home, { durable: false }), { intervalMs: 3_600_000 });
+    try {
+      // a real process that burns CPU until the test closes its stdin
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          'let go = true; process.stdin.on("end", () => (go = false)); process.stdin.resume(); (function burn() { const t = Date.now(); while (Date.now() - t < 20); if (go) setImmediate(burn); else process.exit(0); })();',
+        ],
+        { stdio: ['pipe', 'ignore', 'ignore'] },
+      );
+      children.push(child);
+      const code = new Promise<number | null>((r) => child.once('exit', r));
+      const meter = hub.start(spec(child.pid!, home));
+      hub.awaitExit(meter.run.id);
+      const ticks = () => {
+        const f = fs.readFileSync(`/proc/${child.pid}/stat`, 'latin1').split(') ')[1].split(' ');
+        return Number(f[11]) + Number(f[12]);
+      };
+      await until(() => ticks() >= 20, 'the command to use 0.2 CPU s');
+      child.stdin!.end();
+      const exit = await code;
+      await hub.sampleNow(meter.run.id); // as the CLI does when its command exits
+      const run = (await hub.endWhenGone(meter.run.id, exit))!;
+      const samples = fs
+        .readFileSync(path.join(home, 'samples', `${run.id}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as number[]);
+      // [t, cpuW, gpuW, ramW, g/kWh]: the last one is the exit reading, with the CPU of the run's last interval
+      assert.ok(samples.at(-1)![1] > 0, `last sample ${JSON.stringify(samples.at(-1))}`);
+      assert.ok(run.power.cpu.lastW > 0, `lastW ${run.power.cpu.lastW}`);
+    } finally {
+      hub.dispose();
+    }
+  });
 });
 
 /** Whether `pid` is a running process (a zombie is not). */

@@ -249,6 +249,7 @@ export class Meter {
   async tick(ctx: TickContext): Promise<TreeSample> {
     const tree = await this.sampler.sample(ctx.t);
     this.lastSample = tree;
+    const wasEnded = this.endedAtMs !== undefined;
     const dtS = Math.max(0, (ctx.t - this.lastT) / 1000);
     const dCpuS = Math.max(0, tree.cpuSeconds - this.lastCpuSeconds);
     this.lastCpuSeconds = tree.cpuSeconds;
@@ -302,8 +303,13 @@ export class Meter {
     this.emissionsG += stepKWh * intensity.gPerKWh;
 
     const cpuW = dtS > 0 ? cpuJ / dtS : 0;
-    this.lastPower = { cpu: cpuW, gpu: gpuW, ram: ramW, total: (cpuW + gpuW + ramW) * this.spec.place.pue };
-    if (dtS > 0) {
+    // a tick after the one that found the tree gone (the run's closing reading, moments after the exit one) that
+    // adds nothing is no sample: it read 0 W, so every run's power curve ended in a drop to 0 and its last power
+    // (lastW) was 0 for a run busy up to its end
+    const nothingAfterEnd = !tree.alive && wasEnded && cpuJ === 0 && gpuJ === 0 && ramJ === 0;
+    if (!nothingAfterEnd)
+      this.lastPower = { cpu: cpuW, gpu: gpuW, ram: ramW, total: (cpuW + gpuW + ramW) * this.spec.place.pue };
+    if (dtS > 0 && !nothingAfterEnd) {
       if (this.pending.length < MAX_SAMPLE_BUFFER) {
         this.pending.push({
           t: ctx.t,
@@ -338,12 +344,13 @@ export class Meter {
     r.energyKWh = { cpu, gpu, ram, total: (cpu + gpu + ram) * this.spec.place.pue };
     r.emissionsKg = this.emissionsG / 1000;
     const d = Math.max(r.durationS, 1e-9);
-    r.power.cpu.meanW = round(this.cpuJ / d, 3);
-    r.power.gpu.meanW = round(this.gpuJ / d, 3);
-    r.power.ram.meanW = round(this.ramJ / d, 3);
-    r.power.cpu.lastW = round(this.lastPower.cpu, 3);
-    r.power.gpu.lastW = round(this.lastPower.gpu, 3);
-    r.power.ram.lastW = round(this.lastPower.ram, 3);
+    // significant digits, not decimals: a process's memory power is often under a milliwatt (0.000566 W read 0.001)
+    r.power.cpu.meanW = roundSig(this.cpuJ / d);
+    r.power.gpu.meanW = roundSig(this.gpuJ / d);
+    r.power.ram.meanW = roundSig(this.ramJ / d);
+    r.power.cpu.lastW = roundSig(this.lastPower.cpu);
+    r.power.gpu.lastW = roundSig(this.lastPower.gpu);
+    r.power.ram.lastW = roundSig(this.lastPower.ram);
     // energy-weighted mean intensity over the run
     r.intensity.gPerKWh = r.energyKWh.total > 0 ? round(this.emissionsG / r.energyKWh.total, 3) : intensity.gPerKWh;
     if (intensity.method === 'time-resolved') {
@@ -380,6 +387,11 @@ export class Meter {
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/** `x` to 6 significant digits (0 and non-finite values as they are). */
+function roundSig(x: number): number {
+  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(6));
 }
 
 // moved to core/runName.ts (it splits the command as the shell does); re-exported for its callers
