@@ -168,7 +168,10 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   // the live readout exists once the run does; the command's output clears its line before it is written through
   const readout = opts.json || opts.quiet ? undefined : new LiveReadout(process.stderr);
   const io = spawnWithOutput(command, {
-    onOutput: (stream, text) => watch?.output(stream, text),
+    onOutput: (stream, text) => {
+      watch?.output(stream, text);
+      readout?.afterOutput();
+    },
     beforeOutput: () => readout?.hide(),
   });
   // the command's stdout shares the readout's terminal only when ours is one (through util-linux script)
@@ -184,6 +187,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     intervalS: ctx.intervalS,
     // an early reading that fails is one reading less: the scheduled ones go on (and log their failures)
     sampleNow: () => void hub.sampleNow().catch(() => undefined),
+    earlyReading: readout?.onTerminal === true,
   });
   const failure = await started(child, command[0]);
   if (failure !== undefined || child.pid === undefined) return failure ?? 127;
@@ -296,7 +300,7 @@ function followRun(
     pausing,
     dispose: () => {
       sub.dispose();
-      readout?.hide();
+      readout?.close();
     },
   };
 }
@@ -381,9 +385,17 @@ function writeRecord(file: string, run: Run, saved: boolean): boolean {
 class LiveReadout {
   private lastPlain?: number;
   private shown = false;
+  private closed = false;
   private commandAtLineStart?: () => boolean;
   private file?: LineEnd;
+  /** the latest reading and its forecast text, drawn again after the command's output has cleared the line */
+  private last?: { r: Reading; suffix: string };
+  private redraw?: NodeJS.Timeout;
   constructor(private readonly out: NodeJS.WriteStream) {}
+  /** Whether the readout is one line redrawn in place on a terminal (else plain lines, at most every 10 s). */
+  get onTerminal(): boolean {
+    return this.out.isTTY === true;
+  }
   /**
    * Follows where the command left the terminal's cursor (its stdout, when that shares our terminal), and the
    * command's output into our stderr's file otherwise (undefined: not read).
@@ -393,17 +405,40 @@ class LiveReadout {
     this.file = file;
   }
   update(r: Reading, suffix = ''): void {
-    const line = `⏱ ${formatDuration(r.elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq${suffix}`;
-    if (this.out.isTTY) {
-      if (this.commandAtLineStart && !this.commandAtLineStart()) return;
-      this.out.write(`\r\x1b[K[carbon-meter] ${line}`);
-      this.shown = true;
-    } else if (this.lastPlain === undefined || r.t - this.lastPlain >= 10_000) {
+    if (this.closed) return;
+    this.last = { r, suffix };
+    if (this.out.isTTY) this.draw(r.elapsedS);
+    else if (this.lastPlain === undefined || r.t - this.lastPlain >= 10_000) {
       if (this.file && !this.file.atLineBreak()) return;
       this.lastPlain = r.t;
-      this.out.write(`[carbon-meter] ${line}\n`);
+      this.out.write(`[carbon-meter] ${this.line(r.elapsedS)}\n`);
       this.file?.lineWritten();
     }
+  }
+  /**
+   * After a chunk of the command's output (which cleared the line): on a terminal, the readout is drawn again a
+   * moment later, once the command has ended its line, with the elapsed time brought up to date. Readings come
+   * every 10 s without a GPU: without this, a command that prints lines would leave the readout on screen for
+   * moments. One timer at a time, and only while output comes.
+   */
+  afterOutput(): void {
+    if (!this.out.isTTY || this.closed || !this.last || this.redraw) return;
+    this.redraw = setTimeout(() => {
+      this.redraw = undefined;
+      const last = this.last;
+      if (this.closed || this.shown || !last) return;
+      this.draw(last.r.elapsedS + Math.max(0, Date.now() - last.r.t) / 1000);
+    }, REDRAW_AFTER_OUTPUT_MS);
+    this.redraw.unref();
+  }
+  private line(elapsedS: number): string {
+    const { r, suffix } = this.last!;
+    return `⏱ ${formatDuration(elapsedS)} · ${formatPower(r.powerW.total)} · ${formatEnergy(r.run.energyKWh.total)} · ${formatCo2(r.run.emissionsKg)} CO₂eq${suffix}`;
+  }
+  private draw(elapsedS: number): void {
+    if (this.commandAtLineStart && !this.commandAtLineStart()) return;
+    this.out.write(`\r\x1b[K[carbon-meter] ${this.line(elapsedS)}`);
+    this.shown = true;
   }
   /** Clears the line (on a terminal, when drawn): the command's output or the summary starts at its start. */
   hide(): void {
@@ -411,7 +446,17 @@ class LiveReadout {
     this.shown = false;
     this.out.write('\r\x1b[K');
   }
+  /** The run is over: the line is cleared for the summary, and nothing is drawn again. */
+  close(): void {
+    this.closed = true;
+    if (this.redraw) clearTimeout(this.redraw);
+    this.redraw = undefined;
+    this.hide();
+  }
 }
+
+/** How long after a chunk of the command's output the terminal readout is drawn again. */
+const REDRAW_AFTER_OUTPUT_MS = 300;
 
 /** The summary printed after a run; every line is escaped (names, reasons and paths come from outside). */
 export function summary(run: Run, dir: string, saveError?: string): string {
@@ -421,7 +466,7 @@ export function summary(run: Run, dir: string, saveError?: string): string {
   const km = kmByCar(run.emissionsKg);
   const lines = [
     `Carbon Meter · ${run.name} · ${runOutcome(run.status, run.exitCode)} (exit ${run.exitCode ?? '?'}) in ${formatDuration(run.durationS)} · ${sig(run.cpuSeconds)} CPU s`,
-    `  Energy     ${formatEnergy(e.total).padEnd(12)} incl. PUE ${run.pue} (${run.pueSource ?? ''})`,
+    `  Energy     ${formatEnergy(e.total).padEnd(12)} incl. PUE ${run.pue} (${run.pueSource ?? ''})${run.pue !== 1 ? '; the parts below are before PUE' : ''}`,
     `    CPU      ${formatEnergy(e.cpu).padEnd(12)} ${p.cpu.method}: ${p.cpu.detail}`,
     `    GPU      ${formatEnergy(e.gpu).padEnd(12)} ${p.gpu.method}: ${p.gpu.unavailableReason ?? p.gpu.detail}`,
     `    RAM      ${formatEnergy(e.ram).padEnd(12)} ${p.ram.method}: ${p.ram.detail}`,

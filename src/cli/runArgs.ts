@@ -21,7 +21,8 @@ Options:
                      locally, the provider's for cloud regions)
   --interval S       sampling interval in seconds (default 10, or 2 when a GPU is metered; minimum 0.5); a sample is
                      taken at each checkpoint too. CPU time is cumulative: a longer interval loses no energy, it only
-                     makes the power curve and the live readout coarser
+                     makes the power curve and the live readout on a terminal coarser (a log or a pipe gets a
+                     readout line every 10 s at most, whatever the interval)
   --name NAME        name of the run in the history (default: the script's or module's name, else the command's
                      first words, whole)
   --tdp W            CPU TDP in watts, instead of RAPL or the CPU table

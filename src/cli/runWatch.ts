@@ -16,10 +16,11 @@ import type { Run } from '../core/types';
 
 export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO₂eq (above 0): a warning on stderr as soon as the forecast goes
                      over it
-  --on-budget MODE   warn (default): warn only; stop: when the run's emissions reach the budget (timed from the
-                     present power when that falls between two samples), send SIGINT to its processes (so the script
-                     can save a checkpoint), then SIGTERM after --stop-grace seconds; the run is recorded as
-                     "stopped". Needs --budget-g or --budget-month-kg
+  --on-budget MODE   warn (default): warn only, when the run's emissions reach the budget (timed from the present
+                     power when that falls between two samples, as a stop is); stop: when they reach it, send
+                     SIGINT to its processes (so the script can save a checkpoint), then SIGTERM after
+                     --stop-grace seconds; the run is recorded as "stopped". Needs --budget-g or
+                     --budget-month-kg
   --budget-month-kg KG
                      monthly carbon budget, kg CO₂eq, for all runs of the calendar month (UTC) in the history: this
                      run's budget is what the month has left (the smaller one when --budget-g is given too); warned
@@ -43,8 +44,10 @@ export interface WatchOptions {
   progressUnavailable?: string;
   /** seconds between two readings: a budget stop that falls between two is timed from the power (default 1) */
   intervalS?: number;
-  /** takes a reading now (the hub's sampleNow): the first one of a budget-stopped run with a long interval */
+  /** takes a reading now (the hub's sampleNow): the first one of a run with a budget and a long interval */
   sampleNow?: () => void;
+  /** take that first reading early without a budget too (a live readout on a terminal, drawn from readings) */
+  earlyReading?: boolean;
   /** the timer for that stop (tests give their own) */
   setTimer?: SetTimer;
 }
@@ -128,9 +131,10 @@ export class RunWatch {
   attach(rootPid: number, wrapperPid?: number): void {
     this.rootPid = rootPid;
     if (wrapperPid !== undefined) this.except.add(wrapperPid);
-    // a stop is timed from the power of a reading: with a long --interval the first one comes early, so a budget
-    // that the first interval would cross is not overshot by a whole interval
-    if (this.budget && this.opts.onBudget === 'stop' && this.opts.sampleNow && (this.opts.intervalS ?? 1) > 1)
+    // a budget is checked, and a stop or warning timed, from the power of a reading: with a long --interval the first
+    // one comes early, so a budget that the first interval would cross is not overshot by a whole interval (warned
+    // or stopped); a readout on a terminal is drawn from readings too, and shows after a second, not after ten
+    if ((this.budget || this.opts.earlyReading) && this.opts.sampleNow && (this.opts.intervalS ?? 1) > 1)
       this.firstSample = (this.opts.setTimer ?? unrefTimer)(() => this.opts.sampleNow?.(), 1000);
   }
 

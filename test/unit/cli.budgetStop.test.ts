@@ -49,13 +49,14 @@ function watchWithTimers(onBudget: 'warn' | 'stop', intervalS = 10, sampleNow?: 
 describe('budget stop between two readings', function () {
   this.timeout(60_000);
 
-  it('BudgetWatch.secondsToLimit: only with stop, only before the next check, never after the limit', () => {
+  it('BudgetWatch.secondsToLimit: only before the next check, never after the limit; a warning is timed too', () => {
     const stop = new BudgetWatch({ perRunG: 1, onBudget: 'stop' }, 1);
     assert.equal(Math.round(stop.secondsToLimit(0.95 / 1000, 0.01, 10)! * 1e6), 5e6);
     assert.equal(stop.secondsToLimit(0.5 / 1000, 0.01, 10), undefined, '50 s away: the next reading comes first');
     assert.equal(stop.secondsToLimit(0.95 / 1000, 0, 10), undefined, 'no power, no crossing');
     const warn = new BudgetWatch({ perRunG: 1, onBudget: 'warn' }, 1);
-    assert.equal(warn.secondsToLimit(0.95 / 1000, 0.01, 10), undefined);
+    assert.equal(Math.round(warn.secondsToLimit(0.95 / 1000, 0.01, 10)! * 1e6), 5e6);
+    assert.equal(warn.reachByProjection(2_000_000, 1)?.stop, false);
     const e = stop.reachByProjection(2_000_000, 1);
     assert.equal(e?.kind, 'reached');
     assert.equal(e?.stop, true);
@@ -117,14 +118,57 @@ describe('budget stop between two readings', function () {
     assert.equal(short.timers.length, 0, 'at the default interval the first reading comes soon enough');
   });
 
-  it('with --on-budget warn nothing is timed; a reading over the limit warns as before', () => {
+  it('with --on-budget warn the warning is timed as a stop would be, and stops nothing', () => {
     const { watch, timers, said } = watchWithTimers('warn');
     const run = makeRun({ status: 'running' });
     watch.reading(reading(run, 0.99));
-    assert.equal(timers.length, 0);
+    // 0.01 g left at 0.01 g/s: a second, not the next reading 10 s later
+    assert.equal(timers.length, 1);
+    assert.equal(Math.round(timers[0].ms), 1000);
+    timers[0].fn();
+    assert.equal(said(), 'carbon-meter: the run is reaching its budget of 1 g CO₂eq at its present power\n');
+    watch.reading(reading(run, 1.2));
+    assert.equal(said().split('\n').length, 2, 'said once');
+    assert.equal(watch.stoppedOnBudget, false);
+  });
+
+  it('with --on-budget warn a reading over the limit that no projection saw coming warns as before', () => {
+    const { watch, said } = watchWithTimers('warn');
+    const run = makeRun({ status: 'running' });
+    watch.reading(reading(run, 0.5));
     watch.reading(reading(run, 1.2));
     assert.match(said(), /the run has emitted 1\.2 g CO₂eq, its budget is 1 g\n/);
     assert.equal(watch.stoppedOnBudget, false);
+  });
+
+  it('the first reading comes after a second with a budget in warn mode too, and with a readout on a terminal', () => {
+    let sampled = 0;
+    const warn = watchWithTimers('warn', 10, () => sampled++);
+    warn.watch.attach(2 ** 22);
+    assert.deepEqual(
+      warn.timers.map((t) => t.ms),
+      [1000],
+    );
+    warn.timers[0].fn();
+    assert.equal(sampled, 1);
+    warn.watch.exit();
+    // no budget: only for a readout on a terminal (earlyReading), which is drawn from readings
+    const timers: number[] = [];
+    const options = {
+      onBudget: 'warn' as const,
+      stopGraceS: 60,
+      out: new PassThrough(),
+      intervalS: 10,
+      sampleNow: () => sampled++,
+      setTimer: (_fn: () => void, ms: number) => {
+        timers.push(ms);
+        return { cancel: () => undefined };
+      },
+    };
+    new RunWatch(options).attach(2 ** 22);
+    assert.deepEqual(timers, []);
+    new RunWatch({ ...options, earlyReading: true }).attach(2 ** 22);
+    assert.deepEqual(timers, [1000]);
   });
 });
 

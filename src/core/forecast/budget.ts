@@ -80,7 +80,7 @@ export class BudgetWatch {
    * `withinS` (the next check), else undefined: between two checks the run would overshoot by up to one interval.
    */
   secondsToLimit(emissionsKg: number, emissionsGPerS: number, withinS: number): number | undefined {
-    if (this.reached || this.config.onBudget !== 'stop' || !(emissionsGPerS > 0)) return undefined;
+    if (this.reached || !(emissionsGPerS > 0)) return undefined;
     const s = (this.limitG - emissionsKg * 1000) / emissionsGPerS;
     return s >= 0 && s < withinS ? s : undefined;
   }
