@@ -11,26 +11,33 @@ export function formatEnergy(kWh: number): string {
 }
 
 const CO2_UNITS: readonly [number, string][] = [
+  [1e-9, 'µg'],
   [1e-6, 'mg'],
   [1e-3, 'g'],
   [1, 'kg'],
   [1000, 't'],
+  [1e6, 'kt'],
 ];
 const ENERGY_UNITS: readonly [number, string][] = [
+  [1e-9, 'µWh'],
   [1e-6, 'mWh'],
   [1e-3, 'Wh'],
   [1, 'kWh'],
   [1000, 'MWh'],
+  [1e6, 'GWh'],
+  [1e9, 'TWh'],
 ];
 
 /**
  * `x` with 3 significant digits in the largest of `units` (factors in x's unit, smallest first) that it reaches, or
- * the next one up when the rounding reaches 1000 of it: 0.999999 g reads "1 g", not "1000 mg".
+ * the next one up when the rounding reaches 1000 of it: 0.999999 g reads "1 g", not "1000 mg". The smallest unit is
+ * for tiny figures only (below a thousandth of the next).
  */
 function inUnit(x: number, units: readonly [number, string][]): string {
   const abs = Math.abs(x);
   let k = 0;
-  while (k < units.length - 1 && abs >= units[k + 1][0]) k++;
+  // the smallest unit only for what would read below 0.001 of the next (0.4 mg stays 0.4 mg; 0.000285 mg is 0.285 µg)
+  while (k < units.length - 1 && abs >= units[k + 1][0] * (k === 0 ? 1e-3 : 1)) k++;
   let s = sig(x / units[k][0]);
   if (k < units.length - 1 && Math.abs(Number(s)) >= 1000) s = sig(x / units[++k][0]);
   return `${s} ${units[k][1]}`;
@@ -39,6 +46,7 @@ function inUnit(x: number, units: readonly [number, string][]): string {
 export function formatPower(w: number): string {
   if (w >= 1000) return `${sig(w / 1000)} kW`;
   if (w >= 10) return `${Math.round(w)} W`;
+  if (w > 0 && w < 0.01) return `${sig(w * 1000, 2)} mW`;
   return `${sig(w, 2)} W`;
 }
 
@@ -82,6 +90,7 @@ export function sig(x: number, digits = 3): string {
 }
 
 const DISTANCE_UNITS: readonly [number, string][] = [
+  [1e-12, 'nm'],
   [1e-9, 'µm'],
   [1e-6, 'mm'],
   [1e-3, 'm'],

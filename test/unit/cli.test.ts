@@ -135,7 +135,11 @@ describe('carbon-meter CLI', function () {
     assert.match(r.stderr, /GPU .*default: nvidia-smi/);
     assert.match(r.stderr, /PUE 1\.135/);
     assert.match(r.stderr, /aws:eu-west-3/);
-    assert.match(r.stderr, /km by car/);
+    // the distance in the unit that reads (a tiny run: µm), never an exponent
+    assert.match(r.stderr, /≈ [0-9.]+ (nm|µm|mm|m|km) by car \(US EPA/);
+    assert.doesNotMatch(r.stderr, /\de-\d/);
+    // with a PUE above 1, the parts are before it and the total after: the summary says so
+    assert.match(r.stderr, /incl\. PUE 1\.135 \(.*\); the parts below are before PUE/);
     assert.equal(history(home)[0].pue, 1.135);
   });
 

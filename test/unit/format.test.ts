@@ -31,6 +31,12 @@ describe('formatting', () => {
     assert.equal(formatPower(38.4), '38 W');
     assert.equal(formatPower(2.345), '2.3 W');
     assert.equal(formatPower(1500), '1.5 kW');
+    // tiny and huge figures in a unit of their own, never a string of zeros
+    assert.equal(formatPower(0.00066), '0.66 mW');
+    assert.equal(formatCo2(2.85e-10), '0.285 µg');
+    assert.equal(formatEnergy(9.49e-11), '0.0949 µWh');
+    assert.equal(formatEnergy(1e9), '1 TWh');
+    assert.equal(formatCo2(2.5e6), '2.5 kt');
   });
   it('formats durations and ages', () => {
     assert.equal(formatDuration(5.2), '5.2 s');
@@ -51,6 +57,7 @@ describe('formatting', () => {
   });
   it('says a distance in the unit that reads best', () => {
     assert.equal(formatDistance(4.2129e-8), '42.1 µm');
+    assert.equal(formatDistance(4.2e-13), '0.42 nm');
     assert.equal(formatDistance(0.0000052), '5.2 mm');
     assert.equal(formatDistance(0.31), '310 m');
     assert.equal(formatDistance(0.9999999), '1 km');
