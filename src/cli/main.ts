@@ -84,7 +84,9 @@ function reportError(err: unknown, cmd: string | undefined): number {
   // UnknownRegionError by name: importing it would load CO2.js's tables for every command
   const unknownRegion = parseError instanceof Error && parseError.name === 'UnknownRegionError';
   if (parseError instanceof UsageError || unknownRegion || e?.code?.startsWith('ERR_PARSE_ARGS')) {
-    warn(`${cmd ? `${cmd}: ` : ''}${message} (see 'carbon-meter ${cmd ? `${cmd} ` : ''}--help')`);
+    // one sentence: "run: unknown region "XX" … for the list (see …)", not "run: Unknown … list. (see …)"
+    const sentence = message.replace(/\.$/, '').replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase());
+    warn(`${cmd ? `${cmd}: ` : ''}${sentence} (see 'carbon-meter ${cmd ? `${cmd} ` : ''}--help')`);
     return 2;
   }
   warn(message);

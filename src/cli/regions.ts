@@ -43,7 +43,7 @@ export function regionsCommand(args: string[]): number {
     `${formatEnergy(kwh)} in each region (annual averages, PUE of cloud providers included), greenest first:`,
     ...list.map(
       ({ region, emissionsKg }) =>
-        `  ${region.code.padEnd(32)} ${formatCo2(emissionsKg).padStart(10)}  ${sig(region.intensityGPerKWh).padStart(6)} g/kWh${region.pue ? ` × PUE ${region.pue}` : ''}  ${region.name} · ${region.source}${region.year ? ` ${region.year}` : ''}`,
+        `  ${region.code.padEnd(32)} ${formatCo2(emissionsKg).padStart(10)}  ${sig(region.intensityGPerKWh).padStart(6)} g/kWh${region.pue ? ` × PUE ${region.pue}` : ''}  ${region.name} · ${region.source}${region.year && !region.source.includes(String(region.year)) ? ` ${region.year}` : ''}`,
     ),
   ]);
   return 0;
