@@ -407,7 +407,7 @@ class LiveReadout {
   update(r: Reading, suffix = ''): void {
     if (this.closed) return;
     this.last = { r, suffix };
-    if (this.out.isTTY) this.draw(r.elapsedS);
+    if (this.onTerminal) this.draw(r.elapsedS);
     else if (this.lastPlain === undefined || r.t - this.lastPlain >= 10_000) {
       if (this.file && !this.file.atLineBreak()) return;
       this.lastPlain = r.t;
@@ -422,7 +422,7 @@ class LiveReadout {
    * moments. One timer at a time, and only while output comes.
    */
   afterOutput(): void {
-    if (!this.out.isTTY || this.closed || !this.last || this.redraw) return;
+    if (!this.onTerminal || this.closed || !this.last || this.redraw) return;
     this.redraw = setTimeout(() => {
       this.redraw = undefined;
       const last = this.last;
