@@ -7,6 +7,7 @@
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheHeader, codeCacheDir, readCache, writeCache } from '../../src/cli/launch';
@@ -173,6 +174,25 @@ describe('CLI start-up: what the bundle and its helpers rely on', () => {
     const text = raw.toString('latin1');
     assert.doesNotMatch(text, /__toESM\(require\("node:/);
     assert.match(text, /require\("node:fs"\)/);
+  });
+
+  it('systeminformation is a bundle apart, loaded by require where it is used, and works from there', async function () {
+    this.timeout(60000);
+    const bundle = path.join(DIST, 'systeminformation.js');
+    for (const name of ['cliMain.js', 'extension.js']) {
+      const text = fs.readFileSync(path.join(DIST, name), 'latin1');
+      assert.match(text, /require\("\.\/systeminformation\.js"\)/, `${name} loads the bundle beside it`);
+      // a dynamic import() would load it as an ES module, and cannot run inside the launcher's vm.Script at all
+      assert.doesNotMatch(text, /[^\w.]import\(/, `${name} has no dynamic import()`);
+      assert.ok(!text.includes('getStaticData'), `${name} does not carry systeminformation itself`);
+    }
+    assert.ok(fs.readFileSync(bundle, 'latin1').includes('getStaticData'), 'the bundle apart does');
+    const si = createRequire(__filename)(bundle) as { processes(): Promise<{ list: { pid: number }[] }> };
+    const { list } = await si.processes();
+    assert.ok(
+      list.some((p) => p.pid === process.pid),
+      'the bundle lists the processes of this machine, this one among them',
+    );
   });
 
   it('koffi: the native module beside the bundle is loaded straight, and is the one koffi itself loads', function () {

@@ -248,7 +248,7 @@ describe('power/tdp: lookupCpuTdp', () => {
     assert.ok(ambiguous < 20, `${ambiguous} ambiguous names`);
   });
 
-  it('the lookup of one model (a scan of the rows that hold its tokens) answers as the whole index does', () => {
+  it('the lookup of one model (a search of the table normalised when generated) answers as the whole index does', () => {
     const idx = buildTdpIndex(CPU_TDP_ROWS);
     const names = [...new Set(idx.rows.map((r) => r.name))];
     // as /proc/cpuinfo and the OS write them: marks, clocks, core counts, generations, another family's words
