@@ -1,5 +1,6 @@
 /** `carbon-meter history`: the metered runs, newest first. */
 import { escapeControl, formatCo2, formatDuration, formatEnergy, terminalSafeJson } from '../core/format';
+import { displayWidth, padEndColumns, truncateColumns } from '../core/textWidth';
 import { runOutcome } from '../core/view/labels';
 import { loadHistory, numberOption, openStore, parseOptions, printLines, reportCorrupt } from './common';
 
@@ -42,11 +43,11 @@ export function historyCommand(args: string[]): number {
     return 0;
   }
   // every cell is escaped before it is measured, so a newline or an escape sequence in a name cannot split a row
-  // or move the cursor
+  // or move the cursor; cells are measured in terminal columns (a CJK character or an emoji takes two)
   const rows = shown.map((r) =>
     [
       r.startedAt.replace('T', ' ').slice(0, 19),
-      truncate(escapeControl(r.name), 28),
+      truncateColumns(escapeControl(r.name), 28),
       r.source,
       runOutcome(r.status, r.exitCode),
       formatDuration(r.durationS),
@@ -56,22 +57,14 @@ export function historyCommand(args: string[]): number {
     ].map((cell) => escapeControl(String(cell))),
   );
   const head = ['started (UTC)', 'name', 'source', 'status', 'duration', 'energy', 'CO₂eq', 'region'];
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const widths = head.map((h, c) => Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[c]))));
   const fmt = (r: string[]) =>
     r
-      .map((v, c) => v.padEnd(widths[c]))
+      .map((v, c) => padEndColumns(v, widths[c]))
       .join('  ')
       .trimEnd();
   const lines = [fmt(head), ...rows.map(fmt)];
   if (runs.length > shown.length) lines.push(`(${runs.length - shown.length} older runs; --limit N to show more)`);
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
-}
-
-/** At most `max` characters: cut between two words when one ends in the second half, else mid-word; "…" marks it. */
-function truncate(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const head = s.slice(0, max - 1);
-  const at = head.lastIndexOf(' ');
-  return `${at >= max / 2 ? head.slice(0, at) : head}…`;
 }

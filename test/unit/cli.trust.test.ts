@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runsToCodeCarbonCsv } from '../../src/core/history/codecarbon';
 import { HistoryStore } from '../../src/core/history/store';
+import { displayWidth } from '../../src/core/textWidth';
 import type { Run } from '../../src/core/types';
 import { runCli, type CliResult } from '../helpers/cli';
 import { makeRun } from '../helpers/history-runs';
@@ -175,6 +176,30 @@ describe('carbon-meter CLI: whole and clean output', function () {
     assert.doesNotMatch(json.stdout, RAW_CONTROL);
     const names = (JSON.parse(json.stdout) as Run[]).map((x) => x.name);
     assert.ok(names.includes(evil), 'JSON keeps the name exactly');
+  });
+
+  it('the history table keeps its columns under names in CJK, emoji and combining accents', async () => {
+    const h = tmpHome();
+    const names = ['训练 ResNet-50 长时间实验 第二轮 final', '🚀 finetune 👨‍👩‍👧 🇫🇷', 'cafe\u0301 run', 'plain'];
+    for (const name of names) {
+      const r = await cli(['run', '--quiet', '--region', 'FR', '--name', name, '--', 'true'], h);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const table = await cli(['history'], h);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 1 + names.length, table.stdout);
+    // the column after the name ("source": cli on every row) starts at the same terminal column on every line
+    const columns = (line: string): number => {
+      const at = line.search(/ {2}(source|cli) /);
+      return displayWidth(line.slice(0, at));
+    };
+    const starts = lines.map(columns);
+    assert.ok(
+      starts.every((c) => c === starts[0]),
+      `the source column starts at columns ${starts.join(', ')}:\n${table.stdout}`,
+    );
+    assert.ok(table.stdout.includes('训练 ResNet-50'), table.stdout);
   });
 });
 
