@@ -458,6 +458,19 @@ class LiveReadout {
 /** How long after a chunk of the command's output the terminal readout is drawn again. */
 const REDRAW_AFTER_OUTPUT_MS = 300;
 
+/**
+ * For a run that ended before the progress it printed did (interrupted, stopped, failed, or an early stop of its
+ * own): how far it got, and what the whole run had been forecast to emit at its end.
+ */
+function progressLine(run: Run): string[] {
+  const last = run.forecasts?.at(-1);
+  if (!last || last.progress >= 1) return [];
+  const pct = last.progress * 100;
+  return [
+    `  Progress   it ended at about ${pct < 1 ? 'under 1' : Math.floor(pct)} % of the progress it printed; the whole run was forecast at ≈ ${formatCo2(last.predictedKg)} CO₂eq (${formatEnergy(last.predictedKWh)})`,
+  ];
+}
+
 /** The summary printed after a run; every line is escaped (names, reasons and paths come from outside). */
 export function summary(run: Run, dir: string, saveError?: string): string {
   const e = run.energyKWh;
@@ -473,6 +486,7 @@ export function summary(run: Run, dir: string, saveError?: string): string {
     `  Intensity  ${formatIntensity(i.gPerKWh)} · ${i.region}${i.regionName ? ` (${i.regionName})` : ''} · ${i.source}${i.year ? `, ${i.year}` : ''} · ${i.method}`,
     `             region ${i.regionReason ?? (i.guessed ? 'guessed' : 'of unknown origin')}${i.fallback ? `; fallback: ${i.fallback}` : ''}`,
     `  Emissions  ${formatCo2(run.emissionsKg)} CO₂eq ≈ ${formatDistance(km)} by car (US EPA GHG equivalencies ${EQUIVALENT_FACTORS.carKm.year}: ${sig(EQUIVALENT_FACTORS.carKm.gPerUnit)} g/km)`,
+    ...progressLine(run),
     ...(run.notes ?? []).map((n) => `  Note       ${n}`),
     saveError ? `  NOT saved  ${saveError}` : `  Saved to   ${dir} (run ${run.id})`,
   ];

@@ -148,8 +148,9 @@ export class RunWatch {
     return this.forecaster.current;
   }
 
-  /** " · ≈ 85 g CO₂eq at the end · epoch 3/20", or '' */
+  /** " · ≈ 85 g CO₂eq at the end · epoch 3/20", or '' (also once the command has exited: the end has come) */
   readoutSuffix(): string {
+    if (this.exited) return '';
     const f = this.forecaster.current;
     return f ? ` · ${formatForecastLine(f)}` : '';
   }

@@ -80,6 +80,25 @@ describe('carbon-meter run: forecast and budget', function () {
     assert.ok(run.notes?.some((n) => /budget/.test(n)));
   });
 
+  it('the summary of a run stopped before its progress ended says how far it got and what the whole run was forecast at', async () => {
+    const home = tmpHome();
+    const budget = ['--region', 'PL', '--budget-g', '0.002', '--on-budget', 'stop', '--stop-grace', '60'];
+    const args = ['run', '--interval', '0.5', ...budget, '--', process.execPath, EPOCHS, '0.1', '40', '0.3', 'plain'];
+    const r = await runCli(CLI, args, { CARBON_METER_HOME: home });
+    assert.equal(r.code, 130, r.stderr);
+    const [run] = JSON.parse((await runCli(CLI, ['history', '--json'], { CARBON_METER_HOME: home })).stdout) as Run[];
+    const last = run.forecasts?.at(-1);
+    assert.ok(last && last.progress < 1, `forecasts: ${JSON.stringify(run.forecasts)}`);
+    const line = r.stderr.split('\n').find((l) => l.startsWith('  Progress '));
+    assert.ok(line, r.stderr);
+    const pct = last.progress * 100;
+    assert.ok(
+      line.includes(`it ended at about ${pct < 1 ? 'under 1' : Math.floor(pct)} % of the progress it printed`),
+      line,
+    );
+    assert.match(line, /the whole run was forecast at ≈ \S+ [µm]?g CO₂eq \(\S+ [µm]?Wh\)$/);
+  });
+
   it('warns once, on stderr, when the forecast goes over the budget, and lets the run finish', async () => {
     const { r, run } = await meterEpochs(['--region', 'PL', '--budget-g', '0.0001'], ['0.1', '5', '0.3', 'plain']);
     assert.equal(r.code, 0, r.stderr);
