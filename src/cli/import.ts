@@ -1,12 +1,16 @@
-/** `carbon-meter import`: a CodeCarbon emissions.csv into the history. */
+/** `carbon-meter import`: a CodeCarbon emissions.csv, or a Carbon Meter JSON export, into the history. */
 import * as fs from 'node:fs';
 import { importCodeCarbonFile, summariseImportProblems } from '../core/history/import';
+import { importRunRecordsFile, looksLikeJsonRecords } from '../core/history/importRecords';
 import { CliError, openStore, parseOptions, printLines, UsageError, warn } from './common';
 
 export const IMPORT_HELP = `Usage: carbon-meter import FILE
 
-Adds the runs of a CodeCarbon emissions.csv (2.x or 3.x) to the history; runs already there are skipped, and so
-are rows that cannot be read (a bad or negative number), which are counted and reported by kind on stderr.
+Adds the runs of a CodeCarbon emissions.csv (2.x or 3.x), or of a JSON array of run records as written by
+'carbon-meter export --format json' (the lossless way to move a history to another machine: CodeCarbon's CSV has
+no column for a run's status, exit code, notes or forecasts), to the history. Runs already there are skipped, and
+so are rows or records that cannot be read (a bad or negative number), which are counted and reported by kind on
+stderr.
 `;
 
 export function importCommand(args: string[]): number {
@@ -25,8 +29,9 @@ export function importCommand(args: string[]): number {
   if (!fs.existsSync(file)) throw new CliError(`cannot read ${file}: no such file`);
   if (fs.statSync(file).isDirectory()) throw new CliError(`cannot read ${file}: it is a folder`);
   const store = openStore();
-  const r = importCodeCarbonFile(store, file);
-  const skipped = summariseImportProblems(r.problems);
+  const json = looksLikeJsonRecords(head(file));
+  const r = json ? importRunRecordsFile(store, file) : importCodeCarbonFile(store, file);
+  const skipped = summariseImportProblems(r.problems, json ? 'record' : 'row');
   if (skipped) warn(`${file}: ${skipped}`);
   if (r.fatal) warn(r.fatal);
   // nothing read (not a CodeCarbon file, an unreadable one): the reason alone
@@ -34,9 +39,27 @@ export function importCommand(args: string[]): number {
   const extra = [
     r.known ? `${r.known} already in the history` : '',
     r.updated ? `${r.updated} updated by later rows` : '',
-    r.superseded ? `${r.superseded} row(s) were earlier flushes of the same run` : '',
-    r.skipped ? `${r.skipped} row(s) skipped` : '',
+    r.superseded
+      ? json
+        ? `${r.superseded} record(s) were earlier states of a run also in the file`
+        : `${r.superseded} row(s) were earlier flushes of the same run`
+      : '',
+    r.skipped ? `${r.skipped} ${json ? 'record' : 'row'}(s) skipped` : '',
   ].filter(Boolean);
   printLines([`Imported ${r.added} run(s) from ${file}${extra.length ? ` (${extra.join('; ')})` : ''}.`]);
   return r.fatal || (r.skipped && !r.added && !r.known && !r.updated) ? 1 : 0;
+}
+
+/** The first bytes of `file` (empty when it cannot be read: the import itself then says why). */
+function head(file: string): Buffer {
+  const buf = Buffer.alloc(64);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    return buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0));
+  } catch {
+    return buf.subarray(0, 0);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }

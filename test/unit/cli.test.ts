@@ -276,6 +276,59 @@ describe('carbon-meter CLI', function () {
     assert.equal(runs[0].name, 'a,b "quoted"');
   });
 
+  it('imports its own JSON export whole: status, exit code, notes and the start to the millisecond', async () => {
+    const home = tmpHome();
+    assert.equal((await cli(['run', '--region', 'DE', '--name', 'ok', '--', 'true'], home)).code, 0);
+    assert.equal((await cli(['run', '--region', 'FR', '--name', 'broke', '--', 'sh', '-c', 'exit 3'], home)).code, 3);
+    const out = path.join(home, 'export.json');
+    assert.equal((await cli(['export', '--format', 'json', '--out', out], home)).code, 0);
+    const exported = JSON.parse(fs.readFileSync(out, 'utf8')) as Run[];
+    assert.equal(exported.length, 2);
+    const other = tmpHome();
+    const imp = await cli(['import', out], other);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.match(imp.stdout, /Imported 2 run/);
+    const byId = (runs: Run[]) => [...runs].sort((a, b) => a.id.localeCompare(b.id));
+    assert.deepEqual(byId(history(other)), byId(exported), 'every field of every record, as exported');
+    const broke = history(other).find((r) => r.name === 'broke')!;
+    assert.equal(broke.status, 'failed');
+    assert.equal(broke.exitCode, 3);
+    assert.match(broke.startedAt, /\.\d{3}Z$/);
+    assert.match((await cli(['import', out], other)).stdout, /Imported 0 run.*2 already in the history/);
+
+    // records that cannot be used are skipped and counted by kind, the others are taken
+    const bad: unknown[] = [
+      { ...exported[0], id: 'neg-1', energyKWh: { ...exported[0].energyKWh, total: -1 } },
+      { ...exported[0], id: 'no-status', status: undefined },
+      { ...exported[0], id: 'still-running', status: 'running' },
+      'not a record',
+      { ...exported[1], id: 'good-1' },
+    ];
+    const mixed = path.join(other, 'mixed.json');
+    fs.writeFileSync(mixed, JSON.stringify(bad));
+    const r = await cli(['import', mixed], other);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Imported 1 run\(s\) from .*mixed\.json \(4 record\(s\) skipped\)/);
+    assert.match(r.stderr, /4 record\(s\) skipped: .*negative energyKWh\.total \(record 1;/);
+    assert.match(r.stderr, /still running \(record 3;/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(history(other).some((x) => x.id === 'good-1'));
+
+    // a JSON object, not an array: one line, exit 1
+    fs.writeFileSync(mixed, '{"runs": []}');
+    const object = await cli(['import', mixed], other);
+    assert.equal(object.code, 1);
+    assert.match(
+      object.stderr,
+      /is not a JSON array of run records \(carbon-meter export --format json writes one\)\n$/,
+    );
+    // not JSON after all: one line, exit 1, nothing imported
+    fs.writeFileSync(mixed, '[{"id": ');
+    const broken = await cli(['import', mixed], other);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /^carbon-meter: .*mixed\.json is not a JSON array of run records \(.*\)\n$/);
+  });
+
   it('lists regions greenest first for a given energy', async () => {
     const r = await cli(['regions', '--energy-kwh', '10', '--json'], tmpHome());
     assert.equal(r.code, 0, r.stderr);

@@ -246,16 +246,20 @@ class Importer {
   }
 }
 
-/** "12 rows skipped: 10 × invalid duration (lines 4, 9, …), 2 × negative cpu_energy (lines 7, 8)". */
-export function summariseImportProblems(problems: ImportProblem[]): string {
+/**
+ * "12 rows skipped: 10 × invalid duration (lines 4, 9, …), 2 × negative cpu_energy (lines 7, 8)"; for a JSON
+ * import (`unit` 'record') the numbers are those of the records in the array.
+ */
+export function summariseImportProblems(problems: ImportProblem[], unit: 'row' | 'record' = 'row'): string {
   if (!problems.length) return '';
+  const where = unit === 'row' ? 'line' : 'record';
   const total = problems.reduce((a, p) => a + p.count, 0);
   const parts = problems
     .slice()
     .sort((a, b) => b.count - a.count)
     .map(
       (p) =>
-        `${p.count} × ${p.kind} (line${p.lines.length > 1 ? 's' : ''} ${p.lines.join(', ')}${p.count > p.lines.length ? ', …' : ''}; e.g. ${p.example})`,
+        `${p.count} × ${p.kind} (${where}${p.lines.length > 1 ? 's' : ''} ${p.lines.join(', ')}${p.count > p.lines.length ? ', …' : ''}; e.g. ${p.example})`,
     );
-  return `${total} row(s) skipped: ${parts.join('; ')}`;
+  return `${total} ${unit}(s) skipped: ${parts.join('; ')}`;
 }

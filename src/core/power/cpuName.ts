@@ -42,4 +42,3 @@ export function modelTokens(normalised: string): string[] {
 export function modelKey(normalised: string): string {
   return [...new Set(modelTokens(normalised))].sort().join(' ');
 }
-
