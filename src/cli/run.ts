@@ -177,6 +177,7 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
   // the command's stdout shares the readout's terminal only when ours is one (through util-linux script)
   readout?.follow(process.stdout.isTTY ? io.stdoutAtLineStart : undefined, io.stderrFile);
   const child = io.child;
+  if (adoption.ok && child.pid !== undefined) adoption.adopter.markCommand?.(child.pid);
   watch = new RunWatch({
     budgetG: opts.budgetG,
     ...ctx.month,

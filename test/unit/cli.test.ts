@@ -329,6 +329,22 @@ describe('carbon-meter CLI', function () {
     assert.match(broken.stderr, /^carbon-meter: .*mixed\.json is not a JSON array of run records \(.*\)\n$/);
   });
 
+  it("does not count the CPU of its own GPU tool calls as the command's (a failing nvidia-smi, 0.3 s of CPU each)", async () => {
+    const home = tmpHome();
+    const log = path.join(home, 'calls.log');
+    const r = await runCli(CLI, ['run', '--json', '--region', 'FR', '--', 'sleep', '2'], {
+      CARBON_METER_HOME: home,
+      CARBON_METER_NVIDIA_SMI: path.join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'slow-fail'),
+      FAKE_NVIDIA_SMI_LOG: log,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const calls = fs.readFileSync(log, 'utf8').trim().split('\n').length;
+    assert.ok(calls >= 2, `the fake tool was called ${calls} time(s)`);
+    const run = JSON.parse(r.stdout.trim().split('\n').pop()!) as Run;
+    // sleep uses next to nothing; each call of the tool used 0.3 s of CPU, reaped by the CLI
+    assert.ok(run.cpuSeconds < 0.1, `the run's CPU time is ${run.cpuSeconds} s after ${calls} tool calls of 0.3 s`);
+  });
+
   it('lists regions greenest first for a given energy', async () => {
     const r = await cli(['regions', '--energy-kwh', '10', '--json'], tmpHome());
     assert.equal(r.code, 0, r.stderr);

@@ -206,7 +206,10 @@ export class ProcfsTreeSampler implements ProcessTreeSampler {
   private readReaperTicks(): number | undefined {
     if (this.reaperPid === undefined) return undefined;
     const s = this.readStat(this.reaperPid);
-    return s ? s.cutimeTicks + s.cstimeTicks : undefined;
+    if (!s) return undefined;
+    // the adopter's helpers (GPU tools it spawned) are in its cutime too, and are not the run's
+    const helpers = this.reaperPid === this.adopter?.pid ? (this.adopter.helperTicks?.() ?? 0) : 0;
+    return s.cutimeTicks + s.cstimeTicks - helpers;
   }
 
   private track(stat: ProcStat): void {

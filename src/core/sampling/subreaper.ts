@@ -26,6 +26,8 @@
 import { errorMessage } from '../errors';
 import { loadKoffi } from '../util/ffi';
 import { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import { parseProcStat } from './procStat';
 
 /** The process that adopts the run's orphans, as the tree sampler sees it. */
 export interface Adopter {
@@ -40,6 +42,15 @@ export interface Adopter {
    * Nothing runs while no child exits. Optional: without it the ticks alone see the end.
    */
   onChildExit?(listener: () => void): () => void;
+  /**
+   * CPU ticks (cutime + cstime) that this process's helper children (nvidia-smi, amd-smi, the NVML reader: every
+   * child it spawned but the commands marked with markCommand) added to its own cutime and cstime when they were
+   * reaped, so far. The sampler takes them out of the reaper accounting, which closes the command with the increase
+   * of this process's cutime: a GPU tool's CPU is the meter's, not the run's. Optional: 0 without it.
+   */
+  helperTicks?(): number;
+  /** The command of a run (or its wrapper): its CPU, reaped here, is the run's. Call it right after spawning it. */
+  markCommand?(pid: number): void;
 }
 
 export type SubreaperStatus = { ok: true; adopter: Adopter } | { ok: false; reason: string };
@@ -56,9 +67,38 @@ export function notAdoptedNote(reason: string): string {
 const ownChildren = new Set<number>();
 let spawnWrapped = false;
 
+/**
+ * The ledger of this process's cutime + cstime: `accounted` is its value when last settled; each growth since is
+ * settled when one of its own children's exit is seen (Node reaps a child just before its 'exit' event) and when
+ * an orphan is reaped here. Growth at a command's exit is the run's; at a helper's exit, the helper's.
+ */
+const commands = new Set<number>();
+let accounted: number | undefined;
+let helpers = 0;
+
+/** This process's cutime + cstime (ticks), from /proc/self/stat; undefined when it cannot be read. */
+function ownChildTicks(): number | undefined {
+  try {
+    const s = parseProcStat(fs.readFileSync('/proc/self/stat', 'latin1'));
+    return s.cutimeTicks + s.cstimeTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Settles the growth since the last settlement: the helper's when `helperPid` is given, else nobody's. */
+function settle(helperPid?: number): void {
+  const now = ownChildTicks();
+  if (now === undefined) return;
+  if (helperPid !== undefined && accounted !== undefined && !commands.has(helperPid))
+    helpers += Math.max(0, now - accounted);
+  accounted = now;
+}
+
 function recordOwnChildren(): void {
   if (spawnWrapped) return;
   spawnWrapped = true;
+  accounted = ownChildTicks();
   const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, ...args: unknown[]) => unknown };
   const spawn = proto.spawn;
   proto.spawn = function (this: ChildProcess, ...args: unknown[]) {
@@ -66,7 +106,13 @@ function recordOwnChildren(): void {
     const pid = this.pid;
     if (pid !== undefined) {
       ownChildren.add(pid);
-      this.once('exit', () => ownChildren.delete(pid));
+      this.once('exit', () => {
+        ownChildren.delete(pid);
+        // what Node's reaping of it added to our cutime (two children reaped in one go are settled at the first
+        // exit seen: the first's, unless it is the command)
+        settle(pid);
+        commands.delete(pid);
+      });
     }
     return result;
   };
@@ -125,7 +171,15 @@ export function becomeSubreaper(platform = process.platform): SubreaperStatus {
       pid: process.pid,
       isOwnChild,
       onChildExit,
-      reap: (pid) => pid > 0 && !isOwnChild(pid) && waitpid(pid, null, WNOHANG) === pid,
+      reap: (pid) => {
+        if (pid <= 0 || isOwnChild(pid)) return false;
+        settle(); // growth until now is someone else's; the orphan's own (its zombie's final times) is the sampler's
+        const reaped = waitpid(pid, null, WNOHANG) === pid;
+        settle();
+        return reaped;
+      },
+      helperTicks: () => helpers,
+      markCommand: (pid) => void commands.add(pid),
     },
   };
 }
