@@ -16,8 +16,8 @@ import type { Run } from '../core/types';
 
 export const BUDGET_HELP = `  --budget-g G       carbon budget of this run, g CO₂eq (above 0): a warning on stderr as soon as the forecast goes
                      over it
-  --on-budget MODE   warn (default): warn only, when the run's emissions reach the budget (timed from the present
-                     power when that falls between two samples, as a stop is); stop: when they reach it, send
+  --on-budget MODE   warn (default): warn only, when the run's emissions reach the budget (a sample is taken when
+                     the present power says that falls between two, as for a stop); stop: when they reach it, send
                      SIGINT to its processes (so the script can save a checkpoint), then SIGTERM after
                      --stop-grace seconds; the run is recorded as "stopped". Needs --budget-g or
                      --budget-month-kg
@@ -42,7 +42,7 @@ export interface WatchOptions {
   out: { write(text: string): unknown };
   /** why no progress can be read from the output, printed once when a budget is set */
   progressUnavailable?: string;
-  /** seconds between two readings: a budget stop that falls between two is timed from the power (default 1) */
+  /** seconds between two readings: a budget that falls between two gets a reading of its own (default 1) */
   intervalS?: number;
   /** takes a reading now (the hub's sampleNow): the first one of a run with a budget and a long interval */
   sampleNow?: () => void;
@@ -92,6 +92,9 @@ export function parseOnBudget(v: string | undefined): OnBudget {
   throw new Error(`--on-budget must be warn or stop, not "${v}"`);
 }
 
+/** The shortest wait for a reading planned from the power (RunWatch.planStop): bounds its readings to 5 a second. */
+const MIN_PLANNED_S = 0.2;
+
 export class RunWatch {
   /** one reading of the progress for both streams (each keeps its own unfinished line) */
   private readonly parser = new ProgressParser();
@@ -100,7 +103,6 @@ export class RunWatch {
   private rootPid?: number;
   private except = new Set<number>();
   private stoppedBy?: 'budget';
-  private projected = false;
   private budgetTimer?: { cancel(): void };
   private firstSample?: { cancel(): void };
   private graceTimer?: NodeJS.Timeout;
@@ -178,28 +180,30 @@ export class RunWatch {
   }
 
   /**
-   * When the budget would be crossed before the next reading at the present power, the stop is timed for that
-   * moment: the run overshoots by what its power changes meanwhile, not by up to one interval's emissions.
+   * When the budget would be crossed before the next reading at the present power, a reading is taken at that
+   * moment, and it decides: the run overshoots by what its power changes meanwhile, not by up to one interval's
+   * emissions, and is never stopped (or warned) on a projection alone. A power that fell since (a start-up burst
+   * sampled at 1 s, then a light loop) only plans the next reading later. At most one such reading every
+   * MIN_PLANNED_S.
    */
   private planStop(r: Reading): void {
+    const sampleNow = this.opts.sampleNow;
+    if (!sampleNow) return;
     const gPerS = (r.powerW.total * r.run.intensity.gPerKWh) / 3.6e6;
     const inS = this.budget?.secondsToLimit(r.run.emissionsKg, gPerS, this.opts.intervalS ?? 1);
     if (inS === undefined) return;
-    const at = r.t + inS * 1000;
-    this.budgetTimer = (this.opts.setTimer ?? unrefTimer)(() => {
-      const e = this.budget?.reachByProjection(at, this.budget.limitG);
-      if (!e) return;
-      this.projected = true;
-      this.reached(e);
-    }, inS * 1000);
+    this.budgetTimer = (this.opts.setTimer ?? unrefTimer)(
+      () => {
+        if (!this.exited) sampleNow();
+      },
+      Math.max(inS, MIN_PLANNED_S) * 1000,
+    );
   }
 
   private reached(e: Extract<BudgetEvent, { kind: 'reached' }>): void {
     const stopping = e.stop ? `: stopping it (SIGINT, then SIGTERM in ${this.opts.stopGraceS} s)` : '';
     this.say(
-      this.projected
-        ? `the run is reaching its budget of ${formatCo2(e.limitG / 1000)} CO₂eq at its present power${stopping}`
-        : `the run has emitted ${formatCo2(e.emissionsG / 1000)} CO₂eq, its budget is ${formatCo2(e.limitG / 1000)}${stopping}`,
+      `the run has emitted ${formatCo2(e.emissionsG / 1000)} CO₂eq, its budget is ${formatCo2(e.limitG / 1000)}${stopping}`,
     );
     if (e.stop) this.stop();
   }
@@ -246,11 +250,8 @@ export class RunWatch {
     this.fill(run);
     if (this.stoppedBy) {
       run.stoppedBy = this.stoppedBy;
-      const timed = this.projected
-        ? ': the budget fell between two readings, so the stop was timed from the power of the last one'
-        : '';
       (run.notes ??= []).push(
-        `stopped by Carbon Meter on its budget of ${formatCo2((this.budget?.limitG ?? 0) / 1000)} CO₂eq${timed}`,
+        `stopped by Carbon Meter on its budget of ${formatCo2((this.budget?.limitG ?? 0) / 1000)} CO₂eq`,
       );
     }
   }

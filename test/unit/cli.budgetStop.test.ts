@@ -1,7 +1,9 @@
 /**
  * The budget stop between two readings (issue 9): when the budget would be crossed before the next reading at the
- * present power, the stop is timed for that moment instead of one interval late. Real process, real SIGINT; the
- * timer is handed to the test, which checks the delay the arithmetic gives and fires it itself (no clock involved).
+ * present power, a reading is taken at that moment, and the stop comes when a reading shows the budget reached
+ * (never on the projection alone: a start-up burst sampled at 1 s stopped a light run at 63 % of its budget).
+ * Real process, real SIGINT; the timer is handed to the test, which checks the delay the arithmetic gives and fires
+ * it itself (no clock involved).
  */
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -56,16 +58,12 @@ describe('budget stop between two readings', function () {
     assert.equal(stop.secondsToLimit(0.95 / 1000, 0, 10), undefined, 'no power, no crossing');
     const warn = new BudgetWatch({ perRunG: 1, onBudget: 'warn' }, 1);
     assert.equal(Math.round(warn.secondsToLimit(0.95 / 1000, 0.01, 10)! * 1e6), 5e6);
-    assert.equal(warn.reachByProjection(2_000_000, 1)?.stop, false);
-    const e = stop.reachByProjection(2_000_000, 1);
-    assert.equal(e?.kind, 'reached');
-    assert.equal(e?.stop, true);
-    assert.equal(stop.reachByProjection(2_000_000, 1), undefined, 'once');
+    assert.equal(stop.check(2_000_000, 1 / 1000)[0]?.kind, 'reached');
     assert.equal(stop.record.reachedAt, new Date(2_000_000).toISOString());
     assert.equal(stop.secondsToLimit(0.95 / 1000, 0.01, 10), undefined, 'reached already');
   });
 
-  it('times the stop from the power of the last reading, and SIGINTs a real process when it fires', async () => {
+  it('takes a reading when the power of the last one says the budget falls before the next, and SIGINTs a real process when a reading shows it reached', async () => {
     const child = spawn(
       process.execPath,
       ['-e', 'process.on("SIGINT", () => process.exit(130)); console.log("ready"); setInterval(() => {}, 1000)'],
@@ -74,33 +72,66 @@ describe('budget stop between two readings', function () {
     try {
       await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const { watch, timers, said } = watchWithTimers('stop');
+      let sampled = 0;
+      const { watch, timers, said } = watchWithTimers('stop', 10, () => sampled++);
       watch.attach(child.pid!);
+      const early = timers.length; // the first reading after a second
       const run = makeRun({ status: 'running' });
       watch.reading(reading(run, 0.5));
-      assert.equal(timers.length, 0, '50 s from the limit at 0.01 g/s: nothing before the next reading');
+      assert.equal(timers.length, early, '50 s from the limit at 0.01 g/s: nothing before the next reading');
       watch.reading(reading(run, 0.95));
-      assert.equal(timers.length, 1);
-      assert.equal(Math.round(timers[0].ms), 5000, '(1 − 0.95) g ÷ 0.01 g/s');
+      const planned = timers.at(-1)!;
+      assert.equal(Math.round(planned.ms), 5000, '(1 − 0.95) g ÷ 0.01 g/s');
       // a later reading with less power replans: the earlier timer is cancelled
       watch.reading(reading(run, 0.96, 50));
-      assert.equal(timers[0].cancelled, true);
-      assert.equal(Math.round(timers[1].ms), 8000, '(1 − 0.96) g ÷ 0.005 g/s');
-      timers[1].fn();
+      assert.equal(planned.cancelled, true);
+      assert.equal(Math.round(timers.at(-1)!.ms), 8000, '(1 − 0.96) g ÷ 0.005 g/s');
+      timers.at(-1)!.fn();
+      assert.equal(sampled, 1, 'a reading is taken, nothing is stopped yet');
+      assert.equal(said(), '');
+      watch.reading(reading(run, 1.0005, 50));
       assert.equal(await exited, 130, 'the process got SIGINT');
-      assert.match(said(), /reaching its budget of 1 g CO₂eq at its present power: stopping it \(SIGINT/);
+      assert.match(said(), /the run has emitted 1 g CO₂eq, its budget is 1 g: stopping it \(SIGINT/);
       watch.exit();
       watch.finish(run);
       assert.equal(watch.stoppedOnBudget, true);
       assert.equal(run.stoppedBy, 'budget');
       assert.ok(run.budget?.reachedAt);
       assert.ok(
-        run.notes?.some((n) => /timed from the power of the last one/.test(n)),
+        run.notes?.some((n) => /stopped by Carbon Meter on its budget of 1 g/.test(n)),
         JSON.stringify(run.notes),
       );
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('a power that fell since the last reading (a start-up burst) stops nothing: the planned reading replans', () => {
+    let sampled = 0;
+    const { watch, timers, said } = watchWithTimers('stop', 10, () => sampled++);
+    watch.attach(2 ** 22); // never signalled: the budget is not reached
+    const run = makeRun({ status: 'running' });
+    // 0.6 g emitted, at 100 W (0.01 g/s): the limit 40 s away, past the next reading
+    watch.reading(reading(run, 0.6));
+    // a burst of 1,000 W: the limit 4 s away
+    watch.reading(reading(run, 0.96, 1000));
+    const first = timers.at(-1)!;
+    assert.equal(Math.round(first.ms), 400, '(1 − 0.96) g ÷ 0.1 g/s');
+    first.fn();
+    assert.equal(sampled, 1);
+    // the reading taken then: the burst is over, 10 W, far from the limit
+    watch.reading(reading(run, 0.962, 10));
+    assert.equal(said(), '', 'no warning, no stop');
+    assert.equal(watch.stoppedOnBudget, false);
+    assert.equal(
+      timers.at(-1),
+      first,
+      'the limit is now 38 s away at 10 W (0.001 g/s), past the next reading: no new plan',
+    );
+    // a limit a millisecond away gets its reading no sooner than 0.2 s later
+    watch.reading(reading(run, 0.99999, 1000));
+    assert.equal(Math.round(timers.at(-1)!.ms), 200);
+    watch.exit();
   });
 
   it('with a long interval the first reading is taken after a second, so the projection has a power to work from', () => {
@@ -118,15 +149,19 @@ describe('budget stop between two readings', function () {
     assert.equal(short.timers.length, 0, 'at the default interval the first reading comes soon enough');
   });
 
-  it('with --on-budget warn the warning is timed as a stop would be, and stops nothing', () => {
-    const { watch, timers, said } = watchWithTimers('warn');
+  it('with --on-budget warn a reading is planned as for a stop, and the warning comes from the reading', () => {
+    let sampled = 0;
+    const { watch, timers, said } = watchWithTimers('warn', 10, () => sampled++);
     const run = makeRun({ status: 'running' });
     watch.reading(reading(run, 0.99));
-    // 0.01 g left at 0.01 g/s: a second, not the next reading 10 s later
+    // 0.01 g left at 0.01 g/s: a reading in a second, not the next one 10 s later
     assert.equal(timers.length, 1);
     assert.equal(Math.round(timers[0].ms), 1000);
     timers[0].fn();
-    assert.equal(said(), 'carbon-meter: the run is reaching its budget of 1 g CO₂eq at its present power\n');
+    assert.equal(sampled, 1);
+    assert.equal(said(), '', 'nothing said on the projection');
+    watch.reading(reading(run, 1.001));
+    assert.equal(said(), 'carbon-meter: the run has emitted 1 g CO₂eq, its budget is 1 g\n');
     watch.reading(reading(run, 1.2));
     assert.equal(said().split('\n').length, 2, 'said once');
     assert.equal(watch.stoppedOnBudget, false);

@@ -85,14 +85,6 @@ export class BudgetWatch {
     return s >= 0 && s < withinS ? s : undefined;
   }
 
-  /** The limit is reached now by projection (`secondsToLimit` came true): the 'reached' event, once. */
-  reachByProjection(t: number, projectedG: number): Extract<BudgetEvent, { kind: 'reached' }> | undefined {
-    if (this.reached) return undefined;
-    this.reached = true;
-    this.record.reachedAt = new Date(t).toISOString();
-    return { kind: 'reached', emissionsG: projectedG, limitG: this.limitG, stop: this.config.onBudget === 'stop' };
-  }
-
   /** Checks the run's emissions so far and its latest forecast (kg); each event comes once. */
   check(t: number, emissionsKg: number, predictedKg?: number): BudgetEvent[] {
     const out: BudgetEvent[] = [];
