@@ -188,7 +188,6 @@ async function meterCommand(opts: RunArgs, ctx: MeterContext): Promise<number> {
     intervalS: ctx.intervalS,
     // an early reading that fails is one reading less: the scheduled ones go on (and log their failures)
     sampleNow: () => void hub.sampleNow().catch(() => undefined),
-    earlyReading: readout?.onTerminal === true,
   });
   const failure = await started(child, command[0]);
   if (failure !== undefined || child.pid === undefined) return failure ?? 127;

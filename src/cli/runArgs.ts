@@ -20,9 +20,10 @@ Options:
   --pue N            power usage effectiveness of the data centre, 1 to 3 (default: $CARBON_METER_PUE, else 1.0
                      locally, the provider's for cloud regions)
   --interval S       sampling interval in seconds (default 10, or 2 when a GPU is metered; minimum 0.5); a sample is
-                     taken at each checkpoint too. CPU time is cumulative: a longer interval loses no energy, it only
-                     makes the power curve and the live readout on a terminal coarser (a log or a pipe gets a
-                     readout line every 10 s at most, whatever the interval)
+                     taken after 1 s and at each checkpoint too. CPU time is cumulative: a longer interval loses no
+                     CPU energy, it only makes the power curve and the live readout on a terminal coarser (a log or
+                     a pipe gets a readout line every 10 s at most, whatever the interval); resident memory (the RAM
+                     model's input) is read at each sample, so a peak between two is missed
   --name NAME        name of the run in the history (default: the script's or module's name, else the command's
                      first words, whole)
   --tdp W            CPU TDP in watts, instead of RAPL or the CPU table

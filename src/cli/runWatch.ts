@@ -44,10 +44,8 @@ export interface WatchOptions {
   progressUnavailable?: string;
   /** seconds between two readings: a budget that falls between two gets a reading of its own (default 1) */
   intervalS?: number;
-  /** takes a reading now (the hub's sampleNow): the first one of a run with a budget and a long interval */
+  /** takes a reading now (the hub's sampleNow): the first one of a run with a long interval, a budget's */
   sampleNow?: () => void;
-  /** take that first reading early without a budget too (a live readout on a terminal, drawn from readings) */
-  earlyReading?: boolean;
   /** the timer for that stop (tests give their own) */
   setTimer?: SetTimer;
 }
@@ -133,10 +131,12 @@ export class RunWatch {
   attach(rootPid: number, wrapperPid?: number): void {
     this.rootPid = rootPid;
     if (wrapperPid !== undefined) this.except.add(wrapperPid);
-    // a budget is checked, and a stop or warning timed, from the power of a reading: with a long --interval the first
-    // one comes early, so a budget that the first interval would cross is not overshot by a whole interval (warned
-    // or stopped); a readout on a terminal is drawn from readings too, and shows after a second, not after ten
-    if ((this.budget || this.opts.earlyReading) && this.opts.sampleNow && (this.opts.intervalS ?? 1) > 1)
+    // with a long --interval the first reading comes after a second: a budget is checked, and a reading planned,
+    // from the power of a reading, so a budget that the first interval would cross is not overshot by a whole
+    // interval; a readout on a terminal is drawn from readings, and shows after a second, not after ten; and memory
+    // is read at readings only (it is no cumulative counter), so a command shorter than the interval has its
+    // resident memory read while it runs, not only its first moment's
+    if (this.opts.sampleNow && (this.opts.intervalS ?? 1) > 1)
       this.firstSample = (this.opts.setTimer ?? unrefTimer)(() => this.opts.sampleNow?.(), 1000);
   }
 
