@@ -50,15 +50,22 @@ export function formatPower(w: number): string {
   return `${sig(w, 2)} W`;
 }
 
-/** "45 s", "14 min", "2 h 05 min", "3 d 4 h". */
+/**
+ * "45 s", "9 min 05 s", "14 min", "2 h 05 min", "3 d 4 h": rounded to the last unit shown, so 59.99 s is "1 min",
+ * 599.6 s "10 min" and 7199 s "2 h 00 min" (never one unit cut off and the next rounded).
+ */
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '–';
-  if (s < 60) return `${s < 10 ? sig(s, 2) : Math.round(s)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min${s % 60 >= 1 && m < 10 ? ` ${String(Math.floor(s % 60)).padStart(2, '0')} s` : ''}`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ${String(m % 60).padStart(2, '0')} min`;
-  return `${Math.floor(h / 24)} d ${h % 24} h`;
+  if (s < 9.95) return `${sig(s, 2)} s`;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const secs = Math.round(s);
+  if (secs < 60) return `${secs} s`;
+  if (secs < 600) return `${Math.floor(secs / 60)} min${secs % 60 ? ` ${pad(secs % 60)} s` : ''}`;
+  const mins = Math.round(s / 60);
+  if (mins < 60) return `${mins} min`;
+  if (mins < 48 * 60) return `${Math.floor(mins / 60)} h ${pad(mins % 60)} min`;
+  const hours = Math.round(s / 3600);
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
 /** "just now", "5 min ago", "2 h ago", "3 days ago". */

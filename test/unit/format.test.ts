@@ -43,6 +43,21 @@ describe('formatting', () => {
     assert.equal(formatDuration(45), '45 s');
     assert.equal(formatDuration(14 * 60), '14 min');
     assert.equal(formatDuration(2 * 3600 + 5 * 60), '2 h 05 min');
+    // rounded to the last unit shown, whichever it is: never one unit cut off where another is rounded
+    const cases: [number, string][] = [
+      [9.96, '10 s'],
+      [59.4, '59 s'],
+      [59.99, '1 min'],
+      [65, '1 min 05 s'],
+      [119.6, '2 min'],
+      [599.4, '9 min 59 s'],
+      [599.6, '10 min'],
+      [3599.9, '1 h 00 min'],
+      [7199, '2 h 00 min'],
+      [48 * 3600 - 10, '2 d 0 h'],
+      [3 * 86400 + 4.6 * 3600, '3 d 5 h'],
+    ];
+    for (const [s, text] of cases) assert.equal(formatDuration(s), text, String(s));
     assert.equal(formatAgo(Date.now() - 2 * 3600 * 1000), '2 h ago');
     assert.equal(formatAgo(Date.now()), 'just now');
   });
