@@ -138,7 +138,7 @@ async function createHub(
   const hub = new MeterHub(env, store, {
     intervalMs: env.intervalMs,
     checkpointMs: opts.checkpointS * 1000,
-    log: (level, msg) => warn(`${level}: ${msg}`),
+    log: (_level, msg) => warn(msg),
   });
   return { hub, intensity, intervalS: env.intervalMs / 1000 };
 }

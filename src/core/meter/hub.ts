@@ -292,7 +292,9 @@ export class MeterHub implements Disposable {
       if (!warnings.length) this.reported.clear(); // a write went through: the next failure is news again
       return undefined;
     } catch (err) {
-      const msg = `could not write the history in ${this.store.dir}: ${errorMessage(err)}`;
+      // the name of the temporary file of an atomic write (x.json.tmp-PID-RANDOM) differs at each attempt: without
+      // it, one failure is one message, said once
+      const msg = `could not write the history in ${this.store.dir}: ${errorMessage(err).replace(/\.tmp-\d+-[0-9a-f]+/g, '')}`;
       once('error', msg);
       return msg;
     }
