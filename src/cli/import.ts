@@ -33,7 +33,7 @@ export function importCommand(args: string[]): number {
   const r = json ? importRunRecordsFile(store, file) : importCodeCarbonFile(store, file);
   const skipped = summariseImportProblems(r.problems, json ? 'record' : 'row');
   if (skipped) warn(`${file}: ${skipped}`);
-  if (r.fatal) warn(r.fatal);
+  if (r.fatal) warn(r.fatal.includes(file) ? r.fatal : `${file}: ${r.fatal}`);
   // nothing read (not a CodeCarbon file, an unreadable one): the reason alone
   if (r.fatal && !r.rows) return 1;
   const extra = [

@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
         return await helpCommand(rest);
       default:
-        throw new UsageError(`unknown command "${cmd}"`);
+        throw new UsageError(`unknown ${cmd.startsWith('-') ? 'option' : 'command'} "${cmd}"`);
     }
   } catch (err) {
     return reportError(err, cmd !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, cmd) ? cmd : undefined);

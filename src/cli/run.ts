@@ -101,7 +101,7 @@ function placeOf(opts: RunArgs): RegionChoice {
   } catch (err) {
     // "Unknown region "nowhere"" must say where "nowhere" came from when it was not typed on this command line
     if (fromEnv && err instanceof Error && err.name === 'UnknownRegionError')
-      err.message = `CARBON_METER_REGION: ${err.message}`;
+      err.message = `CARBON_METER_REGION: ${err.message.replace(/^[A-Z](?=[a-z])/, (c) => c.toLowerCase())}`;
     throw err;
   }
 }

@@ -262,6 +262,8 @@ describe('carbon-meter CLI: arguments and errors', function () {
     ];
     fs.writeFileSync(path.join(h, 'other.csv'), 'a,b\n1,2\n'); // not a CodeCarbon file: its reason alone, no summary
     for (const [args, code] of cases) oneLineError(await cli(args, h), code, args.join(' '));
+    const other = await cli(['import', path.join(h, 'other.csv')], h);
+    assert.match(other.stderr, /other\.csv: not a CodeCarbon emissions\.csv/, 'the file is named');
   });
 
   it('regions leaves out zero intensities and documents --limit', async () => {

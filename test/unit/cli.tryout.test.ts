@@ -164,7 +164,7 @@ describe('carbon-meter CLI tryout: arguments', function () {
       /CARBON_METER_PUE must/,
     );
     const region = await cli(['run', '--', 'true'], tmpHome(), { CARBON_METER_REGION: 'nowhere' });
-    oneLineError(region, 'region', /CARBON_METER_REGION: Unknown region "nowhere"/);
+    oneLineError(region, 'region', /CARBON_METER_REGION: unknown region "nowhere"/);
     const file = path.join(tmpHome(), 'not-a-folder');
     fs.writeFileSync(file, '');
     for (const command of ['history', 'export']) {
@@ -186,6 +186,7 @@ describe('carbon-meter CLI tryout: arguments', function () {
       assert.match(viaHelp.stdout, new RegExp(`^Usage: carbon-meter ${command}`), command);
     }
     oneLineError(await cli(['help', 'nope']), 'help nope', /unknown command "nope"/);
+    oneLineError(await cli(['--foo']), '--foo', /unknown option "--foo"/);
     // the two commands the help lists that have no options of their own
     const top = await cli(['--help']);
     const help = await cli(['help', 'help']);
