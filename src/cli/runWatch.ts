@@ -117,8 +117,13 @@ export class RunWatch {
     if (limit !== undefined) this.budget = new BudgetWatch(config, limit, used);
     if (used !== undefined && opts.budgetMonthKg !== undefined) {
       const left = Math.max(0, opts.budgetMonthKg - used);
+      // the run's own budget is the smaller of what the month has left and --budget-g
+      const own =
+        opts.budgetG !== undefined && opts.budgetG / 1000 < left
+          ? `; this run's budget is ${formatCo2(opts.budgetG / 1000)} (--budget-g)`
+          : '';
       this.say(
-        `this month's runs have emitted ${formatCo2(used)} CO₂eq of the monthly budget of ${formatCo2(opts.budgetMonthKg)}: ${formatCo2(left)} left for this run`,
+        `this month's runs have emitted ${formatCo2(used)} CO₂eq of the monthly budget of ${formatCo2(opts.budgetMonthKg)}: ${left > 0 ? `${formatCo2(left)} left` : 'nothing left'}${own}`,
       );
     }
     if (this.budget && opts.progressUnavailable)
@@ -248,6 +253,12 @@ export class RunWatch {
       startT: Date.parse(run.startedAt),
     });
     this.fill(run);
+    // a budget passed in warn mode (or before a stop could act): the record says by how much
+    const limitG = this.budget?.limitG;
+    if (limitG !== undefined && !this.stoppedBy && run.emissionsKg * 1000 > limitG)
+      (run.notes ??= []).push(
+        `over its budget of ${formatCo2(limitG / 1000)} CO₂eq: ${formatCo2(run.emissionsKg)} (${Math.round((run.emissionsKg * 1e5) / limitG)} % of it)`,
+      );
     if (this.stoppedBy) {
       run.stoppedBy = this.stoppedBy;
       (run.notes ??= []).push(

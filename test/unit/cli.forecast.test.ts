@@ -109,6 +109,10 @@ describe('carbon-meter run: forecast and budget', function () {
     assert.equal(run.status, 'completed');
     assert.ok(run.budget?.reachedAt, 'reached, but only warned');
     assert.match(r.stderr, /the run has emitted .* its budget is/);
+    const over = run.notes?.find((n) => n.startsWith('over its budget'));
+    assert.ok(over, `the record says it went over: ${JSON.stringify(run.notes)}`);
+    const pct = Math.round((run.emissionsKg * 1e5) / 0.0001);
+    assert.match(over, new RegExp(`^over its budget of 0\\.1 mg CO₂eq: \\S+ [µm]?g \\(${pct} % of it\\)$`));
   });
 
   it('gives the command a terminal when its own output is one (util-linux script), and still reads the progress', function () {
@@ -196,6 +200,15 @@ describe('carbon-meter run: forecast and budget', function () {
       assert.equal(run.budget?.perRunG, 1000);
       assert.ok(r.stderr.split('\n').filter((l) => /is over the budget/.test(l)).length <= 1, r.stderr);
       assert.ok(run.budget?.reachedAt || run.budget?.forecastOverAt, JSON.stringify(run.budget));
+      // --budget-g is the larger here: the month's remainder is the run's budget, and nothing else is said
+      assert.match(r.stderr, /of the monthly budget of 1 kg: 0\.1 mg left\n/);
+    });
+
+    it("says the run's budget when --budget-g is the smaller of the two", async () => {
+      const budget = ['--region', 'PL', '--budget-g', '0.5', '--budget-month-kg', '3'];
+      const { r } = await meterEpochs(budget, ['0.1', '1', '0.1', 'plain'], seededHome());
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /of the monthly budget of 3 kg: 2 kg left; this run's budget is 500 mg \(--budget-g\)\n/);
     });
 
     for (const bad of ['-1', 'ten', '']) {
