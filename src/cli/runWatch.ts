@@ -106,6 +106,8 @@ export class RunWatch {
   private graceTimer?: NodeJS.Timeout;
   private exited = false;
   private progressAt?: number;
+  /** the command printed that its progress is complete (N/N, 100 %): the figures so far are the forecast */
+  private progressDone = false;
 
   constructor(
     private readonly opts: WatchOptions,
@@ -149,15 +151,18 @@ export class RunWatch {
   output(stream: 'stdout' | 'stderr', text: string): void {
     const u = this.parser.push(text, stream);
     if (u) this.forecaster.observeProgress(this.now(), u.fraction, u.label);
+    if (u && u.fraction >= 1) this.progressDone = true;
   }
 
   get forecast(): Forecast | undefined {
     return this.forecaster.current;
   }
 
-  /** " · ≈ 85 g CO₂eq at the end · epoch 3/20", or '' (also once the command has exited: the end has come) */
+  /** " · ≈ 85 g CO₂eq at the end · epoch 3/20", or '' */
   readoutSuffix(): string {
-    if (this.exited) return '';
+    // once the progress is complete (or the command has exited) the figures shown are the run's: a forecast made
+    // before, which the next reading would replace, would only contradict them
+    if (this.exited || this.progressDone) return '';
     const f = this.forecaster.current;
     return f ? ` · ${formatForecastLine(f)}` : '';
   }

@@ -223,5 +223,12 @@ describe('RunWatch: the progress of both streams', () => {
     assert.match(watch.readoutSuffix(), /epoch 2\/4/);
     // epoch 1 whole and half of epoch 2: 1.5 of 4 epochs, not the bar's 2/4 of the run
     assert.equal(watch.forecast?.progress, 1.5 / 4);
+    // Keras's header of the last epoch: that epoch starts, the run is not done
+    watch.output('stdout', 'Epoch 4/4\n');
+    assert.match(watch.readoutSuffix(), /at the end · epoch 4\/4/);
+    // the last epoch done: until the next reading the forecast is the one made before, which the figures so far
+    // would contradict; the readout shows the figures alone
+    watch.output('stdout', 'epoch 4/4 loss=0.12\n');
+    assert.equal(watch.readoutSuffix(), '');
   });
 });
