@@ -8,9 +8,9 @@ export const IMPORT_HELP = `Usage: carbon-meter import FILE
 
 Adds the runs of a CodeCarbon emissions.csv (2.x or 3.x), or of a JSON array of run records as written by
 'carbon-meter export --format json' (the lossless way to move a history to another machine: CodeCarbon's CSV has
-no column for a run's status, exit code, notes or forecasts), to the history. Runs already there are skipped, and
-so are rows or records that cannot be read (a bad or negative number), which are counted and reported by kind on
-stderr.
+no column for a run's status, exit code, notes or forecasts), to the history. Runs already there are skipped (a
+longer record of one updates it), and so are rows or records that cannot be read (a bad or negative number), which
+are counted and reported by kind on stderr.
 `;
 
 export function importCommand(args: string[]): number {

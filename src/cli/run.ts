@@ -31,7 +31,7 @@ import { fastTimeZone, numberOption, openStore, UsageError, warn } from './commo
 import { guessRegionFromTimeZone } from '../core/intensity/regions';
 import { DEFAULT_INTERVAL_S, parseRunArgs, RUN_HELP, type RunArgs } from './runArgs';
 import { SignalRelay } from './signals';
-import { becomeSubreaper, notAdoptedNote } from '../core/sampling/subreaper';
+import { becomeSubreaper, notAdoptedNote, recordOwnChildren } from '../core/sampling/subreaper';
 import { shQuote, spawnWithOutput, type ChildIo, type LineEnd } from './childIo';
 import { monthBudget, RunWatch, spentBudgetRefusal } from './runWatch';
 import { startPausing, waitForGreenerStart } from './schedule';
@@ -48,6 +48,8 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   const choice = placeOf(opts);
+  // before any GPU tool is spawned (createHub probes them): what each adds to our cutime is not the run's
+  recordOwnChildren();
   const store = openStore(!opts.keepSecrets);
   // a run that its budget would stop at once is not started (nor waited for)
   let month = monthBudget(opts, store, Date.now());
@@ -459,12 +461,13 @@ class LiveReadout {
 const REDRAW_AFTER_OUTPUT_MS = 300;
 
 /**
- * For a run that ended before the progress it printed did (interrupted, stopped, failed, or an early stop of its
- * own): how far it got, and what the whole run had been forecast to emit at its end.
+ * For a run that ended before the progress it printed did (interrupted, stopped, failed): how far it got, and what
+ * the whole run had been forecast to emit at its end.
  */
 function progressLine(run: Run): string[] {
   const last = run.forecasts?.at(-1);
-  if (!last || last.progress >= 1) return [];
+  // a run that completed did end (its last progress may read k−1 of N, after a header printed as epoch k began)
+  if (!last || last.progress >= 1 || (run.status === 'completed' && run.exitCode === 0)) return [];
   const pct = last.progress * 100;
   return [
     `  Progress   it ended at about ${pct < 1 ? 'under 1' : Math.floor(pct)} % of the progress it printed; the whole run was forecast at ≈ ${formatCo2(last.predictedKg)} CO₂eq (${formatEnergy(last.predictedKWh)})`,

@@ -262,7 +262,9 @@ export class RunWatch {
     const limitG = this.budget?.limitG;
     if (limitG !== undefined && !this.stoppedBy && run.emissionsKg * 1000 > limitG)
       (run.notes ??= []).push(
-        `over its budget of ${formatCo2(limitG / 1000)} CO₂eq: ${formatCo2(run.emissionsKg)} (${Math.round((run.emissionsKg * 1e5) / limitG)} % of it)`,
+        limitG > 0
+          ? `over its budget of ${formatCo2(limitG / 1000)} CO₂eq: ${formatCo2(run.emissionsKg)} (${Math.round((run.emissionsKg * 1e5) / limitG)} % of it)`
+          : `over its budget: the month's was used up before it started, and it emitted ${formatCo2(run.emissionsKg)} CO₂eq`,
       );
     if (this.stoppedBy) {
       run.stoppedBy = this.stoppedBy;

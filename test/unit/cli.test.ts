@@ -22,6 +22,9 @@ function cli(args: string[], home: string, extraEnv: Record<string, string> = {}
   return runCli(CLI, args, { CARBON_METER_HOME: home, ...extraEnv });
 }
 
+/** Python that uses 1 s of CPU time (its own, whatever the machine's load) and exits. */
+const BURN_ONE_CPU_S = 'import time\nend = time.process_time() + 1\nwhile time.process_time() < end: pass';
+
 function history(home: string): Run[] {
   const r = spawnSync(process.execPath, [CLI, 'history', '--json'], {
     env: { ...process.env, CARBON_METER_HOME: home },
@@ -343,6 +346,14 @@ describe('carbon-meter CLI', function () {
     const run = JSON.parse(r.stdout.trim().split('\n').pop()!) as Run;
     // sleep uses next to nothing; each call of the tool used 0.3 s of CPU, reaped by the CLI
     assert.ok(run.cpuSeconds < 0.1, `the run's CPU time is ${run.cpuSeconds} s after ${calls} tool calls of 0.3 s`);
+    // and a busy command next to the same tool keeps its own CPU time
+    const busy = await runCli(CLI, ['run', '--json', '--region', 'FR', '--', PYTHON, '-c', BURN_ONE_CPU_S], {
+      CARBON_METER_HOME: home,
+      CARBON_METER_NVIDIA_SMI: path.join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'slow-fail'),
+    });
+    assert.equal(busy.code, 0, busy.stderr);
+    const burned = JSON.parse(busy.stdout.trim().split('\n').pop()!) as Run;
+    assert.ok(burned.cpuSeconds >= 0.95, `a command that used 1 s of CPU: ${burned.cpuSeconds} s`);
   });
 
   it('lists regions greenest first for a given energy', async () => {

@@ -66,21 +66,18 @@ export interface CodeCarbonFileImportOptions extends CodeCarbonImportOptions {
   batchRuns?: number;
 }
 
+/** An import that has read nothing yet. */
+export function emptyImport(): CodeCarbonFileImport {
+  return { rows: 0, added: 0, known: 0, updated: 0, superseded: 0, problems: [], skipped: 0 };
+}
+
 /** Streams `file` into `store`. Never throws for bad rows; a failed read or write ends it with `fatal`. */
 export function importCodeCarbonFile(
   store: HistoryStore,
   file: string,
   opts: CodeCarbonFileImportOptions = {},
 ): CodeCarbonFileImport {
-  const out: CodeCarbonFileImport = {
-    rows: 0,
-    added: 0,
-    known: 0,
-    updated: 0,
-    superseded: 0,
-    problems: [],
-    skipped: 0,
-  };
+  const out = emptyImport();
   const importer = new Importer(store, { fileName: path.basename(file), ...opts }, out);
   let fd: number;
   try {

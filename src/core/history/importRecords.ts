@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import type { Run } from '../types';
 import { errorMessage } from '../errors';
 import { isObject } from '../util/isObject';
-import type { CodeCarbonFileImport, ImportProblem } from './import';
+import { emptyImport, type CodeCarbonFileImport, type ImportProblem } from './import';
 import { runProblem } from './records';
 import type { HistoryStore } from './store';
 
@@ -51,15 +51,7 @@ function figureProblem(run: Run): { kind: string; reason: string } | undefined {
 
 /** Reads `file` (a JSON array of run records) into `store`. Never throws; a failed read or write gives `fatal`. */
 export function importRunRecordsFile(store: HistoryStore, file: string): CodeCarbonFileImport {
-  const out: CodeCarbonFileImport = {
-    rows: 0,
-    added: 0,
-    known: 0,
-    updated: 0,
-    superseded: 0,
-    problems: [],
-    skipped: 0,
-  };
+  const out = emptyImport();
   let records: unknown;
   try {
     records = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\ufeff/, ''));
@@ -107,7 +99,9 @@ export function importRunRecordsFile(store: HistoryStore, file: string): CodeCar
       else out.known++;
       return;
     }
-    if (before !== undefined && !taken.has(run.id)) updated++;
+    if (taken.has(run.id))
+      out.superseded++; // an earlier state of it, taken from this file, is replaced
+    else if (before !== undefined) updated++;
     durations.set(run.id, run.durationS);
     taken.set(run.id, run);
   });

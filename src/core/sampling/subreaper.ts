@@ -86,16 +86,34 @@ function ownChildTicks(): number | undefined {
   }
 }
 
-/** Settles the growth since the last settlement: the helper's when `helperPid` is given, else nobody's. */
+/**
+ * Settles the growth since the last settlement: the helper's when `helperPid` is given, else nobody's (it stays in
+ * the reaper accounting, the run's). Node reaps every exited child before it emits their 'exit' events, so the
+ * growth seen at a helper's exit holds every child reaped with it: when a command is among them (gone from /proc,
+ * its own event still to come), nothing is the helper's, so that the run's CPU is never taken out of the run. The
+ * other way round (the command's event first, a helper reaped with it) the helper's CPU stays the run's: a helper
+ * and the command exiting in one turn of the event loop, rare, errs on the side of the run.
+ */
 function settle(helperPid?: number): void {
   const now = ownChildTicks();
   if (now === undefined) return;
-  if (helperPid !== undefined && accounted !== undefined && !commands.has(helperPid))
+  if (
+    helperPid !== undefined &&
+    accounted !== undefined &&
+    !commands.has(helperPid) &&
+    ![...commands].some((c) => c !== helperPid && !fs.existsSync(`/proc/${c}`))
+  )
     helpers += Math.max(0, now - accounted);
   accounted = now;
 }
 
-function recordOwnChildren(): void {
+/**
+ * Records every child this process spawns from now on (spawn, exec, execFile, fork all go through
+ * ChildProcess.prototype.spawn), so that none is ever adopted or reaped as an orphan, and the CPU that each adds to
+ * this process's cutime when Node reaps it is settled (the ledger above). `carbon-meter run` calls it first, before
+ * any GPU tool is started; becomeSubreaper calls it too.
+ */
+export function recordOwnChildren(): void {
   if (spawnWrapped) return;
   spawnWrapped = true;
   accounted = ownChildTicks();
