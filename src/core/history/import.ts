@@ -66,6 +66,27 @@ export interface CodeCarbonFileImportOptions extends CodeCarbonImportOptions {
   batchRuns?: number;
 }
 
+export type ProblemCounter = (line: number, kind: string, reason: string) => void;
+
+/**
+ * Counts a skipped row (or record) into `out`: `skipped`, and by kind in `problems`, with the first few line (or
+ * record) numbers of each kind and the reason given for the first.
+ */
+export function problemCounter(out: CodeCarbonFileImport): ProblemCounter {
+  const byKind = new Map<string, ImportProblem>();
+  return (line, kind, reason) => {
+    out.skipped++;
+    let p = byKind.get(kind);
+    if (!p) {
+      p = { kind, count: 0, lines: [], example: reason };
+      byKind.set(kind, p);
+      out.problems.push(p);
+    }
+    p.count++;
+    if (p.lines.length < LINES_PER_KIND) p.lines.push(line);
+  };
+}
+
 /** An import that has read nothing yet. */
 export function emptyImport(): CodeCarbonFileImport {
   return { rows: 0, added: 0, known: 0, updated: 0, superseded: 0, problems: [], skipped: 0 };
@@ -133,13 +154,14 @@ class Importer {
   private heldSlot = -1;
   private pendingAdded = 0;
   private pendingUpdated = 0;
-  private readonly byKind = new Map<string, ImportProblem>();
+  private readonly countProblem: ProblemCounter;
 
   constructor(
     private readonly store: HistoryStore,
     private readonly opts: CodeCarbonFileImportOptions,
     private readonly out: CodeCarbonFileImport,
   ) {
+    this.countProblem = problemCounter(out);
     for (const r of store.load().runs) this.slot(r.id, r.durationS, 0);
     // rows are encoded as they come (codeCarbonRow checked them): only their lines wait for the batch's append
     this.batch = store.batch({ checked: true, encodeBytes: importedRunLineBytes });
@@ -211,15 +233,7 @@ class Importer {
   }
 
   problem(line: number, kind: string, reason: string): void {
-    this.out.skipped++;
-    let p = this.byKind.get(kind);
-    if (!p) {
-      p = { kind, count: 0, lines: [], example: reason };
-      this.byKind.set(kind, p);
-      this.out.problems.push(p);
-    }
-    p.count++;
-    if (p.lines.length < LINES_PER_KIND) p.lines.push(line);
+    this.countProblem(line, kind, reason);
   }
 
   /** Appends the batch; false (and `fatal`) when the write failed. */

@@ -13,13 +13,12 @@ import * as fs from 'node:fs';
 import type { Run } from '../types';
 import { errorMessage } from '../errors';
 import { isObject } from '../util/isObject';
-import { emptyImport, type CodeCarbonFileImport, type ImportProblem } from './import';
+import { emptyImport, problemCounter, type CodeCarbonFileImport } from './import';
 import { runProblem } from './records';
 import type { HistoryStore } from './store';
 
 /** Runs per append (one fsync each). */
 const BATCH_RUNS = 5000;
-const RECORDS_PER_KIND = 5;
 
 /**
  * Whether `head` (the first bytes of a file) starts JSON (an array, or an object, which is then refused as not an
@@ -66,18 +65,8 @@ export function importRunRecordsFile(store: HistoryStore, file: string): CodeCar
     out.fatal = `${file} is not a JSON array of run records (carbon-meter export --format json writes one)`;
     return out;
   }
-  const byKind = new Map<string, ImportProblem>();
-  const skip = (index: number, kind: string, reason: string): void => {
-    out.skipped++;
-    let p = byKind.get(kind);
-    if (!p) {
-      p = { kind, count: 0, lines: [], example: reason };
-      byKind.set(kind, p);
-      out.problems.push(p);
-    }
-    p.count++;
-    if (p.lines.length < RECORDS_PER_KIND) p.lines.push(index + 1);
-  };
+  const count = problemCounter(out);
+  const skip = (index: number, kind: string, reason: string): void => count(index + 1, kind, reason);
   // the duration of each run the history holds, and of each taken from this file (the longer record of an id wins)
   const durations = new Map<string, number>();
   for (const r of store.load().runs) durations.set(r.id, r.durationS);

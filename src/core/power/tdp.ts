@@ -44,6 +44,13 @@ export interface CpuTdpRow {
   normalised: string;
 }
 
+/** Appends `row` to the list of `key` in `map`. */
+function add(map: Map<string, CpuTdpRow[]>, key: string, row: CpuTdpRow): void {
+  const list = map.get(key);
+  if (list) list.push(row);
+  else map.set(key, [row]);
+}
+
 interface TableIndex {
   rows: CpuTdpRow[];
   /** normalised name → the first row of each distinct table name that normalises to it */
@@ -60,11 +67,6 @@ export function buildTdpIndex(rowsText: string): TableIndex {
   const seen = new Set<string>();
   const exact = new Map<string, CpuTdpRow[]>();
   const byModel = new Map<string, CpuTdpRow[]>();
-  const add = (map: Map<string, CpuTdpRow[]>, key: string, row: CpuTdpRow): void => {
-    const list = map.get(key);
-    if (list) list.push(row);
-    else map.set(key, [row]);
-  };
   for (const line of rowsText.split('\n')) {
     const comma = line.lastIndexOf(',');
     if (comma <= 0) continue;
@@ -135,15 +137,8 @@ function candidateIndex(q: string): TableIndex {
     const comma = line.lastIndexOf(',');
     const row: CpuTdpRow = { name: line.slice(0, comma).trim(), tdpW: Number(line.slice(comma + 1)), normalised };
     rows.push(row);
-    for (const [map, k] of [
-      [exact, normalised],
-      [byModel, rowKey],
-    ] as const) {
-      if (!k) continue;
-      const list = map.get(k);
-      if (list) list.push(row);
-      else map.set(k, [row]);
-    }
+    add(exact, normalised, row);
+    if (rowKey) add(byModel, rowKey, row);
   }
   return { rows, exact, byModel };
 }

@@ -27,7 +27,7 @@ import { errorMessage } from '../errors';
 import { loadKoffi } from '../util/ffi';
 import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { parseProcStat } from './procStat';
+import { reapedChildTicks } from './procStat';
 
 /** The process that adopts the run's orphans, as the tree sampler sees it. */
 export interface Adopter {
@@ -76,14 +76,9 @@ const commands = new Set<number>();
 let accounted: number | undefined;
 let helpers = 0;
 
-/** This process's cutime + cstime (ticks), from /proc/self/stat; undefined when it cannot be read. */
+/** This process's cutime + cstime (ticks); undefined when /proc cannot be read. */
 function ownChildTicks(): number | undefined {
-  try {
-    const s = parseProcStat(fs.readFileSync('/proc/self/stat', 'latin1'));
-    return s.cutimeTicks + s.cstimeTicks;
-  } catch {
-    return undefined;
-  }
+  return reapedChildTicks(process.pid);
 }
 
 /**
